@@ -1,0 +1,53 @@
+// Every command file registers its subcommands; keep this list alphabetical within groups.
+import type { Command } from 'commander';
+import { register as validateCmd } from './validate.js';
+import { register as packCmd } from './pack.js';
+import { register as inspectCmd } from './inspect.js';
+import { register as publishCmd } from './publish.js';
+import { register as yankCmd } from './yank.js';
+import { register as infoCmd } from './info.js';
+import { register as searchCmd } from './search.js';
+import { register as loginCmd } from './login.js';
+import { register as registryCmd } from './registry.js';
+import { register as cacheCmd } from './cache.js';
+import { register as initCmd } from './init.js';
+import { register as addCmd } from './add.js';
+import { register as removeCmd } from './remove.js';
+import { register as installCmd } from './install.js';
+import { register as updateCmd } from './update.js';
+import { register as outdatedCmd } from './outdated.js';
+import { register as treeCmd } from './tree.js';
+import { register as whyCmd } from './why.js';
+import { register as buildCmd } from './build.js';
+import { register as runCmd } from './run.js';
+import { register as sizeCmd } from './size.js';
+import { register as auditCmd } from './audit.js';
+import { register as importCmd } from './import.js';
+import { register as verifyCmd } from './verify.js';
+
+export function registerAll(program: Command): void {
+  validateCmd(program);
+  packCmd(program);
+  inspectCmd(program);
+  publishCmd(program);
+  yankCmd(program);
+  infoCmd(program);
+  searchCmd(program);
+  loginCmd(program);
+  registryCmd(program);
+  cacheCmd(program);
+  initCmd(program);
+  addCmd(program);
+  removeCmd(program);
+  installCmd(program);
+  updateCmd(program);
+  outdatedCmd(program);
+  treeCmd(program);
+  whyCmd(program);
+  buildCmd(program);
+  runCmd(program);
+  sizeCmd(program);
+  auditCmd(program);
+  importCmd(program);
+  verifyCmd(program);
+}

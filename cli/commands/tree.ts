@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** `rumpkg tree` — not implemented yet (placeholder owned by the issue that builds it). */
+export function register(_program: Command): void {}

@@ -1,0 +1,54 @@
+/**
+ * The `rumpkg` command: a thin shell (STYLE.md §5). Each file in `commands/` registers its
+ * subcommands; an action parses its arguments, lazily imports one library function, renders
+ * human or `--json` output and returns. Exit codes (DESIGN.md §9): 0 success; 1 a typed
+ * RumpkgError (message + hint, no stack); 2 usage; 3 audit findings; 70 an internal bug.
+ */
+import { Command, CommanderError } from 'commander';
+import { RumpkgError, toolVersion } from '../components/index.js';
+import { registerAll } from './commands/index.js';
+
+export function createProgram(): Command {
+  const program = new Command('rumpkg')
+    .description('package manager for rump kernel components: publish, resolve, package and audit NetBSD drivers')
+    .version(toolVersion(), '-V, --version')
+    .option('--json', 'machine-readable output on stdout')
+    .option('-q, --quiet', 'print less')
+    .option('-v, --verbose', 'print more')
+    .option('--cwd <dir>', 'run as if started in DIR')
+    .showSuggestionAfterError()
+    .exitOverride();
+  registerAll(program);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+function wantsJson(argv: string[]): boolean {
+  return argv.includes('--json');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit through here with code 0.
+      if (e.exitCode === 0) return 0;
+      return 2;
+    }
+    if (e instanceof RumpkgError) {
+      if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+      else {
+        process.stderr.write(`rumpkg: error[${e.code}]: ${e.message}\n`);
+        if (e.hint !== undefined) process.stderr.write(`  hint: ${e.hint}\n`);
+      }
+      return e.exitCode;
+    }
+    process.stderr.write(`rumpkg: internal error (this is a bug in rumpkg)\n`);
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 70;
+  }
+}
+

@@ -1,0 +1,4 @@
+// Public API of components/: domain types, errors, manifests, tarballs, the NetBSD catalog.
+export * from './errors.js';
+export * from './types.js';
+export * from './version.js';

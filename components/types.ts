@@ -1,0 +1,211 @@
+/**
+ * Domain types shared by every module (DESIGN.md §2, §4). The JSON Schemas in `schemas/` are the
+ * normative description of the file formats; these types mirror them after normalisation
+ * (every optional list present, sorted where order carries no meaning).
+ */
+
+/** `<platform>-<arch>`, e.g. `posix-x86_64`, `hw-x86_64`, `hw-riscv64`. */
+export type Target = string;
+
+/** A capability string: `hypercall:17`, `bus:pci`, `pci-backend`. */
+export type Capability = string;
+
+/** The symbol evidence recorded per target at pack/publish time (used by audit, issue 7). */
+export interface SymbolEvidence {
+  /** Number of global symbols the archive defines. */
+  defined: number;
+  /** `sha256-<base64>` over the sorted, newline-joined defined global symbol names. */
+  digest: string;
+  /** Init levels of the `link_set_rump_components` entries the archive carries. */
+  linkSet?: string[];
+}
+
+/** What a component ships for one target. Paths are relative to the package root. */
+export interface TargetEntry {
+  /** The static archive, e.g. `lib/posix-x86_64/librumpnet_netinet.a`. */
+  archive: string;
+  symbols?: SymbolEvidence;
+  /** Extra objects linked before everything (platform packages: boot code, crt). */
+  objects?: string[];
+  /** A linker script (platform packages on freestanding targets). */
+  linkerScript?: string;
+  /** Extra linker arguments this archive needs (e.g. `-ldl`, `-lpthread` for rumpuser). */
+  ldflags?: string[];
+  /** ABI-relevant compiler flags the archive was built with (e.g. `-fcommon`). */
+  abiFlags?: string[];
+}
+
+export interface Upstream {
+  project: string;
+  repository: string;
+  ref: string;
+  commit?: string;
+  path: string;
+  /** Upstream path → git blob sha1 (hex). */
+  files?: Record<string, string>;
+}
+
+/** `component` for drivers and factions; `platform` for a platform package (orchestration layer). */
+export type ComponentKind = 'component' | 'platform';
+
+/** The `rump` object of a component's package.json (DESIGN.md §4.1). */
+export interface RumpSection {
+  schemaVersion: 1;
+  kind: ComponentKind;
+  /** NetBSD library name, e.g. `librumpnet_netinet`. */
+  lib: string;
+  aliases: string[];
+  faction: string;
+  /** Init levels of its `struct rump_component`s (names from netbsd initLevelRunOrder). */
+  initLevels: string[];
+  requires: Capability[];
+  provides: Capability[];
+  /** Component names this one can never be linked with. */
+  conflicts: string[];
+  /** Edges recorded but not pulled in: name → range. */
+  optionalDependencies: Record<string, string>;
+  targets: Record<Target, TargetEntry>;
+  upstream?: Upstream;
+}
+
+/** A component's `package/package.json`. */
+export interface ComponentManifest {
+  name: string;
+  version: string;
+  license: string;
+  description: string;
+  /** Hard dependencies: name → semver range. */
+  dependencies: Record<string, string>;
+  keywords?: string[];
+  rump: RumpSection;
+}
+
+/** One network interface the glue configures at boot (DESIGN.md §4.2). */
+export interface NetConfig {
+  if: string;
+  type: 'inet' | 'inet6';
+  method: 'dhcp' | 'static';
+  addr?: string;
+  mask?: string;
+  gw?: string;
+}
+
+export interface BlockConfig {
+  /** Host file or device. */
+  source: string;
+  /** Where it appears in the rump kernel, e.g. `/dev/ld0a` or a mount point. */
+  path: string;
+  fstype?: string;
+  mountpoint?: string;
+}
+
+/** `rumpkg.json` (DESIGN.md §4.2). */
+export interface ProjectManifest {
+  schemaVersion: 1;
+  name: string;
+  targets: Target[];
+  /** Component name → semver range. */
+  components: Record<string, string>;
+  /** Scope (`@rump`) → registry URL (`file:…`, `http://…`). */
+  registries: Record<string, string>;
+  image?: {
+    entry?: string[];
+    sources?: string[];
+    net?: NetConfig[];
+    block?: BlockConfig[];
+    cflags?: string[];
+  };
+}
+
+/** One locked component of one target's closure (DESIGN.md §4.3). */
+export interface LockedComponent {
+  version: string;
+  /** The scope key whose registry serves it (never a host name). */
+  registry: string;
+  /** Registry-relative tarball path, e.g. `@rump/tcpip/-/tcpip-10.0.0.tgz`. */
+  tarball: string;
+  integrity: string;
+  license: string;
+  lib: string;
+  kind: ComponentKind;
+  initLevels: string[];
+  /** Hard dependencies as declared (name → range). */
+  dependencies: Record<string, string>;
+  /** Capability requirements and which locked component satisfies each. */
+  requires: Record<Capability, string>;
+  provides: Capability[];
+  optionalDependencies: Record<string, string>;
+  /** Who pulled it in: component names, or `<project>` for a direct request. */
+  requiredBy: string[];
+}
+
+export interface InitStep {
+  level: string;
+  component: string;
+  lib: string;
+}
+
+export interface LockedTarget {
+  platform: string | null;
+  components: Record<string, LockedComponent>;
+  /** Link order: dependents before dependencies; the platform package last. */
+  linkOrder: string[];
+  /** Init order: by the real run order of rump init levels, then link order. */
+  initOrder: InitStep[];
+}
+
+/** `rumpkg.lock`. */
+export interface Lockfile {
+  lockfileVersion: 1;
+  revision: number;
+  /** The requests the closures answer; `install --frozen` compares them with rumpkg.json. */
+  requested: Record<string, string>;
+  targets: Record<Target, LockedTarget>;
+}
+
+/** The JSON embedded in `.rumpkg.manifest` (DESIGN.md §4.4). */
+export interface ImageManifest {
+  imageManifestVersion: 1;
+  target: Target;
+  tool: { name: 'rumpkg'; version: string };
+  project: string;
+  components: Array<{
+    name: string;
+    version: string;
+    integrity: string;
+    license: string;
+    lib: string;
+    kind: ComponentKind;
+    upstream?: Upstream;
+    symbols?: SymbolEvidence;
+  }>;
+  linkOrder: string[];
+  initOrder: InitStep[];
+  config: { net: NetConfig[]; block: BlockConfig[]; entry: string[] };
+}
+
+/** The real run order of rump init levels (../shared/netbsd/components.json initLevelRunOrder). */
+export const INIT_LEVEL_RUN_ORDER = [
+  'RUMP_COMPONENT_KERN',
+  'RUMP__FACTION_VFS',
+  'RUMP_COMPONENT_VFS',
+  'RUMP__FACTION_NET',
+  'RUMP_COMPONENT_NET',
+  'RUMP_COMPONENT_NET_ROUTE',
+  'RUMP_COMPONENT_NET_IF',
+  'RUMP_COMPONENT_NET_IFCFG',
+  'RUMP__FACTION_DEV',
+  'RUMP_COMPONENT_DEV',
+  'RUMP_COMPONENT_DEV_AFTERMAINBUS',
+  'RUMP_COMPONENT_KERN_VFS',
+  'RUMP_COMPONENT_POSTINIT',
+  'RUMP_COMPONENT_SYSCALL',
+] as const;
+
+export type InitLevel = (typeof INIT_LEVEL_RUN_ORDER)[number];
+
+/** The rumpuser hypercall ABI version the corpus and platform packages implement. */
+export const HYPERCALL_ABI_VERSION = 17;
+
+/** The default scope bare names map to. */
+export const DEFAULT_SCOPE = '@rump';

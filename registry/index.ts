@@ -1,0 +1,2 @@
+// Public API of registry/: file registry, npm-protocol client and server, cache, GitHub upstream.
+export {};
