@@ -1,0 +1,114 @@
+/**
+ * The rumpkg home (DESIGN.md §9): `$RUMPKG_HOME`, default `~/.rumpkg`. Everything rumpkg keeps
+ * between runs lives here:
+ *
+ *   config.json       scope → registry URL (the default `@rump` → `file:<home>/registry`)
+ *   credentials.json  registry → token, mode 0600 from the moment it exists
+ *   cache/            pacote's cacache (packuments and tarballs fetched over HTTP)
+ *   store/            unpacked components, content-addressed by integrity (registry/store.ts)
+ *   tmp/              staging for atomic writes; leftovers are removed by the next run
+ *   registry/         the embedded file registry
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fsError } from '../components/index.js';
+
+export interface HomePaths {
+  root: string;
+  config: string;
+  credentials: string;
+  cache: string;
+  store: string;
+  tmp: string;
+  registry: string;
+}
+
+/** The home directory rumpkg uses: `$RUMPKG_HOME`, else `~/.rumpkg`. */
+export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
+  const h = env.RUMPKG_HOME;
+  return h !== undefined && h !== '' ? resolve(h) : join(homedir(), '.rumpkg');
+}
+
+/** The well-known paths under a home root (no I/O). */
+export function homePaths(root: string): HomePaths {
+  const r = resolve(root);
+  return {
+    root: r,
+    config: join(r, 'config.json'),
+    credentials: join(r, 'credentials.json'),
+    cache: join(r, 'cache'),
+    store: join(r, 'store'),
+    tmp: join(r, 'tmp'),
+    registry: join(r, 'registry'),
+  };
+}
+
+/** Creates the home's directories (mode 0700 for the root, which holds credentials). */
+export async function ensureHome(root: string): Promise<HomePaths> {
+  const p = homePaths(root);
+  try {
+    await mkdir(p.root, { recursive: true, mode: 0o700 });
+    await mkdir(p.tmp, { recursive: true });
+  } catch (e) {
+    throw fsError(e, p.root, 'create the rumpkg home');
+  }
+  return p;
+}
+
+/** Removes staging leftovers older than `maxAgeMs` from `<home>/tmp` (CA-01: crashed runs). */
+export async function cleanStaleTemp(root: string, options: { maxAgeMs?: number } = {}): Promise<number> {
+  const dir = homePaths(root).tmp;
+  const maxAge = options.maxAgeMs ?? 60 * 60 * 1000;
+  let removed = 0;
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  const now = Date.now();
+  for (const e of entries) {
+    const p = join(dir, e);
+    try {
+      const s = await stat(p);
+      if (now - s.mtimeMs > maxAge) {
+        await rm(p, { recursive: true, force: true });
+        removed++;
+      }
+    } catch {
+      // raced with another run: fine
+    }
+  }
+  return removed;
+}
+
+/**
+ * Writes `data` to `path` atomically: a temp file in the same directory, created with `mode`
+ * from the start (never a window with wider permissions), fsync, rename (CA-01).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  const { open, rename, unlink } = await import('node:fs/promises');
+  const { dirname, basename } = await import('node:path');
+  const { randomBytes } = await import('node:crypto');
+  const dir = dirname(path);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw fsError(e, dir, 'create');
+  }
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', options.mode ?? 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw fsError(e, path, 'write');
+  }
+}
