@@ -69,6 +69,7 @@ export const ERROR_CODES = [
   // upstream
   'E_UPSTREAM', // GitHub upstream failures
   'E_RATE_LIMIT',
+  'E_EXISTS', // a destination that must not exist already does (unpack, pack -o)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
