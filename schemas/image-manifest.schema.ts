@@ -1,0 +1,76 @@
+/** The image manifest embedded in `.rumpkg.manifest` (DESIGN.md §4.4). */
+import * as d from './common.js';
+
+export const imageManifestSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'urn:rumpkg:schema:image-manifest:1',
+  title: 'rumpkg image manifest',
+  description: 'What an image claims to contain: target, tool, components, link and init order, configuration.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['imageManifestVersion', 'target', 'tool', 'project', 'components', 'linkOrder', 'initOrder', 'config'],
+  properties: {
+    imageManifestVersion: { const: 1, description: 'Version of the image manifest format (1).' },
+    target: { $ref: '#/$defs/target', description: 'The target the image was linked for.' },
+    tool: {
+      type: 'object',
+      description: 'The tool that linked the image.',
+      additionalProperties: false,
+      required: ['name', 'version'],
+      properties: {
+        name: { const: 'rumpkg', description: 'Always `rumpkg`.' },
+        version: { $ref: '#/$defs/version', description: 'rumpkg version.' },
+      },
+    },
+    project: { $ref: '#/$defs/name', description: 'The project name from rumpkg.json.' },
+    components: {
+      type: 'array',
+      description: 'The components linked into the image.',
+      maxItems: 4096,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'version', 'integrity', 'license', 'lib', 'kind'],
+        properties: {
+          name: { $ref: '#/$defs/name', description: 'Component name.' },
+          version: { $ref: '#/$defs/version', description: 'Exact version.' },
+          integrity: { $ref: '#/$defs/integrity', description: 'SRI sha512 of the component tarball.' },
+          license: { $ref: '#/$defs/license', description: 'SPDX licence expression.' },
+          lib: { $ref: '#/$defs/lib', description: 'NetBSD library name.' },
+          kind: { $ref: '#/$defs/kind', description: '`component` or `platform`.' },
+          upstream: { $ref: '#/$defs/upstream', description: 'Upstream provenance.' },
+          symbols: { $ref: '#/$defs/symbolEvidence', description: 'Symbol evidence for the target.' },
+        },
+      },
+    },
+    linkOrder: { type: 'array', description: 'Component names in link order.', items: { $ref: '#/$defs/name' }, maxItems: 4096 },
+    initOrder: { type: 'array', description: 'Init steps in run order.', items: { $ref: '#/$defs/initStep' }, maxItems: 65536 },
+    config: {
+      type: 'object',
+      description: 'The configuration compiled into the glue.',
+      additionalProperties: false,
+      required: ['net', 'block', 'entry'],
+      properties: {
+        net: { type: 'array', description: 'Network interfaces.', items: { $ref: '#/$defs/netConfig' }, maxItems: 32 },
+        block: { type: 'array', description: 'Block devices.', items: { $ref: '#/$defs/blockConfig' }, maxItems: 32 },
+        entry: { type: 'array', description: 'Application inputs.', items: { type: 'string', maxLength: 1024 }, maxItems: 1024 },
+      },
+    },
+  },
+  $defs: {
+    name: d.name,
+    version: d.version,
+    target: d.target,
+    integrity: d.integrity,
+    license: d.license,
+    lib: d.lib,
+    kind: d.kind,
+    initLevel: d.initLevel,
+    initStep: d.initStep,
+    relativePath: d.relativePath,
+    symbolEvidence: d.symbolEvidence,
+    upstream: d.upstream,
+    netConfig: d.netConfig,
+    blockConfig: d.blockConfig,
+  },
+} as const;
