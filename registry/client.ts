@@ -1,0 +1,481 @@
+/**
+ * The registry client: one facade over every registry kind (pacote-style — one small facade,
+ * one backend per source kind), chosen per scope with no fallback (RG-06).
+ *
+ * - `file:` registries are the server engineer's storage, used in-process (no pacote, no HTTP).
+ * - `http(s):` registries are read through **pacote** (full metadata, integrity-checked
+ *   tarballs, its cacache under `<home>/cache`) and written with the npm `PUT` protocol
+ *   (publish, and deprecate for yank) through `registryRequest` (registry/fetch.ts).
+ *
+ * Policies applied to every fetched tarball, whatever the backend:
+ * - IN-01/02: the registry's `dist.integrity` must be sha512; the bytes must match it (and the
+ *   caller's expected integrity, if given — a difference is E_INTEGRITY_LOCK, IN-03).
+ * - RG-03: the tarball URL must be on the origin (scheme + host + port) of the registry that
+ *   served the packument → else E_FOREIGN_TARBALL, before any byte is requested.
+ * - IN-04: the version's registry metadata must equal the tarball's package.json
+ *   → else E_MANIFEST_CONFUSION.
+ * - RG-04/05, NW-01, NW-02: deadlines, caps, retries and offline handling from fetch.ts.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { userInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { RumpkgError, integrityOf, parseIntegrity, readTarballEntries, verifyIntegrity } from '../components/index.js';
+import { registryForName } from './config.js';
+import { readToken } from './credentials.js';
+import {
+  DEFAULT_LIMITS,
+  deadline,
+  readCapped,
+  redactUrl,
+  registryRequest,
+  toRegistryError,
+  withRetries,
+  type TransportLimits,
+} from './fetch.js';
+import { homePaths } from './home.js';
+import {
+  isYanked,
+  metadataDifferences,
+  resolveTarballUrl,
+  tarballFileName,
+  tarballPath,
+  yankMessage,
+  type Packument,
+  type PackumentVersion,
+} from './packument.js';
+import { createFileStorage } from './storage.js';
+
+/** What the client reports (the CLI's Reporter fits). Library code never prints. */
+export interface ClientReporter {
+  info?(message: string): void;
+  warn?(message: string): void;
+}
+
+export interface RegistryClientOptions {
+  /** The rumpkg home root (cache under `<home>/cache`). */
+  home: string;
+  /** Scope → normalised registry URL (config.ts `effectiveRegistries`). */
+  registries: Record<string, string>;
+  /** NW-02: use only the cache; a miss is E_OFFLINE naming what is missing. */
+  offline?: boolean;
+  /** Revalidate cached packuments with the registry even when fresh. */
+  preferOnline?: boolean;
+  limits?: Partial<TransportLimits>;
+  /** Injected fetch for publish/yank/search requests (tests). */
+  fetch?: typeof fetch;
+  reporter?: ClientReporter;
+}
+
+/** One version as the client hands it to callers (provider, info). */
+export interface VersionInfo {
+  name: string;
+  version: string;
+  /** The registry metadata of this version (package.json + dist). */
+  manifest: PackumentVersion;
+  integrity: string;
+  /** Registry-relative tarball location, e.g. `@rump/tcpip/-/tcpip-10.0.0.tgz`. */
+  tarball: string;
+  /** The scope key whose registry serves it. */
+  registry: string;
+  yanked: boolean;
+  deprecated?: string;
+  time?: string;
+}
+
+export interface PublishResult {
+  name: string;
+  version: string;
+  integrity: string;
+  tag: string;
+  /** The registry URL (redacted) it went to. */
+  registry: string;
+}
+
+export interface ClientSearchHit {
+  name: string;
+  version: string;
+  description: string;
+  keywords: string[];
+  aliases: string[];
+  lib?: string;
+  score: number;
+  /** The scope key whose registry answered. */
+  registry: string;
+}
+
+export interface RegistryClient {
+  readonly offline: boolean;
+  /** The registry that serves `name` (E_SCOPE when none). */
+  registryFor(name: string): { scope: string; url: string };
+  /** The full packument (E_NOT_FOUND for an unknown name). Memoised per client. */
+  packument(name: string): Promise<Packument>;
+  /** All versions, oldest first; an unknown name gives []. */
+  versions(name: string): Promise<VersionInfo[]>;
+  /** Fetches and checks one tarball (see the module head for the policies). */
+  tarball(name: string, version: string, options?: { integrity?: string }): Promise<Buffer>;
+  publish(tgz: Uint8Array, options?: { registry?: string; tag?: string; token?: string }): Promise<PublishResult>;
+  yank(name: string, version: string, options?: { undo?: boolean; reason?: string; token?: string }): Promise<void>;
+  search(words: string[], options?: { size?: number; scope?: string }): Promise<ClientSearchHit[]>;
+}
+
+interface PacoteApi {
+  packument(spec: string, opts: Record<string, unknown>): Promise<Packument>;
+  tarball: {
+    stream<T>(spec: string, handler: (s: AsyncIterable<Buffer>) => Promise<T>, opts: Record<string, unknown>): Promise<T>;
+  };
+}
+let pacoteModule: PacoteApi | undefined;
+function pacote(): PacoteApi {
+  if (pacoteModule === undefined) pacoteModule = createRequire(import.meta.url)('pacote') as PacoteApi;
+  return pacoteModule;
+}
+
+/** `@rump/tcpip` → `@rump%2ftcpip` (the form npm puts in registry URLs). */
+export function escapedName(name: string): string {
+  return name.startsWith('@') ? name.replace('/', '%2f') : encodeURIComponent(name);
+}
+
+/** The tarball URL relative to the registry when it is under it; otherwise the URL itself. */
+function relativeTarball(tarball: string, registryUrl: string, name: string, version: string): string {
+  if (!/^[a-z]+:/i.test(tarball)) return tarball;
+  if (registryUrl.startsWith('file:')) return tarballPath(name, version);
+  const base = registryUrl.endsWith('/') ? registryUrl : `${registryUrl}/`;
+  if (tarball.startsWith(base)) return decodeURIComponent(tarball.slice(base.length));
+  return tarball;
+}
+
+/** Reads the tarball's package.json (validation pass over all headers, no writes). */
+async function tarballPackageJson(tgz: Uint8Array, integrity: string | undefined, what: string): Promise<Record<string, unknown>> {
+  const r = await readTarballEntries(Buffer.from(tgz), { what, ...(integrity === undefined ? {} : { integrity }) });
+  const pj = r.packageJson;
+  if (pj === null || typeof pj !== 'object' || Array.isArray(pj)) {
+    throw new RumpkgError('E_TAR_CONTENT', `${what}: package/package.json is not a JSON object`, { context: { component: what } });
+  }
+  return pj as Record<string, unknown>;
+}
+
+export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
+  const limits: TransportLimits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
+  const offline = options.offline === true;
+  const paths = homePaths(options.home);
+  const reporter = options.reporter ?? {};
+  const packuments = new Map<string, Promise<Packument>>();
+  const storages = new Map<string, ReturnType<typeof createFileStorage>>();
+
+  const registryFor = (name: string): { scope: string; url: string } => registryForName(name, options.registries);
+
+  const storageOf = (url: string): ReturnType<typeof createFileStorage> => {
+    let s = storages.get(url);
+    if (s === undefined) {
+      s = createFileStorage(fileURLToPath(url));
+      storages.set(url, s);
+    }
+    return s;
+  };
+
+  const onRetry = (what: string) => (i: { attempt: number; delayMs: number; reason: string }): void =>
+    reporter.info?.(`retrying ${what} (attempt ${i.attempt + 1}, ${i.reason}, in ${i.delayMs} ms)`);
+
+  const pacoteOpts = (registry: string, signal: AbortSignal, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    registry,
+    cache: paths.cache,
+    fullMetadata: true,
+    offline,
+    preferOnline: options.preferOnline === true && !offline,
+    fetchRetries: 0,
+    timeout: limits.idleTimeoutMs,
+    signal,
+    // Packuments are not memoised inside pacote across calls; the client memoises them itself.
+    packumentCache: undefined,
+    ...extra,
+  });
+
+  /** Runs one pacote operation under a deadline and our retry loop, mapping its errors. */
+  const viaPacote = async <T>(what: string, url: string, op: (signal: AbortSignal, abort: () => void) => Promise<T>): Promise<T> => {
+    try {
+      return await withRetries(
+        async () => {
+          const d = deadline(limits.timeoutMs);
+          try {
+            return await op(d.signal, () => d.controller.abort(new Error('size cap exceeded')));
+          } catch (e) {
+            if (d.expired()) throw Object.assign(new Error('deadline exceeded'), { name: 'AbortError' });
+            throw e;
+          } finally {
+            d.done();
+          }
+        },
+        { limits, onRetry: onRetry(what) },
+      );
+    } catch (e) {
+      throw toRegistryError(e, { what, url, offline, timeoutMs: limits.timeoutMs });
+    }
+  };
+
+  const fetchPackument = async (name: string): Promise<Packument> => {
+    const { url } = registryFor(name);
+    if (url.startsWith('file:')) {
+      return await storageOf(url).readPackument(name);
+    }
+    const docUrl = new URL(escapedName(name), url).href;
+    const p = await viaPacote(name, docUrl, (signal) => pacote().packument(name, pacoteOpts(url, signal)));
+    checkPackumentShape(p, name, docUrl);
+    return p;
+  };
+
+  const packument = (name: string): Promise<Packument> => {
+    let p = packuments.get(name);
+    if (p === undefined) {
+      p = fetchPackument(name);
+      packuments.set(name, p);
+      p.catch(() => packuments.delete(name));
+    }
+    return p;
+  };
+
+  const versions = async (name: string): Promise<VersionInfo[]> => {
+    let p: Packument;
+    try {
+      p = await packument(name);
+    } catch (e) {
+      if (e instanceof RumpkgError && e.code === 'E_NOT_FOUND') return [];
+      throw e;
+    }
+    const { scope, url } = registryFor(name);
+    const semver = await import('semver');
+    return Object.entries(p.versions)
+      .filter(([v]) => semver.valid(v) !== null)
+      .sort(([a], [b]) => semver.compare(a, b))
+      .map(([v, doc]) => ({
+        name,
+        version: v,
+        manifest: doc,
+        integrity: doc.dist?.integrity ?? '',
+        tarball: relativeTarball(doc.dist?.tarball ?? tarballPath(name, v), url, name, v),
+        registry: scope,
+        yanked: isYanked(doc),
+        ...(typeof doc.deprecated === 'string' && doc.deprecated !== '' ? { deprecated: doc.deprecated } : {}),
+        ...(typeof p.time?.[v] === 'string' ? { time: p.time[v] } : {}),
+      }));
+  };
+
+  const tarball = async (name: string, version: string, opts: { integrity?: string } = {}): Promise<Buffer> => {
+    const id = `${name}@${version}`;
+    const { url: registryUrl } = registryFor(name);
+    const p = await packument(name);
+    const doc = p.versions[version];
+    if (doc === undefined) {
+      throw new RumpkgError('E_NOT_FOUND', `${id} is not published (known: ${Object.keys(p.versions).slice(-8).join(', ') || 'none'})`, {
+        context: { component: id, url: redactUrl(registryUrl) },
+      });
+    }
+    // IN-02: the registry's integrity must be present and sha512.
+    const declared = parseIntegrity(doc.dist?.integrity, { what: id });
+    if (declared.algorithm !== 'sha512') {
+      throw new RumpkgError('E_INTEGRITY_WEAK', `${id}: the registry gives only ${declared.algorithm} integrity; rumpkg requires sha512`, {
+        context: { component: id },
+        hint: 'republish the component with rumpkg',
+      });
+    }
+    // IN-03: what the caller expects (the lockfile) must be what the registry says.
+    if (opts.integrity !== undefined) {
+      const expected = parseIntegrity(opts.integrity, { what: id });
+      if (expected.sri !== declared.sri) {
+        throw new RumpkgError('E_INTEGRITY_LOCK', `${id}: the lockfile says ${expected.sri} but the registry says ${declared.sri}`, {
+          context: { component: id, expected: expected.sri, registry: declared.sri },
+          hint: 'a published version must never change; the lockfile is not rewritten — investigate the registry',
+        });
+      }
+    }
+    let bytes: Buffer;
+    if (registryUrl.startsWith('file:')) {
+      const read = await storageOf(registryUrl).readTarball(name, version);
+      if (read === undefined || read === null) {
+        throw new RumpkgError('E_NOT_FOUND', `${id}: its tarball is missing from the file registry ${fileURLToPath(registryUrl)}`, {
+          context: { component: id },
+        });
+      }
+      bytes = Buffer.from(read as Uint8Array);
+    } else {
+      const tarUrl = resolveTarballUrl(doc.dist.tarball, registryUrl);
+      const reg = new URL(registryUrl);
+      const tu = new URL(tarUrl);
+      if (tu.origin !== reg.origin || tu.protocol !== reg.protocol) {
+        throw new RumpkgError('E_FOREIGN_TARBALL', `${id}: tarball URL ${redactUrl(tarUrl)} is not on the registry's origin ${reg.origin}`, {
+          context: { component: id, url: redactUrl(tarUrl), registry: reg.origin },
+          hint: 'rumpkg only downloads a tarball from the registry that served its metadata (dependency confusion guard)',
+        });
+      }
+      bytes = await viaPacote(id, tarUrl, (signal, abort) =>
+        pacote().tarball.stream(
+          tarUrl,
+          (s) => readCapped(s, { max: limits.maxTarballBytes, what: id, url: tarUrl, onTooLarge: abort }),
+          pacoteOpts(registryUrl, signal, { integrity: declared.sri, preferOffline: !offline }),
+        ),
+      );
+    }
+    verifyIntegrity(bytes, declared.sri, { what: id });
+    // IN-04: metadata ≠ the tarball's own package.json → manifest confusion.
+    const inside = await tarballPackageJson(bytes, declared.sri, id);
+    const diffs = metadataDifferences(doc as unknown as Record<string, unknown>, inside);
+    if (diffs.length > 0) {
+      throw new RumpkgError('E_MANIFEST_CONFUSION', `${id}: registry metadata differs from the tarball's package.json in ${diffs.join(', ')}`, {
+        context: { component: id, fields: diffs },
+        hint: 'the registry serves metadata that does not describe the tarball; do not use this version',
+      });
+    }
+    return bytes;
+  };
+
+  const publish = async (tgz: Uint8Array, opts: { registry?: string; tag?: string; token?: string } = {}): Promise<PublishResult> => {
+    const bytes = Buffer.from(tgz);
+    const integrity = integrityOf(bytes);
+    const pj = await tarballPackageJson(bytes, integrity, 'the tarball to publish');
+    const name = String(pj.name);
+    const version = String(pj.version);
+    const id = `${name}@${version}`;
+    const tag = opts.tag ?? 'latest';
+    const registryUrl = opts.registry ?? registryFor(name).url;
+    if (registryUrl.startsWith('file:')) {
+      const owner = userInfo().username || 'local';
+      const r = await storageOf(registryUrl).publish(bytes, { tag, owner });
+      return { name: r.name, version: r.version, integrity: r.integrity, tag, registry: registryUrl };
+    }
+    const token = opts.token ?? (await readToken(options.home, registryUrl));
+    if (token === undefined) {
+      throw new RumpkgError('E_REGISTRY_AUTH', `no token for ${redactUrl(registryUrl)} to publish ${id}`, {
+        context: { component: id, url: redactUrl(registryUrl) },
+        hint: `run \`rumpkg login --registry ${redactUrl(registryUrl)}\` and pipe the token on stdin`,
+      });
+    }
+    const file = `${name}-${version}.tgz`;
+    const tarballUrl = new URL(`${name}/-/${tarballFileName(name, version)}`, registryUrl).href;
+    const versionDoc = {
+      ...pj,
+      _id: id,
+      dist: { integrity, shasum: createHash('sha1').update(bytes).digest('hex'), tarball: tarballUrl },
+    };
+    const body = {
+      _id: name,
+      name,
+      ...(typeof pj.description === 'string' ? { description: pj.description } : {}),
+      'dist-tags': { [tag]: version },
+      versions: { [version]: versionDoc },
+      access: null,
+      _attachments: { [file]: { content_type: 'application/octet-stream', data: bytes.toString('base64'), length: bytes.length } },
+    };
+    await registryRequest({
+      method: 'PUT',
+      url: new URL(escapedName(name), registryUrl).href,
+      registry: registryUrl,
+      token,
+      json: body,
+      what: id,
+      limits,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      onRetry: onRetry(`publish ${id}`),
+    });
+    packuments.delete(name);
+    return { name, version, integrity, tag, registry: redactUrl(registryUrl) };
+  };
+
+  const yank = async (name: string, version: string, opts: { undo?: boolean; reason?: string; token?: string } = {}): Promise<void> => {
+    const id = `${name}@${version}`;
+    const { url: registryUrl } = registryFor(name);
+    packuments.delete(name);
+    if (registryUrl.startsWith('file:')) {
+      await storageOf(registryUrl).yank(name, version, { undo: opts.undo === true });
+      return;
+    }
+    const token = opts.token ?? (await readToken(options.home, registryUrl));
+    if (token === undefined) {
+      throw new RumpkgError('E_REGISTRY_AUTH', `no token for ${redactUrl(registryUrl)} to yank ${id}`, {
+        context: { component: id, url: redactUrl(registryUrl) },
+        hint: `run \`rumpkg login --registry ${redactUrl(registryUrl)}\``,
+      });
+    }
+    const common = { registry: registryUrl, token, what: id, limits, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) };
+    // The deprecate protocol (as `npm deprecate`): read the packument for writing, change
+    // only `deprecated` of that version, PUT it back.
+    const docUrl = new URL(escapedName(name), registryUrl);
+    const readUrl = new URL(docUrl.href);
+    readUrl.searchParams.set('write', 'true');
+    const got = await registryRequest({ ...common, method: 'GET', url: readUrl.href });
+    const doc = got.body as Packument | undefined;
+    const v = doc?.versions?.[version];
+    if (doc === undefined || v === undefined) {
+      throw new RumpkgError('E_NOT_FOUND', `${id} is not published at ${redactUrl(registryUrl)}`, { context: { component: id } });
+    }
+    v.deprecated = opts.undo === true ? '' : yankMessage(opts.reason);
+    await registryRequest({ ...common, method: 'PUT', url: docUrl.href, json: doc, onRetry: onRetry(`yank ${id}`) });
+  };
+
+  const search = async (words: string[], opts: { size?: number; scope?: string } = {}): Promise<ClientSearchHit[]> => {
+    const size = opts.size ?? 20;
+    const scopes = opts.scope !== undefined ? [opts.scope] : Object.keys(options.registries).sort();
+    const all = await Promise.all(
+      scopes.map(async (scope): Promise<ClientSearchHit[]> => {
+        const url = options.registries[scope];
+        if (url === undefined) return [];
+        if (url.startsWith('file:')) {
+          const { hits } = await storageOf(url).search(words, { size: Math.min(size, 250) });
+          return hits.map((h) => ({
+            name: h.name,
+            version: h.version,
+            description: h.description,
+            keywords: h.keywords,
+            aliases: h.aliases,
+            ...(h.lib === undefined ? {} : { lib: h.lib }),
+            score: h.score,
+            registry: scope,
+          }));
+        }
+        if (offline) {
+          throw new RumpkgError('E_OFFLINE', `offline: searching ${redactUrl(url)} needs the network`, {
+            context: { url: redactUrl(url) },
+            hint: 'search without --offline',
+          });
+        }
+        const q = new URL('-/v1/search', url);
+        q.searchParams.set('text', words.join(' '));
+        q.searchParams.set('size', String(size));
+        const r = await registryRequest({ method: 'GET', url: q.href, registry: url, what: `search "${words.join(' ')}"`, limits, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) });
+        const objects = (r.body as { objects?: unknown } | undefined)?.objects;
+        if (!Array.isArray(objects)) return [];
+        return objects.flatMap((o: unknown): ClientSearchHit[] => {
+          const pkg = (o as { package?: Record<string, unknown> }).package;
+          if (pkg === undefined || typeof pkg.name !== 'string') return [];
+          const keywords = Array.isArray(pkg.keywords) ? pkg.keywords.filter((k): k is string => typeof k === 'string') : [];
+          return [{
+            name: pkg.name,
+            version: typeof pkg.version === 'string' ? pkg.version : '',
+            description: typeof pkg.description === 'string' ? pkg.description : '',
+            keywords,
+            aliases: keywords.filter((k) => k.startsWith('rump-alias:')).map((k) => k.slice('rump-alias:'.length)),
+            score: typeof (o as { searchScore?: unknown }).searchScore === 'number' ? ((o as { searchScore: number }).searchScore) : 0,
+            registry: scope,
+          }];
+        });
+      }),
+    );
+    return all.flat().sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, size);
+  };
+
+  return { offline, registryFor, packument, versions, tarball, publish, yank, search };
+}
+
+/** A packument from the network must at least have the right name and a versions object. */
+function checkPackumentShape(p: unknown, name: string, url: string): asserts p is Packument {
+  const o = p as Partial<Packument> | null;
+  if (o === null || typeof o !== 'object' || typeof o.versions !== 'object' || o.versions === null) {
+    throw new RumpkgError('E_REGISTRY', `the registry answered with no versions for ${name} (${redactUrl(url)})`, {
+      context: { component: name, url: redactUrl(url) },
+    });
+  }
+  if (o.name !== undefined && o.name !== name) {
+    throw new RumpkgError('E_REGISTRY', `the registry answered for ${String(o.name)} when asked for ${name} (${redactUrl(url)})`, {
+      context: { component: name, url: redactUrl(url) },
+    });
+  }
+}

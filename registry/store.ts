@@ -1,0 +1,229 @@
+/**
+ * The store: unpacked components, content-addressed by integrity, shared by every project of
+ * one rumpkg home (`<home>/store/<sha512 hex>/`). Layout of one entry:
+ *
+ *   <home>/store/<hex>/index.json   { storeVersion, name, version, integrity, files: {path: sha256} }
+ *   <home>/store/<hex>/pkg/…        the component's files (package.json, lib/<target>/*.a …)
+ *
+ * An entry is built in `<home>/tmp/` and renamed into place in one step, so a crash leaves the
+ * old state or the new one (CA-01); when two runs race, the first rename wins and the loser
+ * discards its copy (CA-02). Every read re-hashes the files against index.json (IN-08): a
+ * flipped byte evicts the entry, which is refetched and unpacked once more; if that fails too
+ * → E_CACHE. Images never hard-link into the store (IM-02): the packager copies.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { RumpkgError, isRumpkgError, parseIntegrity, unpackComponent } from '../components/index.js';
+import { homePaths, writeFileAtomic } from './home.js';
+
+export interface StoreIndex {
+  storeVersion: 1;
+  name: string;
+  version: string;
+  integrity: string;
+  /** Package-relative path → `sha256-<base64>` of its bytes. */
+  files: Record<string, string>;
+}
+
+export interface StoreEntry {
+  /** Directory of the unpacked component (holds package.json). */
+  path: string;
+  index: StoreIndex;
+}
+
+export interface StoreProblem {
+  key: string;
+  name?: string;
+  version?: string;
+  problem: string;
+}
+
+export interface Store {
+  /** The directory of `name@version` unpacked and verified; fetched through the client if needed. */
+  ensureUnpacked(name: string, version: string, options: { integrity: string }): Promise<string>;
+  /** Every entry (index only, no hashing). */
+  list(): Promise<Array<StoreIndex & { key: string; path: string }>>;
+  /** Re-hashes every entry; with `evict`, removes the bad ones. */
+  verify(options?: { evict?: boolean }): Promise<{ checked: number; problems: StoreProblem[] }>;
+}
+
+export interface StoreOptions {
+  home: string;
+  reporter?: { info?(m: string): void; warn?(m: string): void };
+}
+
+/** The tarball source the store needs: the client's `tarball`. */
+export interface TarballSource {
+  tarball(name: string, version: string, options?: { integrity?: string }): Promise<Buffer>;
+}
+
+/** `sha512-<base64>` → hex, the directory name of the entry. */
+export function storeKey(integrity: string): string {
+  const h = parseIntegrity(integrity, { what: 'store entry' });
+  if (h.algorithm !== 'sha512') {
+    throw new RumpkgError('E_INTEGRITY_WEAK', `the store needs sha512 integrity, got ${h.algorithm}`, {});
+  }
+  return h.digest.toString('hex');
+}
+
+async function hashTree(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out[relative(root, p).split(sep).join('/')] = `sha256-${createHash('sha256').update(await readFile(p)).digest('base64')}`;
+      else out[relative(root, p).split(sep).join('/')] = 'not-a-regular-file';
+    }
+  };
+  await walk(root);
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+export function createStore(source: TarballSource, options: StoreOptions): Store {
+  const paths = homePaths(options.home);
+
+  const readIndex = async (dir: string): Promise<StoreIndex | undefined> => {
+    try {
+      const o = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as StoreIndex;
+      return o.storeVersion === 1 && typeof o.files === 'object' ? o : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** Undefined when the entry is intact; otherwise what is wrong. */
+  const check = async (dir: string, integrity?: string): Promise<string | undefined> => {
+    const index = await readIndex(dir);
+    if (index === undefined) return 'missing or unreadable index.json';
+    if (integrity !== undefined && index.integrity !== integrity) return 'index.json names another integrity';
+    let actual: Record<string, string>;
+    try {
+      actual = await hashTree(join(dir, 'pkg'));
+    } catch {
+      return 'unreadable files';
+    }
+    const want = Object.keys(index.files);
+    const have = Object.keys(actual);
+    for (const f of want) if (actual[f] !== index.files[f]) return actual[f] === undefined ? `missing ${f}` : `modified ${f}`;
+    for (const f of have) if (index.files[f] === undefined) return `unexpected ${f}`;
+    return undefined;
+  };
+
+  const evict = async (dir: string): Promise<void> => {
+    const away = join(paths.tmp, `evict-${randomBytes(6).toString('hex')}`);
+    await mkdir(paths.tmp, { recursive: true });
+    try {
+      await rename(dir, away);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    await rm(away, { recursive: true, force: true });
+  };
+
+  const build = async (name: string, version: string, integrity: string, dir: string): Promise<void> => {
+    const tgz = await source.tarball(name, version, { integrity });
+    await mkdir(paths.tmp, { recursive: true });
+    const staging = join(paths.tmp, `store-${randomBytes(8).toString('hex')}`);
+    try {
+      await mkdir(staging, { recursive: true });
+      // unpackComponent verifies the integrity, validates every header, and writes the package root.
+      await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
+      const index: StoreIndex = { storeVersion: 1, name, version, integrity, files: await hashTree(join(staging, 'pkg')) };
+      await writeFileAtomic(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+      await mkdir(paths.store, { recursive: true });
+      try {
+        await rename(staging, dir);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+        // Another run won the race; its entry is checked by the caller.
+      }
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  };
+
+  const ensureUnpacked = async (name: string, version: string, opts: { integrity: string }): Promise<string> => {
+    const key = storeKey(opts.integrity);
+    const dir = join(paths.store, key);
+    const id = `${name}@${version}`;
+    let present = true;
+    try {
+      await stat(dir);
+    } catch {
+      present = false;
+    }
+    if (present) {
+      const problem = await check(dir, opts.integrity);
+      if (problem === undefined) return join(dir, 'pkg');
+      options.reporter?.warn?.(`store entry of ${id} is damaged (${problem}); evicting and refetching`);
+      await evict(dir);
+    }
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await build(name, version, opts.integrity, dir);
+      } catch (e) {
+        if (attempt === 0 && isRumpkgError(e) && (e.code === 'E_INTEGRITY' || e.code === 'E_CACHE')) continue;
+        throw e;
+      }
+      const problem = await check(dir, opts.integrity);
+      if (problem === undefined) return join(dir, 'pkg');
+      await evict(dir);
+      if (attempt === 1) {
+        throw new RumpkgError('E_CACHE', `store entry of ${id} is corrupt after refetching (${problem}) in ${dir}`, {
+          context: { component: id, path: dir },
+          hint: 'run `rumpkg cache verify` and `rumpkg cache clean`; check the disk',
+        });
+      }
+    }
+    throw new RumpkgError('E_CACHE', `could not build a store entry for ${id} in ${dir}`, { context: { component: id, path: dir } });
+  };
+
+  const list = async (): Promise<Array<StoreIndex & { key: string; path: string }>> => {
+    let keys: string[];
+    try {
+      keys = (await readdir(paths.store)).sort();
+    } catch {
+      return [];
+    }
+    const out: Array<StoreIndex & { key: string; path: string }> = [];
+    for (const key of keys) {
+      const index = await readIndex(join(paths.store, key));
+      if (index !== undefined) out.push({ ...index, key, path: join(paths.store, key, 'pkg') });
+    }
+    return out;
+  };
+
+  const verify = async (opts: { evict?: boolean } = {}): Promise<{ checked: number; problems: StoreProblem[] }> => {
+    let keys: string[];
+    try {
+      keys = (await readdir(paths.store)).sort();
+    } catch {
+      return { checked: 0, problems: [] };
+    }
+    const problems: StoreProblem[] = [];
+    for (const key of keys) {
+      const dir = join(paths.store, key);
+      const index = await readIndex(dir);
+      let problem = await check(dir);
+      if (problem === undefined && index !== undefined) {
+        try {
+          if (storeKey(index.integrity) !== key) problem = 'directory name does not match its integrity';
+        } catch {
+          problem = 'index.json has an invalid integrity';
+        }
+      }
+      if (problem !== undefined) {
+        problems.push({ key, ...(index === undefined ? {} : { name: index.name, version: index.version }), problem });
+        if (opts.evict === true) await evict(dir);
+      }
+    }
+    return { checked: keys.length, problems };
+  };
+
+  return { ensureUnpacked, list, verify };
+}
