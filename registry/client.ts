@@ -83,7 +83,7 @@ export interface VersionInfo {
   time?: string;
 }
 
-export interface PublishResult {
+export interface ClientPublishResult {
   name: string;
   version: string;
   integrity: string;
@@ -114,7 +114,7 @@ export interface RegistryClient {
   versions(name: string): Promise<VersionInfo[]>;
   /** Fetches and checks one tarball (see the module head for the policies). */
   tarball(name: string, version: string, options?: { integrity?: string }): Promise<Buffer>;
-  publish(tgz: Uint8Array, options?: { registry?: string; tag?: string; token?: string }): Promise<PublishResult>;
+  publish(tgz: Uint8Array, options?: { registry?: string; tag?: string; token?: string }): Promise<ClientPublishResult>;
   yank(name: string, version: string, options?: { undo?: boolean; reason?: string; token?: string }): Promise<void>;
   search(words: string[], options?: { size?: number; scope?: string }): Promise<ClientSearchHit[]>;
 }
@@ -328,7 +328,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return bytes;
   };
 
-  const publish = async (tgz: Uint8Array, opts: { registry?: string; tag?: string; token?: string } = {}): Promise<PublishResult> => {
+  const publish = async (tgz: Uint8Array, opts: { registry?: string; tag?: string; token?: string } = {}): Promise<ClientPublishResult> => {
     const bytes = Buffer.from(tgz);
     const integrity = integrityOf(bytes);
     const pj = await tarballPackageJson(bytes, integrity, 'the tarball to publish');
