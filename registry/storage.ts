@@ -519,6 +519,11 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
 
     async deprecate(name, messages, opts = {}) {
       for (const v of Object.keys(messages)) checkRegistryVersion(v, name);
+      if (Object.keys(messages).length === 0) {
+        const doc = await storage.readPackument(name);
+        checkOwner(doc, opts.owner, 'deprecate or yank versions of');
+        return doc;
+      }
       return mutate(name, (doc) => {
         checkOwner(doc, opts.owner, 'deprecate or yank versions of');
         for (const [v, msg] of Object.entries(messages)) {
