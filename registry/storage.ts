@@ -30,9 +30,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import semver from 'semver';
-import { gunzipSync } from 'node:zlib';
 import * as components from '../components/index.js';
-import { RumpkgError, fsError, type ComponentManifest } from '../components/index.js';
+import { RumpkgError, fsError, integrityOf, readTarballEntries } from '../components/index.js';
 import { withLock } from './lock.js';
 import {
   type Packument,
@@ -111,86 +110,10 @@ export interface FileStorageOptions {
 /** Dist-tag names: npm's rule (not a semver range) plus a safe character set. */
 const TAG_RE = /^[a-z][a-z0-9._-]{0,63}$/i;
 
-// ---------------------------------------------------------------------------------------------
-// Bindings to components/ (tarball validation, manifest checks, names). Looked up at run time
-// so this module works while those are being written; the fallbacks are strict but minimal.
-// TODO: switch to static imports once components/index.ts exports them.
-
-interface TarballRead {
-  entries: Array<{ path: string; size: number; type: string }>;
-  manifest: ComponentManifest;
-}
-type Problem = { pointer?: string; path?: string; message?: string } | string;
-const lib = components as unknown as Record<string, unknown>;
-
-async function readTarballEntries(tgz: Buffer): Promise<TarballRead> {
-  const f = lib.readTarballEntries as ((t: Uint8Array, o?: object) => TarballRead | Promise<TarballRead>) | undefined;
-  if (typeof f === 'function') return await f(tgz, {});
-  return fallbackReadTarball(tgz);
-}
-
-function checkManifest(m: ComponentManifest, files: string[]): Problem[] {
-  const f = lib.checkManifest as ((m: ComponentManifest, o: { files: string[] }) => Problem[]) | undefined;
-  return typeof f === 'function' ? f(m, { files }) : [];
-}
-
+/** components' name rule (looked up at run time until components/index.ts exports names.ts). */
 function validateName(name: string): void {
-  const f = lib.validateName as ((n: string) => unknown) | undefined;
+  const f = (components as unknown as Record<string, unknown>).assertName as ((n: string) => unknown) | undefined;
   if (typeof f === 'function') f(name);
-}
-
-function integrityOf(bytes: Uint8Array): string {
-  return `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
-}
-
-function renderProblem(p: Problem): string {
-  if (typeof p === 'string') return p;
-  return `${p.pointer ?? p.path ?? ''} ${p.message ?? ''}`.trim();
-}
-
-/** Minimal strict ustar reader used until components' readTarballEntries exists. */
-function fallbackReadTarball(tgz: Buffer): TarballRead {
-  const bad = (code: 'E_TAR_CORRUPT' | 'E_TAR_PATH' | 'E_TAR_ENTRY_TYPE' | 'E_TAR_CONTENT', msg: string): never => {
-    throw new RumpkgError(code, msg, { hint: 'pack the component again with rumpkg pack' });
-  };
-  let tar: Buffer;
-  try {
-    tar = gunzipSync(tgz, { maxOutputLength: 256 * 1024 * 1024 });
-  } catch (e) {
-    return bad('E_TAR_CORRUPT', `not a gzip tarball: ${(e as Error).message}`);
-  }
-  const entries: TarballRead['entries'] = [];
-  let pkgJson: string | undefined;
-  let off = 0;
-  while (off + 512 <= tar.length) {
-    const h = tar.subarray(off, off + 512);
-    if (h.every((b) => b === 0)) break;
-    let sum = 0;
-    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : (h[i] as number);
-    if (parseInt(h.subarray(148, 156).toString('latin1').replace(/\0.*$/, '').trim(), 8) !== sum) bad('E_TAR_CORRUPT', `bad header checksum at offset ${off}`);
-    const str = (a: number, b: number): string => h.subarray(a, b).toString('utf8').replace(/\0.*$/s, '');
-    const prefix = str(345, 500);
-    const raw = prefix === '' ? str(0, 100) : `${prefix}/${str(0, 100)}`;
-    const size = parseInt(str(124, 136).trim() || '0', 8);
-    const type = String.fromCharCode(h[156] ?? 0);
-    if (!Number.isFinite(size) || size < 0 || off + 512 + size > tar.length) bad('E_TAR_CORRUPT', `truncated entry ${raw}`);
-    if (!raw.startsWith('package/') || raw.split('/').some((s) => s === '..' || s === '.') || raw.includes('\\')) bad('E_TAR_PATH', `unsafe path ${raw}`);
-    const path = raw.slice('package/'.length).replace(/\/$/, '');
-    if (type === '0' || type === '\0') {
-      entries.push({ path, size, type: 'file' });
-      if (path === 'package.json') pkgJson = tar.subarray(off + 512, off + 512 + size).toString('utf8');
-    } else if (type === '5') entries.push({ path, size: 0, type: 'directory' });
-    else bad('E_TAR_ENTRY_TYPE', `entry ${raw} has unsupported type ${JSON.stringify(type)}`);
-    off += 512 + Math.ceil(size / 512) * 512;
-  }
-  if (pkgJson === undefined) return bad('E_TAR_CONTENT', 'the tarball has no package/package.json');
-  let manifest: ComponentManifest;
-  try {
-    manifest = JSON.parse(pkgJson) as ComponentManifest;
-  } catch (e) {
-    return bad('E_TAR_CONTENT', `package/package.json is not JSON: ${(e as Error).message}`);
-  }
-  return { entries, manifest };
 }
 
 /** Strict name check used on top of components' validateName: only these characters reach paths. */
@@ -409,17 +332,11 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
     async publish(tgz, opts = {}) {
       const bytes = Buffer.from(tgz.buffer, tgz.byteOffset, tgz.byteLength);
       // 1. Validate everything before touching the tree.
-      const read = await readTarballEntries(bytes);
-      const pkg = read.manifest as unknown as Record<string, unknown>;
+      // readTarballEntries applies the whole unpack policy and the manifest checks, no writes.
+      const read = await readTarballEntries(bytes, { what: 'the published tarball' });
+      const pkg = read.packageJson as Record<string, unknown>;
       const name = checkRegistryName(String(pkg.name));
       const version = checkRegistryVersion(String(pkg.version), name);
-      const problems = checkManifest(read.manifest, read.entries.filter((e) => e.type === 'file').map((e) => e.path.replace(/^package\//, '')));
-      if (problems.length > 0) {
-        throw new RumpkgError('E_MANIFEST', `${name}@${version}: invalid manifest: ${problems.map(renderProblem).join('; ')}`, {
-          context: { name, version, problems },
-          hint: 'fix package.json and pack again (rumpkg validate)',
-        });
-      }
       const integrity = integrityOf(bytes);
       if (opts.integrity !== undefined && opts.integrity !== integrity) {
         throw new RumpkgError('E_INTEGRITY', `${name}@${version}: the declared integrity does not match the tarball`, {
