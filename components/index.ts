@@ -2,3 +2,5 @@
 export * from './errors.js';
 export * from './types.js';
 export * from './version.js';
+export * from './integrity.js';
+export * from './tarball.js';

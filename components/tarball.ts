@@ -1,0 +1,377 @@
+/**
+ * Component tarballs: reproducible packing and defensive unpacking (DESIGN.md §4.1, STYLE.md §9,
+ * RELIABILITY.md "Tarballs").
+ *
+ * Format: an npm-compatible `.tgz`; every entry under `package/`, sorted by path in byte order,
+ * only regular files and directories, ustar headers written by ./tar-format.ts (not node-tar)
+ * with mtime 1985-10-26T08:15:00Z, uid/gid 0, empty uname/gname, modes 0755 (directories and
+ * files with any execute bit) or 0644, a pax header only for paths that do not fit ustar; gzip
+ * level 6 via zlib with mtime 0, no file name and OS byte 3. The same content gives the same
+ * bytes whatever the creation order, mtimes, owners or umask. Packing skips `.git`,
+ * `node_modules`, `.DS_Store` anywhere and `*.tgz` at the package root (like npm-packlist).
+ *
+ * Unpacking order (nothing is trusted before it is checked):
+ *   1. the SRI integrity of the whole buffer;
+ *   2. a validation pass over every header (streaming gunzip with a size and ratio cap, the
+ *      strict parser of ./tar-format.ts, the manifest checked against the files) — no writes;
+ *   3. extraction into a fresh private staging directory (mkdtemp next to `dest`, 0700) with
+ *      `O_CREAT|O_EXCL|O_NOFOLLOW` files and normalised modes — the bytes are parsed and
+ *      validated again on the way, so what was validated is exactly what is written;
+ *   4. `rename(staging, dest)`. On any error the staging directory is removed; `dest` is never
+ *      created or touched.
+ */
+import { constants as fsc } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { RumpkgError, fsError } from './errors.js';
+import { integrityOf, verifyIntegrity } from './integrity.js';
+import { MAX_MANIFEST_BYTES, loadManifestForPack, parseManifestText } from './tar-manifest.js';
+import {
+  DEFAULT_TAR_LIMITS,
+  END_OF_ARCHIVE,
+  TarParser,
+  encodeEntryHeader,
+  normaliseMode,
+  paddingFor,
+  type TarLimits,
+  type TarballEntry,
+} from './tar-format.js';
+import type { ComponentManifest } from './types.js';
+
+export { DEFAULT_TAR_LIMITS, collisionKey, type TarLimits, type TarballEntry, type TarEntryType } from './tar-format.js';
+
+/** The gzip level is part of the format: changing it changes every integrity. */
+export const GZIP_LEVEL = 6;
+const gzip = promisify(zlib.gzip);
+
+export interface PackResult {
+  /** The `.tgz` bytes. */
+  data: Buffer;
+  /** `sha512-<base64>` of `data`. */
+  integrity: string;
+  size: number;
+  manifest: ComponentManifest;
+  /** Package-relative entries in tarball order (directories included). */
+  files: TarballEntry[];
+}
+
+export interface PackOptions {
+  /** Limits the packed result must satisfy (the ones unpack will apply). */
+  limits?: Partial<TarLimits>;
+}
+
+const SKIP_ANYWHERE = new Set(['.git', 'node_modules', '.DS_Store']);
+
+interface SourceEntry {
+  rel: string;
+  abs: string;
+  type: 'file' | 'directory';
+  mode: number;
+  size: number;
+}
+
+async function walk(root: string, rel: string, out: SourceEntry[]): Promise<void> {
+  const abs = rel === '' ? root : join(root, rel);
+  let names: string[];
+  try {
+    names = await readdir(abs);
+  } catch (e) {
+    throw fsError(e, abs, 'read directory');
+  }
+  for (const name of names) {
+    if (SKIP_ANYWHERE.has(name)) continue;
+    if (rel === '' && name.endsWith('.tgz')) continue;
+    const r = rel === '' ? name : `${rel}/${name}`;
+    const p = join(root, r);
+    let st;
+    try {
+      st = await lstat(p);
+    } catch (e) {
+      throw fsError(e, p, 'stat');
+    }
+    if (st.isDirectory()) {
+      out.push({ rel: r, abs: p, type: 'directory', mode: 0o755, size: 0 });
+      await walk(root, r, out);
+    } else if (st.isFile()) {
+      out.push({ rel: r, abs: p, type: 'file', mode: normaliseMode(st.mode, 'file'), size: st.size });
+    } else {
+      const kind = st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
+      throw new RumpkgError('E_TAR_ENTRY_TYPE', `cannot pack ${p}: it is ${kind}; component packages contain only regular files and directories`, {
+        context: { path: p },
+        hint: 'replace it with a regular file (copy the link target) or remove it',
+      });
+    }
+  }
+}
+
+const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Packs the component directory `dir` into a reproducible tarball. The manifest is loaded and
+ * validated first (an invalid one is refused with its problems); the result is validated by the
+ * same parser unpack uses, so everything `packComponent` returns can be unpacked.
+ */
+export async function packComponent(dir: string, options: PackOptions = {}): Promise<PackResult> {
+  const root = resolve(dir);
+  const sources: SourceEntry[] = [];
+  await walk(root, '', sources);
+  const fileList = sources.filter((s) => s.type === 'file').map((s) => s.rel);
+  const manifest = await loadManifestForPack(root, fileList);
+
+  const tarPath = (s: SourceEntry): string => `package/${s.rel}${s.type === 'directory' ? '/' : ''}`;
+  sources.sort((a, b) => byteOrder(tarPath(a), tarPath(b)));
+  const parts: Buffer[] = [];
+  for (const s of sources) {
+    if (s.type === 'directory') {
+      parts.push(encodeEntryHeader(tarPath(s), 'directory', 0o755, 0));
+      continue;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(s.abs);
+    } catch (e) {
+      throw fsError(e, s.abs, 'read');
+    }
+    parts.push(encodeEntryHeader(tarPath(s), 'file', s.mode, bytes.length), bytes, paddingFor(bytes.length));
+  }
+  parts.push(END_OF_ARCHIVE);
+  const tar = Buffer.concat(parts);
+
+  // The packed tarball must pass the policy unpack applies (collisions, depth, path length…).
+  const parser = new TarParser({ what: `packing ${manifest.name}@${manifest.version} from ${root}`, limits: options.limits });
+  const files: TarballEntry[] = [];
+  for (const ev of parser.write(tar)) if (ev.kind === 'entry') files.push(ev.entry);
+  parser.end();
+
+  const data = await gzip(tar, { level: GZIP_LEVEL });
+  // zlib writes MTIME 0 and no FNAME; pin the OS byte so every platform gives the same bytes.
+  data[9] = 3;
+  return { data, integrity: integrityOf(data), size: data.length, manifest, files };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ReadTarballOptions {
+  /** Expected SRI; when given it is verified before anything is parsed. */
+  integrity?: string;
+  limits?: Partial<TarLimits>;
+  /** What the tarball is (component id, file name, URL); named in every error. */
+  what?: string;
+}
+
+export interface TarballContents {
+  /** Package-relative entries in tarball order (the `package/` root itself left out). */
+  entries: TarballEntry[];
+  /** `package/package.json` as parsed JSON (for manifest-confusion checks). */
+  packageJson: unknown;
+  /** The validated manifest. */
+  manifest: ComponentManifest;
+  integrity: string;
+  size: number;
+}
+
+/** Decompresses with a hard size cap and a ratio cap, streaming (memory bounded by one chunk). */
+async function* inflate(tgz: Buffer, limits: TarLimits, what: string): AsyncGenerator<Buffer> {
+  if (tgz.length < 18 || tgz[0] !== 0x1f || tgz[1] !== 0x8b) {
+    throw new RumpkgError('E_TAR_CORRUPT', `${what}: not gzip data`, {
+      context: { what },
+      hint: 'a component tarball is a gzip-compressed tar file (.tgz)',
+    });
+  }
+  const cap = Math.min(limits.maxDecompressedSize, Math.max(limits.ratioFloor, limits.maxRatio * tgz.length));
+  const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
+  gunzip.end(tgz);
+  let total = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > cap) {
+        throw new RumpkgError(
+          'E_TAR_LIMIT',
+          `${what}: decompresses to more than ${cap} bytes from ${tgz.length} (ratio limit ${limits.maxRatio}, size limit ${limits.maxDecompressedSize}): a gzip bomb?`,
+          { context: { what, compressed: tgz.length, limit: cap }, hint: 'the tarball is rejected as a whole; nothing was written' },
+        );
+      }
+      yield chunk;
+    }
+  } catch (e) {
+    if (e instanceof RumpkgError) throw e;
+    throw new RumpkgError('E_TAR_CORRUPT', `${what}: invalid gzip data (${(e as Error).message})`, {
+      context: { what },
+      cause: e,
+      hint: 'the download may be truncated or corrupt; nothing was written',
+    });
+  } finally {
+    gunzip.destroy();
+  }
+}
+
+interface Scan {
+  entries: TarballEntry[];
+  packageJson: unknown;
+  manifest: ComponentManifest;
+}
+
+/** The validation pass: every header and the manifest, no writes. */
+async function scan(tgz: Buffer, limits: TarLimits, what: string): Promise<Scan> {
+  const parser = new TarParser({ what, limits });
+  const entries: TarballEntry[] = [];
+  let pj: Buffer[] | undefined;
+  let pjSize = 0;
+  let inPj = false;
+  for await (const chunk of inflate(tgz, limits, what)) {
+    for (const ev of parser.write(chunk)) {
+      if (ev.kind === 'entry') {
+        if (ev.entry.path !== '') entries.push(ev.entry);
+        inPj = ev.entry.type === 'file' && ev.entry.path === 'package.json';
+        if (inPj) {
+          if (ev.entry.size > MAX_MANIFEST_BYTES) {
+            throw new RumpkgError('E_TAR_LIMIT', `${what}: tarball entry "${ev.rawPath}" is larger than ${MAX_MANIFEST_BYTES} bytes`, { context: { what, entry: ev.rawPath } });
+          }
+          pj = [];
+        }
+      } else if (ev.kind === 'data' && inPj) {
+        pj?.push(Buffer.from(ev.bytes));
+        pjSize += ev.bytes.length;
+      } else if (ev.kind === 'entryEnd') inPj = false;
+    }
+  }
+  parser.end();
+  if (pj === undefined) {
+    throw new RumpkgError('E_TAR_CONTENT', `${what}: the tarball has no package/package.json`, {
+      context: { what, entry: 'package/package.json' },
+      hint: 'a component tarball holds its manifest at package/package.json',
+    });
+  }
+  const text = Buffer.concat(pj, pjSize).toString('utf8');
+  const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
+  const { manifest, packageJson } = parseManifestText(text, { file: `${what}: package/package.json`, files });
+  return { entries, packageJson, manifest };
+}
+
+/**
+ * The validation pass alone: verifies `integrity` when given, then reads every header and the
+ * manifest without writing anything. Used by `rumpkg inspect` and by the registry server.
+ */
+export async function readTarballEntries(tgz: Buffer, options: ReadTarballOptions = {}): Promise<TarballContents> {
+  const what = options.what ?? 'component tarball';
+  if (options.integrity !== undefined) verifyIntegrity(tgz, options.integrity, { what });
+  const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
+  const s = await scan(tgz, limits, what);
+  return { ...s, integrity: integrityOf(tgz), size: tgz.length };
+}
+
+export interface UnpackOptions {
+  /** Expected SRI of the whole tarball (required: IN-02, no silent downgrade). */
+  integrity: string;
+  limits?: Partial<TarLimits>;
+  /** What the tarball is (component id, file name, URL); named in every error. */
+  what?: string;
+}
+
+export interface UnpackResult {
+  manifest: ComponentManifest;
+  files: TarballEntry[];
+}
+
+async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
+    off += bytesWritten;
+  }
+}
+
+/**
+ * Verifies, validates and extracts `tgz` so that `dest` (which must not exist) receives the
+ * contents of the package root. All or nothing: on any error `dest` does not exist afterwards
+ * and no staging directory is left behind.
+ */
+export async function unpackComponent(tgz: Buffer, dest: string, options: UnpackOptions): Promise<UnpackResult> {
+  const what = options.what ?? 'component tarball';
+  verifyIntegrity(tgz, options.integrity, { what });
+  const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
+  const target = resolve(dest);
+  await assertAbsent(target, what);
+  const checked = await scan(tgz, limits, what);
+
+  let staging: string;
+  try {
+    staging = await mkdtemp(join(dirname(target), `.${basename(target)}.rumpkg-staging-`));
+  } catch (e) {
+    throw fsError(e, dirname(target), 'create a staging directory in');
+  }
+  let fh: FileHandle | undefined;
+  try {
+    await chmod(staging, 0o700);
+    const made = new Set<string>(['']);
+    const ensureDir = async (rel: string): Promise<void> => {
+      if (made.has(rel)) return;
+      const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+      await ensureDir(parent);
+      const p = join(staging, rel);
+      try {
+        await mkdir(p, { mode: 0o755 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const st = await lstat(p);
+        if (!st.isDirectory() || st.isSymbolicLink()) {
+          throw new RumpkgError('E_TAR_PATH', `${what}: ${p} appeared during extraction and is not a directory`, { context: { what, path: p } });
+        }
+      }
+      await chmod(p, 0o755);
+      made.add(rel);
+    };
+    // Second pass: the same parser re-validates every byte it writes.
+    const parser = new TarParser({ what, limits });
+    let current: TarballEntry | undefined;
+    const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+    for await (const chunk of inflate(tgz, limits, what)) {
+      for (const ev of parser.write(chunk)) {
+        if (ev.kind === 'entry') {
+          current = ev.entry;
+          const rel = ev.entry.path;
+          if (ev.entry.type === 'directory') {
+            await ensureDir(rel);
+            continue;
+          }
+          await ensureDir(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+          fh = await open(join(staging, rel), flags, ev.entry.mode);
+        } else if (ev.kind === 'data') {
+          if (fh === undefined) throw new Error(`tarball: data without an open file (${current?.path})`);
+          await writeAll(fh, ev.bytes);
+        } else {
+          if (fh === undefined) throw new Error(`tarball: entry end without an open file (${current?.path})`);
+          await fh.chmod(current?.mode ?? 0o644);
+          await fh.close();
+          fh = undefined;
+        }
+      }
+    }
+    parser.end();
+    await chmod(staging, 0o755);
+    await assertAbsent(target, what);
+    await rename(staging, target);
+  } catch (e) {
+    await fh?.close().catch(() => undefined);
+    await rm(staging, { recursive: true, force: true });
+    if (e instanceof RumpkgError) throw e;
+    throw fsError(e, target, 'extract into');
+  }
+  return { manifest: checked.manifest, files: checked.entries };
+}
+
+async function assertAbsent(target: string, what: string): Promise<void> {
+  try {
+    await lstat(target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw fsError(e, target, 'check');
+  }
+  throw new RumpkgError('E_EXISTS', `cannot unpack ${what} into ${target}: it already exists`, {
+    context: { what, path: target },
+    hint: 'unpack into a path that does not exist yet; rumpkg never merges into or overwrites a directory',
+  });
+}

@@ -1,0 +1,276 @@
+/**
+ * RELIABILITY.md "Tarballs": one test per EX-* case, each built from raw tar headers
+ * (test/helpers/tar.ts, node-tar's Header). Every test checks the error code, that the message
+ * names the offending entry, that a canary outside the destination is unchanged, and that
+ * neither the destination nor a staging directory was left behind.
+ */
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { integrityOf, isRumpkgError, readTarballEntries, unpackComponent, type ErrorCode, type TarLimits } from '../../components/index.js';
+import { buildTar, componentEntries, dir, file, gz, pax, type RawEntry } from '../helpers/tar.js';
+
+const bases: string[] = [];
+afterEach(() => {
+  for (const b of bases.splice(0)) rmSync(b, { recursive: true, force: true });
+});
+
+interface Sandbox {
+  base: string;
+  out: string;
+  canary: string;
+}
+
+function sandbox(): Sandbox {
+  const base = mkdtempSync(join(tmpdir(), 'rumpkg-ex-'));
+  bases.push(base);
+  const canary = join(base, 'canary.txt');
+  writeFileSync(canary, 'original\n');
+  return { base, out: join(base, 'out'), canary };
+}
+
+/** Unpacks `tgz` into a fresh sandbox and checks the whole failure contract. */
+async function expectRejected(
+  tgz: Buffer,
+  code: ErrorCode,
+  names: string | undefined,
+  opts: { limits?: Partial<TarLimits>; sb?: Sandbox } = {},
+): Promise<Error> {
+  const sb = opts.sb ?? sandbox();
+  const before = readdirSync(sb.base).sort();
+  const err = await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz), limits: opts.limits, what: '@rump/evil@1.0.0' }).then(
+    () => new Error('unpack succeeded'),
+    (e: unknown) => e as Error,
+  );
+  expect(isRumpkgError(err) ? err.code : err.message).toBe(code);
+  expect(err.message).toContain('@rump/evil@1.0.0');
+  if (names !== undefined) expect(err.message).toContain(names);
+  expect(readFileSync(sb.canary, 'utf8')).toBe('original\n');
+  expect(readdirSync(sb.base).sort()).toEqual(before); // no dest, no staging leftovers
+  // The same bytes are refused by the validation pass alone (inspect, registry server).
+  const again = await readTarballEntries(tgz, { limits: opts.limits, what: '@rump/evil@1.0.0' }).then(() => undefined, (e: unknown) => e);
+  expect(isRumpkgError(again, code)).toBe(true);
+  return err;
+}
+
+const evil = (...extra: RawEntry[]): Buffer => gz(buildTar([...componentEntries(), ...extra]));
+
+describe('EX-01/02 path traversal', () => {
+  it('rejects package/../../canary.txt', async () => {
+    await expectRejected(evil(file('package/../../canary.txt', 'pwned')), 'E_TAR_PATH', 'package/../../canary.txt');
+  });
+  it('rejects package/../x (escaping by one level)', async () => {
+    await expectRejected(evil(file('package/../x', 'pwned')), 'E_TAR_PATH', 'package/../x');
+  });
+  it('rejects an absolute path to the canary', async () => {
+    const sb = sandbox();
+    await expectRejected(evil(file(sb.canary, 'pwned')), 'E_TAR_PATH', sb.canary, { sb });
+  });
+  it('rejects the /t/out-evil prefix trick (absolute and relative)', async () => {
+    const sb = sandbox();
+    await expectRejected(evil(file(`${sb.out}-evil/pwned`, 'x')), 'E_TAR_PATH', `${sb.out}-evil/pwned`, { sb });
+    await expectRejected(evil(file('package/../out-evil/pwned', 'x')), 'E_TAR_PATH', 'package/../out-evil/pwned', { sb });
+    expect(existsSync(`${sb.out}-evil`)).toBe(false);
+  });
+  it('rejects repeated roots (////tmp/x)', async () => {
+    await expectRejected(evil(file('////tmp/rumpkg-ex-pwned', 'x')), 'E_TAR_PATH', '////tmp/rumpkg-ex-pwned');
+    expect(existsSync('/tmp/rumpkg-ex-pwned')).toBe(false);
+  });
+  it('rejects drive-relative paths (C:x, package/c:x)', async () => {
+    await expectRejected(evil(file('C:x', 'x')), 'E_TAR_PATH', 'C:x');
+    await expectRejected(evil(file('package/c:..', 'x')), 'E_TAR_PATH', 'package/c:..');
+  });
+  it('rejects backslashes, empty segments, "." and entries outside package/', async () => {
+    await expectRejected(evil(file('package\\..\\..\\x', 'x')), 'E_TAR_PATH', 'package\\\\..');
+    await expectRejected(evil(file('package//x', 'x')), 'E_TAR_PATH', 'package//x');
+    await expectRejected(evil(file('package/./x', 'x')), 'E_TAR_PATH', 'package/./x');
+    await expectRejected(evil(file('other/x', 'x')), 'E_TAR_PATH', 'other/x');
+  });
+  it('rejects a NUL byte smuggled through a pax path', async () => {
+    await expectRejected(evil(pax({ path: 'package/a\u0000/../../x' }), file('package/a', 'x')), 'E_TAR_PATH', 'package/a\\u0000/../../x');
+  });
+});
+
+describe('EX-04/05 entry types', () => {
+  const cases: Array<[string, RawEntry]> = [
+    ['symlink', { path: 'package/link', type: 'SymbolicLink', linkpath: '../../canary.txt' }],
+    ['hardlink', { path: 'package/hard', type: 'Link', linkpath: 'package/package.json' }],
+    ['character device', { path: 'package/null', type: 'CharacterDevice' }],
+    ['block device', { path: 'package/sda', type: 'BlockDevice' }],
+    ['FIFO', { path: 'package/fifo', type: 'FIFO' }],
+    ['unknown type Z', { path: 'package/odd', type: 'Z' }],
+    ['GNU long name', { path: 'package/././@LongLink', type: 'L', data: 'package/../../x\0' }],
+  ];
+  for (const [label, entry] of cases) {
+    it(`rejects a ${label}`, async () => {
+      await expectRejected(evil(entry), 'E_TAR_ENTRY_TYPE', entry.path);
+    });
+  }
+  it('rejects directory → symlink → file sequences at the link', async () => {
+    await expectRejected(
+      evil(dir('package/d/'), { path: 'package/d', type: 'SymbolicLink', linkpath: '/tmp' }, file('package/d/x', 'pwned')),
+      'E_TAR_ENTRY_TYPE',
+      'package/d',
+    );
+  });
+});
+
+describe('EX-06/07 collisions after normalisation', () => {
+  const pairs: Array<[string, string, string]> = [
+    ['duplicate', 'package/a.txt', 'package/a.txt'],
+    ['NFC/NFD', 'package/caf\u00e9', 'package/cafe\u0301'],
+    ['case', 'package/README', 'package/readme'],
+    ['ß/ss', 'package/stra\u00dfe', 'package/strasse'],
+    ['ligature ﬁ/fi', 'package/\ufb01le', 'package/file'],
+  ];
+  for (const [label, a, b] of pairs) {
+    it(`rejects a ${label} pair`, async () => {
+      await expectRejected(evil(file(a, '1'), file(b, '2')), 'E_TAR_COLLISION', b);
+    });
+  }
+  it('rejects a directory then a file with the same path', async () => {
+    await expectRejected(evil(dir('package/x/'), file('package/x', '1')), 'E_TAR_COLLISION', 'package/x');
+  });
+  it('rejects a file used as a directory', async () => {
+    await expectRejected(evil(file('package/x', '1'), file('package/x/y', '2')), 'E_TAR_COLLISION', 'package/x/y');
+  });
+  it('rejects directories that differ only by case', async () => {
+    await expectRejected(evil(file('package/Dir/a', '1'), file('package/dir/b', '2')), 'E_TAR_COLLISION', 'package/dir/b');
+  });
+});
+
+describe('EX-08 the destination is never followed', () => {
+  it('refuses a symlink pre-planted at the destination and leaves its target untouched', async () => {
+    const sb = sandbox();
+    const victim = join(sb.base, 'victim');
+    mkdirSync(victim);
+    symlinkSync(victim, sb.out);
+    const tgz = evil();
+    const err = await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz) }).catch((e: unknown) => e);
+    expect(isRumpkgError(err, 'E_EXISTS')).toBe(true);
+    expect((err as Error).message).toContain(sb.out);
+    expect(readdirSync(victim)).toEqual([]);
+    expect(lstatSync(sb.out).isSymbolicLink()).toBe(true);
+    expect(readdirSync(sb.base).sort()).toEqual(['canary.txt', 'out', 'victim']);
+  });
+  it('refuses a dangling symlink at the destination without creating its target', async () => {
+    const sb = sandbox();
+    symlinkSync(join(sb.base, 'nowhere'), sb.out);
+    const tgz = evil();
+    await expect(unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz) })).rejects.toMatchObject({ code: 'E_EXISTS' });
+    expect(existsSync(join(sb.base, 'nowhere'))).toBe(false);
+  });
+  it('extracts through a fresh private staging directory and leaves none behind', async () => {
+    const sb = sandbox();
+    const tgz = evil();
+    await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz) });
+    expect(readdirSync(sb.base).sort()).toEqual(['canary.txt', 'out']);
+    expect(statSync(sb.out).mode & 0o777).toBe(0o755);
+  });
+});
+
+describe('EX-09/10 limits', () => {
+  it('rejects nesting deeper than the limit (default 32)', async () => {
+    const deep = `package/${Array.from({ length: 40 }, () => 'd').join('/')}/x`;
+    await expectRejected(evil(pax({ path: deep }), file('package/short', 'x')), 'E_TAR_LIMIT', 'package/d/d/d');
+  });
+  it('rejects more entries than the limit', async () => {
+    const many = Array.from({ length: 20 }, (_, i) => file(`package/f${i}`, ''));
+    await expectRejected(evil(...many), 'E_TAR_LIMIT', 'package/f', { limits: { maxEntries: 15 } });
+  });
+  it('rejects files whose total size exceeds the limit', async () => {
+    await expectRejected(evil(file('package/big', Buffer.alloc(4096, 1))), 'E_TAR_LIMIT', 'package/big', { limits: { maxTotalSize: 2048 } });
+  });
+  it('rejects a gzip bomb by ratio with the default limits, streaming', async () => {
+    const tar = buildTar([...componentEntries(), file('package/zeros', Buffer.alloc(40 * 1024 * 1024))]);
+    const tgz = gzipSync(tar, { level: 9 });
+    expect(tar.length / tgz.length).toBeGreaterThan(200);
+    const err = await expectRejected(tgz, 'E_TAR_LIMIT', 'gzip bomb');
+    expect(err.message).toMatch(/ratio limit 200/);
+  });
+  it('rejects a decompressed size above the hard cap', async () => {
+    const tgz = evil(file('package/data', Buffer.alloc(64 * 1024, 7)));
+    await expectRejected(tgz, 'E_TAR_LIMIT', 'decompresses to more than', { limits: { maxDecompressedSize: 32 * 1024 } });
+  });
+  it('rejects a path longer than the limit', async () => {
+    const long = `package/${'n'.repeat(2000)}`;
+    await expectRejected(evil(pax({ path: long }), file('package/short', 'x')), 'E_TAR_LIMIT', 'package/nnnn');
+  });
+  it('rejects an oversized pax header', async () => {
+    await expectRejected(evil(pax({ path: `package/${'p'.repeat(70_000)}` }), file('package/s', 'x')), 'E_TAR_LIMIT', 'PaxHeader');
+  });
+});
+
+describe('EX-11/12 malformed data', () => {
+  it('rejects a bad header checksum', async () => {
+    await expectRejected(evil(file('package/bad-sum', 'x', { badChecksum: true })), 'E_TAR_CORRUPT', 'package/bad-sum');
+  });
+  it('rejects data truncated inside an entry', async () => {
+    const tar = buildTar([...componentEntries(), file('package/cut', Buffer.alloc(3000, 2))], { end: false });
+    await expectRejected(gz(tar.subarray(0, tar.length - 1500)), 'E_TAR_CORRUPT', 'package/cut');
+  });
+  it('rejects a tar without an end-of-archive marker', async () => {
+    await expectRejected(gz(buildTar(componentEntries(), { end: false })), 'E_TAR_CORRUPT', 'no end-of-archive marker');
+  });
+  it('rejects non-gzip data and truncated gzip', async () => {
+    await expectRejected(buildTar(componentEntries()), 'E_TAR_CORRUPT', 'not gzip data');
+    const tgz = evil();
+    await expectRejected(tgz.subarray(0, tgz.length - 20), 'E_TAR_CORRUPT', 'invalid gzip data');
+  });
+  it('rejects a header without the ustar magic', async () => {
+    const tar = buildTar([...componentEntries(), file('package/v7', 'x')]);
+    const off = tar.length - 1024 - 1024; // the last header (1 data block + 2 end blocks after it)
+    tar.write('xxxxx', off + 257, 'latin1');
+    await expectRejected(gz(tar), 'E_TAR_CORRUPT', 'package/v7');
+  });
+  it('rejects PAX smuggling of linkpath and uid', async () => {
+    await expectRejected(evil(pax({ path: 'package/innocent', linkpath: '/etc/passwd' }), file('package/innocent', 'x')), 'E_TAR_CORRUPT', 'linkpath');
+    await expectRejected(evil(pax({ uid: '0', path: 'package/owned' }), file('package/owned', 'x')), 'E_TAR_CORRUPT', 'PAX smuggling');
+  });
+  it('rejects a global pax header', async () => {
+    await expectRejected(evil(pax({ path: 'package/x' }, { global: true })), 'E_TAR_CORRUPT', 'global pax');
+  });
+  it('rejects data hidden after the end-of-archive marker', async () => {
+    const tar = Buffer.concat([buildTar(componentEntries()), buildTar([file('package/hidden', 'x')])]);
+    await expectRejected(gz(tar), 'E_TAR_CORRUPT', 'after the end-of-archive marker');
+  });
+  it('rejects a directory entry that carries data', async () => {
+    await expectRejected(evil(dir('package/d/', { size: 512, data: Buffer.alloc(512, 1) })), 'E_TAR_CORRUPT', 'package/d/');
+  });
+});
+
+describe('EX-13 modes', () => {
+  it('rejects setuid, setgid and sticky bits', async () => {
+    await expectRejected(evil(file('package/suid', 'x', { mode: 0o4755 })), 'E_TAR_MODE', 'package/suid');
+    await expectRejected(evil(file('package/sgid', 'x', { mode: 0o2755 })), 'E_TAR_MODE', 'package/sgid');
+    await expectRejected(evil(dir('package/tmp/', { mode: 0o1777 })), 'E_TAR_MODE', 'package/tmp/');
+  });
+  it('normalises modes and never preserves ownership', async () => {
+    const sb = sandbox();
+    const tgz = evil(
+      file('package/exec', '#!/bin/sh\n', { mode: 0o700, uid: 4242, gid: 4242 }),
+      file('package/secret', 'x', { mode: 0o600 }),
+      file('package/open', 'x', { mode: 0o777 }),
+      dir('package/private/', { mode: 0o700 }),
+    );
+    const r = await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz) });
+    const mode = (p: string): number => statSync(join(sb.out, p)).mode & 0o7777;
+    expect([mode('exec'), mode('secret'), mode('open'), mode('private')]).toEqual([0o755, 0o644, 0o755, 0o755]);
+    expect(statSync(join(sb.out, 'exec')).uid).toBe(process.getuid?.());
+    expect(r.files.find((f) => f.path === 'open')?.mode).toBe(0o755);
+  });
+});
+
+describe('integrity first', () => {
+  it('verifies the SRI before parsing a single header (IN-01/02)', async () => {
+    const sb = sandbox();
+    const tgz = evil(file('package/../../canary.txt', 'pwned'));
+    const other = integrityOf(Buffer.from('something else'));
+    await expect(unpackComponent(tgz, sb.out, { integrity: other, what: '@rump/evil@1.0.0' })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+    await expect(unpackComponent(tgz, sb.out, { integrity: 'sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=' })).rejects.toMatchObject({ code: 'E_INTEGRITY_WEAK' });
+    await expect(unpackComponent(tgz, sb.out, { integrity: '' })).rejects.toMatchObject({ code: 'E_INTEGRITY_WEAK' });
+    expect(readdirSync(sb.base)).toEqual(['canary.txt']);
+  });
+});
