@@ -1,0 +1,175 @@
+/**
+ * A safe JSON parser for documents that come from outside (manifests, lockfiles, registry
+ * metadata; RELIABILITY IN-05). Before `JSON.parse` runs, one linear scan enforces a byte cap
+ * and a nesting-depth cap, and checks every object key: `__proto__`, `constructor` and
+ * `prototype` are refused (no prototype pollution downstream) and so are duplicate keys (two
+ * parsers could otherwise read two different documents — manifest confusion, IN-04).
+ * Failures are RumpkgErrors naming the file and the JSON pointer of the offending place.
+ */
+import { jsonPointer } from '../schemas/index.js';
+import { RumpkgError } from './errors.js';
+
+/** Default caps: generous for manifests and lockfiles, small enough to bound memory and time. */
+export const JSON_DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
+export const JSON_DEFAULT_MAX_DEPTH = 64;
+/** Keys refused in any object. */
+export const FORBIDDEN_JSON_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+export interface ParseJsonOptions {
+  /** The file as the user named it; every error message starts with it. */
+  file: string;
+  maxBytes?: number;
+  maxDepth?: number;
+}
+
+interface Frame {
+  array: boolean;
+  /** Array: current index. Object: the last key seen. */
+  index: number;
+  key: string;
+  keys: Set<string> | undefined;
+  /** Object: the next string is a key. */
+  expectKey: boolean;
+}
+
+function pointerOf(stack: readonly Frame[]): string {
+  return jsonPointer(...stack.map((f) => (f.array ? f.index : f.key)));
+}
+
+function lineCol(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i;
+    }
+  }
+  return { line, column: offset - last };
+}
+
+/**
+ * Parses `input` (string or UTF-8 bytes) as JSON within the caps; returns the value or throws
+ * E_SCHEMA (size, depth, forbidden or duplicate key) or E_JSON_PARSE (syntax), naming the file.
+ */
+export function parseJsonDocument(input: string | Uint8Array, options: ParseJsonOptions): unknown {
+  const { file } = options;
+  const maxBytes = options.maxBytes ?? JSON_DEFAULT_MAX_BYTES;
+  const maxDepth = options.maxDepth ?? JSON_DEFAULT_MAX_DEPTH;
+  const bytes = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
+  if (bytes > maxBytes) {
+    throw new RumpkgError('E_SCHEMA', `${file}: document is ${bytes} bytes, more than the limit of ${maxBytes}`, {
+      context: { file, pointer: '', bytes, maxBytes },
+      hint: 'this is not a rumpkg document, or it was tampered with',
+    });
+  }
+  let text: string;
+  try {
+    text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
+  } catch (e) {
+    throw new RumpkgError('E_JSON_PARSE', `${file}: not valid UTF-8`, { context: { file }, hint: 'JSON documents are UTF-8 text', cause: e });
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  const keyProblems = scan(text, file, maxDepth);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message);
+    const where = m === null ? undefined : lineCol(text, Number(m[1]));
+    const detail = (e as Error).message.replace(/^JSON\.parse: /, '');
+    throw new RumpkgError('E_JSON_PARSE', `${file}: invalid JSON${where === undefined ? '' : ` at line ${where.line}, column ${where.column}`}: ${detail}`, {
+      context: { file, ...(where ?? {}) },
+      hint: 'fix the JSON syntax (a JSON linter shows the exact place)',
+      cause: e,
+    });
+  }
+  const first = keyProblems[0];
+  if (first !== undefined) {
+    throw new RumpkgError('E_SCHEMA', `${file}: ${first.pointer}: ${first.message}`, {
+      context: { file, pointer: first.pointer, problems: keyProblems.slice(0, 20) },
+      hint: first.hint,
+    });
+  }
+  return value;
+}
+
+interface KeyProblem {
+  pointer: string;
+  message: string;
+  hint: string;
+}
+
+/**
+ * One pass over the text: tracks strings (so brackets inside them do not count), the nesting
+ * stack (depth cap, thrown at once) and the keys of each object. Malformed input never makes it
+ * loop or throw here; `JSON.parse` reports syntax afterwards.
+ */
+function scan(text: string, file: string, maxDepth: number): KeyProblem[] {
+  const stack: Frame[] = [];
+  const problems: KeyProblem[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i += 2;
+        else if (d === 0x22) break;
+        else i++;
+      }
+      const top = stack[stack.length - 1];
+      if (top !== undefined && !top.array && top.expectKey) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(start, i + 1)) as string;
+        } catch {
+          key = text.slice(start + 1, i);
+        }
+        top.key = key;
+        top.expectKey = false;
+        if (problems.length < 100) {
+          if (FORBIDDEN_JSON_KEYS.includes(key)) {
+            problems.push({
+              pointer: pointerOf(stack),
+              message: `the key "${key}" is not allowed`,
+              hint: `"${FORBIDDEN_JSON_KEYS.join('", "')}" are refused in every rumpkg document (prototype pollution)`,
+            });
+          } else if (top.keys?.has(key) === true) {
+            problems.push({
+              pointer: pointerOf(stack),
+              message: `the key "${key}" appears twice in one object`,
+              hint: 'remove the duplicate key; rumpkg refuses documents that two JSON parsers could read differently',
+            });
+          }
+          top.keys?.add(key);
+        }
+      }
+      i++;
+      continue;
+    }
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.length >= maxDepth) {
+        throw new RumpkgError('E_SCHEMA', `${file}: ${pointerOf(stack) || '(root)'}: nesting deeper than ${maxDepth} levels`, {
+          context: { file, pointer: pointerOf(stack), maxDepth },
+          hint: 'rumpkg documents are shallow; this one is malformed or hostile',
+        });
+      }
+      stack.push({ array: c === 0x5b, index: 0, key: '', keys: c === 0x7b ? new Set() : undefined, expectKey: c === 0x7b });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      const top = stack[stack.length - 1];
+      if (top !== undefined) {
+        if (top.array) top.index++;
+        else top.expectKey = true;
+      }
+    }
+    i++;
+  }
+  return problems;
+}

@@ -1,0 +1,593 @@
+/**
+ * Loading the JSON documents rumpkg owns: read → parse (safe JSON) → validate (JSON Schema) →
+ * normalise (defaults, sorted lists, fixed key order) → semantic checks, returning
+ * `{ value, errors }` (STYLE.md §7). `parse*`/`render*`/`check*`/`normalize*` are pure;
+ * `read*`/`write*`/`load*` do I/O. Problems point into the document as the user wrote it
+ * (semantic checks run before lists are sorted).
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  formatProblems,
+  INIT_LEVELS,
+  jsonPointer,
+  validateDocument,
+  type DocumentKind,
+  type DocumentProblem,
+  type DocumentResult,
+} from '../schemas/index.js';
+import { fsError, isRumpkgError, RumpkgError, type ErrorCode } from './errors.js';
+import { parseJsonDocument } from './json.js';
+import { isCapability, nameProblem, packagePathProblem, rangeProblem, splitName, targetProblem, versionProblem } from './names.js';
+import type {
+  ComponentManifest,
+  ImageManifest,
+  Lockfile,
+  ProjectManifest,
+  RumpSection,
+  TargetEntry,
+} from './types.js';
+
+export type { DocumentProblem, DocumentResult } from '../schemas/index.js';
+
+/** A component manifest as written: the defaulted fields may be missing. */
+export type ComponentManifestInput = Omit<ComponentManifest, 'description' | 'dependencies' | 'rump'> & {
+  description?: string;
+  dependencies?: Record<string, string>;
+  rump: Omit<RumpSection, 'kind' | 'aliases' | 'initLevels' | 'requires' | 'provides' | 'conflicts' | 'optionalDependencies'> &
+    Partial<Pick<RumpSection, 'kind' | 'aliases' | 'initLevels' | 'requires' | 'provides' | 'conflicts' | 'optionalDependencies'>>;
+};
+
+/** Largest package.json / rumpkg.json / rumpkg.lock read from disk. */
+export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
+/** Bounds of the file listing done by `loadComponentDir`. */
+export const PACKAGE_MAX_FILES = 100_000;
+
+const LABELS: Record<DocumentKind, string> = {
+  'component-manifest': 'component manifest',
+  'project-manifest': 'project manifest',
+  lockfile: 'lockfile',
+  'image-manifest': 'image manifest',
+};
+
+// ---------------------------------------------------------------------------------------------
+// shared helpers
+
+function sortedRecord<V>(r: Record<string, V> | undefined): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const k of Object.keys(r ?? {}).sort()) out[k] = (r as Record<string, V>)[k] as V;
+  return out;
+}
+
+function sortedList(list: readonly string[] | undefined): string[] {
+  return [...(list ?? [])].sort();
+}
+
+/** Deeply sorts object keys; array order is kept. */
+function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) out[k] = sortKeysDeep((value as Record<string, unknown>)[k]);
+    return out;
+  }
+  return value;
+}
+
+function problem(file: string, pointer: string, message: string, expected: string): DocumentProblem {
+  return { file, pointer, message, expected, stage: 'semantic' };
+}
+
+/** Parses JSON safely, turning parse/limit errors into problems. */
+function parseToProblems(text: string | Uint8Array, file: string): { doc?: unknown; errors: DocumentProblem[] } {
+  try {
+    return { doc: parseJsonDocument(text, { file, maxBytes: MANIFEST_MAX_BYTES }), errors: [] };
+  } catch (e) {
+    if (isRumpkgError(e, 'E_JSON_PARSE') || isRumpkgError(e, 'E_SCHEMA')) {
+      const pointer = typeof e.context.pointer === 'string' ? e.context.pointer : '';
+      const prefix = `${file}: ${pointer === '' ? '' : `${pointer}: `}`;
+      const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+      return {
+        errors: [{ file, pointer, message, expected: e.hint ?? '', stage: e.code === 'E_JSON_PARSE' ? 'parse' : 'schema' }],
+      };
+    }
+    throw e;
+  }
+}
+
+/**
+ * One RumpkgError for a list of problems: E_JSON_PARSE for syntax, E_SCHEMA for schema and
+ * limits, E_MANIFEST (E_LOCKFILE for a lockfile) for semantic rules. The message lists the first
+ * problems, one per line; `context.problems` holds them all.
+ */
+export function errorFromProblems(problems: readonly DocumentProblem[], options: { file: string; kind: DocumentKind }): RumpkgError {
+  const stages = new Set(problems.map((p) => p.stage));
+  const code: ErrorCode = stages.has('parse')
+    ? 'E_JSON_PARSE'
+    : stages.has('schema')
+      ? 'E_SCHEMA'
+      : options.kind === 'lockfile'
+        ? 'E_LOCKFILE'
+        : 'E_MANIFEST';
+  const shown = problems.slice(0, 20);
+  const more = problems.length > shown.length ? `\n… and ${problems.length - shown.length} more` : '';
+  return new RumpkgError(
+    code,
+    `${options.file} is not a valid ${LABELS[options.kind]} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${formatProblems(shown)}${more}`,
+    {
+      context: { file: options.file, kind: options.kind, problems },
+      hint: `fix the values at the JSON pointers above; \`rumpkg validate ${options.file}\` re-checks the file`,
+    },
+  );
+}
+
+/** Writes `text` to `path` atomically: a temp file in the same directory, fsync, rename. */
+async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let fh;
+  try {
+    fh = await open(tmp, 'wx', 0o644);
+    await fh.writeFile(text, 'utf8');
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await rename(tmp, path);
+  } catch (e) {
+    await fh?.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw fsError(e, path, 'write');
+  }
+}
+
+async function readDocumentText(path: string, what: string): Promise<Buffer> {
+  try {
+    const st = await lstat(path);
+    if (!st.isFile()) {
+      throw new RumpkgError('E_IO', `${path} is not a regular file`, { context: { path }, hint: `${what} must be a regular file (not a symlink or directory)` });
+    }
+    if (st.size > MANIFEST_MAX_BYTES) {
+      throw new RumpkgError('E_SCHEMA', `${path}: document is ${st.size} bytes, more than the limit of ${MANIFEST_MAX_BYTES}`, {
+        context: { file: path, pointer: '', bytes: st.size },
+        hint: 'this is not a rumpkg document, or it was tampered with',
+      });
+    }
+    return await readFile(path);
+  } catch (e) {
+    if (e instanceof RumpkgError) throw e;
+    throw fsError(e, path, 'read');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// component manifests
+
+function fillDefaults(m: ComponentManifestInput): ComponentManifest {
+  const r = m.rump;
+  const rump: RumpSection = {
+    schemaVersion: r.schemaVersion,
+    kind: r.kind ?? 'component',
+    lib: r.lib,
+    aliases: [...(r.aliases ?? [])],
+    faction: r.faction,
+    initLevels: [...(r.initLevels ?? [])],
+    requires: [...(r.requires ?? [])],
+    provides: [...(r.provides ?? [])],
+    conflicts: [...(r.conflicts ?? [])],
+    optionalDependencies: { ...(r.optionalDependencies ?? {}) },
+    targets: r.targets,
+  };
+  if (r.upstream !== undefined) rump.upstream = r.upstream;
+  const out: ComponentManifest = {
+    name: m.name,
+    version: m.version,
+    description: m.description ?? '',
+    license: m.license,
+    dependencies: { ...(m.dependencies ?? {}) },
+    rump,
+  };
+  if (m.keywords !== undefined) out.keywords = [...m.keywords];
+  return out;
+}
+
+function normalizeTargetEntry(t: TargetEntry): TargetEntry {
+  const out: TargetEntry = { archive: t.archive };
+  if (t.symbols !== undefined) {
+    out.symbols = { defined: t.symbols.defined, digest: t.symbols.digest };
+    if (t.symbols.linkSet !== undefined) out.symbols.linkSet = [...t.symbols.linkSet];
+  }
+  // Order of objects and linker flags is meaningful: kept as written.
+  if (t.objects !== undefined) out.objects = [...t.objects];
+  if (t.linkerScript !== undefined) out.linkerScript = t.linkerScript;
+  if (t.ldflags !== undefined) out.ldflags = [...t.ldflags];
+  if (t.abiFlags !== undefined) out.abiFlags = [...t.abiFlags];
+  return out;
+}
+
+function sortLists(m: ComponentManifest): ComponentManifest {
+  const r = m.rump;
+  const rank = (l: string): number => (INIT_LEVELS as readonly string[]).indexOf(l);
+  const rump: RumpSection = {
+    schemaVersion: r.schemaVersion,
+    kind: r.kind,
+    lib: r.lib,
+    aliases: sortedList(r.aliases),
+    faction: r.faction,
+    initLevels: [...r.initLevels].sort((a, b) => rank(a) - rank(b)),
+    requires: sortedList(r.requires),
+    provides: sortedList(r.provides),
+    conflicts: sortedList(r.conflicts),
+    optionalDependencies: sortedRecord(r.optionalDependencies),
+    targets: {},
+  };
+  for (const t of Object.keys(r.targets).sort()) rump.targets[t] = normalizeTargetEntry(r.targets[t] as TargetEntry);
+  if (r.upstream !== undefined) {
+    const u = r.upstream;
+    rump.upstream = {
+      project: u.project,
+      repository: u.repository,
+      ref: u.ref,
+      ...(u.commit === undefined ? {} : { commit: u.commit }),
+      path: u.path,
+      ...(u.files === undefined ? {} : { files: sortedRecord(u.files) }),
+    };
+  }
+  return {
+    name: m.name,
+    version: m.version,
+    description: m.description,
+    license: m.license,
+    ...(m.keywords === undefined ? {} : { keywords: [...m.keywords] }),
+    dependencies: sortedRecord(m.dependencies),
+    rump,
+  };
+}
+
+/**
+ * Fills defaults (kind `component`, empty lists and maps), sorts alias/capability/conflict
+ * lists and map keys, orders init levels by their run order, and fixes the key order. Fields
+ * outside ComponentManifest (npm's homepage, registry `_id`, …) are dropped. Pure.
+ */
+export function normalizeManifest(m: ComponentManifestInput): ComponentManifest {
+  return sortLists(fillDefaults(m));
+}
+
+function checkDuplicates(list: readonly string[], file: string, at: string, what: string, out: DocumentProblem[]): void {
+  const seen = new Set<string>();
+  list.forEach((v, i) => {
+    if (seen.has(v)) out.push(problem(file, `${at}/${i}`, `${what} ${JSON.stringify(v)} is listed twice`, `each ${what} once`));
+    seen.add(v);
+  });
+}
+
+function checkPackagePath(p: string, files: ReadonlySet<string> | undefined, file: string, at: string, out: DocumentProblem[]): void {
+  const bad = packagePathProblem(p);
+  if (bad !== undefined) {
+    out.push(problem(file, at, `${JSON.stringify(p)}: ${bad}`, 'a relative path inside the package'));
+  } else if (files !== undefined && !files.has(p)) {
+    out.push(problem(file, at, `${JSON.stringify(p)} is not in the package`, 'a regular file present in the component directory'));
+  }
+}
+
+/**
+ * Semantic checks on a (schema-valid, defaulted) manifest: names of the component, its
+ * dependencies, conflicts and aliases; canonical version and bounded ranges; no self-dependency
+ * or self-conflict; no component both required and conflicting; aliases unique and different
+ * from the name; known init levels and capabilities; at least one target, each known, each path
+ * safe and — when `files` (the package's regular files, `/`-separated) is given — present.
+ */
+export function checkManifest(m: ComponentManifest, options: { file?: string; files?: readonly string[] } = {}): DocumentProblem[] {
+  const file = options.file ?? 'package.json';
+  const files = options.files === undefined ? undefined : new Set(options.files);
+  const out: DocumentProblem[] = [];
+  const nameBad = nameProblem(m.name);
+  if (nameBad !== undefined) out.push(problem(file, '/name', `${JSON.stringify(m.name)}: ${nameBad}`, 'a component name such as @rump/tcpip'));
+  const versionBad = versionProblem(m.version);
+  if (versionBad !== undefined) out.push(problem(file, '/version', `${JSON.stringify(m.version)}: ${versionBad}`, 'a semver version such as 10.0.0'));
+  const self = nameBad === undefined ? splitName(m.name) : undefined;
+
+  const checkEdges = (edges: Record<string, string>, at: string): void => {
+    for (const [dep, range] of Object.entries(edges)) {
+      const p = `${at}${jsonPointer(dep)}`;
+      const bad = nameProblem(dep);
+      if (bad !== undefined) out.push(problem(file, p, `dependency name ${JSON.stringify(dep)}: ${bad}`, 'a component name such as @rump/net'));
+      if (dep === m.name) out.push(problem(file, p, `${m.name} depends on itself`, 'no self-dependency'));
+      const rBad = rangeProblem(range);
+      if (rBad !== undefined) out.push(problem(file, p, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range such as ^10.0.0'));
+    }
+  };
+  checkEdges(m.dependencies, '/dependencies');
+  checkEdges(m.rump.optionalDependencies, '/rump/optionalDependencies');
+  for (const dep of Object.keys(m.rump.optionalDependencies)) {
+    if (Object.hasOwn(m.dependencies, dep)) {
+      out.push(problem(file, `/rump/optionalDependencies${jsonPointer(dep)}`, `${dep} is both a hard and an optional dependency`, 'each dependency in one of the two maps'));
+    }
+  }
+
+  m.rump.conflicts.forEach((c, i) => {
+    const p = `/rump/conflicts/${i}`;
+    const bad = nameProblem(c);
+    if (bad !== undefined) out.push(problem(file, p, `conflict name ${JSON.stringify(c)}: ${bad}`, 'a component name such as @rump/sockin'));
+    if (c === m.name) out.push(problem(file, p, `${m.name} conflicts with itself`, 'no self-conflict'));
+    if (Object.hasOwn(m.dependencies, c)) out.push(problem(file, p, `${c} is both a dependency and a conflict`, 'a component that is not a dependency'));
+  });
+  checkDuplicates(m.rump.conflicts, file, '/rump/conflicts', 'conflict', out);
+
+  m.rump.aliases.forEach((a, i) => {
+    const p = `/rump/aliases/${i}`;
+    const bad = nameProblem(a);
+    if (bad !== undefined) out.push(problem(file, p, `alias ${JSON.stringify(a)}: ${bad}`, 'a valid component name'));
+    if (a === m.name || (self !== undefined && a === self.bare)) {
+      out.push(problem(file, p, `alias ${JSON.stringify(a)} repeats the component name`, 'an alias different from the name'));
+    }
+  });
+  checkDuplicates(m.rump.aliases, file, '/rump/aliases', 'alias', out);
+
+  for (const [list, at] of [[m.rump.requires, '/rump/requires'], [m.rump.provides, '/rump/provides']] as const) {
+    list.forEach((c, i) => {
+      if (!isCapability(c)) out.push(problem(file, `${at}/${i}`, `capability ${JSON.stringify(c)} is malformed`, 'a capability such as bus:pci'));
+    });
+    checkDuplicates(list, file, at, 'capability', out);
+  }
+
+  m.rump.initLevels.forEach((l, i) => {
+    if (!(INIT_LEVELS as readonly string[]).includes(l)) out.push(problem(file, `/rump/initLevels/${i}`, `unknown init level ${JSON.stringify(l)}`, `one of ${INIT_LEVELS.join(', ')}`));
+  });
+  checkDuplicates(m.rump.initLevels, file, '/rump/initLevels', 'init level', out);
+
+  const targets = Object.entries(m.rump.targets);
+  if (targets.length === 0) out.push(problem(file, '/rump/targets', 'the component ships no target', 'at least one target such as posix-x86_64'));
+  for (const [t, entry] of targets) {
+    const at = `/rump/targets${jsonPointer(t)}`;
+    const tBad = targetProblem(t);
+    if (tBad !== undefined) out.push(problem(file, at, `${JSON.stringify(t)}: ${tBad}`, 'a target such as posix-x86_64'));
+    checkPackagePath(entry.archive, files, file, `${at}/archive`, out);
+    entry.objects?.forEach((o, i) => checkPackagePath(o, files, file, `${at}/objects/${i}`, out));
+    if (entry.linkerScript !== undefined) checkPackagePath(entry.linkerScript, files, file, `${at}/linkerScript`, out);
+    entry.symbols?.linkSet?.forEach((l, i) => {
+      if (!(INIT_LEVELS as readonly string[]).includes(l)) out.push(problem(file, `${at}/symbols/linkSet/${i}`, `unknown init level ${JSON.stringify(l)}`, 'a rump init level'));
+    });
+  }
+  return out;
+}
+
+/**
+ * Parses a component's package.json: safe JSON → schema → defaults → semantic checks (with
+ * the package's file list when given) → sorted, fixed-order value.
+ */
+export function parseComponentManifest(
+  text: string | Uint8Array,
+  options: { file: string; files?: readonly string[] },
+): DocumentResult<ComponentManifest> {
+  const { file } = options;
+  const parsed = parseToProblems(text, file);
+  if (parsed.errors.length > 0) return { errors: parsed.errors };
+  return validateComponentManifest(parsed.doc, options);
+}
+
+/** Like `parseComponentManifest` for an already parsed value (e.g. registry metadata). */
+export function validateComponentManifest(
+  doc: unknown,
+  options: { file: string; files?: readonly string[] },
+): DocumentResult<ComponentManifest> {
+  const schema = validateDocument<ComponentManifestInput>('component-manifest', doc, { file: options.file });
+  if (schema.value === undefined) return { errors: schema.errors };
+  const filled = fillDefaults(schema.value);
+  const errors = checkManifest(filled, options);
+  return errors.length > 0 ? { errors } : { value: sortLists(filled), errors: [] };
+}
+
+/** Lists the regular files under `dir` as sorted `/`-separated relative paths (symlinks are not followed or listed). */
+export async function listPackageFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    if (depth > 64) throw new RumpkgError('E_TAR_LIMIT', `${join(dir, rel)}: directories nested deeper than 64 levels`, { context: { path: join(dir, rel) } });
+    let entries;
+    try {
+      entries = await readdir(join(dir, rel), { withFileTypes: true });
+    } catch (e) {
+      throw fsError(e, join(dir, rel), 'list');
+    }
+    for (const e of entries) {
+      const p = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) await walk(p, depth + 1);
+      else if (e.isFile()) out.push(p);
+      if (out.length > PACKAGE_MAX_FILES) {
+        throw new RumpkgError('E_TAR_LIMIT', `${dir}: more than ${PACKAGE_MAX_FILES} files`, { context: { path: dir }, hint: 'a component holds a few archives and headers' });
+      }
+    }
+  };
+  await walk('', 0);
+  return out.sort();
+}
+
+/**
+ * Reads `dir/package.json` and checks it against the directory's files (every target archive,
+ * object and linker script must be there). I/O failures throw; document problems are returned.
+ */
+export async function loadComponentDir(dir: string): Promise<DocumentResult<ComponentManifest>> {
+  const file = join(dir, 'package.json');
+  const text = await readDocumentText(file, 'a component package.json');
+  const files = await listPackageFiles(dir);
+  return parseComponentManifest(text, { file, files });
+}
+
+// ---------------------------------------------------------------------------------------------
+// project manifest (rumpkg.json)
+
+type ProjectManifestInput = Omit<ProjectManifest, 'components' | 'registries'> & Partial<Pick<ProjectManifest, 'components' | 'registries'>>;
+
+/** Fixed key order, sorted maps; targets, entries and interfaces keep their order. Pure. */
+export function normalizeProjectManifest(m: ProjectManifestInput): ProjectManifest {
+  const out: ProjectManifest = {
+    schemaVersion: m.schemaVersion,
+    name: m.name,
+    targets: [...m.targets],
+    components: sortedRecord(m.components),
+    registries: sortedRecord(m.registries),
+  };
+  if (m.image !== undefined) {
+    const i = m.image;
+    const image: NonNullable<ProjectManifest['image']> = {};
+    if (i.entry !== undefined) image.entry = [...i.entry];
+    if (i.sources !== undefined) image.sources = [...i.sources];
+    if (i.net !== undefined) {
+      image.net = i.net.map((n) => {
+        const o: (typeof i.net & object)[number] = { if: n.if, type: n.type, method: n.method };
+        if (n.addr !== undefined) o.addr = n.addr;
+        if (n.mask !== undefined) o.mask = n.mask;
+        if (n.gw !== undefined) o.gw = n.gw;
+        return o;
+      });
+    }
+    if (i.block !== undefined) {
+      image.block = i.block.map((b) => {
+        const o: (typeof i.block & object)[number] = { source: b.source, path: b.path };
+        if (b.fstype !== undefined) o.fstype = b.fstype;
+        if (b.mountpoint !== undefined) o.mountpoint = b.mountpoint;
+        return o;
+      });
+    }
+    if (i.cflags !== undefined) image.cflags = [...i.cflags];
+    out.image = image;
+  }
+  return out;
+}
+
+/** Semantic checks of rumpkg.json: component names and ranges, static interfaces have an address. */
+export function checkProjectManifest(m: ProjectManifest, options: { file?: string } = {}): DocumentProblem[] {
+  const file = options.file ?? 'rumpkg.json';
+  const out: DocumentProblem[] = [];
+  for (const [name, range] of Object.entries(m.components)) {
+    const at = `/components${jsonPointer(name)}`;
+    const bad = nameProblem(name);
+    if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name such as tcpip or @rump/tcpip'));
+    const rBad = rangeProblem(range);
+    if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range such as ^10.0.0'));
+  }
+  m.targets.forEach((t, i) => {
+    const bad = targetProblem(t);
+    if (bad !== undefined) out.push(problem(file, `/targets/${i}`, `${JSON.stringify(t)}: ${bad}`, 'a target such as posix-x86_64'));
+  });
+  m.image?.net?.forEach((n, i) => {
+    if (n.method === 'static' && n.addr === undefined) out.push(problem(file, `/image/net/${i}/addr`, `interface ${n.if} is static but has no address`, 'an address for a static interface'));
+    if (n.method === 'dhcp' && (n.addr !== undefined || n.gw !== undefined)) out.push(problem(file, `/image/net/${i}`, `interface ${n.if} uses dhcp but also sets addr/gw`, 'either dhcp or a static address'));
+  });
+  return out;
+}
+
+/** Parses rumpkg.json text: safe JSON → schema → normalise → semantic checks. Pure. */
+export function parseProjectManifest(text: string | Uint8Array, options: { file: string }): DocumentResult<ProjectManifest> {
+  const parsed = parseToProblems(text, options.file);
+  if (parsed.errors.length > 0) return { errors: parsed.errors };
+  const schema = validateDocument<ProjectManifestInput>('project-manifest', parsed.doc, options);
+  if (schema.value === undefined) return { errors: schema.errors };
+  const value = normalizeProjectManifest(schema.value);
+  const errors = checkProjectManifest(value, options);
+  return errors.length > 0 ? { errors } : { value, errors: [] };
+}
+
+/** Renders rumpkg.json: fixed key order, 2-space JSON, trailing newline. Pure. */
+export function renderProjectManifest(m: ProjectManifest): string {
+  return `${JSON.stringify(normalizeProjectManifest(m), null, 2)}\n`;
+}
+
+/** Reads and validates rumpkg.json; throws E_NOT_FOUND, E_JSON_PARSE, E_SCHEMA or E_MANIFEST. */
+export async function readProjectManifest(path: string): Promise<ProjectManifest> {
+  let text: Buffer;
+  try {
+    text = await readDocumentText(path, 'rumpkg.json');
+  } catch (e) {
+    if (isRumpkgError(e, 'E_NOT_FOUND')) {
+      throw new RumpkgError('E_NOT_FOUND', `no project manifest at ${path}`, { context: { path }, hint: 'run `rumpkg init` to create rumpkg.json', cause: e });
+    }
+    throw e;
+  }
+  const r = parseProjectManifest(text, { file: path });
+  if (r.value === undefined) throw errorFromProblems(r.errors, { file: path, kind: 'project-manifest' });
+  return r.value;
+}
+
+/** Validates `m` and writes it atomically (temp file + rename); an invalid manifest is never written. */
+export async function writeProjectManifest(path: string, m: ProjectManifest): Promise<void> {
+  const text = renderProjectManifest(m);
+  const r = parseProjectManifest(text, { file: path });
+  if (r.value === undefined) throw errorFromProblems(r.errors, { file: path, kind: 'project-manifest' });
+  await writeFileAtomic(path, text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// lockfile (rumpkg.lock)
+
+/**
+ * Semantic checks of a lockfile: names and versions valid; every hard dependency, capability
+ * provider, `requiredBy` entry, link-order and init-order entry and the platform are components
+ * of the same closure; link order lists each component exactly once.
+ */
+export function checkLockfile(lock: Lockfile, options: { file?: string } = {}): DocumentProblem[] {
+  const file = options.file ?? 'rumpkg.lock';
+  const out: DocumentProblem[] = [];
+  for (const [name, range] of Object.entries(lock.requested)) {
+    const at = `/requested${jsonPointer(name)}`;
+    const bad = nameProblem(name);
+    if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name'));
+    const rBad = rangeProblem(range);
+    if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range'));
+  }
+  for (const [target, closure] of Object.entries(lock.targets)) {
+    const tAt = `/targets${jsonPointer(target)}`;
+    const names = new Set(Object.keys(closure.components));
+    const member = (n: string, at: string, what: string): void => {
+      if (!names.has(n)) out.push(problem(file, at, `${what} ${JSON.stringify(n)} is not a component of the ${target} closure`, 'a name listed under components'));
+    };
+    if (closure.platform !== null) member(closure.platform, `${tAt}/platform`, 'platform');
+    for (const [name, c] of Object.entries(closure.components)) {
+      const at = `${tAt}/components${jsonPointer(name)}`;
+      const bad = nameProblem(name);
+      if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name'));
+      const vBad = versionProblem(c.version);
+      if (vBad !== undefined) out.push(problem(file, `${at}/version`, `${JSON.stringify(c.version)}: ${vBad}`, 'an exact version'));
+      for (const dep of Object.keys(c.dependencies)) member(dep, `${at}/dependencies${jsonPointer(dep)}`, 'dependency');
+      for (const [cap, provider] of Object.entries(c.requires)) member(provider, `${at}/requires${jsonPointer(cap)}`, 'capability provider');
+      c.requiredBy.forEach((by, i) => {
+        if (by !== '<project>') member(by, `${at}/requiredBy/${i}`, 'requiredBy entry');
+      });
+    }
+    const seen = new Set<string>();
+    closure.linkOrder.forEach((n, i) => {
+      member(n, `${tAt}/linkOrder/${i}`, 'link-order entry');
+      if (seen.has(n)) out.push(problem(file, `${tAt}/linkOrder/${i}`, `${n} appears twice in the link order`, 'each component once'));
+      seen.add(n);
+    });
+    for (const n of names) {
+      if (!seen.has(n)) out.push(problem(file, `${tAt}/linkOrder`, `${n} is missing from the link order`, 'every component of the closure'));
+    }
+    closure.initOrder.forEach((s, i) => member(s.component, `${tAt}/initOrder/${i}/component`, 'init-order entry'));
+  }
+  return out;
+}
+
+/** Parses rumpkg.lock text: safe JSON → schema → semantic checks. Pure. */
+export function parseLockfileText(text: string | Uint8Array, options: { file: string }): DocumentResult<Lockfile> {
+  const parsed = parseToProblems(text, options.file);
+  if (parsed.errors.length > 0) return { errors: parsed.errors };
+  const schema = validateDocument<Lockfile>('lockfile', parsed.doc, options);
+  if (schema.value === undefined) return { errors: schema.errors };
+  const errors = checkLockfile(schema.value, options);
+  return errors.length > 0 ? { errors } : { value: schema.value, errors: [] };
+}
+
+/** Renders rumpkg.lock: keys sorted at every level (array order kept), 2-space JSON, trailing newline. Pure. */
+export function renderLockfile(lock: Lockfile): string {
+  return `${JSON.stringify(sortKeysDeep(lock), null, 2)}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// image manifest
+
+/** Parses an image manifest (`.rumpkg.manifest` contents): safe JSON → schema. Pure. */
+export function parseImageManifest(text: string | Uint8Array, options: { file: string }): DocumentResult<ImageManifest> {
+  const parsed = parseToProblems(text, options.file);
+  if (parsed.errors.length > 0) return { errors: parsed.errors };
+  return validateDocument<ImageManifest>('image-manifest', parsed.doc, options);
+}
