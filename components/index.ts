@@ -4,3 +4,6 @@ export * from './types.js';
 export * from './version.js';
 export * from './integrity.js';
 export * from './tarball.js';
+export * from './names.js';
+export * from './json.js';
+export * from './manifest.js';
