@@ -378,13 +378,13 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
       return withLock(p.lock, async () => {
         const cur = await tryReadPackument(name);
         const id = `${name}@${version}`;
+        if (cur !== undefined && owner !== undefined && (cur.maintainers ?? []).length > 0) checkOwner(cur, owner, 'publish');
         if (cur?.versions[version] !== undefined) {
           throw new RumpkgError('E_REGISTRY_CONFLICT', `${id} is already published; a published version can never be replaced${isYanked(cur.versions[version]) ? ' (even though it is yanked)' : ''}`, {
             context: { name, version },
             hint: 'bump the version and publish again',
           });
         }
-        if (cur !== undefined && owner !== undefined && (cur.maintainers ?? []).length > 0) checkOwner(cur, owner, 'publish');
         const at = now().toISOString();
         const next: Packument = cur ?? { name, 'dist-tags': {}, versions: {}, time: { created: at } };
         next.versions[version] = doc;
