@@ -1,78 +1,45 @@
 /**
- * The seam between tarballs and manifests: packing loads and validates `dir/package.json`
- * first; reading a tarball validates `package/package.json` against the files the tarball
- * really holds. Both refuse an invalid manifest with every problem listed.
- *
- * TODO(manifest): components/manifest.ts (loadComponentDir / parseComponentManifest /
- * checkManifest) is being written in parallel; until it lands this file applies a minimal
- * structural check. Replace the bodies below with calls into './manifest.js'.
+ * The seam between tarballs and manifests (./manifest.ts): packing validates `dir/package.json`
+ * against the files that will really be packed; reading a tarball validates
+ * `package/package.json` against the files the tarball really holds. Both refuse an invalid
+ * manifest with every problem listed (E_JSON_PARSE / E_SCHEMA / E_MANIFEST).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RumpkgError, fsError } from './errors.js';
+import { parseJsonDocument } from './json.js';
+import { MANIFEST_MAX_BYTES, errorFromProblems, validateComponentManifest } from './manifest.js';
 import type { ComponentManifest } from './types.js';
 
 /** The largest package.json accepted inside a tarball or a component directory. */
-export const MAX_MANIFEST_BYTES = 1024 * 1024;
+export const MAX_MANIFEST_BYTES = MANIFEST_MAX_BYTES;
 
-interface Problem {
-  pointer: string;
-  message: string;
-}
-
-function refuse(file: string, problems: Problem[]): never {
-  const lines = problems.map((p) => `${file}: ${p.pointer || '/'}: ${p.message}`);
-  throw new RumpkgError('E_MANIFEST', `invalid component manifest ${file}:\n  ${lines.join('\n  ')}`, {
-    context: { file, problems },
-    hint: 'fix the manifest (rumpkg validate FILE shows every problem) and try again',
-  });
-}
-
-/** Parses and checks a manifest text; `files` are the package-relative files that exist. */
+/**
+ * Parses and checks a manifest text; `files` are the package-relative files that exist.
+ * Returns the normalised manifest and the document exactly as parsed (for IN-04 comparisons).
+ */
 export function parseManifestText(text: string, options: { file: string; files: readonly string[] }): { manifest: ComponentManifest; packageJson: unknown } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new RumpkgError('E_JSON_PARSE', `${options.file}: not valid JSON (${(e as Error).message})`, {
-      context: { file: options.file },
-      cause: e,
-    });
-  }
-  const problems: Problem[] = [];
-  const o = doc as Record<string, unknown> | null;
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) refuse(options.file, [{ pointer: '', message: 'must be an object' }]);
-  for (const k of ['name', 'version', 'license'] as const) {
-    if (typeof o[k] !== 'string') problems.push({ pointer: `/${k}`, message: 'must be a string' });
-  }
-  const rump = o.rump as Record<string, unknown> | undefined;
-  if (rump === null || typeof rump !== 'object') problems.push({ pointer: '/rump', message: 'must be an object' });
-  else {
-    const targets = rump.targets as Record<string, { archive?: unknown }> | undefined;
-    if (targets === null || typeof targets !== 'object') problems.push({ pointer: '/rump/targets', message: 'must be an object' });
-    else {
-      const have = new Set(options.files);
-      for (const [t, e] of Object.entries(targets)) {
-        if (typeof e?.archive !== 'string') problems.push({ pointer: `/rump/targets/${t}/archive`, message: 'must be a string' });
-        else if (!have.has(e.archive)) problems.push({ pointer: `/rump/targets/${t}/archive`, message: `${e.archive} is not in the package` });
-      }
-    }
-  }
-  if (problems.length > 0) refuse(options.file, problems);
-  return { manifest: o as unknown as ComponentManifest, packageJson: doc };
+  const doc = parseJsonDocument(text, { file: options.file, maxBytes: MAX_MANIFEST_BYTES });
+  const packageJson = structuredClone(doc);
+  const r = validateComponentManifest(doc, { file: options.file, files: options.files });
+  if (r.value === undefined) throw errorFromProblems(r.errors, { file: options.file, kind: 'component-manifest' });
+  return { manifest: r.value, packageJson };
 }
 
-/** Reads `dir/package.json` and checks it against the files found in `dir`. */
+/** Reads `dir/package.json` and checks it against `files` (what will be packed). */
 export async function loadManifestForPack(dir: string, files: readonly string[]): Promise<ComponentManifest> {
   const file = join(dir, 'package.json');
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new RumpkgError('E_NOT_FOUND', `${dir} is not a component directory: ${file} does not exist`, {
+        context: { path: file },
+        hint: 'a component directory holds a package.json with a "rump" section',
+      });
+    }
     throw fsError(e, file, 'read');
   }
-  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) {
-    throw new RumpkgError('E_MANIFEST', `${file} is larger than ${MAX_MANIFEST_BYTES} bytes`, { context: { file } });
-  }
-  return parseManifestText(text, { file, files }).manifest;
+  return parseManifestText(bytes.toString('utf8'), { file, files }).manifest;
 }
