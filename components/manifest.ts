@@ -591,3 +591,101 @@ export function parseImageManifest(text: string | Uint8Array, options: { file: s
   if (parsed.errors.length > 0) return { errors: parsed.errors };
   return validateDocument<ImageManifest>('image-manifest', parsed.doc, options);
 }
+
+// ---------------------------------------------------------------------------------------------
+// any document, by file
+
+export interface LoadedDocument {
+  /** The file label used in problems (a component directory becomes `DIR/package.json`). */
+  file: string;
+  kind: DocumentKind;
+  /** One-line description of a valid document (`@rump/tcpip@10.0.0`), `` when invalid. */
+  summary: string;
+  value?: ComponentManifest | ProjectManifest | Lockfile | ImageManifest;
+  errors: DocumentProblem[];
+}
+
+function detectKind(base: string, doc: unknown): DocumentKind | undefined {
+  const o = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  if (base === 'rumpkg.json') return 'project-manifest';
+  if (base === 'rumpkg.lock') return 'lockfile';
+  if (base === 'package.json' || 'rump' in o) return 'component-manifest';
+  if ('lockfileVersion' in o) return 'lockfile';
+  if ('imageManifestVersion' in o) return 'image-manifest';
+  if ('schemaVersion' in o && 'targets' in o) return 'project-manifest';
+  return undefined;
+}
+
+/**
+ * Reads and fully validates one document: a component directory or its package.json (archives
+ * checked against the directory's files), rumpkg.json, rumpkg.lock or an image manifest. The kind
+ * is `options.kind`, else detected from the name and content (E_USAGE when it cannot be told).
+ * `options.label` is how the file is named in problems (default: the path).
+ */
+export async function loadDocumentFile(path: string, options: { kind?: DocumentKind; label?: string } = {}): Promise<LoadedDocument> {
+  let label = options.label ?? path;
+  let filePath = path;
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    throw fsError(e, path, 'read');
+  }
+  if (st.isDirectory()) {
+    filePath = join(path, 'package.json');
+    label = join(label, 'package.json');
+    if (options.kind !== undefined && options.kind !== 'component-manifest') {
+      throw new RumpkgError('E_USAGE', `${path} is a directory; only a component directory can be validated as a directory`, { hint: 'name the file itself' });
+    }
+  }
+  const bytes = await readDocumentText(filePath, label);
+  const parsed = parseToProblems(bytes, label);
+  const kind = options.kind ?? (st.isDirectory() ? 'component-manifest' : detectKind(basename(filePath), parsed.doc));
+  if (kind === undefined) {
+    if (parsed.errors.length > 0) return { file: label, kind: 'component-manifest', summary: '', errors: parsed.errors };
+    throw new RumpkgError('E_USAGE', `cannot tell what kind of document ${label} is`, {
+      context: { file: label },
+      hint: 'pass --kind component-manifest|project-manifest|lockfile|image-manifest',
+    });
+  }
+  if (parsed.errors.length > 0) return { file: label, kind, summary: '', errors: parsed.errors };
+  const doc = parsed.doc;
+  switch (kind) {
+    case 'component-manifest': {
+      if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || !('rump' in doc)) {
+        return {
+          file: label,
+          kind,
+          summary: '',
+          errors: [{ file: label, pointer: '/rump', message: 'this package.json has no "rump" object, so it is not a rump component manifest', expected: 'a "rump" object (DESIGN.md §4.1)', stage: 'schema' }],
+        };
+      }
+      const files = await listPackageFiles(dirname(filePath));
+      const r = validateComponentManifest(doc, { file: label, files });
+      return { file: label, kind, summary: r.value === undefined ? '' : `${r.value.name}@${r.value.version}`, errors: r.errors, ...(r.value === undefined ? {} : { value: r.value }) };
+    }
+    case 'project-manifest': {
+      const r = parseProjectManifest(bytes, { file: label });
+      return { file: label, kind, summary: r.value === undefined ? '' : `${r.value.name}, ${r.value.targets.join(', ')}`, errors: r.errors, ...(r.value === undefined ? {} : { value: r.value }) };
+    }
+    case 'lockfile': {
+      const r = parseLockfileText(bytes, { file: label });
+      const n = r.value === undefined ? 0 : Object.values(r.value.targets).reduce((s, t) => s + Object.keys(t.components).length, 0);
+      return {
+        file: label,
+        kind,
+        summary: r.value === undefined ? '' : `${Object.keys(r.value.targets).length} target(s), ${n} locked component(s)`,
+        errors: r.errors,
+        ...(r.value === undefined ? {} : { value: r.value }),
+      };
+    }
+    case 'image-manifest': {
+      const r = parseImageManifest(bytes, { file: label });
+      return { file: label, kind, summary: r.value === undefined ? '' : `${r.value.target}, ${r.value.components.length} component(s)`, errors: r.errors, ...(r.value === undefined ? {} : { value: r.value }) };
+    }
+    default: {
+      const never: never = kind;
+      throw new Error(`unhandled document kind ${String(never)}`);
+    }
+  }
+}
