@@ -1,0 +1,525 @@
+/**
+ * A strict, hand-written ELF reader (ELF32/ELF64, little- and big-endian).
+ *
+ * Why hand-written and why here: no maintained ELF library exists on npm, so this is a small
+ * reader of our own. It lives in components/ (not packager/ as DESIGN.md §3 first suggested)
+ * because publishing (fingerprints at pack time) and importing archives — modules below the
+ * packager — need symbol evidence too.
+ *
+ * Contract:
+ * - Every offset, size, count and string index is bounds-checked against the bytes given;
+ *   counts are capped by the file size before anything is allocated; every loop is bounded by
+ *   such a count. Malformed input gives `RumpkgError('E_ELF')` naming the file and the defect —
+ *   never another exception, a hang, or a silently wrong answer.
+ * - Offsets, sizes and flags are decoded as `number` and must be exact (≤ 2^53 − 1, otherwise
+ *   E_ELF); addresses and symbol values are `bigint` (kernel addresses exceed 2^53).
+ * - Extended numbering is handled: `e_shnum == 0` takes the count from section 0's `sh_size`,
+ *   `e_shstrndx == SHN_XINDEX` takes it from section 0's `sh_link`, and symbols with
+ *   `st_shndx == SHN_XINDEX` are resolved through the `SHT_SYMTAB_SHNDX` section.
+ * - Program headers are not decoded (nothing here needs them); notes come from SHT_NOTE sections.
+ */
+import { Buffer } from 'node:buffer';
+import { RumpkgError } from './errors.js';
+
+export const SHT = {
+  NULL: 0,
+  PROGBITS: 1,
+  SYMTAB: 2,
+  STRTAB: 3,
+  RELA: 4,
+  HASH: 5,
+  DYNAMIC: 6,
+  NOTE: 7,
+  NOBITS: 8,
+  REL: 9,
+  DYNSYM: 11,
+  SYMTAB_SHNDX: 18,
+} as const;
+
+export const SHF_ALLOC = 0x2;
+
+const SHN_UNDEF = 0;
+const SHN_LORESERVE = 0xff00;
+const SHN_ABS = 0xfff1;
+const SHN_COMMON = 0xfff2;
+const SHN_XINDEX = 0xffff;
+
+/** e_machine → the name used in targets (`<platform>-<arch>`). */
+const MACHINE_NAMES: Record<number, string> = {
+  0: 'none',
+  2: 'sparc',
+  3: 'i386',
+  8: 'mips',
+  20: 'powerpc',
+  21: 'powerpc64',
+  22: 's390',
+  40: 'arm',
+  43: 'sparc64',
+  50: 'ia64',
+  62: 'x86_64',
+  183: 'aarch64',
+  243: 'riscv',
+  258: 'loongarch',
+};
+
+export type ElfFileType = 'none' | 'rel' | 'exec' | 'dyn' | 'core' | 'other';
+export type SymbolBind = 'local' | 'global' | 'weak' | 'unique' | 'other';
+export type SymbolType = 'notype' | 'object' | 'func' | 'section' | 'file' | 'common' | 'tls' | 'ifunc' | 'other';
+/** A section index, or where an undefined / absolute / common symbol lives. */
+export type SymbolSection = number | 'UND' | 'ABS' | 'COMMON' | 'RESERVED';
+
+export interface ElfSection {
+  /** Index in the section header table. */
+  index: number;
+  name: string;
+  type: number;
+  flags: number;
+  addr: bigint;
+  offset: number;
+  size: number;
+  link: number;
+  info: number;
+  addralign: number;
+  entsize: number;
+}
+
+export interface ElfSymbol {
+  name: string;
+  value: bigint;
+  size: number;
+  bind: SymbolBind;
+  type: SymbolType;
+  /** `st_other & 3`: 0 default, 1 internal, 2 hidden, 3 protected. */
+  visibility: number;
+  section: SymbolSection;
+  /** The raw `st_shndx` (after SHN_XINDEX resolution). */
+  shndx: number;
+}
+
+export interface ElfNote {
+  section: string;
+  name: string;
+  type: number;
+  desc: Uint8Array;
+}
+
+export interface ElfFile {
+  file: string;
+  class: 32 | 64;
+  endian: 'le' | 'be';
+  /** e_machine. */
+  machine: number;
+  /** `x86_64`, `i386`, `aarch64`, `arm`, `riscv64`, … or `machine-<n>` when unknown. */
+  machineName: string;
+  type: ElfFileType;
+  entry: bigint;
+  sections: ElfSection[];
+  /** Which table `symbols` came from. */
+  symbolTable: '.symtab' | '.dynsym' | null;
+  /** Entry i is symbol table entry i (entry 0 is the null symbol); empty with `symbols: false`. */
+  symbols: ElfSymbol[];
+  notes: ElfNote[];
+  /** The bytes parsed (a view, not a copy). */
+  bytes: Uint8Array;
+}
+
+export interface ParseElfOptions {
+  /** Named in errors. */
+  file?: string;
+  /** Decode the symbol table into `symbols` (default true). */
+  symbols?: boolean;
+  /** Decode SHT_NOTE sections (default true). */
+  notes?: boolean;
+}
+
+const HINT = 'the file is truncated, corrupt or not an ELF file; rebuild it or check the path';
+
+/** Throws the E_ELF error for `file`. */
+export function elfError(file: string, what: string, context: Record<string, unknown> = {}): never {
+  throw new RumpkgError('E_ELF', `malformed ELF ${file}: ${what}`, { context: { file, ...context }, hint: HINT });
+}
+
+/** True when `bytes` start with the ELF magic. */
+export function isElf(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+}
+
+/**
+ * Low-level decoding state shared with symbols.ts: the fast symbol scans read through it
+ * without building `ElfSymbol` objects.
+ */
+export interface ElfReader {
+  readonly file: string;
+  readonly bytes: Uint8Array;
+  readonly buf: Buffer;
+  readonly dv: DataView;
+  readonly le: boolean;
+  readonly is64: boolean;
+  u8(off: number): number;
+  u16(off: number): number;
+  u32(off: number): number;
+  /** A 64-bit (ELF64) or 32-bit (ELF32) word that must be an exact number. */
+  word(off: number, what: string): number;
+  /** A 64-bit (ELF64) or 32-bit (ELF32) address. */
+  addr(off: number): bigint;
+}
+
+function createReader(bytes: Uint8Array, file: string, le: boolean, is64: boolean): ElfReader {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u32 = (off: number): number => dv.getUint32(off, le);
+  return {
+    file,
+    bytes,
+    buf,
+    dv,
+    le,
+    is64,
+    u8: (off) => dv.getUint8(off),
+    u16: (off) => dv.getUint16(off, le),
+    u32,
+    word: is64
+      ? (off, what) => {
+          const lo = dv.getUint32(off + (le ? 0 : 4), le);
+          const hi = dv.getUint32(off + (le ? 4 : 0), le);
+          if (hi > 0x1fffff) elfError(file, `${what} is implausibly large (0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')})`);
+          return hi * 0x100000000 + lo;
+        }
+      : (off) => u32(off),
+    addr: is64 ? (off) => dv.getBigUint64(off, le) : (off) => BigInt(u32(off)),
+  };
+}
+
+/** Reads NUL-terminated strings from one string table section, with a total work budget. */
+export interface StringTable {
+  /** Decodes the string at `index`; E_ELF if out of range or unterminated. */
+  get(index: number, what: string): string;
+  /** Byte range [start, end) of the string at `index` in the file (no decoding). */
+  range(index: number, what: string): [number, number];
+}
+
+export function stringTable(r: ElfReader, sec: ElfSection | undefined, label: string): StringTable {
+  if (sec === undefined) {
+    return {
+      get: (index, what) => (index === 0 ? '' : elfError(r.file, `${what}: name index ${index} but there is no ${label}`)),
+      range: (index, what) => (index === 0 ? [0, 0] : elfError(r.file, `${what}: name index ${index} but there is no ${label}`)),
+    };
+  }
+  if (sec.type !== SHT.STRTAB) elfError(r.file, `${label} (section ${sec.index}) is not a string table (type ${sec.type})`);
+  const start = sec.offset;
+  const size = sec.size;
+  const end = start + size;
+  // The ELF spec requires the last byte of a string table to be NUL; relying on it bounds every
+  // scan below by the section end.
+  if (size > 0 && r.bytes[end - 1] !== 0) elfError(r.file, `${label} (section ${sec.index}) does not end with a NUL byte`);
+  // Overlapping names (suffix sharing) are legitimate, but a hostile table could make many
+  // symbols point at one huge string: cap the total bytes decoded.
+  let budget = size * 8 + (1 << 20);
+  const range = (index: number, what: string): [number, number] => {
+    if (index >= size) {
+      if (index === 0) return [start, start];
+      elfError(r.file, `${what}: string index ${index} is outside ${label} (size ${size})`, { index });
+    }
+    const s = start + index;
+    const e = r.bytes.indexOf(0, s);
+    budget -= e - s;
+    if (budget < 0) elfError(r.file, `${label}: string references overlap implausibly (decoding budget exceeded)`);
+    return [s, e];
+  };
+  return {
+    range,
+    get: (index, what) => {
+      const [s, e] = range(index, what);
+      return s === e ? '' : r.buf.toString('utf8', s, e);
+    },
+  };
+}
+
+export interface ElfHeaderInfo {
+  reader: ElfReader;
+  class: 32 | 64;
+  endian: 'le' | 'be';
+  machine: number;
+  machineName: string;
+  type: ElfFileType;
+  entry: bigint;
+  sections: ElfSection[];
+}
+
+const FILE_TYPES: ElfFileType[] = ['none', 'rel', 'exec', 'dyn', 'core'];
+
+/** Decodes the ELF header and the section header table (with names); no symbols. */
+export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo {
+  const len = bytes.length;
+  if (len === 0) elfError(file, 'the file is empty');
+  if (!isElf(bytes)) elfError(file, 'no ELF magic (\\x7fELF) at offset 0');
+  if (len < 16) elfError(file, `truncated: ${len} bytes, shorter than e_ident`);
+  const cls = bytes[4];
+  if (cls !== 1 && cls !== 2) elfError(file, `EI_CLASS is ${cls}, not 1 (ELF32) or 2 (ELF64)`);
+  const data = bytes[5];
+  if (data !== 1 && data !== 2) elfError(file, `EI_DATA is ${data}, not 1 (little-endian) or 2 (big-endian)`);
+  if (bytes[6] !== 1) elfError(file, `EI_VERSION is ${bytes[6]}, not 1`);
+  const is64 = cls === 2;
+  const le = data === 1;
+  const ehsize = is64 ? 64 : 52;
+  if (len < ehsize) elfError(file, `truncated: ${len} bytes, shorter than the ELF${is64 ? 64 : 32} header (${ehsize})`);
+  const r = createReader(bytes, file, le, is64);
+
+  const eType = r.u16(16);
+  const machine = r.u16(18);
+  const version = r.u32(20);
+  if (version !== 1) {
+    elfError(file, `e_version is ${version}, not 1 (is the byte order flag EI_DATA=${data} right?)`);
+  }
+  const entry = r.addr(24);
+  const shoffRaw = r.word(is64 ? 40 : 32, 'e_shoff');
+  const eEhsize = r.u16(is64 ? 52 : 40);
+  if (eEhsize !== ehsize) {
+    elfError(file, `e_ehsize is ${eEhsize}, not ${ehsize} (is the byte order flag EI_DATA=${data} right?)`);
+  }
+  const shentsize = r.u16(is64 ? 58 : 46);
+  let shnum = r.u16(is64 ? 60 : 48);
+  let shstrndx = r.u16(is64 ? 62 : 50);
+  const shdrSize = is64 ? 64 : 40;
+
+  const machineName =
+    machine === 243 ? (is64 ? 'riscv64' : 'riscv32') : (MACHINE_NAMES[machine] ?? `machine-${machine}`);
+  const base = {
+    reader: r,
+    class: (is64 ? 64 : 32) as 32 | 64,
+    endian: (le ? 'le' : 'be') as 'le' | 'be',
+    machine,
+    machineName,
+    type: FILE_TYPES[eType] ?? 'other',
+    entry,
+  };
+  if (shoffRaw === 0) {
+    if (shnum !== 0) elfError(file, `e_shnum is ${shnum} but e_shoff is 0`);
+    return { ...base, sections: [] };
+  }
+  if (shentsize !== shdrSize) {
+    elfError(file, `e_shentsize is ${shentsize}, not ${shdrSize} (is the byte order flag EI_DATA=${data} right?)`);
+  }
+  if (shoffRaw > len || len - shoffRaw < shdrSize) {
+    elfError(file, `the section header table (e_shoff ${shoffRaw}) lies past the end of the file (${len} bytes)`, { offset: shoffRaw });
+  }
+  const shoff = shoffRaw;
+  // Extended numbering: section 0 carries the real count / string table index.
+  if (shnum === 0) shnum = r.word(shoff + (is64 ? 32 : 20), 'section 0 sh_size (extended e_shnum)');
+  if (shstrndx === SHN_XINDEX) shstrndx = r.u32(shoff + (is64 ? 40 : 24));
+  if (shnum === 0) elfError(file, 'e_shoff is set but the section count is 0');
+  // Cap the count against the file before allocating anything.
+  if (shnum > Math.floor((len - shoff) / shdrSize)) {
+    elfError(file, `${shnum} section headers at offset ${shoff} do not fit in ${len} bytes`, { shnum, offset: shoff });
+  }
+
+  const sections: ElfSection[] = new Array<ElfSection>(shnum);
+  for (let i = 0; i < shnum; i++) {
+    const o = shoff + i * shdrSize;
+    const type = r.u32(o + 4);
+    const sec: ElfSection = is64
+      ? {
+          index: i,
+          name: '',
+          type,
+          flags: r.word(o + 8, `section ${i} sh_flags`),
+          addr: r.addr(o + 16),
+          offset: r.word(o + 24, `section ${i} sh_offset`),
+          size: r.word(o + 32, `section ${i} sh_size`),
+          link: r.u32(o + 40),
+          info: r.u32(o + 44),
+          addralign: r.word(o + 48, `section ${i} sh_addralign`),
+          entsize: r.word(o + 56, `section ${i} sh_entsize`),
+        }
+      : {
+          index: i,
+          name: '',
+          type,
+          flags: r.u32(o + 8),
+          addr: BigInt(r.u32(o + 12)),
+          offset: r.u32(o + 16),
+          size: r.u32(o + 20),
+          link: r.u32(o + 24),
+          info: r.u32(o + 28),
+          addralign: r.u32(o + 32),
+          entsize: r.u32(o + 36),
+        };
+    if (i > 0 && type !== SHT.NOBITS && type !== SHT.NULL && (sec.offset > len || sec.size > len - sec.offset)) {
+      elfError(file, `section ${i} (offset ${sec.offset}, size ${sec.size}) extends past the end of the file (${len} bytes)`, {
+        section: i,
+        offset: sec.offset,
+        size: sec.size,
+      });
+    }
+    sections[i] = sec;
+  }
+  if (shstrndx !== SHN_UNDEF) {
+    if (shstrndx >= shnum) elfError(file, `e_shstrndx ${shstrndx} is not a section (there are ${shnum})`);
+    const strtab = stringTable(r, sections[shstrndx], 'the section name table');
+    for (const s of sections) s.name = strtab.get(r.u32(shoff + s.index * shdrSize), `section ${s.index} name`);
+  }
+  return { ...base, sections };
+}
+
+/** The symbol table parseElf uses: `.symtab` (SHT_SYMTAB), else `.dynsym` (SHT_DYNSYM). */
+export function findSymbolTable(sections: readonly ElfSection[]): ElfSection | undefined {
+  return sections.find((s) => s.type === SHT.SYMTAB) ?? sections.find((s) => s.type === SHT.DYNSYM);
+}
+
+/** Validated geometry of a symbol table: where entries are, how many, their names, SHN_XINDEX. */
+export interface SymbolTableView {
+  section: ElfSection;
+  count: number;
+  entsize: number;
+  names: StringTable;
+  /** Resolves entry `i`'s raw st_shndx to a checked section index or a reserved value. */
+  shndx(i: number, raw: number): number;
+  /** Classifies entry `i` from its raw st_shndx (SHN_XINDEX resolved to a section index). */
+  sectionOf(i: number, raw: number): SymbolSection;
+}
+
+export function symbolTableView(info: ElfHeaderInfo, sec: ElfSection): SymbolTableView {
+  const r = info.reader;
+  const file = r.file;
+  const want = r.is64 ? 24 : 16;
+  if (sec.entsize !== want) elfError(file, `symbol table ${sec.name || sec.index} has sh_entsize ${sec.entsize}, not ${want}`);
+  if (sec.size % want !== 0) elfError(file, `symbol table ${sec.name || sec.index} size ${sec.size} is not a multiple of ${want}`);
+  const count = sec.size / want;
+  const shnum = info.sections.length;
+  if (sec.link >= shnum) elfError(file, `symbol table ${sec.name || sec.index} links to string table ${sec.link}, which does not exist`);
+  const names = stringTable(r, info.sections[sec.link], `the symbol string table (section ${sec.link})`);
+  const xsec = info.sections.find((s) => s.type === SHT.SYMTAB_SHNDX && s.link === sec.index);
+  if (xsec !== undefined && xsec.size < count * 4) {
+    elfError(file, `SHT_SYMTAB_SHNDX section ${xsec.index} has ${xsec.size / 4} entries for ${count} symbols`);
+  }
+  const machine = info.machine;
+  const view: SymbolTableView = {
+    section: sec,
+    count,
+    entsize: want,
+    names,
+    sectionOf: (i, raw) => (raw === SHN_XINDEX ? view.shndx(i, raw) : symbolSection(view.shndx(i, raw), machine)),
+    shndx(i, raw) {
+      if (raw === SHN_XINDEX) {
+        if (xsec === undefined) elfError(file, `symbol ${i} uses SHN_XINDEX but there is no SHT_SYMTAB_SHNDX section`);
+        const x = r.u32(xsec.offset + i * 4);
+        if (x >= shnum) elfError(file, `symbol ${i} refers to section ${x} (there are ${shnum})`, { symbol: i });
+        return x;
+      }
+      if (raw < SHN_LORESERVE && raw >= shnum) {
+        elfError(file, `symbol ${i} refers to section ${raw} (there are ${shnum})`, { symbol: i });
+      }
+      return raw;
+    },
+  };
+  return view;
+}
+
+const BINDS: SymbolBind[] = ['local', 'global', 'weak'];
+const TYPES: SymbolType[] = ['notype', 'object', 'func', 'section', 'file', 'common', 'tls'];
+
+/** Classifies a raw st_shndx other than SHN_XINDEX for `machine`. */
+export function symbolSection(shndx: number, machine: number): SymbolSection {
+  if (shndx === SHN_UNDEF) return 'UND';
+  if (shndx < SHN_LORESERVE) return shndx;
+  if (shndx === SHN_ABS) return 'ABS';
+  if (shndx === SHN_COMMON) return 'COMMON';
+  if (machine === 62 && shndx === 0xff02) return 'COMMON'; // SHN_X86_64_LCOMMON
+  if (machine === 8 && (shndx === 0xff00 || shndx === 0xff03)) return 'COMMON'; // SHN_MIPS_ACOMMON/SCOMMON
+  if (machine === 8 && shndx === 0xff04) return 'UND'; // SHN_MIPS_SUNDEFINED
+  return 'RESERVED';
+}
+
+function decodeSymbols(info: ElfHeaderInfo, view: SymbolTableView): ElfSymbol[] {
+  const r = info.reader;
+  const { count, entsize, names } = view;
+  const base = view.section.offset;
+  const out = new Array<ElfSymbol>(count);
+  for (let i = 0; i < count; i++) {
+    const o = base + i * entsize;
+    const nameIdx = r.u32(o);
+    const stInfo = r.u8(o + (r.is64 ? 4 : 12));
+    const other = r.u8(o + (r.is64 ? 5 : 13));
+    const rawShndx = r.u16(o + (r.is64 ? 6 : 14));
+    const value = r.is64 ? r.dv.getBigUint64(o + 8, r.le) : BigInt(r.u32(o + 4));
+    const size = r.is64 ? r.word(o + 16, `symbol ${i} st_size`) : r.u32(o + 8);
+    const shndx = view.shndx(i, rawShndx);
+    const section = view.sectionOf(i, rawShndx);
+    const b = stInfo >> 4;
+    const t = stInfo & 0xf;
+    out[i] = {
+      name: names.get(nameIdx, `symbol ${i}`),
+      value,
+      size,
+      bind: BINDS[b] ?? (b === 10 ? 'unique' : 'other'),
+      type: TYPES[t] ?? (t === 10 ? 'ifunc' : 'other'),
+      visibility: other & 3,
+      section,
+      shndx,
+    };
+  }
+  return out;
+}
+
+function decodeNotes(info: ElfHeaderInfo): ElfNote[] {
+  const r = info.reader;
+  const notes: ElfNote[] = [];
+  for (const sec of info.sections) {
+    if (sec.type !== SHT.NOTE) continue;
+    const align = sec.addralign === 8 ? 8 : 4;
+    const pad = (n: number): number => (n + align - 1) & ~(align - 1);
+    const end = sec.offset + sec.size;
+    let o = sec.offset;
+    while (o < end) {
+      if (end - o < 12) elfError(r.file, `note section ${sec.name} is truncated at offset ${o}`);
+      const namesz = r.u32(o);
+      const descsz = r.u32(o + 4);
+      const type = r.u32(o + 8);
+      const nameStart = o + 12;
+      if (namesz > end - nameStart) elfError(r.file, `note in ${sec.name} at offset ${o}: name size ${namesz} overruns the section`);
+      const descStart = nameStart + ((namesz + 3) & ~3);
+      if (descStart > end || descsz > end - descStart) {
+        elfError(r.file, `note in ${sec.name} at offset ${o}: descriptor size ${descsz} overruns the section`);
+      }
+      const nameEnd = namesz > 0 && r.bytes[nameStart + namesz - 1] === 0 ? nameStart + namesz - 1 : nameStart + namesz;
+      notes.push({
+        section: sec.name,
+        name: r.buf.toString('utf8', nameStart, nameEnd),
+        type,
+        desc: r.bytes.subarray(descStart, descStart + descsz),
+      });
+      o = Math.min(end, descStart + pad(descsz)); // always advances by at least 12
+    }
+  }
+  return notes;
+}
+
+/** Parses an ELF file. Malformed input → RumpkgError E_ELF naming `options.file`. */
+export function parseElf(bytes: Uint8Array, options: ParseElfOptions = {}): ElfFile {
+  const file = options.file ?? '<bytes>';
+  const info = parseElfSections(bytes, file);
+  const symtab = findSymbolTable(info.sections);
+  const symbols =
+    options.symbols === false || symtab === undefined ? [] : decodeSymbols(info, symbolTableView(info, symtab));
+  return {
+    file,
+    class: info.class,
+    endian: info.endian,
+    machine: info.machine,
+    machineName: info.machineName,
+    type: info.type,
+    entry: info.entry,
+    sections: info.sections,
+    symbolTable: symtab === undefined ? null : symtab.type === SHT.SYMTAB ? '.symtab' : '.dynsym',
+    symbols,
+    notes: options.notes === false ? [] : decodeNotes(info),
+    bytes,
+  };
+}
+
+/** The bytes of the first section called `name` (a view); undefined if absent or SHT_NOBITS. */
+export function sectionData(elf: ElfFile, name: string): Uint8Array | undefined {
+  const s = elf.sections.find((x) => x.name === name);
+  if (s === undefined || s.type === SHT.NOBITS || s.type === SHT.NULL) return undefined;
+  return elf.bytes.subarray(s.offset, s.offset + s.size);
+}
