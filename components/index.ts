@@ -7,3 +7,7 @@ export * from './tarball.js';
 export * from './names.js';
 export * from './json.js';
 export * from './manifest.js';
+export { parseElf, sectionData, isElf, SHT, SHF_ALLOC } from './elf.js';
+export type { ElfFile, ElfSection, ElfSymbol, ElfNote, ElfFileType, SymbolBind, SymbolType, SymbolSection, ParseElfOptions } from './elf.js';
+export * from './ar.js';
+export * from './symbols.js';
