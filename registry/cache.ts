@@ -24,9 +24,12 @@ interface CacacheEntry {
 interface CacacheApi {
   ls(cache: string): Promise<Record<string, CacacheEntry>>;
   verify(cache: string): Promise<Record<string, unknown>>;
+  put(cache: string, key: string, data: Buffer, opts: { integrity: string; algorithms?: string[] }): Promise<string>;
+  get: { byDigest(cache: string, integrity: string): Promise<Buffer> };
 }
 
-function cacache(): CacacheApi {
+/** pacote's cacache (the same copy pacote uses, so both agree on the cache format). */
+export function cacache(): CacacheApi {
   const req = createRequire(createRequire(import.meta.url).resolve('pacote'));
   return req('cacache') as CacacheApi;
 }
@@ -47,7 +50,7 @@ export async function listCache(home: string): Promise<CacheListing> {
   }
   const http = Object.values(entries)
     .map((e) => ({
-      url: redactUrl(e.key.replace(/^make-fetch-happen:request-cache:/, '')),
+      url: redactUrl(e.key.replace(/^(make-fetch-happen:request-cache|rumpkg:tarball):/, '')),
       integrity: e.integrity,
       size: e.size,
       time: new Date(e.time).toISOString(),

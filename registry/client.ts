@@ -34,6 +34,7 @@ import {
   type TransportLimits,
 } from './fetch.js';
 import { homePaths } from './home.js';
+import { cacache } from './cache.js';
 import {
   isYanked,
   metadataDifferences,
@@ -121,9 +122,7 @@ export interface RegistryClient {
 
 interface PacoteApi {
   packument(spec: string, opts: Record<string, unknown>): Promise<Packument>;
-  tarball: {
-    stream<T>(spec: string, handler: (s: AsyncIterable<Buffer>) => Promise<T>, opts: Record<string, unknown>): Promise<T>;
-  };
+  tarball(spec: string, opts: Record<string, unknown>): Promise<Buffer>;
 }
 let pacoteModule: PacoteApi | undefined;
 function pacote(): PacoteApi {
@@ -260,6 +259,79 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       }));
   };
 
+  /**
+   * A tarball over HTTP: first pacote's cache (by digest, verified by cacache on read), then
+   * one transfer under our deadline, size cap and retry policy; the bytes enter the cache only
+   * after they matched the integrity (IN-01), so a failed transfer leaves the cache untouched.
+   */
+  const fetchTarball = async (id: string, tarUrl: string, registryUrl: string, integrity: string): Promise<Buffer> => {
+    try {
+      const hit = await pacote().tarball(tarUrl, { cache: paths.cache, integrity, offline: true, fetchRetries: 0 });
+      if (integrityOf(hit) === integrity) return hit;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code !== 'ENOTCACHED' && code !== 'ENOENT') reporter.warn?.(`cache entry of ${id} is unreadable (${String(code)}); fetching again`);
+    }
+    if (offline) {
+      throw new RumpkgError('E_OFFLINE', `offline: ${id} is not in the cache (${redactUrl(tarUrl)})`, {
+        context: { component: id, url: redactUrl(tarUrl) },
+        hint: 'run once without --offline to fill the cache',
+      });
+    }
+    const doFetch = options.fetch ?? fetch;
+    let bytes: Buffer;
+    try {
+      bytes = await withRetries(
+        async () => {
+          const d = deadline(limits.timeoutMs);
+          try {
+            const res = await doFetch(tarUrl, { redirect: 'manual', signal: d.signal, headers: { accept: '*/*', 'user-agent': 'rumpkg' } });
+            if (res.status >= 300 && res.status < 400) {
+              await res.body?.cancel().catch(() => undefined);
+              throw new RumpkgError('E_FOREIGN_TARBALL', `${id}: the registry redirected the tarball download (HTTP ${res.status}) to ${redactUrl(res.headers.get('location') ?? '?')}`, {
+                context: { component: id, url: redactUrl(tarUrl) },
+                hint: 'rumpkg downloads tarballs only from the registry origin itself; configure the final registry URL',
+              });
+            }
+            if (res.status >= 400) {
+              await res.body?.cancel().catch(() => undefined);
+              throw Object.assign(new Error(`HTTP ${res.status}`), { statusCode: res.status, headers: res.headers });
+            }
+            const declaredLength = Number(res.headers.get('content-length') ?? '0');
+            if (declaredLength > limits.maxTarballBytes) {
+              d.controller.abort();
+              throw new RumpkgError('E_TOO_LARGE', `${id} from ${redactUrl(tarUrl)} declares ${declaredLength} bytes (limit ${limits.maxTarballBytes})`, {
+                context: { component: id, url: redactUrl(tarUrl), limit: limits.maxTarballBytes },
+              });
+            }
+            if (res.body === null) return Buffer.alloc(0);
+            return await readCapped(res.body as unknown as AsyncIterable<Uint8Array>, {
+              max: limits.maxTarballBytes,
+              what: id,
+              url: tarUrl,
+              onTooLarge: () => d.controller.abort(),
+            });
+          } catch (e) {
+            if (d.expired()) throw Object.assign(new Error('deadline exceeded'), { name: 'AbortError' });
+            throw e;
+          } finally {
+            d.done();
+          }
+        },
+        { limits, onRetry: onRetry(id) },
+      );
+    } catch (e) {
+      throw toRegistryError(e, { what: id, url: tarUrl, timeoutMs: limits.timeoutMs });
+    }
+    verifyIntegrity(bytes, integrity, { what: `${id} from ${redactUrl(tarUrl)}` });
+    try {
+      await cacache().put(paths.cache, `rumpkg:tarball:${tarUrl}`, bytes, { integrity, algorithms: ['sha512'] });
+    } catch (e) {
+      reporter.warn?.(`could not cache ${id}: ${(e as { code?: unknown }).code ?? 'error'}`);
+    }
+    return bytes;
+  };
+
   const tarball = async (name: string, version: string, opts: { integrity?: string } = {}): Promise<Buffer> => {
     const id = `${name}@${version}`;
     const { url: registryUrl } = registryFor(name);
@@ -307,13 +379,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           hint: 'rumpkg only downloads a tarball from the registry that served its metadata (dependency confusion guard)',
         });
       }
-      bytes = await viaPacote(id, tarUrl, (signal, abort) =>
-        pacote().tarball.stream(
-          tarUrl,
-          (s) => readCapped(s, { max: limits.maxTarballBytes, what: id, url: tarUrl, onTooLarge: abort }),
-          pacoteOpts(registryUrl, signal, { integrity: declared.sri, preferOffline: !offline }),
-        ),
-      );
+      bytes = await fetchTarball(id, tarUrl, registryUrl, declared.sri);
     }
     verifyIntegrity(bytes, declared.sri, { what: id });
     // IN-04: metadata ≠ the tarball's own package.json → manifest confusion.

@@ -172,8 +172,8 @@ export function toRegistryError(e: unknown, subject: ErrorSubject): unknown {
   if (isRumpkgError(e)) return e;
   const url = redactUrl(subject.url);
   const context = { component: subject.what, url };
-  const o = (e ?? {}) as { code?: unknown; type?: unknown; name?: unknown; message?: unknown };
-  const code = typeof o.code === 'string' ? o.code : undefined;
+  const o = (e ?? {}) as { code?: unknown; type?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown } };
+  const code = typeof o.code === 'string' ? o.code : typeof o.cause?.code === 'string' ? o.cause.code : undefined;
   const message = redactText(typeof o.message === 'string' ? o.message : String(e), subject.secrets);
   const cause = new Error(message);
   const status = statusOf(e);
@@ -250,7 +250,7 @@ export function toRegistryError(e: unknown, subject: ErrorSubject): unknown {
   if (o.type === 'invalid-json' || code === 'EJSONPARSE' || e instanceof SyntaxError) {
     return new RumpkgError('E_REGISTRY', `invalid JSON from ${url} for ${subject.what}`, { context, cause });
   }
-  if (o.type === 'system' || o.name === 'FetchError') {
+  if (o.type === 'system' || o.name === 'FetchError' || (e instanceof TypeError && /fetch failed|terminated|other side closed/i.test(message))) {
     return new RumpkgError('E_NETWORK', `request to ${url} for ${subject.what} failed: ${message.slice(0, 200)}`, { context, cause });
   }
   return e;
