@@ -1,0 +1,213 @@
+/**
+ * Package listers (pub's `package_lister.dart`): turn a provider's versions of one name into
+ * candidates for one solve (target, yanked, prerelease and locked rules applied) and turn a
+ * chosen version's edges into incompatibilities whose depender ranges span every adjacent
+ * candidate with the same edge, so one incompatibility covers many versions.
+ * Capabilities are listed as virtual packages: version `i.0.0` of `cap:C` stands for "C is
+ * provided by the i-th eligible provider (by name)".
+ */
+import { capabilityPackage, createIncompatibility, type Incompatibility } from './incompatibility.js';
+import type { CandidateVersion } from './provider.js';
+import { term } from './term.js';
+import {
+  ANY,
+  compareVersions,
+  contains,
+  exactly,
+  fromIntervals,
+  isAny,
+  parseRange,
+  parseVersion,
+  runSet,
+  union,
+  type Interval,
+  type Version,
+  type VersionSet,
+} from './version-set.js';
+
+export interface Candidate {
+  readonly v: Version;
+  readonly c: CandidateVersion;
+}
+
+/** What a solve allows: the target, locked versions, prerelease opt-ins. */
+export interface ListingPolicy {
+  target: string;
+  locked(name: string): string | undefined;
+  prereleaseAllowed(name: string): boolean;
+}
+
+export class ComponentListing {
+  readonly kind = 'component' as const;
+  /** Every published version, ascending, one per version string. */
+  readonly all: Candidate[];
+  /** The candidates of this solve, ascending. */
+  readonly eligible: Candidate[];
+  readonly versions: Version[];
+  private readonly emitted = new Set<string>();
+
+  constructor(
+    readonly name: string,
+    published: CandidateVersion[],
+    readonly policy: ListingPolicy,
+  ) {
+    const seen = new Map<string, Candidate>();
+    for (const c of published) {
+      if (c.name !== name) continue;
+      const v = parseVersion(c.version);
+      if (!seen.has(v.version)) seen.set(v.version, { v, c });
+    }
+    this.all = [...seen.values()].sort((a, b) => compareVersions(a.v, b.v));
+    const locked = policy.locked(name);
+    this.eligible = this.all.filter((x) => {
+      const isLocked = locked !== undefined && x.v.version === parseVersion(locked).version;
+      if (!x.c.targets.includes(policy.target)) return false;
+      if (x.c.yanked && !isLocked) return false;
+      if (x.v.prerelease.length > 0 && !isLocked && !policy.prereleaseAllowed(name)) return false;
+      return true;
+    });
+    this.versions = this.eligible.map((x) => x.v);
+  }
+
+  count(allowed: VersionSet): number {
+    if (isAny(allowed)) return this.eligible.length;
+    let n = 0;
+    for (const x of this.eligible) if (contains(allowed, x.v)) n++;
+    return n;
+  }
+
+  /** The locked version if allowed, otherwise the newest allowed candidate. */
+  best(allowed: VersionSet): Candidate | undefined {
+    const locked = this.policy.locked(this.name);
+    if (locked !== undefined) {
+      const lv = parseVersion(locked);
+      const hit = this.eligible.find((x) => compareVersions(x.v, lv) === 0);
+      if (hit !== undefined && contains(allowed, hit.v)) return hit;
+    }
+    for (let k = this.eligible.length - 1; k >= 0; k--) {
+      const x = this.eligible[k] as Candidate;
+      if (contains(allowed, x.v)) return x;
+    }
+    return undefined;
+  }
+
+  find(v: Version): Candidate | undefined {
+    return this.eligible.find((x) => compareVersions(x.v, v) === 0);
+  }
+
+  /** Index range of adjacent candidates around `k` for which `same` holds. */
+  private run(k: number, same: (c: CandidateVersion) => boolean): [number, number] {
+    let lo = k;
+    while (lo > 0 && same((this.eligible[lo - 1] as Candidate).c)) lo--;
+    let hi = k;
+    while (hi < this.eligible.length - 1 && same((this.eligible[hi + 1] as Candidate).c)) hi++;
+    return [lo, hi];
+  }
+
+  /**
+   * The incompatibilities for choosing `chosen`: dependencies, capability requirements and
+   * conflicts, each not emitted before, in a fixed order (edges sorted by name).
+   */
+  incompatibilitiesFor(chosen: Candidate): Incompatibility[] {
+    const k = this.eligible.indexOf(chosen);
+    const c = chosen.c;
+    const out: Incompatibility[] = [];
+    const emit = (key: string, make: () => Incompatibility | null): void => {
+      if (this.emitted.has(key)) return;
+      this.emitted.add(key);
+      const inc = make();
+      if (inc !== null) out.push(inc);
+    };
+    for (const dep of Object.keys(c.dependencies).sort()) {
+      const range = c.dependencies[dep] as string;
+      const [lo, hi] = this.run(k, (o) => o.dependencies[dep] === range);
+      emit(`d\0${dep}\0${lo}\0${hi}`, () =>
+        createIncompatibility(
+          [term(this.name, runSet(this.versions, lo, hi)), term(dep, parseRange(range, `${this.name}@${c.version} → ${dep}`), false)],
+          { kind: 'dependency' },
+        ),
+      );
+    }
+    for (const cap of [...new Set(c.requires)].sort()) {
+      const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
+      emit(`r\0${cap}\0${lo}\0${hi}`, () =>
+        createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
+          kind: 'requires',
+          capability: cap,
+        }),
+      );
+    }
+    for (const other of [...new Set(c.conflicts)].sort()) {
+      const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
+      emit(`c\0${other}\0${lo}\0${hi}`, () =>
+        createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other }),
+      );
+    }
+    return out;
+  }
+
+  /** The candidates providing `cap`, as a set of this package's versions (lister-style runs). */
+  providingSet(cap: string): VersionSet {
+    const parts: Interval[] = [];
+    let k = 0;
+    const n = this.eligible.length;
+    while (k < n) {
+      if (!(this.eligible[k] as Candidate).c.provides.includes(cap)) {
+        k++;
+        continue;
+      }
+      const start = k;
+      while (k + 1 < n && (this.eligible[k + 1] as Candidate).c.provides.includes(cap)) k++;
+      parts.push(...runSet(this.versions, start, k).intervals);
+      k++;
+    }
+    return fromIntervals(parts);
+  }
+}
+
+export class CapabilityListing {
+  readonly kind = 'capability' as const;
+  readonly name: string;
+  readonly versions: Version[];
+  private readonly emitted = new Set<number>();
+
+  constructor(
+    readonly capability: string,
+    /** Eligible providers, sorted by name; index i is version `i.0.0`. */
+    readonly providers: string[],
+    /** Providers with versions providing the capability, none of them eligible for this solve. */
+    readonly elsewhere: string[],
+    private readonly providerSets: VersionSet[],
+  ) {
+    this.name = capabilityPackage(capability);
+    this.versions = providers.map((_, i) => parseVersion(`${i}.0.0`));
+  }
+
+  count(allowed: VersionSet): number {
+    let n = 0;
+    for (const v of this.versions) if (contains(allowed, v)) n++;
+    return n;
+  }
+
+  indexOf(v: Version): number {
+    return v.major;
+  }
+
+  /** `{cap:C via P, not P S}` for the provider at `index`. */
+  incompatibilityFor(index: number): Incompatibility | null {
+    if (this.emitted.has(index)) return null;
+    this.emitted.add(index);
+    const provider = this.providers[index] as string;
+    const own = this.providers.length === 1 ? ANY : exactly(this.versions[index] as Version);
+    return createIncompatibility([term(this.name, own), term(provider, this.providerSets[index] as VersionSet, false)], {
+      kind: 'provider',
+      capability: this.capability,
+      provider,
+    });
+  }
+}
+
+/** Union helper kept here so solver.ts needs no set algebra. */
+export function unionAll(sets: VersionSet[]): VersionSet {
+  return sets.reduce((a, b) => union(a, b), fromIntervals([]));
+}

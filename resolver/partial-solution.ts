@@ -1,0 +1,130 @@
+/**
+ * The partial solution (pub doc/solver.md § Partial Solution): an ordered list of assignments —
+ * decisions (one exact version) and derivations (a term plus the incompatibility that forced it),
+ * each with a decision level. Per-package accumulated terms make `relation` O(1) in the number
+ * of assignments; per-package assignment lists make `satisfier` and `backtrack` proportional to
+ * what they touch, not to the whole solution.
+ */
+import type { Incompatibility } from './incompatibility.js';
+import { intersectTerms, relation, satisfies, term, type Relation, type Term } from './term.js';
+import { exactly, type Version } from './version-set.js';
+
+export interface Assignment {
+  readonly term: Term;
+  readonly decisionLevel: number;
+  readonly index: number;
+  /** null for a decision. */
+  readonly cause: Incompatibility | null;
+  /** The exact version, for a decision. */
+  readonly version: Version | null;
+}
+
+export class PartialSolution {
+  readonly assignments: Assignment[] = [];
+  readonly decisions = new Map<string, Version>();
+  private readonly byName = new Map<string, Assignment[]>();
+  /** Accumulated positive terms, in the order each package first became positive (pub's order). */
+  private readonly positive = new Map<string, Term>();
+  private readonly negative = new Map<string, Term>();
+  /** Decisions made after a backtrack (pub's attemptedSolutions). */
+  attemptedSolutions = 1;
+  private backtracking = false;
+
+  /** The number of decisions so far: the project's decision is level 1, derivations before it 0. */
+  get decisionLevel(): number {
+    return this.decisions.size;
+  }
+
+  decide(name: string, version: Version): void {
+    if (this.backtracking) this.attemptedSolutions++;
+    this.backtracking = false;
+    this.decisions.set(name, version);
+    this.assign({ term: term(name, exactly(version)), decisionLevel: this.decisionLevel, index: this.assignments.length, cause: null, version });
+  }
+
+  derive(t: Term, cause: Incompatibility): void {
+    this.assign({ term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause, version: null });
+  }
+
+  private assign(a: Assignment): void {
+    this.assignments.push(a);
+    let list = this.byName.get(a.term.name);
+    if (list === undefined) {
+      list = [];
+      this.byName.set(a.term.name, list);
+    }
+    list.push(a);
+    this.register(a);
+  }
+
+  private register(a: Assignment): void {
+    const name = a.term.name;
+    const pos = this.positive.get(name);
+    if (pos !== undefined) {
+      const merged = intersectTerms(pos, a.term);
+      if (merged === null) throw new Error(`internal: empty positive term for ${name}`);
+      this.positive.set(name, merged);
+      return;
+    }
+    const neg = this.negative.get(name);
+    const t = neg === undefined ? a.term : intersectTerms(a.term, neg);
+    if (t === null) throw new Error(`internal: empty term for ${name}`);
+    if (t.positive) {
+      this.negative.delete(name);
+      this.positive.set(name, t);
+    } else {
+      this.negative.set(name, t);
+    }
+  }
+
+  /** Removes every assignment above `level`. */
+  backtrack(level: number): void {
+    this.backtracking = true;
+    const touched = new Set<string>();
+    for (;;) {
+      const last = this.assignments[this.assignments.length - 1];
+      if (last === undefined || last.decisionLevel <= level) break;
+      this.assignments.pop();
+      touched.add(last.term.name);
+      this.byName.get(last.term.name)?.pop();
+      if (last.cause === null) this.decisions.delete(last.term.name);
+    }
+    for (const name of touched) {
+      this.positive.delete(name);
+      this.negative.delete(name);
+      for (const a of this.byName.get(name) ?? []) this.register(a);
+    }
+  }
+
+  /** The accumulated term for a package, if any assignment mentions it. */
+  termFor(name: string): Term | undefined {
+    return this.positive.get(name) ?? this.negative.get(name);
+  }
+
+  relation(t: Term): Relation {
+    const known = this.positive.get(t.name) ?? this.negative.get(t.name);
+    return known === undefined ? 'inconclusive' : relation(known, t);
+  }
+
+  satisfies(t: Term): boolean {
+    return this.relation(t) === 'satisfies';
+  }
+
+  /** Packages with a positive derivation but no decision, in pub's order. */
+  unsatisfied(): Term[] {
+    const out: Term[] = [];
+    for (const [name, t] of this.positive) if (!this.decisions.has(name)) out.push(t);
+    return out;
+  }
+
+  /** The earliest assignment such that the assignments up to it satisfy `t`. */
+  satisfier(t: Term): Assignment {
+    let acc: Term | null = null;
+    for (const a of this.byName.get(t.name) ?? []) {
+      acc = acc === null ? a.term : intersectTerms(acc, a.term);
+      if (acc === null) throw new Error(`internal: empty accumulated term for ${t.name}`);
+      if (satisfies(acc, t)) return a;
+    }
+    throw new Error(`internal: no satisfier for ${t.name}`);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The provider interface: the only way the solver sees the world (README.md § provider.ts).
+ * The registry client implements it over registry metadata; tests use `createMemoryProvider`
+ * and the one-line builder `registryOf`.
+ */
+import type { ComponentKind } from '../components/index.js';
+
+/** One published version of a component, as the solver needs it (metadata only, no tarball). */
+export interface CandidateVersion {
+  name: string;
+  version: string;
+  /** Hard edges: name → range. */
+  dependencies: Record<string, string>;
+  /** Recorded on the solution, never pulled in. */
+  optionalDependencies: Record<string, string>;
+  /** Capabilities, e.g. `bus:pci`, `hypercall:17`. */
+  requires: string[];
+  provides: string[];
+  /** Component names this version can never be linked with. */
+  conflicts: string[];
+  /** The targets this version ships. */
+  targets: string[];
+  yanked: boolean;
+  kind: ComponentKind;
+  lib: string;
+  license: string;
+  initLevels: string[];
+  /** Passed through to the lockfile. */
+  integrity?: string;
+  tarball?: string;
+  registry?: string;
+}
+
+export interface Provider {
+  /** Every published version of `name` (any order); an unknown name gives []. */
+  versions(name: string): Promise<CandidateVersion[]>;
+  /** Names with some version providing `capability` (any order). */
+  providersOf(capability: string): Promise<string[]>;
+  /** A hint that these names will be asked for soon: fetch them in parallel. */
+  prefetch?(names: string[]): void;
+}
+
+/** A provider over a fixed list (tests, benchmarks, offline use of a lockfile's metadata). */
+export function createMemoryProvider(list: readonly CandidateVersion[]): Provider {
+  const byName = new Map<string, CandidateVersion[]>();
+  const byCapability = new Map<string, Set<string>>();
+  for (const c of list) {
+    let versions = byName.get(c.name);
+    if (versions === undefined) {
+      versions = [];
+      byName.set(c.name, versions);
+    }
+    versions.push(c);
+    for (const cap of c.provides) {
+      let names = byCapability.get(cap);
+      if (names === undefined) {
+        names = new Set();
+        byCapability.set(cap, names);
+      }
+      names.add(c.name);
+    }
+  }
+  return {
+    versions: async (name) => [...(byName.get(name) ?? [])],
+    providersOf: async (capability) => [...(byCapability.get(capability) ?? [])],
+  };
+}
+
+/** The long form of one `registryOf` entry; a plain `Record<string, string>` is just `deps`. */
+export interface CandidateSpec {
+  deps?: Record<string, string>;
+  optional?: Record<string, string>;
+  requires?: string[];
+  provides?: string[];
+  conflicts?: string[];
+  targets?: string[];
+  yanked?: boolean;
+  kind?: ComponentKind;
+  initLevels?: string[];
+  lib?: string;
+  license?: string;
+  integrity?: string;
+}
+
+export interface RegistryOfOptions {
+  /** Targets every version ships unless its entry says otherwise. Default `['posix-x86_64']`. */
+  targets?: string[];
+}
+
+/** The target `registryOf` entries ship by default. */
+export const TEST_TARGET = 'posix-x86_64';
+
+function isSpec(v: Record<string, unknown>): v is CandidateSpec & Record<string, unknown> {
+  return Object.values(v).some((x) => typeof x !== 'string');
+}
+
+/**
+ * Builds a list of candidates in one line:
+ * `registryOf({ 'a 1.0.0': { b: '^1.0.0' }, 'b 1.0.0': {}, 'pci 1.0.0': { provides: ['bus:pci'] } })`.
+ * An entry whose values are all strings is a dependency map; any non-string value (an array,
+ * a boolean, a nested `deps` object) makes it a `CandidateSpec`.
+ */
+export function registryOf(
+  entries: Record<string, Record<string, string> | CandidateSpec>,
+  options: RegistryOfOptions = {},
+): CandidateVersion[] {
+  const out: CandidateVersion[] = [];
+  for (const [key, value] of Object.entries(entries)) {
+    const [name, version, ...rest] = key.trim().split(/\s+/);
+    if (name === undefined || version === undefined || rest.length > 0) {
+      throw new Error(`registryOf: key "${key}" must be "<name> <version>"`);
+    }
+    const spec: CandidateSpec = isSpec(value as Record<string, unknown>) ? (value as CandidateSpec) : { deps: value as Record<string, string> };
+    const short = name.replace(/^@[^/]+\//, '');
+    out.push({
+      name,
+      version,
+      dependencies: { ...(spec.deps ?? {}) },
+      optionalDependencies: { ...(spec.optional ?? {}) },
+      requires: [...(spec.requires ?? [])],
+      provides: [...(spec.provides ?? [])],
+      conflicts: [...(spec.conflicts ?? [])],
+      targets: [...(spec.targets ?? options.targets ?? [TEST_TARGET])],
+      yanked: spec.yanked ?? false,
+      kind: spec.kind ?? 'component',
+      lib: spec.lib ?? `librump${short}`,
+      license: spec.license ?? 'BSD-2-Clause',
+      initLevels: [...(spec.initLevels ?? [])],
+      integrity: spec.integrity ?? `sha512-${Buffer.from(`${name}@${version}`).toString('base64')}`,
+      tarball: `${name}/-/${short}-${version}.tgz`,
+      registry: name.startsWith('@') ? (name.split('/')[0] as string) : '@rump',
+    });
+  }
+  return out;
+}

@@ -1,0 +1,472 @@
+/**
+ * The PubGrub solver (pub doc/solver.md § The Algorithm): unit propagation, conflict resolution
+ * with learned incompatibilities and backjumping, and decision making, over a `Provider`.
+ * Everything is iterative (no recursion), bounded by `maxSteps`, and deterministic: the provider's
+ * ordering never matters because versions, edges and providers are sorted before use.
+ */
+import { RumpkgError } from '../components/index.js';
+import {
+  PROJECT,
+  capabilityOf,
+  capabilityPackage,
+  createIncompatibility,
+  isFailure,
+  type Incompatibility,
+} from './incompatibility.js';
+import { CapabilityListing, ComponentListing, type Candidate, type ListingPolicy } from './package-lister.js';
+import { PartialSolution, type Assignment } from './partial-solution.js';
+import type { CandidateVersion, Provider } from './provider.js';
+import { allowed, differenceTerms, negate, term, type Term } from './term.js';
+import { ANY, contains, parseRange, type Version, type VersionSet } from './version-set.js';
+
+export interface SolveRequest {
+  root: { name: string; dependencies: Record<string, string> };
+  target: string;
+  /** Prefer these versions (name → version); a locked yanked version stays allowed. */
+  locked?: Record<string, string>;
+  /** Names whose locked versions are ignored (`update NAME`). */
+  unlock?: string[];
+  /** Allow prerelease candidates: for every name, or for the listed names. */
+  prerelease?: boolean | string[];
+}
+
+export interface SolveOptions {
+  /** Upper bound on derivations + decisions + conflict-resolution steps. Default 2,000,000. */
+  maxSteps?: number;
+  signal?: AbortSignal;
+}
+
+export type EdgeKind = 'dependency' | 'capability' | 'optional';
+
+export interface Edge {
+  /** A component name, or `<project>` for the request's own dependencies. */
+  from: string;
+  to: string;
+  kind: EdgeKind;
+  /** For dependency and optional edges. */
+  range?: string;
+  /** For capability edges: the capability `to` provides. */
+  capability?: string;
+}
+
+export interface Solution {
+  /** Chosen components by name (sorted keys). */
+  components: Record<string, CandidateVersion>;
+  /** Capability → the chosen component providing it (sorted keys). */
+  capabilities: Record<string, string>;
+  /** Sorted by from, kind, to. Optional edges are recorded even when `to` is not chosen. */
+  edges: Edge[];
+  decisions: number;
+  steps: number;
+}
+
+/** A failed solve: the derivation graph rooted at the incompatibility `{<project>}`. */
+export interface Failure {
+  root: Incompatibility;
+  project: string;
+  target: string;
+  /** Capability → its eligible providers (index i is the virtual version i.0.0). */
+  providers: Record<string, string[]>;
+}
+
+export type Resolution = { ok: true; solution: Solution } | { ok: false; failure: Failure };
+
+export const DEFAULT_MAX_STEPS = 2_000_000;
+
+class SolveFailed {
+  constructor(readonly incompatibility: Incompatibility) {}
+}
+
+type Listing = ComponentListing | CapabilityListing;
+
+class Solver {
+  private readonly incompatibilities = new Map<string, Incompatibility[]>();
+  private readonly solution = new PartialSolution();
+  private readonly listings = new Map<string, Listing>();
+  private readonly pending = new Map<string, Promise<Listing>>();
+  private readonly policy: ListingPolicy;
+  private readonly maxSteps: number;
+  private readonly rootDeps: Array<[string, VersionSet, string]>;
+  private readonly counts = new WeakMap<Term, number>();
+  steps = 0;
+
+  constructor(
+    private readonly request: SolveRequest,
+    private readonly provider: Provider,
+    private readonly options: SolveOptions,
+  ) {
+    const unlock = new Set(request.unlock ?? []);
+    const locked = request.locked ?? {};
+    const pre = request.prerelease ?? false;
+    this.policy = {
+      target: request.target,
+      locked: (name) => (unlock.has(name) || !Object.hasOwn(locked, name) ? undefined : locked[name]),
+      prereleaseAllowed: (name) => pre === true || (Array.isArray(pre) && pre.includes(name)),
+    };
+    this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.rootDeps = Object.keys(request.root.dependencies)
+      .sort()
+      .map((dep) => {
+        const range = request.root.dependencies[dep] as string;
+        return [dep, parseRange(range, `${request.root.name} → ${dep}`), range];
+      });
+  }
+
+  private tick(): void {
+    this.steps++;
+    if (this.steps > this.maxSteps) {
+      throw new RumpkgError('E_RESOLVE_LIMIT', `resolving ${this.request.root.name} for ${this.request.target} took more than ${this.maxSteps} steps`, {
+        context: { project: this.request.root.name, target: this.request.target, steps: this.steps },
+        hint: 'narrow the requested ranges, or raise the step limit',
+      });
+    }
+  }
+
+  async run(): Promise<Resolution> {
+    const rootInc = createIncompatibility([term(PROJECT, ANY, false)], { kind: 'root' }) as Incompatibility;
+    this.add(rootInc);
+    try {
+      let next: string | null = PROJECT;
+      while (next !== null) {
+        this.propagate(next);
+        if (this.options.signal?.aborted === true) {
+          throw new RumpkgError('E_RESOLVE_LIMIT', `resolving ${this.request.root.name} for ${this.request.target} was aborted`, {
+            context: { project: this.request.root.name, target: this.request.target, steps: this.steps },
+            cause: this.options.signal.reason,
+          });
+        }
+        next = await this.choose();
+      }
+    } catch (e) {
+      if (e instanceof SolveFailed) return { ok: false, failure: this.failure(e.incompatibility) };
+      throw e;
+    }
+    return { ok: true, solution: this.result() };
+  }
+
+  private add(inc: Incompatibility): void {
+    for (const t of inc.terms) {
+      let list = this.incompatibilities.get(t.name);
+      if (list === undefined) {
+        list = [];
+        this.incompatibilities.set(t.name, list);
+      }
+      list.push(inc);
+    }
+  }
+
+  /** Unit propagation from `start` (pub: newest incompatibilities first). */
+  private propagate(start: string): void {
+    const changed = new Set<string>([start]);
+    while (changed.size > 0) {
+      const name = changed.values().next().value as string;
+      changed.delete(name);
+      const list = this.incompatibilities.get(name) ?? [];
+      for (let k = list.length - 1; k >= 0; k--) {
+        const inc = list[k] as Incompatibility;
+        const result = this.propagateOne(inc);
+        if (result === 'conflict') {
+          const rootCause = this.resolveConflict(inc);
+          changed.clear();
+          const again = this.propagateOne(rootCause);
+          if (typeof again !== 'string') throw new Error('internal: learned incompatibility does not propagate');
+          changed.add(again);
+          break;
+        }
+        if (result !== null) changed.add(result);
+      }
+    }
+  }
+
+  private propagateOne(inc: Incompatibility): string | 'conflict' | null {
+    let unsatisfied: Term | null = null;
+    for (const t of inc.terms) {
+      const r = this.solution.relation(t);
+      if (r === 'contradicts') return null;
+      if (r === 'inconclusive') {
+        if (unsatisfied !== null) return null;
+        unsatisfied = t;
+      }
+    }
+    if (unsatisfied === null) return 'conflict';
+    this.tick();
+    this.solution.derive(negate(unsatisfied), inc);
+    return unsatisfied.name;
+  }
+
+  /** Conflict resolution: learn the root cause and backjump, or fail. */
+  private resolveConflict(conflicting: Incompatibility): Incompatibility {
+    let inc = conflicting;
+    let isNew = false;
+    while (!isFailure(inc)) {
+      this.tick();
+      let mostRecentTerm: Term | null = null;
+      let mostRecent: Assignment | null = null;
+      let difference: Term | null = null;
+      let previousLevel = 1;
+      for (const t of inc.terms) {
+        const satisfier = this.solution.satisfier(t);
+        if (mostRecent === null) {
+          mostRecentTerm = t;
+          mostRecent = satisfier;
+        } else if (mostRecent.index < satisfier.index) {
+          previousLevel = Math.max(previousLevel, mostRecent.decisionLevel);
+          mostRecentTerm = t;
+          mostRecent = satisfier;
+          difference = null;
+        } else {
+          previousLevel = Math.max(previousLevel, satisfier.decisionLevel);
+        }
+        if (mostRecentTerm === t) {
+          difference = differenceTerms(mostRecent.term, t);
+          if (difference !== null) {
+            previousLevel = Math.max(previousLevel, this.solution.satisfier(negate(difference)).decisionLevel);
+          }
+        }
+      }
+      if (mostRecent === null || mostRecentTerm === null) throw new Error('internal: conflict without terms');
+      if (previousLevel < mostRecent.decisionLevel || mostRecent.cause === null) {
+        this.solution.backtrack(previousLevel);
+        if (isNew) this.add(inc);
+        return inc;
+      }
+      const cause = mostRecent.cause;
+      const terms: Term[] = inc.terms.filter((t) => t !== mostRecentTerm);
+      for (const t of cause.terms) if (t.name !== mostRecent.term.name) terms.push(t);
+      if (difference !== null) terms.push(negate(difference));
+      const derived = createIncompatibility(terms, { kind: 'derived', conflict: inc, other: cause });
+      if (derived === null) throw new Error('internal: derived an empty incompatibility');
+      inc = derived;
+      isNew = true;
+    }
+    throw new SolveFailed(inc);
+  }
+
+  private listing(name: string): Promise<Listing> {
+    const done = this.listings.get(name);
+    if (done !== undefined) return Promise.resolve(done);
+    let p = this.pending.get(name);
+    if (p === undefined) {
+      p = this.load(name).then((l) => {
+        this.listings.set(name, l);
+        this.pending.delete(name);
+        return l;
+      });
+      this.pending.set(name, p);
+    }
+    return p;
+  }
+
+  private async load(name: string): Promise<Listing> {
+    if (name === PROJECT) {
+      const root: CandidateVersion = {
+        name: PROJECT,
+        version: '0.0.0',
+        dependencies: this.request.root.dependencies,
+        optionalDependencies: {},
+        requires: [],
+        provides: [],
+        conflicts: [],
+        targets: [this.request.target],
+        yanked: false,
+        kind: 'component',
+        lib: '',
+        license: '',
+        initLevels: [],
+      };
+      return new ComponentListing(PROJECT, [root], { ...this.policy, locked: () => undefined });
+    }
+    const cap = capabilityOf(name);
+    if (cap === null) return new ComponentListing(name, await this.provider.versions(name), this.policy);
+    const names = [...new Set(await this.provider.providersOf(cap))].sort();
+    this.provider.prefetch?.(names.filter((n) => !this.listings.has(n)));
+    const listed = await Promise.all(names.map((n) => this.listing(n)));
+    const providers: string[] = [];
+    const elsewhere: string[] = [];
+    const sets: VersionSet[] = [];
+    listed.forEach((l, k) => {
+      if (l.kind !== 'component') return;
+      const set = l.providingSet(cap);
+      if (set.intervals.length > 0) {
+        providers.push(names[k] as string);
+        sets.push(set);
+      } else if (l.all.some((x) => x.c.provides.includes(cap))) {
+        elsewhere.push(names[k] as string);
+      }
+    });
+    return new CapabilityListing(cap, providers, elsewhere, sets);
+  }
+
+  private countFor(t: Term, l: Listing): number {
+    let n = this.counts.get(t);
+    if (n === undefined) {
+      n = l.count(allowed(t));
+      this.counts.set(t, n);
+    }
+    return n;
+  }
+
+  /** Decision making: returns the package to propagate next, or null when the solution is total. */
+  private async choose(): Promise<string | null> {
+    const unsatisfied = this.solution.unsatisfied();
+    if (unsatisfied.length === 0) return null;
+    const missing = unsatisfied.filter((t) => !this.listings.has(t.name)).map((t) => t.name);
+    if (missing.length > 0) {
+      this.provider.prefetch?.(missing.filter((n) => capabilityOf(n) === null && n !== PROJECT));
+      await Promise.all(missing.map((n) => this.listing(n)));
+    }
+    let best: Term = unsatisfied[0] as Term;
+    let bestCount = Infinity;
+    for (const t of unsatisfied) {
+      const n = this.countFor(t, this.listings.get(t.name) as Listing);
+      if (n < bestCount) {
+        best = t;
+        bestCount = n;
+        if (n === 0) break;
+      }
+    }
+    this.tick();
+    const listing = this.listings.get(best.name) as Listing;
+    return listing.kind === 'capability' ? this.chooseProvider(best, listing) : this.chooseVersion(best, listing);
+  }
+
+  private chooseVersion(t: Term, listing: ComponentListing): string {
+    const set = allowed(t);
+    if (listing.all.length === 0) {
+      this.add(createIncompatibility([term(t.name, ANY)], { kind: 'unknown' }) as Incompatibility);
+      return t.name;
+    }
+    const chosen = listing.best(set);
+    if (chosen === undefined) {
+      this.add(this.noVersions(t, listing));
+      return t.name;
+    }
+    const incs = listing.incompatibilitiesFor(chosen);
+    let conflict = false;
+    for (const inc of incs) {
+      this.add(inc);
+      conflict ||= inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
+    }
+    const next = [
+      ...Object.keys(chosen.c.dependencies),
+      ...chosen.c.requires.map(capabilityPackage),
+      ...chosen.c.conflicts,
+    ].filter((n) => !this.listings.has(n) && !this.pending.has(n));
+    if (next.length > 0) {
+      this.provider.prefetch?.(next.filter((n) => capabilityOf(n) === null));
+    }
+    if (!conflict) this.solution.decide(t.name, chosen.v);
+    return t.name;
+  }
+
+  /** Why no candidate of `listing` matches `t`: target, yanked/prerelease, or nothing at all. */
+  private noVersions(t: Term, listing: ComponentListing): Incompatibility {
+    const set = allowed(t);
+    const inSet = listing.all.filter((x) => t.positive && setHas(set, x));
+    const shipping = inSet.filter((x) => x.c.targets.includes(this.request.target));
+    if (inSet.length > 0 && shipping.length === 0) {
+      return createIncompatibility([term(t.name, t.set)], { kind: 'target', target: this.request.target }) as Incompatibility;
+    }
+    return createIncompatibility([term(t.name, t.set)], {
+      kind: 'noVersions',
+      yanked: shipping.filter((x) => x.c.yanked).map((x) => x.v.version),
+      prerelease: shipping.filter((x) => !x.c.yanked && x.v.prerelease.length > 0).map((x) => x.v.version),
+      otherTargets: [],
+    }) as Incompatibility;
+  }
+
+  private chooseProvider(t: Term, listing: CapabilityListing): string {
+    const set = allowed(t);
+    const candidates = listing.versions.filter((v) => setHas(set, { v }));
+    if (candidates.length === 0) {
+      this.add(
+        createIncompatibility([term(t.name, t.set)], {
+          kind: 'noProvider',
+          capability: listing.capability,
+          target: this.request.target,
+          elsewhere: listing.elsewhere,
+        }) as Incompatibility,
+      );
+      return t.name;
+    }
+    // Prefer a provider that is already decided, then one already required, then the first by name.
+    const rank = (i: number): number => {
+      const p = listing.providers[i] as string;
+      if (this.solution.decisions.has(p)) return 0;
+      if (this.solution.termFor(p)?.positive === true) return 1;
+      const locked = this.policy.locked(capabilityPackage(listing.capability));
+      if (locked === p) return 2;
+      return 3;
+    };
+    let pick = candidates[0] as (typeof candidates)[number];
+    let pickRank = rank(listing.indexOf(pick));
+    for (const v of candidates) {
+      const r = rank(listing.indexOf(v));
+      if (r < pickRank) {
+        pick = v;
+        pickRank = r;
+      }
+    }
+    const inc = listing.incompatibilityFor(listing.indexOf(pick));
+    let conflict = false;
+    if (inc !== null) {
+      this.add(inc);
+      conflict = inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
+    }
+    if (!conflict) this.solution.decide(t.name, pick);
+    return t.name;
+  }
+
+  private failure(root: Incompatibility): Failure {
+    const providers: Record<string, string[]> = {};
+    for (const [name, l] of [...this.listings].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (l.kind === 'capability') providers[l.capability] = [...l.providers];
+    }
+    return { root, project: this.request.root.name, target: this.request.target, providers };
+  }
+
+  private result(): Solution {
+    const components: Record<string, CandidateVersion> = {};
+    const capabilities: Record<string, string> = {};
+    const names = [...this.solution.decisions.keys()].sort();
+    for (const name of names) {
+      const v = this.solution.decisions.get(name) as Version;
+      const l = this.listings.get(name) as Listing;
+      if (l.kind === 'capability') capabilities[l.capability] = l.providers[l.indexOf(v)] as string;
+      else if (name !== PROJECT) components[name] = (l.find(v) as Candidate).c;
+    }
+    const edges: Edge[] = [];
+    for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
+    for (const name of Object.keys(components)) {
+      const c = components[name] as CandidateVersion;
+      for (const dep of Object.keys(c.dependencies).sort()) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      for (const cap of [...new Set(c.requires)].sort()) {
+        edges.push({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap });
+      }
+      for (const dep of Object.keys(c.optionalDependencies).sort()) {
+        edges.push({ from: name, to: dep, kind: 'optional', range: c.optionalDependencies[dep] as string });
+      }
+    }
+    const kindRank: Record<EdgeKind, number> = { dependency: 0, capability: 1, optional: 2 };
+    edges.sort((a, b) => cmp(a.from, b.from) || kindRank[a.kind] - kindRank[b.kind] || cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
+    return { components, capabilities, edges, decisions: this.solution.decisions.size, steps: this.steps };
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function setHas(set: VersionSet, x: { v: Version }): boolean {
+  return contains(set, x.v);
+}
+
+/**
+ * Solves one closure: the project's dependencies for `request.target`.
+ * Returns the solution or the failure's derivation graph (render it with `renderFailure`).
+ * Throws E_SEMVER for an invalid range or version, E_RESOLVE_LIMIT when `maxSteps` is exceeded
+ * or `signal` aborts; provider errors pass through.
+ */
+export async function solve(request: SolveRequest, provider: Provider, options: SolveOptions = {}): Promise<Resolution> {
+  return new Solver(request, provider, options).run();
+}

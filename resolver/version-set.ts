@@ -1,0 +1,326 @@
+/**
+ * Version sets: a finite union of disjoint, sorted intervals over semver versions. PubGrub needs
+ * intersection, union and complement of version constraints, which npm ranges cannot express
+ * (there is no "not ^1.0.0" range); intervals can. See README.md § version-set.ts.
+ *
+ * npm ranges are converted through `semver.Range`'s desugared comparator sets (`^1.0.0` becomes
+ * `>=1.0.0 <2.0.0-0`), so caret/tilde/x-ranges/hyphen ranges all keep npm's meaning except for one
+ * documented difference: a prerelease lying inside an interval is inside the set (npm's extra
+ * "prerelease only with a same-tuple comparator" rule is applied by the candidate filter instead:
+ * prereleases are not candidates unless asked for).
+ */
+import semver from 'semver';
+import type { Range, SemVer } from 'semver';
+import { RumpkgError } from '../components/index.js';
+
+export type Version = SemVer;
+
+export interface Bound {
+  v: Version;
+  inclusive: boolean;
+}
+
+/** `lo === null` is -∞, `hi === null` is +∞. Never empty. */
+export interface Interval {
+  lo: Bound | null;
+  hi: Bound | null;
+}
+
+/** Sorted, disjoint, non-adjacent intervals. Immutable. */
+export interface VersionSet {
+  readonly intervals: readonly Interval[];
+}
+
+const versionCache = new Map<string, Version>();
+
+/** Parses (and caches) an exact version; throws E_SEMVER on an invalid one. */
+export function parseVersion(text: string): Version {
+  let v = versionCache.get(text);
+  if (v === undefined) {
+    const parsed = semver.parse(text);
+    if (parsed === null) {
+      throw new RumpkgError('E_SEMVER', `invalid version "${text.slice(0, 80)}"`, {
+        context: { version: text.slice(0, 200) },
+        hint: 'versions are semver: MAJOR.MINOR.PATCH[-PRERELEASE]',
+      });
+    }
+    v = parsed;
+    if (versionCache.size > 200_000) versionCache.clear();
+    versionCache.set(text, v);
+  }
+  return v;
+}
+
+export function compareVersions(a: Version, b: Version): number {
+  if (a === b) return 0;
+  return a.compare(b);
+}
+
+export const EMPTY: VersionSet = Object.freeze({ intervals: Object.freeze([]) as readonly Interval[] });
+export const ANY: VersionSet = Object.freeze({
+  intervals: Object.freeze([Object.freeze({ lo: null, hi: null })]) as readonly Interval[],
+});
+
+export function isEmpty(s: VersionSet): boolean {
+  return s.intervals.length === 0;
+}
+
+export function isAny(s: VersionSet): boolean {
+  const i = s.intervals[0];
+  return s.intervals.length === 1 && i !== undefined && i.lo === null && i.hi === null;
+}
+
+export function exactly(v: Version): VersionSet {
+  return { intervals: [{ lo: { v, inclusive: true }, hi: { v, inclusive: true } }] };
+}
+
+/** Compares two lower bounds (null = -∞): which one admits fewer versions is larger. */
+function cmpLo(a: Bound | null, b: Bound | null): number {
+  if (a === null) return b === null ? 0 : -1;
+  if (b === null) return 1;
+  const c = compareVersions(a.v, b.v);
+  if (c !== 0) return c;
+  if (a.inclusive === b.inclusive) return 0;
+  return a.inclusive ? -1 : 1;
+}
+
+/** Compares two upper bounds (null = +∞). */
+function cmpHi(a: Bound | null, b: Bound | null): number {
+  if (a === null) return b === null ? 0 : 1;
+  if (b === null) return -1;
+  const c = compareVersions(a.v, b.v);
+  if (c !== 0) return c;
+  if (a.inclusive === b.inclusive) return 0;
+  return a.inclusive ? 1 : -1;
+}
+
+/** True when an interval [lo, hi] holds at least one version. */
+function nonEmpty(lo: Bound | null, hi: Bound | null): boolean {
+  if (lo === null || hi === null) return true;
+  const c = compareVersions(lo.v, hi.v);
+  if (c < 0) return true;
+  return c === 0 && lo.inclusive && hi.inclusive;
+}
+
+/** True when `hi` (an upper bound) and the next `lo` touch or overlap, so they can be merged. */
+function touches(hi: Bound | null, lo: Bound | null): boolean {
+  if (hi === null || lo === null) return true;
+  const c = compareVersions(hi.v, lo.v);
+  if (c > 0) return true;
+  return c === 0 && (hi.inclusive || lo.inclusive);
+}
+
+/** Builds a normalised set from intervals in any order (may overlap). */
+export function fromIntervals(list: Interval[]): VersionSet {
+  const items = list.filter((i) => nonEmpty(i.lo, i.hi));
+  if (items.length === 0) return EMPTY;
+  items.sort((a, b) => cmpLo(a.lo, b.lo));
+  const out: Interval[] = [];
+  let cur = { ...(items[0] as Interval) };
+  for (let k = 1; k < items.length; k++) {
+    const next = items[k] as Interval;
+    if (touches(cur.hi, next.lo)) {
+      if (cmpHi(next.hi, cur.hi) > 0) cur.hi = next.hi;
+    } else {
+      out.push(cur);
+      cur = { ...next };
+    }
+  }
+  out.push(cur);
+  return { intervals: out };
+}
+
+export function intersect(a: VersionSet, b: VersionSet): VersionSet {
+  if (isAny(a)) return b;
+  if (isAny(b)) return a;
+  const out: Interval[] = [];
+  let i = 0;
+  let j = 0;
+  const A = a.intervals;
+  const B = b.intervals;
+  while (i < A.length && j < B.length) {
+    const x = A[i] as Interval;
+    const y = B[j] as Interval;
+    const lo = cmpLo(x.lo, y.lo) >= 0 ? x.lo : y.lo;
+    const hi = cmpHi(x.hi, y.hi) <= 0 ? x.hi : y.hi;
+    if (nonEmpty(lo, hi)) out.push({ lo, hi });
+    if (cmpHi(x.hi, y.hi) < 0) i++;
+    else j++;
+  }
+  return out.length === 0 ? EMPTY : { intervals: out };
+}
+
+export function union(a: VersionSet, b: VersionSet): VersionSet {
+  if (isEmpty(a)) return b;
+  if (isEmpty(b)) return a;
+  if (isAny(a) || isAny(b)) return ANY;
+  return fromIntervals([...a.intervals, ...b.intervals]);
+}
+
+export function complement(a: VersionSet): VersionSet {
+  if (isEmpty(a)) return ANY;
+  if (isAny(a)) return EMPTY;
+  const out: Interval[] = [];
+  let prev: Bound | null = null;
+  let first = true;
+  for (const i of a.intervals) {
+    if (first) {
+      if (i.lo !== null) out.push({ lo: null, hi: { v: i.lo.v, inclusive: !i.lo.inclusive } });
+      first = false;
+    } else if (prev !== null && i.lo !== null) {
+      out.push({ lo: { v: prev.v, inclusive: !prev.inclusive }, hi: { v: i.lo.v, inclusive: !i.lo.inclusive } });
+    }
+    prev = i.hi;
+  }
+  if (prev !== null) out.push({ lo: { v: prev.v, inclusive: !prev.inclusive }, hi: null });
+  return out.length === 0 ? EMPTY : { intervals: out };
+}
+
+export function difference(a: VersionSet, b: VersionSet): VersionSet {
+  return intersect(a, complement(b));
+}
+
+export function isSubset(a: VersionSet, b: VersionSet): boolean {
+  if (isEmpty(a) || isAny(b)) return true;
+  return isEmpty(difference(a, b));
+}
+
+export function isDisjoint(a: VersionSet, b: VersionSet): boolean {
+  return isEmpty(intersect(a, b));
+}
+
+export function contains(s: VersionSet, v: Version): boolean {
+  for (const i of s.intervals) {
+    if (i.lo !== null) {
+      const c = compareVersions(v, i.lo.v);
+      if (c < 0 || (c === 0 && !i.lo.inclusive)) return false;
+    }
+    if (i.hi === null) return true;
+    const c = compareVersions(v, i.hi.v);
+    if (c < 0 || (c === 0 && i.hi.inclusive)) return true;
+  }
+  return false;
+}
+
+export function equals(a: VersionSet, b: VersionSet): boolean {
+  if (a === b) return true;
+  if (a.intervals.length !== b.intervals.length) return false;
+  return a.intervals.every((x, k) => {
+    const y = b.intervals[k] as Interval;
+    return cmpLo(x.lo, y.lo) === 0 && cmpHi(x.hi, y.hi) === 0;
+  });
+}
+
+/** Ranges longer than this are refused (IN-06: hostile ranges, bounded time). */
+export const MAX_RANGE_LENGTH = 1024;
+
+const rangeCache = new Map<string, VersionSet>();
+
+/**
+ * Converts an npm range to a version set. Throws E_SEMVER for an invalid or oversized range;
+ * `where` names the component edge for the message.
+ */
+export function parseRange(text: string, where = ''): VersionSet {
+  const cached = rangeCache.get(text);
+  if (cached !== undefined) return cached;
+  const at = where === '' ? '' : ` in ${where}`;
+  if (text.length > MAX_RANGE_LENGTH) {
+    throw new RumpkgError('E_SEMVER', `range of ${text.length} characters${at} is too long (max ${MAX_RANGE_LENGTH})`, {
+      context: { range: `${text.slice(0, 80)}…`, where },
+      hint: 'write the range in a shorter form, e.g. ^1.2.0',
+    });
+  }
+  let range: Range;
+  try {
+    range = new semver.Range(text);
+  } catch (cause) {
+    throw new RumpkgError('E_SEMVER', `invalid range "${text.slice(0, 80)}"${at}`, {
+      context: { range: text.slice(0, 200), where },
+      hint: 'ranges are npm semver ranges, e.g. ^1.2.0, >=1.0.0 <2.0.0, 1.x',
+      cause,
+    });
+  }
+  const parts: Interval[] = [];
+  for (const comparators of range.set) {
+    let lo: Bound | null = null;
+    let hi: Bound | null = null;
+    let empty = false;
+    for (const c of comparators) {
+      if (c.semver === (semver.Comparator as unknown as { ANY: unknown }).ANY) continue;
+      const v = parseVersion(c.semver.version);
+      const b = (inclusive: boolean): Bound => ({ v, inclusive });
+      switch (c.operator) {
+        case '>=':
+        case '>': {
+          const nb = b(c.operator === '>=');
+          if (cmpLo(nb, lo) > 0) lo = nb;
+          break;
+        }
+        case '<=':
+        case '<': {
+          const nb = b(c.operator === '<=');
+          if (cmpHi(nb, hi) < 0) hi = nb;
+          break;
+        }
+        case '':
+        case '=': {
+          const nb = b(true);
+          if (cmpLo(nb, lo) > 0) lo = nb;
+          if (cmpHi(nb, hi) < 0) hi = nb;
+          break;
+        }
+        default:
+          empty = true;
+      }
+    }
+    if (!empty) parts.push({ lo, hi });
+  }
+  const set = fromIntervals(parts);
+  if (rangeCache.size > 50_000) rangeCache.clear();
+  rangeCache.set(text, set);
+  return set;
+}
+
+/** The upper bound a caret range starting at `v` has (`^1.2.3` → 2.0.0). */
+function caretMax(v: Version): [number, number, number] {
+  if (v.major > 0) return [v.major + 1, 0, 0];
+  if (v.minor > 0) return [0, v.minor + 1, 0];
+  return [0, 0, v.patch + 1];
+}
+
+/** Shows `2.0.0-0` (npm's "below every 2.0.0 prerelease") as `2.0.0`. */
+function showUpper(v: Version): string {
+  return v.prerelease.length === 1 && v.prerelease[0] === 0 ? `${v.major}.${v.minor}.${v.patch}` : v.version;
+}
+
+function renderInterval(i: Interval): string {
+  const { lo, hi } = i;
+  if (lo === null && hi === null) return 'any';
+  if (lo !== null && hi !== null && lo.inclusive && hi.inclusive && compareVersions(lo.v, hi.v) === 0) return lo.v.version;
+  if (lo !== null && hi !== null && lo.inclusive && !hi.inclusive && lo.v.prerelease.length === 0) {
+    const [M, m, p] = caretMax(lo.v);
+    const h = hi.v;
+    const pre0 = h.prerelease.length === 0 || (h.prerelease.length === 1 && h.prerelease[0] === 0);
+    if (h.major === M && h.minor === m && h.patch === p && pre0) return `^${lo.v.version}`;
+  }
+  const out: string[] = [];
+  if (lo !== null) out.push(`${lo.inclusive ? '>=' : '>'}${lo.v.version}`);
+  if (hi !== null) out.push(`${hi.inclusive ? '<=' : '<'}${showUpper(hi.v)}`);
+  return out.join(' ');
+}
+
+/** Pub-style rendering: `any`, `1.0.0`, `^1.0.0`, `>=1.1.0`, `>=1.0.0 <1.5.0 or >=2.0.0`. */
+export function renderSet(s: VersionSet): string {
+  if (isEmpty(s)) return '<empty>';
+  return s.intervals.map(renderInterval).join(' or ');
+}
+
+/**
+ * The set "from `versions[from]` up to but excluding `versions[to + 1]`", open-ended when the run
+ * touches either end of the list (pub's package lister: dependency ranges look like user ranges).
+ */
+export function runSet(versions: readonly Version[], from: number, to: number): VersionSet {
+  const lo = from === 0 ? null : { v: versions[from] as Version, inclusive: true };
+  const hi = to >= versions.length - 1 ? null : { v: versions[to + 1] as Version, inclusive: false };
+  return fromIntervals([{ lo, hi }]);
+}
