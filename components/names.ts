@@ -12,6 +12,7 @@ import {
   NAME_MAX_LENGTH,
   RANGE_MAX_LENGTH,
   TARGET_PATTERN,
+  VERSION_PATTERN,
 } from '../schemas/index.js';
 import { RumpkgError } from './errors.js';
 import { DEFAULT_SCOPE } from './types.js';
@@ -35,6 +36,7 @@ const RESERVED = new Set([
 const PART = /^[a-z0-9][a-z0-9._-]*$/;
 const CAPABILITY = new RegExp(CAPABILITY_PATTERN);
 const TARGET = new RegExp(TARGET_PATTERN);
+const VERSION = new RegExp(VERSION_PATTERN);
 
 /**
  * Why `name` is not a valid component name, or undefined when it is. Accepts `@scope/name` and
@@ -104,10 +106,9 @@ export function qualifyName(word: string, options: { scope?: string } = {}): str
 export function versionProblem(version: string): string | undefined {
   if (typeof version !== 'string' || version.length === 0) return 'a version must be a non-empty string';
   if (version.length > RANGE_MAX_LENGTH) return `a version is at most ${RANGE_MAX_LENGTH} characters`;
-  const v = semver.valid(version);
-  if (v === null) return 'not a semver version (e.g. 10.0.0)';
-  if (v !== version) return `not in canonical form (write ${v})`;
-  return undefined;
+  if (VERSION.test(version) && semver.valid(version) !== null) return undefined;
+  const loose = semver.valid(semver.coerce(version, { includePrerelease: true }));
+  return loose === null ? 'not a semver version (e.g. 10.0.0)' : `not a canonical semver version (did you mean ${loose}?)`;
 }
 
 /** Throws E_SEMVER unless `version` is a canonical semver version; returns it. */
