@@ -1,4 +1,82 @@
+/**
+ * `rumpkg inspect FILE.tgz [--extract DIR] [--integrity SRI]`: the full tarball validation
+ * (integrity when given, every header, the manifest against the files), then a manifest
+ * summary and the file list. `--extract DIR` also unpacks it (DIR must not exist; the
+ * integrity defaults to the file's own). A bad tarball exits 1 with the typed message.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { bold, dim, globalOptions, print, printJson, table } from '../output.js';
 
-/** `rumpkg inspect` — not implemented yet (placeholder owned by the issue that builds it). */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('inspect')
+    .description('validate a component tarball completely; show its manifest and files')
+    .argument('<file>', 'the .tgz file')
+    .option('--extract <dir>', 'also unpack it into DIR (which must not exist)')
+    .option('--integrity <sri>', 'the expected SRI integrity (sha512-…)')
+    .action(async (fileArg: string, opts: { extract?: string; integrity?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { readTarballEntries, unpackComponent, integrityOf, fsError } = await import('../../components/index.js');
+      const path = resolve(g.cwd, fileArg);
+      let data: Buffer;
+      try {
+        data = await readFile(path);
+      } catch (e) {
+        throw fsError(e, path, 'read');
+      }
+      const what = fileArg;
+      const integrity = integrityOf(data);
+      let manifest;
+      let files;
+      let extracted: string | undefined;
+      if (opts.extract !== undefined) {
+        extracted = resolve(g.cwd, opts.extract);
+        ({ manifest, files } = await unpackComponent(data, extracted, { integrity: opts.integrity ?? integrity, what }));
+      } else {
+        const r = await readTarballEntries(data, { what, ...(opts.integrity === undefined ? {} : { integrity: opts.integrity }) });
+        manifest = r.manifest;
+        files = r.entries;
+      }
+      const summary = {
+        name: manifest.name,
+        version: manifest.version,
+        kind: manifest.rump.kind,
+        lib: manifest.rump.lib,
+        license: manifest.license,
+        description: manifest.description,
+        targets: Object.keys(manifest.rump.targets).sort(),
+        dependencies: manifest.dependencies,
+        requires: manifest.rump.requires,
+        provides: manifest.rump.provides,
+        conflicts: manifest.rump.conflicts,
+      };
+      if (g.json) {
+        printJson({ file: path, integrity, size: data.length, ...summary, files, ...(extracted === undefined ? {} : { extracted }), manifest });
+        return;
+      }
+      const list = (xs: string[]): string => (xs.length === 0 ? dim('-') : xs.join(', '));
+      print(`${bold(`${summary.name}@${summary.version}`)} ${dim(`(${summary.kind})`)}${summary.description === '' ? '' : ` ${summary.description}`}`);
+      print(
+        table([
+          ['lib:', summary.lib],
+          ['license:', summary.license],
+          ['targets:', list(summary.targets)],
+          ['depends:', list(Object.entries(summary.dependencies).map(([n, r]) => `${n} ${r}`))],
+          ['requires:', list(summary.requires)],
+          ['provides:', list(summary.provides)],
+          ['conflicts:', list(summary.conflicts)],
+          ['integrity:', integrity],
+          ['size:', `${data.length} bytes`],
+        ]),
+      );
+      if (!g.quiet) {
+        print(`files (${files.filter((f) => f.type === 'file').length}):`);
+        print(
+          table(files.map((f) => [`  ${f.mode.toString(8).padStart(4, '0')}`, f.type === 'directory' ? dim('dir') : String(f.size), f.type === 'directory' ? `${f.path}/` : f.path])),
+        );
+      }
+      if (extracted !== undefined) print(`extracted to ${extracted}`);
+    });
+}
