@@ -52,10 +52,9 @@ class Words {
     return 'requires';
   }
 
-  /** A negative term as the object of `verb`. */
-  object(i: Incompatibility, t: Term): string {
-    if (i.cause.kind === 'provider' && isAny(t.set)) return this.ref(t);
-    return this.terse(t);
+  /** A term as the object of a verb: `tcpip` rather than pub's `tcpip any`. */
+  object(_i: Incompatibility, t: Term): string {
+    return isAny(t.set) ? this.ref(t) : this.terse(t);
   }
 
   describe(i: Incompatibility): string {
@@ -122,7 +121,7 @@ class Words {
       }
     }
     const positive = t.filter((x) => x.positive);
-    const negative = t.filter((x) => !x.positive).map((x) => this.terse(x));
+    const negative = t.filter((x) => !x.positive).map((x) => (isAny(x.set) ? this.ref(x) : this.terse(x)));
     if (positive.length > 0 && negative.length > 0) {
       if (positive.length === 1) return `${this.terse(positive[0] as Term, true)} requires ${negative.join(' or ')}`;
       return `if ${positive.map((x) => this.terse(x)).join(' and ')} then ${negative.join(' or ')}`;
@@ -197,12 +196,13 @@ class Words {
     const [prior, latter, priorLine, latterLine] = a.terms.length === 1 ? [b, a, bLine, aLine] : [a, b, aLine, bLine];
     const negative = this.single(prior, false);
     const latterTerm = latter.terms[0];
-    if (negative === null || latterTerm === undefined || !satisfies(negate(negative), latterTerm)) return null;
+    if (negative === null || latterTerm === undefined || negative.name !== latterTerm.name || !satisfies(negate(negative), latterTerm)) return null;
     const positives = prior.terms.filter((t) => t.positive);
     let out = positives.length > 1
       ? `if ${positives.map((t) => this.terse(t)).join(' or ')} then `
       : `${this.terse(positives[0] as Term, prior.cause.kind !== 'provider')} ${this.verb(prior)} `;
-    out += `${this.terse(latterTerm)} `;
+    // What was asked for names the range better than an "unknown" fact's `any`.
+    out += `${this.object(prior, latter.cause.kind === 'unknown' ? negative : latterTerm)} `;
     if (priorLine !== undefined) out += `(${priorLine}) `;
     const c = latter.cause;
     switch (c.kind) {
