@@ -415,7 +415,9 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         hint: `run \`rumpkg login --registry ${redactUrl(registryUrl)}\` and pipe the token on stdin`,
       });
     }
-    const file = `${name}-${version}.tgz`;
+    // npm itself keys the attachment `@scope/name-1.0.0.tgz`; rumpkg's server requires the
+    // basename form (`name-1.0.0.tgz`, matching dist.tarball), which Verdaccio accepts too.
+    const file = tarballFileName(name, version);
     const tarballUrl = new URL(`${name}/-/${tarballFileName(name, version)}`, registryUrl).href;
     const versionDoc = {
       ...pj,

@@ -12,3 +12,4 @@ export * from './client.js';
 export * from './store.js';
 export * from './cache.js';
 export * from './server.js';
+export * from './provider.js';
