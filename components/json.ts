@@ -76,11 +76,11 @@ export function parseJsonDocument(input: string | Uint8Array, options: ParseJson
   try {
     value = JSON.parse(text);
   } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    const where = m === null ? undefined : lineCol(text, Number(m[1]));
-    const detail = (e as Error).message.replace(/^JSON\.parse: /, '');
-    throw new RumpkgError('E_JSON_PARSE', `${file}: invalid JSON${where === undefined ? '' : ` at line ${where.line}, column ${where.column}`}: ${detail}`, {
-      context: { file, ...(where ?? {}) },
+    const offset = syntaxErrorOffset(text);
+    const where = lineCol(text, offset);
+    const detail = offset >= text.length ? 'unexpected end of input' : `unexpected ${JSON.stringify(text.slice(offset, offset + 1))}`;
+    throw new RumpkgError('E_JSON_PARSE', `${file}: invalid JSON at line ${where.line}, column ${where.column}: ${detail}`, {
+      context: { file, ...where },
       hint: 'fix the JSON syntax (a JSON linter shows the exact place)',
       cause: e,
     });
@@ -172,4 +172,110 @@ function scan(text: string, file: string, maxDepth: number): KeyProblem[] {
     i++;
   }
   return problems;
+}
+
+/**
+ * The offset of the first syntax error in `text` (called only after JSON.parse failed, on text
+ * whose depth the scan already bounded). A small recursive-descent checker of RFC 8259.
+ */
+function syntaxErrorOffset(text: string): number {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string): void => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const string = (): void => {
+    i++; // opening quote
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail();
+      if (c === 0x5c) {
+        const e = text[i + 1];
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+            i += 1;
+            fail();
+          }
+          i += 6;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+        else {
+          i += 1;
+          fail();
+        }
+      } else i++;
+    }
+    fail();
+  };
+  const number = (): void => {
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m === null || m[0] === '' || m[0] === '-') fail();
+    i += (m as RegExpExecArray)[0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === '"') string();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else number();
+  };
+  try {
+    value();
+    ws();
+    if (i < n) fail();
+    return n;
+  } catch (at) {
+    if (typeof at === 'number') return at;
+    throw at;
+  }
 }
