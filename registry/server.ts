@@ -240,7 +240,13 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
   const tokens = createTokenStore(dir, { now });
   const log = options.log;
 
-  const server = createServer({ requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: 5_000 });
+  const server = createServer({
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    keepAliveTimeout: 5_000,
+    // How often Node checks the two deadlines above; the default (30 s) is too coarse.
+    connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(limits.requestTimeoutMs / 4))),
+  });
 
   function baseUrl(req: IncomingMessage): string {
     if (options.publicUrl !== undefined) return options.publicUrl.replace(/\/+$/, '');
@@ -533,7 +539,8 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
         }
         const headers: Record<string, string> = {};
         if (status === 503) headers['retry-after'] = '1';
-        if (status === 413) headers.connection = 'close';
+        // A body we refused unread is never drained: close the connection after the answer.
+        if (!req.complete) headers.connection = 'close';
         send(res, status, { error: message, ...(code === undefined ? {} : { code }) }, headers);
         // Do not keep reading a body we refused.
         if (!req.complete) res.on('finish', () => req.destroy());
