@@ -174,6 +174,35 @@ function objectLinkSet(info: ElfHeaderInfo, view: SymbolTableView | undefined): 
   return { entries, relocations: relocs.length, types: resolvable ? (types as number[]) : null };
 }
 
+/** R_*_RELATIVE relocation types of RELA machines (x86_64, aarch64, powerpc64, riscv). */
+const RELATIVE: Record<number, number> = { 62: 8, 183: 1027, 21: 22, 243: 3 };
+
+/**
+ * Position-independent images linked without applying dynamic relocations (lld's default) hold
+ * zeros in the link set; the pointers are the addends of R_*_RELATIVE relocations at those
+ * addresses. Returns address → target for the link set's slots.
+ */
+function relativeAddends(info: ElfHeaderInfo, ls: ElfSection): Map<bigint, bigint> {
+  const out = new Map<bigint, bigint>();
+  const rel = RELATIVE[info.machine];
+  const r = info.reader;
+  if (rel === undefined || !r.is64) return out;
+  const lo = ls.addr;
+  const hi = ls.addr + BigInt(ls.size);
+  for (const rs of info.sections) {
+    if (rs.type !== SHT.RELA || (rs.flags & SHF_ALLOC) === 0 || rs.entsize !== 24 || rs.size % 24 !== 0) continue;
+    const n = rs.size / 24;
+    for (let k = 0; k < n; k++) {
+      const o = rs.offset + k * 24;
+      const type = r.u32(o + (r.le ? 8 : 12));
+      if (type !== rel) continue;
+      const at = r.dv.getBigUint64(o, r.le);
+      if (at >= lo && at < hi) out.set(at, r.dv.getBigUint64(o + 16, r.le));
+    }
+  }
+  return out;
+}
+
 /** The link set of a linked image: pointers followed to their `struct rump_component`. */
 function imageLinkSet(info: ElfHeaderInfo): ImageLinkSet | null {
   const ls = info.sections.find((s) => s.name === LINK_SET_SECTION);
@@ -182,9 +211,11 @@ function imageLinkSet(info: ElfHeaderInfo): ImageLinkSet | null {
   const pointerSize = r.is64 ? 8 : 4;
   const entries = Math.floor(ls.size / pointerSize);
   const loaded = info.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && s.type !== SHT.NOBITS && s.size > 0);
+  const relative = relativeAddends(info, ls);
   let types: number[] | null = [];
   for (let k = 0; k < entries && types !== null; k++) {
-    const p = ptrAt(info, ls.offset + k * pointerSize);
+    let p = ptrAt(info, ls.offset + k * pointerSize);
+    if (p === 0n) p = relative.get(ls.addr + BigInt(k * pointerSize)) ?? 0n;
     const sec = p === 0n ? undefined : loaded.find((s) => p >= s.addr && p < s.addr + BigInt(s.size));
     const t = sec === undefined ? null : rcTypeIn(info, sec, p - sec.addr);
     if (t === null) types = null;
@@ -314,7 +345,10 @@ export interface ImageLinkSet {
   /** The section's address. */
   addr: bigint;
   entries: number;
-  /** rc_type of each entry, when every pointer leads into the image's bytes (null for PIE images whose pointers are filled in at load time). */
+  /**
+   * rc_type of each entry, when every pointer leads into the image's bytes (pointers left zero
+   * in position-independent images are taken from their R_*_RELATIVE relocations); else null.
+   */
   types: number[] | null;
 }
 
