@@ -220,7 +220,7 @@ catch (e) { process.stdout.write(String(e.code ?? e.message)); }
     await s.publish((await packFixture()).data);
     const f = join(dir, '@rump/tcpip/-/tcpip-10.0.0.tgz');
     const b = readFileSync(f);
-    b[b.length - 5] ^= 0xff;
+    b[b.length - 5] = (b[b.length - 5] as number) ^ 0xff;
     writeFileSync(f, b);
     expect(await codeOf(s.readTarball('@rump/tcpip', '10.0.0'))).toBe('E_INTEGRITY');
   });
