@@ -1,2 +1,10 @@
 // Public API of packager/: targets, toolchains, link plans, glue, image manifests, ELF, audit.
 export {};
+export * from './targets.js';
+export * from './toolchain.js';
+export * from './link-plan.js';
+export * from './glue.js';
+export * from './image-manifest.js';
+export * from './build.js';
+export * from './size.js';
+export * from './run.js';

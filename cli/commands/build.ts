@@ -1,4 +1,69 @@
+/**
+ * `rumpkg build [--target T] [--dry-run] [-o FILE] [--force] [--components-dir DIR]`: link the
+ * project's image(s) from rumpkg.json + rumpkg.lock (packager buildProject). `--dry-run` prints
+ * the link plan — human: a POSIX shell script that reproduces the image byte for byte; `--json`:
+ * the plan(s) — and the real build executes that same plan. With nothing changed, nothing runs.
+ *
+ * Component directories: `--components-dir DIR` (unpacked components as `DIR/<version>/<name>`,
+ * e.g. the miniature corpus); otherwise the store lookup (`storeResolver`, wired by the project
+ * flow).
+ */
+import { isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
+import type { LockedComponent } from '../../components/index.js';
+import { createReporter, globalOptions, green, print, printJson } from '../output.js';
 
-/** `rumpkg build` — not implemented yet (placeholder owned by the issue that builds it). */
-export function register(_program: Command): void {}
+type Resolver = (name: string, locked: LockedComponent) => string | Promise<string>;
+
+/** Where locked components live when no --components-dir is given. */
+async function storeResolver(cwd: string): Promise<Resolver> {
+  const packager = (await import('../../packager/index.js')) as Record<string, unknown>;
+  // The project flow (packager/project.ts) provides the store lookup when it exists.
+  const fromProject = packager.storeComponentDirResolver;
+  if (typeof fromProject === 'function') return (await (fromProject as (cwd: string) => Resolver | Promise<Resolver>)(cwd));
+  const { RumpkgError } = await import('../../components/index.js');
+  return (name) => {
+    throw new RumpkgError('E_NOT_FOUND', `no component store is available to find ${name}`, {
+      context: { component: name },
+      hint: 'run rumpkg install, or give --components-dir DIR with unpacked components',
+    });
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('build')
+    .description('link the image for a target; --dry-run prints the link plan')
+    .option('-t, --target <target>', 'the target to build (default: every locked target of rumpkg.json)')
+    .option('--dry-run', 'print the link plan (a shell script; --json: the plan) and build nothing')
+    .option('-o, --output <file>', 'the image path (default: build/<target>/<name>)')
+    .option('--force', 'rebuild even when nothing changed')
+    .option('--components-dir <dir>', 'take unpacked components from DIR/<version>/<name> instead of the store')
+    .action(async (opts: { target?: string; dryRun?: boolean; output?: string; force?: boolean; componentsDir?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { buildProject, componentDirsFromRoot, renderPlanScript } = await import('../../packager/index.js');
+      const abs = (p: string): string => (isAbsolute(p) ? p : join(g.cwd, p));
+      const resolveComponentDir = opts.componentsDir !== undefined ? componentDirsFromRoot(abs(opts.componentsDir)) : await storeResolver(g.cwd);
+      const results = await buildProject(g.cwd, {
+        resolveComponentDir,
+        reporter: createReporter(g),
+        ...(opts.target === undefined ? {} : { target: opts.target }),
+        ...(opts.output === undefined ? {} : { output: abs(opts.output) }),
+        ...(opts.dryRun === true ? { dryRun: true } : {}),
+        ...(opts.force === true ? { force: true } : {}),
+      });
+      if (opts.dryRun === true) {
+        if (g.json) printJson(results.length === 1 ? results[0]!.plan : results.map((r) => r.plan));
+        else for (const r of results) process.stdout.write(renderPlanScript(r.plan));
+        return;
+      }
+      if (g.json) {
+        printJson(results.map((r) => ({ target: r.target, image: r.image, upToDate: r.upToDate, sha256: r.sha256, bytes: r.bytes })));
+        return;
+      }
+      if (g.quiet) return;
+      for (const r of results) {
+        print(r.upToDate ? `${r.image} is up to date (${r.target})` : `${green('✓')} built ${r.image} for ${r.target} (${r.bytes} bytes, ${r.sha256})`);
+      }
+    });
+}

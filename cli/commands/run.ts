@@ -1,4 +1,55 @@
+/**
+ * `rumpkg run [--target T] [--image FILE] [--timeout SEC] [-- ARGS]`: run the project's built
+ * image (posix-*: executed on the host, its output streamed) and exit with the image's status.
+ * With `--json` the output is collected and printed as `{target, image, status, signal, timedOut,
+ * stdout, stderr}`.
+ */
+import { isAbsolute, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { globalOptions, printJson } from '../output.js';
 
-/** `rumpkg run` — not implemented yet (placeholder owned by the issue that builds it). */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the built image (posix: execute it on the host)')
+    .argument('[args...]', 'arguments for the image (after --)')
+    .option('-t, --target <target>', 'the target whose image to run (default: the first posix target of rumpkg.json)')
+    .option('--image <file>', 'run this image instead of the project\'s')
+    .option('--timeout <seconds>', 'kill the image after this many seconds')
+    .action(async (args: string[], opts: { target?: string; image?: string; timeout?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { RumpkgError } = await import('../../components/index.js');
+      const { runImage, defaultImagePath, readImageManifest } = await import('../../packager/index.js');
+      let target = opts.target;
+      let image = opts.image === undefined ? undefined : isAbsolute(opts.image) ? opts.image : join(g.cwd, opts.image);
+      if (image === undefined) {
+        let project: { name?: string; targets?: string[] };
+        try {
+          project = JSON.parse(await readFile(join(g.cwd, 'rumpkg.json'), 'utf8')) as typeof project;
+        } catch (e) {
+          throw new RumpkgError('E_NOT_FOUND', `cannot read ${join(g.cwd, 'rumpkg.json')}`, { context: { path: join(g.cwd, 'rumpkg.json') }, hint: 'run it in a project, or give --image FILE', cause: e });
+        }
+        target ??= (project.targets ?? []).find((t) => t.startsWith('posix-')) ?? project.targets?.[0];
+        if (target === undefined) throw new RumpkgError('E_TARGET', 'rumpkg.json lists no target', { hint: 'give --target' });
+        image = defaultImagePath(g.cwd, target, project.name ?? 'image');
+      }
+      target ??= (await readImageManifest(image)).target;
+      let timeoutMs: number | undefined;
+      if (opts.timeout !== undefined) {
+        timeoutMs = Number(opts.timeout) * 1000;
+        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RumpkgError('E_USAGE', `--timeout needs a positive number of seconds, not ${opts.timeout}`);
+      }
+      const r = await runImage(image, {
+        target,
+        args,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(g.json ? {} : { stdout: process.stdout, stderr: process.stderr }),
+      });
+      if (g.json) printJson({ target, image, status: r.status, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr });
+      if (r.timedOut) {
+        throw new RumpkgError('E_RUN', `${image} did not finish within ${opts.timeout} s and was killed`, { context: { path: image, target }, hint: 'raise --timeout' });
+      }
+      process.exitCode = r.status;
+    });
+}
