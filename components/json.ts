@@ -59,7 +59,7 @@ export function parseJsonDocument(input: string | Uint8Array, options: ParseJson
   const bytes = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
   if (bytes > maxBytes) {
     throw new RumpkgError('E_SCHEMA', `${file}: document is ${bytes} bytes, more than the limit of ${maxBytes}`, {
-      context: { file, pointer: '', bytes, maxBytes },
+      context: { file, pointer: '', bytes, maxBytes, expected: `at most ${maxBytes} bytes` },
       hint: 'this is not a rumpkg document, or it was tampered with',
     });
   }
@@ -80,7 +80,7 @@ export function parseJsonDocument(input: string | Uint8Array, options: ParseJson
     const where = lineCol(text, offset);
     const detail = offset >= text.length ? 'unexpected end of input' : `unexpected ${JSON.stringify(text.slice(offset, offset + 1))}`;
     throw new RumpkgError('E_JSON_PARSE', `${file}: invalid JSON at line ${where.line}, column ${where.column}: ${detail}`, {
-      context: { file, ...where },
+      context: { file, ...where, expected: 'valid JSON (RFC 8259)' },
       hint: 'fix the JSON syntax (a JSON linter shows the exact place)',
       cause: e,
     });
@@ -88,7 +88,7 @@ export function parseJsonDocument(input: string | Uint8Array, options: ParseJson
   const first = keyProblems[0];
   if (first !== undefined) {
     throw new RumpkgError('E_SCHEMA', `${file}: ${first.pointer}: ${first.message}`, {
-      context: { file, pointer: first.pointer, problems: keyProblems.slice(0, 20) },
+      context: { file, pointer: first.pointer, expected: first.expected, problems: keyProblems.slice(0, 20) },
       hint: first.hint,
     });
   }
@@ -98,6 +98,7 @@ export function parseJsonDocument(input: string | Uint8Array, options: ParseJson
 interface KeyProblem {
   pointer: string;
   message: string;
+  expected: string;
   hint: string;
 }
 
@@ -137,12 +138,14 @@ function scan(text: string, file: string, maxDepth: number): KeyProblem[] {
             problems.push({
               pointer: pointerOf(stack),
               message: `the key "${key}" is not allowed`,
+              expected: `no "${FORBIDDEN_JSON_KEYS.join('", "')}" keys`,
               hint: `"${FORBIDDEN_JSON_KEYS.join('", "')}" are refused in every rumpkg document (prototype pollution)`,
             });
           } else if (top.keys?.has(key) === true) {
             problems.push({
               pointer: pointerOf(stack),
               message: `the key "${key}" appears twice in one object`,
+              expected: 'each key once per object',
               hint: 'remove the duplicate key; rumpkg refuses documents that two JSON parsers could read differently',
             });
           }
@@ -155,7 +158,7 @@ function scan(text: string, file: string, maxDepth: number): KeyProblem[] {
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (stack.length >= maxDepth) {
         throw new RumpkgError('E_SCHEMA', `${file}: ${pointerOf(stack) || '(root)'}: nesting deeper than ${maxDepth} levels`, {
-          context: { file, pointer: pointerOf(stack), maxDepth },
+          context: { file, pointer: pointerOf(stack), maxDepth, expected: `at most ${maxDepth} levels of nesting` },
           hint: 'rumpkg documents are shallow; this one is malformed or hostile',
         });
       }

@@ -89,7 +89,7 @@ function parseToProblems(text: string | Uint8Array, file: string): { doc?: unkno
       const prefix = `${file}: ${pointer === '' ? '' : `${pointer}: `}`;
       const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
       return {
-        errors: [{ file, pointer, message, expected: e.hint ?? '', stage: e.code === 'E_JSON_PARSE' ? 'parse' : 'schema' }],
+        errors: [{ file, pointer, message, expected: typeof e.context.expected === 'string' ? e.context.expected : '', stage: e.code === 'E_JSON_PARSE' ? 'parse' : 'schema' }],
       };
     }
     throw e;
@@ -148,7 +148,7 @@ async function readDocumentText(path: string, what: string): Promise<Buffer> {
     }
     if (st.size > MANIFEST_MAX_BYTES) {
       throw new RumpkgError('E_SCHEMA', `${path}: document is ${st.size} bytes, more than the limit of ${MANIFEST_MAX_BYTES}`, {
-        context: { file: path, pointer: '', bytes: st.size },
+        context: { file: path, pointer: '', bytes: st.size, expected: `at most ${MANIFEST_MAX_BYTES} bytes` },
         hint: 'this is not a rumpkg document, or it was tampered with',
       });
     }
@@ -638,7 +638,19 @@ export async function loadDocumentFile(path: string, options: { kind?: DocumentK
       throw new RumpkgError('E_USAGE', `${path} is a directory; only a component directory can be validated as a directory`, { hint: 'name the file itself' });
     }
   }
-  const bytes = await readDocumentText(filePath, label);
+  let bytes: Buffer;
+  try {
+    bytes = await readDocumentText(filePath, label);
+  } catch (e) {
+    if (!isRumpkgError(e, 'E_SCHEMA')) throw e;
+    // Too large to read: a document problem, reported like any other.
+    return {
+      file: label,
+      kind: options.kind ?? (st.isDirectory() ? 'component-manifest' : detectKind(basename(filePath), undefined) ?? 'component-manifest'),
+      summary: '',
+      errors: [{ file: label, pointer: '', message: e.message.replace(`${filePath}: `, ''), expected: String(e.context.expected ?? ''), stage: 'schema' }],
+    };
+  }
   const parsed = parseToProblems(bytes, label);
   const kind = options.kind ?? (st.isDirectory() ? 'component-manifest' : detectKind(basename(filePath), parsed.doc));
   if (kind === undefined) {
