@@ -335,7 +335,9 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
     const declared = versions[version];
     if (!isRecord(declared)) throw new HttpError(400, `the version document of ${name}@${version} must be an object`, 'E_SCHEMA');
     const [fileName, att] = Object.entries(atts)[0] as [string, unknown];
-    if (fileName !== tarballFileName(name, version)) {
+    // npm names the attachment `<full name>-<v>.tgz` (`@rump/tcpip-10.0.0.tgz`); accept the
+    // tarball file name (`tcpip-10.0.0.tgz`) too.
+    if (fileName !== tarballFileName(name, version) && fileName !== `${name}-${version}.tgz`) {
       throw new HttpError(400, `attachment ${JSON.stringify(fileName.slice(0, 100))} does not match ${tarballFileName(name, version)}`, 'E_SCHEMA');
     }
     if (!isRecord(att) || typeof att.data !== 'string' || !BASE64_RE.test(att.data)) throw new HttpError(400, `attachment ${fileName} has no base64 data`, 'E_SCHEMA');
