@@ -7,3 +7,4 @@ export { PROJECT, CAP_PREFIX, capabilityPackage, capabilityOf, externalIncompati
 export type { Incompatibility, Cause } from './incompatibility.js';
 export { parseRange, renderSet, MAX_RANGE_LENGTH } from './version-set.js';
 export type { VersionSet } from './version-set.js';
+export * from './lockfile.js';

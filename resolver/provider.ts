@@ -90,6 +90,17 @@ export interface RegistryOfOptions {
 /** The target `registryOf` entries ship by default. */
 export const TEST_TARGET = 'posix-x86_64';
 
+/** A well-formed, deterministic, fake `sha512-` SRI string for test candidates (not a real digest). */
+function fakeIntegrity(text: string): string {
+  const bytes = new Uint8Array(64);
+  let h = 2166136261;
+  for (let i = 0; i < 64; i++) {
+    for (let k = 0; k < text.length; k++) h = Math.imul(h ^ text.charCodeAt(k) ^ i, 16777619) >>> 0;
+    bytes[i] = h & 0xff;
+  }
+  return `sha512-${Buffer.from(bytes).toString('base64')}`;
+}
+
 function isSpec(v: Record<string, unknown>): v is CandidateSpec & Record<string, unknown> {
   return Object.values(v).some((x) => typeof x !== 'string');
 }
@@ -123,10 +134,10 @@ export function registryOf(
       targets: [...(spec.targets ?? options.targets ?? [TEST_TARGET])],
       yanked: spec.yanked ?? false,
       kind: spec.kind ?? 'component',
-      lib: spec.lib ?? `librump${short}`,
+      lib: spec.lib ?? `librump${short.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`,
       license: spec.license ?? 'BSD-2-Clause',
       initLevels: [...(spec.initLevels ?? [])],
-      integrity: spec.integrity ?? `sha512-${Buffer.from(`${name}@${version}`).toString('base64')}`,
+      integrity: spec.integrity ?? fakeIntegrity(`${name}@${version}`),
       tarball: `${name}/-/${short}-${version}.tgz`,
       registry: name.startsWith('@') ? (name.split('/')[0] as string) : '@rump',
     });
