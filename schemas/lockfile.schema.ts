@@ -38,7 +38,6 @@ const lockedComponent = {
       type: 'array',
       description: 'Who pulled it in: component names, or `<project>` for a direct request.',
       items: { anyOf: [{ $ref: '#/$defs/name' }, { const: '<project>' }] },
-      minItems: 1,
       maxItems: 1024,
     },
   },
