@@ -16,8 +16,10 @@ const lockedComponent = {
     tarball: {
       type: 'string',
       maxLength: 1024,
-      pattern: '^(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*/-/[a-z0-9][a-z0-9._-]*\\.tgz$',
-      description: 'Registry-relative tarball path, e.g. `@rump/tcpip/-/tcpip-10.0.0.tgz`.',
+      // Relative to the registry of `registry` (no scheme, host, leading `/` or dot segments), so a
+      // lockfile can never point a component at another server (RG-08).
+      pattern: '^[A-Za-z0-9@%_+~-][A-Za-z0-9@%._+~-]*(/[A-Za-z0-9@%_+~-][A-Za-z0-9@%._+~-]*)*$',
+      description: 'Registry-relative tarball path, e.g. `@rump/tcpip/-/tcpip-10.0.0.tgz` (never a URL).',
     },
     integrity: { $ref: '#/$defs/integrity', description: 'SRI sha512 of the tarball.' },
     license: { $ref: '#/$defs/license', description: 'SPDX licence expression.' },

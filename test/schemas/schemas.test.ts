@@ -113,6 +113,20 @@ describe('schemas', () => {
     ]);
   });
 
+  it('lockfile tarball locations stay relative to the registry (RG-08)', () => {
+    const check = (tarball: string): string[] => {
+      const l = sampleLockfile();
+      (l.targets as Record<string, { components: Record<string, Record<string, unknown>> }>)['posix-x86_64']!.components['@rump/net']!.tarball = tarball;
+      return validateDocument('lockfile', l, { file: 'rumpkg.lock' }).errors.map((e) => e.pointer);
+    };
+    for (const ok of ['@rump/net/-/net-10.0.0.tgz', '@rump/net/-/net-10.0.0-RC.1+b.7.tgz', 'download/@rump/net/10.0.0/0a1b2c', '@rump%2fnet/-/net-10.0.0.tgz']) {
+      expect(check(ok), ok).toEqual([]);
+    }
+    for (const bad of ['../net.tgz', '@rump/../../x.tgz', '/abs/net.tgz', '//evil.example/net.tgz', 'http://evil.example/net.tgz', 'file:/etc/passwd', 'a/./b.tgz', 'a\\b.tgz', '']) {
+      expect(check(bad), bad).toEqual(['/targets/posix-x86_64/components/@rump~1net/tarball']);
+    }
+  });
+
   it('caps the number of reported problems', () => {
     const m = designComponentManifest();
     (m.rump as Record<string, unknown>).aliases = Array.from({ length: 60 }, () => 'UPPER');
