@@ -433,7 +433,7 @@ class Solver {
       const v = this.solution.decisions.get(name) as Version;
       const l = this.listings.get(name) as Listing;
       if (l.kind === 'capability') capabilities[l.capability] = l.providers[l.indexOf(v)] as string;
-      else if (name !== PROJECT) components[name] = (l.find(v) as Candidate).c;
+      else if (name !== PROJECT) components[name] = canonical((l.find(v) as Candidate).c);
     }
     const edges: Edge[] = [];
     for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
@@ -451,6 +451,27 @@ class Solver {
     edges.sort((a, b) => cmp(a.from, b.from) || kindRank[a.kind] - kindRank[b.kind] || cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
     return { components, capabilities, edges, decisions: this.solution.decisions.size, steps: this.steps };
   }
+}
+
+function sortedRecord(r: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(r).sort(cmp)) out[k] = r[k] as string;
+  return out;
+}
+
+/** A copy with records and sets in sorted order, so provider ordering never shows in results. */
+function canonical(c: CandidateVersion): CandidateVersion {
+  const sorted = (a: string[]): string[] => [...new Set(a)].sort(cmp);
+  return {
+    ...c,
+    dependencies: sortedRecord(c.dependencies),
+    optionalDependencies: sortedRecord(c.optionalDependencies),
+    requires: sorted(c.requires),
+    provides: sorted(c.provides),
+    conflicts: sorted(c.conflicts),
+    targets: sorted(c.targets),
+    initLevels: [...c.initLevels],
+  };
 }
 
 function cmp(a: string, b: string): number {
