@@ -21,7 +21,7 @@
  *      created or touched.
  */
 import { constants as fsc } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
@@ -130,8 +130,17 @@ export async function packComponent(dir: string, options: PackOptions = {}): Pro
     }
     let bytes: Buffer;
     try {
-      bytes = await readFile(s.abs);
+      // O_NOFOLLOW: a file swapped for a symlink after the walk is refused, not followed.
+      const fh = await open(s.abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      try {
+        bytes = await fh.readFile();
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+        throw new RumpkgError('E_TAR_ENTRY_TYPE', `cannot pack ${s.abs}: it became a symbolic link while packing`, { context: { path: s.abs } });
+      }
       throw fsError(e, s.abs, 'read');
     }
     parts.push(encodeEntryHeader(tarPath(s), 'file', s.mode, bytes.length), bytes, paddingFor(bytes.length));
