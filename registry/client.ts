@@ -17,11 +17,13 @@
  * - RG-04/05, NW-01, NW-02: deadlines, caps, retries and offline handling from fetch.ts.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { RumpkgError, integrityOf, parseIntegrity, readTarballEntries, verifyIntegrity } from '../components/index.js';
-import { registryForName } from './config.js';
+import { DEFAULT_SCOPE, RumpkgError, integrityOf, parseIntegrity, readTarballEntries, verifyIntegrity } from '../components/index.js';
+import { effectiveRegistries, readConfig, registryForName, type RumpkgConfig } from './config.js';
 import { readToken } from './credentials.js';
 import {
   DEFAULT_LIMITS,
@@ -33,7 +35,7 @@ import {
   withRetries,
   type TransportLimits,
 } from './fetch.js';
-import { homePaths } from './home.js';
+import { cleanStaleTemp, ensureHome, homePaths, resolveHome } from './home.js';
 import { cacache } from './cache.js';
 import {
   isYanked,
@@ -118,6 +120,13 @@ export interface RegistryClient {
   publish(tgz: Uint8Array, options?: { registry?: string; tag?: string; token?: string }): Promise<ClientPublishResult>;
   yank(name: string, version: string, options?: { undo?: boolean; reason?: string; token?: string }): Promise<void>;
   search(words: string[], options?: { size?: number; scope?: string }): Promise<ClientSearchHit[]>;
+  /**
+   * A word from the command line → a component name: scoped names stay; bare names map to the
+   * default scope (`tcpip` → `@rump/tcpip`), and when no such component exists, to the
+   * component that has the word as an alias or library name (`netinet` → `@rump/tcpip`), with
+   * a note saying so.
+   */
+  resolveName(word: string, options?: { defaultScope?: string }): Promise<{ name: string; note?: string }>;
 }
 
 interface PacoteApi {
@@ -530,7 +539,86 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return all.flat().sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, size);
   };
 
-  return { offline, registryFor, packument, versions, tarball, publish, yank, search };
+  const resolveName = async (word: string, opts: { defaultScope?: string } = {}): Promise<{ name: string; note?: string }> => {
+    if (word.startsWith('@')) return { name: word };
+    const scope = opts.defaultScope ?? DEFAULT_SCOPE;
+    const qualified = `${scope}/${word}`;
+    try {
+      await packument(qualified);
+      return { name: qualified };
+    } catch (e) {
+      if (!(e instanceof RumpkgError) || e.code !== 'E_NOT_FOUND') throw e;
+    }
+    const hits = await search([word], { size: 20, scope }).catch(() => [] as ClientSearchHit[]);
+    const want = word.toLowerCase();
+    for (const h of hits.slice(0, 10)) {
+      let aliases = h.aliases;
+      let lib = h.lib;
+      if (aliases.length === 0 && lib === undefined) {
+        const p = await packument(h.name).catch(() => undefined);
+        const latest = p === undefined ? undefined : p.versions[p['dist-tags'].latest ?? ''];
+        const rump = (latest?.rump ?? {}) as { aliases?: unknown; lib?: unknown };
+        aliases = Array.isArray(rump.aliases) ? rump.aliases.filter((a): a is string => typeof a === 'string') : [];
+        lib = typeof rump.lib === 'string' ? rump.lib : undefined;
+      }
+      const names = [...aliases, ...(lib === undefined ? [] : [lib, lib.replace(/^lib/, '')])].map((a) => a.toLowerCase());
+      if (names.includes(want)) return { name: h.name, note: `${word} is an alias of ${h.name}` };
+    }
+    return { name: qualified };
+  };
+
+  return { offline, registryFor, packument, versions, tarball, publish, yank, search, resolveName };
+}
+
+export interface OpenClientOptions {
+  /** The working directory; its `rumpkg.json` `registries` override the home config. */
+  cwd: string;
+  offline?: boolean;
+  preferOnline?: boolean;
+  reporter?: ClientReporter;
+  env?: NodeJS.ProcessEnv;
+  limits?: Partial<TransportLimits>;
+}
+
+/** The client for a CLI run: home from `$RUMPKG_HOME`, config, and the project's registries. */
+export async function openRegistryClient(options: OpenClientOptions): Promise<{
+  client: RegistryClient;
+  home: string;
+  config: RumpkgConfig;
+  registries: Record<string, string>;
+}> {
+  const home = resolveHome(options.env ?? process.env);
+  await ensureHome(home);
+  await cleanStaleTemp(home);
+  const config = await readConfig(home);
+  let project: Record<string, string> | undefined;
+  const file = join(options.cwd, 'rumpkg.json');
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    try {
+      const o = JSON.parse(text) as { registries?: unknown };
+      if (o.registries !== null && typeof o.registries === 'object' && !Array.isArray(o.registries)) {
+        project = Object.fromEntries(Object.entries(o.registries as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      }
+    } catch (e) {
+      throw new RumpkgError('E_JSON_PARSE', `${file} is not valid JSON`, { context: { path: file }, cause: e });
+    }
+  }
+  const registries = effectiveRegistries(config, { ...(project === undefined ? {} : { project }), projectDir: options.cwd });
+  const client = createRegistryClient({
+    home,
+    registries,
+    ...(options.offline === undefined ? {} : { offline: options.offline }),
+    ...(options.preferOnline === undefined ? {} : { preferOnline: options.preferOnline }),
+    ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+  });
+  return { client, home, config, registries };
 }
 
 /** A packument from the network must at least have the right name and a versions object. */

@@ -1,4 +1,72 @@
+/**
+ * `rumpkg login --registry URL`: reads a token from stdin (piped, or typed with echo off on a
+ * terminal) and stores it in `$RUMPKG_HOME/credentials.json` (mode 0600). The token is never
+ * printed, logged or written anywhere else.
+ */
 import type { Command } from 'commander';
+import { globalOptions, print, printJson } from '../output.js';
 
-/** `rumpkg login` — not implemented yet (placeholder owned by the issue that builds it). */
-export function register(_program: Command): void {}
+async function readSecret(): Promise<string> {
+  const stdin = process.stdin;
+  if (stdin.isTTY === true && typeof stdin.setRawMode === 'function') {
+    process.stderr.write('token: ');
+    stdin.setRawMode(true);
+    stdin.resume();
+    return new Promise<string>((resolve, reject) => {
+      let buf = '';
+      const onData = (d: Buffer): void => {
+        for (const ch of d.toString('utf8')) {
+          if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+            finish();
+            resolve(buf);
+            return;
+          }
+          if (ch === '\u0003') {
+            finish();
+            reject(new Error('interrupted'));
+            return;
+          }
+          if (ch === '\u007f' || ch === '\b') buf = buf.slice(0, -1);
+          else buf += ch;
+        }
+      };
+      const finish = (): void => {
+        stdin.off('data', onData);
+        stdin.setRawMode(false);
+        stdin.pause();
+        process.stderr.write('\n');
+      };
+      stdin.on('data', onData);
+    });
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const c of stdin) {
+    total += (c as Buffer).length;
+    if (total > 64 * 1024) break;
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function register(program: Command): void {
+  program
+    .command('login')
+    .description('store a registry token read from stdin (credentials file, mode 0600)')
+    .requiredOption('--registry <url>', 'the registry the token is for')
+    .action(async (opts: { registry: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { normalizeRegistryUrl, resolveHome, ensureHome, storeToken, redactUrl } = await import('../../registry/index.js');
+      const { RumpkgError } = await import('../../components/index.js');
+      const url = normalizeRegistryUrl(opts.registry, { base: g.cwd });
+      if (url.startsWith('file:')) {
+        throw new RumpkgError('E_USAGE', 'file: registries need no login', { hint: 'log in to http(s) registries only' });
+      }
+      const home = resolveHome();
+      await ensureHome(home);
+      const token = (await readSecret()).trim();
+      await storeToken(home, url, { token });
+      if (g.json) printJson({ registry: redactUrl(url), stored: true });
+      else print(`logged in to ${redactUrl(url)} (token stored in ${home}/credentials.json, mode 0600)`);
+    });
+}

@@ -1,4 +1,36 @@
+/**
+ * `rumpkg yank NAME@VERSION [--undo] [--reason TEXT]`: marks a published version as yanked
+ * (npm's deprecate protocol with a `[yanked]` message; the bytes stay — a version is
+ * immutable forever). The resolver never picks a yanked version unless a lockfile pins it.
+ */
 import type { Command } from 'commander';
+import { createReporter, globalOptions, note, print, printJson } from '../output.js';
 
-/** `rumpkg yank` — not implemented yet (placeholder owned by the issue that builds it). */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('yank')
+    .description('withdraw a published version (or restore it with --undo)')
+    .argument('<spec>', 'NAME@VERSION, e.g. tcpip@10.0.0')
+    .option('--undo', 'restore a yanked version')
+    .option('--reason <text>', 'why the version is withdrawn')
+    .action(async (spec: string, opts: { undo?: boolean; reason?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { RumpkgError } = await import('../../components/index.js');
+      const semver = await import('semver');
+      const at = spec.lastIndexOf('@');
+      const word = at > 0 ? spec.slice(0, at) : '';
+      const version = at > 0 ? spec.slice(at + 1) : '';
+      if (word === '' || semver.valid(version) === null) {
+        throw new RumpkgError('E_USAGE', `yank needs NAME@VERSION with an exact version, got ${JSON.stringify(spec)}`, {
+          hint: 'e.g. rumpkg yank tcpip@10.0.0',
+        });
+      }
+      const { openRegistryClient } = await import('../../registry/index.js');
+      const { client, config } = await openRegistryClient({ cwd: g.cwd, reporter: createReporter(g) });
+      const { name, note: aliasNote } = await client.resolveName(word, { defaultScope: config.defaultScope });
+      if (aliasNote !== undefined) note(g, aliasNote);
+      await client.yank(name, version, { undo: opts.undo === true, ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
+      if (g.json) printJson({ name, version, yanked: opts.undo !== true });
+      else print(`${opts.undo === true ? 'restored' : 'yanked'} ${name}@${version}`);
+    });
+}
