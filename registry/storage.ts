@@ -30,8 +30,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import semver from 'semver';
-import * as components from '../components/index.js';
-import { RumpkgError, fsError, integrityOf, readTarballEntries } from '../components/index.js';
+import { RumpkgError, assertName, fsError, integrityOf, readTarballEntries } from '../components/index.js';
 import { withLock } from './lock.js';
 import {
   type Packument,
@@ -110,18 +109,13 @@ export interface FileStorageOptions {
 /** Dist-tag names: npm's rule (not a semver range) plus a safe character set. */
 const TAG_RE = /^[a-z][a-z0-9._-]{0,63}$/i;
 
-/** components' name rule (looked up at run time until components/index.ts exports names.ts). */
-function validateName(name: string): void {
-  const f = (components as unknown as Record<string, unknown>).assertName as ((n: string) => unknown) | undefined;
-  if (typeof f === 'function') f(name);
-}
-
-/** Strict name check used on top of components' validateName: only these characters reach paths. */
+/** Strict name check used on top of components' assertName: only these characters reach paths. */
 const SAFE_NAME_RE = /^(?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
 
 /** Throws E_NAME unless `name` is a valid component name that can safely become a path. */
 export function checkRegistryName(name: string): string {
-  validateName(name);
+  if (typeof name !== 'string') throw new RumpkgError('E_NAME', 'a component name must be a string');
+  assertName(name);
   if (!SAFE_NAME_RE.test(name) || name.length > 214 || name.includes('..')) {
     throw new RumpkgError('E_NAME', `invalid component name ${JSON.stringify(name.slice(0, 100))}`, {
       context: { name: name.slice(0, 100) },
