@@ -116,20 +116,25 @@ function scan(text: string, file: string, maxDepth: number): KeyProblem[] {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i;
+      let escaped = false;
       i++;
       while (i < n) {
         const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i += 2;
-        else if (d === 0x22) break;
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          i += 2;
+        } else if (d === 0x22) break;
         else i++;
       }
       const top = stack[stack.length - 1];
       if (top !== undefined && !top.array && top.expectKey) {
-        let key: string;
-        try {
-          key = JSON.parse(text.slice(start, i + 1)) as string;
-        } catch {
-          key = text.slice(start + 1, i);
+        let key = text.slice(start + 1, i);
+        if (escaped) {
+          try {
+            key = JSON.parse(text.slice(start, i + 1)) as string;
+          } catch {
+            // malformed escape: JSON.parse reports it below
+          }
         }
         top.key = key;
         top.expectKey = false;
