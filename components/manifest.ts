@@ -6,7 +6,7 @@
  * (semantic checks run before lists are sorted).
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   formatProblems,
@@ -140,9 +140,9 @@ async function writeFileAtomic(path: string, text: string): Promise<void> {
   }
 }
 
-async function readDocumentText(path: string, what: string): Promise<Buffer> {
+async function readDocumentText(path: string, what: string, options: { followSymlink?: boolean } = {}): Promise<Buffer> {
   try {
-    const st = await lstat(path);
+    const st = options.followSymlink === true ? await stat(path) : await lstat(path);
     if (!st.isFile()) {
       throw new RumpkgError('E_IO', `${path} is not a regular file`, { context: { path }, hint: `${what} must be a regular file (not a symlink or directory)` });
     }
@@ -496,7 +496,7 @@ export function renderProjectManifest(m: ProjectManifest): string {
 export async function readProjectManifest(path: string): Promise<ProjectManifest> {
   let text: Buffer;
   try {
-    text = await readDocumentText(path, 'rumpkg.json');
+    text = await readDocumentText(path, 'rumpkg.json', { followSymlink: true });
   } catch (e) {
     if (isRumpkgError(e, 'E_NOT_FOUND')) {
       throw new RumpkgError('E_NOT_FOUND', `no project manifest at ${path}`, { context: { path }, hint: 'run `rumpkg init` to create rumpkg.json', cause: e });
