@@ -31,6 +31,8 @@ export type Cause =
   | { kind: 'provider'; capability: string; provider: string }
   /** `{a R, b any}` (or `{a R}` for a self-conflict): `a` declares a conflict with `b`. */
   | { kind: 'conflict'; with: string }
+  /** `{depender R}`: its dependency on `dependency` has a range no version can match. */
+  | { kind: 'emptyRange'; dependency: string; range: string }
   /** `{name R}`: no candidate version matches R. */
   | { kind: 'noVersions'; yanked: string[]; prerelease: string[]; otherTargets: string[] }
   /** `{name R}`: versions matching R exist but none ships the target. */

@@ -16,6 +16,7 @@ import {
   exactly,
   fromIntervals,
   isAny,
+  isEmpty,
   parseRange,
   parseVersion,
   runSet,
@@ -121,12 +122,13 @@ export class ComponentListing {
     for (const dep of Object.keys(c.dependencies).sort()) {
       const range = c.dependencies[dep] as string;
       const [lo, hi] = this.run(k, (o) => o.dependencies[dep] === range);
-      emit(`d\0${dep}\0${lo}\0${hi}`, () =>
-        createIncompatibility(
-          [term(this.name, runSet(this.versions, lo, hi)), term(dep, parseRange(range, `${this.name}@${c.version} → ${dep}`), false)],
-          { kind: 'dependency' },
-        ),
-      );
+      emit(`d\0${dep}\0${lo}\0${hi}`, () => {
+        const set = parseRange(range, `${this.name}@${c.version} → ${dep}`);
+        const depender = term(this.name, runSet(this.versions, lo, hi));
+        // "not dep <empty>" is always true, so the fact is about the depender alone.
+        if (isEmpty(set)) return createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range });
+        return createIncompatibility([depender, term(dep, set, false)], { kind: 'dependency' });
+      });
     }
     for (const cap of [...new Set(c.requires)].sort()) {
       const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));

@@ -26,6 +26,8 @@ export class PartialSolution {
   /** Accumulated positive terms, in the order each package first became positive (pub's order). */
   private readonly positive = new Map<string, Term>();
   private readonly negative = new Map<string, Term>();
+  /** Names in `positive` without a decision, in the same order (kept so `unsatisfied` is cheap). */
+  private readonly undecided = new Set<string>();
   /** Decisions made after a backtrack (pub's attemptedSolutions). */
   attemptedSolutions = 1;
   private backtracking = false;
@@ -39,6 +41,7 @@ export class PartialSolution {
     if (this.backtracking) this.attemptedSolutions++;
     this.backtracking = false;
     this.decisions.set(name, version);
+    this.undecided.delete(name);
     this.assign({ term: term(name, exactly(version)), decisionLevel: this.decisionLevel, index: this.assignments.length, cause: null, version });
   }
 
@@ -72,6 +75,7 @@ export class PartialSolution {
     if (t.positive) {
       this.negative.delete(name);
       this.positive.set(name, t);
+      if (!this.decisions.has(name)) this.undecided.add(name);
     } else {
       this.negative.set(name, t);
     }
@@ -92,6 +96,7 @@ export class PartialSolution {
     for (const name of touched) {
       this.positive.delete(name);
       this.negative.delete(name);
+      this.undecided.delete(name);
       for (const a of this.byName.get(name) ?? []) this.register(a);
     }
   }
@@ -113,7 +118,7 @@ export class PartialSolution {
   /** Packages with a positive derivation but no decision, in pub's order. */
   unsatisfied(): Term[] {
     const out: Term[] = [];
-    for (const [name, t] of this.positive) if (!this.decisions.has(name)) out.push(t);
+    for (const name of this.undecided) out.push(this.positive.get(name) as Term);
     return out;
   }
 

@@ -89,6 +89,9 @@ class Words {
       case 'unknown':
         if (first !== undefined) return `${this.ref(first)} doesn't exist`;
         break;
+      case 'emptyRange':
+        if (first !== undefined) return `${this.terse(first, true)} depends on ${c.dependency} ${c.range}, a range no version matches`;
+        break;
       case 'noProvider': {
         const where = c.elsewhere.length === 0 ? '' : ` (${c.elsewhere.join(', ')} ${c.elsewhere.length === 1 ? 'provides' : 'provide'} it but not for ${this.target})`;
         return `no component for ${this.target} provides ${c.capability}${where}`;
@@ -220,6 +223,9 @@ class Words {
         break;
       case 'conflict':
         out += 'which conflicts with itself';
+        break;
+      case 'emptyRange':
+        out += `which depends on ${c.dependency} ${c.range}, a range no version matches`;
         break;
       default:
         out += 'which is forbidden';

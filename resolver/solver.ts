@@ -108,7 +108,14 @@ class Solver {
       .sort()
       .map((dep) => {
         const range = request.root.dependencies[dep] as string;
-        return [dep, parseRange(range, `${request.root.name} → ${dep}`), range];
+        const set = parseRange(range, `${request.root.name} → ${dep}`);
+        if (set.intervals.length === 0) {
+          throw new RumpkgError('E_SEMVER', `the range "${range}" requested for ${dep} matches no version at all`, {
+            context: { component: dep, range },
+            hint: `fix the range of ${dep} in rumpkg.json`,
+          });
+        }
+        return [dep, set, range];
       });
   }
 
