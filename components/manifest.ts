@@ -6,7 +6,8 @@
  * (semantic checks run before lists are sorted).
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   formatProblems,
@@ -141,21 +142,44 @@ async function writeFileAtomic(path: string, text: string): Promise<void> {
 }
 
 async function readDocumentText(path: string, what: string, options: { followSymlink?: boolean } = {}): Promise<Buffer> {
+  // One open (no stat-then-read race); O_NOFOLLOW unless following is wanted; read at most cap + 1.
+  const flags = constants.O_RDONLY | (options.followSymlink === true ? 0 : constants.O_NOFOLLOW);
+  let fh;
   try {
-    const st = options.followSymlink === true ? await stat(path) : await lstat(path);
-    if (!st.isFile()) {
-      throw new RumpkgError('E_IO', `${path} is not a regular file`, { context: { path }, hint: `${what} must be a regular file (not a symlink or directory)` });
+    fh = await open(path, flags);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new RumpkgError('E_IO', `${path} is a symbolic link`, { context: { path }, hint: `${what} must be a regular file, not a symlink` });
     }
-    if (st.size > MANIFEST_MAX_BYTES) {
-      throw new RumpkgError('E_SCHEMA', `${path}: document is ${st.size} bytes, more than the limit of ${MANIFEST_MAX_BYTES}`, {
-        context: { file: path, pointer: '', bytes: st.size, expected: `at most ${MANIFEST_MAX_BYTES} bytes` },
+    throw fsError(e, path, 'read');
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw new RumpkgError('E_IO', `${path} is not a regular file`, { context: { path }, hint: `${what} must be a regular file` });
+    }
+    const tooBig = (bytes: number): RumpkgError =>
+      new RumpkgError('E_SCHEMA', `${path}: document is ${bytes} bytes, more than the limit of ${MANIFEST_MAX_BYTES}`, {
+        context: { file: path, pointer: '', bytes, expected: `at most ${MANIFEST_MAX_BYTES} bytes` },
         hint: 'this is not a rumpkg document, or it was tampered with',
       });
+    if (st.size > MANIFEST_MAX_BYTES) throw tooBig(st.size);
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(st.size + 1, 4096), MANIFEST_MAX_BYTES + 1 - n));
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, n);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      n += bytesRead;
+      if (n > MANIFEST_MAX_BYTES) throw tooBig(n);
     }
-    return await readFile(path);
+    return Buffer.concat(chunks, n);
   } catch (e) {
     if (e instanceof RumpkgError) throw e;
     throw fsError(e, path, 'read');
+  } finally {
+    await fh.close().catch(() => undefined);
   }
 }
 

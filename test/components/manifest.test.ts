@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -226,6 +226,27 @@ describe('component manifests', () => {
     const dir = componentDir(() => {}, { 'lib/posix-x86_64/librumpnet_netinet.a/inner': 'x' });
     const r = await loadComponentDir(dir);
     expect(r.errors.map((e) => e.pointer)).toEqual(['/rump/targets/posix-x86_64/archive']);
+  });
+});
+
+describe('symlinks', () => {
+  it('a symlinked package.json is refused; a symlinked archive does not count', async () => {
+    const real = componentDir();
+    const dir = join(tmp, `c${n++}`);
+    mkdirSync(join(dir, 'lib/posix-x86_64'), { recursive: true });
+    symlinkSync(join(real, 'package.json'), join(dir, 'package.json'));
+    await expect(loadComponentDir(dir)).rejects.toMatchObject({ code: 'E_IO', message: `${join(dir, 'package.json')} is a symbolic link` });
+    const linked = componentDir(() => {}, {});
+    mkdirSync(join(linked, 'lib/posix-x86_64'), { recursive: true });
+    symlinkSync(join(real, 'lib/posix-x86_64/librumpnet_netinet.a'), join(linked, 'lib/posix-x86_64/librumpnet_netinet.a'));
+    expect((await loadComponentDir(linked)).errors.map((e) => e.message)).toEqual(['"lib/posix-x86_64/librumpnet_netinet.a" is not in the package']);
+  });
+
+  it('a symlinked rumpkg.json is followed (the user owns it)', async () => {
+    const real = join(tmp, 'real-rumpkg.json');
+    writeFileSync(real, JSON.stringify(designProjectManifest()));
+    symlinkSync(real, join(tmp, 'link-rumpkg.json'));
+    expect((await readProjectManifest(join(tmp, 'link-rumpkg.json'))).name).toBe('hello-net');
   });
 });
 
