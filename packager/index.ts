@@ -8,3 +8,4 @@ export * from './image-manifest.js';
 export * from './build.js';
 export * from './size.js';
 export * from './run.js';
+export * from './project.js';

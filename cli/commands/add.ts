@@ -1,4 +1,23 @@
 import type { Command } from 'commander';
+import { createReporter, globalOptions } from '../output.js';
+import { renderProjectResult } from './project-render.js';
 
-/** `rumpkg add` — not implemented yet (placeholder owned by the issue that builds it). */
-export function register(_program: Command): void {}
+/** `rumpkg add SPEC... [--target T]`: add, resolve, lock, fetch. */
+export function register(program: Command): void {
+  program
+    .command('add')
+    .description('add components (tcpip, tcpip@^10, @rump/virtio-net), resolve every target, lock and fetch')
+    .argument('<spec...>', 'NAME or NAME@RANGE; bare names map to @rump and to NetBSD library aliases')
+    .option('--target <target...>', 'also add these targets to the project')
+    .option('--offline', 'use only the cache')
+    .action(async (specs: string[], opts: { target?: string[]; offline?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { addComponents } = await import('../../packager/index.js');
+      const r = await addComponents(g.cwd, specs, {
+        ...(opts.target === undefined ? {} : { targets: opts.target }),
+        ...(opts.offline === true ? { offline: true } : {}),
+        reporter: createReporter(g),
+      });
+      renderProjectResult(g, 'add', r);
+    });
+}

@@ -1,4 +1,18 @@
 import type { Command } from 'commander';
+import { createReporter, globalOptions } from '../output.js';
+import { renderProjectResult } from './project-render.js';
 
-/** `rumpkg remove` — not implemented yet (placeholder owned by the issue that builds it). */
-export function register(_program: Command): void {}
+/** `rumpkg remove NAME...`. */
+export function register(program: Command): void {
+  program
+    .command('remove')
+    .alias('rm')
+    .description('remove components from rumpkg.json and re-lock')
+    .argument('<name...>')
+    .option('--offline', 'use only the cache')
+    .action(async (names: string[], opts: { offline?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { removeComponents } = await import('../../packager/index.js');
+      renderProjectResult(g, 'remove', await removeComponents(g.cwd, names, { ...(opts.offline === true ? { offline: true } : {}), reporter: createReporter(g) }));
+    });
+}

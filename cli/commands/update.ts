@@ -1,4 +1,17 @@
 import type { Command } from 'commander';
+import { createReporter, globalOptions } from '../output.js';
+import { renderProjectResult } from './project-render.js';
 
-/** `rumpkg update` — not implemented yet (placeholder owned by the issue that builds it). */
-export function register(_program: Command): void {}
+/** `rumpkg update [NAME...]`: re-resolve, letting NAME (or everything) move to newer versions. */
+export function register(program: Command): void {
+  program
+    .command('update')
+    .description('re-resolve allowing the named components (default: all) to move within their ranges')
+    .argument('[name...]')
+    .option('--offline', 'use only the cache')
+    .action(async (names: string[], opts: { offline?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { updateComponents } = await import('../../packager/index.js');
+      renderProjectResult(g, 'update', await updateComponents(g.cwd, names, { ...(opts.offline === true ? { offline: true } : {}), reporter: createReporter(g) }));
+    });
+}

@@ -1,4 +1,27 @@
 import type { Command } from 'commander';
+import { bold, globalOptions, print, printJson } from '../output.js';
 
-/** `rumpkg why` — not implemented yet (placeholder owned by the issue that builds it). */
-export function register(_program: Command): void {}
+/** `rumpkg why NAME [--target T]`: every chain from the project to NAME (from the lockfile). */
+export function register(program: Command): void {
+  program
+    .command('why')
+    .description('show every chain of dependencies from the project to a component')
+    .argument('<name>')
+    .option('--target <target>', 'which target (default: every locked target)')
+    .action(async (word: string, opts: { target?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { readLock, planWhy, lockedNameFor } = await import('../../packager/index.js');
+      const { RumpkgError } = await import('../../components/index.js');
+      const lock = await readLock(g.cwd);
+      if (lock === undefined) throw new RumpkgError('E_NOT_FOUND', 'there is no rumpkg.lock', { hint: 'run rumpkg install' });
+      const name = lockedNameFor(lock, word);
+      const targets = opts.target !== undefined ? [opts.target] : Object.keys(lock.targets).sort().filter((t) => lock.targets[t]?.components[name] !== undefined);
+      if (targets.length === 0) throw new RumpkgError('E_NOT_FOUND', `${name} is in no locked closure`, { context: { component: name } });
+      const result = Object.fromEntries(targets.map((t) => [t, planWhy(lock, t, name)]));
+      if (g.json) return printJson({ component: name, chains: result });
+      for (const t of targets) {
+        print(bold(`${name} (${t})`));
+        for (const chain of result[t] ?? []) print(`  ${chain.join(' → ')}`);
+      }
+    });
+}

@@ -1,0 +1,41 @@
+/** Shared rendering for the project commands (add, remove, install, update). */
+import type { GlobalOptions } from '../output.js';
+import { bold, dim, green, note, print, printJson, red, yellow } from '../output.js';
+import type { ProjectResult } from '../../packager/index.js';
+
+export function renderProjectResult(g: GlobalOptions, verb: string, r: ProjectResult): void {
+  if (g.json) {
+    printJson({
+      project: r.manifest.name,
+      targets: r.manifest.targets,
+      components: r.manifest.components,
+      lockWritten: r.lockWritten,
+      changes: r.changes,
+      fetched: r.fetched,
+      notes: r.notes,
+      closures: Object.fromEntries(
+        Object.entries(r.lockfile.targets).map(([t, lt]) => [
+          t,
+          { platform: lt.platform, components: Object.fromEntries(Object.entries(lt.components).map(([n, c]) => [n, c.version])), linkOrder: lt.linkOrder, initOrder: lt.initOrder },
+        ]),
+      ),
+    });
+    return;
+  }
+  for (const n of r.notes) note(g, n);
+  for (const c of r.changes) {
+    if (c.from === undefined) print(`${green('+')} ${c.name}@${c.to} ${dim(`(${c.target})`)}`);
+    else if (c.to === undefined) print(`${red('-')} ${c.name}@${c.from} ${dim(`(${c.target})`)}`);
+    else print(`${yellow('~')} ${c.name} ${c.from} → ${c.to} ${dim(`(${c.target})`)}`);
+  }
+  if (!g.quiet) {
+    for (const [t, lt] of Object.entries(r.lockfile.targets)) {
+      const n = Object.keys(lt.components).length;
+      print(`${bold(t)}: ${n} component${n === 1 ? '' : 's'}${lt.platform === null ? '' : `, platform ${lt.platform}`}`);
+    }
+    print(
+      `${verb}: ${r.changes.length === 0 ? 'lockfile unchanged' : `${r.changes.length} change${r.changes.length === 1 ? '' : 's'}`}` +
+        `${r.lockWritten ? ', rumpkg.lock written' : ''}, ${r.fetched} component${r.fetched === 1 ? '' : 's'} in the store`,
+    );
+  }
+}

@@ -1,0 +1,502 @@
+/**
+ * The project flow: `rumpkg.json` + registries + the resolver → `rumpkg.lock` + the store.
+ *
+ * It lives in packager/ because it is the first module that may use both the resolver and the
+ * registry (DESIGN.md §3 has no separate "project" module; the CLI stays a thin shell over
+ * these functions). Contracts:
+ * - Resolution is per target; each target's closure is solved with the lockfile's versions as
+ *   preferences, so `add` only moves what it must (PubGrub prefers locked versions and leaves
+ *   them only when they block the request).
+ * - A lockfile is never rewritten silently: it is written only when its bytes change, under a
+ *   lock (CA-06), atomically (CA-01); `install --frozen` refuses one that does not satisfy
+ *   rumpkg.json and never writes.
+ * - Fetching goes through the store (integrity from the lockfile: a registry that now serves
+ *   other bytes for a locked version fails with E_INTEGRITY, IN-03, and nothing is "fixed").
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import semver from 'semver';
+import {
+  DEFAULT_SCOPE,
+  RumpkgError,
+  fsError,
+  isRumpkgError,
+  parseLockfileText,
+  parseSpec,
+  parseTarget,
+  readProjectManifest,
+  renderLockfile,
+  renderProjectManifest,
+  type LockedComponent,
+  type LockedTarget,
+  type Lockfile,
+  type ProjectManifest,
+  type Target,
+} from '../components/index.js';
+import {
+  buildLockedTarget,
+  buildLockfile,
+  lockedVersions,
+  lockfileSatisfies,
+  resolutionError,
+  solve,
+  whyChains,
+  type Provider,
+} from '../resolver/index.js';
+import {
+  createRegistryProvider,
+  createStore,
+  openRegistryClient,
+  withLock,
+  writeFileAtomic,
+  type RegistryClient,
+} from '../registry/index.js';
+
+export const PROJECT_FILE = 'rumpkg.json';
+export const LOCK_FILE = 'rumpkg.lock';
+
+export interface ProjectReporter {
+  info?(message: string): void;
+  warn?(message: string): void;
+  note?(message: string): void;
+  progress?(label: string, done: number, total: number): void;
+}
+
+export interface ProjectOptions {
+  offline?: boolean;
+  reporter?: ProjectReporter;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What changed in a lockfile, per target: `name: from → to` (undefined = absent). */
+export interface LockChange {
+  target: Target;
+  name: string;
+  from?: string;
+  to?: string;
+}
+
+export interface ProjectResult {
+  manifest: ProjectManifest;
+  lockfile: Lockfile;
+  /** True when rumpkg.lock was (re)written. */
+  lockWritten: boolean;
+  changes: LockChange[];
+  /** Components fetched into (or found in) the store. */
+  fetched: number;
+  notes: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and writing the project's files
+
+export async function readProject(dir: string): Promise<ProjectManifest> {
+  const path = join(resolve(dir), PROJECT_FILE);
+  try {
+    await stat(path);
+  } catch (e) {
+    const err = fsError(e, path, 'read');
+    if (isRumpkgError(err, 'E_NOT_FOUND')) {
+      throw new RumpkgError('E_NOT_FOUND', `no ${PROJECT_FILE} in ${resolve(dir)}`, {
+        context: { path },
+        hint: 'run rumpkg init to create one, or pass --cwd DIR',
+      });
+    }
+    throw err;
+  }
+  return readProjectManifest(path);
+}
+
+/** The lockfile of the project, or undefined when there is none. */
+export async function readLock(dir: string): Promise<Lockfile | undefined> {
+  const path = join(resolve(dir), LOCK_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fsError(e, path, 'read');
+  }
+  const { value, errors } = parseLockfileText(text, { file: path });
+  if (value === undefined) {
+    throw new RumpkgError('E_LOCKFILE', `${path} is not a valid lockfile: ${errors[0]?.pointer ?? ''} ${errors[0]?.message ?? ''}`.trim(), {
+      context: { path, problems: errors },
+      hint: 'fix or delete the lockfile and run rumpkg install',
+    });
+  }
+  return value;
+}
+
+async function writeIfChanged(path: string, text: string): Promise<boolean> {
+  let old: string | undefined;
+  try {
+    old = await readFile(path, 'utf8');
+  } catch {
+    old = undefined;
+  }
+  if (old === text) return false;
+  await writeFileAtomic(path, text);
+  return true;
+}
+
+/** Runs `fn` holding the project's lock (two writers of one lockfile: CA-06). */
+async function withProjectLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  return withLock(join(resolve(dir), '.rumpkg.lock.lck'), fn, { what: join(resolve(dir), LOCK_FILE), timeoutMs: 30_000 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// init
+
+export interface InitOptions {
+  name?: string;
+  targets?: string[];
+  registries?: Record<string, string>;
+}
+
+export async function initProject(dir: string, options: InitOptions = {}): Promise<ProjectManifest> {
+  const root = resolve(dir);
+  const path = join(root, PROJECT_FILE);
+  try {
+    await stat(path);
+    throw new RumpkgError('E_USAGE', `${path} already exists`, { context: { path }, hint: 'edit it, or use rumpkg add' });
+  } catch (e) {
+    if (isRumpkgError(e)) throw e;
+  }
+  const targets = options.targets !== undefined && options.targets.length > 0 ? [...new Set(options.targets)] : [defaultTarget()];
+  for (const t of targets) parseTarget(t);
+  const name = sanitizeProjectName(options.name ?? basename(root));
+  const manifest: ProjectManifest = {
+    schemaVersion: 1,
+    name,
+    targets,
+    components: {},
+    registries: options.registries ?? {},
+    image: { entry: [], net: [], block: [] },
+  };
+  await writeFileAtomic(path, renderProjectManifest(manifest));
+  return manifest;
+}
+
+function defaultTarget(): string {
+  return process.arch === 'arm64' ? 'posix-aarch64' : 'posix-x86_64';
+}
+
+function sanitizeProjectName(n: string): string {
+  const s = n.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '');
+  return s.length > 0 ? s.slice(0, 100) : 'rump-project';
+}
+
+// ---------------------------------------------------------------------------------------------
+// resolving
+
+interface Session {
+  client: RegistryClient;
+  provider: Provider;
+  home: string;
+}
+
+async function openSession(dir: string, options: ProjectOptions): Promise<Session> {
+  const { client, home } = await openRegistryClient({
+    cwd: resolve(dir),
+    ...(options.offline === undefined ? {} : { offline: options.offline }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+    reporter: {
+      info: (m) => options.reporter?.info?.(m),
+      warn: (m) => options.reporter?.warn?.(m),
+    },
+  });
+  return { client, provider: createRegistryProvider(client), home };
+}
+
+/** Solves every target of the project; throws E_RESOLVE with the explanation on failure. */
+export async function resolveProject(
+  manifest: ProjectManifest,
+  provider: Provider,
+  options: { lock?: Lockfile; unlock?: string[] } = {},
+): Promise<Lockfile> {
+  if (manifest.targets.length === 0) {
+    throw new RumpkgError('E_TARGET', `${PROJECT_FILE} lists no targets`, { hint: 'add one, e.g. rumpkg add --target posix-x86_64' });
+  }
+  const perTarget: Record<Target, LockedTarget> = {};
+  for (const target of [...manifest.targets].sort()) {
+    const locked = options.lock?.targets[target] === undefined ? undefined : lockedVersions(options.lock, target);
+    const res = await solve(
+      {
+        root: { name: manifest.name, dependencies: manifest.components },
+        target,
+        ...(locked === undefined ? {} : { locked }),
+        ...(options.unlock === undefined ? {} : { unlock: options.unlock }),
+      },
+      provider,
+    );
+    if (!res.ok) throw resolutionError(res.failure);
+    perTarget[target] = buildLockedTarget(res.solution);
+  }
+  return buildLockfile(manifest.components, perTarget);
+}
+
+function diffLocks(before: Lockfile | undefined, after: Lockfile): LockChange[] {
+  const changes: LockChange[] = [];
+  const targets = new Set([...Object.keys(before?.targets ?? {}), ...Object.keys(after.targets)]);
+  for (const target of [...targets].sort()) {
+    const a = before?.targets[target]?.components ?? {};
+    const b = after.targets[target]?.components ?? {};
+    for (const name of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+      const from = a[name]?.version;
+      const to = b[name]?.version;
+      if (from !== to) changes.push({ target, name, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
+    }
+  }
+  return changes;
+}
+
+/** Fetches every locked component of every target into the store (bounded concurrency). */
+async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectReporter): Promise<number> {
+  const store = createStore(session.client, { home: session.home, reporter: { info: (m) => reporter?.info?.(m), warn: (m) => reporter?.warn?.(m) } });
+  const all = new Map<string, LockedComponent & { name: string }>();
+  for (const t of Object.values(lock.targets)) {
+    for (const [name, c] of Object.entries(t.components)) all.set(`${name}@${c.version}`, { ...c, name });
+  }
+  const items = [...all.values()];
+  let done = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const c = items[next++] as LockedComponent & { name: string };
+      await store.ensureUnpacked(c.name, c.version, { integrity: c.integrity });
+      done++;
+      reporter?.progress?.('fetching', done, items.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, items.length) }, worker));
+  return items.length;
+}
+
+/** The store lookup `rumpkg build` uses: where a locked component is unpacked. */
+export async function componentDirResolver(
+  dir: string,
+  options: ProjectOptions = {},
+): Promise<(name: string, locked: LockedComponent) => Promise<string>> {
+  const session = await openSession(dir, options);
+  const store = createStore(session.client, { home: session.home });
+  return (name, locked) => store.ensureUnpacked(name, locked.version, { integrity: locked.integrity });
+}
+
+async function commit(
+  dir: string,
+  session: Session,
+  manifest: ProjectManifest,
+  before: Lockfile | undefined,
+  lock: Lockfile,
+  options: ProjectOptions & { writeManifest?: boolean; notes?: string[] },
+): Promise<ProjectResult> {
+  const root = resolve(dir);
+  // Fetch first: a closure that cannot be fetched is not written down.
+  const fetched = await fetchLocked(session, lock, options.reporter);
+  if (options.writeManifest === true) await writeIfChanged(join(root, PROJECT_FILE), renderProjectManifest(manifest));
+  const lockWritten = await writeIfChanged(join(root, LOCK_FILE), renderLockfile(lock));
+  return { manifest, lockfile: lock, lockWritten, changes: diffLocks(before, lock), fetched, notes: options.notes ?? [] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// add / remove / install / update
+
+export interface AddOptions extends ProjectOptions {
+  /** Targets to add to the project (a component applies to every target of the project). */
+  targets?: string[];
+}
+
+export async function addComponents(dir: string, specs: string[], options: AddOptions = {}): Promise<ProjectResult> {
+  return withProjectLock(dir, async () => {
+    const manifest = await readProject(dir);
+    const before = await readLock(dir);
+    const session = await openSession(dir, options);
+    const notes: string[] = [];
+    for (const t of options.targets ?? []) {
+      parseTarget(t);
+      if (!manifest.targets.includes(t)) {
+        manifest.targets = [...manifest.targets, t];
+        notes.push(`added target ${t} to ${PROJECT_FILE}`);
+      }
+    }
+    const requested: Array<{ name: string; range?: string }> = [];
+    for (const spec of specs) {
+      const at = spec.lastIndexOf('@');
+      const word = at > 0 ? spec.slice(0, at) : spec;
+      const { name, note } = await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE });
+      if (note !== undefined) notes.push(note);
+      const parsed = parseSpec(at > 0 ? `${name}@${spec.slice(at + 1)}` : name);
+      requested.push({ name: parsed.name, ...(at > 0 ? { range: parsed.range } : {}) });
+    }
+    // Solve with `*` for bare names, then pin them to ^chosen (npm/cargo behaviour).
+    const components = { ...manifest.components };
+    for (const r of requested) components[r.name] = r.range ?? '*';
+    let lock = await resolveProject({ ...manifest, components }, session.provider, before === undefined ? {} : { lock: before });
+    let repin = false;
+    for (const r of requested) {
+      if (r.range !== undefined) continue;
+      const versions = Object.values(lock.targets).flatMap((t) => (t.components[r.name] === undefined ? [] : [t.components[r.name]!.version]));
+      const lowest = versions.sort(semver.compare)[0];
+      if (lowest !== undefined) {
+        components[r.name] = `^${lowest}`;
+        repin = true;
+      }
+    }
+    const next: ProjectManifest = { ...manifest, components: sortRecord(components) };
+    if (repin) lock = await resolveProject(next, session.provider, { lock });
+    return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
+  });
+}
+
+export async function removeComponents(dir: string, words: string[], options: ProjectOptions = {}): Promise<ProjectResult> {
+  return withProjectLock(dir, async () => {
+    const manifest = await readProject(dir);
+    const before = await readLock(dir);
+    const session = await openSession(dir, options);
+    const components = { ...manifest.components };
+    for (const w of words) {
+      const name = w.startsWith('@') ? w : Object.keys(components).find((n) => n === `${DEFAULT_SCOPE}/${w}`) ?? (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name;
+      if (components[name] === undefined) {
+        throw new RumpkgError('E_NOT_FOUND', `${name} is not a component of ${manifest.name}`, {
+          context: { component: name },
+          hint: `the project has: ${Object.keys(components).join(', ') || '(none)'}`,
+        });
+      }
+      delete components[name];
+    }
+    const next = { ...manifest, components };
+    const lock = await resolveProject(next, session.provider, before === undefined ? {} : { lock: before });
+    return commit(dir, session, next, before, lock, { ...options, writeManifest: true });
+  });
+}
+
+export interface InstallOptions extends ProjectOptions {
+  /** Refuse a lockfile that does not satisfy rumpkg.json; never write it. */
+  frozen?: boolean;
+}
+
+export async function installProject(dir: string, options: InstallOptions = {}): Promise<ProjectResult> {
+  const run = async (): Promise<ProjectResult> => {
+    const manifest = await readProject(dir);
+    const before = await readLock(dir);
+    const reasons = before === undefined ? ['there is no rumpkg.lock'] : lockfileSatisfies(before, manifest);
+    const session = await openSession(dir, options);
+    if (reasons.length === 0 && before !== undefined) {
+      const fetched = await fetchLocked(session, before, options.reporter);
+      return { manifest, lockfile: before, lockWritten: false, changes: [], fetched, notes: [] };
+    }
+    if (options.frozen === true) {
+      throw new RumpkgError('E_LOCKFILE', `rumpkg.lock does not satisfy rumpkg.json (--frozen): ${reasons.join('; ')}`, {
+        context: { reasons },
+        hint: 'run rumpkg install without --frozen to update the lockfile, and commit it',
+      });
+    }
+    const lock = await resolveProject(manifest, session.provider, before === undefined ? {} : { lock: before });
+    return commit(dir, session, manifest, before, lock, options);
+  };
+  return options.frozen === true ? run() : withProjectLock(dir, run);
+}
+
+export async function updateComponents(dir: string, words: string[], options: ProjectOptions = {}): Promise<ProjectResult> {
+  return withProjectLock(dir, async () => {
+    const manifest = await readProject(dir);
+    const before = await readLock(dir);
+    const session = await openSession(dir, options);
+    let unlock: string[];
+    if (words.length === 0) unlock = Object.keys(before?.targets ?? {}).flatMap((t) => Object.keys(before?.targets[t]?.components ?? {}));
+    else unlock = await Promise.all(words.map(async (w) => (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name));
+    const lock = await resolveProject(manifest, session.provider, { ...(before === undefined ? {} : { lock: before }), unlock: [...new Set(unlock)] });
+    return commit(dir, session, manifest, before, lock, options);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// outdated / tree / why (read-only)
+
+export interface OutdatedRow {
+  name: string;
+  target: Target;
+  current: string;
+  /** The newest version the requested range allows (not yanked). */
+  wanted: string;
+  /** The newest version published (not yanked, no prerelease). */
+  latest: string;
+  range: string;
+}
+
+export async function outdatedComponents(dir: string, options: ProjectOptions = {}): Promise<OutdatedRow[]> {
+  const manifest = await readProject(dir);
+  const lock = await readLock(dir);
+  if (lock === undefined) throw new RumpkgError('E_NOT_FOUND', 'there is no rumpkg.lock', { hint: 'run rumpkg install' });
+  const session = await openSession(dir, options);
+  const rows: OutdatedRow[] = [];
+  for (const [target, lt] of Object.entries(lock.targets).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [name, c] of Object.entries(lt.components).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const candidates = (await session.provider.versions(name)).filter((v) => !v.yanked && v.targets.includes(target) && semver.prerelease(v.version) === null);
+      const versions = candidates.map((v) => v.version).sort(semver.rcompare);
+      const range = manifest.components[name] ?? c.requiredBy.map((by) => lt.components[by]?.dependencies[name]).find((r) => r !== undefined) ?? '*';
+      const wanted = versions.find((v) => semver.satisfies(v, range)) ?? c.version;
+      const latest = versions[0] ?? c.version;
+      if (wanted !== c.version || latest !== c.version) rows.push({ name, target, current: c.version, wanted, latest, range });
+    }
+  }
+  return rows;
+}
+
+export interface TreeNode {
+  name: string;
+  version: string;
+  /** How it is reached from its parent: a range, or `capability <cap>`. */
+  via: string;
+  children: TreeNode[];
+  /** Already shown above (cycles and shared dependencies are printed once). */
+  deduped?: boolean;
+}
+
+/** The dependency tree of one target's closure, from the lockfile alone (offline). */
+export function planTree(lock: Lockfile, target: Target, requested: Record<string, string>): TreeNode[] {
+  const lt = lock.targets[target];
+  if (lt === undefined) throw new RumpkgError('E_TARGET', `rumpkg.lock has no closure for ${target}`, { context: { target } });
+  const seen = new Set<string>();
+  const node = (name: string, via: string): TreeNode => {
+    const c = lt.components[name];
+    const version = c?.version ?? '?';
+    if (seen.has(name) || c === undefined) return { name, version, via, children: [], ...(seen.has(name) ? { deduped: true } : {}) };
+    seen.add(name);
+    const kids: TreeNode[] = [];
+    for (const [dep, range] of Object.entries(c.dependencies).sort(([a], [b]) => (a < b ? -1 : 1))) kids.push(node(dep, range));
+    for (const [cap, provider] of Object.entries(c.requires).sort(([a], [b]) => (a < b ? -1 : 1))) kids.push(node(provider, `capability ${cap}`));
+    return { name, version, via, children: kids };
+  };
+  const roots = Object.entries(requested).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, r]) => node(n, r));
+  // Anything locked but not reached (e.g. a platform pulled only by a capability of the root).
+  for (const name of lt.linkOrder) if (!seen.has(name)) roots.push(node(name, 'locked'));
+  return roots;
+}
+
+/** Every chain from the project to `name` in one target's closure. */
+export function planWhy(lock: Lockfile, target: Target, name: string): string[][] {
+  const lt = lock.targets[target];
+  if (lt === undefined) throw new RumpkgError('E_TARGET', `rumpkg.lock has no closure for ${target}`, { context: { target } });
+  if (lt.components[name] === undefined) {
+    throw new RumpkgError('E_NOT_FOUND', `${name} is not in the ${target} closure`, {
+      context: { component: name, target },
+      hint: 'rumpkg tree shows what is there',
+    });
+  }
+  return whyChains(lt, name);
+}
+
+/** A bare word → the locked component name it means (`tcpip`, `netinet`, `@rump/tcpip`). */
+export function lockedNameFor(lock: Lockfile, word: string): string {
+  if (word.startsWith('@')) return word;
+  const all = Object.values(lock.targets).flatMap((t) => Object.entries(t.components));
+  const exact = all.find(([n]) => n === `${DEFAULT_SCOPE}/${word}` || n.endsWith(`/${word}`));
+  if (exact !== undefined) return exact[0];
+  const byLib = all.find(([, c]) => c.lib === word || c.lib === `lib${word}` || c.lib.replace(/^librump[a-z]*_/, '') === word);
+  return byLib?.[0] ?? `${DEFAULT_SCOPE}/${word}`;
+}
+
+function sortRecord<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
