@@ -6,6 +6,7 @@
  * (semantic checks run before lists are sorted).
  */
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { constants } from 'node:fs';
 import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -74,6 +75,22 @@ function sortKeysDeep(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+// spdx-expression-parse is CommonJS without types; loaded once, on first use.
+let spdxParse: ((expression: string) => unknown) | undefined;
+
+/** Why `expression` is not a valid SPDX licence expression, or undefined. */
+export function licenseProblem(expression: string): string | undefined {
+  if (typeof expression !== 'string' || expression.length === 0) return 'a licence must be a non-empty SPDX expression';
+  if (expression.length > 256) return 'a licence expression is at most 256 characters';
+  spdxParse ??= createRequire(import.meta.url)('spdx-expression-parse') as (expression: string) => unknown;
+  try {
+    spdxParse(expression);
+    return undefined;
+  } catch {
+    return 'not a valid SPDX licence expression';
+  }
 }
 
 function problem(file: string, pointer: string, message: string, expected: string): DocumentProblem {
@@ -309,6 +326,10 @@ export function checkManifest(m: ComponentManifest, options: { file?: string; fi
   const versionBad = versionProblem(m.version);
   if (versionBad !== undefined) out.push(problem(file, '/version', `${JSON.stringify(m.version)}: ${versionBad}`, 'a semver version such as 10.0.0'));
   const self = nameBad === undefined ? splitName(m.name) : undefined;
+  const licenseBad = licenseProblem(m.license);
+  if (licenseBad !== undefined) {
+    out.push(problem(file, '/license', `${JSON.stringify(m.license.slice(0, 80))}: ${licenseBad}`, 'an SPDX expression such as BSD-2-Clause or (BSD-3-Clause OR GPL-2.0-only)'));
+  }
 
   const checkEdges = (edges: Record<string, string>, at: string): void => {
     for (const [dep, range] of Object.entries(edges)) {

@@ -7,6 +7,7 @@ import {
   checkManifest,
   errorFromProblems,
   isRumpkgError,
+  licenseProblem,
   loadComponentDir,
   normalizeManifest,
   parseComponentManifest,
@@ -174,6 +175,7 @@ describe('component manifests', () => {
     ['no target', (m) => (m.rump.targets = {}), '/rump/targets', /fewer than 1 properties/],
     ['unsafe archive path', (m) => (m.rump.targets['posix-x86_64'].archive = '../../etc/passwd'), '/rump/targets/posix-x86_64/archive', /must match pattern/],
     ['unknown init level', (m) => (m.rump.initLevels = ['RUMP_COMPONENT_FOO']), '/rump/initLevels/0', /not an allowed value/],
+    ['invalid licence', (m) => (m.license = 'BSD or whatever'), '/license', /not a valid SPDX licence expression/],
     ['__proto__ key', (m) => (m.rump.targets['posix-x86_64'] = JSON.parse('{"archive":"a.a","__proto__":{"x":1}}')), '/rump/targets/posix-x86_64/__proto__', /the key "__proto__" is not allowed/],
   ];
   for (const [what, edit, pointer, message] of cases) {
@@ -189,6 +191,13 @@ describe('component manifests', () => {
       expect(p!.expected).not.toBe('');
     });
   }
+
+  it('accepts the SPDX expressions the catalog uses', () => {
+    for (const l of ['BSD-2-Clause', '(BSD-3-Clause OR GPL-2.0-only)', 'BSD-2-Clause AND BSD-3-Clause AND LicenseRef-OpenBSD-crypto-permissive', 'BSD-2-Clause AND CDDL-1.0']) {
+      expect(licenseProblem(l), l).toBeUndefined();
+    }
+    for (const l of ['', 'BSD', 'MIT OR', 'GPL-2.0-only WITH', 'x'.repeat(300)]) expect(licenseProblem(l), l).toBeDefined();
+  });
 
   it('checkManifest is usable on programmatic manifests', () => {
     const m = normalizeManifest(designComponentManifest() as unknown as ComponentManifestInput);
