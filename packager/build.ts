@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   RumpkgError,
@@ -325,6 +325,60 @@ function runStep(step: PlanStep, cwd: string, toolchain: ResolvedToolchain): Pro
   });
 }
 
+/** The build-dir file a step writes (`-o X` for cc, the last argument for objcopy). */
+function stepOutput(step: PlanStep): string | undefined {
+  const o = step.args.indexOf('-o');
+  if (step.tool === 'cc') return o >= 0 ? step.args[o + 1] : undefined;
+  return step.args.at(-1);
+}
+
+/**
+ * Runs the plan's steps, each as soon as the steps producing its inputs are done (independent
+ * compiles run side by side, up to the number of CPUs). The steps and their arguments are exactly
+ * the plan's; only independent steps overlap. `check` throws for a failed step; the error of the
+ * first failing step in plan order wins, after the steps in flight have finished.
+ */
+async function runSteps(plan: LinkPlan, run: (step: PlanStep) => Promise<RunResult>, check: (step: PlanStep, r: RunResult) => void): Promise<void> {
+  const steps = plan.steps;
+  const deps = steps.map((s, i) =>
+    steps.slice(0, i).flatMap((p, j) => {
+      const out = stepOutput(p);
+      return out !== undefined && s.args.includes(out) ? [j] : [];
+    }),
+  );
+  const state: Array<'wait' | 'run' | 'ok' | 'fail'> = steps.map(() => 'wait');
+  const errors = new Map<number, unknown>();
+  const limit = Math.max(1, Math.min(4, availableParallelism()));
+  await new Promise<void>((resolveAll) => {
+    let running = 0;
+    const pump = (): void => {
+      const failed = state.includes('fail');
+      for (let i = 0; i < steps.length && !failed && running < limit; i++) {
+        if (state[i] !== 'wait' || !deps[i]!.every((d) => state[d] === 'ok')) continue;
+        state[i] = 'run';
+        running++;
+        run(steps[i]!)
+          .then((r) => check(steps[i]!, r))
+          .then(
+            () => (state[i] = 'ok'),
+            (e: unknown) => {
+              state[i] = 'fail';
+              errors.set(i, e);
+            },
+          )
+          .finally(() => {
+            running--;
+            pump();
+          });
+      }
+      if (running === 0) resolveAll();
+    };
+    pump();
+  });
+  if (errors.size > 0) throw errors.get(Math.min(...errors.keys()));
+  if (state.some((x) => x !== 'ok')) throw new Error('runSteps: a step never became runnable (bad plan dependencies)');
+}
+
 /** Which component (or glue/application) a build-dir path belongs to. */
 function ownerOf(plan: LinkPlan, path: string): string {
   const p = path.replace(/\(.*\)$/, '');
@@ -467,21 +521,21 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
     }
     await mkdir(join(dir, 'obj'), { recursive: true, mode: 0o700 });
     let done = 0;
-    for (const step of plan.steps) {
-      reporter.progress?.('build', done, plan.steps.length);
-      reporter.info(`${step.description}: ${[...step.command, ...step.args].join(' ')}`);
-      const r = await runStep(step, dir, toolchain);
-      if (r.code !== 0) {
-        if (r.signal !== null) throw new RumpkgError('E_BUILD', `${step.command[0]} was killed by ${r.signal} (${step.description})`, { context: { step: step.description } });
-        if (step.args.includes('image.linked') && step.args.includes('-o')) throw linkError(plan, r);
-        const src = plan.files.find((f) => step.args.includes(f.path) && f.from !== undefined);
-        throw new RumpkgError('E_BUILD', `${step.description} failed${src?.from === undefined ? '' : ` (${src.from})`}`, {
-          context: { step: step.description, ...(src?.from === undefined ? {} : { path: src.from }), output: r.output.slice(0, 4000) },
-          hint: r.output.split('\n').find((l) => /error/.test(l))?.trim() ?? 'see the tool output in the error context (--json)',
-        });
+    await runSteps(plan, (step) => runStep(step, dir, toolchain), (step, r) => {
+      if (r.code === 0) {
+        done++;
+        reporter.progress?.('build', done, plan.steps.length);
+        reporter.info(`${step.description}: ${[...step.command, ...step.args].join(' ')}`);
+        return;
       }
-      done++;
-    }
+      if (r.signal !== null) throw new RumpkgError('E_BUILD', `${step.command[0]} was killed by ${r.signal} (${step.description})`, { context: { step: step.description } });
+      if (step.args.includes('image.linked') && step.args.includes('-o')) throw linkError(plan, r);
+      const src = plan.files.find((f) => step.args.includes(f.path) && f.from !== undefined);
+      throw new RumpkgError('E_BUILD', `${step.description} failed${src?.from === undefined ? '' : ` (${src.from})`}`, {
+        context: { step: step.description, ...(src?.from === undefined ? {} : { path: src.from }), output: r.output.slice(0, 4000) },
+        hint: r.output.split('\n').find((l) => /error/.test(l))?.trim() ?? 'see the tool output in the error context (--json)',
+      });
+    });
     reporter.progress?.('build', done, plan.steps.length);
     const bytes = await readFile(join(dir, plan.output));
     const map = await readFile(join(dir, plan.map));

@@ -7,7 +7,7 @@ import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isRumpkgError, type LockedComponent, type Lockfile, type RumpkgError } from '../../components/index.js';
-import { buildProject, componentDirsFromRoot, type BuildProjectOptions } from '../../packager/index.js';
+import { buildProject, componentDirsFromRoot, type BuildProjectOptions, type BuildResult } from '../../packager/index.js';
 import { corpusRoot, HELLO_C, runImage, sha256File, tempDir, VERSION, writeProject } from './helpers.js';
 
 let root: string;
@@ -21,7 +21,7 @@ interface Fixture {
   store: string;
   image: string;
   snapshot(): Record<string, string>;
-  build(extra?: Partial<BuildProjectOptions>): Promise<unknown>;
+  build(extra?: Partial<BuildProjectOptions>): Promise<BuildResult[]>;
 }
 
 /** A project built once successfully, with its own copy of the components it uses. */
