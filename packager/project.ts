@@ -273,7 +273,7 @@ async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectR
 }
 
 /** The store lookup `rumpkg build` uses: where a locked component is unpacked. */
-export async function componentDirResolver(
+export async function storeComponentDirResolver(
   dir: string,
   options: ProjectOptions = {},
 ): Promise<(name: string, locked: LockedComponent) => Promise<string>> {
