@@ -99,7 +99,7 @@ function mutate(seed: Seed, muts: Array<Mutation & { hot?: boolean }>): Uint8Arr
       hot === true ? (seed.hot[pos % seed.hot.length] as number) % b.length : pos % b.length;
     switch (m.kind) {
       case 'flip':
-        b[at(m.pos, m.hot)] ^= 1 << m.bit;
+        { const p = at(m.pos, m.hot); b[p] = (b[p] as number) ^ (1 << m.bit); }
         break;
       case 'byte':
         b[at(m.pos, m.hot)] = m.val;
