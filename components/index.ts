@@ -11,3 +11,5 @@ export { parseElf, sectionData, isElf, SHT, SHF_ALLOC } from './elf.js';
 export type { ElfFile, ElfSection, ElfSymbol, ElfNote, ElfFileType, SymbolBind, SymbolType, SymbolSection, ParseElfOptions } from './elf.js';
 export * from './ar.js';
 export * from './symbols.js';
+export * from './catalog.js';
+export * from './corpus.js';

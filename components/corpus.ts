@@ -1,0 +1,568 @@
+/**
+ * The miniature corpus (DESIGN.md §8): one small C library per catalog component, following the
+ * conventions of real rump kernel archives (components/corpus/README.md is the contract), built
+ * with the real compilers into `.a` archives and written as component directories:
+ *
+ *   <outDir>/<version>/<name>/package.json          the ComponentManifest (from the catalog)
+ *   <outDir>/<version>/<name>/src/*.c, *.h           the miniature sources
+ *   <outDir>/<version>/<name>/lib/<target>/<lib>.a   one archive per target it ships
+ *
+ * `generateCorpus` writes the sources (I/O, no compiler); `buildCorpus` generates, compiles (one
+ * `cc -c` per version × target for all components, versions in parallel), archives with
+ * `ar rcsD` (deterministic) and writes the manifests. Targets are rows of CORPUS_TARGETS: adding
+ * an arch or platform is one row. The versions differ where CORPUS_VERSION_CHANGES says so
+ * (miniature history for the resolver to choose from, not NetBSD's real history); every archive
+ * embeds its version string, so archives of different versions differ.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { catalogShipsTarget, loadCatalog, type CatalogEntry } from './catalog.js';
+import { RumpkgError } from './errors.js';
+import { symbolEvidence } from './symbols.js';
+import {
+  DEFAULT_SCOPE,
+  INIT_LEVEL_RUN_ORDER,
+  type ComponentManifest,
+  type SymbolEvidence,
+  type Target,
+  type TargetEntry,
+} from './types.js';
+
+/** The releases the corpus is built for. */
+export const CORPUS_VERSIONS = ['8.0.0', '9.0.0', '10.0.0', '10.1.0'] as const;
+
+/** How one target's archives are compiled. `hostedCc` compiles the posix platform package. */
+export interface CorpusToolchain {
+  /** Compiler for the freestanding component sources. */
+  cc: string;
+  /** Extra compiler flags for this target (triple, ABI). */
+  cflags: string[];
+  /** The subset of the flags that is ABI-relevant (recorded in manifests as abiFlags). */
+  abiFlags: string[];
+  ar: string;
+  nm: string;
+  /** Compiler for sources that use the host libc (rumpuser); null on freestanding targets. */
+  hostedCc: string | null;
+  /** Debian package to install when the compiler is missing. */
+  package: string;
+}
+
+/** One row per target. */
+export const CORPUS_TARGETS: Readonly<Record<Target, CorpusToolchain>> = {
+  'posix-x86_64': { cc: 'cc', cflags: [], abiFlags: ['-fcommon'], ar: 'ar', nm: 'nm', hostedCc: 'cc', package: 'gcc binutils' },
+  'hw-x86_64': {
+    cc: 'clang',
+    cflags: ['--target=x86_64-unknown-none-elf', '-mno-red-zone'],
+    abiFlags: ['-fcommon', '-mno-red-zone'],
+    ar: 'ar',
+    nm: 'llvm-nm',
+    hostedCc: null,
+    package: 'clang binutils',
+  },
+  'xen-x86_64': {
+    cc: 'clang',
+    cflags: ['--target=x86_64-unknown-none-elf', '-mno-red-zone'],
+    abiFlags: ['-fcommon', '-mno-red-zone'],
+    ar: 'ar',
+    nm: 'llvm-nm',
+    hostedCc: null,
+    package: 'clang binutils',
+  },
+  'hw-riscv64': {
+    cc: 'clang',
+    cflags: ['--target=riscv64-unknown-elf', '-march=rv64gc', '-mabi=lp64d', '-mcmodel=medany'],
+    abiFlags: ['-fcommon', '-march=rv64gc', '-mabi=lp64d', '-mcmodel=medany'],
+    ar: 'ar',
+    nm: 'llvm-nm',
+    hostedCc: null,
+    package: 'clang binutils',
+  },
+};
+
+/** Targets built when none are given: every catalog component ships at least one of them. */
+export const CORPUS_DEFAULT_TARGETS: readonly Target[] = ['posix-x86_64', 'hw-x86_64', 'hw-riscv64', 'xen-x86_64'];
+
+/** Flags every component source is compiled with (freestanding, reproducible). */
+export const CORPUS_CFLAGS = [
+  '-std=c11',
+  '-ffreestanding',
+  '-fno-builtin',
+  '-fcommon',
+  '-fno-stack-protector',
+  '-O2',
+  '-fPIE',
+  '-g0',
+  '-Wall',
+  '-Werror',
+] as const;
+
+/** One documented difference between corpus versions. */
+export interface CorpusVersionChange {
+  component: string;
+  /** `absent`: the component does not exist in `versions`; `dependency`: it has the extra hard edge `dependency` there. */
+  change: 'absent' | 'dependency';
+  dependency?: string;
+  versions: string[];
+  why: string;
+}
+
+/**
+ * The miniature history. The newest release matches the catalog exactly; older ones differ here.
+ */
+export const CORPUS_VERSION_CHANGES: readonly CorpusVersionChange[] = [
+  {
+    component: 'dev-virtio-vioscsi',
+    change: 'absent',
+    versions: ['8.0.0'],
+    why: 'new in 9.0.0: a component that did not exist in 8.x',
+  },
+  {
+    component: 'net-config',
+    change: 'dependency',
+    dependency: 'dev-bpf',
+    versions: ['8.0.0', '9.0.0'],
+    why: 'lost its dependency on dev-bpf in 10.0.0 (DHCP no longer opens a bpf device)',
+  },
+  {
+    component: 'kern-tty',
+    change: 'dependency',
+    dependency: 'vfs',
+    versions: ['9.0.0', '10.0.0', '10.1.0'],
+    why: 'gained its dependency on vfs in 9.0.0 (8.0.0 depends on base only)',
+  },
+];
+
+/** Activation shims: like the real netinet/netinet6, no global definitions, only link-set entries. */
+const SHIMS = new Set(['librumpnet_netinet', 'librumpnet_netinet6']);
+
+/** Extra static sources (components/corpus/*.c) compiled into a component's archive. */
+const EXTRA_SOURCES: Record<string, string[]> = {
+  librump: ['rumpinit.c'],
+  librumpvfs: ['etfs.c'],
+  librumpnet_config: ['netconfig.c'],
+};
+
+/** What one component is in one corpus version. */
+export interface CorpusComponentPlan {
+  entry: CatalogEntry;
+  version: string;
+  /** Hard dependencies in this version (friendly names). */
+  dependencies: string[];
+  /** Targets (of those requested) it ships. */
+  targets: Target[];
+}
+
+export interface CorpusVersionPlan {
+  version: string;
+  components: CorpusComponentPlan[];
+}
+
+const scoped = (name: string): string => `${DEFAULT_SCOPE}/${name}`;
+const major = (version: string): string => version.split('.')[0] ?? version;
+
+/** The NetBSD release branch a corpus version stands for, e.g. `netbsd-10-0-RELEASE`. */
+export function corpusUpstreamRef(version: string): string {
+  const [ma, mi] = version.split('.');
+  return `netbsd-${ma}-${mi}-RELEASE`;
+}
+
+/** What the corpus holds for these versions and targets. Pure. */
+export function planCorpus(options: { versions?: readonly string[]; targets?: readonly Target[] } = {}): CorpusVersionPlan[] {
+  const versions = options.versions ?? CORPUS_VERSIONS;
+  const targets = options.targets ?? CORPUS_DEFAULT_TARGETS;
+  for (const t of targets) {
+    if (!Object.hasOwn(CORPUS_TARGETS, t)) {
+      throw new RumpkgError('E_TARGET', `the miniature corpus has no toolchain row for target '${t}'`, {
+        context: { target: t },
+        hint: `known corpus targets: ${Object.keys(CORPUS_TARGETS).join(', ')}`,
+      });
+    }
+  }
+  const catalog = loadCatalog();
+  return versions.map((version) => ({
+    version,
+    components: catalog.components
+      .filter((entry) => !CORPUS_VERSION_CHANGES.some((c) => c.component === entry.name && c.change === 'absent' && c.versions.includes(version)))
+      .map((entry) => {
+        const extra = CORPUS_VERSION_CHANGES.filter(
+          (c) => c.component === entry.name && c.change === 'dependency' && c.versions.includes(version),
+        ).map((c) => c.dependency as string);
+        const dependencies = [...new Set([...entry.dependencies, ...extra])].sort();
+        return { entry, version, dependencies, targets: targets.filter((t) => catalogShipsTarget(entry, t)) };
+      }),
+  }));
+}
+
+/** The manifest of a planned component, given the per-target entries it ships. Pure. */
+export function corpusManifest(plan: CorpusComponentPlan, targets: Record<Target, TargetEntry>): ComponentManifest {
+  const { entry, version } = plan;
+  const range = `^${major(version)}.0.0`;
+  const toMap = (names: string[]): Record<string, string> => Object.fromEntries(names.map((n) => [scoped(n), range]));
+  const upstream =
+    entry.origin === 'netbsd'
+      ? { project: 'NetBSD', repository: entry.upstream.repository, ref: corpusUpstreamRef(version), path: entry.upstream.path }
+      : { project: entry.upstream.project, repository: entry.upstream.repository, ref: 'master', path: entry.upstream.path };
+  return {
+    name: scoped(entry.name),
+    version,
+    license: entry.license,
+    description: `${entry.description} (miniature for tests)`,
+    keywords: ['rump-component', `rump-lib:${entry.lib}`, ...entry.provides.map((c) => `rump-provides:${c}`)],
+    dependencies: toMap(plan.dependencies),
+    rump: {
+      schemaVersion: 1,
+      kind: entry.kind,
+      lib: entry.lib,
+      aliases: entry.aliases,
+      faction: entry.faction,
+      initLevels: entry.initLevels,
+      requires: entry.requires,
+      provides: entry.provides,
+      conflicts: entry.conflicts.map(scoped),
+      optionalDependencies: toMap(entry.optionalDependencies),
+      targets,
+      upstream,
+    },
+  };
+}
+
+function checkLevel(level: string): string {
+  if (!(INIT_LEVEL_RUN_ORDER as readonly string[]).includes(level)) throw new Error(`corpus: unknown init level ${level}`);
+  return level;
+}
+
+/** The generated C source of one component's main object. Pure. */
+export function corpusComponentSource(plan: CorpusComponentPlan): string {
+  const { entry, version } = plan;
+  const catalog = loadCatalog();
+  const libOf = (name: string): string => {
+    const e = catalog.components.find((c) => c.name === name);
+    if (e === undefined) throw new Error(`corpus: unknown component ${name}`);
+    return e.lib;
+  };
+  const lib = entry.lib;
+  const shim = SHIMS.has(lib);
+  const vis = shim ? 'static ' : '';
+  const used = shim ? ' __attribute__((used))' : '';
+  const deps = plan.dependencies.map(libOf);
+  const buses = entry.requires.filter((c) => c.startsWith('bus:')).map((c) => c.slice(4));
+  const provided = entry.provides.filter((c) => c.startsWith('bus:')).map((c) => c.slice(4));
+  const hostSide = entry.kind === 'component' && entry.platforms.length === 1 && entry.platforms[0] === 'posix';
+  const out: string[] = [
+    `/*`,
+    ` * ${lib} ${version}: miniature of ${entry.upstream.repository} ${entry.upstream.path}`,
+    ` * for rumpkg's test corpus (component ${scoped(entry.name)}). Generated by components/corpus.ts;`,
+    ` * not NetBSD code. Conventions: components/corpus/README.md.`,
+    ` */`,
+    `#include "rump_component.h"`,
+    ``,
+  ];
+  for (const d of deps) out.push(`void rumpns_${d}_attach(void); /* hard dependency */`);
+  for (const b of buses) out.push(`void rumpns_bus_${b}_attach(void); /* requires bus:${b} */`);
+  if (entry.requires.includes('pci-backend')) {
+    out.push(`int rumpcomp_pci_confread(unsigned, unsigned, unsigned, int, unsigned *); /* requires pci-backend */`);
+    out.push(`static int (*const rumpcomp_pci_backend)(unsigned, unsigned, unsigned, int, unsigned *) __attribute__((used)) = rumpcomp_pci_confread;`);
+  }
+  if (hostSide) {
+    out.push(`int getpid(void); /* host-side hypercall code: host libc (posix only) */`);
+    out.push(`static int (*const rumpcomp_host_getpid)(void) __attribute__((used)) = getpid;`);
+  }
+  out.push(``, `${vis}const char rumpns_${lib}_version[]${used} = "${lib} ${version}";`, `static int attached;`, ``);
+  out.push(`${vis}void`, `rumpns_${lib}_attach(void)`, `{`, `\tif (attached)`, `\t\treturn;`, `\tattached = 1;`);
+  for (const d of deps) out.push(`\trumpns_${d}_attach();`);
+  for (const b of buses) out.push(`\trumpns_bus_${b}_attach();`);
+  out.push(`}`);
+  if (shim) out.push(`static void (*const rumpns_${lib}_attach_ref)(void) __attribute__((used)) = rumpns_${lib}_attach;`);
+  for (const b of provided) {
+    out.push(``, `/* provides bus:${b} (weak: another provider, e.g. a platform package, may define it too) */`);
+    out.push(`__attribute__((weak)) void`, `rumpns_bus_${b}_attach(void)`, `{`, `\trumpns_${lib}_attach();`, `}`);
+  }
+  entry.initLevels.forEach((level, i) => {
+    out.push(
+      ``,
+      `static void`,
+      `rumpcomp_init_${i}(void)`,
+      `{`,
+      `\trumpns_${lib}_attach();`,
+      `}`,
+      `static const struct rump_component rumpcomp_${i} = { ${checkLevel(level)}, rumpcomp_init_${i}, "${lib}", "${level}" };`,
+      `RUMP_LINK_SET_ADD(rumpcomp_${i});`,
+    );
+  });
+  return out.join('\n') + '\n';
+}
+
+const assetUrl = (file: string): URL => new URL(`./corpus/${file}`, import.meta.url);
+
+async function readAsset(file: string): Promise<string> {
+  return readFile(assetUrl(file), 'utf8');
+}
+
+/** Source files of one component: file name → text. */
+async function componentSources(plan: CorpusComponentPlan): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  files.set('rump_component.h', await readAsset('rump_component.h'));
+  if (plan.entry.lib === 'librumpuser') {
+    files.set('librumpuser.c', (await readAsset('rumpuser.c')).replace('@VERSION@', plan.version));
+    return files;
+  }
+  files.set(`${plan.entry.lib}.c`, corpusComponentSource(plan));
+  for (const f of EXTRA_SOURCES[plan.entry.lib] ?? []) files.set(f, await readAsset(f));
+  return files;
+}
+
+/** Writes the sources of every planned component under `<outDir>/<version>/<name>/src/`. */
+export async function generateCorpus(
+  outDir: string,
+  options: { versions?: readonly string[]; targets?: readonly Target[] } = {},
+): Promise<CorpusVersionPlan[]> {
+  const plans = planCorpus(options);
+  for (const v of plans) {
+    for (const c of v.components) {
+      const dir = join(outDir, v.version, c.entry.name, 'src');
+      await mkdir(dir, { recursive: true });
+      for (const [file, text] of await componentSources(c)) await writeFile(join(dir, file), text);
+    }
+  }
+  return plans;
+}
+
+interface ExecResult {
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], options: { cwd?: string; pkg?: string } = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: options.cwd, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err === null) return resolve({ stdout, stderr });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        return reject(
+          new RumpkgError('E_TOOLCHAIN', `cannot run ${cmd}: not found`, {
+            context: { tool: cmd },
+            hint: `install it (Debian: apt-get install ${options.pkg ?? cmd})`,
+            cause: err,
+          }),
+        );
+      }
+      reject(
+        new RumpkgError('E_BUILD', `${cmd} failed building the miniature corpus: ${stderr.trim().split('\n').slice(0, 20).join('\n')}`, {
+          context: { tool: cmd, cwd: options.cwd },
+          cause: err,
+        }),
+      );
+    });
+  });
+}
+
+function runWithInput(cmd: string, args: string[], input: string, options: { cwd?: string; pkg?: string }): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { cwd: options.cwd, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err === null) return resolve({ stdout, stderr });
+      reject(
+        (err as NodeJS.ErrnoException).code === 'ENOENT'
+          ? new RumpkgError('E_TOOLCHAIN', `cannot run ${cmd}: not found`, { context: { tool: cmd }, hint: `install it (Debian: apt-get install ${options.pkg ?? cmd})`, cause: err })
+          : new RumpkgError('E_BUILD', `${cmd} failed building the miniature corpus: ${stderr.trim()}`, { context: { tool: cmd, cwd: options.cwd }, cause: err }),
+      );
+    });
+    child.stdin?.end(input);
+  });
+}
+
+/** Progress events of buildCorpus (library code never prints). */
+export type CorpusEvent =
+  | { type: 'compiled'; version: string; target: Target; components: number; ms: number }
+  | { type: 'version-done'; version: string; ms: number };
+
+export interface BuildCorpusOptions {
+  versions?: readonly string[];
+  targets?: readonly Target[];
+  /** Compiler for posix targets (default `cc`). */
+  cc?: string;
+  /** Versions built in parallel (default: min(2, CPUs)). */
+  jobs?: number;
+  onEvent?: (event: CorpusEvent) => void;
+}
+
+export interface CorpusBuildResult {
+  outDir: string;
+  versions: string[];
+  targets: Target[];
+  /** Component directories written. */
+  components: number;
+  archives: number;
+  ms: number;
+}
+
+/**
+ * Compiles one version's sources once for targets that share a toolchain row (e.g. hw-x86_64 and
+ * xen-x86_64) and archives them per target. Returns target → component name → TargetEntry.
+ */
+async function buildGroup(
+  root: string,
+  plan: CorpusVersionPlan,
+  group: readonly Target[],
+  tc: CorpusToolchain,
+): Promise<Map<Target, Map<string, TargetEntry>>> {
+  const comps = plan.components.filter((c) => c.targets.some((t) => group.includes(t)));
+  const target = group.join('+');
+  const obj = await mkdtemp(join(tmpdir(), 'rumpkg-corpus-obj-'));
+  try {
+    const vdir = join(root, plan.version);
+    const prefix = [`-ffile-prefix-map=${vdir}=.`, `-ffile-prefix-map=${obj}=.`];
+    const free: string[] = [];
+    const hosted: string[] = [];
+    const members = new Map<string, string[]>();
+    for (const c of comps) {
+      const src = join(vdir, c.entry.name, 'src');
+      const files = (await readdir(src)).filter((f) => f.endsWith('.c')).sort();
+      members.set(c.entry.name, files.map((f) => f.replace(/\.c$/, '.o')));
+      (c.entry.lib === 'librumpuser' ? hosted : free).push(...files.map((f) => join(src, f)));
+    }
+    if (free.length > 0) await run(tc.cc, [...CORPUS_CFLAGS, ...tc.cflags, ...prefix, '-c', ...free], { cwd: obj, pkg: tc.package });
+    if (hosted.length > 0) {
+      if (tc.hostedCc === null) throw new Error(`corpus: ${target} has no hosted compiler for rumpuser`);
+      await run(tc.hostedCc, ['-std=c11', '-O2', '-fPIE', '-g0', '-Wall', '-Werror', ...prefix, '-c', ...hosted], { cwd: obj, pkg: tc.package });
+    }
+    // One ar process per version × target: an MRI script creates every archive (GNU ar writes
+    // deterministic archives — zero dates/uids, mode 644, symbol index — like `ar rcsD`).
+    const mri: string[] = [];
+    for (const [t, c] of group.flatMap((t) => comps.filter((c) => c.targets.includes(t)).map((c) => [t, c] as const))) {
+      const dir = join(vdir, c.entry.name, 'lib', t);
+      await mkdir(dir, { recursive: true });
+      mri.push(`CREATE ${join(dir, `${c.entry.lib}.a`)}`, ...(members.get(c.entry.name) ?? []).map((m) => `ADDMOD ${m}`), 'SAVE');
+    }
+    mri.push('END', '');
+    const bad = mri.find((l) => /[\s;*()+,]/.test(l.slice(l.indexOf(' ') + 1)));
+    if (bad !== undefined) {
+      throw new RumpkgError('E_BUILD', `cannot build the corpus in ${vdir}: ar MRI scripts do not allow white space or ;*()+, in paths`, {
+        context: { path: vdir },
+        hint: 'build the corpus in a directory whose path has no such characters',
+      });
+    }
+    await runWithInput(tc.ar, ['-M'], mri.join('\n'), { cwd: obj, pkg: tc.package });
+    const out = new Map<Target, Map<string, TargetEntry>>();
+    for (const t of group) {
+      const entries = new Map<string, TargetEntry>();
+      for (const c of comps.filter((c) => c.targets.includes(t))) {
+        const archive = join(vdir, c.entry.name, 'lib', t, `${c.entry.lib}.a`);
+        const symbols: SymbolEvidence = symbolEvidence(await readFile(archive), { file: archive });
+        const entry: TargetEntry = { archive: `lib/${t}/${c.entry.lib}.a`, symbols };
+        entry.abiFlags = c.entry.lib === 'librumpuser' ? [] : tc.abiFlags;
+        entries.set(c.entry.name, entry);
+      }
+      out.set(t, entries);
+    }
+    return out;
+  } finally {
+    await rm(obj, { recursive: true, force: true });
+  }
+}
+
+/** Runs `fn` over `items` with at most `jobs` in flight. */
+async function pool<T, R>(items: readonly T[], jobs: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  return results;
+}
+
+/**
+ * Generates and compiles the corpus into `outDir` (see the module head for the layout). Writes
+ * into `outDir` directly; callers that need atomicity build into a temporary directory and rename
+ * it (test/helpers/corpus.ts does).
+ */
+export async function buildCorpus(outDir: string, options: BuildCorpusOptions = {}): Promise<CorpusBuildResult> {
+  const started = Date.now();
+  const targets = [...(options.targets ?? CORPUS_DEFAULT_TARGETS)];
+  const versions = [...(options.versions ?? CORPUS_VERSIONS)];
+  const plans = await generateCorpus(outDir, { versions, targets });
+  const table = (t: Target): CorpusToolchain => {
+    const row = CORPUS_TARGETS[t] as CorpusToolchain;
+    if (options.cc === undefined || !t.startsWith('posix-')) return row;
+    return { ...row, cc: options.cc, hostedCc: options.cc };
+  };
+  const jobs = options.jobs ?? Math.min(2, availableParallelism());
+  // Targets with the same toolchain row share one compilation.
+  const bySig = new Map<string, Target[]>();
+  for (const t of targets) {
+    const row = table(t);
+    const sig = JSON.stringify([row.cc, row.cflags, row.hostedCc]);
+    bySig.set(sig, [...(bySig.get(sig) ?? []), t]);
+  }
+  const groups = [...bySig.values()];
+  let components = 0;
+  let archives = 0;
+  await pool(plans, jobs, async (plan) => {
+    const t0 = Date.now();
+    const entries = new Map<string, Record<Target, TargetEntry>>(plan.components.map((c) => [c.entry.name, {}]));
+    for (const group of groups) {
+      const t1 = Date.now();
+      const built = await buildGroup(outDir, plan, group, table(group[0] as Target));
+      for (const [target, byName] of built) {
+        for (const [name, e] of byName) (entries.get(name) as Record<Target, TargetEntry>)[target] = e;
+        archives += byName.size;
+        options.onEvent?.({ type: 'compiled', version: plan.version, target, components: byName.size, ms: Date.now() - t1 });
+      }
+    }
+    for (const c of plan.components) {
+      const targetEntries = entries.get(c.entry.name) as Record<Target, TargetEntry>;
+      const dir = join(outDir, plan.version, c.entry.name);
+      if (Object.keys(targetEntries).length === 0) {
+        // Ships none of the requested targets: no component directory for it in this build.
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      await writeFile(join(dir, 'package.json'), JSON.stringify(corpusManifest(c, targetEntries), null, 2) + '\n');
+      components++;
+    }
+    options.onEvent?.({ type: 'version-done', version: plan.version, ms: Date.now() - t0 });
+  });
+  return { outDir, versions, targets, components, archives, ms: Date.now() - started };
+}
+
+/** Files whose content determines the corpus (for cache keys): generator, C assets, catalog. */
+export async function corpusInputFiles(): Promise<string[]> {
+  const dir = fileURLToPath(new URL('./corpus/', import.meta.url));
+  const assets = (await readdir(dir)).filter((f) => /\.(c|h)$/.test(f)).sort().map((f) => join(dir, f));
+  const self = fileURLToPath(import.meta.url);
+  return [self, fileURLToPath(new URL('./catalog.ts', import.meta.url)), fileURLToPath(new URL('./catalog/netbsd.json', import.meta.url)), ...assets];
+}
+
+/**
+ * A fingerprint of everything a corpus build depends on: generator sources, C assets, the
+ * catalog, the compiler versions of the targets, the versions and targets requested.
+ */
+export async function corpusFingerprint(options: { versions?: readonly string[]; targets?: readonly Target[]; cc?: string } = {}): Promise<string> {
+  const h = createHash('sha256');
+  const targets = [...(options.targets ?? CORPUS_DEFAULT_TARGETS)];
+  h.update(JSON.stringify({ versions: options.versions ?? CORPUS_VERSIONS, targets, cc: options.cc ?? null }));
+  for (const f of await corpusInputFiles()) {
+    h.update(f.slice(f.lastIndexOf('/') + 1));
+    h.update(await readFile(f));
+  }
+  const compilers = new Set<string>();
+  for (const t of targets) {
+    const row = CORPUS_TARGETS[t];
+    if (row === undefined) continue;
+    compilers.add(t.startsWith('posix-') && options.cc !== undefined ? options.cc : row.cc);
+  }
+  for (const cc of [...compilers].sort()) {
+    try {
+      h.update((await run(cc, ['--version'])).stdout);
+    } catch {
+      h.update(`${cc}: missing`);
+    }
+  }
+  return h.digest('hex').slice(0, 16);
+}
