@@ -5,13 +5,13 @@
  * RumpkgError (message + hint, no stack); 2 usage; 3 audit findings; 70 an internal bug.
  */
 import { Command, CommanderError } from 'commander';
-import { RumpkgError, toolVersion } from '../components/index.js';
+import { cliVersion } from './version.js';
 import { registerAll } from './commands/index.js';
 
 export function createProgram(): Command {
   const program = new Command('rumpkg')
     .description('package manager for rump kernel components: publish, resolve, package and audit NetBSD drivers')
-    .version(toolVersion(), '-V, --version')
+    .version(cliVersion(), '-V, --version')
     .option('--json', 'machine-readable output on stdout')
     .option('-q, --quiet', 'print less')
     .option('-v, --verbose', 'print more')
@@ -21,6 +21,23 @@ export function createProgram(): Command {
   registerAll(program);
   for (const c of program.commands) c.exitOverride();
   return program;
+}
+
+/**
+ * A RumpkgError, recognised by shape so that starting the CLI loads no library module (the
+ * library is imported lazily by each command; `rumpkg --version` stays fast).
+ */
+interface UserError {
+  name: 'RumpkgError';
+  code: string;
+  message: string;
+  hint?: string;
+  exitCode: number;
+  toJSON(): unknown;
+}
+function isUserError(e: unknown): e is UserError {
+  const o = e as Partial<UserError> | null;
+  return e instanceof Error && o !== null && o.name === 'RumpkgError' && typeof o.code === 'string' && typeof o.exitCode === 'number';
 }
 
 function wantsJson(argv: string[]): boolean {
@@ -38,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.exitCode === 0) return 0;
       return 2;
     }
-    if (e instanceof RumpkgError) {
+    if (isUserError(e)) {
       if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
       else {
         process.stderr.write(`rumpkg: error[${e.code}]: ${e.message}\n`);

@@ -24,6 +24,7 @@ import {
   parseLockfileText,
   parseSpec,
   parseTarget,
+  qualifyName,
   readProjectManifest,
   renderLockfile,
   renderProjectManifest,
@@ -104,7 +105,21 @@ export async function readProject(dir: string): Promise<ProjectManifest> {
     }
     throw err;
   }
-  return readProjectManifest(path);
+  const m = await readProjectManifest(path);
+  // rumpkg.json may name components bare (`"tcpip": "^10"`, DESIGN.md §4.2): they mean the
+  // default scope. Everything past this point uses qualified names.
+  const components: Record<string, string> = {};
+  for (const [n, r] of Object.entries(m.components)) {
+    const q = qualifyName(n, { scope: DEFAULT_SCOPE });
+    if (components[q] !== undefined && components[q] !== r) {
+      throw new RumpkgError('E_MANIFEST', `${path}: ${n} and ${q} name the same component with different ranges`, {
+        context: { path, component: q },
+        hint: 'keep one of them',
+      });
+    }
+    components[q] = r;
+  }
+  return { ...m, components: sortRecord(components) };
 }
 
 /** The lockfile of the project, or undefined when there is none. */
