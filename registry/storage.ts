@@ -339,7 +339,10 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
         });
       }
       if (opts.declared !== undefined) {
-        const diffs = metadataDifferences(opts.declared, pkg);
+        // Equal to the raw package.json, or to its normalised form (sorted lists, defaults
+        // filled in — what packComponent returns as `manifest`): both mean the same thing.
+        const raw = metadataDifferences(opts.declared, pkg);
+        const diffs = raw.length === 0 ? raw : metadataDifferences(opts.declared, read.manifest as unknown as Record<string, unknown>).length === 0 ? [] : raw;
         if (diffs.length > 0) {
           throw new RumpkgError('E_MANIFEST_CONFUSION', `${name}@${version}: the published metadata differs from the tarball's package.json in ${diffs.join(', ')}`, {
             context: { name, version, fields: diffs },

@@ -214,6 +214,23 @@ catch (e) { process.stdout.write(String(e.code ?? e.message)); }
     expect((await s.search([])).total).toBe(3);
   });
 
+  it('checks declared metadata against the tarball: raw or normalised form pass, anything else is confusion', async () => {
+    const dir = tempDir('declared');
+    const s = createFileStorage(dir);
+    const pack = await packFixture({ aliases: ['zz-alias', 'aa-alias'] });
+    const raw = JSON.parse(JSON.stringify(pack.manifest)) as Record<string, unknown>;
+    (raw.rump as Record<string, unknown>).aliases = ['zz-alias', 'aa-alias'];
+    const evil = JSON.parse(JSON.stringify(pack.manifest)) as Record<string, unknown>;
+    (evil.rump as Record<string, unknown>).requires = [];
+    const before = hashTree(dir);
+    expect(await codeOf(s.publish(pack.data, { declared: evil }))).toBe('E_MANIFEST_CONFUSION');
+    expect(await codeOf(s.publish(pack.data, { declared: { ...raw, dependencies: { '@rump/x': '*' } } }))).toBe('E_MANIFEST_CONFUSION');
+    expect(await codeOf(s.publish(pack.data, { integrity: integrityOf(Buffer.from('x')) }))).toBe('E_INTEGRITY');
+    expect(hashTree(dir)).toBe(before);
+    expect(await codeOf(s.publish(pack.data, { declared: raw, integrity: pack.integrity }))).toBe('ok');
+    expect(await codeOf(createFileStorage(tempDir('declared2')).publish(pack.data, { declared: pack.manifest as unknown as Record<string, unknown> }))).toBe('ok');
+  });
+
   it('detects a damaged stored tarball on read', async () => {
     const dir = tempDir('damaged');
     const s = createFileStorage(dir);
