@@ -45,8 +45,8 @@ import {
 } from './packument.js';
 
 export interface PublishOptions {
-  /** Dist-tag to point at the new version. Default: `latest`, moved only forward (never to a
-   * lower version or a prerelease); an explicit tag is always set. */
+  /** Dist-tag to point at the new version. `latest` (the default) only ever moves forward (never
+   * to a lower version or a prerelease; use setDistTag to move it back); any other tag is set. */
   tag?: string;
   /** The authenticated publisher (server). The first owner of a name owns it. */
   owner?: string;
@@ -388,7 +388,7 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
         next.time = { ...next.time, [version]: at, modified: at };
         if (owner !== undefined && (next.maintainers ?? []).length === 0) next.maintainers = [{ name: owner }];
         const tags = next['dist-tags'];
-        if (tag !== undefined) tags[tag] = version;
+        if (tag !== undefined && tag !== 'latest') tags[tag] = version;
         if (tag === undefined || tag === 'latest') {
           const latest = tags.latest;
           if (latest === undefined || (semver.prerelease(version) === null && semver.gt(version, latest))) tags.latest = version;

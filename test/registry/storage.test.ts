@@ -172,6 +172,7 @@ catch (e) { process.stdout.write(String(e.code ?? e.message)); }
     await s.publish((await packFixture({ version: '10.0.0' })).data);
     await s.publish((await packFixture({ version: '9.0.0' })).data);
     await s.publish((await packFixture({ version: '11.0.0-rc.1' })).data);
+    await s.publish((await packFixture({ version: '9.1.0' })).data, { tag: 'latest' });
     expect((await s.readPackument('@rump/tcpip'))['dist-tags']).toEqual({ latest: '10.0.0' });
     await s.publish((await packFixture({ version: '11.0.0-rc.2' })).data, { tag: 'next' });
     expect(await s.setDistTag('@rump/tcpip', 'lts', '9.0.0')).toEqual({ latest: '10.0.0', next: '11.0.0-rc.2', lts: '9.0.0' });
@@ -180,7 +181,7 @@ catch (e) { process.stdout.write(String(e.code ?? e.message)); }
     expect(await codeOf(s.setDistTag('@rump/tcpip', '^1.0.0', '10.0.0'))).toBe('E_USAGE');
     expect(await codeOf(s.removeDistTag('@rump/tcpip', 'latest'))).toBe('E_USAGE');
     const p = await s.readPackument('@rump/tcpip');
-    expect(Object.keys(p.versions)).toEqual(['9.0.0', '10.0.0', '11.0.0-rc.1', '11.0.0-rc.2']);
+    expect(Object.keys(p.versions)).toEqual(['9.0.0', '9.1.0', '10.0.0', '11.0.0-rc.1', '11.0.0-rc.2']);
   });
 
   it('enforces ownership when an owner is named', async () => {
