@@ -2,7 +2,7 @@
 // Regenerates components/catalog/netbsd.json — the trimmed, normalised copy of
 // ../shared/netbsd/components.json that the product reads (the product never reads ../shared).
 //
-//   node components/catalog/generate.mjs [path/to/components.json]
+//   node components/catalog/generate.mjs [path/to/components.json [out.json]]
 //
 // Every rule applied here is documented in components/catalog.ts (module head). The output is
 // deterministic (fixed key order, sorted lists where order carries no meaning), so re-running the
@@ -12,9 +12,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const input = process.argv[2] ?? new URL('../../../shared/netbsd/components.json', import.meta.url);
-const outFile = new URL('./netbsd.json', import.meta.url);
+const outFile = process.argv[3] ?? new URL('./netbsd.json', import.meta.url);
 
 /** NetBSD library → friendly registry name, where the catalog's own name is not the one users say. */
 const NAME_OVERRIDES = {
@@ -295,7 +294,7 @@ function main() {
     }),
   };
   writeFileSync(outFile, JSON.stringify(out, null, 1) + '\n');
-  process.stdout.write(`wrote ${fileURLToPath(outFile)} (${out.components.length} components) from ${here}\n`);
+  process.stdout.write(`wrote ${outFile instanceof URL ? fileURLToPath(outFile) : outFile} (${out.components.length} components)\n`);
 }
 
 main();
