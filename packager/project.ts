@@ -13,7 +13,7 @@
  * - Fetching goes through the store (integrity from the lockfile: a registry that now serves
  *   other bytes for a locked version fails with E_INTEGRITY, IN-03, and nothing is "fixed").
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import semver from 'semver';
 import {
@@ -180,13 +180,20 @@ export async function initProject(dir: string, options: InitOptions = {}): Promi
   const targets = options.targets !== undefined && options.targets.length > 0 ? [...new Set(options.targets)] : [defaultTarget()];
   for (const t of targets) parseTarget(t);
   const name = sanitizeProjectName(options.name ?? basename(root));
+  // Like cargo finding src/main.rs: C sources already in the directory become the application.
+  let sources: string[] = [];
+  try {
+    sources = (await readdir(root, { withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.c')).map((e) => e.name).sort();
+  } catch {
+    sources = [];
+  }
   const manifest: ProjectManifest = {
     schemaVersion: 1,
     name,
     targets,
     components: {},
     registries: options.registries ?? {},
-    image: { entry: [], net: [], block: [] },
+    image: { ...(sources.length > 0 ? { sources } : {}), entry: [], net: [], block: [] },
   };
   await writeFileAtomic(path, renderProjectManifest(manifest));
   return manifest;
