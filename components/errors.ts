@@ -70,6 +70,7 @@ export const ERROR_CODES = [
   'E_UPSTREAM', // GitHub upstream failures
   'E_RATE_LIMIT',
   'E_EXISTS', // a destination that must not exist already does (unpack, pack -o)
+  'E_AUDIT_FINDINGS', // audit findings at or above --audit-level / a --deny policy (exit 3)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
