@@ -73,3 +73,25 @@ describe('module boundaries', () => {
     expect(v).toHaveLength(2);
   });
 });
+
+/** Static value imports of library modules from the CLI shell (they slow every start-up). */
+export function eagerCliImports(files: Array<{ path: string; source: string }>): string[] {
+  const bad: string[] = [];
+  for (const f of files) {
+    if (!f.path.startsWith('cli/')) continue;
+    for (const m of f.source.matchAll(/(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s+['"](\.\.\/[^'"]+)['"]/g)) {
+      const spec = m[1] as string;
+      if (/^(\.\.\/)+(schemas|components|resolver|registry|packager)\//.test(spec)) bad.push(`${f.path}: loads ${spec} at start-up; import it lazily inside the action`);
+    }
+  }
+  return bad;
+}
+
+describe('CLI start-up', () => {
+  it('the CLI shell imports library modules only lazily (rumpkg --version stays fast)', () => {
+    const files = tsFiles(join(root, 'cli')).map((p) => ({ path: relative(root, p).split(sep).join('/'), source: readFileSync(p, 'utf8') }));
+    expect(eagerCliImports(files)).toEqual([]);
+    expect(eagerCliImports([{ path: 'cli/commands/x.ts', source: "import { RumpkgError } from '../../components/index.js';" }])).toHaveLength(1);
+    expect(eagerCliImports([{ path: 'cli/commands/x.ts', source: "import type { Lockfile } from '../../components/index.js';" }])).toHaveLength(0);
+  });
+});

@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { RumpkgError } from '../../components/index.js';
+import { CliError as RumpkgError } from '../errors.js';
 import { globalOptions, print, printJson, table, type GlobalOptions } from '../output.js';
 
 async function registryDir(g: GlobalOptions, dir: string | undefined): Promise<string> {
