@@ -1,0 +1,368 @@
+/**
+ * Evidence for the audit (DESIGN.md §4.4, RELIABILITY.md IM-03): what the bytes of an image say
+ * is inside it, and what the components rumpkg knows about look like.
+ *
+ * - A `KnownComponent` is one component version for one target with its fingerprint: the
+ *   `SymbolEvidence` recorded at publish time (`rump.targets[T].symbols`) and, when its archive
+ *   is at hand, the defined global names themselves (needed to look for them in an image: a
+ *   digest alone cannot be matched against a subset of the image's symbols). Sources: a
+ *   directory of unpacked components (`--components-dir`, the store), or the registry.
+ * - `readImageEvidence` reads an image once: its defined global symbols (components/symbols.ts
+ *   `imageSymbols`), its `link_set_rump_components` entries — each followed to its
+ *   `struct rump_component` for the init level (`rc_type`) and, where the struct carries one
+ *   (the corpus convention, components/corpus/rump_component.h), the `rc_name` string — and the
+ *   embedded `.rumpkg.manifest`.
+ *
+ * Activation shims (tcpip, tcpip6: no global definitions, only a link-set entry) are recognised
+ * by their link-set entries: by `rc_name` when the struct has one, else by the init levels left
+ * over once every component found by symbols has taken its own.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  RumpkgError,
+  SHF_ALLOC,
+  SHT,
+  archiveSymbols,
+  fsError,
+  imageSymbols,
+  linkSetLevels,
+  parseElf,
+  sectionData,
+  symbolDigest,
+  RUMP_COMPONENT_TYPES,
+  type ComponentKind,
+  type ComponentManifest,
+  type ElfFile,
+  type ImageManifest,
+  type SymbolEvidence,
+  type Target,
+  type Upstream,
+} from '../components/index.js';
+import { MANIFEST_SECTION } from './link-plan.js';
+
+/** One component version for one target, with what is known of its fingerprint. */
+export interface KnownComponent {
+  name: string;
+  version: string;
+  target: Target;
+  license: string;
+  lib: string;
+  aliases: string[];
+  kind: ComponentKind;
+  initLevels: string[];
+  integrity?: string;
+  upstream?: Upstream;
+  /** The fingerprint recorded in its manifest at publish time (absent in old manifests). */
+  recorded?: SymbolEvidence;
+  /** The fingerprint computed from its archive (when the archive was read). */
+  computed?: SymbolEvidence;
+  /** Defined global names of its archive, sorted (when the archive was read). */
+  defined?: string[];
+  /** Where it came from: `components-dir`, `store`, `registry`. */
+  source: string;
+}
+
+/** One entry of an image's `link_set_rump_components`. */
+export interface LinkSetEntry {
+  /** Init level (`rc_type` mapped through RUMP_COMPONENT_TYPES), null when unreadable. */
+  level: string | null;
+  /** The struct's `rc_name` string (corpus convention), null when there is none. */
+  rcName: string | null;
+}
+
+export interface ImageEvidence {
+  file: string;
+  bytes: number;
+  /** `sha256-<hex>` of the whole file. */
+  sha256: string;
+  class: 32 | 64;
+  endian: 'le' | 'be';
+  machine: string;
+  symbolTable: '.symtab' | '.dynsym' | null;
+  /** Defined global names, sorted. */
+  defined: string[];
+  /** null when the image has no link set section. */
+  linkSet: LinkSetEntry[] | null;
+  /** The embedded manifest, or null when the section is missing. */
+  manifest: ImageManifest | null;
+}
+
+const sortStrings = (xs: Iterable<string>): string[] => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** R_*_RELATIVE relocation types of RELA machines (x86_64, aarch64, powerpc64, riscv). */
+const RELATIVE: Record<number, number> = { 62: 8, 183: 1027, 21: 22, 243: 3 };
+
+/** Address → addend of the R_*_RELATIVE relocations of allocated RELA sections (PIE images). */
+function relativeRelocations(elf: ElfFile): Map<bigint, bigint> {
+  const out = new Map<bigint, bigint>();
+  const rel = RELATIVE[elf.machine];
+  if (rel === undefined || elf.class !== 64) return out;
+  const dv = new DataView(elf.bytes.buffer, elf.bytes.byteOffset, elf.bytes.byteLength);
+  const le = elf.endian === 'le';
+  for (const rs of elf.sections) {
+    if (rs.type !== SHT.RELA || (rs.flags & SHF_ALLOC) === 0 || rs.entsize !== 24 || rs.size % 24 !== 0) continue;
+    for (let o = rs.offset; o + 24 <= rs.offset + rs.size; o += 24) {
+      if (dv.getUint32(o + (le ? 8 : 12), le) !== rel) continue;
+      out.set(dv.getBigUint64(o, le), dv.getBigUint64(o + 16, le));
+    }
+  }
+  return out;
+}
+
+/**
+ * Follows every pointer of the link set to its `struct rump_component { int rc_type; void
+ * (*rc_init)(void); const char *rc_name; … }` and reads the level and, when the third field
+ * points at a NUL-terminated printable string inside the image, the name. Every read is
+ * bounds-checked against the section it falls in; anything unreadable gives nulls, never a throw.
+ */
+export function decodeLinkSet(elf: ElfFile, levelNames: readonly string[] = RUMP_COMPONENT_TYPES): LinkSetEntry[] | null {
+  const ls = elf.sections.find((s) => s.name === 'link_set_rump_components');
+  if (ls === undefined || ls.type === SHT.NOBITS) return null;
+  const ptr = elf.class === 64 ? 8 : 4;
+  const le = elf.endian === 'le';
+  const bytes = elf.bytes;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const loaded = elf.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && s.type !== SHT.NOBITS && s.size > 0);
+  const relative = relativeRelocations(elf);
+  const fileOffset = (addr: bigint, len: number): number | null => {
+    const s = loaded.find((x) => addr >= x.addr && addr + BigInt(len) <= x.addr + BigInt(x.size));
+    return s === undefined ? null : s.offset + Number(addr - s.addr);
+  };
+  const readPtr = (addr: bigint): bigint | null => {
+    const o = fileOffset(addr, ptr);
+    if (o === null) return null;
+    const v = ptr === 8 ? dv.getBigUint64(o, le) : BigInt(dv.getUint32(o, le));
+    return v === 0n ? (relative.get(addr) ?? 0n) : v;
+  };
+  const readString = (addr: bigint): string | null => {
+    const s = loaded.find((x) => addr >= x.addr && addr < x.addr + BigInt(x.size));
+    if (s === undefined) return null;
+    const start = s.offset + Number(addr - s.addr);
+    const end = Math.min(s.offset + s.size, start + 256);
+    let i = start;
+    while (i < end && bytes[i] !== 0) {
+      const c = bytes[i] as number;
+      if (c < 0x20 || c > 0x7e) return null;
+      i++;
+    }
+    if (i >= end || i === start) return null;
+    return Buffer.from(bytes.subarray(start, i)).toString('latin1');
+  };
+  const entries: LinkSetEntry[] = [];
+  const n = Math.floor(ls.size / ptr);
+  for (let k = 0; k < n; k++) {
+    const slot = ls.addr + BigInt(k * ptr);
+    const inFile = ls.offset + k * ptr;
+    let p = ptr === 8 ? dv.getBigUint64(inFile, le) : BigInt(dv.getUint32(inFile, le));
+    if (p === 0n) p = relative.get(slot) ?? 0n;
+    let level: string | null = null;
+    let rcName: string | null = null;
+    if (p !== 0n) {
+      const o = fileOffset(p, 4);
+      if (o !== null) {
+        const t = dv.getUint32(o, le);
+        level = levelNames[t] ?? `rc_type:${t}`;
+      }
+      const q = readPtr(p + BigInt(2 * ptr));
+      if (q !== null && q !== 0n) rcName = readString(q);
+    }
+    entries.push({ level, rcName });
+  }
+  return entries;
+}
+
+function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return import('node:crypto').then((c) => c.createHash('sha256').update(bytes).digest('hex'));
+}
+
+/** The embedded manifest of a parsed image, or null when the section is missing (E_AUDIT when unreadable). */
+export function embeddedManifest(elf: ElfFile): ImageManifest | null {
+  const data = sectionData(elf, MANIFEST_SECTION);
+  if (data === undefined) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch (e) {
+    throw new RumpkgError('E_AUDIT', `the ${MANIFEST_SECTION} section of ${elf.file} is not valid JSON`, {
+      context: { path: elf.file, section: MANIFEST_SECTION },
+      hint: 'the manifest section was damaged; rebuild the image with rumpkg build',
+      cause: e,
+    });
+  }
+  const m = value as Partial<ImageManifest> | null;
+  const okComponent = (c: unknown): boolean => {
+    const o = c as Record<string, unknown> | null;
+    return o !== null && typeof o === 'object' && typeof o.name === 'string' && typeof o.version === 'string';
+  };
+  if (m === null || typeof m !== 'object' || m.imageManifestVersion !== 1 || !Array.isArray(m.components) || !m.components.every(okComponent)) {
+    throw new RumpkgError('E_AUDIT', `the ${MANIFEST_SECTION} section of ${elf.file} is not an image manifest (version 1)`, {
+      context: { path: elf.file, section: MANIFEST_SECTION },
+      hint: 'rebuild the image with rumpkg build',
+    });
+  }
+  return m as ImageManifest;
+}
+
+/** Reads everything the audit needs from the bytes of an image (E_ELF for malformed files). */
+export async function imageEvidence(bytes: Uint8Array, file: string): Promise<ImageEvidence> {
+  const syms = imageSymbols(bytes, { file });
+  const elf = parseElf(bytes, { file, symbols: false, notes: false });
+  return {
+    file,
+    bytes: bytes.length,
+    sha256: `sha256-${await sha256Hex(bytes)}`,
+    class: syms.class,
+    endian: syms.endian,
+    machine: syms.machineName,
+    symbolTable: syms.symbolTable,
+    defined: syms.defined,
+    linkSet: decodeLinkSet(elf),
+    manifest: embeddedManifest(elf),
+  };
+}
+
+/** Reads an image file (E_NOT_FOUND / E_EACCES / E_ELF). */
+export async function readImageEvidence(imagePath: string): Promise<ImageEvidence> {
+  let bytes: Buffer;
+  try {
+    const st = await stat(imagePath);
+    if (!st.isFile()) {
+      throw new RumpkgError('E_ELF', `${imagePath} is not a regular file`, { context: { path: imagePath }, hint: 'give the path of an image built by rumpkg build' });
+    }
+    bytes = await readFile(imagePath);
+  } catch (e) {
+    if (e instanceof RumpkgError) throw e;
+    throw fsError(e, imagePath, 'read image');
+  }
+  return imageEvidence(bytes, imagePath);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known components
+
+function manifestOk(m: unknown): m is ComponentManifest {
+  const o = m as Partial<ComponentManifest> | null;
+  return (
+    o !== null &&
+    typeof o === 'object' &&
+    typeof o.name === 'string' &&
+    typeof o.version === 'string' &&
+    o.rump !== null &&
+    typeof o.rump === 'object' &&
+    typeof o.rump.targets === 'object' &&
+    o.rump.targets !== null
+  );
+}
+
+/** A KnownComponent from a manifest alone (registry metadata): the recorded fingerprint only. */
+export function knownFromManifest(m: ComponentManifest, target: Target, extra: { integrity?: string; source: string }): KnownComponent | undefined {
+  const entry = m.rump.targets[target];
+  if (entry === undefined) return undefined;
+  return {
+    name: m.name,
+    version: m.version,
+    target,
+    license: typeof m.license === 'string' ? m.license : '',
+    lib: m.rump.lib,
+    aliases: Array.isArray(m.rump.aliases) ? m.rump.aliases : [],
+    kind: m.rump.kind ?? 'component',
+    initLevels: Array.isArray(m.rump.initLevels) ? m.rump.initLevels : [],
+    ...(extra.integrity === undefined ? {} : { integrity: extra.integrity }),
+    ...(m.rump.upstream === undefined ? {} : { upstream: m.rump.upstream }),
+    ...(entry.symbols === undefined ? {} : { recorded: entry.symbols }),
+    source: extra.source,
+  };
+}
+
+/**
+ * A component directory (`package.json` + archives) → one KnownComponent per target it ships
+ * (or only `target`), with the names and fingerprint computed from each archive.
+ */
+export async function readKnownComponentDir(
+  dir: string,
+  options: { target?: Target; integrity?: string; source?: string } = {},
+): Promise<KnownComponent[]> {
+  const p = join(dir, 'package.json');
+  let m: unknown;
+  try {
+    m = JSON.parse(await readFile(p, 'utf8'));
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw new RumpkgError('E_JSON_PARSE', `${p} is not valid JSON`, { context: { path: p }, cause: e });
+    }
+    throw fsError(e, p, 'read');
+  }
+  if (!manifestOk(m)) return [];
+  const targets = options.target === undefined ? Object.keys(m.rump.targets).sort() : [options.target];
+  const out: KnownComponent[] = [];
+  for (const t of targets) {
+    const k = knownFromManifest(m, t, {
+      source: options.source ?? 'components-dir',
+      ...(options.integrity === undefined ? {} : { integrity: options.integrity }),
+    });
+    if (k === undefined) continue;
+    const archive = m.rump.targets[t]?.archive;
+    if (typeof archive === 'string' && !archive.includes('..')) {
+      const ap = join(dir, archive);
+      let bytes: Buffer | undefined;
+      try {
+        bytes = await readFile(ap);
+      } catch {
+        bytes = undefined; // a missing archive: the recorded fingerprint is all we have
+      }
+      if (bytes !== undefined) {
+        const s = archiveSymbols(bytes, { file: ap });
+        k.defined = s.defined;
+        k.computed = { defined: s.defined.length, digest: symbolDigest(s.defined) };
+        if (s.linkSet?.types != null && s.linkSet.types.length > 0) k.computed.linkSet = linkSetLevels(s.linkSet.types);
+      }
+    }
+    out.push(k);
+  }
+  return out;
+}
+
+/**
+ * Every component directory under `root` (depth ≤ 3: `<name>`, `<version>/<name>`,
+ * `@scope/<name>`, `<version>/@scope/<name>`), read with `readKnownComponentDir`.
+ */
+export async function readComponentsDir(root: string, options: { target?: Target } = {}): Promise<KnownComponent[]> {
+  const base = resolve(root);
+  try {
+    if (!(await stat(base)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (e) {
+    const err = fsError(e, base, 'read components directory');
+    if (err instanceof RumpkgError) throw err;
+    throw new RumpkgError('E_NOT_FOUND', `${base} is not a directory of components`, { context: { path: base }, cause: e });
+  }
+  const dirs: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch {
+      return;
+    }
+    if (names.includes('package.json') && depth > 0) {
+      dirs.push(dir);
+      return;
+    }
+    if (depth >= 3) return;
+    for (const n of names) {
+      if (n.startsWith('.') || n === 'node_modules' || n === 'src' || n === 'lib') continue;
+      const p = join(dir, n);
+      try {
+        if ((await stat(p)).isDirectory()) await walk(p, depth + 1);
+      } catch {
+        // raced away: skip
+      }
+    }
+  };
+  await walk(base, 0);
+  const out: KnownComponent[] = [];
+  for (const d of dirs) out.push(...(await readKnownComponentDir(d, { ...(options.target === undefined ? {} : { target: options.target }), source: 'components-dir' })));
+  return out;
+}
+
+export { sortStrings };
