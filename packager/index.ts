@@ -9,3 +9,8 @@ export * from './build.js';
 export * from './size.js';
 export * from './run.js';
 export * from './project.js';
+export * from './evidence.js';
+export * from './licenses.js';
+export * from './advisories.js';
+export * from './audit.js';
+export * from './sbom.js';
