@@ -103,8 +103,11 @@ export const CORPUS_CFLAGS = [
 /** One documented difference between corpus versions. */
 export interface CorpusVersionChange {
   component: string;
-  /** `absent`: the component does not exist in `versions`; `dependency`: it has the extra hard edge `dependency` there. */
-  change: 'absent' | 'dependency';
+  /**
+   * `absent`: the component does not exist in `versions`; `dependency`: it has the extra hard edge
+   * `dependency` there; `no-dependency`: it lacks the catalog's hard edge `dependency` there.
+   */
+  change: 'absent' | 'dependency' | 'no-dependency';
   dependency?: string;
   versions: string[];
   why: string;
@@ -129,9 +132,9 @@ export const CORPUS_VERSION_CHANGES: readonly CorpusVersionChange[] = [
   },
   {
     component: 'kern-tty',
-    change: 'dependency',
+    change: 'no-dependency',
     dependency: 'vfs',
-    versions: ['9.0.0', '10.0.0', '10.1.0'],
+    versions: ['8.0.0'],
     why: 'gained its dependency on vfs in 9.0.0 (8.0.0 depends on base only)',
   },
 ];
@@ -191,7 +194,10 @@ export function planCorpus(options: { versions?: readonly string[]; targets?: re
         const extra = CORPUS_VERSION_CHANGES.filter(
           (c) => c.component === entry.name && c.change === 'dependency' && c.versions.includes(version),
         ).map((c) => c.dependency as string);
-        const dependencies = [...new Set([...entry.dependencies, ...extra])].sort();
+        const without = CORPUS_VERSION_CHANGES.filter(
+          (c) => c.component === entry.name && c.change === 'no-dependency' && c.versions.includes(version),
+        ).map((c) => c.dependency as string);
+        const dependencies = [...new Set([...entry.dependencies, ...extra])].filter((d) => !without.includes(d)).sort();
         return { entry, version, dependencies, targets: targets.filter((t) => catalogShipsTarget(entry, t)) };
       }),
   }));
