@@ -542,7 +542,8 @@ export async function corpusInputFiles(): Promise<string[]> {
   const dir = fileURLToPath(new URL('./corpus/', import.meta.url));
   const assets = (await readdir(dir)).filter((f) => /\.(c|h)$/.test(f)).sort().map((f) => join(dir, f));
   const self = fileURLToPath(import.meta.url);
-  return [self, fileURLToPath(new URL('./catalog.ts', import.meta.url)), fileURLToPath(new URL('./catalog/netbsd.json', import.meta.url)), ...assets];
+  const ext = self.endsWith('.ts') ? 'ts' : 'js'; // sources (vitest) or dist/
+  return [self, fileURLToPath(new URL(`./catalog.${ext}`, import.meta.url)), fileURLToPath(new URL('./catalog/netbsd.json', import.meta.url)), ...assets];
 }
 
 /**
