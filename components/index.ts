@@ -13,3 +13,4 @@ export * from './ar.js';
 export * from './symbols.js';
 export * from './catalog.js';
 export * from './corpus.js';
+export * from './import.js';

@@ -1,0 +1,413 @@
+/**
+ * Symbol analysis of a set of rump kernel archives (`rumpkg import archives`): which archive
+ * defines the rump-namespace symbols each archive needs, and where that contradicts the catalog.
+ *
+ * `scanArchive` reads one archive (I/O-free: bytes in); `analyzeArchives` is pure. The rules
+ * (REAL-ARCHIVES.md is the evidence they are built on):
+ *
+ * - **Which references count**: strong undefined names starting with `rump` (`rumpns_*`,
+ *   `rump_*`, `rumpvfs_*` …) except `rumpuser_*` / `rumpcomp_*`, the hypercalls the platform
+ *   package provides. Host libc references (host-side hypercall code) are not edges.
+ * - **Who provides a name**: every other archive defining it, split into strong, weak and
+ *   common (`-fcommon` tentative) definitions.
+ *   - exactly one strong provider and no weak one → a **hard** edge;
+ *   - weak providers (a stub such as `librumpnet`'s `agr_input`) → the weak provider is the
+ *     hard edge (the link always succeeds with it) and every strong provider that overrides it
+ *     becomes an **optional** edge (`librumpnet_net` → `librumpnet_agr`);
+ *   - two or more strong providers (`rumpns_ifunit` in `librumpnet_net` and
+ *     `librumpnet_sockin`) → an **any-of** requirement: never two hard edges, because the
+ *     providers usually conflict;
+ *   - only common definitions: one → hard; several → any-of (shared commons);
+ *   - a weakly referenced name that some archive defines → an optional edge.
+ * - **Comparison with the catalog** (only where both ends are catalog components):
+ *   - a hard symbol edge is `confirmed` (a catalog hard edge), `capability` (the source
+ *     requires a capability the target provides, e.g. `bus:pci`), `implied` (the target is
+ *     already in the transitive closure of the source's catalog hard edges) or `missing`;
+ *   - an any-of requirement none of whose providers is in that closure is `missing-any-of`;
+ *   - a catalog hard edge to an imported archive that no symbol proves is `unneeded`;
+ *     `expected: true` marks those the catalog documents as sufficient-not-needed (kinds
+ *     `link-set`, `ioconf-attach`) and edges to activation shims (archives with no global
+ *     definitions, such as `librumpnet_netinet`: nothing can reference them by symbol).
+ * - **Edges written into manifests**: the catalog's hard edges ∪ the `missing` symbol edges
+ *   (confirmed, capability and implied edges add nothing to the closure). For archives the
+ *   catalog does not know: every hard symbol edge, minus those implied by another one's catalog
+ *   closure. Optional edges: the catalog's ∪ the symbol-proven ones, minus hard ones. Any-of
+ *   requirements are reported, never written as hard edges.
+ */
+import { isAr, parseAr } from './ar.js';
+import type { Catalog, CatalogEntry } from './catalog.js';
+import { findSymbolTable, isElf, parseElfSections, symbolTableView } from './elf.js';
+import { archiveSymbols, linkSetLevels, symbolDigest } from './symbols.js';
+import type { SymbolEvidence } from './types.js';
+
+/** What the analysis needs from one archive. */
+export interface ArchiveScan {
+  /** Library name (`librumpnet_net`), from the file name. */
+  lib: string;
+  file: string;
+  machine: number | null;
+  machineName: string | null;
+  class: 32 | 64 | null;
+  /** Defined names by strength (a name defined strong anywhere in the archive is strong). */
+  strong: string[];
+  weak: string[];
+  common: string[];
+  /** Strong undefined names no member defines. */
+  undefined: string[];
+  /** Weak-only undefined names no member defines. */
+  weakUndefined: string[];
+  /** Link-set entries (`struct rump_component`s) the archive carries. */
+  linkSetEntries: number;
+  evidence: SymbolEvidence;
+}
+
+const STB_WEAK = 2;
+const SHN_COMMON = 0xfff2;
+
+/** Reads the symbols of one archive for `analyzeArchives`. Malformed input → E_ELF. */
+export function scanArchive(bytes: Uint8Array, options: { lib: string; file: string }): ArchiveScan {
+  const s = archiveSymbols(bytes, { file: options.file });
+  // archiveSymbols does not say how a name is defined; one more pass over the symbol tables
+  // picks out weak and common definitions (names decoded only for those).
+  const weak = new Set<string>();
+  const common = new Set<string>();
+  const strongSomewhere = new Set<string>();
+  const members = isAr(bytes) ? parseAr(bytes, { file: options.file }).members.filter((m) => isElf(m.data)) : [{ name: '', data: bytes }];
+  const tables = members.flatMap((m) => {
+    const info = parseElfSections(m.data, m.name === '' ? options.file : `${options.file}(${m.name})`);
+    const symtab = findSymbolTable(info.sections);
+    return symtab === undefined ? [] : [{ info, view: symbolTableView(info, symtab) }];
+  });
+  // Pass 1 decodes weak and common definitions; pass 2 (only when there are some) the strong
+  // definitions, to see which of those names another member defines strongly.
+  for (const pass of [1, 2]) {
+    if (pass === 2 && weak.size === 0 && common.size === 0) break;
+    for (const { info, view } of tables) {
+      const r = info.reader;
+      const infoAt = r.is64 ? 4 : 12;
+      const shndxAt = r.is64 ? 6 : 14;
+      const base = view.section.offset;
+      for (let i = 1; i < view.count; i++) {
+        const o = base + i * view.entsize;
+        const bind = (r.bytes[o + infoAt] as number) >> 4;
+        if (bind !== 1 && bind !== STB_WEAK && bind !== 10) continue;
+        const shndx = r.u16(o + shndxAt);
+        if (shndx === 0) continue; // undefined
+        const isWeak = bind === STB_WEAK;
+        const isCommon = !isWeak && shndx === SHN_COMMON;
+        if (pass === 1) {
+          if (isWeak) weak.add(view.names.get(r.u32(o), `symbol ${i}`));
+          else if (isCommon) common.add(view.names.get(r.u32(o), `symbol ${i}`));
+        } else if (!isWeak && !isCommon) {
+          const n = view.names.get(r.u32(o), `symbol ${i}`);
+          if (weak.has(n) || common.has(n)) strongSomewhere.add(n);
+        }
+      }
+    }
+  }
+  const strongSet = new Set(s.defined);
+  for (const n of weak) if (!strongSomewhere.has(n)) strongSet.delete(n);
+  for (const n of common) if (!strongSomewhere.has(n)) strongSet.delete(n);
+  const evidence: SymbolEvidence = { defined: s.defined.length, digest: symbolDigest(s.defined) };
+  if (s.linkSet?.types != null && s.linkSet.types.length > 0) evidence.linkSet = linkSetLevels(s.linkSet.types);
+  return {
+    lib: options.lib,
+    file: options.file,
+    machine: s.machine,
+    machineName: s.machineName,
+    class: s.class,
+    strong: [...strongSet],
+    weak: [...weak].filter((n) => !strongSomewhere.has(n)).sort(),
+    common: [...common].filter((n) => !strongSomewhere.has(n) && !weak.has(n)).sort(),
+    undefined: s.undefined,
+    weakUndefined: s.weakUndefined,
+    linkSetEntries: s.linkSet?.entries ?? 0,
+    evidence,
+  };
+}
+
+/** Whether an undefined name is a rump kernel reference (not a hypercall, not host libc). */
+export function isRumpReference(name: string): boolean {
+  return name.startsWith('rump') && !name.startsWith('rumpuser_') && !name.startsWith('rumpcomp_');
+}
+
+/** Symbol evidence for one edge: how many names, a few examples. */
+export interface EdgeEvidence {
+  count: number;
+  examples: string[];
+}
+
+export interface AnyOfRequirement {
+  /** Libraries any one of which satisfies the names (sorted). */
+  providers: string[];
+  /** `strong` (several strong definitions), `weak` (several weak stubs) or `common` (shared commons). */
+  kind: 'strong' | 'weak' | 'common';
+  count: number;
+  examples: string[];
+}
+
+export interface ArchiveAnalysis {
+  lib: string;
+  /** Hard symbol edges: provider library → evidence. */
+  hard: Record<string, EdgeEvidence>;
+  /** Optional symbol edges (overrides of weak stubs, weak references). */
+  optional: Record<string, EdgeEvidence>;
+  anyOf: AnyOfRequirement[];
+  /** Rump-namespace names no archive of the set defines. */
+  unresolved: EdgeEvidence;
+  /** True when the archive defines no global symbol (an activation shim, or empty). */
+  noGlobals: boolean;
+  /** The archive holds common (tentative) definitions: it was built with -fcommon. */
+  commonSymbols: boolean;
+}
+
+export type SymbolEdgeStatus = 'confirmed' | 'capability' | 'implied' | 'missing';
+
+export interface EdgeFinding {
+  /** Source and target libraries. */
+  from: string;
+  to: string;
+  status: 'missing' | 'missing-any-of' | 'unneeded';
+  /** For `missing-any-of`: the alternatives. */
+  providers?: string[];
+  /** Catalog evidence kinds of an `unneeded` edge. */
+  kinds?: string[];
+  /** True for unneeded edges the catalog documents as sufficient-not-needed, or to shims. */
+  expected?: boolean;
+  reason: string;
+  examples?: string[];
+}
+
+export interface SymbolAnalysis {
+  archives: Record<string, ArchiveAnalysis>;
+  /** Per source library: target library → status of each hard symbol edge. */
+  status: Record<string, Record<string, SymbolEdgeStatus>>;
+  findings: EdgeFinding[];
+  /** Per library: the hard and optional edges to write (libraries). */
+  write: Record<string, { hard: string[]; optional: string[] }>;
+}
+
+const EXAMPLES = 5;
+
+function add(map: Record<string, EdgeEvidence>, key: string, name: string): void {
+  const e = (map[key] ??= { count: 0, examples: [] });
+  e.count++;
+  if (e.examples.length < EXAMPLES) e.examples.push(name);
+}
+
+interface Providers {
+  strong: string[];
+  weak: string[];
+  common: string[];
+}
+
+function providerIndex(scans: readonly ArchiveScan[]): Map<string, Providers> {
+  const idx = new Map<string, Providers>();
+  const put = (name: string, lib: string, kind: keyof Providers): void => {
+    let p = idx.get(name);
+    if (p === undefined) idx.set(name, (p = { strong: [], weak: [], common: [] }));
+    p[kind].push(lib);
+  };
+  for (const s of scans) {
+    for (const n of s.strong) put(n, s.lib, 'strong');
+    for (const n of s.weak) put(n, s.lib, 'weak');
+    for (const n of s.common) put(n, s.lib, 'common');
+  }
+  return idx;
+}
+
+/** Per archive: hard, optional and any-of edges proven by its references. Pure. */
+function symbolEdges(scan: ArchiveScan, idx: Map<string, Providers>): ArchiveAnalysis {
+  const hard: Record<string, EdgeEvidence> = {};
+  const optional: Record<string, EdgeEvidence> = {};
+  const anyOf = new Map<string, AnyOfRequirement>();
+  const unresolved: EdgeEvidence = { count: 0, examples: [] };
+  const addAnyOf = (providers: string[], kind: AnyOfRequirement['kind'], name: string): void => {
+    const sorted = [...providers].sort();
+    const key = `${kind}:${sorted.join('|')}`;
+    const a = anyOf.get(key) ?? { providers: sorted, kind, count: 0, examples: [] };
+    a.count++;
+    if (a.examples.length < EXAMPLES) a.examples.push(name);
+    anyOf.set(key, a);
+  };
+  const other = (libs: string[]): string[] => libs.filter((l) => l !== scan.lib);
+  for (const name of scan.undefined) {
+    if (!isRumpReference(name)) continue;
+    const p = idx.get(name);
+    const strong = p === undefined ? [] : other(p.strong);
+    const weak = p === undefined ? [] : other(p.weak);
+    const common = p === undefined ? [] : other(p.common);
+    if (weak.length > 0) {
+      if (weak.length === 1) add(hard, weak[0] as string, name);
+      else addAnyOf(weak, 'weak', name);
+      for (const s of strong) add(optional, s, name);
+    } else if (strong.length === 1) add(hard, strong[0] as string, name);
+    else if (strong.length > 1) addAnyOf(strong, 'strong', name);
+    else if (common.length === 1) add(hard, common[0] as string, name);
+    else if (common.length > 1) addAnyOf(common, 'common', name);
+    else add({ u: unresolved }, 'u', name);
+  }
+  for (const name of scan.weakUndefined) {
+    if (!isRumpReference(name)) continue;
+    const p = idx.get(name);
+    if (p === undefined) continue;
+    for (const l of new Set(other([...p.strong, ...p.weak, ...p.common]))) add(optional, l, name);
+  }
+  for (const l of Object.keys(hard)) delete optional[l];
+  return {
+    lib: scan.lib,
+    hard: sortRecord(hard),
+    optional: sortRecord(optional),
+    anyOf: [...anyOf.values()].sort((a, b) => (a.providers.join() < b.providers.join() ? -1 : 1)),
+    unresolved,
+    noGlobals: scan.evidence.defined === 0,
+    commonSymbols: scan.common.length > 0,
+  };
+}
+
+function sortRecord<V>(r: Record<string, V>): Record<string, V> {
+  return Object.fromEntries(Object.keys(r).sort().map((k) => [k, r[k] as V]));
+}
+
+/** Library-keyed view of a catalog (the importer works in library names). */
+export interface CatalogByLib {
+  entry(lib: string): CatalogEntry | undefined;
+  /** Hard dependencies of `lib` as libraries. */
+  hard(lib: string): string[];
+  /** Every library reachable from `lib` over catalog hard edges (excluding `lib`). */
+  closure(lib: string): Set<string>;
+}
+
+export function catalogByLib(catalog: Catalog): CatalogByLib {
+  const byLib = new Map(catalog.components.map((c) => [c.lib, c]));
+  const byName = new Map(catalog.components.map((c) => [c.name, c]));
+  const hard = (lib: string): string[] =>
+    (byLib.get(lib)?.dependencies ?? []).map((n) => byName.get(n)?.lib).filter((l): l is string => l !== undefined);
+  const memo = new Map<string, Set<string>>();
+  const closure = (lib: string): Set<string> => {
+    let c = memo.get(lib);
+    if (c !== undefined) return c;
+    c = new Set<string>();
+    const stack = [...hard(lib)];
+    while (stack.length > 0) {
+      const l = stack.pop() as string;
+      if (c.has(l) || l === lib) continue;
+      c.add(l);
+      stack.push(...hard(l));
+    }
+    memo.set(lib, c);
+    return c;
+  };
+  return { entry: (lib) => byLib.get(lib), hard, closure };
+}
+
+const EXPECTED_KINDS = /^(link-set|ioconf-attach)/;
+
+/** Whether the catalog says `from` reaches `to` through a capability (requires ∩ provides, or a capability edge). */
+function capabilityCovers(cat: CatalogByLib, from: string, to: string): boolean {
+  const a = cat.entry(from);
+  const b = cat.entry(to);
+  if (a === undefined || b === undefined) return false;
+  if (a.requires.some((c) => b.provides.includes(c))) return true;
+  return a.edges.some((e) => e.to === to && e.as !== 'dependency' && e.as !== 'dropped');
+}
+
+/**
+ * The symbol analysis of a set of archives against a catalog (see the module head). Pure.
+ */
+export function analyzeArchives(scans: readonly ArchiveScan[], options: { catalog: Catalog }): SymbolAnalysis {
+  const idx = providerIndex(scans);
+  const cat = catalogByLib(options.catalog);
+  const present = new Map(scans.map((s) => [s.lib, s]));
+  const archives: Record<string, ArchiveAnalysis> = {};
+  for (const s of scans) archives[s.lib] = symbolEdges(s, idx);
+  const status: SymbolAnalysis['status'] = {};
+  const findings: EdgeFinding[] = [];
+  const write: SymbolAnalysis['write'] = {};
+
+  for (const s of [...scans].sort((a, b) => (a.lib < b.lib ? -1 : 1))) {
+    const a = archives[s.lib] as ArchiveAnalysis;
+    const entry = cat.entry(s.lib);
+    const st: Record<string, SymbolEdgeStatus> = {};
+    const hardOut = new Set<string>();
+    if (entry !== undefined) {
+      const catHard = new Set(cat.hard(s.lib));
+      const closure = cat.closure(s.lib);
+      for (const h of catHard) hardOut.add(h);
+      for (const [to, ev] of Object.entries(a.hard)) {
+        let v: SymbolEdgeStatus;
+        if (catHard.has(to)) v = 'confirmed';
+        else if (capabilityCovers(cat, s.lib, to)) v = 'capability';
+        else if (cat.entry(to) === undefined) v = 'missing';
+        else if (closure.has(to)) v = 'implied';
+        else v = 'missing';
+        st[to] = v;
+        if (v !== 'missing') continue;
+        const conflict = cat.entry(to) !== undefined && entry.conflicts.includes((cat.entry(to) as CatalogEntry).name);
+        findings.push({
+          from: s.lib,
+          to,
+          status: 'missing',
+          reason: conflict
+            ? `${s.lib} needs ${ev.count} symbol(s) only ${to} defines, but the catalog says they conflict (edge not written)`
+            : cat.entry(to) === undefined
+              ? `${s.lib} needs ${ev.count} symbol(s) only ${to} defines (not a catalog component)`
+              : `${s.lib} needs ${ev.count} symbol(s) only ${to} defines; the catalog has no edge`,
+          examples: ev.examples,
+        });
+        if (!conflict) hardOut.add(to);
+      }
+      for (const any of a.anyOf) {
+        const ok = any.providers.some((p) => closure.has(p) || catHard.has(p) || capabilityCovers(cat, s.lib, p));
+        if (ok) continue;
+        findings.push({
+          from: s.lib,
+          to: any.providers.join(' | '),
+          status: 'missing-any-of',
+          providers: any.providers,
+          reason: `${s.lib} needs ${any.count} symbol(s) that any one of ${any.providers.join(', ')} defines (${any.kind}); the catalog reaches none of them`,
+          examples: any.examples,
+        });
+      }
+      const proven = new Set([...Object.keys(a.hard), ...Object.keys(a.optional), ...a.anyOf.flatMap((x) => x.providers)]);
+      for (const to of catHard) {
+        if (proven.has(to)) continue;
+        const target = present.get(to);
+        if (target === undefined) continue; // not imported: nothing to judge
+        const kinds = entry.edges.filter((e) => e.to === to).flatMap((e) => e.kinds);
+        const shim = target.evidence.defined === 0;
+        const expected = shim || kinds.some((k) => EXPECTED_KINDS.test(k));
+        findings.push({
+          from: s.lib,
+          to,
+          status: 'unneeded',
+          kinds,
+          expected,
+          reason: shim
+            ? `${to} defines no global symbol (an activation shim): nothing can reference it; the catalog edge is kept`
+            : `no symbol of ${s.lib} is defined by ${to}${expected ? ' (catalog kind: sufficient, not needed; kept)' : ''}`,
+        });
+      }
+    } else {
+      // Not in the catalog: the symbol edges are all there is; drop those another edge implies.
+      const targets = Object.keys(a.hard);
+      for (const to of targets) {
+        const implied = targets.some((o) => o !== to && cat.closure(o).has(to));
+        st[to] = implied ? 'implied' : 'missing';
+        if (!implied) hardOut.add(to);
+      }
+    }
+    status[s.lib] = st;
+    const optional = new Set<string>(entry === undefined ? [] : entry.optionalDependencies.map((n) => options.catalog.components.find((c) => c.name === n)?.lib).filter((l): l is string => l !== undefined));
+    for (const o of Object.keys(a.optional)) optional.add(o);
+    for (const h of hardOut) optional.delete(h);
+    if (entry !== undefined) for (const c of entry.conflicts) {
+      const l = options.catalog.components.find((x) => x.name === c)?.lib;
+      if (l !== undefined) optional.delete(l);
+    }
+    optional.delete(s.lib);
+    hardOut.delete(s.lib);
+    write[s.lib] = { hard: [...hardOut].sort(), optional: [...optional].sort() };
+  }
+  return { archives, status, findings, write };
+}

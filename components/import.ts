@@ -1,0 +1,390 @@
+/**
+ * `rumpkg import archives DIR`: real NetBSD rump kernel archives (`librump*.a` from buildrump.sh
+ * or a NetBSD `/usr/lib`) → component directories:
+ *
+ *   <out>/<name>/package.json            manifest from the catalog + symbol analysis
+ *   <out>/<name>/lib/<target>/<lib>.a    the archive, copied unchanged
+ *
+ * Which files are imported: `librump*.a` only. Skipped with a reason: `*_pic.a` twins (PIC
+ * copies of the same code), `librumpclient` and `librumphijack` (host-side libraries, not
+ * kernel components), anything else (`libbar.a`, `.so`).
+ *
+ * Manifests: catalog components get the catalog's name, aliases, faction, init levels,
+ * capabilities, conflicts (scoped), licence and upstream path; dependency ranges are
+ * `^<major>.0.0` of `version`. Archives the catalog does not know get a manifest named from the
+ * library (`librumpfoo` → `foo`, `librumpdev_foo` → `dev-foo`), init levels from their link set,
+ * licence `LicenseRef-unknown` (override with `license`) and a warning. Edges come from the
+ * symbol analysis (import-symbols.ts, whose head documents the rule). Per target: the archive,
+ * its SymbolEvidence, ABI flags the bytes prove (`-fcommon` when the archive holds common
+ * symbols) and, on posix targets, the host libraries its references need (`-lpthread`, `-ldl`).
+ *
+ * Importing a second target into the same `out` merges: a component directory already there
+ * with the same name and version keeps its other targets and gains this one (edges are unioned).
+ * Failure leaves `out` as it was: everything is read and analysed before anything is written,
+ * each component is built in a staging directory and swapped in by rename.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { loadCatalog, catalogShipsTarget, type Catalog, type CatalogEntry } from './catalog.js';
+import { fsError, isRumpkgError, RumpkgError } from './errors.js';
+import { analyzeArchives, scanArchive, type ArchiveScan, type EdgeFinding, type SymbolAnalysis } from './import-symbols.js';
+import { checkManifest, loadComponentDir, normalizeManifest } from './manifest.js';
+import { formatProblems } from '../schemas/index.js';
+import { parseTarget, parseVersion } from './names.js';
+import { DEFAULT_SCOPE, HYPERCALL_ABI_VERSION, type ComponentManifest, type TargetEntry } from './types.js';
+
+export * from './import-symbols.js';
+
+export interface ImportArchivesOptions {
+  target: string;
+  version: string;
+  /** Output directory (created); default `<dir>/../rump-components`. */
+  out?: string;
+  /** Catalog to use (default the bundled NetBSD catalog); tests pass edited copies. */
+  catalog?: Catalog;
+  /** `upstream.ref` for catalog components; default `netbsd-<major>-<minor>-RELEASE` of `version`. */
+  upstreamRef?: string;
+  /** Licence of archives the catalog does not know (default `LicenseRef-unknown`). */
+  license?: string;
+  /** Analyse and report, write nothing. */
+  dryRun?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ImportedComponent {
+  name: string;
+  lib: string;
+  /** False when the catalog does not know the library. */
+  known: boolean;
+  dir: string;
+  /** Archive file imported (absolute). */
+  source: string;
+  /** Merged into an existing component directory (another target). */
+  merged: boolean;
+  manifest: ComponentManifest;
+}
+
+export interface SkippedFile {
+  file: string;
+  reason: string;
+}
+
+export interface ImportResult {
+  target: string;
+  version: string;
+  out: string;
+  components: ImportedComponent[];
+  skipped: SkippedFile[];
+  warnings: string[];
+  /** The catalog contradictions the archives show (missing, missing-any-of, unneeded). */
+  findings: EdgeFinding[];
+  analysis: SymbolAnalysis;
+}
+
+const HOST_LIBS = new Set(['librumpclient', 'librumphijack']);
+
+/** Classifies one file name of the input directory. Pure. */
+export function classifyArchiveFile(file: string): { lib: string } | { skip: string } {
+  if (!/^librump[A-Za-z0-9_]*\.a$/.test(file)) {
+    return { skip: file.startsWith('librump') ? 'not a static archive name (librump*.a)' : 'not a rump kernel archive (librump*.a)' };
+  }
+  const lib = file.slice(0, -2);
+  if (lib.endsWith('_pic')) return { skip: `PIC twin of ${lib.slice(0, -4)}.a (same code, position-independent)` };
+  if (HOST_LIBS.has(lib)) return { skip: `${lib} is a host-side library (remote syscalls / hijacking), not a kernel component` };
+  return { lib };
+}
+
+/** The registry name for a library the catalog does not know. Pure. */
+export function nameForLib(lib: string): string {
+  const rest = lib.replace(/^librump/, '');
+  if (rest === '') return 'base';
+  return rest.toLowerCase().replace(/_+/g, '-').replace(/^-|-$/g, '');
+}
+
+const majorRange = (version: string): string => `^${version.split('.')[0]}.0.0`;
+const scoped = (name: string): string => `${DEFAULT_SCOPE}/${name}`;
+
+/** The default upstream ref for a version: `netbsd-<major>-<minor>-RELEASE`. */
+export function defaultUpstreamRef(version: string): string {
+  const [ma, mi] = version.split('.');
+  return `netbsd-${ma}-${mi}-RELEASE`;
+}
+
+/** Host libraries a posix archive's undefined references need. Pure. */
+export function hostLdflags(undefinedNames: readonly string[]): string[] {
+  const out: string[] = [];
+  if (undefinedNames.some((n) => /^(dlopen|dlsym|dlerror|dlclose|dladdr|dlinfo)$/.test(n))) out.push('-ldl');
+  if (undefinedNames.some((n) => n.startsWith('pthread_'))) out.push('-lpthread');
+  return out;
+}
+
+const MACHINE_OF_ARCH: Record<string, number[]> = {
+  x86_64: [62],
+  i386: [3],
+  aarch64: [183],
+  arm: [40],
+  riscv64: [243],
+  powerpc: [20],
+  powerpc64: [21],
+  sparc64: [43],
+  mips: [8],
+};
+
+interface Planned {
+  lib: string;
+  name: string;
+  entry: CatalogEntry | undefined;
+  file: string;
+  scan: ArchiveScan;
+}
+
+/**
+ * Imports every `librump*.a` of `dir` for one target (see the module head). Returns what was
+ * written, what was skipped, warnings and the symbol analysis. Nothing is written on failure.
+ */
+export async function importArchives(dir: string, options: ImportArchivesOptions): Promise<ImportResult> {
+  const { arch } = parseTarget(options.target);
+  const version = parseVersion(options.version, { what: 'import version' });
+  const catalog = options.catalog ?? loadCatalog();
+  const root = resolve(dir);
+  const out = resolve(options.out ?? join(root, '..', 'rump-components'));
+  let names: string[];
+  try {
+    names = (await readdir(root, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  } catch (e) {
+    throw fsError(e, root, 'read directory');
+  }
+  const warnings: string[] = [];
+  const skipped: SkippedFile[] = [];
+  const libs: Array<{ lib: string; file: string }> = [];
+  for (const f of names) {
+    const c = classifyArchiveFile(f);
+    if ('skip' in c) skipped.push({ file: join(root, f), reason: c.skip });
+    else libs.push({ lib: c.lib, file: join(root, f) });
+  }
+  if (libs.length === 0) {
+    throw new RumpkgError('E_NOT_FOUND', `no rump kernel archives (librump*.a) in ${root}`, {
+      context: { path: root, skipped },
+      hint: 'point it at the lib directory of a buildrump.sh build (rump/lib) or a NetBSD /usr/lib',
+    });
+  }
+
+  // Read and scan (bounded concurrency: archives can be large).
+  const byLib = new Map(catalog.components.map((c) => [c.lib, c]));
+  const takenNames = new Set(catalog.components.flatMap((c) => [c.name, ...c.aliases]));
+  const planned: Planned[] = new Array<Planned>(libs.length);
+  let done = 0;
+  let next = 0;
+  const wantMachines = MACHINE_OF_ARCH[arch];
+  const worker = async (): Promise<void> => {
+    while (next < libs.length) {
+      const i = next++;
+      const { lib, file } = libs[i] as { lib: string; file: string };
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(file);
+      } catch (e) {
+        throw fsError(e, file, 'read');
+      }
+      const scan = scanArchive(bytes, { lib, file });
+      if (wantMachines !== undefined && scan.machine !== null && !wantMachines.includes(scan.machine)) {
+        throw new RumpkgError('E_ARCH', `${file} holds ${scan.machineName} objects, but the target is ${options.target}`, {
+          context: { file, machine: scan.machineName, target: options.target },
+          hint: 'import each target from the archives built for it',
+        });
+      }
+      const entry = byLib.get(lib);
+      let name = entry?.name ?? nameForLib(lib);
+      if (entry === undefined && takenNames.has(name)) name = `x-${name}`;
+      planned[i] = { lib, name, entry, file, scan };
+      options.onProgress?.(++done, libs.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, libs.length) }, worker));
+
+  const analysis = analyzeArchives(
+    planned.map((p) => p.scan),
+    { catalog },
+  );
+  const nameOf = new Map(planned.map((p) => [p.lib, p.name]));
+  const libName = (lib: string): string => nameOf.get(lib) ?? byLib.get(lib)?.name ?? nameForLib(lib);
+  const range = majorRange(version);
+  const ref = options.upstreamRef ?? defaultUpstreamRef(version);
+
+  const manifests: Array<{ p: Planned; manifest: ComponentManifest }> = [];
+  for (const p of planned) {
+    const { entry, scan } = p;
+    const a = analysis.archives[p.lib];
+    if (entry === undefined) {
+      warnings.push(`${p.lib} is not in the catalog: imported as ${scoped(p.name)} with dependencies from its symbols only (licence ${options.license ?? 'LicenseRef-unknown'}); review its manifest`);
+    } else if (!catalogShipsTarget(entry, options.target)) {
+      warnings.push(`the catalog does not expect ${p.lib} on ${options.target} (${entry.platforms.join('/')}${entry.arches === null ? '' : ` ${entry.arches.join('/')}`}); imported anyway`);
+    }
+    if (scan.evidence.defined === 0 && scan.linkSetEntries === 0) warnings.push(`${p.lib} defines no global symbol and carries no rump component: is it empty?`);
+    const w = analysis.write[p.lib] ?? { hard: [], optional: [] };
+    const target: TargetEntry = { archive: `lib/${options.target}/${p.lib}.a`, symbols: scan.evidence };
+    const abiFlags = a?.commonSymbols === true ? ['-fcommon'] : [];
+    if (abiFlags.length > 0) target.abiFlags = abiFlags;
+    const ld = options.target.startsWith('posix-') ? hostLdflags(scan.undefined) : [];
+    if (ld.length > 0) target.ldflags = ld;
+    const deps = Object.fromEntries(w.hard.map((l) => [scoped(libName(l)), range]));
+    const opt = Object.fromEntries(w.optional.map((l) => [scoped(libName(l)), range]));
+    const isPlatform = entry?.kind === 'platform' || (entry === undefined && p.lib === 'librumpuser');
+    const manifest = normalizeManifest({
+      name: scoped(p.name),
+      version,
+      license: entry?.license ?? options.license ?? 'LicenseRef-unknown',
+      description: entry?.description ?? `${p.lib} (imported; not in the rumpkg catalog)`,
+      keywords: ['rump-component', `rump-lib:${p.lib}`, ...(entry?.provides ?? []).map((c) => `rump-provides:${c}`)],
+      dependencies: deps,
+      rump: {
+        schemaVersion: 1,
+        kind: isPlatform ? 'platform' : 'component',
+        lib: p.lib,
+        aliases: entry?.aliases ?? aliasesFor(p.lib, p.name, takenNames),
+        faction: entry?.faction ?? factionFor(p.lib),
+        initLevels: entry?.initLevels ?? [...new Set(scan.evidence.linkSet ?? [])],
+        requires: entry?.requires ?? [],
+        provides: entry?.provides ?? (isPlatform ? [`hypercall:${HYPERCALL_ABI_VERSION}`] : []),
+        conflicts: (entry?.conflicts ?? []).map(scoped),
+        optionalDependencies: opt,
+        targets: { [options.target]: target },
+        ...(entry === undefined
+          ? {}
+          : {
+              upstream: {
+                project: entry.upstream.project,
+                repository: entry.upstream.repository,
+                ref: entry.origin === 'netbsd' ? ref : (options.upstreamRef ?? 'master'),
+                path: entry.upstream.path,
+              },
+            }),
+      },
+    });
+    manifests.push({ p, manifest });
+  }
+
+  const result: ImportResult = {
+    target: options.target,
+    version,
+    out,
+    components: [],
+    skipped,
+    warnings,
+    findings: analysis.findings,
+    analysis,
+  };
+  if (options.dryRun === true) {
+    result.components = manifests
+      .map(({ p, manifest }) => ({ name: manifest.name, lib: p.lib, known: p.entry !== undefined, dir: join(out, p.name), source: p.file, merged: false, manifest }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    return result;
+  }
+  result.components = await writeComponents(out, manifests, options.target);
+  return result;
+}
+
+function factionFor(lib: string): string {
+  const m = /^librump(kern|vfs|fs|net|dev)?/.exec(lib);
+  const f = m?.[1];
+  return f === undefined ? 'none' : f === 'fs' ? 'vfs' : f;
+}
+
+function aliasesFor(lib: string, name: string, taken: ReadonlySet<string>): string[] {
+  const cands = [lib, lib.replace(/^lib/, '')];
+  return [...new Set(cands)].filter((a) => a !== name && !taken.has(a));
+}
+
+/** Stages every component directory, then swaps each into place. */
+async function writeComponents(out: string, items: Array<{ p: Planned; manifest: ComponentManifest }>, target: string): Promise<ImportedComponent[]> {
+  try {
+    await mkdir(out, { recursive: true });
+  } catch (e) {
+    throw fsError(e, out, 'create');
+  }
+  const staging = join(out, `.rumpkg-import-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const done: ImportedComponent[] = [];
+  try {
+    await mkdir(staging);
+    const staged: Array<{ from: string; to: string; c: ImportedComponent }> = [];
+    for (const { p, manifest } of items) {
+      const dest = join(out, p.name);
+      const work = join(staging, p.name);
+      let m = manifest;
+      let merged = false;
+      if (await exists(join(dest, 'package.json'))) {
+        const prev = await loadComponentDir(dest);
+        if (prev.value === undefined) {
+          throw new RumpkgError('E_EXISTS', `${dest} already holds a component directory that is not valid; not merging ${p.lib} into it`, {
+            context: { path: dest, problems: prev.errors },
+            hint: 'remove it or import into another --out directory',
+          });
+        }
+        if (prev.value.name !== manifest.name || prev.value.version !== manifest.version) {
+          throw new RumpkgError('E_EXISTS', `${dest} already holds ${prev.value.name}@${prev.value.version}; refusing to merge ${manifest.name}@${manifest.version} into it`, {
+            context: { path: dest },
+            hint: 'import each version into its own --out directory',
+          });
+        }
+        m = mergeManifests(prev.value, manifest, target);
+        merged = true;
+        try {
+          await cp(dest, work, { recursive: true, errorOnExist: true, force: false });
+        } catch (e) {
+          throw fsError(e, dest, 'copy');
+        }
+        await rm(join(work, 'lib', target), { recursive: true, force: true });
+      }
+      await mkdir(join(work, 'lib', target), { recursive: true });
+      try {
+        await copyFile(p.file, join(work, 'lib', target, `${p.lib}.a`));
+      } catch (e) {
+        throw fsError(e, p.file, 'copy');
+      }
+      await writeFile(join(work, 'package.json'), `${JSON.stringify(m, null, 2)}\n`);
+      const problems = checkManifest(m, { file: join(dest, 'package.json') });
+      if (problems.length > 0) throw new Error(`import produced an invalid manifest for ${p.lib}:\n${formatProblems(problems)}`);
+      staged.push({ from: work, to: dest, c: { name: m.name, lib: p.lib, known: p.entry !== undefined, dir: dest, source: p.file, merged, manifest: m } });
+    }
+    // Commit: swap each staged directory in (the old one, if any, moves into staging first).
+    for (const s of staged) {
+      const old = join(staging, `${basename(s.to)}.old`);
+      if (await exists(s.to)) await rename(s.to, old);
+      await rename(s.from, s.to);
+      done.push(s.c);
+    }
+  } catch (e) {
+    if (isRumpkgError(e)) throw e;
+    throw fsError(e, out, 'write');
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return done.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** Adds `next`'s target to `prev`; edges are unioned (a hard edge wins over an optional one). */
+function mergeManifests(prev: ComponentManifest, next: ComponentManifest, target: string): ComponentManifest {
+  const deps = { ...prev.dependencies, ...next.dependencies };
+  const opt = { ...prev.rump.optionalDependencies, ...next.rump.optionalDependencies };
+  for (const d of Object.keys(deps)) delete opt[d];
+  return normalizeManifest({
+    ...prev,
+    dependencies: deps,
+    rump: {
+      ...prev.rump,
+      initLevels: [...new Set([...prev.rump.initLevels, ...next.rump.initLevels])],
+      optionalDependencies: opt,
+      targets: { ...prev.rump.targets, [target]: next.rump.targets[target] as TargetEntry },
+    },
+  });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * `importArchives` on a directory of archives built in the test: the miniature corpus compiled
+ * for posix-x86_64 (real symbol conventions) plus foreign archives compiled here.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  importArchives,
+  isRumpkgError,
+  loadCatalog,
+  loadComponentDir,
+  packComponent,
+  type Catalog,
+  type ImportResult,
+} from '../../components/index.js';
+import { corpusDir } from '../helpers/corpus.js';
+
+const VERSION = '10.1.0';
+const TARGET = 'posix-x86_64';
+let work: string;
+let archives: string;
+
+/** Compiles C sources into an archive `name` in `dir` (one object per source). */
+function archive(dir: string, name: string, sources: Record<string, string>, cflags: string[] = []): void {
+  const objs: string[] = [];
+  for (const [file, text] of Object.entries(sources)) {
+    const c = join(dir, `${name}-${file}.c`);
+    const o = join(dir, `${name}-${file}.o`);
+    execFileSync('sh', ['-c', 'cat > "$1"', 'sh', c], { input: text });
+    execFileSync('cc', ['-c', '-O1', '-fPIC', ...cflags, '-o', o, c]);
+    objs.push(o);
+  }
+  execFileSync('ar', ['rcsD', join(dir, name), ...objs]);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'rumpkg-import-'));
+  archives = join(work, 'lib');
+  await mkdir(archives);
+  const root = join(await corpusDir({ versions: [VERSION], targets: [TARGET] }), VERSION);
+  for (const name of await readdir(root)) {
+    const d = join(root, name, 'lib', TARGET);
+    let files: string[] = [];
+    try {
+      files = await readdir(d);
+    } catch {
+      continue;
+    }
+    for (const f of files) await copyFile(join(d, f), join(archives, f));
+  }
+  // Foreign archives: an unknown component, a non-rump library, a PIC twin, a host-side library.
+  const objs = join(work, 'objs');
+  await mkdir(objs);
+  archive(objs, 'librumpfoo.a', {
+    foo: 'void rumpns_librumpnet_attach(void);\nvoid rumpuser_putchar(int);\nint getpid(void);\nvoid rumpns_foo_attach(void) { rumpns_librumpnet_attach(); rumpuser_putchar(getpid()); }\n',
+  });
+  archive(objs, 'libbar.a', { bar: 'int bar(void) { return 1; }\n' });
+  archive(objs, 'librumpclient.a', { c: 'int rumpclient_init(void) { return 0; }\n' });
+  for (const f of ['librumpfoo.a', 'libbar.a', 'librumpclient.a']) await copyFile(join(objs, f), join(archives, f));
+  await copyFile(join(archives, 'librumpnet.a'), join(archives, 'librumpnet_pic.a'));
+  await writeFile(join(archives, 'librumpnet.so.0.0'), 'not an archive');
+}, 600_000);
+
+afterAll(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+describe('importArchives on the corpus + foreign archives', () => {
+  let result: ImportResult;
+  let out: string;
+
+  beforeAll(async () => {
+    out = join(work, 'out');
+    result = await importArchives(archives, { target: TARGET, version: VERSION, out });
+  });
+
+  it('writes a valid, packable component directory for every librump*.a', async () => {
+    const libs = (await readdir(archives)).filter((f) => /^librump.*\.a$/.test(f) && !f.endsWith('_pic.a') && f !== 'librumpclient.a');
+    expect(result.components.map((c) => c.lib).sort()).toEqual(libs.map((f) => f.slice(0, -2)).sort());
+    expect(libs.length).toBeGreaterThan(60);
+    for (const c of result.components) {
+      const loaded = await loadComponentDir(c.dir);
+      expect(loaded.errors, c.dir).toEqual([]);
+      expect(loaded.value?.rump.targets[TARGET]?.archive).toBe(`lib/${TARGET}/${c.lib}.a`);
+    }
+    for (const c of result.components.filter((x) => ['@rump/tcpip', '@rump/foo', '@rump/base', '@rump/rumpuser'].includes(x.name))) {
+      const packed = await packComponent(c.dir);
+      expect(packed.manifest.name).toBe(c.name);
+      expect(packed.files.map((f) => f.path)).toContain(`lib/${TARGET}/${c.lib}.a`);
+    }
+  });
+
+  it('takes names, capabilities and upstream from the catalog and ranges from the version', () => {
+    const tcpip = result.components.find((c) => c.name === '@rump/tcpip')?.manifest;
+    expect(tcpip?.dependencies).toEqual({ '@rump/net': '^10.0.0', '@rump/net-net': '^10.0.0' });
+    expect(tcpip?.rump.conflicts).toEqual(['@rump/sockin']);
+    expect(tcpip?.rump.upstream).toEqual({ project: 'NetBSD', repository: 'NetBSD/src', ref: 'netbsd-10-1-RELEASE', path: 'sys/rump/net/lib/libnetinet' });
+    const user = result.components.find((c) => c.name === '@rump/rumpuser')?.manifest;
+    expect(user?.rump.kind).toBe('platform');
+    expect(user?.rump.provides).toEqual(['hypercall:17']);
+    const base = result.components.find((c) => c.name === '@rump/base')?.manifest;
+    expect(base?.rump.requires).toEqual(['hypercall:17']);
+    expect(base?.rump.targets[TARGET]?.symbols?.defined).toBeGreaterThan(0);
+  });
+
+  it('finds no missing edge: the corpus follows the catalog', () => {
+    expect(result.findings.filter((f) => f.status !== 'unneeded')).toEqual([]);
+    // Every unneeded edge is one the catalog itself calls sufficient-not-needed, or to a shim.
+    expect(result.findings.filter((f) => f.status === 'unneeded' && f.expected !== true)).toEqual([]);
+  });
+
+  it('imports the activation shims (no global definitions, only a link-set entry)', () => {
+    const tcpip = result.components.find((c) => c.name === '@rump/tcpip');
+    const ev = tcpip?.manifest.rump.targets[TARGET]?.symbols;
+    expect(ev?.defined).toBe(0);
+    expect(ev?.linkSet?.length).toBeGreaterThan(0);
+    expect(result.analysis.archives.librumpnet_netinet?.noGlobals).toBe(true);
+  });
+
+  it('records -fcommon only where the bytes show common symbols, and the host libraries of rumpuser', () => {
+    const user = result.components.find((c) => c.name === '@rump/rumpuser')?.manifest.rump.targets[TARGET];
+    expect(user?.abiFlags).toBeUndefined();
+  });
+
+  it('imports an unknown archive with a warning and edges from its symbols; skips the rest with reasons', () => {
+    const foo = result.components.find((c) => c.lib === 'librumpfoo');
+    expect(foo?.known).toBe(false);
+    expect(foo?.name).toBe('@rump/foo');
+    expect(foo?.manifest.dependencies).toEqual({ '@rump/net': '^10.0.0' });
+    expect(foo?.manifest.license).toBe('LicenseRef-unknown');
+    expect(foo?.manifest.rump.upstream).toBeUndefined();
+    expect(result.warnings.some((w) => w.includes('librumpfoo is not in the catalog'))).toBe(true);
+    const skipped = Object.fromEntries(result.skipped.map((s) => [s.file.split('/').pop(), s.reason]));
+    expect(Object.keys(skipped).sort()).toEqual(['libbar.a', 'librumpclient.a', 'librumpnet.so.0.0', 'librumpnet_pic.a']);
+    expect(skipped['librumpnet_pic.a']).toMatch(/PIC twin/);
+    expect(skipped['librumpclient.a']).toMatch(/host-side/);
+  });
+
+  it('a second import of the same target merges into the existing directories', async () => {
+    const again = await importArchives(archives, { target: TARGET, version: VERSION, out });
+    expect(again.components.every((c) => c.merged)).toBe(true);
+    expect((await loadComponentDir(join(out, 'tcpip'))).errors).toEqual([]);
+  });
+
+  it('refuses to merge another version and leaves the output as it was', async () => {
+    const before = await readFile(join(out, 'tcpip', 'package.json'), 'utf8');
+    const e = await importArchives(archives, { target: TARGET, version: '11.0.0', out }).catch((x: unknown) => x);
+    expect(isRumpkgError(e, 'E_EXISTS')).toBe(true);
+    expect(await readFile(join(out, 'tcpip', 'package.json'), 'utf8')).toBe(before);
+    expect((await readdir(out)).filter((f) => f.startsWith('.rumpkg-import'))).toEqual([]);
+  });
+});
+
+describe('symbol analysis against an edited catalog', () => {
+  it('detects an edge deliberately removed from a catalog copy as missing, and writes it back', async () => {
+    const catalog = structuredClone(loadCatalog()) as Catalog;
+    const netnet = catalog.components.find((c) => c.name === 'net-net');
+    if (netnet === undefined) throw new Error('no net-net');
+    netnet.dependencies = netnet.dependencies.filter((d) => d !== 'net');
+    netnet.edges = netnet.edges.filter((e) => e.to !== 'librumpnet');
+    const r = await importArchives(archives, { target: TARGET, version: VERSION, catalog, dryRun: true, out: join(work, 'never') });
+    const missing = r.findings.filter((f) => f.status === 'missing');
+    expect(missing).toHaveLength(1);
+    expect(missing[0]).toMatchObject({ from: 'librumpnet_net', to: 'librumpnet', status: 'missing' });
+    expect(missing[0]?.examples).toContain('rumpns_librumpnet_attach');
+    expect(r.components.find((c) => c.lib === 'librumpnet_net')?.manifest.dependencies).toEqual({ '@rump/net': '^10.0.0' });
+    await expect(readdir(join(work, 'never'))).rejects.toThrow();
+  });
+
+  it('reports a catalog edge no symbol proves as unneeded (not expected when its kind is not link-set)', async () => {
+    const catalog = structuredClone(loadCatalog()) as Catalog;
+    const agr = catalog.components.find((c) => c.name === 'net-agr');
+    if (agr === undefined) throw new Error('no net-agr');
+    agr.dependencies = [...agr.dependencies, 'vfs'];
+    agr.edges = [...agr.edges, { to: 'librumpvfs', kinds: ['source'], as: 'dependency' }];
+    const r = await importArchives(archives, { target: TARGET, version: VERSION, catalog, dryRun: true });
+    expect(r.findings.filter((f) => f.status === 'unneeded' && f.expected !== true)).toEqual([
+      expect.objectContaining({ from: 'librumpnet_agr', to: 'librumpvfs', kinds: ['source'], expected: false }),
+    ]);
+  });
+});
