@@ -35,10 +35,13 @@ import {
   type ComponentManifest,
   type ElfFile,
   type ImageManifest,
+  type LockedComponent,
+  type Lockfile,
   type SymbolEvidence,
   type Target,
   type Upstream,
 } from '../components/index.js';
+import type { RegistryClient, Store } from '../registry/index.js';
 import { MANIFEST_SECTION } from './link-plan.js';
 
 /** One component version for one target, with what is known of its fingerprint. */
@@ -366,3 +369,114 @@ export async function readComponentsDir(root: string, options: { target?: Target
 }
 
 export { sortStrings };
+
+// ---------------------------------------------------------------------------------------------
+// Fingerprints from the project's store and from the registry
+
+/** What the audit lookups report (the CLI's Reporter fits). */
+export interface EvidenceReporter {
+  warn?(message: string): void;
+  info?(message: string): void;
+}
+
+/**
+ * Known components from the project's lockfile + store: every locked component of `target`,
+ * unpacked by `resolveDir` (the store lookup `rumpkg build` uses) and read with its archive.
+ * A component that cannot be had is reported and skipped (the audit then says `unverified`).
+ */
+export async function knownFromLockfile(
+  lockfile: Lockfile,
+  target: Target,
+  resolveDir: (name: string, locked: LockedComponent) => string | Promise<string>,
+  options: { reporter?: EvidenceReporter } = {},
+): Promise<KnownComponent[]> {
+  const lt = lockfile.targets[target];
+  if (lt === undefined) return [];
+  const out: KnownComponent[] = [];
+  for (const [name, locked] of Object.entries(lt.components).sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    try {
+      const dir = await resolveDir(name, locked);
+      out.push(...(await readKnownComponentDir(dir, { target, integrity: locked.integrity, source: 'store' })));
+    } catch (e) {
+      if (!(e instanceof RumpkgError)) throw e;
+      options.reporter?.warn?.(`cannot read the fingerprint of ${name}@${locked.version}: ${e.message}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * A lookup over the registry: for the names an image claims, the libraries its link set names
+ * (resolved through aliases) and, for images without a manifest, a sweep of the registry's
+ * components, every version's recorded fingerprint; the newest version of each is unpacked
+ * (through the store, integrity-checked) to learn its symbol names, which versions with the
+ * same recorded digest share.
+ */
+export function createRegistryLookup(
+  client: RegistryClient,
+  store: Pick<Store, 'ensureUnpacked'>,
+  options: { reporter?: EvidenceReporter; sweep?: boolean; maxComponents?: number } = {},
+): (hint: { names: string[]; libs: string[]; target: Target | null }) => Promise<KnownComponent[]> {
+  return async ({ names, libs, target }) => {
+    const wanted = new Set(names);
+    for (const lib of libs) {
+      try {
+        wanted.add((await client.resolveName(lib)).name);
+      } catch (e) {
+        if (!(e instanceof RumpkgError)) throw e;
+      }
+    }
+    if (options.sweep !== false && names.length === 0) {
+      try {
+        for (const hit of await client.search(['rump-component'], { size: options.maxComponents ?? 250 })) wanted.add(hit.name);
+      } catch (e) {
+        if (!(e instanceof RumpkgError)) throw e;
+        options.reporter?.warn?.(`cannot list the registry's components: ${e.message}`);
+      }
+    }
+    const out: KnownComponent[] = [];
+    for (const name of [...wanted].sort()) {
+      let versions;
+      try {
+        versions = await client.versions(name);
+      } catch (e) {
+        if (!(e instanceof RumpkgError)) throw e;
+        options.reporter?.warn?.(`cannot read ${name} from the registry: ${e.message}`);
+        continue;
+      }
+      const targets = target === null ? null : [target];
+      const perVersion: KnownComponent[] = [];
+      for (const v of versions) {
+        const m = v.manifest as unknown;
+        if (!manifestOk(m)) continue;
+        for (const t of targets ?? Object.keys(m.rump.targets)) {
+          const k = knownFromManifest(m, t, { integrity: v.integrity, source: 'registry' });
+          if (k !== undefined) perVersion.push(k);
+        }
+      }
+      // Names from the newest version per target; shared by versions with the same recorded digest.
+      const byTarget = new Map<Target, KnownComponent[]>();
+      for (const k of perVersion) byTarget.set(k.target, [...(byTarget.get(k.target) ?? []), k]);
+      for (const [t, ks] of byTarget) {
+        const newest = ks[ks.length - 1]!;
+        try {
+          const dir = await store.ensureUnpacked(name, newest.version, { integrity: newest.integrity ?? '' });
+          const [read] = await readKnownComponentDir(dir, { target: t, ...(newest.integrity === undefined ? {} : { integrity: newest.integrity }), source: 'registry' });
+          if (read?.defined !== undefined) {
+            for (const k of ks) {
+              if (k === newest || (k.recorded !== undefined && k.recorded.digest === read.computed?.digest)) {
+                k.defined = read.defined;
+                if (read.computed !== undefined) k.computed = read.computed;
+              }
+            }
+          }
+        } catch (e) {
+          if (!(e instanceof RumpkgError)) throw e;
+          options.reporter?.warn?.(`cannot fetch ${name}@${newest.version} to read its symbols: ${e.message}`);
+        }
+        out.push(...ks);
+      }
+    }
+    return out;
+  };
+}
