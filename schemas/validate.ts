@@ -5,7 +5,8 @@
  * print them as JSON; `formatProblems` renders the human form
  * `package.json: /rump/lib: "x" must match pattern "^lib[a-z0-9_]+$" (expected A NetBSD library name …)`.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { componentManifestSchema } from './component-manifest.schema.js';
 import { imageManifestSchema } from './image-manifest.schema.js';
 import { lockfileSchema } from './lockfile.schema.js';
@@ -47,14 +48,39 @@ export const SCHEMAS: Readonly<Record<DocumentKind, object>> = {
 /** At most this many problems are reported per document (the rest are summarised). */
 export const MAX_PROBLEMS = 100;
 
+/** The ajv options every validator is compiled with (scripts/compile-schemas.mjs uses them too). */
+export const AJV_OPTIONS = { allErrors: true, strict: true, verbose: true, allowUnionTypes: false } as const;
+
 let ajv: Ajv2020 | undefined;
 const compiled = new Map<DocumentKind, ValidateFunction>();
+let precompiled: Partial<Record<DocumentKind, ValidateFunction>> | null | undefined;
+
+/**
+ * The validators precompiled at build time (dist/schemas/validators.generated.cjs), or null when
+ * running from sources. Loading them costs ~1 ms; compiling costs ~100 ms per process.
+ */
+function loadPrecompiled(): Partial<Record<DocumentKind, ValidateFunction>> | null {
+  if (precompiled !== undefined) return precompiled;
+  try {
+    precompiled = createRequire(import.meta.url)('./validators.generated.cjs') as Partial<Record<DocumentKind, ValidateFunction>>;
+  } catch {
+    precompiled = null;
+  }
+  return precompiled;
+}
 
 function validatorFor(kind: DocumentKind): ValidateFunction {
   let v = compiled.get(kind);
   if (v === undefined) {
-    ajv ??= new Ajv2020({ allErrors: true, strict: true, verbose: true, allowUnionTypes: false });
-    v = ajv.compile(SCHEMAS[kind]);
+    v = loadPrecompiled()?.[kind];
+    if (v === undefined) {
+      // ajv's compiler is loaded only when a validator was not precompiled (sources, tests).
+      if (ajv === undefined) {
+        const { Ajv2020: AjvClass } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+        ajv = new AjvClass({ ...AJV_OPTIONS });
+      }
+      v = ajv.compile(SCHEMAS[kind]);
+    }
     compiled.set(kind, v);
   }
   return v;
