@@ -182,3 +182,92 @@ describe('symbol analysis against an edited catalog', () => {
     ]);
   });
 });
+
+describe('real-archive facts (REAL-ARCHIVES.md) on archives compiled here', () => {
+  let r: ImportResult;
+  beforeAll(async () => {
+    const dir = join(work, 'real');
+    const objs = join(work, 'real-objs');
+    await mkdir(dir);
+    await mkdir(objs);
+    const shim =
+      'struct rc { int t; void (*f)(void); };\nstatic void init(void) {}\nstatic const struct rc comp = { 2, init };\n' +
+      'static const void *const p __attribute__((section("link_set_rump_components"), used)) = &comp;\n';
+    const libs: Record<string, string> = {
+      // base and kern-tty both hold the common (tentative) definition rumpns_tty_gen (-fcommon)
+      'librump.a': 'int rumpns_tty_gen;\nvoid *rumpns_kmem_alloc(unsigned long n) { return (void *)n; }\nint rumpuser_init(int, void *);\nint rump_init(void) { return rumpuser_init(17, 0); }\n',
+      'librumpkern_tty.a': 'int rumpns_tty_gen;\nvoid *rumpns_kmem_alloc(unsigned long);\nvoid rumpns_tty_attach(void) { rumpns_kmem_alloc(1); }\n',
+      'librumpvfs.a': 'void *rumpns_kmem_alloc(unsigned long);\nvoid rumpns_vfs_init(void) { rumpns_kmem_alloc(2); }\n',
+      'librumpdev_ucom.a': 'extern int rumpns_tty_gen;\nvoid rumpns_tty_attach(void);\nint rumpns_ucom_attach(void) { rumpns_tty_attach(); return rumpns_tty_gen; }\n',
+      // librumpnet carries a weak stub that librumpnet_agr overrides
+      'librumpnet.a':
+        'void *rumpns_kmem_alloc(unsigned long);\n__attribute__((weak)) int rumpns_agr_input(int x) { return x; }\nvoid rumpns_net_init(void) { rumpns_kmem_alloc(3); }\n',
+      'librumpnet_net.a': 'int rumpns_agr_input(int);\nvoid rumpns_net_init(void);\nint rumpns_ifunit(int x) { rumpns_net_init(); return rumpns_agr_input(x); }\n',
+      'librumpnet_sockin.a': 'void rumpns_net_init(void);\nint rumpns_ifunit(int x) { rumpns_net_init(); return x; }\n',
+      'librumpnet_agr.a': 'int rumpns_ifunit(int);\nint rumpns_agr_input(int x) { return rumpns_ifunit(x); }\n',
+      // nfs needs ifunit: net-net or sockin (any-of), which the catalog does not say
+      'librumpfs_nfs.a': 'int rumpns_ifunit(int);\nvoid rumpns_vfs_init(void);\nint rumpns_nfs_attach(int x) { rumpns_vfs_init(); return rumpns_ifunit(x); }\n',
+      // an activation shim: no global definition, one link-set entry (rc_type 2 = RUMP_COMPONENT_NET)
+      'librumpnet_netinet.a': shim,
+      'librumpuser.a':
+        '#include <pthread.h>\n#include <dlfcn.h>\nstatic void *run(void *a) { return a; }\nint rumpuser_init(int v, void *h) { pthread_t t; (void)h; return pthread_create(&t, 0, run, 0) + (dlsym(0, "x") != 0) + v; }\n',
+    };
+    for (const [file, src] of Object.entries(libs)) {
+      archive(objs, file, { m: src }, ['-fcommon']);
+      await copyFile(join(objs, file), join(dir, file));
+    }
+    await copyFile(join(objs, 'librumpnet.a'), join(dir, 'librumpnet_pic.a'));
+    r = await importArchives(dir, { target: TARGET, version: '7.99.34', out: join(work, 'real-out') });
+  }, 120_000);
+
+  const manifest = (lib: string) => r.components.find((c) => c.lib === lib)?.manifest;
+
+  it('a weak stub gives a hard edge to the stub and an optional edge to the override', () => {
+    expect(r.analysis.archives.librumpnet_net?.hard).toHaveProperty('librumpnet');
+    expect(r.analysis.archives.librumpnet_net?.optional).toHaveProperty('librumpnet_agr');
+    expect(manifest('librumpnet_net')?.rump.optionalDependencies).toHaveProperty('@rump/net-agr');
+    expect(manifest('librumpnet_net')?.dependencies).not.toHaveProperty('@rump/net-agr');
+  });
+
+  it('an any-of requirement (net-net | sockin) is reported, never written as two hard edges', () => {
+    expect(r.analysis.archives.librumpfs_nfs?.anyOf).toEqual([
+      expect.objectContaining({ providers: ['librumpnet_net', 'librumpnet_sockin'], kind: 'strong' }),
+    ]);
+    expect(r.findings).toContainEqual(expect.objectContaining({ from: 'librumpfs_nfs', status: 'missing-any-of', providers: ['librumpnet_net', 'librumpnet_sockin'] }));
+    const deps = Object.keys(manifest('librumpfs_nfs')?.dependencies ?? {});
+    expect(deps).not.toContain('@rump/net-net');
+    expect(deps).not.toContain('@rump/sockin');
+    // net-agr also needs ifunit, but its catalog edge to net-net satisfies the any-of.
+    expect(r.findings.some((f) => f.from === 'librumpnet_agr' && f.status === 'missing-any-of')).toBe(false);
+  });
+
+  it('shared common symbols are an any-of too, and prove -fcommon', () => {
+    expect(r.analysis.archives.librumpdev_ucom?.anyOf).toEqual([expect.objectContaining({ providers: ['librump', 'librumpkern_tty'], kind: 'common' })]);
+    expect(manifest('librump')?.rump.targets[TARGET]?.abiFlags).toEqual(['-fcommon']);
+    expect(manifest('librumpnet')?.rump.targets[TARGET]?.abiFlags).toBeUndefined();
+  });
+
+  it('the activation shim imports with its link-set evidence; edges to it are expected-unneeded', () => {
+    const ev = manifest('librumpnet_netinet')?.rump.targets[TARGET]?.symbols;
+    expect(ev).toMatchObject({ defined: 0, linkSet: ['RUMP_COMPONENT_NET'] });
+    expect(manifest('librumpnet_netinet')?.dependencies).toEqual({ '@rump/net': '^7.0.0', '@rump/net-net': '^7.0.0' });
+    expect(r.findings.filter((f) => f.status === 'unneeded' && f.from === 'librumpnet_netinet').every((f) => f.expected === true)).toBe(true);
+  });
+
+  it('rumpuser: platform package, hypercalls ignored as edges, host libraries recorded', () => {
+    expect(manifest('librumpuser')?.rump.kind).toBe('platform');
+    expect(manifest('librumpuser')?.rump.targets[TARGET]?.ldflags).toEqual(['-ldl', '-lpthread']);
+    expect(r.analysis.archives.librump?.hard).toEqual({});
+    expect(r.skipped.map((s) => s.file.split('/').pop())).toEqual(['librumpnet_pic.a']);
+  });
+
+  it('an archive for another architecture is refused before anything is written', async () => {
+    const dir = join(work, 'arch');
+    await mkdir(dir);
+    execFileSync('clang', ['--target=riscv64-unknown-elf', '-c', '-o', join(work, 'rv.o'), '-x', 'c', '-'], { input: 'int rumpns_x;\n' });
+    execFileSync('ar', ['rcsD', join(dir, 'librumpvfs.a'), join(work, 'rv.o')]);
+    const e = await importArchives(dir, { target: TARGET, version: '1.0.0', out: join(work, 'arch-out') }).catch((x: unknown) => x);
+    expect(isRumpkgError(e, 'E_ARCH')).toBe(true);
+    await expect(readdir(join(work, 'arch-out'))).rejects.toThrow();
+  });
+});
