@@ -1,0 +1,140 @@
+// Resolver benchmarks (`npm run bench -- resolver`, after `npm run build`). For each workload:
+// the floor (read + parse the metadata into CandidateVersions), the solve time, the ratio
+// solve/floor, and peak heap. Workloads:
+//   (a) the Elm registry snapshot: every package's newest version solved as a root;
+//   (b) a synthetic registry of 10,000 components × 20 versions, random DAG dependencies
+//       (seeded PRNG), 20 roots solved, each bounded by maxSteps 300,000;
+//   (c) a crafted backtracking-heavy chain: 300 levels × 20 versions where every version but
+//       the oldest needs a version of the next level that does not exist (each with a distinct
+//       range, so the lister cannot collapse them): 300 × 19 conflicts to learn.
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { createMemoryProvider, solve } from '../dist/resolver/index.js';
+
+const gc = globalThis.gc ?? (() => {});
+let peakHeap = 0;
+const sample = () => {
+  const h = process.memoryUsage().heapUsed;
+  if (h > peakHeap) peakHeap = h;
+};
+const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
+const ms = (x) => `${x.toFixed(1)} ms`;
+const q = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+
+function candidate(name, version, deps) {
+  return { name, version, dependencies: deps, optionalDependencies: {}, requires: [], provides: [], conflicts: [], targets: ['t'], yanked: false, kind: 'component', lib: 'libx', license: 'MIT', initLevels: [] };
+}
+
+/** The floor: JSON text → CandidateVersion list → provider. */
+function load(text) {
+  const doc = JSON.parse(text);
+  const list = [];
+  for (const [name, versions] of Object.entries(doc)) for (const [v, { deps }] of Object.entries(versions)) list.push(candidate(name, v, deps));
+  return { list, provider: createMemoryProvider(list), doc };
+}
+
+async function workload(title, text, roots, options = {}) {
+  gc();
+  peakHeap = 0;
+  const heap0 = process.memoryUsage().heapUsed;
+  let t = performance.now();
+  const { provider, doc, list } = load(text);
+  const floor = performance.now() - t;
+  sample();
+  const times = [];
+  let ok = 0;
+  let failed = 0;
+  let limited = 0;
+  let steps = 0;
+  t = performance.now();
+  for (const deps of roots(doc)) {
+    const t1 = performance.now();
+    try {
+      const r = await solve({ root: { name: 'bench', dependencies: deps }, target: 't' }, provider, options);
+      if (r.ok) {
+        ok++;
+        steps += r.solution.steps;
+      } else failed++;
+    } catch (e) {
+      if (e?.code === 'E_RESOLVE_LIMIT') limited++;
+      else throw e;
+    }
+    times.push(performance.now() - t1);
+    sample();
+  }
+  const total = performance.now() - t;
+  console.log(`\n### ${title}`);
+  console.log(`metadata: ${Object.keys(doc).length} components, ${list.length} versions, ${(text.length / 1048576).toFixed(1)} MB JSON`);
+  console.log(`floor (load + parse into CandidateVersions): ${ms(floor)}`);
+  console.log(`solves: ${times.length} (${ok} solved, ${failed} no solution, ${limited} hit maxSteps); total ${ms(total)}; median ${ms(q(times, 0.5))}; p99 ${ms(q(times, 0.99))}; max ${ms(Math.max(...times))}`);
+  console.log(`ratio total solve / floor: ${(total / floor).toFixed(2)}×; median solve / floor: ${(q(times, 0.5) / floor).toFixed(3)}×`);
+  console.log(`peak heap: ${mb(peakHeap)} (${mb(peakHeap - heap0)} above the start); steps in successful solves: ${steps}`);
+}
+
+function prng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function newest(versions) {
+  return Object.keys(versions).sort((a, b) => {
+    const x = a.split('.').map(Number);
+    const y = b.split('.').map(Number);
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+  }).pop();
+}
+
+// (a) Elm
+const elmText = readFileSync('/work/shared/corpora/elm-registry.json', 'utf8');
+await workload('(a) Elm registry: newest version of every package as a root', elmText, (doc) => Object.keys(doc).sort().map((n) => ({ [n]: newest(doc[n]) })));
+
+// (b) synthetic 10,000 × 20
+{
+  const rnd = prng(42);
+  const N = 10_000;
+  const doc = {};
+  for (let i = 0; i < N; i++) {
+    const versions = {};
+    for (let M = 1; M <= 4; M++) {
+      for (let m = 0; m < 5; m++) {
+        const deps = {};
+        const k = Math.floor(rnd() * 4);
+        for (let d = 0; d < k; d++) {
+          const j = i + 1 + Math.floor(rnd() * 300);
+          if (j >= N) continue;
+          deps[`s${j}`] = rnd() < 0.8 ? `^${1 + Math.floor(rnd() * 4)}.0.0` : `>=${1 + Math.floor(rnd() * 3)}.${Math.floor(rnd() * 5)}.0`;
+        }
+        versions[`${M}.${m}.0`] = { deps };
+      }
+    }
+    doc[`s${i}`] = versions;
+  }
+  const rootsRnd = prng(7);
+  const roots = Array.from({ length: 20 }, () => ({ [`s${Math.floor(rootsRnd() * N)}`]: '*' }));
+  await workload('(b) synthetic: 10,000 components × 20 versions, random DAG (seed 42), 20 roots, maxSteps 300,000', JSON.stringify(doc), () => roots, { maxSteps: 300_000 });
+}
+
+// (c) crafted backtracking-heavy
+{
+  const L = 300;
+  const K = 20;
+  const doc = {};
+  for (let i = 0; i < L; i++) {
+    const versions = {};
+    for (let v = 1; v <= K; v++) {
+      const deps = i + 1 < L ? { [`c${i + 1}`]: v === 1 ? '^1.0.0' : `>=${100 + v}.0.0` } : {};
+      versions[`${v}.0.0`] = { deps };
+    }
+    doc[`c${i}`] = versions;
+  }
+  await workload(`(c) crafted: ${L} levels × ${K} versions, ${L * (K - 1)} dead versions`, JSON.stringify(doc), () => [{ c0: '*' }]);
+}
