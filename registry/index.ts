@@ -13,3 +13,4 @@ export * from './store.js';
 export * from './cache.js';
 export * from './server.js';
 export * from './provider.js';
+export * from './upstream.js';
