@@ -26,6 +26,7 @@ interface CacacheApi {
   verify(cache: string): Promise<Record<string, unknown>>;
   put(cache: string, key: string, data: Buffer, opts: { integrity: string; algorithms?: string[] }): Promise<string>;
   get: { byDigest(cache: string, integrity: string): Promise<Buffer> };
+  rm: { content(cache: string, integrity: string): Promise<unknown> };
 }
 
 /** pacote's cacache (the same copy pacote uses, so both agree on the cache format). */

@@ -131,7 +131,6 @@ export interface RegistryClient {
 
 interface PacoteApi {
   packument(spec: string, opts: Record<string, unknown>): Promise<Packument>;
-  tarball(spec: string, opts: Record<string, unknown>): Promise<Buffer>;
 }
 let pacoteModule: PacoteApi | undefined;
 function pacote(): PacoteApi {
@@ -269,17 +268,34 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   };
 
   /**
-   * A tarball over HTTP: first pacote's cache (by digest, verified by cacache on read), then
+   * A tarball over HTTP: first pacote's cacache (by digest, verified by cacache on read), then
    * one transfer under our deadline, size cap and retry policy; the bytes enter the cache only
    * after they matched the integrity (IN-01), so a failed transfer leaves the cache untouched.
    */
   const fetchTarball = async (id: string, tarUrl: string, registryUrl: string, integrity: string): Promise<Buffer> => {
+    let damaged: string | undefined;
     try {
-      const hit = await pacote().tarball(tarUrl, { cache: paths.cache, integrity, offline: true, fetchRetries: 0 });
+      // By digest in pacote's cacache (cacache verifies the content while reading it).
+      const hit = await cacache().get.byDigest(paths.cache, integrity);
       if (integrityOf(hit) === integrity) return hit;
+      damaged = 'EINTEGRITY';
     } catch (e) {
       const code = (e as { code?: unknown }).code;
-      if (code !== 'ENOTCACHED' && code !== 'ENOENT') reporter.warn?.(`cache entry of ${id} is unreadable (${String(code)}); fetching again`);
+      if (code !== 'ENOTCACHED' && code !== 'ENOENT') {
+        damaged = String(code);
+        // Drop the damaged content so that the refetch can store a good copy.
+        await cacache().rm.content(paths.cache, integrity).catch(() => undefined);
+      }
+    }
+    if (damaged !== undefined) {
+      // IN-08: a damaged cache entry is never used; cacache drops it, and we fetch once more.
+      reporter.warn?.(`the cached tarball of ${id} is damaged (${damaged}); fetching it again`);
+      if (offline) {
+        throw new RumpkgError('E_CACHE', `offline: the cached tarball of ${id} is damaged (${damaged}) and cannot be refetched`, {
+          context: { component: id, url: redactUrl(tarUrl) },
+          hint: 'run `rumpkg cache verify`, then fetch again without --offline',
+        });
+      }
     }
     if (offline) {
       throw new RumpkgError('E_OFFLINE', `offline: ${id} is not in the cache (${redactUrl(tarUrl)})`, {
