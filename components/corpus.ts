@@ -13,6 +13,12 @@
  * an arch or platform is one row. The versions differ where CORPUS_VERSION_CHANGES says so
  * (miniature history for the resolver to choose from, not NetBSD's real history); every archive
  * embeds its version string, so archives of different versions differ.
+ *
+ * Beyond the 106 catalog components the corpus holds rumpkg's own components
+ * (CORPUS_EXTRA_COMPONENTS, origin `rumpkg`): the platform packages of the freestanding hw
+ * targets (boot code, console, power-off, hypercalls, bus backends; sources in
+ * components/platforms/) and the miniature `virtio-mmio` bus. A platform package ships an archive
+ * (platform.o), `objects` linked first (boot.o) and a `linkerScript` for its target.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,7 +26,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { catalogShipsTarget, loadCatalog, type CatalogEntry } from './catalog.js';
+import { catalogEntry, catalogShipsTarget, loadCatalog, type CatalogEntry } from './catalog.js';
 import { RumpkgError } from './errors.js';
 import { symbolEvidence } from './symbols.js';
 import {
@@ -139,6 +145,115 @@ export const CORPUS_VERSION_CHANGES: readonly CorpusVersionChange[] = [
   },
 ];
 
+/** Catalog-shaped entry of a component rumpkg adds to the corpus (not in the NetBSD catalog). */
+function extraEntry(fields: Pick<CatalogEntry, 'name' | 'lib' | 'aliases' | 'faction' | 'kind' | 'description' | 'initLevels' | 'requires' | 'provides' | 'upstream' | 'platforms' | 'arches' | 'platformNote'>): CatalogEntry {
+  return {
+    catalogName: fields.name,
+    origin: 'rumpkg',
+    dependencies: [],
+    conflicts: [],
+    optionalDependencies: [],
+    edges: [],
+    license: 'BSD-2-Clause',
+    licenseFiles: {},
+    buildCondition: null,
+    rumprunBakeSets: [],
+    notes: [],
+    ...fields,
+  };
+}
+
+/**
+ * rumpkg's own components in the corpus (README.md, "Platform packages and virtio-mmio"):
+ *
+ * - `platform-hw-x86_64`: PVH boot for `qemu-system-x86_64 -kernel`, COM1 console,
+ *   isa-debug-exit power-off; provides `hypercall:17` and `pci-backend` (configuration
+ *   mechanism #1), so `pci` → `virtio-pci` → `virtio-net` resolve on hw-x86_64.
+ * - `platform-hw-riscv64`: entered by OpenSBI on QEMU `virt`, NS16550A console, SiFive test
+ *   finisher power-off; provides `hypercall:17` and `virtio-mmio-backend`. QEMU virt has no
+ *   PCI host bridge rumpkg drives (and the catalog's `pci` is x86-only), so virtio devices are
+ *   reached through virtio-mmio transports instead.
+ * - `virtio-mmio`: a miniature of NetBSD's virtio_mmio driver (sys/dev/virtio/virtio_mmio.c,
+ *   NetBSD ≥ 9; no rump kernel library of it exists upstream): provides `bus:virtio`, requires
+ *   `bus:mainbus` and `virtio-mmio-backend`, which only platform-hw-riscv64 provides. So on
+ *   hw-x86_64 `bus:virtio` comes from virtio-pci, on hw-riscv64 from virtio-mmio, and on posix
+ *   from nobody (virtio-net fails to resolve, with the reason).
+ */
+export const CORPUS_EXTRA_COMPONENTS: readonly CatalogEntry[] = [
+  extraEntry({
+    name: 'platform-hw-x86_64',
+    lib: 'librumpkg_platform_hw_x86_64',
+    aliases: ['librumpkg_platform_hw_x86_64'],
+    faction: 'hypercall',
+    kind: 'platform',
+    description: 'rumpkg platform package for hw-x86_64 (QEMU PVH boot, COM1 console, isa-debug-exit power-off, rumpuser ABI 17, PCI configuration mechanism #1)',
+    initLevels: [],
+    requires: [],
+    provides: ['hypercall:17', 'pci-backend'],
+    upstream: { project: 'rumpkg', repository: 'rumpkg/rumpkg', path: 'components/platforms/hw-x86_64' },
+    platforms: ['hw'],
+    arches: ['x86_64'],
+    platformNote: 'the hw-x86_64 orchestration layer itself',
+  }),
+  extraEntry({
+    name: 'platform-hw-riscv64',
+    lib: 'librumpkg_platform_hw_riscv64',
+    aliases: ['librumpkg_platform_hw_riscv64'],
+    faction: 'hypercall',
+    kind: 'platform',
+    description: 'rumpkg platform package for hw-riscv64 (QEMU virt via OpenSBI, NS16550A console, SiFive test finisher power-off, rumpuser ABI 17, virtio-mmio transports)',
+    initLevels: [],
+    requires: [],
+    provides: ['hypercall:17', 'virtio-mmio-backend'],
+    upstream: { project: 'rumpkg', repository: 'rumpkg/rumpkg', path: 'components/platforms/hw-riscv64' },
+    platforms: ['hw'],
+    arches: ['riscv64'],
+    platformNote: 'the hw-riscv64 orchestration layer itself',
+  }),
+  extraEntry({
+    name: 'virtio-mmio',
+    lib: 'librumpdev_virtio_mmio',
+    aliases: ['librumpdev_virtio_mmio', 'rumpdev_virtio_mmio'],
+    faction: 'dev',
+    kind: 'component',
+    description: 'virtio over memory-mapped transports (miniature of NetBSD sys/dev/virtio/virtio_mmio.c; rumpkg component, not a NetBSD rump library)',
+    initLevels: ['RUMP_COMPONENT_DEV'],
+    requires: ['bus:mainbus', 'virtio-mmio-backend'],
+    provides: ['bus:virtio'],
+    upstream: { project: 'rumpkg', repository: 'rumpkg/rumpkg', path: 'components/corpus/virtio_mmio.c' },
+    platforms: ['hw'],
+    arches: null,
+    platformNote: 'needs a platform with virtio-mmio transports (virtio-mmio-backend)',
+  }),
+];
+
+/** The entry of a corpus component: the catalog's, or one of CORPUS_EXTRA_COMPONENTS. */
+export function corpusEntry(nameOrAlias: string): CatalogEntry | undefined {
+  const key = nameOrAlias.startsWith(`${DEFAULT_SCOPE}/`) ? nameOrAlias.slice(DEFAULT_SCOPE.length + 1) : nameOrAlias;
+  return catalogEntry(key) ?? CORPUS_EXTRA_COMPONENTS.find((e) => e.name === key || e.aliases.includes(key));
+}
+
+/** Platform packages built from components/platforms/<target>/ (boot.S, platform.c, platform.ld). */
+const PLATFORM_SOURCES: Record<string, Target> = {
+  librumpkg_platform_hw_x86_64: 'hw-x86_64',
+  librumpkg_platform_hw_riscv64: 'hw-riscv64',
+};
+
+/** Files of a platform package's sources (components/platforms/<target>/ plus hw-common.c). */
+const PLATFORM_FILES = ['boot.S', 'platform.c', 'platform.ld'] as const;
+
+/** Flags the platform packages are compiled with on top of the target's (no PIC: boot code). */
+export const PLATFORM_CFLAGS = ['-std=c11', '-ffreestanding', '-fno-builtin', '-fno-stack-protector', '-O2', '-fno-pic', '-fno-pie', '-g0', '-Wall', '-Werror'] as const;
+
+/**
+ * Components whose init at one level does more than attach: the function (in an EXTRA_SOURCES
+ * file) is called after attaching. pci scans bus 0 after mainbus; virtio-mmio probes its slots.
+ */
+const INIT_HOOKS: Record<string, { level: string; fn: string }> = {
+  librumpdev_pci: { level: 'RUMP_COMPONENT_DEV_AFTERMAINBUS', fn: 'rumpns_pci_autoconf' },
+  librumpdev_virtio_mmio: { level: 'RUMP_COMPONENT_DEV', fn: 'rumpns_virtio_mmio_autoconf' },
+};
+
 /** Activation shims: like the real netinet/netinet6, no global definitions, only link-set entries. */
 const SHIMS = new Set(['librumpnet_netinet', 'librumpnet_netinet6']);
 
@@ -147,6 +262,8 @@ const EXTRA_SOURCES: Record<string, string[]> = {
   librump: ['rumpinit.c'],
   librumpvfs: ['etfs.c'],
   librumpnet_config: ['netconfig.c'],
+  librumpdev_pci: ['pcibus.c'],
+  librumpdev_virtio_mmio: ['virtio_mmio.c'],
 };
 
 /** What one component is in one corpus version. */
@@ -188,7 +305,7 @@ export function planCorpus(options: { versions?: readonly string[]; targets?: re
   const catalog = loadCatalog();
   return versions.map((version) => ({
     version,
-    components: catalog.components
+    components: [...catalog.components, ...CORPUS_EXTRA_COMPONENTS]
       .filter((entry) => !CORPUS_VERSION_CHANGES.some((c) => c.component === entry.name && c.change === 'absent' && c.versions.includes(version)))
       .map((entry) => {
         const extra = CORPUS_VERSION_CHANGES.filter(
@@ -244,9 +361,8 @@ function checkLevel(level: string): string {
 /** The generated C source of one component's main object. Pure. */
 export function corpusComponentSource(plan: CorpusComponentPlan): string {
   const { entry, version } = plan;
-  const catalog = loadCatalog();
   const libOf = (name: string): string => {
-    const e = catalog.components.find((c) => c.name === name);
+    const e = corpusEntry(name);
     if (e === undefined) throw new Error(`corpus: unknown component ${name}`);
     return e.lib;
   };
@@ -287,6 +403,8 @@ export function corpusComponentSource(plan: CorpusComponentPlan): string {
     out.push(``, `/* provides bus:${b} (weak: another provider, e.g. a platform package, may define it too) */`);
     out.push(`__attribute__((weak)) void`, `rumpns_bus_${b}_attach(void)`, `{`, `\trumpns_${lib}_attach();`, `}`);
   }
+  const hook = INIT_HOOKS[lib];
+  if (hook !== undefined) out.push(``, `void ${hook.fn}(void); /* ${hook.level}: autoconfiguration */`);
   entry.initLevels.forEach((level, i) => {
     out.push(
       ``,
@@ -294,6 +412,7 @@ export function corpusComponentSource(plan: CorpusComponentPlan): string {
       `rumpcomp_init_${i}(void)`,
       `{`,
       `\trumpns_${lib}_attach();`,
+      ...(hook?.level === level ? [`\t${hook.fn}();`] : []),
       `}`,
       `static const struct rump_component rumpcomp_${i} = { ${checkLevel(level)}, rumpcomp_init_${i}, "${lib}", "${level}" };`,
       `RUMP_LINK_SET_ADD(rumpcomp_${i});`,
@@ -303,6 +422,7 @@ export function corpusComponentSource(plan: CorpusComponentPlan): string {
 }
 
 const assetUrl = (file: string): URL => new URL(`./corpus/${file}`, import.meta.url);
+const platformUrl = (file: string): URL => new URL(`./platforms/${file}`, import.meta.url);
 
 async function readAsset(file: string): Promise<string> {
   return readFile(assetUrl(file), 'utf8');
@@ -314,6 +434,13 @@ async function componentSources(plan: CorpusComponentPlan): Promise<Map<string, 
   files.set('rump_component.h', await readAsset('rump_component.h'));
   if (plan.entry.lib === 'librumpuser') {
     files.set('librumpuser.c', (await readAsset('rumpuser.c')).replace('@VERSION@', plan.version));
+    return files;
+  }
+  const platform = PLATFORM_SOURCES[plan.entry.lib];
+  if (platform !== undefined) {
+    files.delete('rump_component.h');
+    for (const f of PLATFORM_FILES) files.set(f, await readFile(platformUrl(`${platform}/${f}`), 'utf8'));
+    files.set('hw-common.c', (await readFile(platformUrl('hw-common.c'), 'utf8')).replace('@VERSION@', plan.version));
     return files;
   }
   files.set(`${plan.entry.lib}.c`, corpusComponentSource(plan));
@@ -423,13 +550,27 @@ async function buildGroup(
     const free: string[] = [];
     const hosted: string[] = [];
     const members = new Map<string, string[]>();
+    const platforms: CorpusComponentPlan[] = [];
     for (const c of comps) {
       const src = join(vdir, c.entry.name, 'src');
+      if (PLATFORM_SOURCES[c.entry.lib] !== undefined) {
+        platforms.push(c);
+        members.set(c.entry.name, [`${c.entry.name}/platform.o`]);
+        continue;
+      }
       const files = (await readdir(src)).filter((f) => f.endsWith('.c')).sort();
       members.set(c.entry.name, files.map((f) => f.replace(/\.c$/, '.o')));
       (c.entry.lib === 'librumpuser' ? hosted : free).push(...files.map((f) => join(src, f)));
     }
     if (free.length > 0) await run(tc.cc, [...CORPUS_CFLAGS, ...tc.cflags, ...prefix, '-c', ...free], { cwd: obj, pkg: tc.package });
+    // Platform packages: boot code and hypercalls, compiled without PIC; boot.o and the linker
+    // script ship next to the archive (TargetEntry objects / linkerScript).
+    for (const c of platforms) {
+      const src = join(vdir, c.entry.name, 'src');
+      const pobj = join(obj, c.entry.name);
+      await mkdir(pobj, { recursive: true });
+      await run(tc.cc, [...PLATFORM_CFLAGS, ...tc.cflags, ...prefix, `-ffile-prefix-map=${pobj}=.`, '-c', join(src, 'boot.S'), join(src, 'platform.c')], { cwd: pobj, pkg: tc.package });
+    }
     if (hosted.length > 0) {
       if (tc.hostedCc === null) throw new Error(`corpus: ${target} has no hosted compiler for rumpuser`);
       await run(tc.hostedCc, ['-std=c11', '-O2', '-fPIE', '-g0', '-Wall', '-Werror', ...prefix, '-c', ...hosted], { cwd: obj, pkg: tc.package });
@@ -458,6 +599,12 @@ async function buildGroup(
         const archive = join(vdir, c.entry.name, 'lib', t, `${c.entry.lib}.a`);
         const symbols: SymbolEvidence = symbolEvidence(await readFile(archive), { file: archive });
         const entry: TargetEntry = { archive: `lib/${t}/${c.entry.lib}.a`, symbols };
+        if (PLATFORM_SOURCES[c.entry.lib] !== undefined) {
+          await writeFile(join(vdir, c.entry.name, 'lib', t, 'boot.o'), await readFile(join(obj, c.entry.name, 'boot.o')));
+          await writeFile(join(vdir, c.entry.name, 'lib', t, 'platform.ld'), await readFile(join(vdir, c.entry.name, 'src', 'platform.ld')));
+          entry.objects = [`lib/${t}/boot.o`];
+          entry.linkerScript = `lib/${t}/platform.ld`;
+        }
         entry.abiFlags = c.entry.lib === 'librumpuser' ? [] : tc.abiFlags;
         entries.set(c.entry.name, entry);
       }
@@ -541,6 +688,9 @@ export async function buildCorpus(outDir: string, options: BuildCorpusOptions = 
 export async function corpusInputFiles(): Promise<string[]> {
   const dir = fileURLToPath(new URL('./corpus/', import.meta.url));
   const assets = (await readdir(dir)).filter((f) => /\.(c|h)$/.test(f)).sort().map((f) => join(dir, f));
+  const pdir = fileURLToPath(new URL('./platforms/', import.meta.url));
+  assets.push(join(pdir, 'hw-common.c'));
+  for (const t of [...new Set(Object.values(PLATFORM_SOURCES))].sort()) for (const f of PLATFORM_FILES) assets.push(join(pdir, t, f));
   const self = fileURLToPath(import.meta.url);
   const ext = self.endsWith('.ts') ? 'ts' : 'js'; // sources (vitest) or dist/
   return [self, fileURLToPath(new URL(`./catalog.${ext}`, import.meta.url)), fileURLToPath(new URL('./catalog/netbsd.json', import.meta.url)), ...assets];
@@ -555,7 +705,7 @@ export async function corpusFingerprint(options: { versions?: readonly string[];
   const targets = [...(options.targets ?? CORPUS_DEFAULT_TARGETS)];
   h.update(JSON.stringify({ versions: options.versions ?? CORPUS_VERSIONS, targets, cc: options.cc ?? null }));
   for (const f of await corpusInputFiles()) {
-    h.update(f.slice(f.lastIndexOf('/') + 1));
+    h.update(f.split('/').slice(-2).join('/'));
     h.update(await readFile(f));
   }
   const compilers = new Set<string>();

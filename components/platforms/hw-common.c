@@ -1,13 +1,18 @@
 /*
  * Miniature rumpuser hypercall layer for freestanding hw targets (ABI 17), shared by every
- * arch; the arch file supplies hw_console_putc(), hw_poweroff() and the bus probes.
- * No libc: this file also provides the few mem* routines the compiler may emit calls to.
+ * arch; the arch file (platform.c, which #includes this file) supplies hw_console_putc(),
+ * hw_poweroff() and the bus backends. No libc: this file also provides the few mem* routines
+ * the compiler may emit calls to. Not NetBSD code: part of rumpkg's miniature corpus
+ * (components/corpus/README.md, "Platform packages").
  */
 typedef unsigned long size_t;
 
 void hw_console_putc(int c);
 void hw_poweroff(int status) __attribute__((noreturn));
-int main(int argc, char **argv);
+int main(int argc, char **argv, char **envp);
+
+/* The platform package's version (components/corpus.ts fills it in), kept in the image. */
+const char rumpkg_platform_version[] = RUMPKG_PLATFORM " @VERSION@";
 
 int rumpuser_init(int version, const void *hyp)
 {
@@ -15,12 +20,11 @@ int rumpuser_init(int version, const void *hyp)
 	return version == 17 ? 0 : 1;
 }
 
-int rumpuser_putchar(int c)
+void rumpuser_putchar(int c)
 {
 	if (c == '\n')
 		hw_console_putc('\r');
 	hw_console_putc(c);
-	return c;
 }
 
 void rumpuser_exit(int status)
@@ -38,8 +42,9 @@ static void hw_puts(const char *s)
 void hw_main(void)
 {
 	static char *argv[] = { "rumpkg-image", 0 };
+	static char *envp[] = { 0 };
 	hw_puts("rumpkg: " RUMPKG_PLATFORM " platform up\n");
-	rumpuser_exit(main(1, argv));
+	rumpuser_exit(main(1, argv, envp));
 }
 
 void *memcpy(void *d, const void *s, size_t n)

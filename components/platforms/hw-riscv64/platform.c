@@ -1,10 +1,15 @@
-/* hw-riscv64 (QEMU virt): NS16550A console, SiFive test finisher power-off, virtio-mmio probe. */
+/*
+ * Platform package platform-hw-riscv64 (QEMU virt): NS16550A console, SiFive test finisher
+ * power-off and the `virtio-mmio-backend` hypercall over the virt machine's eight virtio-mmio
+ * transports. Boot: boot.S (entered by OpenSBI in S-mode) calls hw_main() in hw-common.c.
+ */
 #define RUMPKG_PLATFORM "hw-riscv64"
-#include "../hw-common.c"
+#include "hw-common.c"
 
 #define UART ((volatile unsigned char *)0x10000000UL)
 #define FINISHER ((volatile unsigned int *)0x100000UL)
 #define VIRTIO_MMIO_BASE 0x10001000UL
+#define VIRTIO_MMIO_STRIDE 0x1000UL
 #define VIRTIO_MMIO_SLOTS 8
 
 void hw_console_putc(int c)
@@ -22,14 +27,18 @@ void hw_poweroff(int status)
 		__asm__ volatile("wfi");
 }
 
-/* The virtio-mmio hypercall: count transports whose device id matches (1 = net, 2 = block). */
-int rumpcomp_virtio_mmio_probe(unsigned devid)
+/*
+ * The virtio-mmio-backend hypercall (components/corpus/README.md): read the 32-bit register at
+ * byte offset `reg` of transport `slot` and its physical base address. Returns 0, or 6 (ENXIO)
+ * past the last transport, or 22 (EINVAL) for a bad register offset.
+ */
+int rumpcomp_virtio_mmio_confread(unsigned slot, int reg, unsigned *value, unsigned long *base)
 {
-	int found = 0;
-	for (unsigned i = 0; i < VIRTIO_MMIO_SLOTS; i++) {
-		volatile unsigned int *r = (volatile unsigned int *)(VIRTIO_MMIO_BASE + i * 0x1000UL);
-		if (r[0] == 0x74726976u && r[2] == devid)
-			found++;
-	}
-	return found;
+	if (slot >= VIRTIO_MMIO_SLOTS)
+		return 6;
+	if (reg < 0 || reg > 0x100 || (reg & 3) != 0)
+		return 22;
+	*base = VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE;
+	*value = *(volatile unsigned int *)(*base + (unsigned long)reg);
+	return 0;
 }

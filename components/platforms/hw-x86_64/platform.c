@@ -1,6 +1,10 @@
-/* hw-x86_64: COM1 serial console, isa-debug-exit power-off, PCI config mechanism #1. */
+/*
+ * Platform package platform-hw-x86_64: COM1 serial console, isa-debug-exit power-off and the
+ * `pci-backend` hypercall (PCI configuration mechanism #1, ports 0xCF8/0xCFC).
+ * Boot: boot.S (PVH ELF note → 32-bit entry → long mode) calls hw_main() in hw-common.c.
+ */
 #define RUMPKG_PLATFORM "hw-x86_64"
-#include "../hw-common.c"
+#include "hw-common.c"
 
 static inline void outb(unsigned short port, unsigned char v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
 static inline unsigned char inb(unsigned short port) { unsigned char v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
@@ -22,17 +26,16 @@ void hw_poweroff(int status)
 		__asm__ volatile("cli; hlt");
 }
 
-/* The pci-backend hypercall: count devices on bus 0 with this vendor:device (0xffff = any). */
-int rumpcomp_pci_probe(unsigned vendor, unsigned device)
+/*
+ * The pci-backend hypercall (components/corpus/README.md): read the 32-bit configuration
+ * register `reg` of bus:dev.fun through configuration mechanism #1. Returns 0, or 22 (EINVAL)
+ * for an address outside the configuration space.
+ */
+int rumpcomp_pci_confread(unsigned bus, unsigned dev, unsigned fun, int reg, unsigned *value)
 {
-	int found = 0;
-	for (unsigned slot = 0; slot < 32; slot++) {
-		outl(0xcf8, 0x80000000u | (slot << 11));
-		unsigned id = inl(0xcfc);
-		if ((id & 0xffff) == 0xffff)
-			continue;
-		if ((id & 0xffff) == vendor && (device == 0xffff || (id >> 16) == device))
-			found++;
-	}
-	return found;
+	if (bus > 255 || dev > 31 || fun > 7 || reg < 0 || reg > 252 || (reg & 3) != 0)
+		return 22;
+	outl(0xcf8, 0x80000000u | (bus << 16) | (dev << 11) | (fun << 8) | (unsigned)reg);
+	*value = inl(0xcfc);
+	return 0;
 }
