@@ -153,7 +153,12 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
   const notes: string[] = [];
   const manifest = ev.manifest;
   let target: Target | null = manifest?.target ?? options.target ?? null;
-  const imageSet = new Set(ev.defined);
+  // Only names some known component defines matter: a set of those found in the image (cheaper
+  // than a set of every image symbol, which can be hundreds of thousands).
+  const wanted = new Set<string>();
+  for (const k of known) for (const n of k.defined ?? []) wanted.add(n);
+  const imageSet = new Set<string>();
+  if (wanted.size > 0) for (const n of ev.defined) if (wanted.has(n)) imageSet.add(n);
 
   // Which target's fingerprints to use when nothing says: the one whose archives explain most symbols.
   let pool = [...known];

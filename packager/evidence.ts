@@ -175,8 +175,10 @@ export function decodeLinkSet(elf: ElfFile, levelNames: readonly string[] = RUMP
   return entries;
 }
 
-function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return import('node:crypto').then((c) => c.createHash('sha256').update(bytes).digest('hex'));
+/** SHA-256 on the libuv thread pool (WebCrypto), so it overlaps the symbol scan on the main thread. */
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes);
+  return Buffer.from(digest).toString('hex');
 }
 
 /** The embedded manifest of a parsed image, or null when the section is missing (E_AUDIT when unreadable). */
@@ -209,12 +211,14 @@ export function embeddedManifest(elf: ElfFile): ImageManifest | null {
 
 /** Reads everything the audit needs from the bytes of an image (E_ELF for malformed files). */
 export async function imageEvidence(bytes: Uint8Array, file: string): Promise<ImageEvidence> {
+  const hash = sha256Hex(bytes);
+  hash.catch(() => undefined); // awaited below; a parse error must not leave it unhandled
   const syms = imageSymbols(bytes, { file });
   const elf = parseElf(bytes, { file, symbols: false, notes: false });
   return {
     file,
     bytes: bytes.length,
-    sha256: `sha256-${await sha256Hex(bytes)}`,
+    sha256: `sha256-${await hash}`,
     class: syms.class,
     endian: syms.endian,
     machine: syms.machineName,
