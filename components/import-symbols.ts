@@ -81,7 +81,8 @@ export function scanArchive(bytes: Uint8Array, options: { lib: string; file: str
   // Pass 1 decodes weak and common definitions; pass 2 (only when there are some) the strong
   // definitions, to see which of those names another member defines strongly.
   for (const pass of [1, 2]) {
-    if (pass === 2 && weak.size === 0 && common.size === 0) break;
+    // One symbol table holds one entry per global name, so a single-object archive needs no pass 2.
+    if (pass === 2 && ((weak.size === 0 && common.size === 0) || tables.length < 2)) break;
     for (const { info, view } of tables) {
       const r = info.reader;
       const infoAt = r.is64 ? 4 : 12;
@@ -201,9 +202,19 @@ interface Providers {
   common: string[];
 }
 
+/**
+ * Who defines each name some archive references (only those: indexing every definition of a
+ * real set would cost more than the scan). Strong providers are one string or several.
+ */
 function providerIndex(scans: readonly ArchiveScan[]): Map<string, Providers> {
+  const wanted = new Set<string>();
+  for (const s of scans) {
+    for (const n of s.undefined) if (isRumpReference(n)) wanted.add(n);
+    for (const n of s.weakUndefined) if (isRumpReference(n)) wanted.add(n);
+  }
   const idx = new Map<string, Providers>();
   const put = (name: string, lib: string, kind: keyof Providers): void => {
+    if (!wanted.has(name)) return;
     let p = idx.get(name);
     if (p === undefined) idx.set(name, (p = { strong: [], weak: [], common: [] }));
     p[kind].push(lib);
