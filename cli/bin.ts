@@ -2,6 +2,14 @@
 // The installed entry point: run the CLI and exit with its code.
 import { main } from './main.js';
 
+// `rumpkg … | head`: a closed pipe ends the output quietly, like any Unix tool.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -65,7 +65,12 @@ export function register(program: Command): void {
         let lookup: AuditOptions['lookup'];
         if (opts.componentsDir === undefined && lockfile !== undefined) {
           const resolveDir = await packager.storeComponentDirResolver(g.cwd, { reporter });
-          lookup = async ({ target }) => (target === null ? [] : packager.knownFromLockfile(lockfile, target, resolveDir, { reporter }));
+          // An image without a manifest does not say its target: try every locked target.
+          lookup = async ({ target }) => {
+            const targets = target === null ? Object.keys(lockfile.targets).sort() : [target];
+            const found = await Promise.all(targets.map((t) => packager.knownFromLockfile(lockfile, t, resolveDir, { reporter })));
+            return found.flat();
+          };
         } else if (opts.componentsDir === undefined && opts.registry !== false) {
           const { openRegistryClient, createStore } = await import('../../registry/index.js');
           const { client, home } = await openRegistryClient({ cwd: g.cwd, reporter });
