@@ -328,7 +328,7 @@ function runStep(step: PlanStep, cwd: string, toolchain: ResolvedToolchain): Pro
 /** The build-dir file a step writes (`-o X` for cc, the last argument for objcopy). */
 function stepOutput(step: PlanStep): string | undefined {
   const o = step.args.indexOf('-o');
-  if (step.tool === 'cc') return o >= 0 ? step.args[o + 1] : undefined;
+  if (step.tool === 'cc' || step.tool === 'ld') return o >= 0 ? step.args[o + 1] : undefined;
   return step.args.at(-1);
 }
 
@@ -411,13 +411,20 @@ export interface UndefinedSymbol {
 export function parseUndefined(output: string, plan: LinkPlan): UndefinedSymbol[] {
   const found: UndefinedSymbol[] = [];
   let file = '';
-  for (const line of output.split('\n')) {
+  const lines = output.split('\n');
+  for (const [i, line] of lines.entries()) {
     const ctx = /(?:^|: )((?:lib|obj)\/[^\s:()]+(?:\([^)]*\))?): in function/.exec(line);
     if (ctx !== null) file = ctx[1]!;
     const m = /undefined (?:reference to|symbol:?) [`']?([^`'\s]+)'?/.exec(line);
     if (m === null) continue;
     const direct = /^(?:\S*ld\S*: )?((?:lib|obj)\/[^\s:()]+(?:\([^)]*\))?):/.exec(line);
-    const where = direct?.[1] ?? file;
+    // ld.lld: `>>> referenced by …` lines follow, naming `obj/x.o:(fn)` or `m.o:(fn) in archive lib/…`.
+    let lld: string | undefined;
+    for (let j = i + 1; direct === null && lld === undefined && j < lines.length && lines[j]!.startsWith('>>>'); j++) {
+      const ref = / in archive ((?:lib|obj)\/\S+)/.exec(lines[j]!) ?? /^>>>\s+((?:lib|obj)\/[^\s:()]+)/.exec(lines[j]!);
+      if (ref !== null) lld = ref[1];
+    }
+    const where = direct?.[1] ?? lld ?? file;
     const owner = ownerOf(plan, where);
     const component = plan.files.find((x) => x.path === where.replace(/\(.*\)$/, ''))?.component;
     if (!found.some((u) => u.symbol === m[1] && u.file === where)) found.push({ symbol: m[1]!, file: where, referencedBy: owner, ...(component === undefined ? {} : { component }) });

@@ -17,6 +17,13 @@
  * archive, its ldflags, and for hosted platforms the libc the `cc` driver adds by itself.
  * The image manifest goes in afterwards with `objcopy --add-section .rumpkg.manifest=…` as a
  * non-allocated section: it takes no memory at run time and does not move any code.
+ *
+ * Freestanding targets (a toolchain with an `ld` tool, e.g. hw-*): the link is `ld.lld` itself,
+ * `ld.lld --build-id=none -static -Map=image.map -T <platform.ld> -o image.linked <platform
+ * objects (boot.o)> <app> <glue> --whole-archive <components> --no-whole-archive <platform
+ * archive>`; there is no libc and no crt, the platform package's boot object and linker script
+ * take their place. A freestanding closure without a platform package, or a platform package
+ * without a linker script, cannot make a bootable image: E_BUILD before anything runs.
  */
 import { RumpkgError, type LockedTarget, type Target, type TargetEntry } from '../components/index.js';
 import { entrySymbol } from './glue.js';
@@ -241,14 +248,31 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
   if (platformArchive !== undefined) inputs.push(platformArchive);
 
   // Link.
-  const ldflags = [...toolchain.ldflags, '-Wl,-Map=image.map'];
-  const linkArgs = [...ldflags, '-o', 'image.linked', ...platformObjects.map((p) => p.path), ...linkApp, 'obj/rumpkg_main.o'];
-  if (archives.length > 0) linkArgs.push('-Wl,--whole-archive', ...archives.map((a) => a.path), '-Wl,--no-whole-archive');
-  if (platformArchive !== undefined) linkArgs.push(platformArchive.path);
-  linkArgs.push(...platformLdflags);
-  if (linkerScript !== undefined) linkArgs.push(`-Wl,-T,${linkerScript}`);
-  if (!info.hosted) linkArgs.unshift('-nostdlib', '-static');
-  steps.push({ tool: 'cc', command: cmd('cc'), args: linkArgs, cwd: '.', description: `link the image for ${target}` });
+  let ldflags: string[];
+  if (!info.hosted && toolchain.tools.ld !== undefined) {
+    if (platform === null || linkerScript === undefined) {
+      const why = platform === null ? `the ${target} closure has no platform package` : `platform package ${platform} has no linker script for ${target}`;
+      throw new RumpkgError('E_BUILD', `cannot link a bootable ${target} image: ${why}`, {
+        context: { target, ...(platform === null ? {} : { component: platform }) },
+        hint: platform === null ? `a ${target} closure needs the ${info.platform} platform package (it provides hypercall:17), e.g. rumpkg add platform-${target}` : `republish ${platform} with rump.targets["${target}"].linkerScript`,
+      });
+    }
+    ldflags = [...toolchain.ldflags, '-Map=image.map'];
+    const args = [...ldflags, '-T', linkerScript, '-o', 'image.linked', ...platformObjects.map((p) => p.path), ...linkApp, 'obj/rumpkg_main.o'];
+    if (archives.length > 0) args.push('--whole-archive', ...archives.map((a) => a.path), '--no-whole-archive');
+    if (platformArchive !== undefined) args.push(platformArchive.path);
+    args.push(...platformLdflags);
+    steps.push({ tool: 'ld', command: cmd('ld'), args, cwd: '.', description: `link the image for ${target}` });
+  } else {
+    ldflags = [...toolchain.ldflags, '-Wl,-Map=image.map'];
+    const linkArgs = [...ldflags, '-o', 'image.linked', ...platformObjects.map((p) => p.path), ...linkApp, 'obj/rumpkg_main.o'];
+    if (archives.length > 0) linkArgs.push('-Wl,--whole-archive', ...archives.map((a) => a.path), '-Wl,--no-whole-archive');
+    if (platformArchive !== undefined) linkArgs.push(platformArchive.path);
+    linkArgs.push(...platformLdflags);
+    if (linkerScript !== undefined) linkArgs.push(`-Wl,-T,${linkerScript}`);
+    if (!info.hosted) linkArgs.unshift('-nostdlib', '-static');
+    steps.push({ tool: 'cc', command: cmd('cc'), args: linkArgs, cwd: '.', description: `link the image for ${target}` });
+  }
 
   // Embed the manifest.
   files.push({ path: 'rumpkg-manifest.json', role: 'manifest', content: options.manifest });

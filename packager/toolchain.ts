@@ -4,8 +4,11 @@
  * `TOOLCHAINS` is a table, tried in order; the first row whose platform and arch match the target
  * is used. Each tool names the Debian package that provides it, so a missing tool is an
  * E_TOOLCHAIN error that says what to install. The `posix` row uses the host `cc` (it also links
- * the host libc) and is only valid for the host's own architecture. Freestanding targets (hw, xen)
- * add rows using `clang --target=…` and `ld.lld`.
+ * the host libc) and is only valid for the host's own architecture. Freestanding `hw` targets use
+ * one cross toolchain for every arch — Debian's `clang` (`--target=<arch>-unknown-none-elf`),
+ * `ld.lld` (package `lld`) and `llvm-objcopy` (package `llvm`; GNU objcopy of an x86_64 host does
+ * not recognise riscv64 ELF files) — one row per arch because the ABI flags differ. A row with
+ * an `ld` tool links with it directly (link-plan.ts), not through the compiler driver.
  *
  * Link plans refer to tools by their logical name (`cc`, `objcopy`), so a printed plan does not
  * depend on where the tools live; `findToolchain` resolves those names on PATH for execution and
@@ -14,7 +17,7 @@
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { RumpkgError, type Target } from '../components/index.js';
-import { hostArch, parseTarget, type Arch, type Platform } from './targets.js';
+import { ARCHES, hostArch, parseTarget, type Arch, type Platform } from './targets.js';
 
 /** A logical tool of a toolchain. */
 export type ToolName = 'cc' | 'objcopy' | 'ld';
@@ -42,6 +45,15 @@ export interface ToolchainSpec {
   libc: 'host' | 'none';
 }
 
+/** Compiler flags of every freestanding image input rumpkg compiles (application, glue). */
+export const FREESTANDING_CFLAGS = ['-O2', '-fno-ident', '-ffreestanding', '-fno-builtin', '-fno-stack-protector', '-fno-pic', '-fno-pie'] as const;
+
+/** Per-arch ABI flags for freestanding code (the corpus compiles components with the same). */
+export const FREESTANDING_ARCH_CFLAGS: Record<'x86_64' | 'riscv64', string[]> = {
+  x86_64: ['-mno-red-zone'],
+  riscv64: ['-march=rv64gc', '-mabi=lp64d', '-mcmodel=medany'],
+};
+
 export const TOOLCHAINS: ToolchainSpec[] = [
   {
     id: 'host-cc',
@@ -55,6 +67,19 @@ export const TOOLCHAINS: ToolchainSpec[] = [
     ldflags: ['-Wl,--build-id=none'],
     libc: 'host',
   },
+  ...(['x86_64', 'riscv64'] as const).map((arch): ToolchainSpec => ({
+    id: `clang-lld-${arch}`,
+    platforms: ['hw'],
+    arches: [arch],
+    tools: {
+      cc: { command: 'clang', args: [`--target=${ARCHES[arch].clangTriple}`], debianPackage: 'clang' },
+      ld: { command: 'ld.lld', args: [], debianPackage: 'lld' },
+      objcopy: { command: 'llvm-objcopy', args: [], debianPackage: 'llvm' },
+    },
+    cflags: [...FREESTANDING_CFLAGS, ...FREESTANDING_ARCH_CFLAGS[arch]],
+    ldflags: ['--build-id=none', '-static'],
+    libc: 'none',
+  })),
 ];
 
 /** A toolchain resolved for one target. */

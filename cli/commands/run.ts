@@ -1,8 +1,10 @@
 /**
  * `rumpkg run [--target T] [--image FILE] [--timeout SEC] [-- ARGS]`: run the project's built
- * image (posix-*: executed on the host, its output streamed) and exit with the image's status.
- * With `--json` the output is collected and printed as `{target, image, status, signal, timedOut,
- * stdout, stderr}`.
+ * image and exit with the image's status. posix-*: executed on the host, its output streamed.
+ * hw-*: booted under QEMU (packager bootImage), the serial console streamed to stdout (the
+ * firmware banner only with --verbose), bounded by --timeout (default 30 s; a guest that does not
+ * power off in time is E_RUN and QEMU is killed). With `--json` the output is collected and
+ * printed as `{target, image, status, signal, timedOut, stdout, stderr}` (+ `timings` for hw).
  */
 import { isAbsolute, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -12,11 +14,11 @@ import { globalOptions, printJson } from '../output.js';
 export function register(program: Command): void {
   program
     .command('run')
-    .description('run the built image (posix: execute it on the host)')
+    .description('run the built image (posix: execute it on the host; hw: boot it under QEMU)')
     .argument('[args...]', 'arguments for the image (after --)')
     .option('-t, --target <target>', 'the target whose image to run (default: the first posix target of rumpkg.json)')
     .option('--image <file>', 'run this image instead of the project\'s')
-    .option('--timeout <seconds>', 'kill the image after this many seconds')
+    .option('--timeout <seconds>', 'kill the image after this many seconds (hw default: 30)')
     .action(async (args: string[], opts: { target?: string; image?: string; timeout?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { RumpkgError } = await import('../../components/index.js');
@@ -43,10 +45,11 @@ export function register(program: Command): void {
       const r = await runImage(image, {
         target,
         args,
+        verbose: g.verbose,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         ...(g.json ? {} : { stdout: process.stdout, stderr: process.stderr }),
       });
-      if (g.json) printJson({ target, image, status: r.status, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr });
+      if (g.json) printJson({ target, image, status: r.status, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr, ...(r.timings === undefined ? {} : { timings: r.timings }) });
       if (r.timedOut) {
         throw new RumpkgError('E_RUN', `${image} did not finish within ${opts.timeout} s and was killed`, { context: { path: image, target }, hint: 'raise --timeout' });
       }
