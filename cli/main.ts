@@ -11,7 +11,8 @@ import { registerAll } from './commands/index.js';
 export function createProgram(): Command {
   const program = new Command('rumpkg')
     .description('package manager for rump kernel components: publish, resolve, package and audit NetBSD drivers')
-    .version(cliVersion(), '-V, --version')
+    .addHelpText('beforeAll', `rumpkg ${cliVersion()}\n`)
+    .addHelpText('after', '\n`rumpkg -V` / `rumpkg --version` prints the version.')
     .option('--json', 'machine-readable output on stdout')
     .option('-q, --quiet', 'print less')
     .option('-v, --verbose', 'print more')
@@ -45,6 +46,13 @@ function wantsJson(argv: string[]): boolean {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `-V`/`--version` only in first position: subcommands may take a `--version` of their own
+  // (`rumpkg import archives DIR --version 10.0.0`), which commander's global version option
+  // would swallow anywhere on the line.
+  if (argv[0] === '-V' || argv[0] === '--version') {
+    process.stdout.write(`${cliVersion()}\n`);
+    return 0;
+  }
   const program = createProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,5 +1,5 @@
 /**
- * `rumpkg import archives DIR --target T --component-version V [-o OUT]`: real `librump*.a` →
+ * `rumpkg import archives DIR --target T --version V [-o OUT]`: real `librump*.a` →
  * component directories (components/import.ts), with the symbol analysis against the catalog.
  * (Not `--version`: commander parses the program's global `-V, --version` anywhere on the
  * command line, so a subcommand cannot reuse that flag.)
@@ -23,18 +23,18 @@ export function register(program: Command): void {
     .description('turn every librump*.a of DIR into a component directory (manifest from the catalog + symbol analysis)')
     .argument('<dir>', 'directory holding librump*.a (buildrump.sh rump/lib, or a NetBSD /usr/lib)')
     .requiredOption('--target <target>', 'the target the archives were built for, e.g. posix-x86_64')
-    .requiredOption('--component-version <version>', 'the version to give every component, e.g. 10.0.0 (the global --version prints rumpkg\'s)')
+    .requiredOption('--version <version>', 'the version to give every component, e.g. 10.0.0')
     .option('-o, --out <dir>', 'where to write component directories', 'rump-components')
     .option('--upstream-ref <ref>', 'upstream.ref to record (default netbsd-<major>-<minor>-RELEASE)')
     .option('--license <spdx>', 'licence of archives the catalog does not know', 'LicenseRef-unknown')
     .option('--dry-run', 'analyse and report; write nothing')
-    .action(async (dir: string, opts: { target: string; componentVersion: string; out: string; upstreamRef?: string; license: string; dryRun?: boolean }, cmd: Command) => {
+    .action(async (dir: string, opts: { target: string; version: string; out: string; upstreamRef?: string; license: string; dryRun?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { importArchives } = await import('../../components/index.js');
       const reporter = createReporter(g);
       const r = await importArchives(resolve(g.cwd, dir), {
         target: opts.target,
-        version: opts.componentVersion,
+        version: opts.version,
         out: resolve(g.cwd, opts.out),
         license: opts.license,
         ...(opts.upstreamRef === undefined ? {} : { upstreamRef: opts.upstreamRef }),
