@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildCorpus,
-  catalogEntry,
+  corpusEntry,
+  CORPUS_EXTRA_COMPONENTS,
   CORPUS_VERSIONS,
   INIT_LEVEL_RUN_ORDER,
   loadCatalog,
@@ -32,7 +33,7 @@ function sh(cmd: string, args: string[], cwd?: string): Promise<{ code: number; 
   });
 }
 
-const entry = (name: string): CatalogEntry => catalogEntry(name) as CatalogEntry;
+const entry = (name: string): CatalogEntry => corpusEntry(name) as CatalogEntry;
 
 let root: string;
 let work: string;
@@ -86,10 +87,10 @@ async function link(names: string[], main: string, opts: { version?: string; rum
 const MAIN_INIT = `int rump_init(void);\nint main(void) { return rump_init(); }\n`;
 
 describe('corpus build', () => {
-  it('builds every catalog component, with a manifest from the catalog', async () => {
+  it('builds every catalog component (plus rumpkg\'s own), with a manifest from the catalog', async () => {
     const cat = loadCatalog();
     const built = new Set([...manifests.keys()].map((k) => k.split('/')[1]));
-    expect([...built].sort()).toEqual(cat.components.map((c) => c.name).sort());
+    expect([...built].sort()).toEqual([...cat.components, ...CORPUS_EXTRA_COMPONENTS].map((c) => c.name).sort());
     const info = await corpusBuildInfo(root);
     expect(info.components).toBe(manifests.size);
     for (const [key, m] of manifests) {
@@ -127,6 +128,9 @@ describe('corpus build', () => {
     expect(targetsOf('pci')).toEqual(['hw-x86_64', 'xen-x86_64']);
     expect(targetsOf('net-xenif')).toEqual(['xen-x86_64']);
     expect(targetsOf('virtio-net')).toContain(POSIX);
+    expect(targetsOf('platform-hw-x86_64')).toEqual(['hw-x86_64']);
+    expect(targetsOf('platform-hw-riscv64')).toEqual(['hw-riscv64']);
+    expect(targetsOf('virtio-mmio')).toEqual(['hw-riscv64', 'hw-x86_64']);
   });
 
   it('differs between versions as documented', () => {

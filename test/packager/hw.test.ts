@@ -1,0 +1,284 @@
+/**
+ * Freestanding hw targets end to end: the corpus (with the platform packages and virtio-mmio) is
+ * published into a file registry, examples/hello-virtio is installed, built and booted under QEMU
+ * on hw-x86_64 and hw-riscv64; the closure differs per target as designed; boot failures are
+ * typed errors within the timeout and leave no QEMU running. Skipped (with a message) only when
+ * clang, ld.lld, llvm-objcopy or QEMU are missing (.ci/run installs them).
+ */
+import { execFileSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CORPUS_VERSIONS,
+  corpusEntry,
+  catalogShipsTarget,
+  isRumpkgError,
+  packComponent,
+  type CatalogEntry,
+  type Lockfile,
+} from '../../components/index.js';
+import {
+  addComponents,
+  buildProject,
+  findProgram,
+  installProject,
+  planQemu,
+  readLock,
+  runImage,
+  storeComponentDirResolver,
+} from '../../packager/index.js';
+import { createFileStorage } from '../../registry/index.js';
+import { corpusDir } from '../helpers/corpus.js';
+
+const EXAMPLE = resolve(import.meta.dirname, '../../examples/hello-virtio');
+const LATEST = CORPUS_VERSIONS[CORPUS_VERSIONS.length - 1] as string;
+const HW = ['hw-x86_64', 'hw-riscv64'] as const;
+const TOOLS = ['clang', 'ld.lld', 'llvm-objcopy', 'qemu-system-x86_64', 'qemu-system-riscv64'];
+const missing = TOOLS.filter((t) => findProgram(t) === null);
+if (missing.length > 0) console.warn(`test/packager/hw.test.ts skipped: ${missing.join(', ')} not on PATH (Debian: clang lld llvm qemu-system-x86 qemu-system-misc)`);
+
+let work: string;
+let env: NodeJS.ProcessEnv;
+/** A home whose registry lacks platform-hw-riscv64. */
+let envNoRiscvPlatform: NodeJS.ProcessEnv;
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<Error & { context?: Record<string, unknown>; hint?: string }> {
+  try {
+    await p;
+  } catch (e) {
+    expect(isRumpkgError(e) ? e.code : e).toBe(code);
+    return e as Error;
+  }
+  throw new Error(`expected ${code}, but it succeeded`);
+}
+
+/** No process whose command line contains `needle` (pgrep -f). */
+function noProcess(needle: string): boolean {
+  try {
+    execFileSync('pgrep', ['-f', needle], { encoding: 'utf8' });
+    return false;
+  } catch (e) {
+    return (e as { status?: number }).status === 1;
+  }
+}
+
+async function project(name: string, patch: (m: Record<string, unknown>) => void = () => undefined, files: Record<string, string> = {}): Promise<string> {
+  const dir = join(work, name);
+  await cp(EXAMPLE, dir, { recursive: true });
+  const m = JSON.parse(await readFile(join(dir, 'rumpkg.json'), 'utf8')) as Record<string, unknown>;
+  patch(m);
+  await writeFile(join(dir, 'rumpkg.json'), `${JSON.stringify(m, null, 2)}\n`);
+  for (const [f, text] of Object.entries(files)) await writeFile(join(dir, f), text);
+  return dir;
+}
+
+/** Installs and builds a project; returns target → image path. */
+async function installAndBuild(dir: string, e = env): Promise<{ lock: Lockfile; images: Record<string, string> }> {
+  await installProject(dir, { env: e });
+  const results = await buildProject(dir, { resolveComponentDir: await storeComponentDirResolver(dir, { env: e }) });
+  return { lock: (await readLock(dir)) as Lockfile, images: Object.fromEntries(results.map((r) => [r.target, r.image])) };
+}
+
+/**
+ * The expected closure from the catalog alone: hard dependencies, and each required capability
+ * through the one component (catalog or corpus extra) that provides it for the target.
+ */
+function expectedClosure(names: string[], target: string): string[] {
+  const all = [...new Set([...names, 'base'])];
+  const providers = (cap: string): CatalogEntry[] => CANDIDATES.filter((e) => e.provides.includes(cap) && catalogShipsTarget(e, target));
+  const out = new Set<string>();
+  const visit = (n: string): void => {
+    if (out.has(n)) return;
+    out.add(n);
+    const e = corpusEntry(n) as CatalogEntry;
+    for (const d of e.dependencies) visit(d);
+    for (const cap of e.requires) {
+      // Only providers whose own requirements can be met on this target.
+      const ok = providers(cap).filter((p) => p.requires.every((r) => providers(r).length > 0));
+      expect(ok.map((p) => p.name), `${cap} on ${target}`).toHaveLength(1);
+      visit((ok[0] as CatalogEntry).name);
+    }
+  };
+  all.forEach(visit);
+  return [...out].map((n) => `@rump/${n}`).sort();
+}
+let CANDIDATES: CatalogEntry[] = [];
+
+beforeAll(async () => {
+  if (missing.length > 0) return;
+  const { loadCatalog, CORPUS_EXTRA_COMPONENTS } = await import('../../components/index.js');
+  CANDIDATES = [...loadCatalog().components, ...CORPUS_EXTRA_COMPONENTS];
+  const corpus = await corpusDir();
+  work = await mkdtemp(join(tmpdir(), 'rumpkg-hw-'));
+  env = { ...process.env, RUMPKG_HOME: join(work, 'home') };
+  envNoRiscvPlatform = { ...process.env, RUMPKG_HOME: join(work, 'home-no-riscv-platform') };
+  const full = createFileStorage(join(work, 'home', 'registry'));
+  const partial = createFileStorage(join(work, 'home-no-riscv-platform', 'registry'));
+  for (const name of (await readdir(join(corpus, LATEST))).sort()) {
+    const packed = await packComponent(join(corpus, LATEST, name));
+    await full.publish(packed.data);
+    if (name !== 'platform-hw-riscv64') await partial.publish(packed.data);
+  }
+}, 900_000);
+
+afterAll(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
+  let lock: Lockfile;
+  let images: Record<string, string>;
+
+  it('examples/hello-virtio boots on hw-x86_64 and hw-riscv64: platform line, init lines in lockfile order, app, status 0', async () => {
+    const dir = await project('hello-virtio');
+    ({ lock, images } = await installAndBuild(dir));
+    for (const target of HW) {
+      const r = await runImage(images[target] as string, { target, timeoutMs: 60_000 });
+      expect(r.status, `${target}: ${r.stdout}\n${r.stderr}`).toBe(0);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines[0]).toBe(`rumpkg: ${target} platform up`);
+      expect(r.stdout).not.toMatch(/OpenSBI/); // the firmware banner is dropped without verbose
+      const lt = lock.targets[target]!;
+      const init = lines.filter((l) => l.startsWith('init '));
+      expect(init).toEqual(lt.initOrder.map((s) => `init ${s.level} ${s.lib}`));
+      // init lines (and the bus probe lines they trigger), then configuration, then the app
+      const lastInit = lines.lastIndexOf(init.at(-1) as string);
+      expect(lines.slice(lastInit + 1)).toEqual(['config ifcreate vioif0', 'config dhcp_ipv4_oneshot vioif0', 'hello-virtio: hello from the application']);
+      const probes = lines.slice(1, lastInit).filter((l) => !l.startsWith('init '));
+      if (target === 'hw-x86_64') expect(probes).toContainEqual(expect.stringMatching(/^pci: 00:[0-9a-f]{2}\.0 1af4:1000$/));
+      else expect(probes).toEqual([expect.stringMatching(/^virtio-mmio: slot \d at 0x1000[1-8]000 device 1 \(net\)$/)]);
+      expect(r.timings!.platformUpMs).not.toBeNull();
+      if (target === 'hw-riscv64') expect(r.firmware).toMatch(/OpenSBI/);
+    }
+  }, 300_000);
+
+  it('resolves the same project differently per target; posix fails with the reason', async () => {
+    const x86 = Object.keys(lock.targets['hw-x86_64']!.components).sort();
+    expect(x86).toEqual(expectedClosure(['tcpip', 'virtio-net', 'net-config'], 'hw-x86_64'));
+    // the hard-dependency closure, plus the PCI path to bus:virtio and the platform
+    expect(x86).toEqual(expect.arrayContaining(['@rump/virtio-pci', '@rump/pci', '@rump/dev', '@rump/platform-hw-x86_64']));
+    expect(x86).not.toContain('@rump/virtio-mmio');
+    expect(lock.targets['hw-x86_64']!.platform).toBe('@rump/platform-hw-x86_64');
+    expect(lock.targets['hw-x86_64']!.components['@rump/pci']!.requires).toEqual({ 'bus:mainbus': '@rump/dev', 'pci-backend': '@rump/platform-hw-x86_64' });
+
+    const rv = Object.keys(lock.targets['hw-riscv64']!.components).sort();
+    expect(rv).toEqual(expectedClosure(['tcpip', 'virtio-net', 'net-config'], 'hw-riscv64'));
+    expect(rv).toEqual(expect.arrayContaining(['@rump/virtio-mmio', '@rump/platform-hw-riscv64']));
+    expect(rv).not.toContain('@rump/pci');
+    expect(rv).not.toContain('@rump/virtio-pci');
+    expect(lock.targets['hw-riscv64']!.components['@rump/virtio-net']!.requires).toEqual({ 'bus:virtio': '@rump/virtio-mmio' });
+
+    const dir = await project('posix', (m) => {
+      m.targets = ['posix-x86_64'];
+    });
+    const e = await expectCode(installProject(dir, { env }), 'E_RESOLVE');
+    expect(e.message).toContain('@rump/virtio-net');
+    expect(e.message).toContain('bus:virtio');
+    expect(e.message).toContain('posix-x86_64');
+  }, 120_000);
+
+  it('the link plan is ld.lld with the platform linker script, boot object first, components whole-archive', async () => {
+    const dir = join(work, 'hello-virtio');
+    const [r] = await buildProject(dir, { target: 'hw-riscv64', dryRun: true, resolveComponentDir: await storeComponentDirResolver(dir, { env }) });
+    const link = r!.plan.steps.find((s) => s.tool === 'ld')!;
+    expect(link.command).toEqual(['ld.lld']);
+    const a = link.args;
+    expect(a).toContain('--build-id=none');
+    expect(a[a.indexOf('-T') + 1]).toMatch(/^lib\/rump\+platform-hw-riscv64\/platform\.ld$/);
+    const out = a.indexOf('image.linked');
+    expect(a[out + 1]).toMatch(/^lib\/rump\+platform-hw-riscv64\/obj0-boot\.o$/);
+    expect(a.indexOf('--whole-archive')).toBeGreaterThan(a.indexOf('obj/rumpkg_main.o'));
+    expect(a.at(-1)).toMatch(/librumpkg_platform_hw_riscv64\.a$/);
+    expect(r!.plan.steps.filter((s) => s.tool === 'objcopy').every((s) => s.command[0] === 'llvm-objcopy')).toBe(true);
+    expect(r!.plan.flags.cflags).toEqual(expect.arrayContaining(['-mcmodel=medany', '-ffreestanding', '-fno-pic']));
+  }, 60_000);
+
+  it('builds reproducibly: a second project directory gives byte-identical hw images', async () => {
+    const dir = await project('hello-virtio-again');
+    const again = await installAndBuild(dir);
+    for (const target of HW) {
+      const a = await readFile(images[target] as string);
+      const b = await readFile(again.images[target] as string);
+      expect(b.equals(a), target).toBe(true);
+    }
+  }, 300_000);
+
+  it('wrong-arch image: E_ARCH before QEMU starts', async () => {
+    const e = await expectCode(runImage(images['hw-x86_64'] as string, { target: 'hw-riscv64' }), 'E_ARCH');
+    expect(e.message).toContain(images['hw-x86_64']);
+    expect(e.message).toContain('hw-riscv64');
+    expect(noProcess(images['hw-x86_64'] as string)).toBe(true);
+  });
+
+  it('missing QEMU: E_TOOLCHAIN naming the Debian package', async () => {
+    const e1 = await expectCode(runImage(images['hw-x86_64'] as string, { target: 'hw-x86_64', path: '/nonexistent' }), 'E_TOOLCHAIN');
+    expect(e1.hint).toContain('qemu-system-x86');
+    const e2 = await expectCode(runImage(images['hw-riscv64'] as string, { target: 'hw-riscv64', path: '/nonexistent' }), 'E_TOOLCHAIN');
+    expect(e2.hint).toContain('qemu-system-misc');
+  });
+
+  it('QEMU gets a restricted user network and a virtio-net device, nothing else', () => {
+    const x = planQemu('/img', 'hw-x86_64').command;
+    expect(x).toEqual(expect.arrayContaining(['-nodefaults', '-no-reboot', 'user,id=n0,restrict=on', 'virtio-net-pci,netdev=n0']));
+    const r = planQemu('/img', 'hw-riscv64').command;
+    expect(r).toEqual(expect.arrayContaining(['virt', 'user,id=n0,restrict=on', 'virtio-net-device,netdev=n0']));
+  });
+
+  it('guest hang: E_RUN within the timeout, and QEMU is gone', async () => {
+    const hang = 'void rump_printf(const char *);\nint main(void) { rump_printf("hanging\\n"); for (;;) __asm__ volatile(""); }\n';
+    const dir = await project('hang', (m) => {
+      m.name = 'hang-image-unique';
+      m.targets = ['hw-x86_64'];
+    }, { 'app.c': hang });
+    const { images: img } = await installAndBuild(dir);
+    const image = img['hw-x86_64'] as string;
+    const t0 = Date.now();
+    const e = await expectCode(runImage(image, { target: 'hw-x86_64', timeoutMs: 5_000 }), 'E_RUN');
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(5_000);
+    expect(took).toBeLessThan(8_000);
+    expect(e.message).toMatch(/did not power off within 5 s/);
+    expect(e.context?.platformUp).toBe(true);
+    expect(noProcess(image)).toBe(true);
+  }, 180_000);
+
+  it('missing platform package: resolution fails naming hypercall:17; a closure without it cannot link', async () => {
+    const dir = await project('no-platform', (m) => {
+      m.targets = ['hw-riscv64'];
+    });
+    const e = await expectCode(installProject(dir, { env: envNoRiscvPlatform }), 'E_RESOLVE');
+    expect(e.message).toContain('hypercall:17');
+    expect(e.message).toContain('hw-riscv64');
+
+    // A lockfile edited to drop the platform: E_BUILD before any tool runs.
+    const ok = await project('no-platform-lock', (m) => {
+      m.targets = ['hw-riscv64'];
+    });
+    await installProject(ok, { env });
+    const l = JSON.parse(await readFile(join(ok, 'rumpkg.lock'), 'utf8')) as Lockfile;
+    const lt = l.targets['hw-riscv64']!;
+    const p = lt.platform as string;
+    delete lt.components[p];
+    lt.linkOrder = lt.linkOrder.filter((n) => n !== p);
+    lt.platform = null;
+    await writeFile(join(ok, 'rumpkg.lock'), `${JSON.stringify(l, null, 2)}\n`);
+    const b = await expectCode(buildProject(ok, { resolveComponentDir: await storeComponentDirResolver(ok, { env }) }), 'E_BUILD');
+    expect(b.message).toMatch(/no platform package/);
+    expect(b.hint).toContain('platform-hw-riscv64');
+  }, 120_000);
+
+  it('an image whose guest fails reports the decoded status on both arches', async () => {
+    const fail = 'void rump_printf(const char *);\nint main(void) { rump_printf("failing\\n"); return 3; }\n';
+    const dir = await project('fail', (m) => {
+      m.name = 'fail-image';
+    }, { 'app.c': fail });
+    const { images: img } = await installAndBuild(dir);
+    for (const target of HW) {
+      const r = await runImage(img[target] as string, { target, timeoutMs: 60_000 });
+      expect(r.status, target).toBe(3);
+      expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('failing');
+    }
+  }, 300_000);
+});
