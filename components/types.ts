@@ -1,3 +1,5 @@
+import { INIT_LEVELS } from '../schemas/index.js';
+
 /**
  * Domain types shared by every module (DESIGN.md §2, §4). The JSON Schemas in `schemas/` are the
  * normative description of the file formats; these types mirror them after normalisation
@@ -185,22 +187,7 @@ export interface ImageManifest {
 }
 
 /** The real run order of rump init levels (../shared/netbsd/components.json initLevelRunOrder). */
-export const INIT_LEVEL_RUN_ORDER = [
-  'RUMP_COMPONENT_KERN',
-  'RUMP__FACTION_VFS',
-  'RUMP_COMPONENT_VFS',
-  'RUMP__FACTION_NET',
-  'RUMP_COMPONENT_NET',
-  'RUMP_COMPONENT_NET_ROUTE',
-  'RUMP_COMPONENT_NET_IF',
-  'RUMP_COMPONENT_NET_IFCFG',
-  'RUMP__FACTION_DEV',
-  'RUMP_COMPONENT_DEV',
-  'RUMP_COMPONENT_DEV_AFTERMAINBUS',
-  'RUMP_COMPONENT_KERN_VFS',
-  'RUMP_COMPONENT_POSTINIT',
-  'RUMP_COMPONENT_SYSCALL',
-] as const;
+export const INIT_LEVEL_RUN_ORDER = INIT_LEVELS;
 
 export type InitLevel = (typeof INIT_LEVEL_RUN_ORDER)[number];
 

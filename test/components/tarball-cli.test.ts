@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.js';
 import { integrityOf } from '../../components/index.js';
 import { buildTar, componentEntries, file, gz, writeComponentDir } from '../helpers/tar.js';
+import { runCli } from '../helpers/cli.js';
 
 const bases: string[] = [];
 afterEach(() => {
@@ -22,18 +22,7 @@ function temp(): string {
   return d;
 }
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = runCli;
 
 describe('rumpkg pack', () => {
   it('writes ./rump-tcpip-10.0.0.tgz in --cwd and prints exactly {file, integrity, size} with --json', async () => {

@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.js';
 import { commitFiles, createGitRepo, git, startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
+import { runCli } from '../helpers/cli.js';
 
 const REF = 'netbsd-10-0-RELEASE';
 const PATH = 'sys/rump/net/lib/libnetinet';
@@ -16,18 +16,7 @@ let repo: string;
 let server: GitHubServer;
 let work: string;
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = runCli;
 
 beforeAll(async () => {
   repo = await createGitRepo({ [`${PATH}/Makefile`]: 'LIB=rumpnet_netinet\n', [`${PATH}/netinet_component.c`]: 'int shim;\n', 'sys/netinet/ip.c': 'int ip;\n' }, { tag: REF });
