@@ -15,6 +15,7 @@ import { RumpkgError, fsError, type ImageManifest } from '../components/index.js
 import { parseElf, SHF_ALLOC, SHT_NOBITS, type ElfFile } from './elf-file.js';
 import { parseImageManifest } from './image-manifest.js';
 import { componentSlug } from './link-plan.js';
+import { isLldMap, parseLldMap } from './lld-map.js';
 
 export interface MapContribution {
   outputSection: string;
@@ -24,8 +25,9 @@ export interface MapContribution {
   file: string;
 }
 
-/** Parses the "Linker script and memory map" part of a GNU ld map file. */
+/** Parses the "Linker script and memory map" part of a GNU ld map file (or an ld.lld map). */
 export function parseLinkerMap(text: string): MapContribution[] {
+  if (isLldMap(text)) return parseLldMap(text); // ld.lld (hw targets): lld-map.ts
   const lines = text.split('\n');
   const start = lines.findIndex((l) => l.startsWith('Linker script and memory map'));
   const out: MapContribution[] = [];

@@ -26,6 +26,7 @@ import {
   installProject,
   planQemu,
   readLock,
+  readSizeReport,
   runImage,
   storeComponentDirResolver,
 } from '../../packager/index.js';
@@ -204,6 +205,20 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
       expect(b.equals(a), target).toBe(true);
     }
   }, 300_000);
+
+  it('rumpkg size attributes hw images (ld.lld map) to components, platform, glue and app', async () => {
+    for (const target of HW) {
+      const size = await readSizeReport(images[target] as string);
+      const owners = size.rows.map((x) => x.owner);
+      for (const c of Object.keys(lock.targets[target]!.components)) expect(owners, target).toContain(c);
+      expect(owners).toEqual(expect.arrayContaining(['glue', 'app']));
+      const platform = size.rows.find((x) => x.owner === `@rump/platform-${target}`)!;
+      expect(platform.kind).toBe('platform');
+      expect(platform.text).toBeGreaterThan(0);
+      expect(platform.bss).toBeGreaterThanOrEqual(65536); // the boot stack
+      expect(size.rows.reduce((a, x) => a + x.total, 0) + size.unattributed).toBe(size.allocBytes);
+    }
+  });
 
   it('wrong-arch image: E_ARCH before QEMU starts', async () => {
     const e = await expectCode(runImage(images['hw-x86_64'] as string, { target: 'hw-riscv64' }), 'E_ARCH');
