@@ -56,3 +56,18 @@ echo "CycloneDX 1.6 SBOM written to $WORK/hello-net.cdx.json"
 step "The same image with its manifest stripped: the audit still names the drivers by fingerprint"
 objcopy --remove-section .rumpkg.manifest build/posix-x86_64/hello-net "$WORK/hello-net.stripped"
 rumpkg audit "$WORK/hello-net.stripped"
+
+step "hw targets: the same drivers on bare (virtual) metal — examples/hello-virtio for hw-x86_64 and hw-riscv64 under QEMU"
+# A separate home (its own registry): the hw corpus is another build of the same versions.
+export RUMPKG_HOME=$WORK/home-hw
+node "$ROOT/scripts/corpus.mjs" "$WORK/corpus-hw" --target hw-x86_64 --target hw-riscv64 --version 10.1.0
+rumpkg --quiet publish "$WORK"/corpus-hw/10.1.0/*
+cp -r "$ROOT/examples/hello-virtio" "$WORK/hello-virtio"
+cd "$WORK/hello-virtio"
+rumpkg install
+rumpkg tree --target hw-x86_64
+rumpkg tree --target hw-riscv64
+rumpkg build
+rumpkg size build/hw-x86_64/hello-virtio
+rumpkg run --target hw-x86_64 --timeout 60
+rumpkg run --target hw-riscv64 --timeout 60
