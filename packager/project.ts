@@ -45,6 +45,8 @@ import {
   type Provider,
 } from '../resolver/index.js';
 import {
+  checkRegistryName,
+  checkRegistryVersion,
   createRegistryProvider,
   createStore,
   openRegistryClient,
@@ -67,6 +69,8 @@ export interface ProjectOptions {
   offline?: boolean;
   reporter?: ProjectReporter;
   env?: NodeJS.ProcessEnv;
+  /** How long to wait for another rumpkg holding the project's lock before E_LOCKED (default 30 s). */
+  lockTimeoutMs?: number;
 }
 
 /** What changed in a lockfile, per target: `name: from → to` (undefined = absent). */
@@ -155,8 +159,68 @@ async function writeIfChanged(path: string, text: string): Promise<boolean> {
 }
 
 /** Runs `fn` holding the project's lock (two writers of one lockfile: CA-06). */
-async function withProjectLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  return withLock(join(resolve(dir), '.rumpkg.lock.lck'), fn, { what: join(resolve(dir), LOCK_FILE), timeoutMs: 30_000 });
+async function withProjectLock<T>(dir: string, fn: () => Promise<T>, options: { lockTimeoutMs?: number } = {}): Promise<T> {
+  return withLock(join(resolve(dir), '.rumpkg.lock.lck'), fn, { what: join(resolve(dir), LOCK_FILE), timeoutMs: options.lockTimeoutMs ?? 30_000 });
+}
+
+/**
+ * RG-08: what a lockfile entry may say, checked before anything is fetched. The schema already
+ * keeps tarball locations registry-relative and integrity sha512; on top of that each entry's
+ * name must be a valid registry name, its `registry` must be the scope key that rumpkg.json and
+ * the config pin for that name (RG-06: a lockfile cannot move a component to another registry),
+ * and its tarball must lie under that name's own directory of the registry (`<name>/-/….tgz`;
+ * the exact location is compared with the registry's listing when the tarball is fetched).
+ */
+export function checkLockPolicy(lock: Lockfile, client: Pick<RegistryClient, 'registryFor'>): void {
+  for (const [target, lt] of Object.entries(lock.targets)) {
+    for (const [name, c] of Object.entries(lt.components)) {
+      const id = `${name}@${c.version}`;
+      const bad = (what: string, hint = 'the lockfile was edited by hand or by someone else; restore it from version control'): RumpkgError =>
+        new RumpkgError('E_LOCKFILE', `rumpkg.lock: ${id} (${target}) ${what}`, { context: { component: id, target }, hint });
+      try {
+        checkRegistryName(name);
+        checkRegistryVersion(c.version, name);
+      } catch (e) {
+        throw bad(`is not a valid component id: ${(e as Error).message}`);
+      }
+      const { scope } = client.registryFor(name);
+      if (c.registry !== scope) throw bad(`names registry ${JSON.stringify(c.registry)}, but ${scope} serves ${name}`);
+      const file = c.tarball.startsWith(`${name}/-/`) ? c.tarball.slice(name.length + 3) : undefined;
+      if (file === undefined || !/^[A-Za-z0-9][A-Za-z0-9._+-]*\.tgz$/.test(file) || file.includes('..')) {
+        throw bad(`has tarball ${JSON.stringify(c.tarball.slice(0, 200))}, which is not a tarball of ${name}`);
+      }
+    }
+  }
+}
+
+/**
+ * RG-01 / IN-03: before a lockfile is used as the preference of a new resolution, every locked
+ * `name@version` must still be listed by its registry with the locked integrity. Otherwise the
+ * solver would silently move to another version (a rollback) or write the registry's new
+ * integrity into the lockfile (an auto-"fix"); both are errors and the lockfile stays as it is.
+ */
+async function checkLockAgainstRegistry(lock: Lockfile, session: Session): Promise<void> {
+  checkLockPolicy(lock, session.client);
+  const locked = new Map<string, { name: string; version: string; integrity: string }>();
+  for (const lt of Object.values(lock.targets)) {
+    for (const [name, c] of Object.entries(lt.components)) locked.set(`${name}@${c.version}`, { name, version: c.version, integrity: c.integrity });
+  }
+  session.provider.prefetch?.([...new Set([...locked.values()].map((c) => c.name))]);
+  for (const [id, c] of locked) {
+    const v = (await session.provider.versions(c.name)).find((x) => x.version === c.version);
+    if (v === undefined) {
+      throw new RumpkgError('E_REGISTRY_ROLLBACK', `${id} is locked, but its registry no longer lists it`, {
+        context: { component: id },
+        hint: 'a published version never disappears from an honest registry: the registry may be serving rolled-back metadata; the lockfile is left as it is',
+      });
+    }
+    if (v.integrity !== c.integrity) {
+      throw new RumpkgError('E_INTEGRITY_LOCK', `${id}: the lockfile says ${c.integrity} but the registry says ${v.integrity}`, {
+        context: { component: id, expected: c.integrity, registry: v.integrity },
+        hint: 'a published version must never change; the lockfile is not rewritten — investigate the registry',
+      });
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,6 +338,7 @@ function diffLocks(before: Lockfile | undefined, after: Lockfile): LockChange[] 
 
 /** Fetches every locked component of every target into the store (bounded concurrency). */
 async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectReporter): Promise<number> {
+  checkLockPolicy(lock, session.client);
   const store = createStore(session.client, { home: session.home, reporter: { info: (m) => reporter?.info?.(m), warn: (m) => reporter?.warn?.(m) } });
   const all = new Map<string, LockedComponent & { name: string }>();
   for (const t of Object.values(lock.targets)) {
@@ -285,7 +350,7 @@ async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectR
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const c = items[next++] as LockedComponent & { name: string };
-      await store.ensureUnpacked(c.name, c.version, { integrity: c.integrity });
+      await store.ensureUnpacked(c.name, c.version, { integrity: c.integrity, tarball: c.tarball });
       done++;
       reporter?.progress?.('fetching', done, items.length);
     }
@@ -301,7 +366,7 @@ export async function storeComponentDirResolver(
 ): Promise<(name: string, locked: LockedComponent) => Promise<string>> {
   const session = await openSession(dir, options);
   const store = createStore(session.client, { home: session.home });
-  return (name, locked) => store.ensureUnpacked(name, locked.version, { integrity: locked.integrity });
+  return (name, locked) => store.ensureUnpacked(name, locked.version, { integrity: locked.integrity, tarball: locked.tarball });
 }
 
 async function commit(
@@ -333,6 +398,7 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
     const manifest = await readProject(dir);
     const before = await readLock(dir);
     const session = await openSession(dir, options);
+    if (before !== undefined) await checkLockAgainstRegistry(before, session);
     const notes: string[] = [];
     for (const t of options.targets ?? []) {
       parseTarget(t);
@@ -367,7 +433,7 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
     const next: ProjectManifest = { ...manifest, components: sortRecord(components) };
     if (repin) lock = await resolveProject(next, session.provider, { lock });
     return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
-  });
+  }, options);
 }
 
 export async function removeComponents(dir: string, words: string[], options: ProjectOptions = {}): Promise<ProjectResult> {
@@ -375,6 +441,7 @@ export async function removeComponents(dir: string, words: string[], options: Pr
     const manifest = await readProject(dir);
     const before = await readLock(dir);
     const session = await openSession(dir, options);
+    if (before !== undefined) await checkLockAgainstRegistry(before, session);
     const components = { ...manifest.components };
     for (const w of words) {
       const name = w.startsWith('@') ? w : Object.keys(components).find((n) => n === `${DEFAULT_SCOPE}/${w}`) ?? (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name;
@@ -389,7 +456,7 @@ export async function removeComponents(dir: string, words: string[], options: Pr
     const next = { ...manifest, components };
     const lock = await resolveProject(next, session.provider, before === undefined ? {} : { lock: before });
     return commit(dir, session, next, before, lock, { ...options, writeManifest: true });
-  });
+  }, options);
 }
 
 export interface InstallOptions extends ProjectOptions {
@@ -413,10 +480,11 @@ export async function installProject(dir: string, options: InstallOptions = {}):
         hint: 'run rumpkg install without --frozen to update the lockfile, and commit it',
       });
     }
+    if (before !== undefined) await checkLockAgainstRegistry(before, session);
     const lock = await resolveProject(manifest, session.provider, before === undefined ? {} : { lock: before });
     return commit(dir, session, manifest, before, lock, options);
   };
-  return options.frozen === true ? run() : withProjectLock(dir, run);
+  return options.frozen === true ? run() : withProjectLock(dir, run, options);
 }
 
 export async function updateComponents(dir: string, words: string[], options: ProjectOptions = {}): Promise<ProjectResult> {
@@ -424,12 +492,13 @@ export async function updateComponents(dir: string, words: string[], options: Pr
     const manifest = await readProject(dir);
     const before = await readLock(dir);
     const session = await openSession(dir, options);
+    if (before !== undefined) await checkLockAgainstRegistry(before, session);
     let unlock: string[];
     if (words.length === 0) unlock = Object.keys(before?.targets ?? {}).flatMap((t) => Object.keys(before?.targets[t]?.components ?? {}));
     else unlock = await Promise.all(words.map(async (w) => (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name));
     const lock = await resolveProject(manifest, session.provider, { ...(before === undefined ? {} : { lock: before }), unlock: [...new Set(unlock)] });
     return commit(dir, session, manifest, before, lock, options);
-  });
+  }, options);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ export async function cleanCache(home: string): Promise<{ removed: string[] }> {
   const removed: string[] = [];
   await mkdir(paths.tmp, { recursive: true });
   for (const dir of [paths.cache, paths.store]) {
-    const away = join(paths.tmp, `clean-${randomBytes(6).toString('hex')}`);
+    const away = join(paths.tmp, `clean-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       await rename(dir, away);
     } catch (e) {

@@ -47,6 +47,7 @@ import {
   type Packument,
   type PackumentVersion,
 } from './packument.js';
+import { checkSeen } from './seen.js';
 import { createFileStorage } from './storage.js';
 
 /** What the client reports (the CLI's Reporter fits). Library code never prints. */
@@ -116,7 +117,7 @@ export interface RegistryClient {
   /** All versions, oldest first; an unknown name gives []. */
   versions(name: string): Promise<VersionInfo[]>;
   /** Fetches and checks one tarball (see the module head for the policies). */
-  tarball(name: string, version: string, options?: { integrity?: string }): Promise<Buffer>;
+  tarball(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<Buffer>;
   publish(tgz: Uint8Array, options?: { registry?: string; tag?: string; token?: string }): Promise<ClientPublishResult>;
   yank(name: string, version: string, options?: { undo?: boolean; reason?: string; token?: string }): Promise<void>;
   search(words: string[], options?: { size?: number; scope?: string }): Promise<ClientSearchHit[]>;
@@ -222,12 +223,19 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
 
   const fetchPackument = async (name: string): Promise<Packument> => {
     const { url } = registryFor(name);
+    let p: Packument;
     if (url.startsWith('file:')) {
-      return await storageOf(url).readPackument(name);
+      p = await storageOf(url).readPackument(name);
+    } else {
+      const docUrl = new URL(escapedName(name), url).href;
+      p = await viaPacote(name, docUrl, (signal) => pacote().packument(name, pacoteOpts(url, signal)));
+      checkPackumentShape(p, name, docUrl);
     }
-    const docUrl = new URL(escapedName(name), url).href;
-    const p = await viaPacote(name, docUrl, (signal) => pacote().packument(name, pacoteOpts(url, signal)));
-    checkPackumentShape(p, name, docUrl);
+    // RG-01: never accept metadata older than what this home has already seen.
+    await checkSeen(options.home, url, p, {
+      name,
+      onWriteError: (e) => reporter.warn?.(`could not record the metadata of ${name}: ${(e as { code?: unknown }).code ?? 'error'}`),
+    });
     return p;
   };
 
@@ -357,15 +365,32 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return bytes;
   };
 
-  const tarball = async (name: string, version: string, opts: { integrity?: string } = {}): Promise<Buffer> => {
+  const tarball = async (name: string, version: string, opts: { integrity?: string; tarball?: string } = {}): Promise<Buffer> => {
     const id = `${name}@${version}`;
     const { url: registryUrl } = registryFor(name);
     const p = await packument(name);
     const doc = p.versions[version];
     if (doc === undefined) {
+      if (opts.integrity !== undefined) {
+        // RG-01: the lockfile pins a version the registry no longer lists.
+        throw new RumpkgError('E_REGISTRY_ROLLBACK', `${id} is locked, but ${redactUrl(registryUrl)} no longer lists it (known: ${Object.keys(p.versions).slice(-8).join(', ') || 'none'})`, {
+          context: { component: id, url: redactUrl(registryUrl) },
+          hint: 'a published version never disappears from an honest registry: the registry may be serving rolled-back metadata; the lockfile is left as it is',
+        });
+      }
       throw new RumpkgError('E_NOT_FOUND', `${id} is not published (known: ${Object.keys(p.versions).slice(-8).join(', ') || 'none'})`, {
         context: { component: id, url: redactUrl(registryUrl) },
       });
+    }
+    // RG-08: a lockfile's tarball location must be the one the registry lists for this version.
+    if (opts.tarball !== undefined) {
+      const listed = relativeTarball(doc.dist?.tarball ?? tarballPath(name, version), registryUrl, name, version);
+      if (opts.tarball !== listed) {
+        throw new RumpkgError('E_LOCKFILE', `${id}: the lockfile says the tarball is ${JSON.stringify(opts.tarball)} but ${redactUrl(registryUrl)} lists ${JSON.stringify(listed)}`, {
+          context: { component: id, tarball: opts.tarball, listed },
+          hint: 'the lockfile was edited by hand or by someone else; restore it from version control',
+        });
+      }
     }
     // IN-02: the registry's integrity must be present and sha512.
     const declared = parseIntegrity(doc.dist?.integrity, { what: id });

@@ -71,8 +71,11 @@ export async function cleanStaleTemp(root: string, options: { maxAgeMs?: number 
   for (const e of entries) {
     const p = join(dir, e);
     try {
+      // `<kind>-<pid>-<random>`: a leftover of a process that is gone goes at once (CA-01).
+      const pid = Number(/^[a-z]+-(\d+)-/.exec(e)?.[1]);
+      const dead = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid);
       const s = await stat(p);
-      if (now - s.mtimeMs > maxAge) {
+      if (dead || now - s.mtimeMs > maxAge) {
         await rm(p, { recursive: true, force: true });
         removed++;
       }
@@ -81,6 +84,15 @@ export async function cleanStaleTemp(root: string, options: { maxAgeMs?: number 
     }
   }
   return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -98,6 +110,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     throw fsError(e, dir, 'create');
   }
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  // CA-01: temp files of this path left by a killed writer (its pid is gone) are removed.
+  const prefix = `.${basename(path)}.`;
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    if (!f.startsWith(prefix) || !f.endsWith('.tmp')) continue;
+    const pid = Number(f.slice(prefix.length).split('.')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
+  }
   try {
     const fh = await open(tmp, 'wx', options.mode ?? 0o644);
     try {

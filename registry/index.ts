@@ -14,3 +14,4 @@ export * from './cache.js';
 export * from './server.js';
 export * from './provider.js';
 export * from './upstream.js';
+export * from './seen.js';

@@ -41,7 +41,7 @@ export interface StoreProblem {
 
 export interface Store {
   /** The directory of `name@version` unpacked and verified; fetched through the client if needed. */
-  ensureUnpacked(name: string, version: string, options: { integrity: string }): Promise<string>;
+  ensureUnpacked(name: string, version: string, options: { integrity: string; tarball?: string }): Promise<string>;
   /** Every entry (index only, no hashing). */
   list(): Promise<Array<StoreIndex & { key: string; path: string }>>;
   /** Re-hashes every entry; with `evict`, removes the bad ones. */
@@ -55,7 +55,7 @@ export interface StoreOptions {
 
 /** The tarball source the store needs: the client's `tarball`. */
 export interface TarballSource {
-  tarball(name: string, version: string, options?: { integrity?: string }): Promise<Buffer>;
+  tarball(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<Buffer>;
 }
 
 /** `sha512-<base64>` → hex, the directory name of the entry. */
@@ -113,7 +113,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
   };
 
   const evict = async (dir: string): Promise<void> => {
-    const away = join(paths.tmp, `evict-${randomBytes(6).toString('hex')}`);
+    const away = join(paths.tmp, `evict-${process.pid}-${randomBytes(6).toString('hex')}`);
     await mkdir(paths.tmp, { recursive: true });
     try {
       await rename(dir, away);
@@ -124,10 +124,11 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     await rm(away, { recursive: true, force: true });
   };
 
-  const build = async (name: string, version: string, integrity: string, dir: string): Promise<void> => {
-    const tgz = await source.tarball(name, version, { integrity });
+  const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<void> => {
+    const tgz = await source.tarball(name, version, { integrity, ...(tarball === undefined ? {} : { tarball }) });
     await mkdir(paths.tmp, { recursive: true });
-    const staging = join(paths.tmp, `store-${randomBytes(8).toString('hex')}`);
+    // The pid in the name lets the next run remove what a killed run left (home.ts cleanStaleTemp).
+    const staging = join(paths.tmp, `store-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       await mkdir(staging, { recursive: true });
       // unpackComponent verifies the integrity, validates every header, and writes the package root.
@@ -147,7 +148,19 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
   };
 
-  const ensureUnpacked = async (name: string, version: string, opts: { integrity: string }): Promise<string> => {
+  /** RG-08/IN-03: an integrity names exactly one name@version; a lockfile that gives a component
+   * the integrity of another one (whose entry is in the store) is refused, never served. */
+  const checkIdentity = async (dir: string, name: string, version: string): Promise<void> => {
+    const index = await readIndex(dir);
+    if (index !== undefined && (index.name !== name || index.version !== version)) {
+      throw new RumpkgError('E_INTEGRITY_LOCK', `${name}@${version}: the integrity the lockfile gives is that of ${index.name}@${index.version}`, {
+        context: { component: `${name}@${version}`, actual: `${index.name}@${index.version}`, integrity: index.integrity },
+        hint: 'the lockfile was edited by hand or by someone else; restore it from version control',
+      });
+    }
+  };
+
+  const ensureUnpacked = async (name: string, version: string, opts: { integrity: string; tarball?: string }): Promise<string> => {
     const key = storeKey(opts.integrity);
     const dir = join(paths.store, key);
     const id = `${name}@${version}`;
@@ -159,19 +172,25 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
     if (present) {
       const problem = await check(dir, opts.integrity);
-      if (problem === undefined) return join(dir, 'pkg');
+      if (problem === undefined) {
+        await checkIdentity(dir, name, version);
+        return join(dir, 'pkg');
+      }
       options.reporter?.warn?.(`store entry of ${id} is damaged (${problem}); evicting and refetching`);
       await evict(dir);
     }
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await build(name, version, opts.integrity, dir);
+        await build(name, version, opts.integrity, dir, opts.tarball);
       } catch (e) {
         if (attempt === 0 && isRumpkgError(e) && (e.code === 'E_INTEGRITY' || e.code === 'E_CACHE')) continue;
         throw e;
       }
       const problem = await check(dir, opts.integrity);
-      if (problem === undefined) return join(dir, 'pkg');
+      if (problem === undefined) {
+        await checkIdentity(dir, name, version);
+        return join(dir, 'pkg');
+      }
       await evict(dir);
       if (attempt === 1) {
         throw new RumpkgError('E_CACHE', `store entry of ${id} is corrupt after refetching (${problem}) in ${dir}`, {
