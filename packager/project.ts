@@ -199,15 +199,36 @@ export function checkLockPolicy(lock: Lockfile, client: Pick<RegistryClient, 're
  * solver would silently move to another version (a rollback) or write the registry's new
  * integrity into the lockfile (an auto-"fix"); both are errors and the lockfile stays as it is.
  */
+type LockedEntry = LockedComponent & { name: string };
+
+function lockedEntries(lock: Lockfile): LockedEntry[] {
+  const all = new Map<string, LockedEntry>();
+  for (const t of Object.values(lock.targets)) {
+    for (const [name, c] of Object.entries(t.components)) all.set(`${name}@${c.version}`, { ...c, name });
+  }
+  return [...all.values()];
+}
+
 async function checkLockAgainstRegistry(lock: Lockfile, session: Session): Promise<void> {
   checkLockPolicy(lock, session.client);
-  const locked = new Map<string, { name: string; version: string; integrity: string }>();
-  for (const lt of Object.values(lock.targets)) {
-    for (const [name, c] of Object.entries(lt.components)) locked.set(`${name}@${c.version}`, { name, version: c.version, integrity: c.integrity });
-  }
-  session.provider.prefetch?.([...new Set([...locked.values()].map((c) => c.name))]);
-  for (const [id, c] of locked) {
-    const v = (await session.provider.versions(c.name)).find((x) => x.version === c.version);
+  await checkEntriesAgainstRegistry(lockedEntries(lock), session);
+}
+
+/** Every entry listed by its registry with the locked integrity and tarball (all checked before any fetch). */
+async function checkEntriesAgainstRegistry(entries: LockedEntry[], session: Session): Promise<void> {
+  const names = [...new Set(entries.map((c) => c.name))];
+  const listings = new Map<string, Awaited<ReturnType<RegistryClient['versions']>>>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const n = names[next++] as string;
+      listings.set(n, await session.client.versions(n));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, names.length) }, worker));
+  for (const c of entries) {
+    const id = `${c.name}@${c.version}`;
+    const v = listings.get(c.name)?.find((x) => x.version === c.version);
     if (v === undefined) {
       throw new RumpkgError('E_REGISTRY_ROLLBACK', `${id} is locked, but its registry no longer lists it`, {
         context: { component: id },
@@ -218,6 +239,12 @@ async function checkLockAgainstRegistry(lock: Lockfile, session: Session): Promi
       throw new RumpkgError('E_INTEGRITY_LOCK', `${id}: the lockfile says ${c.integrity} but the registry says ${v.integrity}`, {
         context: { component: id, expected: c.integrity, registry: v.integrity },
         hint: 'a published version must never change; the lockfile is not rewritten — investigate the registry',
+      });
+    }
+    if (v.tarball !== c.tarball) {
+      throw new RumpkgError('E_LOCKFILE', `${id}: the lockfile says the tarball is ${JSON.stringify(c.tarball)} but the registry lists ${JSON.stringify(v.tarball)}`, {
+        context: { component: id, tarball: c.tarball, listed: v.tarball },
+        hint: 'the lockfile was edited by hand or by someone else; restore it from version control',
       });
     }
   }
@@ -340,11 +367,12 @@ function diffLocks(before: Lockfile | undefined, after: Lockfile): LockChange[] 
 async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectReporter): Promise<number> {
   checkLockPolicy(lock, session.client);
   const store = createStore(session.client, { home: session.home, reporter: { info: (m) => reporter?.info?.(m), warn: (m) => reporter?.warn?.(m) } });
-  const all = new Map<string, LockedComponent & { name: string }>();
-  for (const t of Object.values(lock.targets)) {
-    for (const [name, c] of Object.entries(t.components)) all.set(`${name}@${c.version}`, { ...c, name });
-  }
-  const items = [...all.values()];
+  const items = lockedEntries(lock);
+  // What the store lacks is checked against the registry as a whole before anything is fetched:
+  // a lockfile that fails for one component leaves the store as it was (IN-03, RG-01, RG-08).
+  const absent: LockedEntry[] = [];
+  for (const c of items) if (!(await store.has(c.integrity))) absent.push(c);
+  if (absent.length > 0) await checkEntriesAgainstRegistry(absent, session);
   let done = 0;
   let next = 0;
   const worker = async (): Promise<void> => {

@@ -42,6 +42,8 @@ export interface StoreProblem {
 export interface Store {
   /** The directory of `name@version` unpacked and verified; fetched through the client if needed. */
   ensureUnpacked(name: string, version: string, options: { integrity: string; tarball?: string }): Promise<string>;
+  /** Is there an entry for this integrity (present, not yet verified)? */
+  has(integrity: string): Promise<boolean>;
   /** Every entry (index only, no hashing). */
   list(): Promise<Array<StoreIndex & { key: string; path: string }>>;
   /** Re-hashes every entry; with `evict`, removes the bad ones. */
@@ -244,5 +246,15 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     return { checked: keys.length, problems };
   };
 
-  return { ensureUnpacked, list, verify };
+  const has = async (integrity: string): Promise<boolean> => {
+    try {
+      await stat(join(paths.store, storeKey(integrity), 'index.json'));
+      return true;
+    } catch (e) {
+      if (isRumpkgError(e)) throw e;
+      return false;
+    }
+  };
+
+  return { ensureUnpacked, has, list, verify };
 }

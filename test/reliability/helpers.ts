@@ -1,0 +1,143 @@
+/**
+ * Fixtures for the reliability sweep (test/RELIABILITY-MAP.md): a rumpkg home whose embedded
+ * file registry holds a small set of fixture components (packed on the fly), projects in temp
+ * dirs, tree hashes, and the compiled CLI spawned as a child process (killable).
+ *
+ * The components: @rump/app-x → @rump/mid-y → @rump/leaf-z, plus @rump/solo-w, each at 1.0.0 and
+ * 1.1.0; `payload` bytes per archive make fetch/unpack slow enough to kill a run midway.
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createFileStorage } from '../../registry/index.js';
+import { hashTree, packFixture, tempDir, type FixtureComponent } from '../registry/client-fixtures.js';
+
+export { hashTree, tempDir };
+
+export const BIN = resolve(import.meta.dirname, '../../dist/cli/bin.js');
+
+/** Throws unless dist/ is at least as new as the sources the CLI tests depend on. */
+export function assertDistFresh(): void {
+  const pairs: Array<[string, string]> = [
+    ['packager/project.ts', 'dist/packager/project.js'],
+    ['registry/store.ts', 'dist/registry/store.js'],
+    ['registry/client.ts', 'dist/registry/client.js'],
+    ['registry/seen.ts', 'dist/registry/seen.js'],
+  ];
+  for (const [src, out] of pairs) {
+    const s = resolve(import.meta.dirname, '../..', src);
+    const o = resolve(import.meta.dirname, '../..', out);
+    if (!existsSync(o) || statSync(o).mtimeMs < statSync(s).mtimeMs) throw new Error(`dist/ is stale (${out}): run npm run build first`);
+  }
+}
+
+export function fixtureSet(payload = 0, versions = ['1.0.0', '1.1.0']): FixtureComponent[] {
+  return versions.flatMap((v): FixtureComponent[] => [
+    { name: '@rump/leaf-z', version: v, payload },
+    { name: '@rump/mid-y', version: v, dependencies: { '@rump/leaf-z': '^1.0.0' }, payload },
+    { name: '@rump/app-x', version: v, dependencies: { '@rump/mid-y': '^1.0.0' }, payload },
+    { name: '@rump/solo-w', version: v, payload },
+  ]);
+}
+
+const templates = new Map<string, Promise<string>>();
+
+/**
+ * A rumpkg home (under a fresh temp root) whose default registry holds `components`; built once
+ * per key and copied, so each caller gets its own home.
+ */
+export async function registryHome(key = 'default', components: FixtureComponent[] = fixtureSet()): Promise<{ root: string; home: string; env: NodeJS.ProcessEnv }> {
+  let t = templates.get(key);
+  if (t === undefined) {
+    t = (async () => {
+      const root = tempDir(`rel-tpl-${key}`);
+      const storage = createFileStorage(join(root, 'home', 'registry'));
+      const src = join(root, 'src');
+      mkdirSync(src);
+      for (const c of components) await storage.publish((await packFixture(src, c)).data);
+      return join(root, 'home');
+    })();
+    templates.set(key, t);
+  }
+  const tpl = await t;
+  const root = tempDir('rel');
+  cpSync(tpl, join(root, 'home'), { recursive: true });
+  const home = join(root, 'home');
+  return { root, home, env: { ...process.env, RUMPKG_HOME: home } };
+}
+
+/** Writes a project (rumpkg.json only) requesting `components`. */
+export function writeProject(dir: string, components: Record<string, string>, name = 'rel-project'): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'rumpkg.json'),
+    `${JSON.stringify({ schemaVersion: 1, name, targets: ['posix-x86_64'], components, registries: {}, image: { entry: [], net: [], block: [] } }, null, 2)}\n`,
+  );
+  return dir;
+}
+
+export interface CliRun {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `node dist/cli/bin.js ARGS`; with `killAfterMs`, SIGKILLs it after that long. */
+export function runCli(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; killAfterMs?: number; uid?: number; gid?: number }): Promise<CliRun> {
+  return new Promise((res, rej) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+    child.on('error', rej);
+    child.on('close', (code, signal) => {
+      if (timer !== undefined) clearTimeout(timer);
+      res({ pid: child.pid ?? -1, code, signal, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+/** Parses the `--json` error the CLI prints on stderr or stdout (`{error:{code,…}}` or `{code,…}`). */
+export function errorCode(r: CliRun): string | undefined {
+  for (const text of [r.stderr, r.stdout]) {
+    for (const line of text.split('\n').reverse()) {
+      const m = /\bE_[A-Z_0-9]+\b/.exec(line);
+      if (m !== null) return m[0];
+    }
+  }
+  return undefined;
+}
+
+/** Every file under `dir` (relative paths), sorted. */
+export function listFiles(dir: string, rel = ''): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(dir, rel)).sort();
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const r = rel === '' ? n : `${rel}/${n}`;
+    return statSync(join(dir, r)).isDirectory() ? [`${r}/`, ...listFiles(dir, r)] : [r];
+  });
+}
+
+export const readText = (p: string): string | undefined => {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
