@@ -9,7 +9,10 @@
 //       range, so the lister cannot collapse them): 300 × 19 conflicts to learn.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { createMemoryProvider, solve } from '../dist/resolver/index.js';
+const dist = process.env.RUMPKG_DIST ?? new URL('../dist/', import.meta.url).href;
+const { createMemoryProvider, solve } = await import(new URL('resolver/index.js', dist.endsWith('/') ? dist : `${dist}/`).href);
+// RESOLVER_BENCH=b,c runs only those parts.
+const parts = new Set((process.env.RESOLVER_BENCH ?? 'a,b,c,d').split(','));
 
 const gc = globalThis.gc ?? (() => {});
 let peakHeap = 0;
@@ -94,11 +97,13 @@ function newest(versions) {
 }
 
 // (a) Elm
+if (parts.has('a')) {
 const elmText = readFileSync('/work/shared/corpora/elm-registry.json', 'utf8');
 await workload('(a) Elm registry: newest version of every package as a root', elmText, (doc) => Object.keys(doc).sort().map((n) => ({ [n]: newest(doc[n]) })));
+}
 
 // (b) synthetic 10,000 × 20
-{
+if (parts.has('b')) {
   const rnd = prng(42);
   const N = 10_000;
   const doc = {};
@@ -124,7 +129,7 @@ await workload('(a) Elm registry: newest version of every package as a root', el
 }
 
 // (c) crafted backtracking-heavy
-{
+if (parts.has('c')) {
   const L = 300;
   const K = 20;
   const doc = {};

@@ -26,8 +26,14 @@ export class PartialSolution {
   /** Accumulated positive terms, in the order each package first became positive (pub's order). */
   private readonly positive = new Map<string, Term>();
   private readonly negative = new Map<string, Term>();
-  /** Names in `positive` without a decision, in the same order (kept so `unsatisfied` is cheap). */
-  private readonly undecided = new Set<string>();
+  /**
+   * Names in `positive` without a decision → a sequence number that grows with every insertion,
+   * so (count, seq) orders them as pub's insertion order does.
+   */
+  private readonly undecided = new Map<string, number>();
+  private seq = 0;
+  /** Undecided names whose positive term changed (or that became undecided) since `takeDirty`. */
+  private dirty: string[] = [];
   /** Decisions made after a backtrack (pub's attemptedSolutions). */
   attemptedSolutions = 1;
   private backtracking = false;
@@ -67,6 +73,7 @@ export class PartialSolution {
       const merged = intersectTerms(pos, a.term);
       if (merged === null) throw new Error(`internal: empty positive term for ${name}`);
       this.positive.set(name, merged);
+      if (this.undecided.has(name)) this.dirty.push(name);
       return;
     }
     const neg = this.negative.get(name);
@@ -75,7 +82,10 @@ export class PartialSolution {
     if (t.positive) {
       this.negative.delete(name);
       this.positive.set(name, t);
-      if (!this.decisions.has(name)) this.undecided.add(name);
+      if (!this.decisions.has(name)) {
+        this.undecided.set(name, this.seq++);
+        this.dirty.push(name);
+      }
     } else {
       this.negative.set(name, t);
     }
@@ -118,7 +128,32 @@ export class PartialSolution {
   /** Packages with a positive derivation but no decision, in pub's order. */
   unsatisfied(): Term[] {
     const out: Term[] = [];
-    for (const name of this.undecided) out.push(this.positive.get(name) as Term);
+    for (const name of this.undecided.keys()) out.push(this.positive.get(name) as Term);
+    return out;
+  }
+
+  /** How many packages have a positive derivation but no decision. */
+  get undecidedCount(): number {
+    return this.undecided.size;
+  }
+
+  /** The insertion sequence number of an undecided package (undefined once decided). */
+  undecidedSeq(name: string): number | undefined {
+    return this.undecided.get(name);
+  }
+
+  /** The accumulated positive term of a package, if any. */
+  positiveTerm(name: string): Term | undefined {
+    return this.positive.get(name);
+  }
+
+  /**
+   * The names whose undecided positive term changed since the last call (possibly repeated,
+   * possibly decided since): the solver's decision queue re-ranks just these.
+   */
+  takeDirty(): string[] {
+    const out = this.dirty;
+    this.dirty = [];
     return out;
   }
 

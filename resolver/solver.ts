@@ -73,6 +73,66 @@ export type Resolution = { ok: true; solution: Solution } | { ok: false; failure
 
 export const DEFAULT_MAX_STEPS = 2_000_000;
 
+/** Backjumps over more decision levels than this backtrack one level instead (see resolveConflict). */
+const CHRONOLOGICAL_JUMP = 32;
+
+interface QueueEntry {
+  count: number;
+  seq: number;
+  term: Term;
+}
+
+/** A binary min-heap of decision candidates by (count, seq); stale entries are dropped lazily. */
+class DecisionQueue {
+  private heap: QueueEntry[] = [];
+
+  private less(a: QueueEntry, b: QueueEntry): boolean {
+    return a.count < b.count || (a.count === b.count && a.seq < b.seq);
+  }
+
+  push(e: QueueEntry): void {
+    const h = this.heap;
+    let k = h.length;
+    h.push(e);
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      const parent = h[p] as QueueEntry;
+      if (!this.less(e, parent)) break;
+      h[k] = parent;
+      k = p;
+    }
+    h[k] = e;
+  }
+
+  pop(): QueueEntry | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (top === undefined || last === undefined || h.length === 0) return top;
+    const n = h.length;
+    let k = 0;
+    for (;;) {
+      const l = 2 * k + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.less(h[r] as QueueEntry, h[l] as QueueEntry) ? r : l;
+      if (!this.less(h[c] as QueueEntry, last)) break;
+      h[k] = h[c] as QueueEntry;
+      k = c;
+    }
+    h[k] = last;
+    return top;
+  }
+
+  /** Drops stale entries once they outnumber the live ones a few times over (bounded memory). */
+  compact(live: (e: QueueEntry) => boolean, liveCount: number): void {
+    if (this.heap.length <= 4 * liveCount + 64) return;
+    const keep = this.heap.filter(live);
+    this.heap = [];
+    for (const e of keep) this.push(e);
+  }
+}
+
 class SolveFailed {
   constructor(readonly incompatibility: Incompatibility) {}
 }
@@ -88,6 +148,7 @@ class Solver {
   private readonly maxSteps: number;
   private readonly rootDeps: Array<[string, VersionSet, string]>;
   private readonly counts = new WeakMap<Term, number>();
+  private readonly queue = new DecisionQueue();
   steps = 0;
 
   constructor(
@@ -233,7 +294,11 @@ class Solver {
       }
       if (mostRecent === null || mostRecentTerm === null) throw new Error('internal: conflict without terms');
       if (previousLevel < mostRecent.decisionLevel || mostRecent.cause === null) {
-        this.solution.backtrack(previousLevel);
+        // Chronological backtracking for long jumps (Nadel & Ryvchin 2018): the learned
+        // incompatibility is already unit one level below the conflict, so undoing only that
+        // level keeps the hundreds of unrelated decisions in between instead of redoing them.
+        const jump = mostRecent.decisionLevel - previousLevel;
+        this.solution.backtrack(jump > CHRONOLOGICAL_JUMP ? mostRecent.decisionLevel - 1 : previousLevel);
         if (isNew) this.add(inc);
         return inc;
       }
@@ -313,25 +378,48 @@ class Solver {
     return n;
   }
 
-  /** Decision making: returns the package to propagate next, or null when the solution is total. */
+  /**
+   * Decision making: returns the package to propagate next, or null when the solution is total.
+   * The undecided packages sit in a heap keyed by (allowed candidates, insertion order); only
+   * packages whose term changed since the last decision are re-ranked, stale entries are skipped
+   * when popped. That is the same choice as scanning every undecided package (fewest candidates,
+   * ties in pub's insertion order) without the scan.
+   */
   private async choose(): Promise<string | null> {
-    const unsatisfied = this.solution.unsatisfied();
-    if (unsatisfied.length === 0) return null;
-    const missing = unsatisfied.filter((t) => !this.listings.has(t.name)).map((t) => t.name);
+    const dirty = this.solution.takeDirty();
+    if (this.solution.undecidedCount === 0) return null;
+    const missing: string[] = [];
+    for (const n of dirty) {
+      if (!this.listings.has(n) && !missing.includes(n) && this.solution.undecidedSeq(n) !== undefined) missing.push(n);
+    }
     if (missing.length > 0) {
       this.provider.prefetch?.(missing.filter((n) => capabilityOf(n) === null && n !== PROJECT));
       await Promise.all(missing.map((n) => this.listing(n)));
     }
-    let best: Term = unsatisfied[0] as Term;
-    let bestCount = Infinity;
-    for (const t of unsatisfied) {
-      const n = this.countFor(t, this.listings.get(t.name) as Listing);
-      if (n < bestCount) {
-        best = t;
-        bestCount = n;
-        if (n === 0) break;
+    for (const name of dirty) {
+      const seq = this.solution.undecidedSeq(name);
+      const t = this.solution.positiveTerm(name);
+      if (seq === undefined || t === undefined) continue;
+      this.queue.push({ count: this.countFor(t, this.listings.get(name) as Listing), seq, term: t });
+    }
+    let best: Term | undefined;
+    for (;;) {
+      let top = this.queue.pop();
+      if (top === undefined) {
+        // A package tried without a decision and left unchanged: rank every undecided one again.
+        for (const t of this.solution.unsatisfied()) {
+          this.queue.push({ count: this.countFor(t, this.listings.get(t.name) as Listing), seq: this.solution.undecidedSeq(t.name) as number, term: t });
+        }
+        top = this.queue.pop();
+        if (top === undefined) throw new Error('internal: undecided packages missing from the decision queue');
+      }
+      const name = top.term.name;
+      if (this.solution.undecidedSeq(name) === top.seq && this.solution.positiveTerm(name) === top.term) {
+        best = top.term;
+        break;
       }
     }
+    this.queue.compact((e) => this.solution.undecidedSeq(e.term.name) === e.seq && this.solution.positiveTerm(e.term.name) === e.term, this.solution.undecidedCount);
     this.tick();
     const listing = this.listings.get(best.name) as Listing;
     return listing.kind === 'capability' ? this.chooseProvider(best, listing) : this.chooseVersion(best, listing);

@@ -85,12 +85,18 @@ export function satisfies(a: Term, b: Term): boolean {
   return isSubset(b.set, a.set);
 }
 
-/** How a term known to be true (`known`) relates to `other`. */
+/**
+ * How a term known to be true (`known`) relates to `other`. "Contradicts" means the extended
+ * sets are disjoint; written out per sign so no complement is built: `P ∩ ¬Q = ∅` iff `P ⊆ Q`,
+ * and two negative terms both allow "absent".
+ */
 export function relation(known: Term, other: Term): Relation {
   if (satisfies(known, other)) return 'satisfies';
-  const x = ext(known);
-  const y = ext(other);
-  if (!(x.absent && y.absent) && isDisjoint(x.s, y.s)) return 'contradicts';
+  if (known.positive) {
+    if (other.positive ? isDisjoint(known.set, other.set) : isSubset(known.set, other.set)) return 'contradicts';
+  } else if (other.positive && isSubset(other.set, known.set)) {
+    return 'contradicts';
+  }
   return 'inconclusive';
 }
 

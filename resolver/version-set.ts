@@ -180,13 +180,46 @@ export function difference(a: VersionSet, b: VersionSet): VersionSet {
   return intersect(a, complement(b));
 }
 
-export function isSubset(a: VersionSet, b: VersionSet): boolean {
-  if (isEmpty(a) || isAny(b)) return true;
-  return isEmpty(difference(a, b));
+/** True when an interval ending at `hi` lies wholly below one starting at `lo` (no common version). */
+function endsBefore(hi: Bound | null, lo: Bound | null): boolean {
+  if (hi === null || lo === null) return false;
+  const c = compareVersions(hi.v, lo.v);
+  return c < 0 || (c === 0 && !(hi.inclusive && lo.inclusive));
 }
 
+/** `a ⊆ b`, by one merge walk and without allocating (sets are normalised: disjoint, non-adjacent). */
+export function isSubset(a: VersionSet, b: VersionSet): boolean {
+  if (a === b || isEmpty(a) || isAny(b)) return true;
+  const A = a.intervals;
+  const B = b.intervals;
+  let j = 0;
+  for (let i = 0; i < A.length; i++) {
+    const x = A[i] as Interval;
+    while (j < B.length && endsBefore((B[j] as Interval).hi, x.lo)) j++;
+    const y = B[j];
+    if (y === undefined) return false;
+    // x is non-empty and b's intervals neither touch nor overlap, so x must fit inside y alone.
+    if (cmpLo(y.lo, x.lo) > 0 || cmpHi(x.hi, y.hi) > 0) return false;
+  }
+  return true;
+}
+
+/** `a ∩ b = ∅`, by one merge walk and without allocating. */
 export function isDisjoint(a: VersionSet, b: VersionSet): boolean {
-  return isEmpty(intersect(a, b));
+  const A = a.intervals;
+  const B = b.intervals;
+  let i = 0;
+  let j = 0;
+  while (i < A.length && j < B.length) {
+    const x = A[i] as Interval;
+    const y = B[j] as Interval;
+    const lo = cmpLo(x.lo, y.lo) >= 0 ? x.lo : y.lo;
+    const hi = cmpHi(x.hi, y.hi) <= 0 ? x.hi : y.hi;
+    if (nonEmpty(lo, hi)) return false;
+    if (cmpHi(x.hi, y.hi) < 0) i++;
+    else j++;
+  }
+  return true;
 }
 
 export function contains(s: VersionSet, v: Version): boolean {
