@@ -16,8 +16,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
-step "Building the miniature corpus: 106 NetBSD rump components x 4 releases (cc, ar)"
-node scripts/corpus.mjs "$WORK/corpus" --target posix-x86_64
+step "Building the miniature corpus: 106 NetBSD rump components x 4 releases for posix-x86_64 (cc), hw-x86_64 and hw-riscv64 (clang)"
+node scripts/corpus.mjs "$WORK/corpus" --target posix-x86_64 --target hw-x86_64 --target hw-riscv64
 
 step "Validating one manifest, packing one component (reproducible tarball + SRI integrity)"
 rumpkg validate "$WORK/corpus/10.1.0/tcpip/package.json"
@@ -57,17 +57,23 @@ step "The same image with its manifest stripped: the audit still names the drive
 objcopy --remove-section .rumpkg.manifest build/posix-x86_64/hello-net "$WORK/hello-net.stripped"
 rumpkg audit "$WORK/hello-net.stripped"
 
-step "hw targets: the same drivers on bare (virtual) metal — examples/hello-virtio for hw-x86_64 and hw-riscv64 under QEMU"
-# A separate home (its own registry): the hw corpus is another build of the same versions.
-export RUMPKG_HOME=$WORK/home-hw
-node "$ROOT/scripts/corpus.mjs" "$WORK/corpus-hw" --target hw-x86_64 --target hw-riscv64 --version 10.1.0
-rumpkg --quiet publish "$WORK"/corpus-hw/10.1.0/*
-cp -r "$ROOT/examples/hello-virtio" "$WORK/hello-virtio"
-cd "$WORK/hello-virtio"
-rumpkg install
+step "A unikernel: rumpkg add tcpip virtio-net for hw-x86_64 and hw-riscv64 (the closure differs per target)"
+mkdir -p "$WORK/unikernel"
+cp "$ROOT/examples/hello-virtio/app.c" "$WORK/unikernel/"
+cd "$WORK/unikernel"
+rumpkg init --name unikernel --target hw-x86_64 --target hw-riscv64
+rumpkg add tcpip virtio-net
 rumpkg tree --target hw-x86_64
 rumpkg tree --target hw-riscv64
+rumpkg why pci --target hw-x86_64
+
+step "rumpkg build, then boot each image under QEMU (serial console; the guest powers off by itself)"
 rumpkg build
-rumpkg size build/hw-x86_64/hello-virtio
 rumpkg run --target hw-x86_64 --timeout 60
 rumpkg run --target hw-riscv64 --timeout 60
+rumpkg audit build/hw-x86_64/unikernel
+
+step "virtio-net on posix-x86_64 cannot work (no PCI there): rumpkg says why"
+mkdir -p "$WORK/no-pci" && cd "$WORK/no-pci"
+rumpkg init --name no-pci --target posix-x86_64
+if rumpkg add virtio-net; then echo "unexpected: resolved"; exit 1; fi

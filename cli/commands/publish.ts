@@ -42,7 +42,7 @@ export function register(program: Command): void {
           const data = st.isDirectory() ? (await packComponent(path)).data : await readFile(path);
           const r = await client.publish(data, { tag: opts.tag, ...(registry === undefined ? {} : { registry }) });
           published.push({ path, name: r.name, version: r.version, integrity: r.integrity, tag: r.tag });
-          if (!g.json) print(`${green('+')} ${r.name}@${r.version}`);
+          if (!g.json && !g.quiet) print(`${green('+')} ${r.name}@${r.version}`);
         } catch (e) {
           if (!isRumpkgError(e)) throw e;
           failed.push({ path, error: e });
@@ -61,7 +61,10 @@ export function register(program: Command): void {
         return;
       }
       const first = failed[0];
-      if (first === undefined) return;
+      if (first === undefined) {
+        if (g.quiet && !g.json) print(`published ${published.length} component version${published.length === 1 ? '' : 's'}`);
+        return;
+      }
       if (paths.length === 1) throw first.error;
       throw new RumpkgError(first.error.code, `${failed.length} of ${paths.length} publishes failed (first: ${first.path}: ${first.error.message})`, {
         context: { published, failed: failed.map((f) => ({ path: f.path, ...f.error.toJSON() })) },
