@@ -110,11 +110,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     throw fsError(e, dir, 'create');
   }
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  // CA-01: temp files of this path left by a killed writer (its pid is gone) are removed.
-  const prefix = `.${basename(path)}.`;
+  // CA-01: temp files a killed writer left in this directory (`.<file>.<pid>.<hex>.tmp`, the
+  // pid gone) are removed by the next write there.
   for (const f of await readdir(dir).catch(() => [] as string[])) {
-    if (!f.startsWith(prefix) || !f.endsWith('.tmp')) continue;
-    const pid = Number(f.slice(prefix.length).split('.')[0]);
+    const pid = Number(/^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(f)?.[1]);
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
   }
   try {

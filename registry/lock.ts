@@ -11,7 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { open, readFile, rename, stat, unlink, link } from 'node:fs/promises';
+import { open, readFile, readdir, rename, stat, unlink, link } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { RumpkgError, fsError } from '../components/index.js';
 
 export interface LockOptions {
@@ -71,12 +72,20 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const host = hostname();
   const start = now();
   let delay = 2;
+  // CA-01: the private files of acquirers that were killed (`<lock>.<pid>.<token>.tmp`, pid gone).
+  const dir = dirname(path);
+  const own = `${basename(path)}.`;
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    if (!f.startsWith(own) || !f.endsWith('.tmp')) continue;
+    const pid = Number(f.slice(own.length).split('.')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
+  }
   for (;;) {
     const holder: LockHolder = { pid: process.pid, host, time: now(), token: randomBytes(12).toString('hex') };
     try {
       // Write the content to a private file, then link it into place: the lock file is never
       // observed half-written, and link() fails with EEXIST exactly like O_EXCL.
-      const tmp = `${path}.${holder.token}.tmp`;
+      const tmp = `${path}.${process.pid}.${holder.token}.tmp`;
       const fh = await open(tmp, 'wx', 0o644);
       try {
         await fh.writeFile(JSON.stringify(holder));

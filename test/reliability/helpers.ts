@@ -10,7 +10,9 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createFileStorage } from '../../registry/index.js';
-import { hashTree, packFixture, tempDir, type FixtureComponent } from '../registry/client-fixtures.js';
+import { randomBytes } from 'node:crypto';
+import { packComponent } from '../../components/index.js';
+import { componentDir, hashTree, tempDir, type FixtureComponent } from '../registry/client-fixtures.js';
 
 export { hashTree, tempDir };
 
@@ -31,6 +33,11 @@ export function assertDistFresh(): void {
   }
 }
 
+/** `count` independent components `@rump/c00`… at 1.0.0 with `payload` random bytes each. */
+export function wideSet(count: number, payload: number): FixtureComponent[] {
+  return Array.from({ length: count }, (_, i) => ({ name: `@rump/c${String(i).padStart(2, '0')}`, version: '1.0.0', payload }));
+}
+
 export function fixtureSet(payload = 0, versions = ['1.0.0', '1.1.0']): FixtureComponent[] {
   return versions.flatMap((v): FixtureComponent[] => [
     { name: '@rump/leaf-z', version: v, payload },
@@ -38,6 +45,21 @@ export function fixtureSet(payload = 0, versions = ['1.0.0', '1.1.0']): FixtureC
     { name: '@rump/app-x', version: v, dependencies: { '@rump/mid-y': '^1.0.0' }, payload },
     { name: '@rump/solo-w', version: v, payload },
   ]);
+}
+
+/** Component directories for `components` under `root` (random, incompressible archive payloads). */
+export function writeComponentDirs(root: string, components: FixtureComponent[]): string[] {
+  return components.map((c) => {
+    const dir = componentDir(root, { ...c, payload: 0 });
+    if ((c.payload ?? 0) > 0) {
+      // Incompressible archives (random bytes after the ar magic): real unpack work, no gzip-ratio trip.
+      for (const t of c.targets ?? ['posix-x86_64']) {
+        const lib = `librump_${c.name.replace(/^@[^/]+\//, '').replace(/[^a-z0-9]/g, '_')}.a`;
+        writeFileSync(join(dir, 'lib', t, lib), Buffer.concat([Buffer.from('!<arch>\n'), randomBytes(c.payload ?? 0)]));
+      }
+    }
+    return dir;
+  });
 }
 
 const templates = new Map<string, Promise<string>>();
@@ -54,7 +76,7 @@ export async function registryHome(key = 'default', components: FixtureComponent
       const storage = createFileStorage(join(root, 'home', 'registry'));
       const src = join(root, 'src');
       mkdirSync(src);
-      for (const c of components) await storage.publish((await packFixture(src, c)).data);
+      for (const dir of writeComponentDirs(src, components)) await storage.publish((await packComponent(dir)).data);
       return join(root, 'home');
     })();
     templates.set(key, t);
