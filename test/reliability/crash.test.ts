@@ -48,7 +48,7 @@ describe('CA-01 SIGKILL mid-operation', () => {
       const lock = readText(join(dir, 'rumpkg.lock'));
       if (lock !== undefined) {
         expect(lock).toBe(refLock);
-        expect(parseLockfileText(lock, {}).value).toBeDefined();
+        expect(parseLockfileText(lock, { file: 'rumpkg.lock' }).value).toBeDefined();
       }
       // Every store entry is complete and verifies; no half-entries under store/.
       const v = await store.verify();
