@@ -408,8 +408,17 @@ async function commit(
   const root = resolve(dir);
   // Fetch first: a closure that cannot be fetched is not written down.
   const fetched = await fetchLocked(session, lock, options.reporter);
-  if (options.writeManifest === true) await writeIfChanged(join(root, PROJECT_FILE), renderProjectManifest(manifest));
-  const lockWritten = await writeIfChanged(join(root, LOCK_FILE), renderLockfile(lock));
+  const manifestPath = join(root, PROJECT_FILE);
+  const oldManifest = options.writeManifest === true ? await readFile(manifestPath, 'utf8').catch(() => undefined) : undefined;
+  const manifestWritten = options.writeManifest === true && (await writeIfChanged(manifestPath, renderProjectManifest(manifest)));
+  let lockWritten: boolean;
+  try {
+    lockWritten = await writeIfChanged(join(root, LOCK_FILE), renderLockfile(lock));
+  } catch (e) {
+    // rumpkg.json and rumpkg.lock change together or not at all (CA-08: ENOSPC between the two).
+    if (manifestWritten && oldManifest !== undefined) await writeFileAtomic(manifestPath, oldManifest).catch(() => undefined);
+    throw e;
+  }
   return { manifest, lockfile: lock, lockWritten, changes: diffLocks(before, lock), fetched, notes: options.notes ?? [] };
 }
 

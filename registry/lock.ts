@@ -89,8 +89,13 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       const fh = await open(tmp, 'wx', 0o644);
       try {
         await fh.writeFile(JSON.stringify(holder));
+      } catch (e) {
+        // ENOSPC and friends: leave no empty private file behind (CA-08).
+        await fh.close().catch(() => undefined);
+        await unlink(tmp).catch(() => undefined);
+        throw e;
       } finally {
-        await fh.close();
+        await fh.close().catch(() => undefined);
       }
       try {
         await link(tmp, path);

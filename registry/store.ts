@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { RumpkgError, isRumpkgError, parseIntegrity, unpackComponent } from '../components/index.js';
+import { RumpkgError, fsError, isRumpkgError, parseIntegrity, unpackComponent } from '../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
 
 export interface StoreIndex {
@@ -128,21 +128,30 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
 
   const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<void> => {
     const tgz = await source.tarball(name, version, { integrity, ...(tarball === undefined ? {} : { tarball }) });
-    await mkdir(paths.tmp, { recursive: true });
     // The pid in the name lets the next run remove what a killed run left (home.ts cleanStaleTemp).
     const staging = join(paths.tmp, `store-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
-      await mkdir(staging, { recursive: true });
+      await mkdir(paths.tmp, { recursive: true });
+      // Not recursive: a read-only home then fails with EROFS/EACCES, not a misleading ENOENT.
+      await mkdir(staging);
+    } catch (e) {
+      throw fsError(e, paths.tmp, 'create a staging directory in');
+    }
+    try {
       // unpackComponent verifies the integrity, validates every header, and writes the package root.
       await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
       const index: StoreIndex = { storeVersion: 1, name, version, integrity, files: await hashTree(join(staging, 'pkg')) };
       await writeFileAtomic(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
-      await mkdir(paths.store, { recursive: true });
+      try {
+        await mkdir(paths.store, { recursive: true });
+      } catch (e) {
+        throw fsError(e, paths.store, 'create');
+      }
       try {
         await rename(staging, dir);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw fsError(e, dir, 'move a new entry into');
         // Another run won the race; its entry is checked by the caller.
       }
     } finally {
