@@ -11,6 +11,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { RumpkgError } from './errors.js';
+import type { ByteSource } from './elf.js';
 
 export interface ArMember {
   /** The member's file name (long names resolved, trailing `/` removed). */
@@ -153,4 +154,101 @@ export function parseAr(bytes: Uint8Array, options: ParseArOptions = {}): ArArch
     index++;
   }
   return { file, members, symbolIndex };
+}
+
+/** A member found by `readArMembers`: where its bytes are, not the bytes. */
+export interface ArMemberRef {
+  name: string;
+  offset: number;
+  size: number;
+}
+
+/**
+ * The members of an ar archive read through `source` with positioned reads: the member headers
+ * (and the `//` long-name table, BSD names), never the member data. The same checks and the
+ * same results as `parseAr` (the fuzz tests compare the two).
+ */
+export async function readArMembers(source: ByteSource): Promise<{ members: ArMemberRef[]; symbolIndex: ArArchive['symbolIndex'] }> {
+  const file = source.file;
+  const len = source.size;
+  if (len === 0) arError(file, 'the file is empty');
+  if (len < 8) arError(file, 'no ar magic (!<arch>)');
+  const magic = Buffer.from(await source.read(0, 8)).toString('latin1');
+  if (magic === THIN) arError(file, 'thin archives (!<thin>) hold no member data and are not supported');
+  if (magic !== MAGIC) arError(file, 'no ar magic (!<arch>) at offset 0');
+  const members: ArMemberRef[] = [];
+  let symbolIndex: ArArchive['symbolIndex'] = null;
+  let longNames: Uint8Array | undefined;
+  let off = 8;
+  let index = 0;
+  while (off < len) {
+    if (len - off < HEADER) {
+      if (len - off === 1 && (await source.read(off, 1))[0] === 0x0a) break;
+      arError(file, `truncated member header at offset ${off}`, { offset: off });
+    }
+    const hb = await source.read(off, HEADER);
+    const buf = Buffer.from(hb.buffer, hb.byteOffset, hb.byteLength);
+    if (buf[58] !== 0x60 || buf[59] !== 0x0a) {
+      arError(file, `member header at offset ${off} lacks the \`\\n terminator`, { offset: off });
+    }
+    const size = decimal(buf, 48, 10);
+    if (size === undefined) {
+      arError(file, `member at offset ${off} has an invalid size field "${buf.toString('latin1', 48, 58).trim()}"`, { offset: off });
+    }
+    const dataStart = off + HEADER;
+    if (size > len - dataStart) {
+      arError(file, `member at offset ${off} (size ${size}) extends past the end of the archive (${len} bytes)`, { offset: off, size });
+    }
+    const rawName = buf.toString('latin1', 0, 16);
+    let name: string;
+    let start = dataStart;
+    let msize = size;
+    if (rawName === '/               ' || rawName === '/SYM64/         ') {
+      if (index !== 0) arError(file, `symbol table member at offset ${off} is not the first member`, { offset: off });
+      symbolIndex = rawName.startsWith('/SYM64/') ? 'sysv64' : 'sysv';
+      name = '';
+    } else if (rawName === '//              ') {
+      if (longNames !== undefined) arError(file, `a second long-name table at offset ${off}`, { offset: off });
+      longNames = await source.read(dataStart, size);
+      name = '';
+    } else if (rawName.startsWith('#1/')) {
+      const n = decimal(buf, 3, 13);
+      if (n === undefined || n > size) arError(file, `BSD long name at offset ${off} has an invalid length`, { offset: off });
+      const nb = await source.read(dataStart, n);
+      let e = n;
+      while (e > 0 && nb[e - 1] === 0) e--;
+      name = Buffer.from(nb.buffer, nb.byteOffset, e).toString('utf8');
+      start = dataStart + n;
+      msize = size - n;
+      if (name === '__.SYMDEF' || name === '__.SYMDEF SORTED' || name === '__.SYMDEF_64' || name === '__.SYMDEF_64 SORTED') {
+        symbolIndex = 'bsd';
+        name = '';
+      }
+    } else if (rawName.startsWith('/')) {
+      const n = decimal(buf, 1, 15);
+      if (n === undefined) arError(file, `member at offset ${off} has an invalid name "${rawName.trim()}"`, { offset: off });
+      if (longNames === undefined) arError(file, `member at offset ${off} uses long name /${n} but there is no // table`, { offset: off });
+      const ln = longNames;
+      if (n >= ln.length) arError(file, `member at offset ${off}: long name /${n} is outside the // table`, { offset: off });
+      let e = n;
+      while (e < ln.length && ln[e] !== 0x0a && ln[e] !== 0) e++;
+      if (e >= ln.length) arError(file, `member at offset ${off}: long name /${n} is unterminated`, { offset: off });
+      if (e > n && ln[e - 1] === 0x2f) e--;
+      if (e === n) arError(file, `member at offset ${off}: long name /${n} is empty`, { offset: off });
+      name = Buffer.from(ln.buffer, ln.byteOffset + n, e - n).toString('utf8');
+    } else {
+      const t = rawName.trimEnd();
+      name = t.endsWith('/') ? t.slice(0, -1) : t;
+      if (name === '__.SYMDEF' || name === '__.SYMDEF SORTED') {
+        symbolIndex = 'bsd';
+        name = '';
+      } else if (name === '') {
+        arError(file, `member at offset ${off} has an empty name`, { offset: off });
+      }
+    }
+    if (name !== '') members.push({ name, offset: start, size: msize });
+    off = dataStart + size + (size & 1);
+    index++;
+  }
+  return { members, symbolIndex };
 }

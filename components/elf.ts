@@ -169,7 +169,8 @@ export interface ElfReader {
 /** Buffer's own utf8Slice skips toString's argument handling (a third of the decode time). */
 type FastBuffer = Buffer & { utf8Slice?: (start: number, end: number) => string };
 
-function createReader(bytes: Uint8Array, file: string, le: boolean, is64: boolean): ElfReader {
+/** A reader over `bytes` (a whole file, or one section read on its own: offsets are local to it). */
+export function createReader(bytes: Uint8Array, file: string, le: boolean, is64: boolean): ElfReader {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u32 = (off: number): number => dv.getUint32(off, le);
@@ -203,51 +204,83 @@ function createReader(bytes: Uint8Array, file: string, le: boolean, is64: boolea
 
 /** Reads NUL-terminated strings from one string table section, with a total work budget. */
 export interface StringTable {
+  /** The section's bytes (offsets below are local to them). */
+  readonly data: Uint8Array;
   /** Decodes the string at `index`; E_ELF if out of range or unterminated. */
   get(index: number, what: string): string;
-  /** Byte range [start, end) of the string at `index` in the file (no decoding). */
+  /** Byte range [start, end) of the string at `index` within `data` (no decoding). */
   range(index: number, what: string): [number, number];
+  /**
+   * Charges `n` decoded bytes to the budget (for scans that find string ends themselves);
+   * E_ELF when references overlap implausibly.
+   */
+  charge(n: number): void;
 }
 
+/** A string table over the whole-file reader `r` (sync path). */
 export function stringTable(r: ElfReader, sec: ElfSection | undefined, label: string): StringTable {
+  const data = sec === undefined || sec.type !== SHT.STRTAB ? new Uint8Array(0) : r.bytes.subarray(sec.offset, sec.offset + sec.size);
+  return stringTableOf(r.file, sec, data, label);
+}
+
+/**
+ * A string table over `data`, the bytes of section `sec` (read from anywhere). `sec` undefined:
+ * only index 0 (the empty name) is valid.
+ */
+export function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Array, label: string): StringTable {
+  const empty = new Uint8Array(0);
   if (sec === undefined) {
     return {
-      get: (index, what) => (index === 0 ? '' : elfError(r.file, `${what}: name index ${index} but there is no ${label}`)),
-      range: (index, what) => (index === 0 ? [0, 0] : elfError(r.file, `${what}: name index ${index} but there is no ${label}`)),
+      data: empty,
+      get: (index, what) => (index === 0 ? '' : elfError(file, `${what}: name index ${index} but there is no ${label}`)),
+      range: (index, what) => (index === 0 ? [0, 0] : elfError(file, `${what}: name index ${index} but there is no ${label}`)),
+      charge: () => undefined,
     };
   }
-  if (sec.type !== SHT.STRTAB) elfError(r.file, `${label} (section ${sec.index}) is not a string table (type ${sec.type})`);
-  const start = sec.offset;
+  if (sec.type !== SHT.STRTAB) elfError(file, `${label} (section ${sec.index}) is not a string table (type ${sec.type})`);
   const size = sec.size;
-  const end = start + size;
+  if (data.length !== size) throw new Error(`bug: ${label} data is ${data.length} bytes, the section ${size}`);
   // The ELF spec requires the last byte of a string table to be NUL; relying on it bounds every
   // scan below by the section end.
-  if (size > 0 && r.bytes[end - 1] !== 0) elfError(r.file, `${label} (section ${sec.index}) does not end with a NUL byte`);
+  if (size > 0 && data[size - 1] !== 0) elfError(file, `${label} (section ${sec.index}) does not end with a NUL byte`);
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const fast = buf as FastBuffer;
+  const utf8 =
+    typeof fast.utf8Slice === 'function'
+      ? (s: number, e: number): string => (fast.utf8Slice as (s: number, e: number) => string).call(buf, s, e)
+      : (s: number, e: number): string => buf.toString('utf8', s, e);
   // Overlapping names (suffix sharing) are legitimate, but a hostile table could make many
   // symbols point at one huge string: cap the total bytes decoded.
   let budget = size * 8 + (1 << 20);
+  const charge = (n: number): void => {
+    budget -= n;
+    if (budget < 0) elfError(file, `${label}: string references overlap implausibly (decoding budget exceeded)`);
+  };
   const range = (index: number, what: string): [number, number] => {
     if (index >= size) {
-      if (index === 0) return [start, start];
-      elfError(r.file, `${what}: string index ${index} is outside ${label} (size ${size})`, { index });
+      if (index === 0) return [0, 0];
+      elfError(file, `${what}: string index ${index} is outside ${label} (size ${size})`, { index });
     }
-    const s = start + index;
-    const e = r.buf.indexOf(0, s); // memchr; the table's final NUL bounds it
-    budget -= e - s;
-    if (budget < 0) elfError(r.file, `${label}: string references overlap implausibly (decoding budget exceeded)`);
-    return [s, e];
+    const e = buf.indexOf(0, index); // memchr; the table's final NUL bounds it
+    charge(e - index);
+    return [index, e];
   };
   return {
+    data,
     range,
+    charge,
     get: (index, what) => {
       const [s, e] = range(index, what);
-      return s === e ? '' : r.utf8(s, e);
+      return s === e ? '' : utf8(s, e);
     },
   };
 }
 
-export interface ElfHeaderInfo {
-  reader: ElfReader;
+/** What the ELF header and section header table say, read without the rest of the file. */
+export interface ElfLayout {
+  file: string;
+  /** Size of the file (or archive member) the offsets are checked against. */
+  size: number;
   class: 32 | 64;
   endian: 'le' | 'be';
   machine: number;
@@ -257,24 +290,39 @@ export interface ElfHeaderInfo {
   sections: ElfSection[];
 }
 
+export interface ElfHeaderInfo extends ElfLayout {
+  /** A reader over the whole file (sync path). */
+  reader: ElfReader;
+}
+
 const FILE_TYPES: ElfFileType[] = ['none', 'rel', 'exec', 'dyn', 'core'];
 
-/** Decodes the ELF header and the section header table (with names); no symbols. */
-export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo {
-  const len = bytes.length;
+interface HeaderFields {
+  layout: Omit<ElfLayout, 'sections'>;
+  le: boolean;
+  is64: boolean;
+  shoff: number;
+  shnum: number;
+  shstrndx: number;
+  shdrSize: number;
+}
+
+/** Decodes and checks the ELF header; `head` holds the first min(size, 64) bytes of a file of `size` bytes. */
+function decodeHeader(head: Uint8Array, size: number, file: string): HeaderFields {
+  const len = size;
   if (len === 0) elfError(file, 'the file is empty');
-  if (!isElf(bytes)) elfError(file, 'no ELF magic (\\x7fELF) at offset 0');
+  if (!isElf(head)) elfError(file, 'no ELF magic (\\x7fELF) at offset 0');
   if (len < 16) elfError(file, `truncated: ${len} bytes, shorter than e_ident`);
-  const cls = bytes[4];
+  const cls = head[4];
   if (cls !== 1 && cls !== 2) elfError(file, `EI_CLASS is ${cls}, not 1 (ELF32) or 2 (ELF64)`);
-  const data = bytes[5];
+  const data = head[5];
   if (data !== 1 && data !== 2) elfError(file, `EI_DATA is ${data}, not 1 (little-endian) or 2 (big-endian)`);
-  if (bytes[6] !== 1) elfError(file, `EI_VERSION is ${bytes[6]}, not 1`);
+  if (head[6] !== 1) elfError(file, `EI_VERSION is ${head[6]}, not 1`);
   const is64 = cls === 2;
   const le = data === 1;
   const ehsize = is64 ? 64 : 52;
-  if (len < ehsize) elfError(file, `truncated: ${len} bytes, shorter than the ELF${is64 ? 64 : 32} header (${ehsize})`);
-  const r = createReader(bytes, file, le, is64);
+  if (len < ehsize || head.length < ehsize) elfError(file, `truncated: ${len} bytes, shorter than the ELF${is64 ? 64 : 32} header (${ehsize})`);
+  const r = createReader(head, file, le, is64);
 
   const eType = r.u16(16);
   const machine = r.u16(18);
@@ -283,20 +331,20 @@ export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo
     elfError(file, `e_version is ${version}, not 1 (is the byte order flag EI_DATA=${data} right?)`);
   }
   const entry = r.addr(24);
-  const shoffRaw = r.word(is64 ? 40 : 32, 'e_shoff');
+  const shoff = r.word(is64 ? 40 : 32, 'e_shoff');
   const eEhsize = r.u16(is64 ? 52 : 40);
   if (eEhsize !== ehsize) {
     elfError(file, `e_ehsize is ${eEhsize}, not ${ehsize} (is the byte order flag EI_DATA=${data} right?)`);
   }
   const shentsize = r.u16(is64 ? 58 : 46);
-  let shnum = r.u16(is64 ? 60 : 48);
-  let shstrndx = r.u16(is64 ? 62 : 50);
+  const shnum = r.u16(is64 ? 60 : 48);
+  const shstrndx = r.u16(is64 ? 62 : 50);
   const shdrSize = is64 ? 64 : 40;
-
   const machineName =
     machine === 243 ? (is64 ? 'riscv64' : 'riscv32') : (MACHINE_NAMES[machine] ?? `machine-${machine}`);
-  const base = {
-    reader: r,
+  const layout = {
+    file,
+    size,
     class: (is64 ? 64 : 32) as 32 | 64,
     endian: (le ? 'le' : 'be') as 'le' | 'be',
     machine,
@@ -304,29 +352,51 @@ export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo
     type: FILE_TYPES[eType] ?? 'other',
     entry,
   };
-  if (shoffRaw === 0) {
+  if (shoff === 0) {
     if (shnum !== 0) elfError(file, `e_shnum is ${shnum} but e_shoff is 0`);
-    return { ...base, sections: [] };
+  } else {
+    if (shentsize !== shdrSize) {
+      elfError(file, `e_shentsize is ${shentsize}, not ${shdrSize} (is the byte order flag EI_DATA=${data} right?)`);
+    }
+    if (shoff > len || len - shoff < shdrSize) {
+      elfError(file, `the section header table (e_shoff ${shoff}) lies past the end of the file (${len} bytes)`, { offset: shoff });
+    }
   }
-  if (shentsize !== shdrSize) {
-    elfError(file, `e_shentsize is ${shentsize}, not ${shdrSize} (is the byte order flag EI_DATA=${data} right?)`);
+  return { layout, le, is64, shoff, shnum, shstrndx, shdrSize };
+}
+
+/** Whether the real section count / name table index live in section 0 (extended numbering). */
+function needsSection0(h: HeaderFields): boolean {
+  return h.shoff !== 0 && (h.shnum === 0 || h.shstrndx === SHN_XINDEX);
+}
+
+/** Resolves extended numbering from section 0's header `s0` and caps the count by the file size. */
+function sectionCount(h: HeaderFields, s0: Uint8Array | undefined): { shnum: number; shstrndx: number } {
+  const file = h.layout.file;
+  let { shnum, shstrndx } = h;
+  if (needsSection0(h)) {
+    if (s0 === undefined) throw new Error('bug: section 0 header not given');
+    const r = createReader(s0, file, h.le, h.is64);
+    if (shnum === 0) shnum = r.word(h.is64 ? 32 : 20, 'section 0 sh_size (extended e_shnum)');
+    if (shstrndx === SHN_XINDEX) shstrndx = r.u32(h.is64 ? 40 : 24);
   }
-  if (shoffRaw > len || len - shoffRaw < shdrSize) {
-    elfError(file, `the section header table (e_shoff ${shoffRaw}) lies past the end of the file (${len} bytes)`, { offset: shoffRaw });
-  }
-  const shoff = shoffRaw;
-  // Extended numbering: section 0 carries the real count / string table index.
-  if (shnum === 0) shnum = r.word(shoff + (is64 ? 32 : 20), 'section 0 sh_size (extended e_shnum)');
-  if (shstrndx === SHN_XINDEX) shstrndx = r.u32(shoff + (is64 ? 40 : 24));
   if (shnum === 0) elfError(file, 'e_shoff is set but the section count is 0');
   // Cap the count against the file before allocating anything.
-  if (shnum > Math.floor((len - shoff) / shdrSize)) {
-    elfError(file, `${shnum} section headers at offset ${shoff} do not fit in ${len} bytes`, { shnum, offset: shoff });
+  if (shnum > Math.floor((h.layout.size - h.shoff) / h.shdrSize)) {
+    elfError(file, `${shnum} section headers at offset ${h.shoff} do not fit in ${h.layout.size} bytes`, { shnum, offset: h.shoff });
   }
+  return { shnum, shstrndx };
+}
 
+/** Decodes `shnum` section headers from `table` (the table's bytes), checking each against the file size. */
+function decodeSections(h: HeaderFields, table: Uint8Array, shnum: number): ElfSection[] {
+  const { file, size: len } = h.layout;
+  const is64 = h.is64;
+  const r = createReader(table, file, h.le, is64);
+  const shdrSize = h.shdrSize;
   const sections: ElfSection[] = new Array<ElfSection>(shnum);
   for (let i = 0; i < shnum; i++) {
-    const o = shoff + i * shdrSize;
+    const o = i * shdrSize;
     const type = r.u32(o + 4);
     const sec: ElfSection = is64
       ? {
@@ -364,12 +434,64 @@ export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo
     }
     sections[i] = sec;
   }
-  if (shstrndx !== SHN_UNDEF) {
-    if (shstrndx >= shnum) elfError(file, `e_shstrndx ${shstrndx} is not a section (there are ${shnum})`);
-    const strtab = stringTable(r, sections[shstrndx], 'the section name table');
-    for (const s of sections) s.name = strtab.get(r.u32(shoff + s.index * shdrSize), `section ${s.index} name`);
-  }
-  return { ...base, sections };
+  return sections;
+}
+
+/** The section name table of `sections`, checked (undefined when e_shstrndx is SHN_UNDEF). */
+function sectionNameTable(h: HeaderFields, sections: ElfSection[], shstrndx: number): ElfSection | undefined {
+  if (shstrndx === SHN_UNDEF) return undefined;
+  if (shstrndx >= sections.length) elfError(h.layout.file, `e_shstrndx ${shstrndx} is not a section (there are ${sections.length})`);
+  const sec = sections[shstrndx] as ElfSection;
+  if (sec.type !== SHT.STRTAB) elfError(h.layout.file, `the section name table (section ${sec.index}) is not a string table (type ${sec.type})`);
+  return sec;
+}
+
+function nameSections(h: HeaderFields, sections: ElfSection[], table: Uint8Array, shstrtab: ElfSection, data: Uint8Array): void {
+  const strtab = stringTableOf(h.layout.file, shstrtab, data, 'the section name table');
+  const r = createReader(table, h.layout.file, h.le, h.is64);
+  for (const s of sections) s.name = strtab.get(r.u32(s.index * h.shdrSize), `section ${s.index} name`);
+}
+
+/** Decodes the ELF header and the section header table (with names); no symbols. */
+export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo {
+  const h = decodeHeader(bytes.subarray(0, 64), bytes.length, file);
+  const reader = createReader(bytes, file, h.le, h.is64);
+  if (h.shoff === 0) return { ...h.layout, reader, sections: [] };
+  const { shnum, shstrndx } = sectionCount(h, bytes.subarray(h.shoff, h.shoff + h.shdrSize));
+  const table = bytes.subarray(h.shoff, h.shoff + shnum * h.shdrSize);
+  const sections = decodeSections(h, table, shnum);
+  const names = sectionNameTable(h, sections, shstrndx);
+  if (names !== undefined) nameSections(h, sections, table, names, bytes.subarray(names.offset, names.offset + names.size));
+  return { ...h.layout, reader, sections };
+}
+
+/**
+ * Where `readElfLayout` and the positioned scans get bytes: a file read with positioned reads,
+ * an archive member inside one, or bytes in memory. `read` returns exactly `length` bytes at
+ * `offset` (callers keep offset + length ≤ size) or throws E_ELF when the file ended early.
+ */
+export interface ByteSource {
+  /** Named in errors. */
+  readonly file: string;
+  readonly size: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/**
+ * Reads the ELF header, the section header table and the section names with positioned reads:
+ * a few KB whatever the file size. The same checks as `parseElfSections`, against `source.size`.
+ */
+export async function readElfLayout(source: ByteSource): Promise<ElfLayout> {
+  const file = source.file;
+  const h = decodeHeader(source.size === 0 ? new Uint8Array(0) : await source.read(0, Math.min(source.size, 64)), source.size, file);
+  if (h.shoff === 0) return { ...h.layout, sections: [] };
+  const s0 = needsSection0(h) ? await source.read(h.shoff, h.shdrSize) : undefined;
+  const { shnum, shstrndx } = sectionCount(h, s0);
+  const table = await source.read(h.shoff, shnum * h.shdrSize);
+  const sections = decodeSections(h, table, shnum);
+  const names = sectionNameTable(h, sections, shstrndx);
+  if (names !== undefined) nameSections(h, sections, table, names, await source.read(names.offset, names.size));
+  return { ...h.layout, sections };
 }
 
 /** The symbol table parseElf uses: `.symtab` (SHT_SYMTAB), else `.dynsym` (SHT_DYNSYM). */
@@ -380,40 +502,90 @@ export function findSymbolTable(sections: readonly ElfSection[]): ElfSection | u
 /** Validated geometry of a symbol table: where entries are, how many, their names, SHN_XINDEX. */
 export interface SymbolTableView {
   section: ElfSection;
+  /** The symbol table's bytes: entry i at `i * entsize`. */
+  data: Uint8Array;
+  /** A reader over `data`. */
+  reader: ElfReader;
   count: number;
   entsize: number;
   names: StringTable;
+  /** Sections in the file (a raw st_shndx below this and below SHN_LORESERVE is a plain section index). */
+  sectionCount: number;
   /** Resolves entry `i`'s raw st_shndx to a checked section index or a reserved value. */
   shndx(i: number, raw: number): number;
   /** Classifies entry `i` from its raw st_shndx (SHN_XINDEX resolved to a section index). */
   sectionOf(i: number, raw: number): SymbolSection;
 }
 
-export function symbolTableView(info: ElfHeaderInfo, sec: ElfSection): SymbolTableView {
-  const r = info.reader;
-  const file = r.file;
-  const want = r.is64 ? 24 : 16;
+/** The sections a symbol table needs besides itself (checked): its string table and SHT_SYMTAB_SHNDX. */
+export interface SymbolTableParts {
+  count: number;
+  entsize: number;
+  strtab: ElfSection;
+  xindex: ElfSection | undefined;
+}
+
+export function symbolTableParts(layout: ElfLayout, sec: ElfSection): SymbolTableParts {
+  const file = layout.file;
+  const want = layout.class === 64 ? 24 : 16;
+  if (!sectionHasData(sec)) elfError(file, `symbol table ${sec.name || sec.index} has no data (section ${sec.index}, type ${sec.type})`);
   if (sec.entsize !== want) elfError(file, `symbol table ${sec.name || sec.index} has sh_entsize ${sec.entsize}, not ${want}`);
   if (sec.size % want !== 0) elfError(file, `symbol table ${sec.name || sec.index} size ${sec.size} is not a multiple of ${want}`);
   const count = sec.size / want;
-  const shnum = info.sections.length;
+  const shnum = layout.sections.length;
   if (sec.link >= shnum) elfError(file, `symbol table ${sec.name || sec.index} links to string table ${sec.link}, which does not exist`);
-  const names = stringTable(r, info.sections[sec.link], `the symbol string table (section ${sec.link})`);
-  const xsec = info.sections.find((s) => s.type === SHT.SYMTAB_SHNDX && s.link === sec.index);
-  if (xsec !== undefined && xsec.size < count * 4) {
-    elfError(file, `SHT_SYMTAB_SHNDX section ${xsec.index} has ${xsec.size / 4} entries for ${count} symbols`);
+  const strtab = layout.sections[sec.link] as ElfSection;
+  if (strtab.index === 0) elfError(file, `symbol table ${sec.name || sec.index} links to section 0 as its string table`);
+  if (strtab.type !== SHT.STRTAB) {
+    elfError(file, `the symbol string table (section ${sec.link}) (section ${strtab.index}) is not a string table (type ${strtab.type})`);
   }
-  const machine = info.machine;
+  const xindex = layout.sections.find((s) => s.index !== 0 && s.type === SHT.SYMTAB_SHNDX && s.link === sec.index);
+  if (xindex !== undefined && xindex.size < count * 4) {
+    elfError(file, `SHT_SYMTAB_SHNDX section ${xindex.index} has ${xindex.size / 4} entries for ${count} symbols`);
+  }
+  return { count, entsize: want, strtab, xindex };
+}
+
+/** A symbol table view over the whole-file bytes of the sync path. */
+export function symbolTableView(info: ElfHeaderInfo, sec: ElfSection): SymbolTableView {
+  const parts = symbolTableParts(info, sec);
+  const b = info.reader.bytes;
+  const slice = (s: ElfSection): Uint8Array => b.subarray(s.offset, s.offset + s.size);
+  return symbolTableViewOf(info, sec, {
+    symtab: slice(sec),
+    strtab: slice(parts.strtab),
+    xindex: parts.xindex === undefined ? undefined : slice(parts.xindex),
+  });
+}
+
+/** A symbol table view over section bytes read by any means (`data` as `symbolTableParts` names them). */
+export function symbolTableViewOf(
+  layout: ElfLayout,
+  sec: ElfSection,
+  data: { symtab: Uint8Array; strtab: Uint8Array; xindex: Uint8Array | undefined },
+): SymbolTableView {
+  const file = layout.file;
+  const { count, entsize, strtab, xindex } = symbolTableParts(layout, sec);
+  const le = layout.endian === 'le';
+  const is64 = layout.class === 64;
+  if (data.symtab.length !== sec.size) throw new Error(`bug: symbol table data is ${data.symtab.length} bytes, the section ${sec.size}`);
+  const names = stringTableOf(file, strtab, data.strtab, `the symbol string table (section ${sec.link})`);
+  const xr = xindex === undefined || data.xindex === undefined ? undefined : createReader(data.xindex, file, le, is64);
+  const shnum = layout.sections.length;
+  const machine = layout.machine;
   const view: SymbolTableView = {
     section: sec,
+    data: data.symtab,
+    reader: createReader(data.symtab, file, le, is64),
     count,
-    entsize: want,
+    entsize,
     names,
+    sectionCount: shnum,
     sectionOf: (i, raw) => (raw === SHN_XINDEX ? view.shndx(i, raw) : symbolSection(view.shndx(i, raw), machine)),
     shndx(i, raw) {
       if (raw === SHN_XINDEX) {
-        if (xsec === undefined) elfError(file, `symbol ${i} uses SHN_XINDEX but there is no SHT_SYMTAB_SHNDX section`);
-        const x = r.u32(xsec.offset + i * 4);
+        if (xr === undefined) elfError(file, `symbol ${i} uses SHN_XINDEX but there is no SHT_SYMTAB_SHNDX section`);
+        const x = xr.u32(i * 4);
         if (x >= shnum) elfError(file, `symbol ${i} refers to section ${x} (there are ${shnum})`, { symbol: i });
         return x;
       }
@@ -424,6 +596,17 @@ export function symbolTableView(info: ElfHeaderInfo, sec: ElfSection): SymbolTab
     },
   };
   return view;
+}
+
+/** Reads a symbol table and the sections it needs through `source` (positioned reads). */
+export async function readSymbolTableView(layout: ElfLayout, sec: ElfSection, source: ByteSource): Promise<SymbolTableView> {
+  const parts = symbolTableParts(layout, sec);
+  const [symtab, strtab, xindex] = await Promise.all([
+    source.read(sec.offset, sec.size),
+    source.read(parts.strtab.offset, parts.strtab.size),
+    parts.xindex === undefined ? undefined : source.read(parts.xindex.offset, parts.xindex.size),
+  ]);
+  return symbolTableViewOf(layout, sec, { symtab, strtab, xindex });
 }
 
 const BINDS: SymbolBind[] = ['local', 'global', 'weak'];
@@ -441,10 +624,10 @@ export function symbolSection(shndx: number, machine: number): SymbolSection {
   return 'RESERVED';
 }
 
-function decodeSymbols(info: ElfHeaderInfo, view: SymbolTableView): ElfSymbol[] {
-  const r = info.reader;
+function decodeSymbols(view: SymbolTableView): ElfSymbol[] {
+  const r = view.reader;
   const { count, entsize, names } = view;
-  const base = view.section.offset;
+  const base = 0;
   const out = new Array<ElfSymbol>(count);
   for (let i = 0; i < count; i++) {
     const o = base + i * entsize;
@@ -476,7 +659,7 @@ function decodeNotes(info: ElfHeaderInfo): ElfNote[] {
   const r = info.reader;
   const notes: ElfNote[] = [];
   for (const sec of info.sections) {
-    if (sec.type !== SHT.NOTE) continue;
+    if (sec.type !== SHT.NOTE || sec.index === 0) continue;
     const align = sec.addralign === 8 ? 8 : 4;
     const pad = (n: number): number => (n + align - 1) & ~(align - 1);
     const end = sec.offset + sec.size;
@@ -511,7 +694,7 @@ export function parseElf(bytes: Uint8Array, options: ParseElfOptions = {}): ElfF
   const info = parseElfSections(bytes, file);
   const symtab = findSymbolTable(info.sections);
   const symbols =
-    options.symbols === false || symtab === undefined ? [] : decodeSymbols(info, symbolTableView(info, symtab));
+    options.symbols === false || symtab === undefined ? [] : decodeSymbols(symbolTableView(info, symtab));
   return {
     file,
     class: info.class,
@@ -528,9 +711,17 @@ export function parseElf(bytes: Uint8Array, options: ParseElfOptions = {}): ElfF
   };
 }
 
+/**
+ * Whether a section's bytes lie in the file (and were bounds-checked): not section 0 (its fields
+ * carry extended numbering), not SHT_NULL, not SHT_NOBITS.
+ */
+export function sectionHasData(sec: ElfSection): boolean {
+  return sec.index !== 0 && sec.type !== SHT.NOBITS && sec.type !== SHT.NULL;
+}
+
 /** The bytes of the first section called `name` (a view); undefined if absent or SHT_NOBITS. */
 export function sectionData(elf: ElfFile, name: string): Uint8Array | undefined {
   const s = elf.sections.find((x) => x.name === name);
-  if (s === undefined || s.type === SHT.NOBITS || s.type === SHT.NULL) return undefined;
+  if (s === undefined || !sectionHasData(s)) return undefined;
   return elf.bytes.subarray(s.offset, s.offset + s.size);
 }

@@ -34,10 +34,9 @@
  *   closure. Optional edges: the catalog's ∪ the symbol-proven ones, minus hard ones. Any-of
  *   requirements are reported, never written as hard edges.
  */
-import { isAr, parseAr } from './ar.js';
+import { openFileSource } from './byte-source.js';
 import type { Catalog, CatalogEntry } from './catalog.js';
-import { findSymbolTable, isElf, parseElfSections, symbolTableView } from './elf.js';
-import { archiveSymbols, linkSetLevels, symbolDigest } from './symbols.js';
+import { archiveTables, linkSetLevels, readArchiveTables, summarizeArchive, symbolDigest, type ArchiveTables } from './symbols.js';
 import type { SymbolEvidence } from './types.js';
 
 /** What the analysis needs from one archive. */
@@ -66,31 +65,42 @@ const SHN_COMMON = 0xfff2;
 
 /** Reads the symbols of one archive for `analyzeArchives`. Malformed input → E_ELF. */
 export function scanArchive(bytes: Uint8Array, options: { lib: string; file: string }): ArchiveScan {
-  const s = archiveSymbols(bytes, { file: options.file });
-  // archiveSymbols does not say how a name is defined; one more pass over the symbol tables
+  return scanTables(archiveTables(bytes, { file: options.file }), options.lib);
+}
+
+/**
+ * `scanArchive` of a file read with positioned reads: member headers, symbol tables, string
+ * tables and link sets only (E_NOT_FOUND / E_EACCES / E_ELF / E_ARCH).
+ */
+export async function readArchiveScan(path: string, options: { lib: string }): Promise<ArchiveScan> {
+  const source = await openFileSource(path);
+  try {
+    return scanTables(await readArchiveTables(source), options.lib);
+  } finally {
+    await source.close();
+  }
+}
+
+function scanTables(t: ArchiveTables, lib: string): ArchiveScan {
+  const s = summarizeArchive(t);
+  // summarizeArchive does not say how a name is defined; one more pass over the symbol tables
   // picks out weak and common definitions (names decoded only for those).
   const weak = new Set<string>();
   const common = new Set<string>();
   const strongSomewhere = new Set<string>();
-  const members = isAr(bytes) ? parseAr(bytes, { file: options.file }).members.filter((m) => isElf(m.data)) : [{ name: '', data: bytes }];
-  const tables = members.flatMap((m) => {
-    const info = parseElfSections(m.data, m.name === '' ? options.file : `${options.file}(${m.name})`);
-    const symtab = findSymbolTable(info.sections);
-    return symtab === undefined ? [] : [{ info, view: symbolTableView(info, symtab) }];
-  });
+  const tables = t.objects.flatMap((o) => (o.view === undefined ? [] : [o.view]));
   // Pass 1 decodes weak and common definitions; pass 2 (only when there are some) the strong
   // definitions, to see which of those names another member defines strongly.
   for (const pass of [1, 2]) {
     // One symbol table holds one entry per global name, so a single-object archive needs no pass 2.
     if (pass === 2 && ((weak.size === 0 && common.size === 0) || tables.length < 2)) break;
-    for (const { info, view } of tables) {
-      const r = info.reader;
+    for (const view of tables) {
+      const r = view.reader;
       const infoAt = r.is64 ? 4 : 12;
       const shndxAt = r.is64 ? 6 : 14;
-      const base = view.section.offset;
       for (let i = 1; i < view.count; i++) {
-        const o = base + i * view.entsize;
-        const bind = (r.bytes[o + infoAt] as number) >> 4;
+        const o = i * view.entsize;
+        const bind = (view.data[o + infoAt] as number) >> 4;
         if (bind !== 1 && bind !== STB_WEAK && bind !== 10) continue;
         const shndx = r.u16(o + shndxAt);
         if (shndx === 0) continue; // undefined
@@ -112,8 +122,8 @@ export function scanArchive(bytes: Uint8Array, options: { lib: string; file: str
   const evidence: SymbolEvidence = { defined: s.defined.length, digest: symbolDigest(s.defined) };
   if (s.linkSet?.types != null && s.linkSet.types.length > 0) evidence.linkSet = linkSetLevels(s.linkSet.types);
   return {
-    lib: options.lib,
-    file: options.file,
+    lib,
+    file: t.file,
     machine: s.machine,
     machineName: s.machineName,
     class: s.class,

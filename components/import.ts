@@ -28,7 +28,7 @@ import { copyFile, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } f
 import { basename, join, resolve } from 'node:path';
 import { loadCatalog, catalogShipsTarget, type Catalog, type CatalogEntry } from './catalog.js';
 import { fsError, isRumpkgError, RumpkgError } from './errors.js';
-import { analyzeArchives, scanArchive, type ArchiveScan, type EdgeFinding, type SymbolAnalysis } from './import-symbols.js';
+import { analyzeArchives, readArchiveScan, type ArchiveScan, type EdgeFinding, type SymbolAnalysis } from './import-symbols.js';
 import { checkManifest, loadComponentDir, normalizeManifest } from './manifest.js';
 import { formatProblems } from '../schemas/index.js';
 import { parseTarget, parseVersion } from './names.js';
@@ -181,13 +181,8 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
     while (next < libs.length) {
       const i = next++;
       const { lib, file } = libs[i] as { lib: string; file: string };
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(file);
-      } catch (e) {
-        throw fsError(e, file, 'read');
-      }
-      const scan = scanArchive(bytes, { lib, file });
+      // Positioned reads: member headers and symbol tables, not the archives' code and data.
+      const scan = await readArchiveScan(file, { lib });
       if (wantMachines !== undefined && scan.machine !== null && !wantMachines.includes(scan.machine)) {
         throw new RumpkgError('E_ARCH', `${file} holds ${scan.machineName} objects, but the target is ${options.target}`, {
           context: { file, machine: scan.machineName, target: options.target },

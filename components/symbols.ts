@@ -10,19 +10,27 @@
  */
 import { createHash } from 'node:crypto';
 import { RumpkgError } from './errors.js';
-import { isAr, parseAr } from './ar.js';
+import { isAr, parseAr, readArMembers } from './ar.js';
+import { openFileSource, subSource } from './byte-source.js';
 import {
+  type ByteSource,
   type ElfHeaderInfo,
+  type ElfLayout,
   type ElfSection,
   type SymbolTableView,
+  createReader,
   elfError,
   findSymbolTable,
+  sectionHasData,
   isElf,
   parseElfSections,
+  readElfLayout,
+  readSymbolTableView,
   SHF_ALLOC,
   SHT,
   symbolTableView,
 } from './elf.js';
+import { indexDefinedSymbols, type DefinedIndex } from './symbol-index.js';
 import type { SymbolEvidence } from './types.js';
 
 /** The section NetBSD's `__link_set_add_rodata(rump_components, …)` fills (one pointer each). */
@@ -92,11 +100,11 @@ interface ObjectScan {
 }
 
 /** Walks a symbol table, decoding names of global/weak/unique symbols only. */
-function scanSymbols(info: ElfHeaderInfo, view: SymbolTableView, wantUndefined: boolean): ObjectScan {
-  const r = info.reader;
+function scanSymbols(view: SymbolTableView, wantUndefined: boolean): ObjectScan {
+  const r = view.reader;
   const { count, entsize, names } = view;
-  const base = view.section.offset;
-  const bytes = r.bytes;
+  const base = 0;
+  const bytes = view.data;
   const infoAt = r.is64 ? 4 : 12;
   const shndxAt = r.is64 ? 6 : 14;
   const defined: string[] = [];
@@ -126,52 +134,117 @@ function ptrAt(info: ElfHeaderInfo, off: number): bigint {
 
 /** Reads the 4-byte `rc_type` at byte `at` of section `sec`, if it lies inside its data. */
 function rcTypeIn(info: ElfHeaderInfo, sec: ElfSection | undefined, at: bigint): number | null {
-  if (sec === undefined || sec.type === SHT.NOBITS || sec.type === SHT.NULL) return null;
+  const o = rcTypeOffset(sec, at);
+  return o === null ? null : info.reader.u32(o);
+}
+
+/** File offset of the 4-byte `rc_type` at byte `at` of `sec`, when that lies inside its data. */
+function rcTypeOffset(sec: ElfSection | undefined, at: bigint): number | null {
+  if (sec === undefined || !sectionHasData(sec)) return null;
   if (at < 0n || at + 4n > BigInt(sec.size)) return null;
-  return info.reader.u32(sec.offset + Number(at));
+  return sec.offset + Number(at);
+}
+
+/** The sections an object's link set needs read: the link set itself and its relocation sections. */
+function linkSetSections(layout: ElfLayout): { ls: ElfSection; rels: ElfSection[] } | null {
+  const ls = layout.sections.find((s) => s.name === LINK_SET_SECTION);
+  if (ls === undefined) return null;
+  return { ls, rels: layout.sections.filter((rs) => sectionHasData(rs) && (rs.type === SHT.REL || rs.type === SHT.RELA) && rs.info === ls.index) };
+}
+
+interface LinkSetSlots {
+  entries: number;
+  /** Per relocation (sorted by offset): where its `struct rump_component` starts, when known. */
+  slots: Array<{ offset: number; sec: ElfSection | undefined; at: bigint } | null>;
+}
+
+/**
+ * Phase 1 of an object's link set: its relocations, each followed to the section and offset of
+ * the struct it points at. `data(sec)` gives a section's bytes (the link set when it has data,
+ * and each relocation section).
+ */
+function linkSetSlots(layout: ElfLayout, view: SymbolTableView | undefined, data: (sec: ElfSection) => Uint8Array): LinkSetSlots | null {
+  const parts = linkSetSections(layout);
+  if (parts === null) return null;
+  const { ls, rels } = parts;
+  const file = layout.file;
+  const is64 = layout.class === 64;
+  const le = layout.endian === 'le';
+  const ptr = is64 ? 8 : 4;
+  const entries = Math.floor(ls.size / ptr);
+  const lsr = sectionHasData(ls) ? createReader(data(ls), file, le, is64) : undefined;
+  const relocs: Array<{ offset: number; slot: LinkSetSlots['slots'][number] }> = [];
+  const resolvable = view !== undefined && ls.type !== SHT.NOBITS;
+  for (const rs of rels) {
+    const rela = rs.type === SHT.RELA;
+    const ent = (is64 ? 16 : 8) + (rela ? ptr : 0);
+    if (rs.entsize !== ent || rs.size % ent !== 0) {
+      elfError(file, `relocation section ${rs.name} has entry size ${rs.entsize} (size ${rs.size}), expected ${ent}`);
+    }
+    const r = createReader(data(rs), file, le, is64);
+    const n = rs.size / ent;
+    for (let k = 0; k < n; k++) {
+      const o = k * ent;
+      const rOffset = r.word(o, `relocation ${k} of ${rs.name} r_offset`);
+      if (!resolvable || view === undefined || rs.link !== view.section.index) {
+        relocs.push({ offset: rOffset, slot: null });
+        continue;
+      }
+      const symIdx = is64 ? r.u32(o + (le ? 12 : 8)) : r.u32(o + 4) >>> 8;
+      if (symIdx >= view.count) elfError(file, `relocation ${k} of ${rs.name} refers to symbol ${symIdx} (there are ${view.count})`);
+      let addend: bigint;
+      if (rela) addend = is64 ? r.dv.getBigInt64(o + 16, le) : BigInt(r.dv.getInt32(o + 8, le));
+      else if (rOffset + ptr <= ls.size && lsr !== undefined) addend = is64 ? lsr.dv.getBigUint64(rOffset, le) : BigInt(lsr.u32(rOffset));
+      else addend = -1n;
+      const so = symIdx * view.entsize;
+      const vr = view.reader;
+      const where = view.sectionOf(symIdx, vr.u16(so + (is64 ? 6 : 14)));
+      const value = is64 ? vr.dv.getBigUint64(so + 8, le) : BigInt(vr.u32(so + 4));
+      const target = typeof where === 'number' ? layout.sections[where] : undefined;
+      relocs.push({ offset: rOffset, slot: { offset: rOffset, sec: target, at: value + addend } });
+    }
+  }
+  relocs.sort((a, b) => a.offset - b.offset);
+  return { entries, slots: relocs.map((x) => x.slot) };
+}
+
+/** Phase 2: the rc_type of each slot through `rcType` (offset of the 4 bytes → value). */
+function finishLinkSet(p: LinkSetSlots, rcType: (offset: number) => number): LinkSetSummary {
+  const types = p.slots.map((x) => {
+    const o = x === null ? null : rcTypeOffset(x.sec, x.at);
+    return o === null ? null : rcType(o);
+  });
+  const resolvable = types.length === p.entries && types.every((t) => t !== null);
+  return { entries: p.entries, relocations: p.slots.length, types: resolvable ? (types as number[]) : null };
 }
 
 /** The link set of a relocatable object: entries, relocations and, through them, each rc_type. */
 function objectLinkSet(info: ElfHeaderInfo, view: SymbolTableView | undefined): LinkSetSummary | null {
-  const ls = info.sections.find((s) => s.name === LINK_SET_SECTION);
-  if (ls === undefined) return null;
-  const r = info.reader;
-  const ptr = r.is64 ? 8 : 4;
-  const entries = Math.floor(ls.size / ptr);
-  const relocs: Array<{ offset: number; type: number | null }> = [];
-  let resolvable = view !== undefined && ls.type !== SHT.NOBITS;
-  for (const rs of info.sections) {
-    if ((rs.type !== SHT.REL && rs.type !== SHT.RELA) || rs.info !== ls.index) continue;
-    const rela = rs.type === SHT.RELA;
-    const ent = (r.is64 ? 16 : 8) + (rela ? ptr : 0);
-    if (rs.entsize !== ent || rs.size % ent !== 0) {
-      elfError(r.file, `relocation section ${rs.name} has entry size ${rs.entsize} (size ${rs.size}), expected ${ent}`);
-    }
-    const n = rs.size / ent;
-    for (let k = 0; k < n; k++) {
-      const o = rs.offset + k * ent;
-      const rOffset = r.word(o, `relocation ${k} of ${rs.name} r_offset`);
-      if (!resolvable || view === undefined || rs.link !== view.section.index) {
-        relocs.push({ offset: rOffset, type: null });
-        continue;
-      }
-      const symIdx = r.is64 ? r.u32(o + (r.le ? 12 : 8)) : r.u32(o + 4) >>> 8;
-      if (symIdx >= view.count) elfError(r.file, `relocation ${k} of ${rs.name} refers to symbol ${symIdx} (there are ${view.count})`);
-      let addend: bigint;
-      if (rela) addend = r.is64 ? r.dv.getBigInt64(o + 16, r.le) : BigInt(r.dv.getInt32(o + 8, r.le));
-      else if (rOffset + ptr <= ls.size && ls.type !== SHT.NOBITS) addend = ptrAt(info, ls.offset + rOffset);
-      else addend = -1n;
-      const so = view.section.offset + symIdx * view.entsize;
-      const where = view.sectionOf(symIdx, r.u16(so + (r.is64 ? 6 : 14)));
-      const value = r.is64 ? r.dv.getBigUint64(so + 8, r.le) : BigInt(r.u32(so + 4));
-      const target = typeof where === 'number' ? info.sections[where] : undefined;
-      relocs.push({ offset: rOffset, type: rcTypeIn(info, target, value + addend) });
-    }
+  const b = info.reader.bytes;
+  const p = linkSetSlots(info, view, (sec) => b.subarray(sec.offset, sec.offset + sec.size));
+  return p === null ? null : finishLinkSet(p, (o) => info.reader.u32(o));
+}
+
+/** The same through positioned reads. */
+async function readObjectLinkSet(layout: ElfLayout, view: SymbolTableView | undefined, source: ByteSource): Promise<LinkSetSummary | null> {
+  const parts = linkSetSections(layout);
+  if (parts === null) return null;
+  const loaded = new Map<number, Uint8Array>();
+  for (const sec of [parts.ls, ...parts.rels]) {
+    if (!sectionHasData(sec)) continue;
+    loaded.set(sec.index, await source.read(sec.offset, sec.size));
   }
-  relocs.sort((a, b) => a.offset - b.offset);
-  const types = relocs.map((x) => x.type);
-  resolvable = types.length === entries && types.every((t) => t !== null);
-  return { entries, relocations: relocs.length, types: resolvable ? (types as number[]) : null };
+  const p = linkSetSlots(layout, view, (sec) => loaded.get(sec.index) as Uint8Array);
+  if (p === null) return null;
+  const values = new Map<number, number>();
+  const le = layout.endian === 'le';
+  for (const x of p.slots) {
+    const o = x === null ? null : rcTypeOffset(x.sec, x.at);
+    if (o === null || values.has(o)) continue;
+    const b = await source.read(o, 4);
+    values.set(o, new DataView(b.buffer, b.byteOffset, 4).getUint32(0, le));
+  }
+  return finishLinkSet(p, (o) => values.get(o) as number);
 }
 
 /** R_*_RELATIVE relocation types of RELA machines (x86_64, aarch64, powerpc64, riscv). */
@@ -190,7 +263,7 @@ function relativeAddends(info: ElfHeaderInfo, ls: ElfSection): Map<bigint, bigin
   const lo = ls.addr;
   const hi = ls.addr + BigInt(ls.size);
   for (const rs of info.sections) {
-    if (rs.type !== SHT.RELA || (rs.flags & SHF_ALLOC) === 0 || rs.entsize !== 24 || rs.size % 24 !== 0) continue;
+    if (!sectionHasData(rs) || rs.type !== SHT.RELA || (rs.flags & SHF_ALLOC) === 0 || rs.entsize !== 24 || rs.size % 24 !== 0) continue;
     const n = rs.size / 24;
     for (let k = 0; k < n; k++) {
       const o = rs.offset + k * 24;
@@ -206,11 +279,11 @@ function relativeAddends(info: ElfHeaderInfo, ls: ElfSection): Map<bigint, bigin
 /** The link set of a linked image: pointers followed to their `struct rump_component`. */
 function imageLinkSet(info: ElfHeaderInfo): ImageLinkSet | null {
   const ls = info.sections.find((s) => s.name === LINK_SET_SECTION);
-  if (ls === undefined || ls.type === SHT.NOBITS) return null;
+  if (ls === undefined || !sectionHasData(ls)) return null;
   const r = info.reader;
   const pointerSize = r.is64 ? 8 : 4;
   const entries = Math.floor(ls.size / pointerSize);
-  const loaded = info.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && s.type !== SHT.NOBITS && s.size > 0);
+  const loaded = info.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && sectionHasData(s) && s.size > 0);
   const relative = relativeAddends(info, ls);
   let types: number[] | null = [];
   for (let k = 0; k < entries && types !== null; k++) {
@@ -245,54 +318,121 @@ function sortedUnique(xs: Iterable<string>): string[] {
   return a;
 }
 
-/**
- * Symbols of a static archive (`!<arch>`) or a single ELF object: defined globals, what it
- * needs from elsewhere, its link set, its machine. Malformed input → E_ELF; members of
- * different machines → E_ARCH.
- */
-export function archiveSymbols(bytes: Uint8Array, options: SymbolsOptions = {}): ArchiveSymbols {
+/** One ELF object of an archive (or a lone object), its symbol table read. */
+export interface ObjectTables {
+  /** `file` or `file(member)`. */
+  label: string;
+  /** Member name ('' for a lone object). */
+  member: string;
+  layout: ElfLayout;
+  view: SymbolTableView | undefined;
+  linkSet: LinkSetSummary | null;
+}
+
+export interface ArchiveTables {
+  file: string;
+  kind: 'archive' | 'object';
+  objects: ObjectTables[];
+  nonElfMembers: string[];
+}
+
+function checkSameTarget(file: string, first: ElfLayout | undefined, o: ObjectTables): void {
+  if (first === undefined) return;
+  const info = o.layout;
+  if (info.machine !== first.machine || info.class !== first.class || info.endian !== first.endian) {
+    throw new RumpkgError(
+      'E_ARCH',
+      `${o.label} is ${info.machineName} ELF${info.class} ${info.endian} but earlier members are ${first.machineName} ELF${first.class} ${first.endian}`,
+      { context: { file, member: o.member }, hint: 'an archive must hold objects for one target; rebuild it' },
+    );
+  }
+}
+
+/** The ELF objects of an archive or lone object in memory, each with its symbol table and link set. */
+export function archiveTables(bytes: Uint8Array, options: SymbolsOptions = {}): ArchiveTables {
   const file = options.file ?? '<bytes>';
-  let objects: Array<{ name: string; data: Uint8Array }>;
+  let members: Array<{ name: string; data: Uint8Array }>;
   let kind: ArchiveSymbols['kind'];
   const nonElfMembers: string[] = [];
   if (isAr(bytes)) {
     kind = 'archive';
-    objects = [];
+    members = [];
     for (const m of parseAr(bytes, { file }).members) {
-      if (isElf(m.data)) objects.push(m);
+      if (isElf(m.data)) members.push(m);
       else nonElfMembers.push(m.name);
     }
   } else if (isElf(bytes)) {
     kind = 'object';
-    objects = [{ name: '', data: bytes }];
+    members = [{ name: '', data: bytes }];
   } else {
     elfError(file, 'neither an ar archive (!<arch>) nor an ELF object (\\x7fELF)');
   }
+  const objects: ObjectTables[] = [];
+  for (const m of members) {
+    const label = m.name === '' ? file : `${file}(${m.name})`;
+    const info = parseElfSections(m.data, label);
+    const symtab = findSymbolTable(info.sections);
+    const view = symtab === undefined ? undefined : symbolTableView(info, symtab);
+    const o: ObjectTables = { label, member: m.name, layout: info, view, linkSet: null };
+    checkSameTarget(file, objects[0]?.layout, o);
+    o.linkSet = objectLinkSet(info, view);
+    objects.push(o);
+  }
+  return { file, kind, objects, nonElfMembers };
+}
+
+/**
+ * The same as `archiveTables` through positioned reads of `source`: member headers, then per
+ * ELF member its header, section table, symbol table, string table and link set — never the
+ * members' code and data.
+ */
+export async function readArchiveTables(source: ByteSource): Promise<ArchiveTables> {
+  const file = source.file;
+  const head = source.size === 0 ? new Uint8Array(0) : await source.read(0, Math.min(8, source.size));
+  let members: Array<{ name: string; source: ByteSource }>;
+  let kind: ArchiveSymbols['kind'];
+  const nonElfMembers: string[] = [];
+  if (isAr(head)) {
+    kind = 'archive';
+    members = [];
+    for (const m of (await readArMembers(source)).members) {
+      const sub = subSource(source, m.offset, m.size, `${file}(${m.name})`);
+      if (m.size >= 4 && isElf(await sub.read(0, 4))) members.push({ name: m.name, source: sub });
+      else nonElfMembers.push(m.name);
+    }
+  } else if (isElf(head)) {
+    kind = 'object';
+    members = [{ name: '', source }];
+  } else {
+    elfError(file, 'neither an ar archive (!<arch>) nor an ELF object (\\x7fELF)');
+  }
+  const objects: ObjectTables[] = [];
+  for (const m of members) {
+    const layout = await readElfLayout(m.source);
+    const symtab = findSymbolTable(layout.sections);
+    const view = symtab === undefined ? undefined : await readSymbolTableView(layout, symtab, m.source);
+    const o: ObjectTables = { label: m.source.file, member: m.name, layout, view, linkSet: null };
+    checkSameTarget(file, objects[0]?.layout, o);
+    o.linkSet = await readObjectLinkSet(layout, view, m.source);
+    objects.push(o);
+  }
+  return { file, kind, objects, nonElfMembers };
+}
+
+/** Defined, undefined and link set of the objects read by `archiveTables` / `readArchiveTables`. */
+export function summarizeArchive(t: ArchiveTables): ArchiveSymbols {
   const defined = new Set<string>();
   const undef = new Set<string>();
   const weakUndef = new Set<string>();
-  let head: ElfHeaderInfo | undefined;
   let linkSet: LinkSetSummary | null = null;
-  for (const o of objects) {
-    const label = o.name === '' ? file : `${file}(${o.name})`;
-    const info = parseElfSections(o.data, label);
-    if (head === undefined) head = info;
-    else if (info.machine !== head.machine || info.class !== head.class || info.endian !== head.endian) {
-      throw new RumpkgError(
-        'E_ARCH',
-        `${label} is ${info.machineName} ELF${info.class} ${info.endian} but earlier members are ${head.machineName} ELF${head.class} ${head.endian}`,
-        { context: { file, member: o.name }, hint: 'an archive must hold objects for one target; rebuild it' },
-      );
-    }
-    const symtab = findSymbolTable(info.sections);
-    const view = symtab === undefined ? undefined : symbolTableView(info, symtab);
-    if (view !== undefined) {
-      const s = scanSymbols(info, view, true);
+  for (const o of t.objects) {
+    if (o.view !== undefined) {
+      const s = scanSymbols(o.view, true);
       for (const n of s.defined) defined.add(n);
       for (const n of s.undef) undef.add(n);
       for (const n of s.weakUndef) weakUndef.add(n);
     }
-    const ls = objectLinkSet(info, view);
+    const ls = o.linkSet;
     if (ls !== null) {
       linkSet =
         linkSet === null
@@ -304,13 +444,14 @@ export function archiveSymbols(bytes: Uint8Array, options: SymbolsOptions = {}):
             };
     }
   }
+  const head = t.objects[0]?.layout;
   const strong = sortedUnique([...undef].filter((n) => !defined.has(n)));
   const strongSet = new Set(strong);
   return {
-    file,
-    kind,
-    objects: objects.length,
-    nonElfMembers,
+    file: t.file,
+    kind: t.kind,
+    objects: t.objects.length,
+    nonElfMembers: t.nonElfMembers,
     class: head?.class ?? null,
     endian: head?.endian ?? null,
     machine: head?.machine ?? null,
@@ -320,6 +461,25 @@ export function archiveSymbols(bytes: Uint8Array, options: SymbolsOptions = {}):
     weakUndefined: sortedUnique([...weakUndef].filter((n) => !defined.has(n) && !strongSet.has(n))),
     linkSet,
   };
+}
+
+/**
+ * Symbols of a static archive (`!<arch>`) or a single ELF object: defined globals, what it
+ * needs from elsewhere, its link set, its machine. Malformed input → E_ELF; members of
+ * different machines → E_ARCH.
+ */
+export function archiveSymbols(bytes: Uint8Array, options: SymbolsOptions = {}): ArchiveSymbols {
+  return summarizeArchive(archiveTables(bytes, options));
+}
+
+/** `archiveSymbols` of a file read with positioned reads (E_NOT_FOUND / E_EACCES / E_ELF / E_ARCH). */
+export async function readArchiveSymbols(path: string): Promise<ArchiveSymbols> {
+  const source = await openFileSource(path);
+  try {
+    return summarizeArchive(await readArchiveTables(source));
+  } finally {
+    await source.close();
+  }
 }
 
 /** `sha256-<base64>` over the sorted defined global names joined by `\n` (SymbolEvidence.digest). */
@@ -339,7 +499,15 @@ export function linkSetLevels(types: readonly number[], levelNames: readonly str
 
 /** The fingerprint recorded per target at pack/publish time (SymbolEvidence in types.ts). */
 export function symbolEvidence(bytes: Uint8Array, options: SymbolEvidenceOptions = {}): SymbolEvidence {
-  const s = archiveSymbols(bytes, options);
+  return evidenceOf(archiveSymbols(bytes, options), options);
+}
+
+/** `symbolEvidence` of a file read with positioned reads. */
+export async function readSymbolEvidence(path: string, options: Pick<SymbolEvidenceOptions, 'levelNames'> = {}): Promise<SymbolEvidence> {
+  return evidenceOf(await readArchiveSymbols(path), options);
+}
+
+function evidenceOf(s: ArchiveSymbols, options: Pick<SymbolEvidenceOptions, 'levelNames'>): SymbolEvidence {
   const ev: SymbolEvidence = { defined: s.defined.length, digest: symbolDigest(s.defined) };
   if (s.linkSet !== null && s.linkSet.types !== null && s.linkSet.types.length > 0) {
     ev.linkSet = linkSetLevels(s.linkSet.types, options.levelNames);
@@ -381,7 +549,7 @@ export function imageSymbols(elfBytes: Uint8Array, options: SymbolsOptions = {})
   const file = options.file ?? '<bytes>';
   const info = parseElfSections(elfBytes, file);
   const symtab = findSymbolTable(info.sections);
-  const defined = symtab === undefined ? [] : scanSymbols(info, symbolTableView(info, symtab), false).defined;
+  const defined = symtab === undefined ? [] : indexDefinedSymbols(symbolTableView(info, symtab)).names();
   return {
     file,
     class: info.class,
@@ -389,7 +557,165 @@ export function imageSymbols(elfBytes: Uint8Array, options: SymbolsOptions = {})
     machine: info.machine,
     machineName: info.machineName,
     symbolTable: symtab === undefined ? null : symtab.type === SHT.SYMTAB ? '.symtab' : '.dynsym',
-    defined: sortedUnique(defined),
+    defined,
     linkSet: imageLinkSet(info),
   };
+}
+
+/** One `struct rump_component { int rc_type; void (*rc_init)(void); const char *rc_name; … }` of an image's link set. */
+export interface ImageLinkSetStruct {
+  /** `rc_type`, null when the pointer leads nowhere in the image's bytes. */
+  type: number | null;
+  /** `rc_name` when the third field points at a NUL-terminated printable string (≤ 255 bytes), else null. */
+  name: string | null;
+}
+
+export interface ImageLinkSetEntries extends ImageLinkSet {
+  structs: ImageLinkSetStruct[];
+}
+
+/** What the audit reads of an image: its layout, an index of its defined globals, its link set. */
+export interface ImageIndex {
+  layout: ElfLayout;
+  symbolTable: '.symtab' | '.dynsym' | null;
+  /** Defined global, weak and unique names (no strings made until `names()`). */
+  defined: DefinedIndex;
+  linkSet: ImageLinkSetEntries | null;
+}
+
+/** Address → addend of the R_*_RELATIVE relocations of the allocated RELA sections (PIE images). */
+async function readRelativeRelocations(layout: ElfLayout, source: ByteSource): Promise<Map<bigint, bigint>> {
+  const out = new Map<bigint, bigint>();
+  const rel = RELATIVE[layout.machine];
+  if (rel === undefined || layout.class !== 64) return out;
+  const le = layout.endian === 'le';
+  for (const rs of layout.sections) {
+    if (!sectionHasData(rs) || rs.type !== SHT.RELA || (rs.flags & SHF_ALLOC) === 0 || rs.entsize !== 24 || rs.size % 24 !== 0) continue;
+    const b = await source.read(rs.offset, rs.size);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let o = 0; o + 24 <= b.length; o += 24) {
+      if (dv.getUint32(o + (le ? 8 : 12), le) !== rel) continue;
+      out.set(dv.getBigUint64(o, le), dv.getBigUint64(o + 16, le));
+    }
+  }
+  return out;
+}
+
+/**
+ * Follows every pointer of an image's link set to its struct, with positioned reads: the level
+ * (`rc_type`) and, when the third field points at a printable string, the name. Every read is
+ * checked against the allocated section it falls in; anything unreadable gives nulls, never a
+ * throw. Pointers left zero (position-independent images linked without applying dynamic
+ * relocations) are taken from the R_*_RELATIVE relocations.
+ */
+export async function readImageLinkSet(layout: ElfLayout, source: ByteSource): Promise<ImageLinkSetEntries | null> {
+  const ls = layout.sections.find((s) => s.name === LINK_SET_SECTION);
+  if (ls === undefined || !sectionHasData(ls)) return null;
+  const is64 = layout.class === 64;
+  const ptr = is64 ? 8 : 4;
+  const le = layout.endian === 'le';
+  const data = await source.read(ls.offset, ls.size);
+  const loaded = layout.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && sectionHasData(s) && s.size > 0);
+  let relative: Map<bigint, bigint> | undefined;
+  const relativeAt = async (addr: bigint): Promise<bigint> => {
+    relative ??= await readRelativeRelocations(layout, source);
+    return relative.get(addr) ?? 0n;
+  };
+  const fileOffset = (addr: bigint, len: number): number | null => {
+    const s = loaded.find((x) => addr >= x.addr && addr + BigInt(len) <= x.addr + BigInt(x.size));
+    return s === undefined ? null : s.offset + Number(addr - s.addr);
+  };
+  const word = (b: Uint8Array): bigint => {
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return is64 ? dv.getBigUint64(0, le) : BigInt(dv.getUint32(0, le));
+  };
+  const readPtr = async (addr: bigint): Promise<bigint | null> => {
+    const o = fileOffset(addr, ptr);
+    if (o === null) return null;
+    const v = word(await source.read(o, ptr));
+    return v === 0n ? relativeAt(addr) : v;
+  };
+  const readString = async (addr: bigint): Promise<string | null> => {
+    const s = loaded.find((x) => addr >= x.addr && addr < x.addr + BigInt(x.size));
+    if (s === undefined) return null;
+    const start = s.offset + Number(addr - s.addr);
+    const end = Math.min(s.offset + s.size, start + 256);
+    const b = await source.read(start, end - start);
+    let i = 0;
+    while (i < b.length && b[i] !== 0) {
+      const c = b[i] as number;
+      if (c < 0x20 || c > 0x7e) return null;
+      i++;
+    }
+    if (i >= b.length || i === 0) return null;
+    return Buffer.from(b.buffer, b.byteOffset, i).toString('latin1');
+  };
+  const entries = Math.floor(ls.size / ptr);
+  const structs: ImageLinkSetStruct[] = [];
+  // One entry after another: the reads of neighbouring structs share the source's read-ahead windows.
+  for (let k = 0; k < entries; k++) {
+    let p = word(data.subarray(k * ptr, k * ptr + ptr));
+    if (p === 0n) p = await relativeAt(ls.addr + BigInt(k * ptr));
+    let type: number | null = null;
+    let name: string | null = null;
+    if (p !== 0n) {
+      const o = fileOffset(p, 4);
+      if (o !== null) {
+        const b = await source.read(o, 4);
+        type = new DataView(b.buffer, b.byteOffset, 4).getUint32(0, le);
+      }
+      const q = await readPtr(p + BigInt(2 * ptr));
+      if (q !== null && q !== 0n) name = await readString(q);
+    }
+    structs.push({ type, name });
+  }
+  const types = structs.every((x) => x.type !== null) ? structs.map((x) => x.type as number) : null;
+  return { data, pointerSize: ptr, endian: layout.endian, addr: ls.addr, entries, types, structs };
+}
+
+/**
+ * Reads what the audit needs of an image through `source` with positioned reads: the ELF
+ * header and section table, the symbol table and its strings (indexed, not decoded), the link
+ * set and the structs it points at. A few MB of a 100 MB image.
+ */
+export async function readImageIndex(source: ByteSource): Promise<ImageIndex> {
+  const layout = await readElfLayout(source);
+  const symtab = findSymbolTable(layout.sections);
+  const [view, linkSet] = await Promise.all([
+    symtab === undefined ? undefined : readSymbolTableView(layout, symtab, source),
+    readImageLinkSet(layout, source),
+  ]);
+  const empty: DefinedIndex = { count: 0, has: () => false, names: () => [] };
+  return {
+    layout,
+    symbolTable: symtab === undefined ? null : symtab.type === SHT.SYMTAB ? '.symtab' : '.dynsym',
+    defined: view === undefined ? empty : indexDefinedSymbols(view),
+    linkSet,
+  };
+}
+
+/** `imageSymbols` of a file, read with positioned reads (E_NOT_FOUND / E_EACCES / E_ELF). */
+export async function readImageSymbols(path: string): Promise<ImageSymbols> {
+  const source = await openFileSource(path);
+  try {
+    const x = await readImageIndex(source);
+    const l = x.layout;
+    let linkSet: ImageLinkSet | null = null;
+    if (x.linkSet !== null) {
+      const { structs: _structs, ...rest } = x.linkSet;
+      linkSet = rest;
+    }
+    return {
+      file: path,
+      class: l.class,
+      endian: l.endian,
+      machine: l.machine,
+      machineName: l.machineName,
+      symbolTable: x.symbolTable,
+      defined: x.defined.names(),
+      linkSet,
+    };
+  } finally {
+    await source.close();
+  }
 }

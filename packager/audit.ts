@@ -158,7 +158,15 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
   const wanted = new Set<string>();
   for (const k of known) for (const n of k.defined ?? []) wanted.add(n);
   const imageSet = new Set<string>();
-  if (wanted.size > 0) for (const n of ev.defined) if (wanted.has(n)) imageSet.add(n);
+  if (wanted.size > 0) {
+    // Ask the image's index about the wanted names rather than decoding all of its names.
+    const has = ev.hasDefined;
+    if (has !== undefined) {
+      for (const n of wanted) if (has.call(ev, n)) imageSet.add(n);
+    } else {
+      for (const n of ev.defined) if (wanted.has(n)) imageSet.add(n);
+    }
+  }
 
   // Which target's fingerprints to use when nothing says: the one whose archives explain most symbols.
   let pool = [...known];
@@ -364,7 +372,7 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
       class: ev.class,
       endian: ev.endian,
       symbolTable: ev.symbolTable,
-      definedSymbols: ev.defined.length,
+      definedSymbols: ev.definedCount ?? ev.defined.length,
       linkSetEntries: ev.linkSet === null ? null : ev.linkSet.length,
     },
     manifest: manifest === null ? 'missing' : 'embedded',

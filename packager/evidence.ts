@@ -19,6 +19,7 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   RumpkgError,
   SHF_ALLOC,
@@ -26,6 +27,11 @@ import {
   archiveSymbols,
   fsError,
   imageSymbols,
+  openFileSource,
+  readArchiveTables,
+  readImageIndex,
+  sectionHasData,
+  summarizeArchive,
   linkSetLevels,
   parseElf,
   sectionData,
@@ -83,8 +89,12 @@ export interface ImageEvidence {
   endian: 'le' | 'be';
   machine: string;
   symbolTable: '.symtab' | '.dynsym' | null;
-  /** Defined global names, sorted. */
+  /** Defined global names, sorted (may be decoded lazily, on first access). */
   defined: string[];
+  /** How many distinct defined global names (= `defined.length`, without decoding them). */
+  definedCount?: number;
+  /** Whether `name` is one of `defined` (without decoding them). */
+  hasDefined?(name: string): boolean;
   /** null when the image has no link set section. */
   linkSet: LinkSetEntry[] | null;
   /** The embedded manifest, or null when the section is missing. */
@@ -104,7 +114,7 @@ function relativeRelocations(elf: ElfFile): Map<bigint, bigint> {
   const dv = new DataView(elf.bytes.buffer, elf.bytes.byteOffset, elf.bytes.byteLength);
   const le = elf.endian === 'le';
   for (const rs of elf.sections) {
-    if (rs.type !== SHT.RELA || (rs.flags & SHF_ALLOC) === 0 || rs.entsize !== 24 || rs.size % 24 !== 0) continue;
+    if (!sectionHasData(rs) || rs.type !== SHT.RELA || (rs.flags & SHF_ALLOC) === 0 || rs.entsize !== 24 || rs.size % 24 !== 0) continue;
     for (let o = rs.offset; o + 24 <= rs.offset + rs.size; o += 24) {
       if (dv.getUint32(o + (le ? 8 : 12), le) !== rel) continue;
       out.set(dv.getBigUint64(o, le), dv.getBigUint64(o + 16, le));
@@ -121,12 +131,12 @@ function relativeRelocations(elf: ElfFile): Map<bigint, bigint> {
  */
 export function decodeLinkSet(elf: ElfFile, levelNames: readonly string[] = RUMP_COMPONENT_TYPES): LinkSetEntry[] | null {
   const ls = elf.sections.find((s) => s.name === 'link_set_rump_components');
-  if (ls === undefined || ls.type === SHT.NOBITS) return null;
+  if (ls === undefined || !sectionHasData(ls)) return null;
   const ptr = elf.class === 64 ? 8 : 4;
   const le = elf.endian === 'le';
   const bytes = elf.bytes;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const loaded = elf.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && s.type !== SHT.NOBITS && s.size > 0);
+  const loaded = elf.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && sectionHasData(s) && s.size > 0);
   const relative = relativeRelocations(elf);
   const fileOffset = (addr: bigint, len: number): number | null => {
     const s = loaded.find((x) => addr >= x.addr && addr + BigInt(len) <= x.addr + BigInt(x.size));
@@ -183,14 +193,18 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 
 /** The embedded manifest of a parsed image, or null when the section is missing (E_AUDIT when unreadable). */
 export function embeddedManifest(elf: ElfFile): ImageManifest | null {
-  const data = sectionData(elf, MANIFEST_SECTION);
+  return parseEmbeddedManifest(sectionData(elf, MANIFEST_SECTION), elf.file);
+}
+
+/** The image manifest in `data` (the manifest section's bytes; undefined: no section → null). */
+export function parseEmbeddedManifest(data: Uint8Array | undefined, file: string): ImageManifest | null {
   if (data === undefined) return null;
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(data).toString('utf8'));
+    value = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
   } catch (e) {
-    throw new RumpkgError('E_AUDIT', `the ${MANIFEST_SECTION} section of ${elf.file} is not valid JSON`, {
-      context: { path: elf.file, section: MANIFEST_SECTION },
+    throw new RumpkgError('E_AUDIT', `the ${MANIFEST_SECTION} section of ${file} is not valid JSON`, {
+      context: { path: file, section: MANIFEST_SECTION },
       hint: 'the manifest section was damaged; rebuild the image with rumpkg build',
       cause: e,
     });
@@ -201,8 +215,8 @@ export function embeddedManifest(elf: ElfFile): ImageManifest | null {
     return o !== null && typeof o === 'object' && typeof o.name === 'string' && typeof o.version === 'string';
   };
   if (m === null || typeof m !== 'object' || m.imageManifestVersion !== 1 || !Array.isArray(m.components) || !m.components.every(okComponent)) {
-    throw new RumpkgError('E_AUDIT', `the ${MANIFEST_SECTION} section of ${elf.file} is not an image manifest (version 1)`, {
-      context: { path: elf.file, section: MANIFEST_SECTION },
+    throw new RumpkgError('E_AUDIT', `the ${MANIFEST_SECTION} section of ${file} is not an image manifest (version 1)`, {
+      context: { path: file, section: MANIFEST_SECTION },
       hint: 'rebuild the image with rumpkg build',
     });
   }
@@ -229,20 +243,102 @@ export async function imageEvidence(bytes: Uint8Array, file: string): Promise<Im
   };
 }
 
-/** Reads an image file (E_NOT_FOUND / E_EACCES / E_ELF). */
-export async function readImageEvidence(imagePath: string): Promise<ImageEvidence> {
-  let bytes: Buffer;
-  try {
-    const st = await stat(imagePath);
-    if (!st.isFile()) {
-      throw new RumpkgError('E_ELF', `${imagePath} is not a regular file`, { context: { path: imagePath }, hint: 'give the path of an image built by rumpkg build' });
-    }
-    bytes = await readFile(imagePath);
-  } catch (e) {
-    if (e instanceof RumpkgError) throw e;
-    throw fsError(e, imagePath, 'read image');
+/**
+ * SHA-256 of the first `size` bytes of the open file `fd`, computed on a worker thread with
+ * positioned reads of 4 MiB (bounded memory; overlaps the symbol work on the main thread).
+ */
+const HASH_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { readSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+try {
+  const { fd, size } = workerData;
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size, 4 << 20)));
+  let pos = 0;
+  while (pos < size) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
   }
-  return imageEvidence(bytes, imagePath);
+  parentPort.postMessage({ hex: h.digest('hex'), bytes: pos });
+} catch (e) {
+  parentPort.postMessage({ error: String((e && e.message) || e), code: e && e.code });
+}
+`;
+
+function hashOpenFile(fd: number, size: number, path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: { fd, size } });
+    let settled = false;
+    w.once('message', (m: { hex?: string; bytes?: number; error?: string; code?: string }) => {
+      settled = true;
+      if (m.hex !== undefined && m.bytes === size) resolvePromise(m.hex);
+      else if (m.hex !== undefined) {
+        reject(new RumpkgError('E_ELF', `${path} ended at ${m.bytes} bytes while being hashed (it was ${size}): was it changed while being read?`, { context: { path }, hint: 'audit the image when nothing is writing it' }));
+      } else {
+        const e = Object.assign(new Error(m.error ?? 'hash failed'), m.code === undefined ? {} : { code: m.code });
+        const mapped = fsError(e, path, 'read image');
+        reject(mapped);
+      }
+    });
+    w.once('error', (e) => {
+      if (!settled) reject(e);
+    });
+    w.once('exit', (code) => {
+      if (!settled) reject(new Error(`the hash worker for ${path} exited with ${code}`));
+    });
+  });
+}
+
+/**
+ * Reads an image file (E_NOT_FOUND / E_EACCES / E_ELF) with positioned reads: its headers, symbol
+ * table and strings, link set and manifest — a few MB of a 100 MB image — while a worker thread
+ * hashes the whole file.
+ */
+export async function readImageEvidence(imagePath: string, options: { levelNames?: readonly string[] } = {}): Promise<ImageEvidence> {
+  const source = await openFileSource(imagePath);
+  const hash = hashOpenFile(source.handle.fd, source.size, imagePath);
+  hash.catch(() => undefined); // awaited below; a parse error must not leave it unhandled
+  try {
+    const x = await readImageIndex(source);
+    const levelNames = options.levelNames ?? RUMP_COMPONENT_TYPES;
+    const ms = x.layout.sections.find((sec) => sec.name === MANIFEST_SECTION);
+    const manifestData = ms === undefined || !sectionHasData(ms) ? undefined : await source.read(ms.offset, ms.size);
+    const manifest = parseEmbeddedManifest(manifestData, imagePath);
+    const linkSet: LinkSetEntry[] | null =
+      x.linkSet === null
+        ? null
+        : x.linkSet.structs.map((st) => ({ level: st.type === null ? null : (levelNames[st.type] ?? `rc_type:${st.type}`), rcName: st.name }));
+    const index = x.defined;
+    let defined: string[] | undefined;
+    const l = x.layout;
+    const ev: ImageEvidence = {
+      file: imagePath,
+      bytes: source.size,
+      sha256: `sha256-${await hash}`,
+      class: l.class,
+      endian: l.endian,
+      machine: l.machineName,
+      symbolTable: x.symbolTable,
+      get defined(): string[] {
+        defined ??= index.names();
+        return defined;
+      },
+      set defined(v: string[]) {
+        defined = v;
+      },
+      definedCount: index.count,
+      hasDefined: (name: string) => index.has(name),
+      linkSet,
+      manifest,
+    };
+    return ev;
+  } finally {
+    await hash.catch(() => undefined); // the worker reads through the descriptor: close after it
+    await source.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,14 +408,21 @@ export async function readKnownComponentDir(
     const archive = m.rump.targets[t]?.archive;
     if (typeof archive === 'string' && !archive.includes('..')) {
       const ap = join(dir, archive);
-      let bytes: Buffer | undefined;
+      let s: ReturnType<typeof summarizeArchive> | undefined;
+      let source: Awaited<ReturnType<typeof openFileSource>> | undefined;
       try {
-        bytes = await readFile(ap);
+        source = await openFileSource(ap);
       } catch {
-        bytes = undefined; // a missing archive: the recorded fingerprint is all we have
+        source = undefined; // a missing archive: the recorded fingerprint is all we have
       }
-      if (bytes !== undefined) {
-        const s = archiveSymbols(bytes, { file: ap });
+      if (source !== undefined) {
+        try {
+          s = summarizeArchive(await readArchiveTables(source));
+        } finally {
+          await source.close();
+        }
+      }
+      if (s !== undefined) {
         k.defined = s.defined;
         k.computed = { defined: s.defined.length, digest: symbolDigest(s.defined) };
         if (s.linkSet?.types != null && s.linkSet.types.length > 0) k.computed.linkSet = linkSetLevels(s.linkSet.types);

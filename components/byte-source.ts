@@ -1,0 +1,134 @@
+/**
+ * Byte sources for the positioned ELF / ar readers (elf.ts `ByteSource`): a file read with
+ * positioned reads (`FileHandle.read(buffer, 0, length, position)`), a window of another source
+ * (an archive member), or bytes already in memory.
+ *
+ * Why: an image of 100 MB needs a few MB of it to be audited (headers, the symbol table and its
+ * strings, a few small sections), and an archive's members need their headers and symbol tables,
+ * not their code. Reading whole files costs more than everything else the readers do.
+ *
+ * Contract: `read(offset, length)` returns exactly `length` bytes or throws E_ELF (the file is
+ * shorter than when its size was taken: truncated while being read). Callers check
+ * `offset + length ≤ size` before reading; the sources check it again (a bug otherwise).
+ * Small reads are served from a read-ahead window, so walking an archive's member headers or
+ * following link-set pointers costs one system call per window, not one per field.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import type { ByteSource } from './elf.js';
+import { elfError } from './elf.js';
+import { fsError } from './errors.js';
+import { RumpkgError } from './errors.js';
+
+export interface FileSource extends ByteSource {
+  /** Closes the file; reads after this fail. */
+  close(): Promise<void>;
+  /** The open file, for readers that hash it themselves. */
+  readonly handle: FileHandle;
+  /** Bytes read from the file so far (for tests and benchmarks). */
+  readonly bytesRead: number;
+}
+
+export interface OpenFileSourceOptions {
+  /** Read-ahead window for small reads (default 64 KiB). */
+  window?: number;
+}
+
+/**
+ * Opens `path` for positioned reads (E_NOT_FOUND / E_EACCES, or E_ELF for a directory or other
+ * non-regular file). Close it when done (`try … finally`).
+ */
+export async function openFileSource(path: string, options: OpenFileSourceOptions = {}): Promise<FileSource> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw fsError(e, path, 'read');
+  }
+  let size: number;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw new RumpkgError('E_ELF', `${path} is not a regular file`, { context: { path }, hint: 'give the path of an ELF file or ar archive' });
+    }
+    size = st.size;
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    if (e instanceof RumpkgError) throw e;
+    throw fsError(e, path, 'read');
+  }
+  const windowSize = options.window ?? 64 * 1024;
+  let win: { start: number; data: Uint8Array } | undefined;
+  let total = 0;
+  const readExact = async (offset: number, length: number, min: number): Promise<Uint8Array> => {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await fh.read(buf, got, length - got, offset + got));
+      } catch (e) {
+        throw fsError(e, path, 'read');
+      }
+      if (n === 0) break;
+      got += n;
+    }
+    total += got;
+    if (got < min) {
+      elfError(path, `the file ended at offset ${offset + got} while reading ${min} bytes at ${offset} (was it truncated while being read?)`, { offset });
+    }
+    return got === length ? buf : buf.subarray(0, got);
+  };
+  const source: FileSource = {
+    file: path,
+    size,
+    handle: fh,
+    get bytesRead() {
+      return total;
+    },
+    async read(offset, length) {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+        throw new Error(`bug: read of ${length} bytes at ${offset} outside ${path} (${size} bytes)`);
+      }
+      if (length === 0) return new Uint8Array(0);
+      const w = win;
+      if (w !== undefined && offset >= w.start && offset + length <= w.start + w.data.length) {
+        return w.data.subarray(offset - w.start, offset - w.start + length);
+      }
+      if (length >= windowSize) return readExact(offset, length, length);
+      const data = await readExact(offset, Math.min(windowSize, size - offset), length);
+      win = { start: offset, data };
+      return data.subarray(0, length);
+    },
+    close: () => fh.close(),
+  };
+  return source;
+}
+
+/** Bytes in memory as a source (the sync readers' inputs, tests). */
+export function memorySource(bytes: Uint8Array, file = '<bytes>'): ByteSource {
+  return {
+    file,
+    size: bytes.length,
+    read: (offset, length) => {
+      if (offset < 0 || length < 0 || offset + length > bytes.length) {
+        return Promise.reject(new Error(`bug: read of ${length} bytes at ${offset} outside ${file} (${bytes.length} bytes)`));
+      }
+      return Promise.resolve(bytes.subarray(offset, offset + length));
+    },
+  };
+}
+
+/** The window [offset, offset + size) of `source` as a source of its own (an archive member). */
+export function subSource(source: ByteSource, offset: number, size: number, file: string): ByteSource {
+  if (offset < 0 || size < 0 || offset + size > source.size) throw new Error(`bug: member window [${offset}, +${size}) outside ${source.file}`);
+  return {
+    file,
+    size,
+    read: (o, length) => {
+      if (o < 0 || length < 0 || o + length > size) {
+        return Promise.reject(new Error(`bug: read of ${length} bytes at ${o} outside ${file} (${size} bytes)`));
+      }
+      return source.read(offset + o, length);
+    },
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * The defined global names of a symbol table as an index over the string table's bytes:
+ * distinct names are found with a byte hash table, without creating a JS string per symbol.
+ * The audit asks "how many?" and "is this name defined?" of images with hundreds of thousands
+ * of symbols; decoding and sorting every name costs more than reading the file.
+ *
+ * `names()` still gives the sorted, unique, decoded list (`imageSymbols().defined`): the
+ * distinct names are sorted by their bytes (a multikey quicksort over offsets) and only then
+ * decoded. Byte order equals UTF-16 code unit order for ASCII names; a table with any byte
+ * ≥ 0x80 falls back to decoding and sorting strings, so the results are exactly those of the
+ * string path (invalid UTF-8 decodes to U+FFFD, which can merge names).
+ *
+ * The checks are those of the symbol scans in symbols.ts: name indices inside the string table
+ * (whose last byte is NUL), the string table's decoding budget, section indices through
+ * `view.sectionOf` (E_ELF for indices past the section table, SHN_XINDEX resolved).
+ */
+import { elfError, type SymbolTableView } from './elf.js';
+
+export interface DefinedIndex {
+  /** Distinct defined global / weak / unique names (as `names().length`). */
+  readonly count: number;
+  /** Whether `name` is one of them. */
+  has(name: string): boolean;
+  /** The names, sorted by UTF-16 code unit and unique (decoded on first call, then cached). */
+  names(): string[];
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** Indexes the defined global, weak and unique symbols of `view` (entry 0 skipped, empty names skipped). */
+export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
+  const d = view.data;
+  const r = view.reader;
+  const le = r.le;
+  const es = view.entsize;
+  const infoAt = r.is64 ? 4 : 12;
+  const shndxAt = r.is64 ? 6 : 14;
+  const n = view.count;
+  const str = view.names.data;
+  const strSize = str.length;
+  let cap = 1024;
+  while (cap < n * 2) cap *= 2;
+  const mask = cap - 1;
+  const table = new Int32Array(cap).fill(-1);
+  let starts = new Int32Array(Math.min(Math.max(n, 16), 1 << 16));
+  let lens = new Int32Array(starts.length);
+  let hashes = new Int32Array(starts.length);
+  let distinct = 0;
+  let acc = 0; // OR of every name byte: ≥ 0x80 means some name is not ASCII
+  let charged = 0;
+  const fastLimit = 0xff00; // SHN_LORESERVE: raw indices below it that pass sectionOf once are plain
+  for (let i = 1; i < n; i++) {
+    const o = i * es;
+    const bind = (d[o + infoAt] as number) >> 4;
+    if (bind !== 1 && bind !== 2 && bind !== 10) continue; // STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE
+    const raw = le ? (d[o + shndxAt] as number) | ((d[o + shndxAt + 1] as number) << 8) : ((d[o + shndxAt] as number) << 8) | (d[o + shndxAt + 1] as number);
+    if (raw === 0) continue; // SHN_UNDEF
+    if (raw >= fastLimit || raw >= view.sectionCount) {
+      // reserved indices (ABS, COMMON, XINDEX, machine-specific undefined) and bad ones: the full check
+      if (view.sectionOf(i, raw) === 'UND') continue;
+    }
+    const nameIdx = le
+      ? ((d[o] as number) | ((d[o + 1] as number) << 8) | ((d[o + 2] as number) << 16) | ((d[o + 3] as number) << 24)) >>> 0
+      : (((d[o] as number) << 24) | ((d[o + 1] as number) << 16) | ((d[o + 2] as number) << 8) | (d[o + 3] as number)) >>> 0;
+    if (nameIdx >= strSize) {
+      if (nameIdx === 0) continue; // an empty table: the empty name
+      elfError(r.file, `symbol ${i}: string index ${nameIdx} is outside the symbol string table (size ${strSize})`, { index: nameIdx });
+    }
+    let h = FNV_OFFSET;
+    let j = nameIdx;
+    let c = str[j] as number;
+    while (c !== 0) {
+      h = Math.imul(h ^ c, FNV_PRIME);
+      acc |= c;
+      c = str[++j] as number; // the table ends with NUL: j stays inside it
+    }
+    const len = j - nameIdx;
+    if (len === 0) continue;
+    charged += len;
+    if (charged > 1 << 20) {
+      view.names.charge(charged);
+      charged = 0;
+    }
+    let slot = h & mask;
+    let e = table[slot] as number;
+    let found = false;
+    while (e !== -1) {
+      if (hashes[e] === h && lens[e] === len) {
+        const s = starts[e] as number;
+        let k = 0;
+        while (k < len && str[s + k] === str[nameIdx + k]) k++;
+        if (k === len) {
+          found = true;
+          break;
+        }
+      }
+      slot = (slot + 1) & mask;
+      e = table[slot] as number;
+    }
+    if (found) continue;
+    if (distinct === starts.length) {
+      const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      starts = grow(starts);
+      lens = grow(lens);
+      hashes = grow(hashes);
+    }
+    starts[distinct] = nameIdx;
+    lens[distinct] = len;
+    hashes[distinct] = h;
+    table[slot] = distinct++;
+  }
+  view.names.charge(charged);
+  const ascii = acc < 0x80;
+  let sorted: string[] | undefined;
+  let stringSet: Set<string> | undefined;
+  const names = (): string[] => {
+    if (sorted !== undefined) return sorted;
+    const buf = Buffer.from(str.buffer, str.byteOffset, str.byteLength) as Buffer & { latin1Slice?: (s: number, e: number) => string };
+    const latin1 = typeof buf.latin1Slice === 'function' ? buf.latin1Slice.bind(buf) : (s: number, e: number): string => buf.toString('latin1', s, e);
+    if (ascii) {
+      const idx = new Int32Array(distinct);
+      for (let k = 0; k < distinct; k++) idx[k] = k;
+      sortByBytes(idx, starts, lens, str);
+      const out = new Array<string>(distinct);
+      for (let k = 0; k < distinct; k++) {
+        const e = idx[k] as number;
+        const s = starts[e] as number;
+        out[k] = latin1(s, s + (lens[e] as number));
+      }
+      sorted = out;
+    } else {
+      const out = new Array<string>(distinct);
+      for (let k = 0; k < distinct; k++) out[k] = buf.toString('utf8', starts[k], (starts[k] as number) + (lens[k] as number));
+      out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      let w = 0;
+      for (let k = 0; k < out.length; k++) if (k === 0 || out[k] !== out[w - 1]) out[w++] = out[k] as string;
+      out.length = w;
+      sorted = out;
+    }
+    return sorted;
+  };
+  const hasBytes = (name: string): boolean => {
+    const len = name.length;
+    let h = FNV_OFFSET;
+    for (let k = 0; k < len; k++) {
+      const c = name.charCodeAt(k);
+      if (c >= 0x80 || c === 0) return false; // the table's names are ASCII without NUL
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    let slot = h & mask;
+    let e = table[slot] as number;
+    while (e !== -1) {
+      if (hashes[e] === h && lens[e] === len) {
+        const s = starts[e] as number;
+        let k = 0;
+        while (k < len && str[s + k] === name.charCodeAt(k)) k++;
+        if (k === len) return true;
+      }
+      slot = (slot + 1) & mask;
+      e = table[slot] as number;
+    }
+    return false;
+  };
+  return {
+    get count() {
+      return ascii ? distinct : names().length;
+    },
+    has(name) {
+      if (ascii) return hasBytes(name);
+      stringSet ??= new Set(names());
+      return stringSet.has(name);
+    },
+    names,
+  };
+}
+
+/**
+ * Sorts `idx` (entries whose bytes are `bytes[starts[e] … starts[e] + lens[e])`) by those bytes,
+ * unsigned, a proper prefix first. Multikey quicksort (Bentley–Sedgewick) with an explicit
+ * stack; insertion sort for short runs.
+ */
+export function sortByBytes(idx: Int32Array, starts: Int32Array, lens: Int32Array, bytes: Uint8Array): void {
+  const stack: number[] = [0, idx.length, 0];
+  const ch = (e: number, depth: number): number => (depth < (lens[e] as number) ? (bytes[(starts[e] as number) + depth] as number) : -1);
+  const cmpFrom = (x: number, y: number, depth: number): number => {
+    let p = (starts[x] as number) + depth;
+    let q = (starts[y] as number) + depth;
+    const pe = (starts[x] as number) + (lens[x] as number);
+    const qe = (starts[y] as number) + (lens[y] as number);
+    while (p < pe && q < qe) {
+      const a = bytes[p] as number;
+      const b = bytes[q] as number;
+      if (a !== b) return a - b;
+      p++;
+      q++;
+    }
+    return pe - p - (qe - q);
+  };
+  while (stack.length > 0) {
+    const depth = stack.pop() as number;
+    const hi = stack.pop() as number;
+    const lo = stack.pop() as number;
+    if (hi - lo < 2) continue;
+    if (hi - lo < 12) {
+      for (let i = lo + 1; i < hi; i++) {
+        const v = idx[i] as number;
+        let j = i;
+        while (j > lo && cmpFrom(idx[j - 1] as number, v, depth) > 0) {
+          idx[j] = idx[j - 1] as number;
+          j--;
+        }
+        idx[j] = v;
+      }
+      continue;
+    }
+    const m = (lo + hi) >>> 1;
+    const a = ch(idx[lo] as number, depth);
+    const b = ch(idx[m] as number, depth);
+    const c = ch(idx[hi - 1] as number, depth);
+    const piv = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let lt = lo;
+    let gt = hi - 1;
+    let i = lo;
+    while (i <= gt) {
+      const e = idx[i] as number;
+      const x = ch(e, depth);
+      if (x < piv) {
+        idx[i] = idx[lt] as number;
+        idx[lt] = e;
+        lt++;
+        i++;
+      } else if (x > piv) {
+        idx[i] = idx[gt] as number;
+        idx[gt] = e;
+        gt--;
+      } else i++;
+    }
+    stack.push(lo, lt, depth);
+    if (piv >= 0) stack.push(lt, gt + 1, depth + 1);
+    stack.push(gt + 1, hi, depth);
+  }
+}
