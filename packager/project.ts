@@ -12,6 +12,14 @@
  *   rumpkg.json and never writes.
  * - Fetching goes through the store (integrity from the lockfile: a registry that now serves
  *   other bytes for a locked version fails with E_INTEGRITY, IN-03, and nothing is "fixed").
+ * - A lockfile is checked before it is used (RG-08 `checkLockPolicy`: valid names, the scope key
+ *   pinned for each name, tarballs under the name's own registry directory); the entries the
+ *   store lacks are checked against the registry listing — present (RG-01), same integrity
+ *   (IN-03), same tarball location (RG-08) — all before the first fetch; and before a lockfile
+ *   seeds a new resolution (add/remove/update/install), every entry is, so the solver can neither
+ *   silently fall back to an older version nor copy a changed integrity into the lockfile.
+ * - rumpkg.json and rumpkg.lock change together: if the lockfile write fails after rumpkg.json
+ *   was written (ENOSPC, CA-08), the old rumpkg.json is put back.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
