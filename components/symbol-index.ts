@@ -21,10 +21,13 @@ export interface DefinedIndex {
   readonly count: number;
   /** Whether `name` is one of them. */
   has(name: string): boolean;
+  /** A number in [0, count) naming `name` when it is one of them (stable for this index), else -1. */
+  lookup(name: string): number;
   /** The names, sorted by UTF-16 code unit and unique (decoded on first call, then cached). */
   names(): string[];
 }
 
+const SHN_LORESERVE = 0xff00;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
@@ -42,21 +45,20 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
   let cap = 1024;
   while (cap < n * 2) cap *= 2;
   const mask = cap - 1;
-  const table = new Int32Array(cap).fill(-1);
-  let starts = new Int32Array(Math.min(Math.max(n, 16), 1 << 16));
-  let lens = new Int32Array(starts.length);
-  let hashes = new Int32Array(starts.length);
+  // Open addressing, linear probing; slot k holds [hash, entry + 1] at 2k (0: empty), so a probe
+  // touches one cache line. Entry e holds [start, length] at 2e.
+  const table = new Int32Array(cap * 2);
+  let ents = new Int32Array(Math.min(Math.max(n, 16), 1 << 16) * 2);
   let distinct = 0;
   let acc = 0; // OR of every name byte: ≥ 0x80 means some name is not ASCII
   let charged = 0;
-  const fastLimit = 0xff00; // SHN_LORESERVE: raw indices below it that pass sectionOf once are plain
   for (let i = 1; i < n; i++) {
     const o = i * es;
     const bind = (d[o + infoAt] as number) >> 4;
     if (bind !== 1 && bind !== 2 && bind !== 10) continue; // STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE
     const raw = le ? (d[o + shndxAt] as number) | ((d[o + shndxAt + 1] as number) << 8) : ((d[o + shndxAt] as number) << 8) | (d[o + shndxAt + 1] as number);
     if (raw === 0) continue; // SHN_UNDEF
-    if (raw >= fastLimit || raw >= view.sectionCount) {
+    if (raw >= SHN_LORESERVE || raw >= view.sectionCount) {
       // reserved indices (ABS, COMMON, XINDEX, machine-specific undefined) and bad ones: the full check
       if (view.sectionOf(i, raw) === 'UND') continue;
     }
@@ -83,11 +85,12 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
       charged = 0;
     }
     let slot = h & mask;
-    let e = table[slot] as number;
     let found = false;
-    while (e !== -1) {
-      if (hashes[e] === h && lens[e] === len) {
-        const s = starts[e] as number;
+    for (;;) {
+      const e1 = table[2 * slot + 1] as number;
+      if (e1 === 0) break;
+      if (table[2 * slot] === h && ents[2 * e1 - 1] === len) {
+        const s = ents[2 * e1 - 2] as number;
         let k = 0;
         while (k < len && str[s + k] === str[nameIdx + k]) k++;
         if (k === len) {
@@ -96,32 +99,31 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
         }
       }
       slot = (slot + 1) & mask;
-      e = table[slot] as number;
     }
     if (found) continue;
-    if (distinct === starts.length) {
-      const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      starts = grow(starts);
-      lens = grow(lens);
-      hashes = grow(hashes);
+    if (2 * distinct === ents.length) {
+      const b = new Int32Array(ents.length * 2);
+      b.set(ents);
+      ents = b;
     }
-    starts[distinct] = nameIdx;
-    lens[distinct] = len;
-    hashes[distinct] = h;
-    table[slot] = distinct++;
+    ents[2 * distinct] = nameIdx;
+    ents[2 * distinct + 1] = len;
+    table[2 * slot] = h;
+    table[2 * slot + 1] = ++distinct;
   }
   view.names.charge(charged);
   const ascii = acc < 0x80;
   let sorted: string[] | undefined;
-  let stringSet: Set<string> | undefined;
   const names = (): string[] => {
     if (sorted !== undefined) return sorted;
     const buf = Buffer.from(str.buffer, str.byteOffset, str.byteLength) as Buffer & { latin1Slice?: (s: number, e: number) => string };
     const latin1 = typeof buf.latin1Slice === 'function' ? buf.latin1Slice.bind(buf) : (s: number, e: number): string => buf.toString('latin1', s, e);
+    const starts = new Int32Array(distinct);
+    const lens = new Int32Array(distinct);
+    for (let k = 0; k < distinct; k++) {
+      starts[k] = ents[2 * k] as number;
+      lens[k] = ents[2 * k + 1] as number;
+    }
     if (ascii) {
       const idx = new Int32Array(distinct);
       for (let k = 0; k < distinct; k++) idx[k] = k;
@@ -144,37 +146,42 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
     }
     return sorted;
   };
-  const hasBytes = (name: string): boolean => {
+  const lookupBytes = (name: string): number => {
     const len = name.length;
     let h = FNV_OFFSET;
     for (let k = 0; k < len; k++) {
       const c = name.charCodeAt(k);
-      if (c >= 0x80 || c === 0) return false; // the table's names are ASCII without NUL
+      if (c >= 0x80 || c === 0) return -1; // the table's names are ASCII without NUL
       h = Math.imul(h ^ c, FNV_PRIME);
     }
     let slot = h & mask;
-    let e = table[slot] as number;
-    while (e !== -1) {
-      if (hashes[e] === h && lens[e] === len) {
-        const s = starts[e] as number;
+    for (;;) {
+      const e1 = table[2 * slot + 1] as number;
+      if (e1 === 0) return -1;
+      if (table[2 * slot] === h && ents[2 * e1 - 1] === len) {
+        const s = ents[2 * e1 - 2] as number;
         let k = 0;
         while (k < len && str[s + k] === name.charCodeAt(k)) k++;
-        if (k === len) return true;
+        if (k === len) return e1 - 1;
       }
       slot = (slot + 1) & mask;
-      e = table[slot] as number;
     }
-    return false;
+  };
+  let byName: Map<string, number> | undefined;
+  const lookup = (name: string): number => {
+    if (ascii) return lookupBytes(name);
+    if (byName === undefined) {
+      byName = new Map();
+      for (const [k, v] of names().entries()) byName.set(v, k);
+    }
+    return byName.get(name) ?? -1;
   };
   return {
     get count() {
       return ascii ? distinct : names().length;
     },
-    has(name) {
-      if (ascii) return hasBytes(name);
-      stringSet ??= new Set(names());
-      return stringSet.has(name);
-    },
+    has: (name) => lookup(name) >= 0,
+    lookup,
     names,
   };
 }

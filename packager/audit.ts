@@ -148,31 +148,46 @@ interface Group {
   claimed?: ImageManifest['components'][number];
 }
 
+/** Ids of the image's defined names: the evidence's index when it has one, else a map over `defined`. */
+function definedLookup(ev: ImageEvidence): { size: number; id: (name: string) => number } {
+  const id = ev.definedId;
+  if (id !== undefined && ev.definedCount !== undefined) return { size: ev.definedCount, id: (n) => id.call(ev, n) };
+  const m = new Map<string, number>();
+  for (const n of ev.defined) if (!m.has(n)) m.set(n, m.size);
+  return { size: m.size, id: (n) => m.get(n) ?? -1 };
+}
+
 /** The audit of evidence already read (pure: no I/O). */
 export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent[], options: Omit<AuditOptions, 'knownComponents' | 'lookup'> = {}): AuditReport {
   const notes: string[] = [];
   const manifest = ev.manifest;
   let target: Target | null = manifest?.target ?? options.target ?? null;
-  // Only names some known component defines matter: a set of those found in the image (cheaper
-  // than a set of every image symbol, which can be hundreds of thousands).
-  const wanted = new Set<string>();
-  for (const k of known) for (const n of k.defined ?? []) wanted.add(n);
-  const imageSet = new Set<string>();
-  if (wanted.size > 0) {
-    // Ask the image's index about the wanted names rather than decoding all of its names.
-    const has = ev.hasDefined;
-    if (has !== undefined) {
-      for (const n of wanted) if (has.call(ev, n)) imageSet.add(n);
-    } else {
-      for (const n of ev.defined) if (wanted.has(n)) imageSet.add(n);
+  // Every known name is looked up once in the image's index (no string per image symbol, no
+  // set of every known name): ids ≥ 0 are names the image defines. Arrays shared by several
+  // versions (same archive) are looked up once.
+  const { size: idSpace, id: lookup } = definedLookup(ev);
+  const idCache = new Map<readonly string[], Int32Array>();
+  const idsOf = (d: readonly string[]): Int32Array => {
+    let a = idCache.get(d);
+    if (a === undefined) {
+      a = new Int32Array(d.length);
+      for (let i = 0; i < d.length; i++) a[i] = lookup(d[i] as string);
+      idCache.set(d, a);
     }
-  }
+    return a;
+  };
+  const presentCount = (d: readonly string[]): number => {
+    const ids = idsOf(d);
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) if ((ids[i] as number) >= 0) n++;
+    return n;
+  };
 
   // Which target's fingerprints to use when nothing says: the one whose archives explain most symbols.
   let pool = [...known];
   if (target === null) {
     const score = new Map<Target, number>();
-    for (const k of pool) if (k.defined !== undefined) score.set(k.target, (score.get(k.target) ?? 0) + k.defined.filter((n) => imageSet.has(n)).length);
+    for (const k of pool) if (k.defined !== undefined) score.set(k.target, (score.get(k.target) ?? 0) + presentCount(k.defined));
     const best = [...score.entries()].sort((a, b) => b[1] - a[1] || byString(a[0], b[0]))[0];
     if (best !== undefined && best[1] > 0) {
       target = best[0];
@@ -191,17 +206,23 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
     groups.get(c.name)!.claimed = c;
   }
 
-  // A symbol defined by more than one component name is no evidence for either.
-  const owners = new Map<string, string>();
-  const shared = new Set<string>();
+  // A symbol defined by more than one component name is no evidence for either. Only names the
+  // image defines matter (see bySymbols below): owner group per image name id, -2 when shared.
+  const owner = new Int32Array(idSpace).fill(-1);
+  let gi = 0;
   for (const g of groups.values()) {
-    const names = new Set<string>();
-    for (const k of g.candidates) for (const n of k.defined ?? []) names.add(n);
-    for (const n of names) {
-      const o = owners.get(n);
-      if (o === undefined) owners.set(n, g.name);
-      else if (o !== g.name) shared.add(n);
+    for (const k of g.candidates) {
+      if (k.defined === undefined) continue;
+      const ids = idsOf(k.defined);
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] as number;
+        if (id < 0) continue;
+        const o = owner[id] as number;
+        if (o === -1) owner[id] = gi;
+        else if (o !== gi) owner[id] = -2;
+      }
     }
+    gi++;
   }
 
   // Link-set entries carrying an rc_name are attributed by library name or alias.
@@ -244,8 +265,15 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
   for (const g of [...groups.values()].sort((a, b) => byString(a.name, b.name))) {
     const rate = (k: KnownComponent): { found: number; distinct: number; missing: string[] } => {
       const d = k.defined ?? [];
-      const missing = d.filter((n) => !imageSet.has(n));
-      return { found: d.length - missing.length, distinct: d.filter((n) => !shared.has(n) && imageSet.has(n)).length, missing };
+      const ids = idsOf(d);
+      const missing: string[] = [];
+      let distinct = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] as number;
+        if (id < 0) missing.push(d[i] as string);
+        else if (owner[id] !== -2) distinct++;
+      }
+      return { found: d.length - missing.length, distinct, missing };
     };
     let cands = g.candidates;
     const claimedVersion = g.claimed?.version;
@@ -262,8 +290,9 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
     const best = top?.k;
     const checked = best?.defined !== undefined;
     const d = best?.defined ?? [];
-    const distinctive = d.filter((n) => !shared.has(n));
-    const bySymbols = checked && d.length > 0 && (distinctive.length > 0 ? (top?.r.distinct ?? 0) > 0 : (top?.r.found ?? 0) === d.length);
+    // Present by symbols: some name only it defines is in the image, or (all its names shared
+    // with others) every one of them is.
+    const bySymbols = checked && d.length > 0 && ((top?.r.distinct ?? 0) > 0 || (top?.r.found ?? 0) === d.length);
     const byLinkSet = (foundLevels.get(g.name)?.length ?? 0) > 0;
     scored.push({
       g,
@@ -372,7 +401,7 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
       class: ev.class,
       endian: ev.endian,
       symbolTable: ev.symbolTable,
-      definedSymbols: ev.definedCount ?? ev.defined.length,
+      definedSymbols: idSpace,
       linkSetEntries: ev.linkSet === null ? null : ev.linkSet.length,
     },
     manifest: manifest === null ? 'missing' : 'embedded',

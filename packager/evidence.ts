@@ -95,6 +95,8 @@ export interface ImageEvidence {
   definedCount?: number;
   /** Whether `name` is one of `defined` (without decoding them). */
   hasDefined?(name: string): boolean;
+  /** A number in [0, definedCount) naming `name` when it is one of `defined`, else -1. */
+  definedId?(name: string): number;
   /** null when the image has no link set section. */
   linkSet: LinkSetEntry[] | null;
   /** The embedded manifest, or null when the section is missing. */
@@ -331,6 +333,7 @@ export async function readImageEvidence(imagePath: string, options: { levelNames
       },
       definedCount: index.count,
       hasDefined: (name: string) => index.has(name),
+      definedId: (name: string) => index.lookup(name),
       linkSet,
       manifest,
     };
