@@ -149,6 +149,9 @@ class Solver {
   private readonly rootDeps: Array<[string, VersionSet, string]>;
   private readonly counts = new WeakMap<Term, number>();
   private readonly queue = new DecisionQueue();
+  /** Decisions made so far, and its value at the last chronological backtrack. */
+  private decisionsMade = 0;
+  private chronologicalMark = -1;
   steps = 0;
 
   constructor(
@@ -295,10 +298,14 @@ class Solver {
       if (mostRecent === null || mostRecentTerm === null) throw new Error('internal: conflict without terms');
       if (previousLevel < mostRecent.decisionLevel || mostRecent.cause === null) {
         // Chronological backtracking for long jumps (Nadel & Ryvchin 2018): the learned
-        // incompatibility is already unit one level below the conflict, so undoing only that
-        // level keeps the hundreds of unrelated decisions in between instead of redoing them.
+        // incompatibility is already unit one level below its most recent satisfier, so undoing
+        // only that level keeps the hundreds of unrelated decisions in between instead of redoing
+        // them. If no decision was made since the last such backtrack, the jump was not
+        // unrelated work but a cascade (a chain of forced choices): backjump fully then.
         const jump = mostRecent.decisionLevel - previousLevel;
-        this.solution.backtrack(jump > CHRONOLOGICAL_JUMP ? mostRecent.decisionLevel - 1 : previousLevel);
+        const chronological = jump > CHRONOLOGICAL_JUMP && this.decisionsMade !== this.chronologicalMark;
+        if (chronological) this.chronologicalMark = this.decisionsMade;
+        this.solution.backtrack(chronological ? mostRecent.decisionLevel - 1 : previousLevel);
         if (isNew) this.add(inc);
         return inc;
       }
@@ -425,6 +432,11 @@ class Solver {
     return listing.kind === 'capability' ? this.chooseProvider(best, listing) : this.chooseVersion(best, listing);
   }
 
+  private decide(name: string, version: Version): void {
+    this.decisionsMade++;
+    this.solution.decide(name, version);
+  }
+
   private chooseVersion(t: Term, listing: ComponentListing): string {
     const set = allowed(t);
     if (listing.all.length === 0) {
@@ -450,7 +462,7 @@ class Solver {
     if (next.length > 0) {
       this.provider.prefetch?.(next.filter((n) => capabilityOf(n) === null));
     }
-    if (!conflict) this.solution.decide(t.name, chosen.v);
+    if (!conflict) this.decide(t.name, chosen.v);
     return t.name;
   }
 
@@ -508,7 +520,7 @@ class Solver {
       this.add(inc);
       conflict = inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
     }
-    if (!conflict) this.solution.decide(t.name, pick);
+    if (!conflict) this.decide(t.name, pick);
     return t.name;
   }
 
