@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type TarballSource } from '../../registry/index.js';
-import { assertDistFresh, errorCode, hashTree, registryHome, runCli, wideSet, writeProject } from './helpers.js';
+import { assertDistFresh, errorCode, hashTree, registryHome, runCli, tempDir, wideSet, writeProject } from './helpers.js';
 
 const noSource: TarballSource = { tarball: () => Promise.reject(new Error('verification must not fetch')) };
 const mounts: string[] = [];
@@ -82,7 +82,7 @@ describe.skipIf(!canMount)('CA-08 with real file-system faults', () => {
     const { registry, set } = await externalRegistry(16);
     const home = tmpfs('1m');
     const env = { ...process.env, RUMPKG_HOME: home };
-    const work = mkdtempSync(join(tmpdir(), 'rumpkg-rel-enospc-'));
+    const work = tempDir('rel-enospc');
     // One small install fits and fills the store with one entry.
     const small = projectUsing(join(work, 'small'), registry, { '@rump/c00': '^1.0.0' });
     expect((await runCli(['install'], { cwd: small, env })).code).toBe(0);
@@ -165,7 +165,7 @@ describe.skipIf(!canMount)('CA-08 with real file-system faults', () => {
     const ok = await runCli(['install', '--frozen'], { cwd: dir, env });
     expect(ok.code, ok.stderr).toBe(0);
     // A store miss on the read-only home: E_EROFS naming the home, nothing changed.
-    const other = mkdtempSync(join(tmpdir(), 'rumpkg-rel-erofs-'));
+    const other = tempDir('rel-erofs');
     projectUsing(other, registry, { '@rump/c03': '^1.0.0' });
     const homeBefore = hashTree(home);
     const miss = await runCli(['install'], { cwd: other, env });
@@ -180,7 +180,7 @@ describe.skipIf(!canMount)('CA-08 with real file-system faults', () => {
 describe.skipIf(!isRoot)('CA-08 EACCES (the CLI as uid 65534 in root-owned directories)', () => {
   it('an unwritable project → E_EACCES naming it, files unchanged; an unwritable home → E_EACCES naming it', async () => {
     const { registry } = await externalRegistry(16);
-    const base = mkdtempSync(join(tmpdir(), 'rumpkg-rel-eacces-'));
+    const base = tempDir('rel-eacces');
     chmodSync(base, 0o755);
     const home = join(base, 'home');
     mkdirSync(home, { mode: 0o755 });

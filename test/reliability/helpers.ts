@@ -7,14 +7,32 @@
  * 1.1.0; `payload` bytes per archive make fetch/unpack slow enough to kill a run midway.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createFileStorage } from '../../registry/index.js';
 import { randomBytes } from 'node:crypto';
 import { packComponent } from '../../components/index.js';
-import { componentDir, hashTree, tempDir, type FixtureComponent } from '../registry/client-fixtures.js';
+import { afterAll } from 'vitest';
+import { componentDir, hashTree, tempDir as fixtureTempDir, type FixtureComponent } from '../registry/client-fixtures.js';
 
-export { hashTree, tempDir };
+export { hashTree };
+
+const created: string[] = [];
+/** A fresh directory under os.tmpdir(), removed after the test file. */
+export function tempDir(prefix: string): string {
+  const d = fixtureTempDir(prefix);
+  created.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of created.splice(0)) {
+    try {
+      rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // best effort: a leftover temp dir must not fail the tests
+    }
+  }
+});
 
 export const BIN = resolve(import.meta.dirname, '../../dist/cli/bin.js');
 
