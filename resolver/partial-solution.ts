@@ -17,6 +17,8 @@ export interface Assignment {
   readonly cause: Incompatibility | null;
   /** The exact version, for a decision. */
   readonly version: Version | null;
+  /** The package's accumulated term up to and including this assignment (set on assignment). */
+  acc: Term;
 }
 
 export class PartialSolution {
@@ -48,11 +50,12 @@ export class PartialSolution {
     this.backtracking = false;
     this.decisions.set(name, version);
     this.undecided.delete(name);
-    this.assign({ term: term(name, exactly(version)), decisionLevel: this.decisionLevel, index: this.assignments.length, cause: null, version });
+    const t = term(name, exactly(version));
+    this.assign({ term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause: null, version, acc: t });
   }
 
   derive(t: Term, cause: Incompatibility): void {
-    this.assign({ term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause, version: null });
+    this.assign({ term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause, version: null, acc: t });
   }
 
   private assign(a: Assignment): void {
@@ -73,12 +76,19 @@ export class PartialSolution {
       const merged = intersectTerms(pos, a.term);
       if (merged === null) throw new Error(`internal: empty positive term for ${name}`);
       this.positive.set(name, merged);
+      a.acc = merged;
       if (this.undecided.has(name)) this.dirty.push(name);
       return;
     }
     const neg = this.negative.get(name);
     const t = neg === undefined ? a.term : intersectTerms(a.term, neg);
     if (t === null) throw new Error(`internal: empty term for ${name}`);
+    a.acc = t;
+    this.restore(name, t);
+  }
+
+  /** Makes `t` the accumulated term of `name`, which has none at the moment. */
+  private restore(name: string, t: Term): void {
     if (t.positive) {
       this.negative.delete(name);
       this.positive.set(name, t);
@@ -107,7 +117,10 @@ export class PartialSolution {
       this.positive.delete(name);
       this.negative.delete(name);
       this.undecided.delete(name);
-      for (const a of this.byName.get(name) ?? []) this.register(a);
+      // Each assignment remembers the accumulated term after it: no re-intersection.
+      const rest = this.byName.get(name);
+      const last = rest === undefined ? undefined : rest[rest.length - 1];
+      if (last !== undefined) this.restore(name, last.acc);
     }
   }
 
@@ -159,11 +172,8 @@ export class PartialSolution {
 
   /** The earliest assignment such that the assignments up to it satisfy `t`. */
   satisfier(t: Term): Assignment {
-    let acc: Term | null = null;
     for (const a of this.byName.get(t.name) ?? []) {
-      acc = acc === null ? a.term : intersectTerms(acc, a.term);
-      if (acc === null) throw new Error(`internal: empty accumulated term for ${t.name}`);
-      if (satisfies(acc, t)) return a;
+      if (satisfies(a.acc, t)) return a;
     }
     throw new Error(`internal: no satisfier for ${t.name}`);
   }

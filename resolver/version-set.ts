@@ -154,7 +154,27 @@ export function union(a: VersionSet, b: VersionSet): VersionSet {
   if (isEmpty(a)) return b;
   if (isEmpty(b)) return a;
   if (isAny(a) || isAny(b)) return ANY;
-  return fromIntervals([...a.intervals, ...b.intervals]);
+  // Both are sorted: merge by lower bound and coalesce, no sort.
+  const A = a.intervals;
+  const B = b.intervals;
+  const out: Interval[] = [];
+  let i = 0;
+  let j = 0;
+  let cur: Interval | null = null;
+  while (i < A.length || j < B.length) {
+    let next: Interval;
+    if (j >= B.length || (i < A.length && cmpLo((A[i] as Interval).lo, (B[j] as Interval).lo) <= 0)) next = A[i++] as Interval;
+    else next = B[j++] as Interval;
+    if (cur === null) cur = { lo: next.lo, hi: next.hi };
+    else if (touches(cur.hi, next.lo)) {
+      if (cmpHi(next.hi, cur.hi) > 0) cur.hi = next.hi;
+    } else {
+      out.push(cur);
+      cur = { lo: next.lo, hi: next.hi };
+    }
+  }
+  if (cur !== null) out.push(cur);
+  return { intervals: out };
 }
 
 export function complement(a: VersionSet): VersionSet {
