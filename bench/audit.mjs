@@ -60,15 +60,18 @@ function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
-async function timeAsync(fn) {
-  const xs = [];
+/** Runs the contenders in turns (one round = each once), so load changes hit all alike; medians. */
+async function timeRounds(fns) {
+  const xs = fns.map(() => []);
   for (let i = 0; i < runs; i++) {
-    globalThis.gc?.();
-    const t0 = performance.now();
-    await fn();
-    xs.push(performance.now() - t0);
+    for (const [k, fn] of fns.entries()) {
+      globalThis.gc?.();
+      const t0 = performance.now();
+      await fn();
+      xs[k].push(performance.now() - t0);
+    }
   }
-  return median(xs);
+  return xs.map(median);
 }
 function tool(cmd, args) {
   return async () => {
@@ -84,11 +87,13 @@ const nmCount = new Set(execFileSync('nm', ['-P', '--defined-only', '-g', image]
 if (report.image.definedSymbols !== nmCount) throw new Error(`audit saw ${report.image.definedSymbols} defined globals, nm ${nmCount}`);
 if (report.components.length !== 100) throw new Error(`expected 100 components found, got ${report.components.length}`);
 
-const tAudit = await timeAsync(() => auditImage(image, { knownComponents: known, target: 'posix-x86_64' }));
-const tNm = await timeAsync(tool('nm', ['--defined-only', '-g', image]));
-const tReadelf = await timeAsync(tool('readelf', ['-Ws', image]));
+const [tAudit, tNm, tReadelf] = await timeRounds([
+  () => auditImage(image, { knownComponents: known, target: 'posix-x86_64' }),
+  tool('nm', ['--defined-only', '-g', image]),
+  tool('readelf', ['-Ws', image]),
+]);
 const ms = (x) => `${x.toFixed(0)} ms`;
-process.stdout.write(`image: ${(size / 1e6).toFixed(1)} MB, ${nmCount} defined globals, link set ${report.image.linkSetEntries} entries; 200 known components, ${report.components.length} found; median of ${runs}\n`);
+process.stdout.write(`image: ${(size / 1e6).toFixed(1)} MB, ${nmCount} defined globals, link set ${report.image.linkSetEntries} entries; 200 known components, ${report.components.length} found; median of ${runs} rounds (contenders in turns)\n`);
 process.stdout.write(`rumpkg auditImage (read + sha256 + symbols + link set + match + licences): ${ms(tAudit)}\n`);
 process.stdout.write(`nm --defined-only -g:  ${ms(tNm)}   ratio nm/audit      ${(tNm / tAudit).toFixed(2)}x\n`);
 process.stdout.write(`readelf -Ws:           ${ms(tReadelf)}   ratio readelf/audit ${(tReadelf / tAudit).toFixed(2)}x\n`);

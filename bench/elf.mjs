@@ -1,5 +1,6 @@
-// ELF symbol reading on a ~100 MB image: rumpkg's imageSymbols (components/symbols.ts) against
-// `nm --defined-only -g` and `readelf -Ws` on the same file, in the same run. Needs `npm run
+// ELF symbol reading on a ~100 MB image: rumpkg's imageSymbols (components/symbols.ts; bytes in
+// memory) and readImageSymbols (positioned reads: headers, symbol table and strings only) against
+// `nm --defined-only -g` and `readelf -Ws` on the same file, in the same run, in turns. Needs `npm run
 // build` first (imports ../dist) and cc + binutils. The image is generated once (assembly with
 // many global functions and data objects, a link_set_rump_components section, and a large
 // initialised array to reach the size) and cached in the temp directory.
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-const { imageSymbols } = await import('../dist/components/index.js');
+const { imageSymbols, readImageSymbols } = await import('../dist/components/index.js');
 
 const nfunc = Number(process.env.BENCH_ELF_SYMBOLS ?? 300_000);
 const ndata = Math.floor(nfunc / 3);
@@ -49,15 +50,18 @@ function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
-function time(fn) {
-  const xs = [];
+/** Runs the contenders in turns (one round = each once), so load changes hit all alike; medians. */
+async function timeRounds(fns) {
+  const xs = fns.map(() => []);
   for (let i = 0; i < runs; i++) {
-    globalThis.gc?.(); // start each run from a clean heap (npm run bench passes --expose-gc)
-    const t0 = performance.now();
-    fn();
-    xs.push(performance.now() - t0);
+    for (const [k, fn] of fns.entries()) {
+      globalThis.gc?.(); // start each run from a clean heap (npm run bench passes --expose-gc)
+      const t0 = performance.now();
+      await fn();
+      xs[k].push(performance.now() - t0);
+    }
   }
-  return median(xs);
+  return xs.map(median);
 }
 function tool(cmd, args) {
   return () => {
@@ -71,28 +75,39 @@ let ours = imageSymbols(new Uint8Array(readFileSync(image)), { file: image });
 let nmNames = [...new Set(execFileSync('nm', ['-P', '--defined-only', '-g', image], { maxBuffer: 1 << 30, encoding: 'utf8' })
   .split('\n').filter((l) => l !== '').map((l) => l.split(' ')[0]))].sort();
 if (JSON.stringify(ours.defined) !== JSON.stringify(nmNames)) throw new Error('imageSymbols disagrees with nm');
-const summary = { defined: ours.defined.length, entries: ours.linkSet?.entries, types: ours.linkSet?.types };
+const summary = { defined: ours.defined.length, entries: ours.linkSet?.entries, types: ours.linkSet?.types, names: ours.defined };
 ours = undefined;
 nmNames = undefined;
 
+const positioned = await readImageSymbols(image);
+if (JSON.stringify(positioned.defined) !== JSON.stringify(summary.names) || JSON.stringify(positioned.linkSet?.types) !== JSON.stringify(summary.types)) {
+  throw new Error('readImageSymbols disagrees with imageSymbols');
+}
+summary.names = undefined;
 const bytes = new Uint8Array(readFileSync(image));
-const tParse = time(() => imageSymbols(bytes, { file: image }));
-const tReadParse = time(() => imageSymbols(new Uint8Array(readFileSync(image)), { file: image }));
-const script = `import { readFileSync } from 'node:fs'; const { imageSymbols } = await import(${JSON.stringify(new URL('../dist/components/index.js', import.meta.url).href)}); imageSymbols(new Uint8Array(readFileSync(${JSON.stringify(image)})));`;
-const tProcess = time(tool(process.execPath, ['--max-semi-space-size=64', '--input-type=module', '-e', script]));
-const tNm = time(tool('nm', ['--defined-only', '-g', image]));
-const tNmP = time(tool('nm', ['-P', '--defined-only', '-g', image]));
-const tReadelf = time(tool('readelf', ['-Ws', image]));
+const script = `const { imageSymbols, readImageSymbols } = await import(${JSON.stringify(new URL('../dist/components/index.js', import.meta.url).href)}); await readImageSymbols(${JSON.stringify(image)});`;
+const [tParse, tReadParse, tPositioned, tProcess, tNm, tNmP, tReadelf] = await timeRounds([
+  () => imageSymbols(bytes, { file: image }),
+  () => imageSymbols(new Uint8Array(readFileSync(image)), { file: image }),
+  () => readImageSymbols(image),
+  tool(process.execPath, ['--max-semi-space-size=64', '--input-type=module', '-e', script]),
+  tool('nm', ['--defined-only', '-g', image]),
+  tool('nm', ['-P', '--defined-only', '-g', image]),
+  tool('readelf', ['-Ws', image]),
+]);
 
 const ms = (x) => `${x.toFixed(1)} ms`;
 process.stdout.write(`image: ${(size / 1e6).toFixed(1)} MB, ${summary.defined} defined globals, link set entries ${summary.entries} (rc_types ${JSON.stringify(summary.types)}); median of ${runs}\n`);
 process.stdout.write(`imageSymbols (bytes in memory)          ${ms(tParse)}\n`);
 process.stdout.write(`imageSymbols (readFile + parse)         ${ms(tReadParse)}\n`);
-process.stdout.write(`node process: import + readFile + parse ${ms(tProcess)}\n`);
+process.stdout.write(`readImageSymbols (positioned reads)     ${ms(tPositioned)}\n`);
+process.stdout.write(`node process: import + readImageSymbols ${ms(tProcess)}\n`);
 process.stdout.write(`nm --defined-only -g                    ${ms(tNm)}\n`);
 process.stdout.write(`nm -P --defined-only -g                 ${ms(tNmP)}\n`);
 process.stdout.write(`readelf -Ws                             ${ms(tReadelf)}\n`);
 process.stdout.write(`ratio nm / (readFile + parse):          ${(tNm / tReadParse).toFixed(2)}x\n`);
+process.stdout.write(`ratio nm / readImageSymbols:            ${(tNm / tPositioned).toFixed(2)}x\n`);
 process.stdout.write(`ratio nm / whole node process:          ${(tNm / tProcess).toFixed(2)}x\n`);
 process.stdout.write(`ratio readelf -Ws / (readFile + parse): ${(tReadelf / tReadParse).toFixed(2)}x\n`);
+process.stdout.write(`ratio readelf -Ws / readImageSymbols:   ${(tReadelf / tPositioned).toFixed(2)}x\n`);
 process.stdout.write(`ratio readelf -Ws / whole node process: ${(tReadelf / tProcess).toFixed(2)}x\n`);

@@ -67,15 +67,18 @@ const files = readdirSync(lib).sort().map((f) => join(lib, f));
 const total = files.reduce((n, f) => n + statSync(f).size, 0);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function time(fn) {
-  const xs = [];
+/** Runs the contenders in turns (one round = each once), so load changes hit all alike; medians. */
+async function timeRounds(fns) {
+  const xs = fns.map(() => []);
   for (let i = 0; i < runs; i++) {
-    globalThis.gc?.();
-    const t0 = performance.now();
-    await fn();
-    xs.push(performance.now() - t0);
+    for (const [k, fn] of fns.entries()) {
+      globalThis.gc?.();
+      const t0 = performance.now();
+      await fn();
+      xs[k].push(performance.now() - t0);
+    }
   }
-  return median(xs);
+  return xs.map(median);
 }
 function nm(args) {
   const r = spawnSync('nm', [...args, ...files], { maxBuffer: 1 << 30 });
@@ -84,20 +87,22 @@ function nm(args) {
 }
 
 let last;
-const analysis = await time(async () => {
-  last = await importArchives(lib, { target: 'posix-x86_64', version: '10.0.0', dryRun: true });
-});
 const out = join(dir, 'out');
-const full = await time(async () => {
-  rmSync(out, { recursive: true, force: true });
-  await importArchives(lib, { target: 'posix-x86_64', version: '10.0.0', out });
-});
-const nmG = await time(() => nm(['-g']));
-const nmAll = await time(() => nm([]));
+const [analysis, full, nmG, nmAll] = await timeRounds([
+  async () => {
+    last = await importArchives(lib, { target: 'posix-x86_64', version: '10.0.0', dryRun: true });
+  },
+  async () => {
+    rmSync(out, { recursive: true, force: true });
+    await importArchives(lib, { target: 'posix-x86_64', version: '10.0.0', out });
+  },
+  () => nm(['-g']),
+  () => nm([]),
+]);
 rmSync(out, { recursive: true, force: true });
 
 const ms = (x) => `${x.toFixed(0).padStart(6)} ms`;
-process.stdout.write(`${files.length} archives, ${(total / 1e6).toFixed(0)} MB, ${nfunc} functions each; median of ${runs} runs\n`);
+process.stdout.write(`${files.length} archives, ${(total / 1e6).toFixed(0)} MB, ${nfunc} functions each; median of ${runs} rounds (contenders in turns)\n`);
 process.stdout.write(`  rumpkg import (analysis, --dry-run) ${ms(analysis)}   ${(analysis / nmG).toFixed(2)}x nm -g\n`);
 process.stdout.write(`  rumpkg import (full, writes 100 dirs) ${ms(full)}   ${(full / nmG).toFixed(2)}x nm -g\n`);
 process.stdout.write(`  nm -g (one process, 100 archives)     ${ms(nmG)}\n`);

@@ -29,7 +29,7 @@ export interface FileSource extends ByteSource {
 }
 
 export interface OpenFileSourceOptions {
-  /** Read-ahead window for small reads (default 64 KiB). */
+  /** Read-ahead window for small reads (default 16 KiB); the last four windows are kept. */
   window?: number;
 }
 
@@ -56,8 +56,8 @@ export async function openFileSource(path: string, options: OpenFileSourceOption
     if (e instanceof RumpkgError) throw e;
     throw fsError(e, path, 'read');
   }
-  const windowSize = options.window ?? 64 * 1024;
-  let win: { start: number; data: Uint8Array } | undefined;
+  const windowSize = options.window ?? 16 * 1024;
+  const windows: Array<{ start: number; data: Uint8Array }> = []; // most recently used first
   let total = 0;
   const readExact = async (offset: number, length: number, min: number): Promise<Uint8Array> => {
     const buf = Buffer.allocUnsafe(length);
@@ -90,13 +90,17 @@ export async function openFileSource(path: string, options: OpenFileSourceOption
         throw new Error(`bug: read of ${length} bytes at ${offset} outside ${path} (${size} bytes)`);
       }
       if (length === 0) return new Uint8Array(0);
-      const w = win;
-      if (w !== undefined && offset >= w.start && offset + length <= w.start + w.data.length) {
-        return w.data.subarray(offset - w.start, offset - w.start + length);
+      for (let i = 0; i < windows.length; i++) {
+        const w = windows[i] as { start: number; data: Uint8Array };
+        if (offset >= w.start && offset + length <= w.start + w.data.length) {
+          if (i > 0) windows.unshift(...windows.splice(i, 1));
+          return w.data.subarray(offset - w.start, offset - w.start + length);
+        }
       }
       if (length >= windowSize) return readExact(offset, length, length);
       const data = await readExact(offset, Math.min(windowSize, size - offset), length);
-      win = { start: offset, data };
+      windows.unshift({ start: offset, data });
+      if (windows.length > 4) windows.pop();
       return data.subarray(0, length);
     },
     close: () => fh.close(),

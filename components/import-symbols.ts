@@ -116,9 +116,9 @@ function scanTables(t: ArchiveTables, lib: string): ArchiveScan {
       }
     }
   }
-  const strongSet = new Set(s.defined);
-  for (const n of weak) if (!strongSomewhere.has(n)) strongSet.delete(n);
-  for (const n of common) if (!strongSomewhere.has(n)) strongSet.delete(n);
+  // Strong: the defined names less those only weakly or commonly defined (the sets are small).
+  const notStrong = (n: string): boolean => (weak.has(n) || common.has(n)) && !strongSomewhere.has(n);
+  const strong = weak.size === 0 && common.size === 0 ? s.defined : s.defined.filter((n) => !notStrong(n));
   const evidence: SymbolEvidence = { defined: s.defined.length, digest: symbolDigest(s.defined) };
   if (s.linkSet?.types != null && s.linkSet.types.length > 0) evidence.linkSet = linkSetLevels(s.linkSet.types);
   return {
@@ -127,7 +127,7 @@ function scanTables(t: ArchiveTables, lib: string): ArchiveScan {
     machine: s.machine,
     machineName: s.machineName,
     class: s.class,
-    strong: [...strongSet],
+    strong,
     weak: [...weak].filter((n) => !strongSomewhere.has(n)).sort(),
     common: [...common].filter((n) => !strongSomewhere.has(n) && !weak.has(n)).sort(),
     undefined: s.undefined,

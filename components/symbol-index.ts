@@ -31,6 +31,13 @@ const SHN_LORESERVE = 0xff00;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
+/** FNV-1a's low bits mix poorly; a multiply-xorshift finish spreads them (buckets use the top bits, slots the low). */
+function finish(h: number): number {
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 12);
+}
+
 /** Indexes the defined global, weak and unique symbols of `view` (entry 0 skipped, empty names skipped). */
 export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
   const d = view.data;
@@ -40,16 +47,14 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
   const infoAt = r.is64 ? 4 : 12;
   const shndxAt = r.is64 ? 6 : 14;
   const n = view.count;
+  const sectionCount = view.sectionCount;
   const str = view.names.data;
   const strSize = str.length;
-  let cap = 1024;
-  while (cap < n * 2) cap *= 2;
-  const mask = cap - 1;
-  // Open addressing, linear probing; slot k holds [hash, entry + 1] at 2k (0: empty), so a probe
-  // touches one cache line. Entry e holds [start, length] at 2e.
-  const table = new Int32Array(cap * 2);
-  let ents = new Int32Array(Math.min(Math.max(n, 16), 1 << 16) * 2);
-  let distinct = 0;
+  // Pass 1 (sequential): hash, start and length of every defined global name.
+  const hs = new Int32Array(n);
+  const st = new Int32Array(n);
+  const ln = new Int32Array(n);
+  let m = 0;
   let acc = 0; // OR of every name byte: ≥ 0x80 means some name is not ASCII
   let charged = 0;
   for (let i = 1; i < n; i++) {
@@ -58,7 +63,7 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
     if (bind !== 1 && bind !== 2 && bind !== 10) continue; // STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE
     const raw = le ? (d[o + shndxAt] as number) | ((d[o + shndxAt + 1] as number) << 8) : ((d[o + shndxAt] as number) << 8) | (d[o + shndxAt + 1] as number);
     if (raw === 0) continue; // SHN_UNDEF
-    if (raw >= SHN_LORESERVE || raw >= view.sectionCount) {
+    if (raw >= SHN_LORESERVE || raw >= sectionCount) {
       // reserved indices (ABS, COMMON, XINDEX, machine-specific undefined) and bad ones: the full check
       if (view.sectionOf(i, raw) === 'UND') continue;
     }
@@ -84,32 +89,80 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
       view.names.charge(charged);
       charged = 0;
     }
-    let slot = h & mask;
-    let found = false;
-    for (;;) {
-      const e1 = table[2 * slot + 1] as number;
-      if (e1 === 0) break;
-      if (table[2 * slot] === h && ents[2 * e1 - 1] === len) {
-        const s = ents[2 * e1 - 2] as number;
-        let k = 0;
-        while (k < len && str[s + k] === str[nameIdx + k]) k++;
-        if (k === len) {
-          found = true;
-          break;
+    hs[m] = finish(h);
+    st[m] = nameIdx;
+    ln[m] = len;
+    m++;
+  }
+  // Pass 2: bucket by the hash's top bits (buckets of ~2k names: their tables stay in cache),
+  // then dedupe bucket by bucket. Slot k of bucket b is [hash, id + 1] at 2 (base_b + k).
+  let bits = 0;
+  while ((1 << bits) * 2048 < m) bits++;
+  const nb = 1 << bits;
+  const shift = 32 - bits;
+  const bucketOf = (h: number): number => (bits === 0 ? 0 : h >>> shift);
+  const cnt = new Int32Array(nb + 1);
+  for (let k = 0; k < m; k++) {
+    const b = bucketOf(hs[k] as number) + 1;
+    cnt[b] = (cnt[b] as number) + 1;
+  }
+  for (let b = 0; b < nb; b++) cnt[b + 1] = (cnt[b + 1] as number) + (cnt[b] as number);
+  const fill = cnt.slice(0, nb);
+  const order = new Int32Array(m);
+  for (let k = 0; k < m; k++) {
+    const b = bucketOf(hs[k] as number);
+    order[fill[b] as number] = k;
+    fill[b] = (fill[b] as number) + 1;
+  }
+  const base = new Int32Array(nb);
+  const masks = new Int32Array(nb);
+  let total = 0;
+  for (let b = 0; b < nb; b++) {
+    const c = (cnt[b + 1] as number) - (cnt[b] as number);
+    let cap = 4;
+    while (cap < c * 2) cap *= 2;
+    base[b] = total;
+    masks[b] = cap - 1;
+    total += cap;
+  }
+  const table = new Int32Array(total * 2);
+  // Distinct names, by id: start and length in the string table.
+  const us = new Int32Array(m);
+  const ul = new Int32Array(m);
+  let distinct = 0;
+  for (let b = 0; b < nb; b++) {
+    const rb = base[b] as number;
+    const mask = masks[b] as number;
+    const end = cnt[b + 1] as number;
+    for (let q = cnt[b] as number; q < end; q++) {
+      const k = order[q] as number;
+      const h = hs[k] as number;
+      const len = ln[k] as number;
+      const s0 = st[k] as number;
+      let slot = h & mask;
+      let found = false;
+      for (;;) {
+        const p = 2 * (rb + slot);
+        const e1 = table[p + 1] as number;
+        if (e1 === 0) break;
+        if (table[p] === h && ul[e1 - 1] === len) {
+          const s = us[e1 - 1] as number;
+          let x = 0;
+          while (x < len && str[s + x] === str[s0 + x]) x++;
+          if (x === len) {
+            found = true;
+            break;
+          }
         }
+        slot = (slot + 1) & mask;
       }
-      slot = (slot + 1) & mask;
+      if (found) continue;
+      const p = 2 * (rb + slot);
+      us[distinct] = s0;
+      ul[distinct] = len;
+      table[p] = h;
+      table[p + 1] = ++distinct;
     }
-    if (found) continue;
-    if (2 * distinct === ents.length) {
-      const b = new Int32Array(ents.length * 2);
-      b.set(ents);
-      ents = b;
-    }
-    ents[2 * distinct] = nameIdx;
-    ents[2 * distinct + 1] = len;
-    table[2 * slot] = h;
-    table[2 * slot + 1] = ++distinct;
   }
   view.names.charge(charged);
   const ascii = acc < 0x80;
@@ -118,12 +171,8 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
     if (sorted !== undefined) return sorted;
     const buf = Buffer.from(str.buffer, str.byteOffset, str.byteLength) as Buffer & { latin1Slice?: (s: number, e: number) => string };
     const latin1 = typeof buf.latin1Slice === 'function' ? buf.latin1Slice.bind(buf) : (s: number, e: number): string => buf.toString('latin1', s, e);
-    const starts = new Int32Array(distinct);
-    const lens = new Int32Array(distinct);
-    for (let k = 0; k < distinct; k++) {
-      starts[k] = ents[2 * k] as number;
-      lens[k] = ents[2 * k + 1] as number;
-    }
+    const starts = us.subarray(0, distinct);
+    const lens = ul.subarray(0, distinct);
     if (ascii) {
       const idx = new Int32Array(distinct);
       for (let k = 0; k < distinct; k++) idx[k] = k;
@@ -154,12 +203,17 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
       if (c >= 0x80 || c === 0) return -1; // the table's names are ASCII without NUL
       h = Math.imul(h ^ c, FNV_PRIME);
     }
+    h = finish(h);
+    const b = bucketOf(h);
+    const rb = base[b] as number;
+    const mask = masks[b] as number;
     let slot = h & mask;
     for (;;) {
-      const e1 = table[2 * slot + 1] as number;
+      const p = 2 * (rb + slot);
+      const e1 = table[p + 1] as number;
       if (e1 === 0) return -1;
-      if (table[2 * slot] === h && ents[2 * e1 - 1] === len) {
-        const s = ents[2 * e1 - 2] as number;
+      if (table[p] === h && ul[e1 - 1] === len) {
+        const s = us[e1 - 1] as number;
         let k = 0;
         while (k < len && str[s + k] === name.charCodeAt(k)) k++;
         if (k === len) return e1 - 1;

@@ -100,7 +100,7 @@ interface ObjectScan {
 }
 
 /** Walks a symbol table, decoding names of global/weak/unique symbols only. */
-function scanSymbols(view: SymbolTableView, wantUndefined: boolean): ObjectScan {
+function scanSymbols(view: SymbolTableView, wantUndefined: boolean, wantDefined = true): ObjectScan {
   const r = view.reader;
   const { count, entsize, names } = view;
   const base = 0;
@@ -119,7 +119,7 @@ function scanSymbols(view: SymbolTableView, wantUndefined: boolean): ObjectScan 
       if (!wantUndefined) continue;
       const name = names.get(r.u32(o), `symbol ${i}`);
       if (name !== '') (bind === 2 ? weakUndef : undef).push(name);
-    } else {
+    } else if (wantDefined) {
       const name = names.get(r.u32(o), `symbol ${i}`);
       if (name !== '') defined.push(name);
     }
@@ -306,6 +306,20 @@ function imageLinkSet(info: ElfHeaderInfo): ImageLinkSet | null {
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Whether `x` is in `sorted` (sorted by UTF-16 code unit): binary search. */
+function inSorted(sorted: readonly string[], x: string): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid] as string;
+    if (v === x) return true;
+    if (v < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}
+
 /** Sorted (by UTF-16 code unit, = byte order for ASCII names) and unique. */
 function sortedUnique(xs: Iterable<string>): string[] {
   // An explicit comparator and an adjacent-duplicate pass: much faster than `new Set` +
@@ -389,64 +403,111 @@ export function archiveTables(bytes: Uint8Array, options: SymbolsOptions = {}): 
 export async function readArchiveTables(source: ByteSource): Promise<ArchiveTables> {
   const file = source.file;
   const head = source.size === 0 ? new Uint8Array(0) : await source.read(0, Math.min(8, source.size));
-  let members: Array<{ name: string; source: ByteSource }>;
   let kind: ArchiveSymbols['kind'];
   const nonElfMembers: string[] = [];
+  const objects: ObjectTables[] = [];
+  const add = (o: ObjectTables): void => {
+    checkSameTarget(file, objects[0]?.layout, o);
+    objects.push(o);
+  };
   if (isAr(head)) {
     kind = 'archive';
-    members = [];
     for (const m of (await readArMembers(source)).members) {
-      const sub = subSource(source, m.offset, m.size, `${file}(${m.name})`);
-      if (m.size >= 4 && isElf(await sub.read(0, 4))) members.push({ name: m.name, source: sub });
+      const label = `${file}(${m.name})`;
+      if (m.size < 4) {
+        nonElfMembers.push(m.name);
+        continue;
+      }
+      if (m.size <= SMALL_MEMBER) {
+        // A small member costs one read whole, then the in-memory readers.
+        const data = await source.read(m.offset, m.size);
+        if (!isElf(data)) {
+          nonElfMembers.push(m.name);
+          continue;
+        }
+        const info = parseElfSections(data, label);
+        const symtab = findSymbolTable(info.sections);
+        const view = symtab === undefined ? undefined : symbolTableView(info, symtab);
+        const o: ObjectTables = { label, member: m.name, layout: info, view, linkSet: null };
+        add(o);
+        o.linkSet = objectLinkSet(info, view);
+        continue;
+      }
+      // A large member: its header, section table, symbol and string tables only.
+      const sub = subSource(source, m.offset, m.size, label);
+      if (isElf(await sub.read(0, 4))) add(await readObjectTables(m.name, sub));
       else nonElfMembers.push(m.name);
     }
   } else if (isElf(head)) {
     kind = 'object';
-    members = [{ name: '', source }];
+    add(await readObjectTables('', source));
   } else {
     elfError(file, 'neither an ar archive (!<arch>) nor an ELF object (\\x7fELF)');
-  }
-  const objects: ObjectTables[] = [];
-  for (const m of members) {
-    const layout = await readElfLayout(m.source);
-    const symtab = findSymbolTable(layout.sections);
-    const view = symtab === undefined ? undefined : await readSymbolTableView(layout, symtab, m.source);
-    const o: ObjectTables = { label: m.source.file, member: m.name, layout, view, linkSet: null };
-    checkSameTarget(file, objects[0]?.layout, o);
-    o.linkSet = await readObjectLinkSet(layout, view, m.source);
-    objects.push(o);
   }
   return { file, kind, objects, nonElfMembers };
 }
 
+/** One ELF object through positioned reads: header, section table, symbol table, link set. */
+async function readObjectTables(member: string, source: ByteSource): Promise<ObjectTables> {
+  const layout = await readElfLayout(source);
+  const symtab = findSymbolTable(layout.sections);
+  const view = symtab === undefined ? undefined : await readSymbolTableView(layout, symtab, source);
+  return { label: source.file, member, layout, view, linkSet: await readObjectLinkSet(layout, view, source) };
+}
+
+/** Archive members up to this size are read whole (one read beats five for small objects). */
+const SMALL_MEMBER = 256 * 1024;
+
 /** Defined, undefined and link set of the objects read by `archiveTables` / `readArchiveTables`. */
 export function summarizeArchive(t: ArchiveTables): ArchiveSymbols {
-  const defined = new Set<string>();
-  const undef = new Set<string>();
-  const weakUndef = new Set<string>();
+  // One object (a lone object, or the common one-member archive) needs no merging sets.
+  let defined: Iterable<string>;
+  let undef: Iterable<string>;
+  let weakUndef: Iterable<string>;
   let linkSet: LinkSetSummary | null = null;
-  for (const o of t.objects) {
-    if (o.view !== undefined) {
-      const s = scanSymbols(o.view, true);
-      for (const n of s.defined) defined.add(n);
-      for (const n of s.undef) undef.add(n);
-      for (const n of s.weakUndef) weakUndef.add(n);
+  const only = t.objects.length === 1 ? t.objects[0] : undefined;
+  let definedSorted: string[] | undefined;
+  if (only !== undefined) {
+    // The defined names sorted by their bytes before decoding (symbol-index.ts), the rest by a scan.
+    const s = only.view === undefined ? { defined: [], undef: [], weakUndef: [] } : scanSymbols(only.view, true, false);
+    definedSorted = only.view === undefined ? [] : indexDefinedSymbols(only.view).names();
+    defined = definedSorted;
+    undef = s.undef;
+    weakUndef = s.weakUndef;
+    linkSet = only.linkSet;
+  } else {
+    const d = new Set<string>();
+    const u = new Set<string>();
+    const w = new Set<string>();
+    for (const o of t.objects) {
+      if (o.view !== undefined) {
+        const s = scanSymbols(o.view, true);
+        for (const n of s.defined) d.add(n);
+        for (const n of s.undef) u.add(n);
+        for (const n of s.weakUndef) w.add(n);
+      }
+      const ls = o.linkSet;
+      if (ls !== null) {
+        linkSet =
+          linkSet === null
+            ? ls
+            : {
+                entries: linkSet.entries + ls.entries,
+                relocations: linkSet.relocations + ls.relocations,
+                types: linkSet.types === null || ls.types === null ? null : [...linkSet.types, ...ls.types],
+              };
+      }
     }
-    const ls = o.linkSet;
-    if (ls !== null) {
-      linkSet =
-        linkSet === null
-          ? ls
-          : {
-              entries: linkSet.entries + ls.entries,
-              relocations: linkSet.relocations + ls.relocations,
-              types: linkSet.types === null || ls.types === null ? null : [...linkSet.types, ...ls.types],
-            };
-    }
+    defined = d;
+    undef = u;
+    weakUndef = w;
   }
-  const head = t.objects[0]?.layout;
-  const strong = sortedUnique([...undef].filter((n) => !defined.has(n)));
+  definedSorted ??= sortedUnique(defined);
+  const sortedDefined = definedSorted;
+  const isDefined = defined instanceof Set ? (n: string): boolean => (defined as Set<string>).has(n) : (n: string): boolean => inSorted(sortedDefined, n);
+  const strong = sortedUnique([...undef].filter((n) => !isDefined(n)));
   const strongSet = new Set(strong);
+  const head = t.objects[0]?.layout;
   return {
     file: t.file,
     kind: t.kind,
@@ -456,9 +517,9 @@ export function summarizeArchive(t: ArchiveTables): ArchiveSymbols {
     endian: head?.endian ?? null,
     machine: head?.machine ?? null,
     machineName: head?.machineName ?? null,
-    defined: sortedUnique(defined),
+    defined: sortedDefined,
     undefined: strong,
-    weakUndefined: sortedUnique([...weakUndef].filter((n) => !defined.has(n) && !strongSet.has(n))),
+    weakUndefined: sortedUnique([...weakUndef].filter((n) => !isDefined(n) && !strongSet.has(n))),
     linkSet,
   };
 }
