@@ -4,9 +4,7 @@
 //   (a) the Elm registry snapshot: every package's newest version solved as a root;
 //   (b) a synthetic registry of 10,000 components × 20 versions, random DAG dependencies
 //       (seeded PRNG), 20 roots solved, each bounded by maxSteps 300,000;
-//   (c) a crafted backtracking-heavy chain: 300 levels × 20 versions where every version but
-//       the oldest needs a version of the next level that does not exist (each with a distinct
-//       range, so the lister cannot collapse them): 300 × 19 conflicts to learn.
+//   (c) crafted backtracking-heavy chains (pubgrub-rs's backtracking benches, see below).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 const dist = process.env.RUMPKG_DIST ?? new URL('../dist/', import.meta.url).href;
@@ -128,18 +126,32 @@ if (parts.has('b')) {
   await workload('(b) synthetic: 10,000 components × 20 versions, random DAG (seed 42), 20 roots, maxSteps 300,000', JSON.stringify(doc), () => roots, { maxSteps: 300_000 });
 }
 
-// (c) crafted backtracking-heavy
+// (c) crafted backtracking-heavy instances, after pubgrub-rs's benches/backtracking.rs (patterns
+// from the solana-* crates): a chain p1 → p2 → … → pP where version v of p_n depends on
+// p_{n+1} at exactly v (singletons) or at >= V-v (ranges), and the chain is dead for every
+// version but p1 0.0.0 — the last package has no versions (singletons, ranges) or needs `pin`
+// at v while the root pins `pin` 0.0.0 (disjoint). The solver must try every version of p1,
+// each attempt failing P levels down. RESOLVER_BENCH_C=P1xV1,P2xV2,... resizes them.
 if (parts.has('c')) {
-  const L = 300;
-  const K = 20;
-  const doc = {};
-  for (let i = 0; i < L; i++) {
-    const versions = {};
-    for (let v = 1; v <= K; v++) {
-      const deps = i + 1 < L ? { [`c${i + 1}`]: v === 1 ? '^1.0.0' : `>=${100 + v}.0.0` } : {};
-      versions[`${v}.0.0`] = { deps };
+  const cand = (name, version, deps) => candidate(name, version, deps);
+  const chain = (P, V, dep) => {
+    const doc = { p1: { '0.0.0': { deps: {} } } };
+    for (let n = 1; n < P; n++) {
+      doc[`p${n}`] ??= {};
+      for (let v = 1; v < V; v++) doc[`p${n}`][`${v}.0.0`] = { deps: dep(n, v) };
     }
-    doc[`c${i}`] = versions;
-  }
-  await workload(`(c) crafted: ${L} levels × ${K} versions, ${L * (K - 1)} dead versions`, JSON.stringify(doc), () => [{ c0: '*' }]);
+    return doc;
+  };
+  const sizes = (process.env.RESOLVER_BENCH_C ?? '100x500,300x200,5x200').split(',').map((x) => x.split('x').map(Number));
+  const [[P1, V1], [P2, V2], [P3, V3]] = sizes;
+  const singletons = chain(P1, V1, (n, v) => ({ [`p${n + 1}`]: `${v}.0.0` }));
+  await workload(`(c1) backtracking singletons: ${P1} packages × ${V1} versions`, JSON.stringify(singletons), () => [{ p1: '*' }], { maxSteps: 10_000_000 });
+  const disjoint = chain(P2, V2, (n, v) => ({ [`p${n + 1}`]: `${v}.0.0` }));
+  disjoint[`p${P2}`] = {};
+  for (let v = 1; v < V2; v++) disjoint[`p${P2}`][`${v}.0.0`] = { deps: { pin: `${v}.0.0` } };
+  disjoint.pin = {};
+  for (let v = 0; v < V2; v++) disjoint.pin[`${v}.0.0`] = { deps: {} };
+  await workload(`(c2) backtracking disjoint versions: ${P2} packages × ${V2} versions, root pins pin 0.0.0`, JSON.stringify(disjoint), () => [{ p1: '*', pin: '0.0.0' }], { maxSteps: 10_000_000 });
+  const ranges = chain(P3, V3, (n, v) => ({ [`p${n + 1}`]: `>=${V3 - v}.0.0` }));
+  await workload(`(c3) backtracking ranges: ${P3} packages × ${V3} versions`, JSON.stringify(ranges), () => [{ p1: '*' }], { maxSteps: 10_000_000 });
 }
