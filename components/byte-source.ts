@@ -13,6 +13,7 @@
  * Small reads are served from a read-ahead window, so walking an archive's member headers or
  * following link-set pointers costs one system call per window, not one per field.
  */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ByteSource } from './elf.js';
 import { elfError } from './elf.js';
@@ -22,8 +23,8 @@ import { RumpkgError } from './errors.js';
 export interface FileSource extends ByteSource {
   /** Closes the file; reads after this fail. */
   close(): Promise<void>;
-  /** The open file, for readers that hash it themselves. */
-  readonly handle: FileHandle;
+  /** The open file's descriptor, for readers that hash it themselves (valid until `close`). */
+  readonly fd: number;
   /** Bytes read from the file so far (for tests and benchmarks). */
   readonly bytesRead: number;
 }
@@ -31,6 +32,11 @@ export interface FileSource extends ByteSource {
 export interface OpenFileSourceOptions {
   /** Read-ahead window for small reads (default 16 KiB); the last four windows are kept. */
   window?: number;
+  /**
+   * Read with synchronous positioned reads (no thread-pool round trip per read): for many small
+   * files in the page cache, such as a directory of archives. The API stays the same.
+   */
+  sync?: boolean;
 }
 
 /**
@@ -38,23 +44,66 @@ export interface OpenFileSourceOptions {
  * non-regular file). Close it when done (`try … finally`).
  */
 export async function openFileSource(path: string, options: OpenFileSourceOptions = {}): Promise<FileSource> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw fsError(e, path, 'read');
-  }
+  // The file through either the thread pool (FileHandle) or synchronous calls.
+  let io: { fd: number; read(buf: Buffer, at: number, length: number, position: number): Promise<number>; close(): Promise<void> };
   let size: number;
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      throw new RumpkgError('E_ELF', `${path} is not a regular file`, { context: { path }, hint: 'give the path of an ELF file or ar archive' });
+  if (options.sync === true) {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw fsError(e, path, 'read');
     }
-    size = st.size;
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    if (e instanceof RumpkgError) throw e;
-    throw fsError(e, path, 'read');
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        throw new RumpkgError('E_ELF', `${path} is not a regular file`, { context: { path }, hint: 'give the path of an ELF file or ar archive' });
+      }
+      size = st.size;
+    } catch (e) {
+      closeSync(fd);
+      if (e instanceof RumpkgError) throw e;
+      throw fsError(e, path, 'read');
+    }
+    let open_ = true;
+    io = {
+      fd,
+      read: (buf, at, length, position) => {
+        try {
+          return Promise.resolve(readSync(fd, buf, at, length, position));
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      },
+      close: () => {
+        if (open_) closeSync(fd);
+        open_ = false;
+        return Promise.resolve();
+      },
+    };
+  } else {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (e) {
+      throw fsError(e, path, 'read');
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        throw new RumpkgError('E_ELF', `${path} is not a regular file`, { context: { path }, hint: 'give the path of an ELF file or ar archive' });
+      }
+      size = st.size;
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      if (e instanceof RumpkgError) throw e;
+      throw fsError(e, path, 'read');
+    }
+    io = {
+      fd: fh.fd,
+      read: async (buf, at, length, position) => (await fh.read(buf, at, length, position)).bytesRead,
+      close: () => fh.close(),
+    };
   }
   const windowSize = options.window ?? 16 * 1024;
   const windows: Array<{ start: number; data: Uint8Array }> = []; // most recently used first
@@ -65,7 +114,7 @@ export async function openFileSource(path: string, options: OpenFileSourceOption
     while (got < length) {
       let n: number;
       try {
-        ({ bytesRead: n } = await fh.read(buf, got, length - got, offset + got));
+        n = await io.read(buf, got, length - got, offset + got);
       } catch (e) {
         throw fsError(e, path, 'read');
       }
@@ -81,7 +130,7 @@ export async function openFileSource(path: string, options: OpenFileSourceOption
   const source: FileSource = {
     file: path,
     size,
-    handle: fh,
+    fd: io.fd,
     get bytesRead() {
       return total;
     },
@@ -103,7 +152,13 @@ export async function openFileSource(path: string, options: OpenFileSourceOption
       if (windows.length > 4) windows.pop();
       return data.subarray(0, length);
     },
-    close: () => fh.close(),
+    async prefetch(offset, length) {
+      if (offset < 0 || length <= 0 || offset + length > size) return;
+      if (windows.some((w) => offset >= w.start && offset + length <= w.start + w.data.length)) return;
+      windows.unshift({ start: offset, data: await readExact(offset, length, length) });
+      if (windows.length > 4) windows.pop();
+    },
+    close: () => io.close(),
   };
   return source;
 }
@@ -134,5 +189,6 @@ export function subSource(source: ByteSource, offset: number, size: number, file
       }
       return source.read(offset + o, length);
     },
+    prefetch: (o, length) => (o < 0 || length <= 0 || o + length > size ? Promise.resolve() : (source.prefetch?.(offset + o, length) ?? Promise.resolve())),
   };
 }

@@ -475,6 +475,8 @@ export interface ByteSource {
   readonly file: string;
   readonly size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Optional hint: [offset, offset + length) will be read in pieces soon (one read instead of many). */
+  prefetch?(offset: number, length: number): Promise<void>;
 }
 
 /**

@@ -72,8 +72,8 @@ export function scanArchive(bytes: Uint8Array, options: { lib: string; file: str
  * `scanArchive` of a file read with positioned reads: member headers, symbol tables, string
  * tables and link sets only (E_NOT_FOUND / E_EACCES / E_ELF / E_ARCH).
  */
-export async function readArchiveScan(path: string, options: { lib: string }): Promise<ArchiveScan> {
-  const source = await openFileSource(path);
+export async function readArchiveScan(path: string, options: { lib: string; sync?: boolean }): Promise<ArchiveScan> {
+  const source = await openFileSource(path, { sync: options.sync ?? false });
   try {
     return scanTables(await readArchiveTables(source), options.lib);
   } finally {

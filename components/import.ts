@@ -181,8 +181,9 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
     while (next < libs.length) {
       const i = next++;
       const { lib, file } = libs[i] as { lib: string; file: string };
-      // Positioned reads: member headers and symbol tables, not the archives' code and data.
-      const scan = await readArchiveScan(file, { lib });
+      // Positioned reads (synchronous: many small reads of files just listed, likely cached):
+      // member headers and symbol tables, not the archives' code and data.
+      const scan = await readArchiveScan(file, { lib, sync: true });
       if (wantMachines !== undefined && scan.machine !== null && !wantMachines.includes(scan.machine)) {
         throw new RumpkgError('E_ARCH', `${file} holds ${scan.machineName} objects, but the target is ${options.target}`, {
           context: { file, machine: scan.machineName, target: options.target },

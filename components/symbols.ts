@@ -100,7 +100,7 @@ interface ObjectScan {
 }
 
 /** Walks a symbol table, decoding names of global/weak/unique symbols only. */
-function scanSymbols(view: SymbolTableView, wantUndefined: boolean, wantDefined = true): ObjectScan {
+function scanSymbols(view: SymbolTableView, wantUndefined: boolean): ObjectScan {
   const r = view.reader;
   const { count, entsize, names } = view;
   const base = 0;
@@ -119,7 +119,7 @@ function scanSymbols(view: SymbolTableView, wantUndefined: boolean, wantDefined 
       if (!wantUndefined) continue;
       const name = names.get(r.u32(o), `symbol ${i}`);
       if (name !== '') (bind === 2 ? weakUndef : undef).push(name);
-    } else if (wantDefined) {
+    } else {
       const name = names.get(r.u32(o), `symbol ${i}`);
       if (name !== '') defined.push(name);
     }
@@ -449,11 +449,17 @@ export async function readArchiveTables(source: ByteSource): Promise<ArchiveTabl
 
 /** One ELF object through positioned reads: header, section table, symbol table, link set. */
 async function readObjectTables(member: string, source: ByteSource): Promise<ObjectTables> {
+  // Assemblers put the relocations, symbol table, string tables and section headers at the end
+  // of an object: one read of its tail usually serves them all.
+  await source.prefetch?.(Math.max(0, source.size - TAIL), Math.min(source.size, TAIL));
   const layout = await readElfLayout(source);
   const symtab = findSymbolTable(layout.sections);
   const view = symtab === undefined ? undefined : await readSymbolTableView(layout, symtab, source);
   return { label: source.file, member, layout, view, linkSet: await readObjectLinkSet(layout, view, source) };
 }
+
+/** How much of a large member's end `readObjectTables` reads at once. */
+const TAIL = 256 * 1024;
 
 /** Archive members up to this size are read whole (one read beats five for small objects). */
 const SMALL_MEMBER = 256 * 1024;
@@ -468,9 +474,10 @@ export function summarizeArchive(t: ArchiveTables): ArchiveSymbols {
   const only = t.objects.length === 1 ? t.objects[0] : undefined;
   let definedSorted: string[] | undefined;
   if (only !== undefined) {
-    // The defined names sorted by their bytes before decoding (symbol-index.ts), the rest by a scan.
-    const s = only.view === undefined ? { defined: [], undef: [], weakUndef: [] } : scanSymbols(only.view, true, false);
-    definedSorted = only.view === undefined ? [] : indexDefinedSymbols(only.view).names();
+    // (A string sort beats symbol-index.ts's byte sort here: an archive's names share long
+    // prefixes, which a multikey quicksort walks byte by byte.)
+    const s = only.view === undefined ? { defined: [], undef: [], weakUndef: [] } : scanSymbols(only.view, true);
+    definedSorted = sortedUnique(s.defined);
     defined = definedSorted;
     undef = s.undef;
     weakUndef = s.weakUndef;

@@ -301,7 +301,7 @@ function hashOpenFile(fd: number, size: number, path: string): Promise<string> {
  */
 export async function readImageEvidence(imagePath: string, options: { levelNames?: readonly string[] } = {}): Promise<ImageEvidence> {
   const source = await openFileSource(imagePath);
-  const hash = hashOpenFile(source.handle.fd, source.size, imagePath);
+  const hash = hashOpenFile(source.fd, source.size, imagePath);
   hash.catch(() => undefined); // awaited below; a parse error must not leave it unhandled
   try {
     const x = await readImageIndex(source);
