@@ -270,9 +270,11 @@ try {
 }
 `;
 
-function hashOpenFile(fd: number, size: number, path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const w = new Worker(HASH_WORKER, { eval: true, workerData: { fd, size } });
+/** The hash of an open file on a worker; `stop()` ends the worker early (resolves once it no longer reads the descriptor). */
+function hashOpenFile(fd: number, size: number, path: string): { digest: Promise<string>; stop(): Promise<void> } {
+  const w = new Worker(HASH_WORKER, { eval: true, workerData: { fd, size } });
+  const exited = new Promise<void>((res) => w.once('exit', () => res()));
+  const digest = new Promise<string>((resolvePromise, reject) => {
     let settled = false;
     w.once('message', (m: { hex?: string; bytes?: number; error?: string; code?: string }) => {
       settled = true;
@@ -281,8 +283,7 @@ function hashOpenFile(fd: number, size: number, path: string): Promise<string> {
         reject(new RumpkgError('E_ELF', `${path} ended at ${m.bytes} bytes while being hashed (it was ${size}): was it changed while being read?`, { context: { path }, hint: 'audit the image when nothing is writing it' }));
       } else {
         const e = Object.assign(new Error(m.error ?? 'hash failed'), m.code === undefined ? {} : { code: m.code });
-        const mapped = fsError(e, path, 'read image');
-        reject(mapped);
+        reject(fsError(e, path, 'read image'));
       }
     });
     w.once('error', (e) => {
@@ -292,6 +293,14 @@ function hashOpenFile(fd: number, size: number, path: string): Promise<string> {
       if (!settled) reject(new Error(`the hash worker for ${path} exited with ${code}`));
     });
   });
+  digest.catch(() => undefined); // awaited by the caller; a parse error must not leave it unhandled
+  return {
+    digest,
+    stop: async () => {
+      await w.terminate();
+      await exited;
+    },
+  };
 }
 
 /**
@@ -302,7 +311,7 @@ function hashOpenFile(fd: number, size: number, path: string): Promise<string> {
 export async function readImageEvidence(imagePath: string, options: { levelNames?: readonly string[] } = {}): Promise<ImageEvidence> {
   const source = await openFileSource(imagePath);
   const hash = hashOpenFile(source.fd, source.size, imagePath);
-  hash.catch(() => undefined); // awaited below; a parse error must not leave it unhandled
+  let done = false;
   try {
     const x = await readImageIndex(source);
     const levelNames = options.levelNames ?? RUMP_COMPONENT_TYPES;
@@ -319,7 +328,7 @@ export async function readImageEvidence(imagePath: string, options: { levelNames
     const ev: ImageEvidence = {
       file: imagePath,
       bytes: source.size,
-      sha256: `sha256-${await hash}`,
+      sha256: `sha256-${await hash.digest}`,
       class: l.class,
       endian: l.endian,
       machine: l.machineName,
@@ -337,9 +346,12 @@ export async function readImageEvidence(imagePath: string, options: { levelNames
       linkSet,
       manifest,
     };
+    done = true;
     return ev;
   } finally {
-    await hash.catch(() => undefined); // the worker reads through the descriptor: close after it
+    // The worker reads through the descriptor: close it only once the worker is done with it.
+    if (done) await hash.digest.catch(() => undefined);
+    else await hash.stop();
     await source.close();
   }
 }
