@@ -265,13 +265,30 @@ export function stringTableOf(file: string, sec: ElfSection | undefined, data: U
     charge(e - index);
     return [index, e];
   };
+  const fastLatin1 = (buf as Buffer & { latin1Slice?: (s: number, e: number) => string }).latin1Slice;
+  const latin1 =
+    typeof fastLatin1 === 'function' ? (s: number, e: number): string => fastLatin1.call(buf, s, e) : (s: number, e: number): string => buf.toString('latin1', s, e);
   return {
     data,
     range,
     charge,
     get: (index, what) => {
-      const [s, e] = range(index, what);
-      return s === e ? '' : utf8(s, e);
+      if (index >= size) {
+        if (index === 0) return '';
+        elfError(file, `${what}: string index ${index} is outside ${label} (size ${size})`, { index });
+      }
+      // Names are short: a loop finds the NUL (the table's last byte) and whether the name is
+      // ASCII (then latin1 decoding, which skips UTF-8 validation, gives the same string).
+      let e = index;
+      let acc = 0;
+      let c = data[e] as number;
+      while (c !== 0) {
+        acc |= c;
+        c = data[++e] as number;
+      }
+      if (e === index) return '';
+      charge(e - index);
+      return acc < 0x80 ? latin1(index, e) : utf8(index, e);
     },
   };
 }

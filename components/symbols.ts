@@ -114,7 +114,9 @@ function scanSymbols(view: SymbolTableView, wantUndefined: boolean): ObjectScan 
     const o = base + i * entsize;
     const bind = (bytes[o + infoAt] as number) >> 4;
     if (bind !== 1 && bind !== 2 && bind !== 10) continue; // STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE
-    const sec = view.sectionOf(i, r.u16(o + shndxAt));
+    const raw = r.u16(o + shndxAt);
+    // a plain section index (the common case) needs no classification
+    const sec = raw !== 0 && raw < 0xff00 && raw < view.sectionCount ? raw : view.sectionOf(i, raw);
     if (sec === 'UND') {
       if (!wantUndefined) continue;
       const name = names.get(r.u32(o), `symbol ${i}`);
