@@ -7,6 +7,15 @@
  * Built on the hand-written ELF and ar readers next to it (no maintained ELF library exists on
  * npm); it lives in components/ because publishing and importing, below the packager, need it.
  * The scans here walk the symbol table directly and decode only the names they return.
+ *
+ * Two ways in, one set of checks: bytes in memory (`archiveSymbols`, `imageSymbols`,
+ * `symbolEvidence`) or a file read with positioned reads through a `ByteSource`
+ * (`readArchiveSymbols`, `readImageSymbols`, `readSymbolEvidence`, `readImageIndex`): the ELF
+ * header, the section table, the symbol table and its strings and the few small sections the
+ * link set needs — a few MB of a 100 MB image, the member headers and symbol tables of an
+ * archive. Both paths decode through the same functions (`symbolTableViewOf`, `linkSetSlots`,
+ * …) and the fuzz tests hold them to the same answers. For images, the defined names are
+ * indexed as bytes (symbol-index.ts) and decoded only when asked for.
  */
 import { createHash } from 'node:crypto';
 import { RumpkgError } from './errors.js';
