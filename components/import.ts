@@ -303,8 +303,11 @@ async function writeComponents(out: string, items: Array<{ p: Planned; manifest:
   const done: ImportedComponent[] = [];
   try {
     await mkdir(staging);
-    const staged: Array<{ from: string; to: string; c: ImportedComponent }> = [];
-    for (const { p, manifest } of items) {
+    // Stage with bounded concurrency (copies and small writes overlap); every worker has
+    // finished before the first failure is thrown, so nothing writes into the staging
+    // directory after it is removed.
+    const staged: Array<{ from: string; to: string; c: ImportedComponent }> = new Array(items.length);
+    const stageOne = async ({ p, manifest }: { p: Planned; manifest: ComponentManifest }): Promise<{ from: string; to: string; c: ImportedComponent }> => {
       const dest = join(out, p.name);
       const work = join(staging, p.name);
       let m = manifest;
@@ -341,8 +344,24 @@ async function writeComponents(out: string, items: Array<{ p: Planned; manifest:
       await writeFile(join(work, 'package.json'), `${JSON.stringify(m, null, 2)}\n`);
       const problems = checkManifest(m, { file: join(dest, 'package.json') });
       if (problems.length > 0) throw new Error(`import produced an invalid manifest for ${p.lib}:\n${formatProblems(problems)}`);
-      staged.push({ from: work, to: dest, c: { name: m.name, lib: p.lib, known: p.entry !== undefined, dir: dest, source: p.file, merged, manifest: m } });
-    }
+      return { from: work, to: dest, c: { name: m.name, lib: p.lib, known: p.entry !== undefined, dir: dest, source: p.file, merged, manifest: m } };
+    };
+    let nextItem = 0;
+    let failed = false;
+    let failure: unknown;
+    const stager = async (): Promise<void> => {
+      while (!failed && nextItem < items.length) {
+        const i = nextItem++;
+        try {
+          staged[i] = await stageOne(items[i] as { p: Planned; manifest: ComponentManifest });
+        } catch (e) {
+          if (!failed) failure = e;
+          failed = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, items.length) }, stager));
+    if (failed) throw failure;
     // Commit: swap each staged directory in (the old one, if any, moves into staging first).
     for (const s of staged) {
       const old = join(staging, `${basename(s.to)}.old`);
