@@ -17,6 +17,8 @@
  * by their link-set entries: by `rc_name` when the struct has one, else by the init levels left
  * over once every component found by symbols has taken its own.
  */
+import { createHash } from 'node:crypto';
+import { read as fsRead } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -270,10 +272,28 @@ try {
 }
 `;
 
+/** SHA-256 of the open file on this thread (the fallback when no worker can be started). */
+async function hashHere(fd: number, size: number, path: string): Promise<string> {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size, 4 << 20)));
+  let pos = 0;
+  while (pos < size) {
+    const n = await new Promise<number>((res, rej) => fsRead(fd, buf, 0, Math.min(buf.length, size - pos), pos, (e, k) => (e === null ? res(k) : rej(fsError(e, path, 'read image')))));
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+  }
+  if (pos !== size) {
+    throw new RumpkgError('E_ELF', `${path} ended at ${pos} bytes while being hashed (it was ${size}): was it changed while being read?`, { context: { path }, hint: 'audit the image when nothing is writing it' });
+  }
+  return h.digest('hex');
+}
+
 /** The hash of an open file on a worker; `stop()` ends the worker early (resolves once it no longer reads the descriptor). */
 function hashOpenFile(fd: number, size: number, path: string): { digest: Promise<string>; stop(): Promise<void> } {
   const w = new Worker(HASH_WORKER, { eval: true, workerData: { fd, size } });
   const exited = new Promise<void>((res) => w.once('exit', () => res()));
+  let here: Promise<string> | undefined;
   const digest = new Promise<string>((resolvePromise, reject) => {
     let settled = false;
     w.once('message', (m: { hex?: string; bytes?: number; error?: string; code?: string }) => {
@@ -286,8 +306,12 @@ function hashOpenFile(fd: number, size: number, path: string): { digest: Promise
         reject(fsError(e, path, 'read image'));
       }
     });
-    w.once('error', (e) => {
-      if (!settled) reject(e);
+    w.once('error', () => {
+      // The worker could not run (resource limits): hash here instead.
+      if (settled) return;
+      settled = true;
+      here = hashHere(fd, size, path);
+      here.then(resolvePromise, reject);
     });
     w.once('exit', (code) => {
       if (!settled) reject(new Error(`the hash worker for ${path} exited with ${code}`));
@@ -299,6 +323,7 @@ function hashOpenFile(fd: number, size: number, path: string): { digest: Promise
     stop: async () => {
       await w.terminate();
       await exited;
+      await here?.catch(() => undefined); // the fallback reads the descriptor too
     },
   };
 }
