@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isRumpkgError, parseElf, sectionData, type ElfFile } from '../../components/index.js';
+import {
+  archiveSymbols,
+  imageSymbols,
+  isRumpkgError,
+  openFileSource,
+  parseElf,
+  readArchiveSymbols,
+  readElfLayout,
+  readImageIndex,
+  sectionData,
+  type ElfFile,
+} from '../../components/index.js';
 import {
   buildElf,
   compile,
@@ -142,7 +153,7 @@ describe('parseElf on real files from the toolchain', () => {
     expectSymbolsMatchReadelf(elf, o);
   });
 
-  it('extended section numbering (more than 65279 sections, SHN_XINDEX symbols) equals readelf', () => {
+  it('extended section numbering (more than 65279 sections, SHN_XINDEX symbols) equals readelf', async () => {
     const n = 22_000; // .text.f, .rela.text.f and .data.v per i → more than 0xff00 sections
     const lines: string[] = [];
     for (let i = 0; i < n; i++) lines.push(`int v${i} = ${i + 1}; int f${i}(void) { return v${i}; }`);
@@ -158,6 +169,18 @@ describe('parseElf on real files from the toolchain', () => {
     const high = elf.symbols.find((s) => s.name === `f${n - 1}`);
     expect(typeof high?.section === 'number' && high.section > 0xff00).toBe(true);
     expect(elf.sections[high?.shndx ?? 0]?.name).toBe(`.text.f${n - 1}`);
+    // the positioned readers resolve extended numbering (section 0 read first) the same way
+    const src = await openFileSource(o);
+    try {
+      const layout = await readElfLayout(src);
+      expect(layout.sections).toEqual(elf.sections);
+      const x = await readImageIndex(src);
+      expect(x.defined.names()).toEqual(imageSymbols(bytes, { file: o }).defined);
+      expect(x.defined.has(`f${n - 1}`)).toBe(true);
+    } finally {
+      await src.close();
+    }
+    expect(await readArchiveSymbols(o)).toEqual(archiveSymbols(bytes, { file: o }));
   }, 120_000);
 });
 
