@@ -18,8 +18,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
@@ -90,11 +90,13 @@ export function defaultImagePath(projectDir: string, target: Target, name: strin
   return join(resolve(projectDir), 'build', target, name.replace(/^@/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'image');
 }
 
-async function readComponentManifest(name: string, dir: string): Promise<ComponentManifest> {
+// Small files on the paths that decide whether anything must run are read synchronously: a CLI
+// has nothing else to do meanwhile, and an await per file costs more than the read.
+function readComponentManifest(name: string, dir: string): ComponentManifest {
   const p = join(dir, 'package.json');
   let text: string;
   try {
-    text = await readFile(p, 'utf8');
+    text = readFileSync(p, 'utf8');
   } catch (e) {
     const err = fsError(e, p, `read the manifest of component ${name}:`);
     if (isRumpkgError(err)) err.context.component = name;
@@ -134,7 +136,7 @@ export async function planBuild(options: BuildImageOptions): Promise<{ plan: Lin
         hint: 'run rumpkg install to fetch the locked components',
       });
     }
-    const m = await readComponentManifest(name, dir);
+    const m = readComponentManifest(name, dir);
     const entry = m.rump?.targets?.[target];
     if (entry === undefined || typeof entry.archive !== 'string') {
       throw new RumpkgError('E_TARGET', `component ${name} does not ship target ${target}`, {
@@ -187,10 +189,10 @@ export async function planBuild(options: BuildImageOptions): Promise<{ plan: Lin
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
-async function readInput(f: PlanFile): Promise<Buffer> {
+function readInput(f: PlanFile): Buffer {
   const from = f.from as string;
   try {
-    return await readFile(from);
+    return readFileSync(from);
   } catch (e) {
     const what = f.component === undefined ? `application file ${from}` : `the archive of component ${f.component} (${from})`;
     const code = (e as NodeJS.ErrnoException).code;
@@ -246,18 +248,18 @@ interface Stamp {
   map: string;
 }
 
-async function readStamp(path: string): Promise<Stamp | undefined> {
+function readStamp(path: string): Stamp | undefined {
   try {
-    const s = JSON.parse(await readFile(path, 'utf8')) as Stamp;
+    const s = JSON.parse(readFileSync(path, 'utf8')) as Stamp;
     return s.stampVersion === STAMP_VERSION ? s : undefined;
   } catch {
     return undefined;
   }
 }
 
-async function fileSha(path: string): Promise<string | undefined> {
+function fileSha(path: string): string | undefined {
   try {
-    return sha256(await readFile(path));
+    return sha256(readFileSync(path));
   } catch {
     return undefined;
   }
@@ -481,34 +483,65 @@ async function writeAtomically(dest: string, write: (tmp: string) => Promise<voi
   }
 }
 
-/** Plans and (unless dryRun) builds one image. */
-export async function buildImage(options: BuildImageOptions): Promise<BuildResult> {
-  const reporter = options.reporter ?? quiet;
-  const { plan, toolchain } = await planBuild(options);
-  const image = plan.destination;
-  if (options.dryRun === true) return { target: options.target, plan, image, dryRun: true, upToDate: false };
+interface PreparedBuild {
+  plan: LinkPlan;
+  toolchain: ResolvedToolchain;
+  /** Plan files copied from disk, and their bytes (read once, hashed into the stamp key). */
+  staged: PlanFile[];
+  contents: Map<string, Buffer>;
+  key: string;
+}
 
-  // Read and check every input before anything runs.
+/** Plans the image and reads every input (the stamp key covers the plan, the tools and the bytes). */
+async function prepareBuild(options: BuildImageOptions): Promise<PreparedBuild> {
+  const { plan, toolchain } = await planBuild(options);
   const staged = plan.files.filter((f) => f.from !== undefined);
   const contents = new Map<string, Buffer>();
   const hashes: string[] = [];
   for (const f of staged) {
-    const b = await readInput(f);
+    const b = readInput(f);
     contents.set(f.path, b);
     hashes.push(`${f.path}:${sha256(b)}`);
   }
-  const key = stampKey(plan, toolchain, hashes);
+  return { plan, toolchain, staged, contents, key: stampKey(plan, toolchain, hashes) };
+}
+
+/** The result of a build that has nothing to do: the stamp matches, and so do the image and map. */
+function upToDateResult(options: BuildImageOptions, prepared: PreparedBuild): BuildResult | undefined {
+  const image = prepared.plan.destination;
+  const stamp = readStamp(`${image}.stamp`);
+  if (stamp === undefined || stamp.key !== prepared.key) return undefined;
+  const imgSha = fileSha(image);
+  if (imgSha !== stamp.image || fileSha(`${image}.map`) !== stamp.map) return undefined;
+  (options.reporter ?? quiet).info(`${image} is up to date`);
+  return { target: options.target, plan: prepared.plan, image, dryRun: false, upToDate: true, sha256: `sha256-${imgSha}`, bytes: statSync(image).size };
+}
+
+/**
+ * The up-to-date check alone: the result when the image is current, else undefined (nothing is
+ * built or written). buildProject runs it over unverified store lookups: a matching stamp proves
+ * every input byte, as the stamp was written from verified ones.
+ */
+export async function checkImageUpToDate(options: BuildImageOptions): Promise<BuildResult | undefined> {
+  return upToDateResult(options, await prepareBuild(options));
+}
+
+/** Plans and (unless dryRun) builds one image. */
+export async function buildImage(options: BuildImageOptions): Promise<BuildResult> {
+  const reporter = options.reporter ?? quiet;
+  if (options.dryRun === true) {
+    const { plan } = await planBuild(options);
+    return { target: options.target, plan, image: plan.destination, dryRun: true, upToDate: false };
+  }
+  // Read and check every input before anything runs.
+  const prepared = await prepareBuild(options);
+  const { plan, toolchain, staged, contents, key } = prepared;
+  const image = plan.destination;
   const stampPath = `${image}.stamp`;
   const mapPath = `${image}.map`;
   if (options.force !== true) {
-    const stamp = await readStamp(stampPath);
-    if (stamp !== undefined && stamp.key === key) {
-      const [imgSha, mapSha] = await Promise.all([fileSha(image), fileSha(mapPath)]);
-      if (imgSha === stamp.image && mapSha === stamp.map) {
-        reporter.info(`${image} is up to date`);
-        return { target: options.target, plan, image, dryRun: false, upToDate: true, sha256: `sha256-${imgSha}`, bytes: (await stat(image)).size };
-      }
-    }
+    const current = upToDateResult(options, prepared);
+    if (current !== undefined) return current;
   }
   for (const f of staged) checkInput(f, contents.get(f.path)!, options.target);
 
@@ -560,6 +593,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
   }
 }
 
+/** Where a locked component is, without verifying it; undefined when not at hand. */
+export type ComponentDirLookup = (name: string, locked: LockedComponent) => string | undefined;
+
 export interface BuildProjectOptions {
   /** Target to build; default: every target of rumpkg.json that the lockfile has. */
   target?: Target;
@@ -568,8 +604,14 @@ export interface BuildProjectOptions {
   output?: string;
   force?: boolean;
   reporter?: BuildReporter;
-  /** Where a locked component is unpacked (the store lookup). */
-  resolveComponentDir: (name: string, locked: LockedComponent) => string | Promise<string>;
+  /** Where a locked component is unpacked (the store lookup), verified. */
+  resolveComponentDir: ((name: string, locked: LockedComponent) => string | Promise<string>) & { lookup?: ComponentDirLookup };
+  /**
+   * A cheap, unverified lookup (default: `resolveComponentDir.lookup`, which the project flow's
+   * store resolver carries). When it finds every component, the up-to-date check runs on its
+   * directories first; only a stale image takes `resolveComponentDir` (verification, fetching).
+   */
+  lookupComponentDir?: ComponentDirLookup;
   path?: string;
 }
 
@@ -610,30 +652,61 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
   if (options.output !== undefined && targets.length > 1) {
     throw new RumpkgError('E_USAGE', '-o needs a single --target', { context: { targets } });
   }
+  const lookup = options.lookupComponentDir ?? options.resolveComponentDir.lookup;
   const results: BuildResult[] = [];
   for (const target of targets) {
     const lt = lockfile.targets[target];
     if (lt === undefined) {
       throw new RumpkgError('E_LOCKFILE', `rumpkg.lock has no closure for ${target}`, { context: { target }, hint: 'run rumpkg install' });
     }
+    const imageOptions = (componentDirs: Record<string, string>): BuildImageOptions => ({
+      projectDir: dir,
+      target,
+      lockedTarget: lt,
+      componentDirs,
+      project: { name: project.name, ...(project.image === undefined ? {} : { image: project.image }) },
+      ...(options.output === undefined ? {} : { output: options.output }),
+      ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+      ...(options.force === undefined ? {} : { force: options.force }),
+      ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
+      ...(options.path === undefined ? {} : { path: options.path }),
+    });
+    if (lookup !== undefined && options.dryRun !== true && options.force !== true) {
+      const current = await upToDateFromLookup(lt, lookup, imageOptions);
+      if (current !== undefined) {
+        results.push(current);
+        continue;
+      }
+    }
     const componentDirs: Record<string, string> = {};
     for (const [name, locked] of Object.entries(lt.components)) componentDirs[name] = await options.resolveComponentDir(name, locked);
-    results.push(
-      await buildImage({
-        projectDir: dir,
-        target,
-        lockedTarget: lt,
-        componentDirs,
-        project: { name: project.name, ...(project.image === undefined ? {} : { image: project.image }) },
-        ...(options.output === undefined ? {} : { output: options.output }),
-        ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
-        ...(options.force === undefined ? {} : { force: options.force }),
-        ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
-        ...(options.path === undefined ? {} : { path: options.path }),
-      }),
-    );
+    results.push(await buildImage(imageOptions(componentDirs)));
   }
   return results;
+}
+
+/**
+ * The up-to-date check over unverified lookups. Undefined when a component is not at hand, the
+ * stamp does not match, or planning over the unverified directories fails (a damaged entry):
+ * then the caller takes the verified path, which repairs or reports it.
+ */
+async function upToDateFromLookup(
+  lt: LockedTarget,
+  lookup: ComponentDirLookup,
+  imageOptions: (dirs: Record<string, string>) => BuildImageOptions,
+): Promise<BuildResult | undefined> {
+  const dirs: Record<string, string> = {};
+  for (const [name, locked] of Object.entries(lt.components)) {
+    const d = lookup(name, locked);
+    if (d === undefined) return undefined;
+    dirs[name] = d;
+  }
+  try {
+    return await checkImageUpToDate(imageOptions(dirs));
+  } catch (e) {
+    if (isRumpkgError(e)) return undefined;
+    throw e;
+  }
 }
 
 /**
@@ -647,7 +720,7 @@ export function componentDirsFromRoot(root: string): (name: string, locked: Lock
     const candidates = [join(root, locked.version, name), join(root, locked.version, bare), join(root, `${name}@${locked.version}`), join(root, name)];
     for (const c of candidates) {
       try {
-        if ((await stat(join(c, 'package.json'))).isFile()) return c;
+        if (statSync(join(c, 'package.json')).isFile()) return c;
       } catch {
         // next candidate
       }

@@ -23,7 +23,13 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import semver from 'semver';
+import compare from 'semver/functions/compare.js';
+import prerelease from 'semver/functions/prerelease.js';
+import rcompare from 'semver/functions/rcompare.js';
+import satisfies from 'semver/functions/satisfies.js';
+
+// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
+const semver = { compare, prerelease, rcompare, satisfies };
 import {
   DEFAULT_SCOPE,
   RumpkgError,
@@ -55,12 +61,18 @@ import {
 import {
   checkRegistryName,
   checkRegistryVersion,
+  cleanStaleTemp,
   createRegistryProvider,
   createStore,
+  effectiveRegistries,
   openRegistryClient,
+  readConfig,
+  registryForName,
+  resolveHome,
   withLock,
   writeFileAtomic,
   type RegistryClient,
+  type Store,
 } from '../registry/index.js';
 
 export const PROJECT_FILE = 'rumpkg.json';
@@ -395,14 +407,49 @@ async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectR
   return items.length;
 }
 
-/** The store lookup `rumpkg build` uses: where a locked component is unpacked. */
-export async function storeComponentDirResolver(
-  dir: string,
-  options: ProjectOptions = {},
-): Promise<(name: string, locked: LockedComponent) => Promise<string>> {
-  const session = await openSession(dir, options);
-  const store = createStore(session.client, { home: session.home });
-  return (name, locked) => store.ensureUnpacked(name, locked.version, { integrity: locked.integrity, tarball: locked.tarball });
+/**
+ * The store lookup `rumpkg build` uses: where a locked component is unpacked, verified (and
+ * fetched if need be) by `ensureUnpacked`. Its `lookup` is the cheap unverified presence check
+ * (registry/store.ts `lookup`) that buildProject uses for the up-to-date check alone: a stamp
+ * that matches proves the bytes; any mismatch goes through the verified path before linking.
+ * The registry session is opened only when the verified path is first taken.
+ */
+export type StoreComponentDirResolver = ((name: string, locked: LockedComponent) => Promise<string>) & {
+  lookup(name: string, locked: LockedComponent): string | undefined;
+};
+
+export async function storeComponentDirResolver(dir: string, options: ProjectOptions = {}): Promise<StoreComponentDirResolver> {
+  const home = resolveHome(options.env ?? process.env);
+  const peek = createStore(noTarballs, { home });
+  let verified: Promise<Store> | undefined;
+  const resolveDir = async (name: string, locked: LockedComponent): Promise<string> => {
+    verified ??= openSession(dir, options).then((session) => createStore(session.client, { home: session.home }));
+    return (await verified).ensureUnpacked(name, locked.version, { integrity: locked.integrity, tarball: locked.tarball });
+  };
+  return Object.assign(resolveDir, { lookup: (name: string, locked: LockedComponent) => peek.lookup(name, locked.version, { integrity: locked.integrity }) });
+}
+
+/** The tarball source of a store that is only looked into. */
+const noTarballs = { tarball: (): Promise<Buffer> => Promise.reject(new Error('this store is only looked into')) };
+
+/**
+ * `rumpkg install` with nothing to do: rumpkg.lock satisfies rumpkg.json, passes the lockfile
+ * policy (RG-08) and every entry is in the store (`lookup`: identity and file sizes, no hashing,
+ * no registry session, no project lock — nothing is written). Undefined → the full install.
+ */
+async function installIfUpToDate(dir: string, options: InstallOptions): Promise<ProjectResult | undefined> {
+  const manifest = await readProject(dir);
+  const lock = await readLock(dir);
+  if (lock === undefined || lockfileSatisfies(lock, manifest).length > 0) return undefined;
+  const home = resolveHome(options.env ?? process.env);
+  const registries = effectiveRegistries(await readConfig(home), { project: manifest.registries ?? {}, projectDir: resolve(dir) });
+  checkLockPolicy(lock, { registryFor: (name) => registryForName(name, registries) });
+  const store = createStore(noTarballs, { home });
+  const items = lockedEntries(lock);
+  for (const c of items) if (store.lookup(c.name, c.version, { integrity: c.integrity }) === undefined) return undefined;
+  // CA-01: what killed runs left in <home>/tmp goes, as on every run that opens the registry.
+  await cleanStaleTemp(home);
+  return { manifest, lockfile: lock, lockWritten: false, changes: [], fetched: items.length, notes: [] };
 }
 
 async function commit(
@@ -510,6 +557,10 @@ export interface InstallOptions extends ProjectOptions {
 }
 
 export async function installProject(dir: string, options: InstallOptions = {}): Promise<ProjectResult> {
+  // Read-only and lock-free: a concurrent writer replaces each file atomically, and whatever
+  // pair of files this reads, a satisfied lockfile whose entries are all present is installed.
+  const done = await installIfUpToDate(dir, options);
+  if (done !== undefined) return done;
   const run = async (): Promise<ProjectResult> => {
     const manifest = await readProject(dir);
     const before = await readLock(dir);

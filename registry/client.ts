@@ -49,6 +49,11 @@ import {
 } from './packument.js';
 import { checkSeen } from './seen.js';
 import { createFileStorage } from './storage.js';
+import compare from 'semver/functions/compare.js';
+import valid from 'semver/functions/valid.js';
+
+// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
+const semver = { compare, valid };
 
 /** What the client reports (the CLI's Reporter fits). Library code never prints. */
 export interface ClientReporter {
@@ -258,7 +263,6 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       throw e;
     }
     const { scope, url } = registryFor(name);
-    const semver = await import('semver');
     return Object.entries(p.versions)
       .filter(([v]) => semver.valid(v) !== null)
       .sort(([a], [b]) => semver.compare(a, b))

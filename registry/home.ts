@@ -9,6 +9,7 @@
  *   tmp/              staging for atomic writes; leftovers are removed by the next run
  *   registry/         the embedded file registry
  */
+import { readdirSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,7 +64,8 @@ export async function cleanStaleTemp(root: string, options: { maxAgeMs?: number 
   let removed = 0;
   let entries: string[];
   try {
-    entries = await readdir(dir);
+    // Synchronous: every run that opens the registry lists this (usually empty) directory.
+    entries = readdirSync(dir);
   } catch {
     return 0;
   }

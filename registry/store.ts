@@ -2,7 +2,8 @@
  * The store: unpacked components, content-addressed by integrity, shared by every project of
  * one rumpkg home (`<home>/store/<sha512 hex>/`). Layout of one entry:
  *
- *   <home>/store/<hex>/index.json   { storeVersion, name, version, integrity, files: {path: sha256} }
+ *   <home>/store/<hex>/index.json   { storeVersion, name, version, integrity, files: {path: sha256},
+ *                                     sizes: {path: bytes} }
  *   <home>/store/<hex>/pkg/…        the component's files (package.json, lib/<target>/*.a …)
  *
  * An entry is built in `<home>/tmp/` and renamed into place in one step, so a crash leaves the
@@ -10,8 +11,17 @@
  * discards its copy (CA-02). Every read re-hashes the files against index.json (IN-08): a
  * flipped byte evicts the entry, which is refetched and unpacked once more; if that fails too
  * → E_CACHE. Images never hard-link into the store (IM-02): the packager copies.
+ *
+ * `lookup` is the cheap, synchronous presence check of the no-op paths (`rumpkg install` with
+ * nothing to do, `rumpkg build` whose stamp matches): the entry's index.json names the integrity
+ * and name@version, and every indexed file is a regular file of its recorded size — no hashing.
+ * It never hands out bytes it has not checked for a purpose that needs them: the build hashes
+ * every input into its stamp and takes the verified `ensureUnpacked` path on any mismatch;
+ * `rumpkg verify` / `cache verify` re-hash everything. index.json stays a function of the
+ * tarball (sizes, not mtimes), so two runs build byte-identical stores (CA-02).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { RumpkgError, fsError, isRumpkgError, parseIntegrity, unpackComponent } from '../components/index.js';
@@ -24,6 +34,8 @@ export interface StoreIndex {
   integrity: string;
   /** Package-relative path → `sha256-<base64>` of its bytes. */
   files: Record<string, string>;
+  /** Package-relative path → size in bytes (for `lookup`; absent in entries of older rumpkgs). */
+  sizes?: Record<string, number>;
 }
 
 export interface StoreEntry {
@@ -44,6 +56,13 @@ export interface Store {
   ensureUnpacked(name: string, version: string, options: { integrity: string; tarball?: string }): Promise<string>;
   /** Is there an entry for this integrity (present, not yet verified)? */
   has(integrity: string): Promise<boolean>;
+  /**
+   * Cheap and synchronous, no hashing: the directory of `name@version` when its entry names this
+   * integrity and name@version and every indexed file has its recorded size; undefined when the
+   * entry is absent, incomplete or from an older rumpkg (then use `ensureUnpacked`). An integrity
+   * that is another component's entry → E_INTEGRITY_LOCK, as in `ensureUnpacked`.
+   */
+  lookup(name: string, version: string, options: { integrity: string }): string | undefined;
   /** Every entry (index only, no hashing). */
   list(): Promise<Array<StoreIndex & { key: string; path: string }>>;
   /** Re-hashes every entry; with `evict`, removes the bad ones. */
@@ -69,19 +88,36 @@ export function storeKey(integrity: string): string {
   return h.digest.toString('hex');
 }
 
-async function hashTree(root: string): Promise<Record<string, string>> {
+async function hashTree(root: string, sizes?: Record<string, number>): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const walk = async (dir: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
     for (const e of entries) {
       const p = join(dir, e.name);
+      const rel = relative(root, p).split(sep).join('/');
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out[relative(root, p).split(sep).join('/')] = `sha256-${createHash('sha256').update(await readFile(p)).digest('base64')}`;
-      else out[relative(root, p).split(sep).join('/')] = 'not-a-regular-file';
+      else if (e.isFile()) {
+        const bytes = await readFile(p);
+        out[rel] = `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
+        if (sizes !== undefined) sizes[rel] = bytes.length;
+      } else out[rel] = 'not-a-regular-file';
     }
   };
   await walk(root);
+  if (sizes !== undefined) {
+    const sorted = Object.entries(sizes).sort(([a], [b]) => (a < b ? -1 : 1));
+    for (const k of Object.keys(sizes)) delete sizes[k];
+    for (const [k, v] of sorted) sizes[k] = v;
+  }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** RG-08/IN-03: the lockfile gives `name@version` the integrity of another component's entry. */
+function identityError(name: string, version: string, index: StoreIndex): RumpkgError {
+  return new RumpkgError('E_INTEGRITY_LOCK', `${name}@${version}: the integrity the lockfile gives is that of ${index.name}@${index.version}`, {
+    context: { component: `${name}@${version}`, actual: `${index.name}@${index.version}`, integrity: index.integrity },
+    hint: 'the lockfile was edited by hand or by someone else; restore it from version control',
+  });
 }
 
 export function createStore(source: TarballSource, options: StoreOptions): Store {
@@ -140,7 +176,9 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     try {
       // unpackComponent verifies the integrity, validates every header, and writes the package root.
       await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
-      const index: StoreIndex = { storeVersion: 1, name, version, integrity, files: await hashTree(join(staging, 'pkg')) };
+      const sizes: Record<string, number> = {};
+      const files = await hashTree(join(staging, 'pkg'), sizes);
+      const index: StoreIndex = { storeVersion: 1, name, version, integrity, files, sizes };
       await writeFileAtomic(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
       try {
         await mkdir(paths.store, { recursive: true });
@@ -164,10 +202,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
   const checkIdentity = async (dir: string, name: string, version: string): Promise<void> => {
     const index = await readIndex(dir);
     if (index !== undefined && (index.name !== name || index.version !== version)) {
-      throw new RumpkgError('E_INTEGRITY_LOCK', `${name}@${version}: the integrity the lockfile gives is that of ${index.name}@${index.version}`, {
-        context: { component: `${name}@${version}`, actual: `${index.name}@${index.version}`, integrity: index.integrity },
-        hint: 'the lockfile was edited by hand or by someone else; restore it from version control',
-      });
+      throw identityError(name, version, index);
     }
   };
 
@@ -255,6 +290,34 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     return { checked: keys.length, problems };
   };
 
+  const lookup = (name: string, version: string, opts: { integrity: string }): string | undefined => {
+    const dir = join(paths.store, storeKey(opts.integrity));
+    let index: StoreIndex;
+    try {
+      index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as StoreIndex;
+    } catch {
+      return undefined;
+    }
+    if (index === null || typeof index !== 'object' || index.storeVersion !== 1 || index.integrity !== opts.integrity) return undefined;
+    if (index.name !== name || index.version !== version) {
+      throw identityError(name, version, index);
+    }
+    const { files, sizes } = index;
+    if (typeof files !== 'object' || files === null || typeof sizes !== 'object' || sizes === null) return undefined;
+    const pkg = join(dir, 'pkg');
+    for (const f of Object.keys(files)) {
+      const size = sizes[f];
+      if (typeof size !== 'number') return undefined;
+      try {
+        const st = statSync(join(pkg, f));
+        if (!st.isFile() || st.size !== size) return undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return pkg;
+  };
+
   const has = async (integrity: string): Promise<boolean> => {
     try {
       await stat(join(paths.store, storeKey(integrity), 'index.json'));
@@ -265,5 +328,5 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
   };
 
-  return { ensureUnpacked, has, list, verify };
+  return { ensureUnpacked, has, lookup, list, verify };
 }

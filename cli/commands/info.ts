@@ -16,7 +16,7 @@ export function register(program: Command): void {
       const g = globalOptions(cmd);
       const { parseSpec, RumpkgError } = await import('../../components/index.js');
       const { openRegistryClient } = await import('../../registry/index.js');
-      const semver = await import('semver');
+      const semver = { satisfies: ((await import('semver/functions/satisfies.js')) as unknown as { default: typeof import('semver/functions/satisfies.js') }).default };
       const parsed = parseSpec(spec);
       const { client, config } = await openRegistryClient({ cwd: g.cwd, offline: opts.offline === true, reporter: createReporter(g) });
       const { name, note: aliasNote } = await client.resolveName(parsed.name, { defaultScope: config.defaultScope });

@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .action(async (spec: string, opts: { undo?: boolean; reason?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { RumpkgError } = await import('../../components/index.js');
-      const semver = await import('semver');
+      const semver = { valid: ((await import('semver/functions/valid.js')) as unknown as { default: typeof import('semver/functions/valid.js') }).default };
       const at = spec.lastIndexOf('@');
       const word = at > 0 ? spec.slice(0, at) : '';
       const version = at > 0 ? spec.slice(at + 1) : '';
