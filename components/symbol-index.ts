@@ -23,6 +23,11 @@ export interface DefinedIndex {
   has(name: string): boolean;
   /** A number in [0, count) naming `name` when it is one of them (stable for this index), else -1. */
   lookup(name: string): number;
+  /**
+   * `lookup` of many names at once (the same answers): hashed first, then probed bucket by
+   * bucket, so each bucket's table stays in cache while its names are looked up.
+   */
+  lookupMany(names: readonly string[]): Int32Array;
   /** The names, sorted by UTF-16 code unit and unique (decoded on first call, then cached). */
   names(): string[];
 }
@@ -99,8 +104,9 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
   let bits = 0;
   while ((1 << bits) * 2048 < m) bits++;
   const nb = 1 << bits;
-  const shift = 32 - bits;
-  const bucketOf = (h: number): number => (bits === 0 ? 0 : h >>> shift);
+  const shift = (32 - bits) & 31;
+  const bmask = nb - 1;
+  const bucketOf = (h: number): number => (h >>> shift) & bmask;
   const cnt = new Int32Array(nb + 1);
   for (let k = 0; k < m; k++) {
     const b = bucketOf(hs[k] as number) + 1;
@@ -221,6 +227,74 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
       slot = (slot + 1) & mask;
     }
   };
+  /** The probe of `lookupBytes` for a name whose (finished) hash is `h`. */
+  const probe = (name: string, h: number): number => {
+    const len = name.length;
+    const b = bucketOf(h);
+    const rb = base[b] as number;
+    const mask = masks[b] as number;
+    let slot = h & mask;
+    for (;;) {
+      const p = 2 * (rb + slot);
+      const e1 = table[p + 1] as number;
+      if (e1 === 0) return -1;
+      if (table[p] === h && ul[e1 - 1] === len) {
+        const s = us[e1 - 1] as number;
+        let k = 0;
+        while (k < len && str[s + k] === name.charCodeAt(k)) k++;
+        if (k === len) return e1 - 1;
+      }
+      slot = (slot + 1) & mask;
+    }
+  };
+  const lookupMany = (names: readonly string[]): Int32Array => {
+    const out = new Int32Array(names.length);
+    if (!ascii || names.length < 1024) {
+      for (let i = 0; i < names.length; i++) out[i] = lookup(names[i] as string);
+      return out;
+    }
+    // Pass 1: hashes (names that cannot be in an ASCII table are answered at once).
+    const hq = new Int32Array(names.length);
+    const ok = new Uint8Array(names.length);
+    const cq = new Int32Array(nb + 1);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
+      let h = FNV_OFFSET;
+      let good = 1;
+      for (let k = 0; k < name.length; k++) {
+        const c = name.charCodeAt(k);
+        if (c >= 0x80 || c === 0) {
+          good = 0;
+          break;
+        }
+        h = Math.imul(h ^ c, FNV_PRIME);
+      }
+      if (good === 0) {
+        out[i] = -1;
+        continue;
+      }
+      h = finish(h);
+      hq[i] = h;
+      ok[i] = 1;
+      const b = bucketOf(h) + 1;
+      cq[b] = (cq[b] as number) + 1;
+    }
+    // Pass 2: by bucket (a counting sort of the positions), then probe.
+    for (let b = 0; b < nb; b++) cq[b + 1] = (cq[b + 1] as number) + (cq[b] as number);
+    const at = cq.slice(0, nb);
+    const order = new Int32Array(cq[nb] as number);
+    for (let i = 0; i < names.length; i++) {
+      if (ok[i] === 0) continue;
+      const b = bucketOf(hq[i] as number);
+      order[at[b] as number] = i;
+      at[b] = (at[b] as number) + 1;
+    }
+    for (let q = 0; q < order.length; q++) {
+      const i = order[q] as number;
+      out[i] = probe(names[i] as string, hq[i] as number);
+    }
+    return out;
+  };
   let byName: Map<string, number> | undefined;
   const lookup = (name: string): number => {
     if (ascii) return lookupBytes(name);
@@ -236,6 +310,7 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
     },
     has: (name) => lookup(name) >= 0,
     lookup,
+    lookupMany,
     names,
   };
 }

@@ -764,7 +764,7 @@ export async function readImageIndex(source: ByteSource): Promise<ImageIndex> {
     symtab === undefined ? undefined : readSymbolTableView(layout, symtab, source),
     readImageLinkSet(layout, source),
   ]);
-  const empty: DefinedIndex = { count: 0, has: () => false, lookup: () => -1, names: () => [] };
+  const empty: DefinedIndex = { count: 0, has: () => false, lookup: () => -1, lookupMany: (ns) => new Int32Array(ns.length).fill(-1), names: () => [] };
   return {
     layout,
     symbolTable: symtab === undefined ? null : symtab.type === SHT.SYMTAB ? '.symtab' : '.dynsym',

@@ -149,12 +149,25 @@ interface Group {
 }
 
 /** Ids of the image's defined names: the evidence's index when it has one, else a map over `defined`. */
-function definedLookup(ev: ImageEvidence): { size: number; id: (name: string) => number } {
-  const id = ev.definedId;
-  if (id !== undefined && ev.definedCount !== undefined) return { size: ev.definedCount, id: (n) => id.call(ev, n) };
-  const m = new Map<string, number>();
-  for (const n of ev.defined) if (!m.has(n)) m.set(n, m.size);
-  return { size: m.size, id: (n) => m.get(n) ?? -1 };
+function definedLookup(ev: ImageEvidence): { size: number; ids: (names: readonly string[]) => Int32Array } {
+  const many = ev.definedIds;
+  const one = ev.definedId;
+  if (ev.definedCount !== undefined && many !== undefined) return { size: ev.definedCount, ids: (ns) => many.call(ev, ns) };
+  const idOf = (n: string): number => m?.get(n) ?? -1;
+  let m: Map<string, number> | undefined;
+  if (ev.definedCount === undefined || one === undefined) {
+    m = new Map<string, number>();
+    for (const n of ev.defined) if (!m.has(n)) m.set(n, m.size);
+  }
+  const single = m === undefined ? (n: string): number => (one as (n: string) => number).call(ev, n) : idOf;
+  return {
+    size: m === undefined ? (ev.definedCount as number) : m.size,
+    ids: (ns) => {
+      const out = new Int32Array(ns.length);
+      for (let i = 0; i < ns.length; i++) out[i] = single(ns[i] as string);
+      return out;
+    },
+  };
 }
 
 /** The audit of evidence already read (pure: no I/O). */
@@ -165,13 +178,12 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
   // Every known name is looked up once in the image's index (no string per image symbol, no
   // set of every known name): ids ≥ 0 are names the image defines. Arrays shared by several
   // versions (same archive) are looked up once.
-  const { size: idSpace, id: lookup } = definedLookup(ev);
+  const { size: idSpace, ids: lookupMany } = definedLookup(ev);
   const idCache = new Map<readonly string[], Int32Array>();
   const idsOf = (d: readonly string[]): Int32Array => {
     let a = idCache.get(d);
     if (a === undefined) {
-      a = new Int32Array(d.length);
-      for (let i = 0; i < d.length; i++) a[i] = lookup(d[i] as string);
+      a = lookupMany(d);
       idCache.set(d, a);
     }
     return a;

@@ -101,6 +101,8 @@ export interface ImageEvidence {
   hasDefined?(name: string): boolean;
   /** A number in [0, definedCount) naming `name` when it is one of `defined`, else -1. */
   definedId?(name: string): number;
+  /** `definedId` of many names at once (faster: the lookups are grouped by hash bucket). */
+  definedIds?(names: readonly string[]): Int32Array;
   /** null when the image has no link set section. */
   linkSet: LinkSetEntry[] | null;
   /** The embedded manifest, or null when the section is missing. */
@@ -370,6 +372,7 @@ export async function readImageEvidence(imagePath: string, options: { levelNames
       definedCount: index.count,
       hasDefined: (name: string) => index.has(name),
       definedId: (name: string) => index.lookup(name),
+      definedIds: (names: readonly string[]) => index.lookupMany(names),
       linkSet,
       manifest,
     };

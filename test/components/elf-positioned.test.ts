@@ -209,6 +209,26 @@ describe('positioned reads of real files', () => {
     expect((await readImageSymbols(bigImage)).defined).toEqual(whole.defined);
   });
 
+  it('lookupMany answers as lookup does, for thousands of names present, absent and non-ASCII', async () => {
+    const n = 3000;
+    writeFileSync(join(tmp.dir, 'many.c'), `${Array.from({ length: n }, (_, i) => `int rumpns_many_${i}(void) { return ${i}; }`).join('\n')}\nint main(void) { return 0; }\n`);
+    const exe = join(tmp.dir, 'many');
+    run('cc', ['-O0', '-no-pie', '-o', exe, join(tmp.dir, 'many.c')]);
+    const src = await openFileSource(exe);
+    try {
+      const x = await readImageIndex(src);
+      const names = x.defined.names();
+      const probes = [...names, ...Array.from({ length: n }, (_, i) => `rumpns_many_${i + n}`), 'rumpns_many_1\u00e9', 'rumpns_\u0000', '', ...names.slice(0, 10)];
+      const many = x.defined.lookupMany(probes);
+      expect([...many]).toEqual(probes.map((p) => x.defined.lookup(p)));
+      expect(new Set([...many].slice(0, names.length)).size).toBe(names.length); // distinct ids
+      expect([...many].slice(0, names.length).every((id) => id >= 0 && id < x.defined.count)).toBe(true);
+      expect([...many].slice(names.length, names.length + n + 3).every((id) => id === -1)).toBe(true);
+    } finally {
+      await src.close();
+    }
+  });
+
   it('an archive: readArchiveSymbols / readSymbolEvidence equal archiveSymbols / symbolEvidence', async () => {
     const lib = join(tmp.dir, 'libpos_long_member_names.a');
     expect(await readArchiveSymbols(lib)).toEqual(archiveSymbols(read(lib), { file: lib }));
