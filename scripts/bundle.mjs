@@ -1,61 +1,75 @@
-// Build step (after tsc, postbuild and compile-schemas): bundles the CLI into ONE ESM file,
-// dist/rumpkg.mjs — what package.json `bin` points at. Loading ~100 small ESM modules costs a
-// CLI run tens of milliseconds of module resolution; one file costs a parse.
+// Build step (after tsc, postbuild and compile-schemas): the CLI as one bundle plus a tiny
+// launcher, for start-up time. package.json `bin` points at the launcher, dist/rumpkg.cjs.
 //
-// - Entry: the compiled dist/cli/bin.js (tsc output). Every local module is inlined, including
-//   the lazy `await import('../../packager/index.js')` of the commands (esbuild turns those into
-//   lazily initialised sections of the same file, so `rumpkg --version` still runs none of the
-//   library's module bodies). npm packages stay external: they are resolved from node_modules at
-//   run time exactly as before.
-// - Assets: modules find their files with `new URL('./x', import.meta.url)` (glue templates, the
-//   corpus C sources, the catalog, schemas/validators.generated.cjs through createRequire,
-//   package.json for the version). In the bundle, each module's `import.meta.url` is rewritten to
-//   that module's ORIGINAL dist file URL, relative to the bundle:
-//   `new URL("./packager/glue.js", import.meta.url).href`, so every asset resolves exactly as it
-//   did from dist/<module>/<file>.js (the assets stay where postbuild put them).
-// - dist/cli/bin.js (which tests, benches, scripts/demo.sh and the README run) becomes a
-//   two-line launcher of the bundle, so everything that runs "the built CLI" runs the bundle.
-//   The unbundled entry is kept as dist/cli/bin.unbundled.js (for debugging, and as the entry
-//   when this script is re-run without tsc).
+//   dist/rumpkg-bundle.cjs        every local module of the CLI in one file (esbuild)
+//   dist/rumpkg-bundle.cjs.cache  V8 code cache of that file, made here with this node
+//   dist/rumpkg.cjs               the launcher: compiles the bundle with the code cache, runs it
+//   dist/cli/bin.js               (tsc output, replaced) imports the launcher, so the tests,
+//                                 benches, scripts/demo.sh and the README run the bundle too;
+//                                 the unbundled entry stays as dist/cli/bin.unbundled.js
+//
+// Why this shape (measured on the no-op install/build paths, see the h13 report):
+// - ~100 small ESM modules cost a run tens of milliseconds of module resolution and linking.
+// - CommonJS, not ESM, output: in an ESM bundle every `import` of a node builtin or package is
+//   hoisted to the top and loaded at start-up (node:http, zlib, child_process, all of semver…),
+//   which made `rumpkg --version` slower than the unbundled CLI. In CommonJS output esbuild keeps
+//   each lazily imported module (`await import('../../packager/index.js')` in the commands) in a
+//   lazily initialised wrapper, requires included, so `--version` runs no library code at all.
+// - semver and commander (small, pure JS, on every start-up path) are inlined: ~30 fewer files
+//   to resolve. Every other package stays external and loads from node_modules as before.
+// - The code cache spares V8 parsing the whole bundle on each run; when it does not fit (another
+//   node or V8 flags) V8 rejects it and compiles normally.
+//
+// Assets: modules find their files with `new URL('./x', import.meta.url)` (glue templates, the
+// corpus C sources, the catalog, schemas/validators.generated.cjs through createRequire,
+// package.json for the version). In the bundle each module's `import.meta.url` is rewritten to
+// that module's ORIGINAL dist file URL (from `__dirname` of the bundle, which lives in dist/), so
+// every asset resolves exactly as it did from dist/<module>/<file>.js.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
-const out = join(dist, 'rumpkg.mjs');
+const bundle = join(dist, 'rumpkg-bundle.cjs');
+const cache = `${bundle}.cache`;
+const launcher = join(dist, 'rumpkg.cjs');
 const bin = join(dist, 'cli', 'bin.js');
 const unbundled = join(dist, 'cli', 'bin.unbundled.js');
-const MARKER = '// rumpkg launcher (scripts/bundle.mjs)';
+const MARKER = '// rumpkg launcher stub (scripts/bundle.mjs)';
+const INLINE = new Set(['semver', 'commander']);
 
-if (!existsSync(bin)) {
-  console.error('bundle: dist/cli/bin.js is missing; run tsc first (npm run build)');
+function fail(message) {
+  console.error(`bundle: ${message}`);
   process.exit(1);
 }
-// A fresh tsc output replaces the launcher; a re-run without tsc bundles the saved entry.
+
+if (!existsSync(bin)) fail('dist/cli/bin.js is missing; run tsc first (npm run build)');
+// A fresh tsc output replaces the stub; a re-run without tsc bundles the saved entry.
 if (!readFileSync(bin, 'utf8').includes(MARKER)) copyFileSync(bin, unbundled);
-if (!existsSync(unbundled)) {
-  console.error('bundle: dist/cli/bin.unbundled.js is missing; run npm run build');
-  process.exit(1);
-}
+if (!existsSync(unbundled)) fail('dist/cli/bin.unbundled.js is missing; run npm run build');
 
-/** `import.meta.url` of a dist module → its original URL, relative to the bundle. */
-const importMetaPlugin = {
-  name: 'rumpkg-import-meta',
+const plugin = {
+  name: 'rumpkg-bundle',
   setup(b) {
-    b.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
-      const path = args.path;
-      if (!path.startsWith(dist + sep)) return undefined;
-      let text = await readFile(path, 'utf8');
-      if (/import\.meta\.(dirname|filename)/.test(text)) {
-        throw new Error(`${path}: import.meta.dirname/filename are not rewritten; use import.meta.url`);
+    // Packages are external except the few inlined ones; node builtins always external.
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { external: true };
+      const pkg = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+      return INLINE.has(pkg) ? undefined : { external: true };
+    });
+    b.onLoad({ filter: /\.js$/ }, async (args) => {
+      if (!args.path.startsWith(dist + sep)) return undefined;
+      let text = await readFile(args.path, 'utf8');
+      if (/import\.meta\.(dirname|filename|resolve)/.test(text)) {
+        throw new Error(`${args.path}: only import.meta.url is rewritten for the bundle; use it`);
       }
-      if (text.includes('import.meta.url')) {
-        const rel = `./${relative(dirname(out), path).split(sep).join('/')}`;
-        text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
-      }
+      const rel = relative(dist, args.path).split(sep).join('/');
+      const url = `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(rel)})).href`;
+      text = text.replaceAll('import.meta.url', url);
       return { contents: text, loader: 'js' };
     });
   },
@@ -64,33 +78,75 @@ const importMetaPlugin = {
 const t0 = performance.now();
 const result = await build({
   entryPoints: [unbundled],
-  outfile: out,
+  outfile: bundle,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
-  packages: 'external',
-  splitting: false,
-  minify: false,
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
-  plugins: [importMetaPlugin],
+  plugins: [plugin],
 });
 if (result.errors.length > 0) process.exit(1);
-chmodSync(out, 0o755);
 
-// Every local module must be in the bundle (a dynamic import esbuild could not follow would
-// still load dist/ at run time and hide a broken bundle behind a working dist/).
-const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(root, p));
-const compiled = inputs.filter((p) => p.startsWith(dist + sep));
-const text = readFileSync(out, 'utf8');
-const stray = [...text.matchAll(/\bimport\(\s*["'](\.[^"']*)["']\s*\)/g)].map((m) => m[1]);
-if (stray.length > 0) {
-  console.error(`bundle: relative dynamic imports left in the bundle: ${stray.join(', ')}`);
-  process.exit(1);
+// Every local module must be inside: a relative import/require left in the output would load
+// dist/ at run time and hide a broken bundle behind a working dist/.
+let text = readFileSync(bundle, 'utf8');
+// The entry's `#!` line is the launcher's business (the bundle is compiled inside a wrapper).
+if (text.startsWith('#!')) {
+  text = text.slice(text.indexOf('\n') + 1);
+  writeFileSync(bundle, text);
 }
+const stray = [...text.matchAll(/\b(?:import|require)\(\s*["'](\.[^"']*)["']\s*\)/g)].map((m) => m[1]);
+if (stray.length > 0) fail(`relative imports left in the bundle: ${stray.join(', ')}`);
+if (/\bimport\.meta\b/.test(text)) fail('import.meta left in the CommonJS bundle');
+const modules = Object.keys(result.metafile.inputs).filter((p) => resolve(root, p).startsWith(dist + sep)).length;
 
-writeFileSync(bin, `#!/usr/bin/env node\n${MARKER}: the CLI runs from the bundle; the unbundled entry is bin.unbundled.js.\nimport '../rumpkg.mjs';\n`);
+writeFileSync(
+  launcher,
+  `#!/usr/bin/env node
+// rumpkg: compiles the bundle (rumpkg-bundle.cjs) with its V8 code cache and runs it; generated by
+// scripts/bundle.mjs. A cache that does not fit this node is rejected by V8 and ignored.
+'use strict';
+const { readFileSync, writeFileSync, renameSync } = require('node:fs');
+const Module = require('node:module');
+const { Script, constants } = require('node:vm');
+const file = require('node:path').join(__dirname, 'rumpkg-bundle.cjs');
+const cacheFile = file + '.cache';
+let cachedData;
+try {
+  cachedData = readFileSync(cacheFile);
+} catch {
+  cachedData = undefined;
+}
+const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
+  filename: file,
+  cachedData,
+  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+if (process.env.RUMPKG_WRITE_CODE_CACHE === '1') {
+  process.once('beforeExit', () => {
+    writeFileSync(cacheFile + '.tmp', script.createCachedData());
+    renameSync(cacheFile + '.tmp', cacheFile);
+  });
+}
+const mod = new Module(file, module);
+mod.filename = file;
+mod.paths = Module._nodeModulePaths(__dirname);
+script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, __dirname);
+`,
+);
+chmodSync(launcher, 0o755);
+
+// The code cache: one run of the bundle (`--version`), then V8 serialises what it compiled.
+rmSync(cache, { force: true });
+const r = spawnSync(process.execPath, [launcher, '--version'], { env: { ...process.env, RUMPKG_WRITE_CODE_CACHE: '1' }, encoding: 'utf8' });
+if (r.status !== 0 || !existsSync(cache)) fail(`the bundle does not run: ${r.stderr}`);
+
+writeFileSync(bin, `#!/usr/bin/env node\n${MARKER}: the CLI runs from dist/rumpkg.cjs; the unbundled entry is bin.unbundled.js.\nimport '../rumpkg.cjs';\n`);
 chmodSync(bin, 0o755);
-console.log(`bundle: ${relative(root, out)} (${compiled.length} modules, ${(statSync(out).size / 1024).toFixed(0)} KiB) in ${(performance.now() - t0).toFixed(0)} ms`);
+for (const old of ['rumpkg.mjs']) rmSync(join(dist, old), { force: true });
+console.log(
+  `bundle: dist/rumpkg-bundle.cjs (${modules} modules, ${(statSync(bundle).size / 1024).toFixed(0)} KiB, code cache ${(statSync(cache).size / 1024).toFixed(0)} KiB), launcher dist/rumpkg.cjs, in ${(performance.now() - t0).toFixed(0)} ms`,
+);
