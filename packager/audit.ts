@@ -180,6 +180,18 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
   // versions (same archive) are looked up once.
   const { size: idSpace, ids: lookupMany } = definedLookup(ev);
   const idCache = new Map<readonly string[], Int32Array>();
+  {
+    // One batch for every list (the index answers a big batch bucket by bucket, in cache).
+    const lists = [...new Set(known.flatMap((k) => (k.defined === undefined ? [] : [k.defined])))];
+    const all: string[] = [];
+    for (const d of lists) for (const n of d) all.push(n);
+    const ids = lookupMany(all);
+    let off = 0;
+    for (const d of lists) {
+      idCache.set(d, ids.subarray(off, off + d.length));
+      off += d.length;
+    }
+  }
   const idsOf = (d: readonly string[]): Int32Array => {
     let a = idCache.get(d);
     if (a === undefined) {

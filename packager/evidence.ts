@@ -253,7 +253,7 @@ export async function imageEvidence(bytes: Uint8Array, file: string): Promise<Im
 
 /**
  * SHA-256 of the first `size` bytes of the open file `fd`, computed on a worker thread with
- * positioned reads of 4 MiB (bounded memory; overlaps the symbol work on the main thread).
+ * positioned reads of 1 MiB (bounded memory; the chunk stays in cache between read and hash; overlaps the symbol work on the main thread).
  */
 const HASH_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -262,7 +262,7 @@ const { createHash } = require('node:crypto');
 try {
   const { fd, size } = workerData;
   const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size, 4 << 20)));
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size, 1 << 20)));
   let pos = 0;
   while (pos < size) {
     const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
@@ -279,7 +279,7 @@ try {
 /** SHA-256 of the open file on this thread (the fallback when no worker can be started). */
 async function hashHere(fd: number, size: number, path: string): Promise<string> {
   const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size, 4 << 20)));
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size, 1 << 20)));
   let pos = 0;
   while (pos < size) {
     const n = await new Promise<number>((res, rej) => fsRead(fd, buf, 0, Math.min(buf.length, size - pos), pos, (e, k) => (e === null ? res(k) : rej(fsError(e, path, 'read image')))));
