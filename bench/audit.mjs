@@ -87,14 +87,18 @@ const nmCount = new Set(execFileSync('nm', ['-P', '--defined-only', '-g', image]
 if (report.image.definedSymbols !== nmCount) throw new Error(`audit saw ${report.image.definedSymbols} defined globals, nm ${nmCount}`);
 if (report.components.length !== 100) throw new Error(`expected 100 components found, got ${report.components.length}`);
 
-const [tAudit, tNm, tReadelf] = await timeRounds([
+const cli = new URL('../dist/cli/bin.js', import.meta.url).pathname;
+const [tAudit, tCli, tNm, tReadelf] = await timeRounds([
   () => auditImage(image, { knownComponents: known, target: 'posix-x86_64' }),
+  // the whole `rumpkg audit` process (node start-up, CLI, audit without known components, JSON out)
+  tool(process.execPath, [cli, 'audit', image, '--no-registry', '--json']),
   tool('nm', ['--defined-only', '-g', image]),
   tool('readelf', ['-Ws', image]),
 ]);
 const ms = (x) => `${x.toFixed(0)} ms`;
 process.stdout.write(`image: ${(size / 1e6).toFixed(1)} MB, ${nmCount} defined globals, link set ${report.image.linkSetEntries} entries; 200 known components, ${report.components.length} found; median of ${runs} rounds (contenders in turns)\n`);
 process.stdout.write(`rumpkg auditImage (read + sha256 + symbols + link set + match + licences): ${ms(tAudit)}\n`);
+process.stdout.write(`rumpkg audit IMAGE --no-registry --json (whole process): ${ms(tCli)}   ratio nm/process ${(tNm / tCli).toFixed(2)}x\n`);
 process.stdout.write(`nm --defined-only -g:  ${ms(tNm)}   ratio nm/audit      ${(tNm / tAudit).toFixed(2)}x\n`);
 process.stdout.write(`readelf -Ws:           ${ms(tReadelf)}   ratio readelf/audit ${(tReadelf / tAudit).toFixed(2)}x\n`);
 process.stdout.write(`goal (faster than nm): ${tAudit < tNm ? 'met' : 'NOT met'}\n`);
