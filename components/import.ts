@@ -24,7 +24,7 @@
  * each component is built in a staging directory and swapped in by rename.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { loadCatalog, catalogShipsTarget, type Catalog, type CatalogEntry } from './catalog.js';
 import { fsError, isRumpkgError, RumpkgError } from './errors.js';

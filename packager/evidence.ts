@@ -28,7 +28,6 @@ import {
   RumpkgError,
   SHF_ALLOC,
   SHT,
-  archiveSymbols,
   fsError,
   imageSymbols,
   openFileSource,
