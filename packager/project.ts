@@ -21,6 +21,7 @@
  * - rumpkg.json and rumpkg.lock change together: if the lockfile write fails after rumpkg.json
  *   was written (ENOSPC, CA-08), the old rumpkg.json is put back.
  */
+import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import compare from 'semver/functions/compare.js';
@@ -77,6 +78,8 @@ import {
 
 export const PROJECT_FILE = 'rumpkg.json';
 export const LOCK_FILE = 'rumpkg.lock';
+/** The lock file of the project's writers (CA-06). */
+const PROJECT_LOCK_FILE = '.rumpkg.lock.lck';
 
 export interface ProjectReporter {
   info?(message: string): void;
@@ -180,7 +183,7 @@ async function writeIfChanged(path: string, text: string): Promise<boolean> {
 
 /** Runs `fn` holding the project's lock (two writers of one lockfile: CA-06). */
 async function withProjectLock<T>(dir: string, fn: () => Promise<T>, options: { lockTimeoutMs?: number } = {}): Promise<T> {
-  return withLock(join(resolve(dir), '.rumpkg.lock.lck'), fn, { what: join(resolve(dir), LOCK_FILE), timeoutMs: options.lockTimeoutMs ?? 30_000 });
+  return withLock(join(resolve(dir), PROJECT_LOCK_FILE), fn, { what: join(resolve(dir), LOCK_FILE), timeoutMs: options.lockTimeoutMs ?? 30_000 });
 }
 
 /**
@@ -435,9 +438,12 @@ const noTarballs = { tarball: (): Promise<Buffer> => Promise.reject(new Error('t
 /**
  * `rumpkg install` with nothing to do: rumpkg.lock satisfies rumpkg.json, passes the lockfile
  * policy (RG-08) and every entry is in the store (`lookup`: identity and file sizes, no hashing,
- * no registry session, no project lock — nothing is written). Undefined → the full install.
+ * no registry session, no project lock — nothing is written). Undefined → the full install; so
+ * too while a writer holds (or a dead one left) the project's lock: the full install waits for
+ * it, or reclaims it.
  */
 async function installIfUpToDate(dir: string, options: InstallOptions): Promise<ProjectResult | undefined> {
+  if (existsSync(join(resolve(dir), PROJECT_LOCK_FILE))) return undefined;
   const manifest = await readProject(dir);
   const lock = await readLock(dir);
   if (lock === undefined || lockfileSatisfies(lock, manifest).length > 0) return undefined;

@@ -9,10 +9,11 @@
  *   tmp/              staging for atomic writes; leftovers are removed by the next run
  *   registry/         the embedded file registry
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fsError } from '../components/index.js';
 
 export interface HomePaths {
@@ -102,9 +103,6 @@ function isAlive(pid: number): boolean {
  * from the start (never a window with wider permissions), fsync, rename (CA-01).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
-  const { open, rename, unlink } = await import('node:fs/promises');
-  const { dirname, basename } = await import('node:path');
-  const { randomBytes } = await import('node:crypto');
   const dir = dirname(path);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });

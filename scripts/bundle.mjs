@@ -94,13 +94,17 @@ if (result.errors.length > 0) process.exit(1);
 // dist/ at run time and hide a broken bundle behind a working dist/.
 let text = readFileSync(bundle, 'utf8');
 // The entry's `#!` line is the launcher's business (the bundle is compiled inside a wrapper).
-if (text.startsWith('#!')) {
-  text = text.slice(text.indexOf('\n') + 1);
-  writeFileSync(bundle, text);
-}
+if (text.startsWith('#!')) text = text.slice(text.indexOf('\n') + 1);
+// Dynamic import() of a package (octokit is ESM-only) goes through the launcher's own import():
+// code compiled by vm.Script has no dynamic-import host hook without an experimental option.
+const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*["'][^."'])/g;
+const dynamicImports = text.match(DYNAMIC_IMPORT)?.length ?? 0;
+text = text.replace(DYNAMIC_IMPORT, '__rumpkgImport(');
+writeFileSync(bundle, text);
 const stray = [...text.matchAll(/\b(?:import|require)\(\s*["'](\.[^"']*)["']\s*\)/g)].map((m) => m[1]);
 if (stray.length > 0) fail(`relative imports left in the bundle: ${stray.join(', ')}`);
 if (/\bimport\.meta\b/.test(text)) fail('import.meta left in the CommonJS bundle');
+if (/(?<![\w$.])import\(/.test(text)) fail('a dynamic import() the launcher cannot serve is left in the bundle');
 const modules = Object.keys(result.metafile.inputs).filter((p) => resolve(root, p).startsWith(dist + sep)).length;
 
 writeFileSync(
@@ -111,7 +115,7 @@ writeFileSync(
 'use strict';
 const { readFileSync, writeFileSync, renameSync } = require('node:fs');
 const Module = require('node:module');
-const { Script, constants } = require('node:vm');
+const { Script } = require('node:vm');
 const file = require('node:path').join(__dirname, 'rumpkg-bundle.cjs');
 const cacheFile = file + '.cache';
 let cachedData;
@@ -120,11 +124,9 @@ try {
 } catch {
   cachedData = undefined;
 }
-const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
-  filename: file,
-  cachedData,
-  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-});
+// Module.wrap's parameters, plus the import() of this file for the bundle's imports of packages.
+const source = '(function (exports, require, module, __filename, __dirname, __rumpkgImport) { ' + readFileSync(file, 'utf8') + '\\n});';
+const script = new Script(source, { filename: file, cachedData });
 if (process.env.RUMPKG_WRITE_CODE_CACHE === '1') {
   process.once('beforeExit', () => {
     writeFileSync(cacheFile + '.tmp', script.createCachedData());
@@ -134,7 +136,7 @@ if (process.env.RUMPKG_WRITE_CODE_CACHE === '1') {
 const mod = new Module(file, module);
 mod.filename = file;
 mod.paths = Module._nodeModulePaths(__dirname);
-script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, __dirname);
+script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, __dirname, (specifier) => import(specifier));
 `,
 );
 chmodSync(launcher, 0o755);
@@ -148,5 +150,5 @@ writeFileSync(bin, `#!/usr/bin/env node\n${MARKER}: the CLI runs from dist/rumpk
 chmodSync(bin, 0o755);
 for (const old of ['rumpkg.mjs']) rmSync(join(dist, old), { force: true });
 console.log(
-  `bundle: dist/rumpkg-bundle.cjs (${modules} modules, ${(statSync(bundle).size / 1024).toFixed(0)} KiB, code cache ${(statSync(cache).size / 1024).toFixed(0)} KiB), launcher dist/rumpkg.cjs, in ${(performance.now() - t0).toFixed(0)} ms`,
+  `bundle: dist/rumpkg-bundle.cjs (${modules} modules, ${dynamicImports} package import() via the launcher, ${(statSync(bundle).size / 1024).toFixed(0)} KiB, code cache ${(statSync(cache).size / 1024).toFixed(0)} KiB), launcher dist/rumpkg.cjs, in ${(performance.now() - t0).toFixed(0)} ms`,
 );
