@@ -426,7 +426,9 @@ export async function storeComponentDirResolver(dir: string, options: ProjectOpt
   const peek = createStore(noTarballs, { home });
   let verified: Promise<Store> | undefined;
   const resolveDir = async (name: string, locked: LockedComponent): Promise<string> => {
-    verified ??= openSession(dir, options).then((session) => createStore(session.client, { home: session.home }));
+    verified ??= openSession(dir, options).then((session) =>
+      createStore(session.client, { home: session.home, reporter: { info: (m) => options.reporter?.info?.(m), warn: (m) => options.reporter?.warn?.(m) } }),
+    );
     return (await verified).ensureUnpacked(name, locked.version, { integrity: locked.integrity, tarball: locked.tarball });
   };
   return Object.assign(resolveDir, { lookup: (name: string, locked: LockedComponent) => peek.lookup(name, locked.version, { integrity: locked.integrity }) });

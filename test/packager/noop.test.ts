@@ -1,0 +1,172 @@
+/**
+ * The no-op paths (a warm `rumpkg install` and `rumpkg build` with nothing to do) against a real
+ * store: the corpus components of examples/hello-net published into an embedded file registry,
+ * installed and built once. Then:
+ * - store `lookup` is identity + sizes, no hashing: it refuses another component's integrity
+ *   (E_INTEGRITY_LOCK) and misses a truncated, missing or pre-sizes entry;
+ * - a no-op install writes nothing and takes no lock; a truncated store file makes it take the
+ *   full path, which evicts and refetches the entry;
+ * - a no-op build never calls the verified resolver; a same-size flipped byte in a store archive
+ *   (which the cheap lookup cannot see) changes the stamp, so the build takes the verified path,
+ *   which evicts and refetches the entry before anything could be linked from it.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRumpkgError, packComponent, type LockedComponent } from '../../components/index.js';
+import { buildProject, installProject, readLock, storeComponentDirResolver } from '../../packager/index.js';
+import { createRegistryClient, createStore, homePaths, storeKey } from '../../registry/index.js';
+import { HELLO_C, VERSION, corpusRoot, lockedTargetFor, sha256File } from './helpers.js';
+
+const T = 'posix-x86_64';
+const dirs: string[] = [];
+const temp = (prefix: string): string => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+let home: string;
+let env: NodeJS.ProcessEnv;
+const noSource = { tarball: (): Promise<Buffer> => Promise.reject(new Error('no fetching here')) };
+
+beforeAll(async () => {
+  const root = await corpusRoot();
+  home = join(temp('rumpkg-noop-home-'), 'home');
+  env = { ...process.env, RUMPKG_HOME: home };
+  const client = createRegistryClient({ home, registries: { '@rump': `file://${homePaths(home).registry}` } });
+  const lt = lockedTargetFor(root, ['@rump/net-config', '@rump/tcpip', '@rump/virtif']);
+  for (const name of Object.keys(lt.components)) await client.publish((await packComponent(join(root, VERSION, name.replace(/^@rump\//, '')))).data);
+}, 120_000);
+
+function project(): string {
+  const dir = temp('rumpkg-noop-project-');
+  writeFileSync(
+    join(dir, 'rumpkg.json'),
+    `${JSON.stringify({ schemaVersion: 1, name: 'noop', targets: [T], components: { '@rump/net-config': '^10.0.0', '@rump/tcpip': '^10.0.0', '@rump/virtif': '^10.0.0' }, registries: {}, image: { sources: ['app.c'], net: [{ if: 'virt0', type: 'inet', method: 'static', addr: '10.0.0.2', mask: '24' }] } }, null, 2)}\n`,
+  );
+  writeFileSync(join(dir, 'app.c'), HELLO_C);
+  return dir;
+}
+
+async function locked(dir: string, name: string): Promise<LockedComponent> {
+  return (await readLock(dir))!.targets[T]!.components[name]!;
+}
+
+function archiveOf(entry: string): string {
+  const lib = join(entry, 'lib', T);
+  return join(lib, readdirSync(lib).find((f) => f.endsWith('.a'))!);
+}
+
+/** Counts the calls of the verified path of the store resolver. */
+async function countingResolver(dir: string): Promise<{ resolver: Awaited<ReturnType<typeof storeComponentDirResolver>>; calls: () => number }> {
+  const inner = await storeComponentDirResolver(dir, { env });
+  let n = 0;
+  const resolver = Object.assign((name: string, l: LockedComponent) => (n++, inner(name, l)), { lookup: inner.lookup });
+  return { resolver, calls: () => n };
+}
+
+describe('store lookup', () => {
+  it('is identity and sizes: another integrity is refused; a truncated, missing or pre-sizes entry is a miss', async () => {
+    const dir = project();
+    await installProject(dir, { env });
+    const store = createStore(noSource, { home });
+    const tcpip = await locked(dir, '@rump/tcpip');
+    const net = await locked(dir, '@rump/net');
+    const entry = store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity });
+    expect(entry).toBe(join(homePaths(home).store, storeKey(tcpip.integrity), 'pkg'));
+    let err: unknown;
+    try {
+      store.lookup('@rump/tcpip', tcpip.version, { integrity: net.integrity });
+    } catch (e) {
+      err = e;
+    }
+    expect(isRumpkgError(err, 'E_INTEGRITY_LOCK')).toBe(true);
+    expect((err as Error).message).toContain('@rump/net@');
+
+    const archive = archiveOf(entry!);
+    const good = readFileSync(archive);
+    writeFileSync(archive, good.subarray(0, good.length - 1));
+    expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBeUndefined();
+    rmSync(archive);
+    expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBeUndefined();
+    writeFileSync(archive, good);
+    expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBe(entry);
+    // An entry written before index.json recorded sizes: a miss (the verified path handles it).
+    const indexPath = join(entry!, '..', 'index.json');
+    const index = JSON.parse(readFileSync(indexPath, 'utf8')) as Record<string, unknown>;
+    const { sizes, ...old } = index;
+    expect(Object.keys(sizes as object)).toEqual(Object.keys(index.files as object));
+    writeFileSync(indexPath, JSON.stringify(old));
+    expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBeUndefined();
+    writeFileSync(indexPath, `${JSON.stringify(index, null, 2)}\n`);
+    expect((await store.verify()).problems).toEqual([]);
+  }, 60_000);
+});
+
+describe('no-op install', () => {
+  it('writes nothing and takes no lock; a truncated store file sends it down the full path, which repairs the entry', async () => {
+    const dir = project();
+    const first = await installProject(dir, { env });
+    expect(first.lockWritten).toBe(true);
+    const lockBytes = readFileSync(join(dir, 'rumpkg.lock'));
+    const lockMtime = statSync(join(dir, 'rumpkg.lock')).mtimeMs;
+    const again = await installProject(dir, { env });
+    expect(again).toMatchObject({ lockWritten: false, changes: [], fetched: first.fetched });
+    expect(readFileSync(join(dir, 'rumpkg.lock')).equals(lockBytes)).toBe(true);
+    expect(statSync(join(dir, 'rumpkg.lock')).mtimeMs).toBe(lockMtime);
+    expect(readdirSync(dir).sort()).toEqual(['app.c', 'rumpkg.json', 'rumpkg.lock']);
+
+    const tcpip = await locked(dir, '@rump/tcpip');
+    const archive = archiveOf(join(homePaths(home).store, storeKey(tcpip.integrity), 'pkg'));
+    const good = readFileSync(archive);
+    writeFileSync(archive, Buffer.concat([good, Buffer.from('x')]));
+    const warnings: string[] = [];
+    await installProject(dir, { env, reporter: { warn: (m) => warnings.push(m) } });
+    expect(warnings.some((w) => w.includes('@rump/tcpip@') && w.includes('damaged'))).toBe(true);
+    expect(readFileSync(archive).equals(good)).toBe(true);
+    expect((await createStore(noSource, { home }).verify()).problems).toEqual([]);
+  }, 60_000);
+});
+
+describe('no-op build', () => {
+  it('never takes the verified path when the stamp matches; a same-size flipped byte in the store is caught by the stamp, evicted and refetched', async () => {
+    const dir = project();
+    await installProject(dir, { env });
+    const built = await countingResolver(dir);
+    const [r1] = await buildProject(dir, { resolveComponentDir: built.resolver });
+    expect(r1!.upToDate).toBe(false);
+    expect(built.calls()).toBeGreaterThan(0);
+    const sha = sha256File(r1!.image);
+
+    const noop = await countingResolver(dir);
+    const [r2] = await buildProject(dir, { resolveComponentDir: noop.resolver });
+    expect(r2).toMatchObject({ upToDate: true, image: r1!.image, sha256: r1!.sha256 });
+    expect(noop.calls()).toBe(0);
+
+    // A flipped byte of the same size: the lookup still hits, the stamp does not.
+    const tcpip = await locked(dir, '@rump/tcpip');
+    const archive = archiveOf(join(homePaths(home).store, storeKey(tcpip.integrity), 'pkg'));
+    const good = readFileSync(archive);
+    const bad = Buffer.from(good);
+    bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 1;
+    writeFileSync(archive, bad);
+    expect(createStore(noSource, { home }).lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBeDefined();
+    const warnings: string[] = [];
+    const inner = await storeComponentDirResolver(dir, { env, reporter: { warn: (m) => warnings.push(m) } });
+    const [r3] = await buildProject(dir, { resolveComponentDir: inner });
+    expect(warnings.some((w) => w.includes('@rump/tcpip@') && w.includes('modified'))).toBe(true);
+    expect(readFileSync(archive).equals(good)).toBe(true);
+    // Verified, the inputs are the good bytes again: the image (built from them) is current.
+    expect(r3).toMatchObject({ upToDate: true, sha256: r1!.sha256 });
+    expect(sha256File(r3!.image)).toBe(sha);
+    expect((await createStore(noSource, { home }).verify()).problems).toEqual([]);
+    const after = await countingResolver(dir);
+    expect((await buildProject(dir, { resolveComponentDir: after.resolver }))[0]!.upToDate).toBe(true);
+    expect(after.calls()).toBe(0);
+  }, 120_000);
+});
