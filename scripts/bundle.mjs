@@ -127,6 +127,9 @@ try {
 // Module.wrap's parameters, plus the import() of this file for the bundle's imports of packages.
 const source = '(function (exports, require, module, __filename, __dirname, __rumpkgImport) { ' + readFileSync(file, 'utf8') + '\\n});';
 const script = new Script(source, { filename: file, cachedData });
+if (process.env.RUMPKG_CODE_CACHE_REPORT === '1') {
+  process.stderr.write('rumpkg: code cache ' + (cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted') + '\\n');
+}
 if (process.env.RUMPKG_WRITE_CODE_CACHE === '1') {
   process.once('beforeExit', () => {
     writeFileSync(cacheFile + '.tmp', script.createCachedData());

@@ -1,0 +1,103 @@
+/**
+ * The CLI as users run it: package.json `bin` → dist/rumpkg.cjs, the launcher of the bundle made
+ * by scripts/bundle.mjs (needs `npm run build`). Checks that the bundle is self-contained (no
+ * relative import left, every rewritten `import.meta.url` names a compiled module that exists),
+ * that its V8 code cache fits this node, and that the paths which depend on the rewriting work
+ * from the bundle: the version from package.json, the precompiled schema validators and
+ * spdx-expression-parse (createRequire), the glue template (`build --dry-run`), and an ESM-only
+ * package (octokit) through the launcher's import().
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGitRepo, startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
+import { corpusRoot, writeProject } from '../packager/helpers.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+const BIN = join(ROOT, pkg.bin.rumpkg!);
+const work = mkdtempSync(join(tmpdir(), 'rumpkg-bundle-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Runs the bin asynchronously (the loopback GitHub server answers from this process). */
+function rumpkg(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? work,
+      env: { ...process.env, RUMPKG_HOME: join(work, 'home'), NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(() => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build`);
+});
+
+describe('the bundled CLI (package.json bin)', () => {
+  it('is the launcher of one self-contained bundle whose code cache fits this node', async () => {
+    expect(pkg.bin.rumpkg).toBe('dist/rumpkg.cjs');
+    const bundle = readFileSync(join(ROOT, 'dist/rumpkg-bundle.cjs'), 'utf8');
+    expect(bundle).not.toMatch(/\b(?:require|import)\(\s*["']\.\.?\//);
+    expect(bundle).not.toMatch(/\bimport\.meta\b/);
+    const rewritten = [...bundle.matchAll(/join\(__dirname, "([^"]+\.js)"\)/g)].map((m) => m[1]!);
+    expect(rewritten).toEqual(expect.arrayContaining(['cli/version.js', 'packager/glue.js', 'schemas/validate.js', 'components/corpus.js']));
+    for (const f of rewritten) expect(existsSync(join(ROOT, 'dist', f)), f).toBe(true);
+    const r = await rumpkg(['--version'], { env: { RUMPKG_CODE_CACHE_REPORT: '1' } });
+    expect(r).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: 'rumpkg: code cache accepted\n' });
+    // dist/cli/bin.js (tests, benches, demo) runs the same bundle.
+    const viaDist = spawnSync(process.execPath, [join(ROOT, 'dist/cli/bin.js'), '--version'], { encoding: 'utf8', env: { ...process.env, RUMPKG_CODE_CACHE_REPORT: '1' } });
+    expect(viaDist.stderr).toBe('rumpkg: code cache accepted\n');
+  });
+
+  it('finds its assets: schema validators and spdx (validate), the glue template (build --dry-run)', async () => {
+    const root = await corpusRoot();
+    const v = await rumpkg(['validate', join(root, '10.0.0', 'tcpip', 'package.json')]);
+    expect(v.code, v.stderr).toBe(0);
+    // A licence only spdx-expression-parse (loaded through createRequire) can refuse.
+    const bad = join(work, 'bad.json');
+    const m = JSON.parse(readFileSync(join(root, '10.0.0', 'tcpip', 'package.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(bad, JSON.stringify({ ...m, license: 'GPL-2.0-only WITH (' }));
+    const b = await rumpkg(['--json', 'validate', bad]);
+    expect(b.code).toBe(1);
+    expect(b.stdout).toContain('not a valid SPDX licence expression');
+    const dir = join(work, 'project');
+    mkdirSync(dir);
+    writeProject(dir, root);
+    const d = await rumpkg(['build', '--dry-run', '--components-dir', root], { cwd: dir });
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain('rumpkg_main.c');
+    expect(d.stdout).toContain('rump_init');
+  }, 120_000);
+
+  it('imports an ESM-only package (octokit) through the launcher: import upstream', async () => {
+    const ref = 'netbsd-10-0-RELEASE';
+    const path = 'sys/rump/net/lib/libnetinet';
+    const repo = await createGitRepo({ [`${path}/Makefile`]: 'LIB=rumpnet_netinet\n' }, { tag: ref });
+    let server: GitHubServer | undefined;
+    try {
+      server = await startGitHubServer({ 'NetBSD/src': repo });
+      const dir = join(work, 'tcpip');
+      mkdirSync(join(dir, 'lib', 'posix-x86_64'), { recursive: true });
+      writeFileSync(join(dir, 'lib', 'posix-x86_64', 'librumpnet_netinet.a'), '!<arch>\n');
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({ name: '@rump/tcpip', version: '10.0.0', license: 'BSD-2-Clause', rump: { schemaVersion: 1, lib: 'librumpnet_netinet', faction: 'net', targets: { 'posix-x86_64': { archive: 'lib/posix-x86_64/librumpnet_netinet.a' } } } }),
+      );
+      const r = await rumpkg(['import', 'upstream', '--ref', ref, '--github-url', server.url, '--json', dir], { env: { GITHUB_TOKEN: 'ghp_bundleTest' } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).components[0].upstream.path).toBe(path);
+    } finally {
+      await server?.close();
+      rmSync(repo, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
