@@ -21,7 +21,7 @@
  * - rumpkg.json and rumpkg.lock change together: if the lockfile write fails after rumpkg.json
  *   was written (ENOSPC, CA-08), the old rumpkg.json is put back.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import compare from 'semver/functions/compare.js';
@@ -121,7 +121,7 @@ export interface ProjectResult {
 export async function readProject(dir: string): Promise<ProjectManifest> {
   const path = join(resolve(dir), PROJECT_FILE);
   try {
-    await stat(path);
+    statSync(path);
   } catch (e) {
     const err = fsError(e, path, 'read');
     if (isRumpkgError(err, 'E_NOT_FOUND')) {
@@ -154,7 +154,8 @@ export async function readLock(dir: string): Promise<Lockfile | undefined> {
   const path = join(resolve(dir), LOCK_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Synchronous: a small file, read on every command's start-up path.
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw fsError(e, path, 'read');

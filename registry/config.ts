@@ -4,7 +4,7 @@
  * fallback from one registry to another (RG-06, dependency confusion): a name whose scope has
  * no registry is an E_SCOPE error, never a lookup somewhere else.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
@@ -76,7 +76,8 @@ export async function readConfig(root: string): Promise<RumpkgConfig> {
   const file = homePaths(root).config;
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Synchronous: a small file, read on every command's start-up path.
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig(root);
     throw new RumpkgError('E_IO', `cannot read ${file}`, { cause: e, context: { path: file } });

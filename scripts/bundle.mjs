@@ -68,6 +68,14 @@ const plugin = {
         throw new Error(`${args.path}: only import.meta.url is rewritten for the bundle; use it`);
       }
       const rel = relative(dist, args.path).split(sep).join('/');
+      // The precompiled schema validators (compile-schemas.mjs) go into the bundle too: they are
+      // loaded by every command that reads a project, and the code cache then covers them.
+      if (rel === 'schemas/validate.js') {
+        const call = "createRequire(import.meta.url)('./validators.generated.cjs')";
+        if (!text.includes(call)) throw new Error(`${args.path}: the validators are no longer loaded by ${call}; update scripts/bundle.mjs`);
+        if (!existsSync(join(dist, 'schemas', 'validators.generated.cjs'))) throw new Error('dist/schemas/validators.generated.cjs is missing: run scripts/compile-schemas.mjs first');
+        text = text.replace(call, "require('./validators.generated.cjs')");
+      }
       const url = `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(rel)})).href`;
       text = text.replaceAll('import.meta.url', url);
       return { contents: text, loader: 'js' };
