@@ -108,6 +108,27 @@ if (text.startsWith('#!')) text = text.slice(text.indexOf('\n') + 1);
 const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*["'][^."'])/g;
 const dynamicImports = text.match(DYNAMIC_IMPORT)?.length ?? 0;
 text = text.replace(DYNAMIC_IMPORT, '__rumpkgImport(');
+// node:http (the registry server) and node:worker_threads (the audit's hashing worker) cost ~5 ms
+// to load and are used only inside functions: they load on first use. esbuild binds a named
+// import as `import_node_x = require("node:x")` and uses it only as `import_node_x.name`; both
+// are checked, so a use of another shape fails the build instead of meeting a half-loaded module.
+const LAZY = ['http', 'worker_threads'];
+let lazyCount = 0;
+for (const id of LAZY) {
+  const binding = new RegExp(`\\b(import_node_${id}\\d*) = require\\("node:${id}"\\);`, 'g');
+  for (const [, name] of [...text.matchAll(binding)]) {
+    const uses = [...text.matchAll(new RegExp(`\\b${name}\\b(.)`, 'g'))].map((m) => m[1]);
+    // the `var` declaration (`,` or `;`), the assignment (` `), and member accesses (`.`)
+    if (uses.some((c) => c !== '.' && c !== ',' && c !== ';' && c !== ' ')) fail(`${name} is used other than as ${name}.member; cannot load node:${id} lazily`);
+    lazyCount++;
+  }
+  text = text.replace(binding, (_, name) => `${name} = __rumpkgLazy("node:${id}");`);
+}
+if (lazyCount > 0) {
+  const strict = '"use strict";\n';
+  if (!text.startsWith(strict)) fail('the bundle does not start with "use strict"');
+  text = `${strict}var __rumpkgLazy = (id) => {\n  let m;\n  return new Proxy({}, { get: (_, key) => (m ??= require(id))[key] });\n};\n${text.slice(strict.length)}`;
+}
 // Pure ASCII, so the launcher reads it as latin1 (a plain copy) instead of decoding 1 MB of
 // UTF-8 (~4 ms). esbuild escapes strings already; what is left (a few comments, a regex literal)
 // gets \u escapes, which mean the same there.

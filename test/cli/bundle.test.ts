@@ -58,7 +58,7 @@ describe('the bundled CLI (package.json bin)', () => {
     expect(viaDist.stderr).toBe('rumpkg: code cache accepted\n');
   });
 
-  it('finds its assets: schema validators and spdx (validate), the glue template (build --dry-run)', async () => {
+  it('finds its assets: schema validators and spdx (validate), the glue template (build), and audits on a worker', async () => {
     const root = await corpusRoot();
     const v = await rumpkg(['validate', join(root, '10.0.0', 'tcpip', 'package.json')]);
     expect(v.code, v.stderr).toBe(0);
@@ -76,7 +76,34 @@ describe('the bundled CLI (package.json bin)', () => {
     expect(d.code, d.stderr).toBe(0);
     expect(d.stdout).toContain('rumpkg_main.c');
     expect(d.stdout).toContain('rump_init');
+    // node:worker_threads, loaded on first use in the bundle: audit hashes the image on a worker.
+    const built = await rumpkg(['--json', 'build', '--components-dir', root], { cwd: dir });
+    expect(built.code, built.stderr).toBe(0);
+    const image = (JSON.parse(built.stdout) as Array<{ image: string }>)[0]!.image;
+    const audit = await rumpkg(['--json', 'audit', image], { cwd: dir });
+    expect(audit.code, audit.stderr).toBe(0);
+    expect(JSON.parse(audit.stdout).image.sha256).toMatch(/^sha256-[0-9a-f]{64}$/);
   }, 120_000);
+
+  it('serves a registry (node:http, loaded on first use in the bundle)', async () => {
+    const child = spawn(process.execPath, [BIN, 'registry', 'serve', '--port', '0', join(work, 'served')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    try {
+      const url = await new Promise<string>((res, rej) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString('utf8');
+          if (out.includes('\n')) res(out.trim());
+        });
+        child.on('error', rej);
+        child.on('close', (code) => rej(new Error(`registry serve exited ${code}`)));
+      });
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/?$/);
+      const r = await fetch(new URL('@rump%2fnothing-here', `${url.replace(/\/$/, '')}/`));
+      expect(r.status).toBe(404);
+    } finally {
+      child.kill('SIGINT');
+    }
+  }, 60_000);
 
   it('imports an ESM-only package (octokit) through the launcher: import upstream', async () => {
     const ref = 'netbsd-10-0-RELEASE';
