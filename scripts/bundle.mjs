@@ -108,18 +108,21 @@ if (text.startsWith('#!')) text = text.slice(text.indexOf('\n') + 1);
 const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*["'][^."'])/g;
 const dynamicImports = text.match(DYNAMIC_IMPORT)?.length ?? 0;
 text = text.replace(DYNAMIC_IMPORT, '__rumpkgImport(');
-// node:http (the registry server) and node:worker_threads (the audit's hashing worker) cost ~5 ms
-// to load and are used only inside functions: they load on first use. esbuild binds a named
-// import as `import_node_x = require("node:x")` and uses it only as `import_node_x.name`; both
-// are checked, so a use of another shape fails the build instead of meeting a half-loaded module.
-const LAZY = ['http', 'worker_threads'];
+// node:http (the registry server), node:worker_threads (the audit's hashing worker) and
+// node:child_process (the build's tools; commander's executable subcommands) cost ~8 ms to load
+// and are used only inside functions: they load on first use. esbuild binds a named import as
+// `import_node_x = require("node:x")` (commander: `var childProcess = require(…)`) and uses it
+// only as `binding.name`; both are checked, so a use of another shape fails the build instead of
+// meeting a half-loaded module.
+const LAZY = ['http', 'worker_threads', 'child_process'];
 let lazyCount = 0;
 for (const id of LAZY) {
-  const binding = new RegExp(`\\b(import_node_${id}\\d*) = require\\("node:${id}"\\);`, 'g');
+  const binding = new RegExp(`\\b([A-Za-z_$][\\w$]*) = require\\("node:${id}"\\);`, 'g');
+  // Outside plain declaration lists (`var a, b;`), every mention is the binding or `name.member`.
+  const mentions = text.replace(/^\s*var [\w$, ]*;$/gm, '');
   for (const [, name] of [...text.matchAll(binding)]) {
-    const uses = [...text.matchAll(new RegExp(`\\b${name}\\b(.)`, 'g'))].map((m) => m[1]);
-    // the `var` declaration (`,` or `;`), the assignment (` `), and member accesses (`.`)
-    if (uses.some((c) => c !== '.' && c !== ',' && c !== ';' && c !== ' ')) fail(`${name} is used other than as ${name}.member; cannot load node:${id} lazily`);
+    const bad = new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}\\b(?!\\.|(?: = require\\("node:${id}"\\);))`);
+    if (bad.test(mentions)) fail(`${name} is used other than as ${name}.member; cannot load node:${id} lazily`);
     lazyCount++;
   }
   text = text.replace(binding, (_, name) => `${name} = __rumpkgLazy("node:${id}");`);
