@@ -21,8 +21,8 @@
  * tarball (sizes, not mtimes), so two runs build byte-identical stores (CA-02).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { RumpkgError, fsError, isRumpkgError, parseIntegrity, unpackComponent } from '../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
@@ -88,22 +88,26 @@ export function storeKey(integrity: string): string {
   return h.digest.toString('hex');
 }
 
-async function hashTree(root: string, sizes?: Record<string, number>): Promise<Record<string, string>> {
+/**
+ * path → `sha256-<base64>` of every file under `root` (and, if given, their sizes). Synchronous:
+ * a store entry is a handful of local files, and an await per file cost more than the reads.
+ */
+function hashTree(root: string, sizes?: Record<string, number>): Record<string, string> {
   const out: Record<string, string> = {};
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
+  const walk = (dir: string): void => {
+    const entries = readdirSync(dir, { withFileTypes: true });
     for (const e of entries) {
       const p = join(dir, e.name);
       const rel = relative(root, p).split(sep).join('/');
-      if (e.isDirectory()) await walk(p);
+      if (e.isDirectory()) walk(p);
       else if (e.isFile()) {
-        const bytes = await readFile(p);
+        const bytes = readFileSync(p);
         out[rel] = `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
         if (sizes !== undefined) sizes[rel] = bytes.length;
       } else out[rel] = 'not-a-regular-file';
     }
   };
-  await walk(root);
+  walk(root);
   if (sizes !== undefined) {
     const sorted = Object.entries(sizes).sort(([a], [b]) => (a < b ? -1 : 1));
     for (const k of Object.keys(sizes)) delete sizes[k];
@@ -123,9 +127,9 @@ function identityError(name: string, version: string, index: StoreIndex): Rumpkg
 export function createStore(source: TarballSource, options: StoreOptions): Store {
   const paths = homePaths(options.home);
 
-  const readIndex = async (dir: string): Promise<StoreIndex | undefined> => {
+  const readIndex = (dir: string): StoreIndex | undefined => {
     try {
-      const o = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as StoreIndex;
+      const o = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as StoreIndex;
       return o.storeVersion === 1 && typeof o.files === 'object' ? o : undefined;
     } catch {
       return undefined;
@@ -133,13 +137,13 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
   };
 
   /** Undefined when the entry is intact; otherwise what is wrong. */
-  const check = async (dir: string, integrity?: string): Promise<string | undefined> => {
-    const index = await readIndex(dir);
+  const check = (dir: string, integrity?: string): string | undefined => {
+    const index = readIndex(dir);
     if (index === undefined) return 'missing or unreadable index.json';
     if (integrity !== undefined && index.integrity !== integrity) return 'index.json names another integrity';
     let actual: Record<string, string>;
     try {
-      actual = await hashTree(join(dir, 'pkg'));
+      actual = hashTree(join(dir, 'pkg'));
     } catch {
       return 'unreadable files';
     }
@@ -177,7 +181,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       // unpackComponent verifies the integrity, validates every header, and writes the package root.
       await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
       const sizes: Record<string, number> = {};
-      const files = await hashTree(join(staging, 'pkg'), sizes);
+      const files = hashTree(join(staging, 'pkg'), sizes);
       const index: StoreIndex = { storeVersion: 1, name, version, integrity, files, sizes };
       await writeFileAtomic(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
       try {
@@ -199,8 +203,8 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
 
   /** RG-08/IN-03: an integrity names exactly one name@version; a lockfile that gives a component
    * the integrity of another one (whose entry is in the store) is refused, never served. */
-  const checkIdentity = async (dir: string, name: string, version: string): Promise<void> => {
-    const index = await readIndex(dir);
+  const checkIdentity = (dir: string, name: string, version: string): void => {
+    const index = readIndex(dir);
     if (index !== undefined && (index.name !== name || index.version !== version)) {
       throw identityError(name, version, index);
     }
@@ -212,14 +216,14 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     const id = `${name}@${version}`;
     let present = true;
     try {
-      await stat(dir);
+      statSync(dir);
     } catch {
       present = false;
     }
     if (present) {
-      const problem = await check(dir, opts.integrity);
+      const problem = check(dir, opts.integrity);
       if (problem === undefined) {
-        await checkIdentity(dir, name, version);
+        checkIdentity(dir, name, version);
         return join(dir, 'pkg');
       }
       options.reporter?.warn?.(`store entry of ${id} is damaged (${problem}); evicting and refetching`);
@@ -232,9 +236,9 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
         if (attempt === 0 && isRumpkgError(e) && (e.code === 'E_INTEGRITY' || e.code === 'E_CACHE')) continue;
         throw e;
       }
-      const problem = await check(dir, opts.integrity);
+      const problem = check(dir, opts.integrity);
       if (problem === undefined) {
-        await checkIdentity(dir, name, version);
+        checkIdentity(dir, name, version);
         return join(dir, 'pkg');
       }
       await evict(dir);
@@ -257,7 +261,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
     const out: Array<StoreIndex & { key: string; path: string }> = [];
     for (const key of keys) {
-      const index = await readIndex(join(paths.store, key));
+      const index = readIndex(join(paths.store, key));
       if (index !== undefined) out.push({ ...index, key, path: join(paths.store, key, 'pkg') });
     }
     return out;
@@ -273,8 +277,8 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     const problems: StoreProblem[] = [];
     for (const key of keys) {
       const dir = join(paths.store, key);
-      const index = await readIndex(dir);
-      let problem = await check(dir);
+      const index = readIndex(dir);
+      let problem = check(dir);
       if (problem === undefined && index !== undefined) {
         try {
           if (storeKey(index.integrity) !== key) problem = 'directory name does not match its integrity';
