@@ -8,8 +8,6 @@ import coerce from 'semver/functions/coerce.js';
 import valid from 'semver/functions/valid.js';
 import Range from 'semver/classes/range.js';
 
-// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
-const semver = { coerce, valid, Range };
 import {
   CAPABILITY_PATTERN,
   KNOWN_ARCHES,
@@ -21,6 +19,9 @@ import {
 } from '../schemas/index.js';
 import { RumpkgError } from './errors.js';
 import { DEFAULT_SCOPE } from './types.js';
+
+// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
+const semver = { coerce, valid, Range };
 
 export { KNOWN_ARCHES, KNOWN_PLATFORMS, NAME_MAX_LENGTH, RANGE_MAX_LENGTH } from '../schemas/index.js';
 export type Platform = (typeof KNOWN_PLATFORMS)[number];

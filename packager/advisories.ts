@@ -22,9 +22,10 @@ import gt from 'semver/functions/gt.js';
 import gte from 'semver/functions/gte.js';
 import valid from 'semver/functions/valid.js';
 
+import { RumpkgError, fsError } from '../components/index.js';
+
 // Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
 const semver = { compare, gt, gte, valid };
-import { RumpkgError, fsError } from '../components/index.js';
 
 export const SEVERITY_LEVELS = ['low', 'moderate', 'high', 'critical'] as const;
 export type SeverityLevel = (typeof SEVERITY_LEVELS)[number];

@@ -29,8 +29,6 @@ import prerelease from 'semver/functions/prerelease.js';
 import rcompare from 'semver/functions/rcompare.js';
 import satisfies from 'semver/functions/satisfies.js';
 
-// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
-const semver = { compare, prerelease, rcompare, satisfies };
 import {
   DEFAULT_SCOPE,
   RumpkgError,
@@ -75,6 +73,9 @@ import {
   type RegistryClient,
   type Store,
 } from '../registry/index.js';
+
+// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
+const semver = { compare, prerelease, rcompare, satisfies };
 
 export const PROJECT_FILE = 'rumpkg.json';
 export const LOCK_FILE = 'rumpkg.lock';

@@ -35,8 +35,6 @@ import prerelease from 'semver/functions/prerelease.js';
 import valid from 'semver/functions/valid.js';
 import validRange from 'semver/ranges/valid.js';
 
-// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
-const semver = { compare, gt, prerelease, valid, validRange };
 import { RumpkgError, assertName, fsError, integrityOf, readTarballEntries } from '../components/index.js';
 import { withLock } from './lock.js';
 import {
@@ -50,6 +48,9 @@ import {
   tarballPath,
   yankMessage,
 } from './packument.js';
+
+// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
+const semver = { compare, gt, prerelease, valid, validRange };
 
 export interface PublishOptions {
   /** Dist-tag to point at the new version. `latest` (the default) only ever moves forward (never

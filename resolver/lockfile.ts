@@ -7,8 +7,6 @@
  */
 import satisfies from 'semver/functions/satisfies.js';
 
-// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
-const semver = { satisfies };
 import {
   INIT_LEVEL_RUN_ORDER,
   type InitStep,
@@ -20,6 +18,9 @@ import {
 import { PROJECT, capabilityPackage } from './incompatibility.js';
 import type { CandidateVersion } from './provider.js';
 import type { Solution } from './solver.js';
+
+// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
+const semver = { satisfies };
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -13,10 +13,11 @@ import parse from 'semver/functions/parse.js';
 import RangeClass from 'semver/classes/range.js';
 import Comparator from 'semver/classes/comparator.js';
 
-// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
-const semver = { parse, Range: RangeClass, Comparator };
 import type { Range, SemVer } from 'semver';
 import { RumpkgError } from '../components/index.js';
+
+// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
+const semver = { parse, Range: RangeClass, Comparator };
 
 export type Version = SemVer;
 
