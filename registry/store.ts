@@ -136,14 +136,14 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
   };
 
-  /** Undefined when the entry is intact; otherwise what is wrong. */
-  const check = (dir: string, integrity?: string): string | undefined => {
+  /** Undefined when the entry is intact; otherwise what is wrong. `sizes` receives the file sizes. */
+  const check = (dir: string, integrity?: string, sizes?: Record<string, number>): string | undefined => {
     const index = readIndex(dir);
     if (index === undefined) return 'missing or unreadable index.json';
     if (integrity !== undefined && index.integrity !== integrity) return 'index.json names another integrity';
     let actual: Record<string, string>;
     try {
-      actual = hashTree(join(dir, 'pkg'));
+      actual = hashTree(join(dir, 'pkg'), sizes);
     } catch {
       return 'unreadable files';
     }
@@ -152,6 +152,18 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     for (const f of want) if (actual[f] !== index.files[f]) return actual[f] === undefined ? `missing ${f}` : `modified ${f}`;
     for (const f of have) if (index.files[f] === undefined) return `unexpected ${f}`;
     return undefined;
+  };
+
+  /**
+   * An entry an older rumpkg wrote has no `sizes`, so `lookup` misses it: once it has verified,
+   * its index.json gets them — the bytes a fresh entry of the same tarball has. Best effort (a
+   * read-only home keeps the old index and the verified path).
+   */
+  const addSizes = async (dir: string, sizes: Record<string, number>): Promise<void> => {
+    const index = readIndex(dir);
+    if (index === undefined || index.sizes !== undefined) return;
+    const upgraded: StoreIndex = { storeVersion: 1, name: index.name, version: index.version, integrity: index.integrity, files: index.files, sizes };
+    await writeFileAtomic(join(dir, 'index.json'), `${JSON.stringify(upgraded, null, 2)}\n`).catch(() => undefined);
   };
 
   const evict = async (dir: string): Promise<void> => {
@@ -221,9 +233,11 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       present = false;
     }
     if (present) {
-      const problem = check(dir, opts.integrity);
+      const sizes: Record<string, number> = {};
+      const problem = check(dir, opts.integrity, sizes);
       if (problem === undefined) {
         checkIdentity(dir, name, version);
+        await addSizes(dir, sizes);
         return join(dir, 'pkg');
       }
       options.reporter?.warn?.(`store entry of ${id} is damaged (${problem}); evicting and refetching`);

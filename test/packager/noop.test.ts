@@ -3,7 +3,8 @@
  * store: the corpus components of examples/hello-net published into an embedded file registry,
  * installed and built once. Then:
  * - store `lookup` is identity + sizes, no hashing: it refuses another component's integrity
- *   (E_INTEGRITY_LOCK) and misses a truncated, missing or pre-sizes entry;
+ *   (E_INTEGRITY_LOCK) and misses a truncated, missing or pre-sizes entry (which gets its sizes
+ *   once `ensureUnpacked` has verified it);
  * - a no-op install writes nothing and takes no lock; a truncated store file makes it take the
  *   full path, which evicts and refetches the entry;
  * - a no-op build never calls the verified resolver; a same-size flipped byte in a store archive
@@ -97,13 +98,17 @@ describe('store lookup', () => {
     writeFileSync(archive, good);
     expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBe(entry);
     // An entry written before index.json recorded sizes: a miss (the verified path handles it).
+    // Once verified, it gets its sizes: index.json then has the bytes of a fresh entry.
     const indexPath = join(entry!, '..', 'index.json');
-    const index = JSON.parse(readFileSync(indexPath, 'utf8')) as Record<string, unknown>;
+    const fresh = readFileSync(indexPath, 'utf8');
+    const index = JSON.parse(fresh) as Record<string, unknown>;
     const { sizes, ...old } = index;
     expect(Object.keys(sizes as object)).toEqual(Object.keys(index.files as object));
     writeFileSync(indexPath, JSON.stringify(old));
     expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBeUndefined();
-    writeFileSync(indexPath, `${JSON.stringify(index, null, 2)}\n`);
+    expect(await store.ensureUnpacked('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBe(entry);
+    expect(readFileSync(indexPath, 'utf8')).toBe(fresh);
+    expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBe(entry);
     expect((await store.verify()).problems).toEqual([]);
   }, 60_000);
 });
