@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { median, timeRounds } from './lib/measure.mjs';
 
 const { importArchives, loadCatalog } = await import('../dist/components/index.js');
 
@@ -66,20 +67,7 @@ if (!existsSync(join(lib, 'librump.a')) || readdirSync(lib).length !== N) {
 const files = readdirSync(lib).sort().map((f) => join(lib, f));
 const total = files.reduce((n, f) => n + statSync(f).size, 0);
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-/** Runs the contenders in turns (one round = each once), so load changes hit all alike; medians. */
-async function timeRounds(fns) {
-  const xs = fns.map(() => []);
-  for (let i = 0; i < runs; i++) {
-    for (const [k, fn] of fns.entries()) {
-      globalThis.gc?.();
-      const t0 = performance.now();
-      await fn();
-      xs[k].push(performance.now() - t0);
-    }
-  }
-  return xs.map(median);
-}
+const timeRoundsN = (fns) => timeRounds(fns, runs);
 function nm(args) {
   const r = spawnSync('nm', [...args, ...files], { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`nm failed: ${r.stderr}`);
@@ -88,7 +76,7 @@ function nm(args) {
 
 let last;
 const out = join(dir, 'out');
-const [analysis, full, nmG, nmAll] = await timeRounds([
+const [analysis, full, nmG, nmAll] = await timeRoundsN([
   async () => {
     last = await importArchives(lib, { target: 'posix-x86_64', version: '10.0.0', dryRun: true });
   },
