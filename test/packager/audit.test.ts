@@ -15,7 +15,6 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.js';
 import { isRumpkgError, type Lockfile } from '../../components/index.js';
 import {
   auditImage,
@@ -28,6 +27,7 @@ import {
   type KnownComponent,
 } from '../../packager/index.js';
 import { corpusRoot, tempDir, TARGET, VERSION, writeProject } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 const FULL = ['@rump/net-config', '@rump/tcpip', '@rump/virtif'];
 const WITHOUT_TCPIP = ['@rump/net-config', '@rump/virtif'];
@@ -215,19 +215,7 @@ describe('link sets without rc_name (real NetBSD structs)', () => {
   });
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-    process.exitCode = undefined;
-  }
-}
+const run = runCli;
 
 describe('rumpkg audit (CLI)', () => {
   it('prints the table and exits 0 for a clean image', async () => {
