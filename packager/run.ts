@@ -17,8 +17,9 @@
  *   off has hung, unlike a posix program, whose timeout is only reported;
  * - QEMU is always killed: it runs in its own process group, which gets SIGKILL on timeout, on
  *   any error, on SIGINT/SIGTERM/SIGHUP of this process (after which the signal is re-raised)
- *   and when this process exits. (A SIGKILL of rumpkg itself cannot be caught; QEMU then still
- *   ends when its console pipe breaks at the guest's next output, or at power-off.)
+ *   and when this process exits. A SIGKILL of rumpkg itself cannot be caught: QEMU is started
+ *   through util-linux `setpriv --pdeathsig KILL` (when present), so the kernel kills it then.
+ *   Without setpriv it still ends when its console pipe breaks at the guest's next output.
  * - network: one virtio-net device on a QEMU user-mode network with `restrict=on` (no host or
  *   outside traffic ever leaves the emulator); -nodefaults, so no other NIC or display exists.
  */
@@ -258,8 +259,12 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
   const timeoutMs = options.timeoutMs ?? 30_000;
   const marker = `rumpkg: ${target} platform up`;
   const started = Date.now();
+  // With util-linux's setpriv, QEMU gets PR_SET_PDEATHSIG: it dies with rumpkg even when rumpkg
+  // is SIGKILLed (the one signal the process-group cleanup below cannot catch).
+  const setpriv = findProgram('setpriv', options.path ?? process.env.PATH);
+  const argv = setpriv === null ? [program, ...plan.command.slice(1)] : [setpriv, '--pdeathsig', 'KILL', '--', program, ...plan.command.slice(1)];
   return new Promise<ImageRunResult>((resolve, reject) => {
-    const child = spawn(program, plan.command.slice(1), {
+    const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       env: options.env ?? process.env,

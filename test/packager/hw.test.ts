@@ -5,7 +5,7 @@
  * typed errors within the timeout and leave no QEMU running. Skipped (with a message) only when
  * clang, ld.lld, llvm-objcopy or QEMU are missing (.ci/run installs them).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -256,6 +256,29 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
     expect(took).toBeLessThan(8_000);
     expect(e.message).toMatch(/did not power off within 5 s/);
     expect(e.context?.platformUp).toBe(true);
+    expect(noProcess(image)).toBe(true);
+  }, 180_000);
+
+  it('rumpkg killed with SIGKILL mid-boot: QEMU dies with it (setpriv --pdeathsig)', async () => {
+    const hang = 'void rump_printf(const char *);\nint main(void) { rump_printf("hanging\\n"); for (;;) __asm__ volatile(""); }\n';
+    const dir = await project('hang-sigkill', (m) => {
+      m.name = 'hang-sigkill-unique';
+      m.targets = ['hw-x86_64'];
+    }, { 'app.c': hang });
+    const { images: img } = await installAndBuild(dir);
+    const image = img['hw-x86_64'] as string;
+    const bin = join(import.meta.dirname, '../../dist/cli/bin.js');
+    const child = spawn(process.execPath, [bin, 'run', '--target', 'hw-x86_64', '--timeout', '60'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('hanging') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('hanging');
+    expect(noProcess(image)).toBe(false);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const gone = Date.now() + 5_000;
+    while (!noProcess(image) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
     expect(noProcess(image)).toBe(true);
   }, 180_000);
 
