@@ -144,6 +144,29 @@ function pacote(): PacoteApi {
   return pacoteModule;
 }
 
+/**
+ * An HTTP(S) agent for one request whose sockets count the bytes they receive and are destroyed
+ * past `cap` (headers included), calling `onExceed` first. Loaded lazily (start-up time).
+ */
+function cappedAgent(url: string, cap: number, onExceed: () => void): unknown {
+  const mod = createRequire(import.meta.url)(url.startsWith('https:') ? 'node:https' : 'node:http') as typeof import('node:http');
+  const agent = new mod.Agent({ keepAlive: false });
+  const create = agent.createConnection.bind(agent) as (...args: unknown[]) => import('node:net').Socket;
+  (agent as unknown as { createConnection: (...args: unknown[]) => import('node:net').Socket }).createConnection = (...args: unknown[]) => {
+    const socket = create(...args);
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > cap) {
+        onExceed();
+        socket.destroy(new Error(`response exceeds ${cap} bytes`));
+      }
+    });
+    return socket;
+  };
+  return agent;
+}
+
 /** `@rump/tcpip` → `@rump%2ftcpip` (the form npm puts in registry URLs). */
 export function escapedName(name: string): string {
   return name.startsWith('@') ? name.replace('/', '%2f') : encodeURIComponent(name);
@@ -233,7 +256,21 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       p = await storageOf(url).readPackument(name);
     } else {
       const docUrl = new URL(escapedName(name), url).href;
-      p = await viaPacote(name, docUrl, (signal) => pacote().packument(name, pacoteOpts(url, signal)));
+      // RG-04: npm-registry-fetch has no body cap, so the packument goes through a one-shot
+      // agent whose socket counts what it receives and is cut at maxJsonBytes.
+      let over = false;
+      try {
+        p = await viaPacote(name, docUrl, (signal) =>
+          pacote().packument(name, pacoteOpts(url, signal, { agent: cappedAgent(docUrl, limits.maxJsonBytes, () => (over = true)) })),
+        );
+      } catch (e) {
+        if (!over) throw e;
+        throw new RumpkgError('E_TOO_LARGE', `the metadata of ${name} from ${redactUrl(docUrl)} exceeds ${limits.maxJsonBytes} bytes`, {
+          context: { component: name, url: redactUrl(docUrl), limit: limits.maxJsonBytes },
+          hint: 'the registry sent more metadata than rumpkg accepts for one component; nothing was cached',
+          cause: e,
+        });
+      }
       checkPackumentShape(p, name, docUrl);
     }
     // RG-01: never accept metadata older than what this home has already seen.

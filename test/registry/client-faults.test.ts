@@ -18,6 +18,7 @@ type Mode =
   | 'wrong-bytes'
   | 'truncated'
   | 'endless'
+  | 'endless-packument'
   | 'slow'
   | 'foreign'
   | 'flaky5xx'
@@ -60,6 +61,20 @@ beforeAll(async () => {
       packumentHits++;
       if (mode === 'missing') {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+        return;
+      }
+      if (mode === 'endless-packument') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"name":"@rump/foo","readme":"');
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        const pump = (): void => {
+          if (res.destroyed) return;
+          while (res.write(chunk)) {
+            /* fill the socket buffer */
+          }
+          res.once('drain', pump);
+        };
+        pump();
         return;
       }
       let tarball = `${server.url.replace(/\/$/, '')}${TGZ}`;
@@ -190,6 +205,16 @@ describe('registry client over HTTP (pacote)', () => {
 
   it('RG-04: an endless body → E_TOO_LARGE with bounded memory, cache unchanged', async () => {
     await faultCase('endless', 'E_TOO_LARGE');
+  });
+
+  it('RG-04: an endless packument → E_TOO_LARGE at the JSON cap, cache unchanged', async () => {
+    const home = tempDir('faults-home');
+    const before = hashTree(homePaths(home).cache);
+    mode = 'endless-packument';
+    const e = await expectCode(client(home, { limits: { timeoutMs: 20_000, idleTimeoutMs: 10_000, retries: 0, maxJsonBytes: 1024 * 1024 } }).packument(NAME), 'E_TOO_LARGE');
+    expect(e.message).toContain(NAME);
+    expect(hashTree(homePaths(home).cache)).toBe(before);
+    mode = 'ok';
   });
 
   it('RG-05: a trickled body → E_TIMEOUT, cache unchanged', async () => {
