@@ -54,9 +54,10 @@ export function register(program: Command): void {
     .command('login')
     .description('store a registry token read from stdin (credentials file, mode 0600)')
     .requiredOption('--registry <url>', 'the registry the token is for')
-    .action(async (opts: { registry: string }, cmd: Command) => {
+    .option('--no-verify', 'store the token without asking the registry who it belongs to')
+    .action(async (opts: { registry: string; verify: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { normalizeRegistryUrl, resolveHome, ensureHome, storeToken, redactUrl } = await import('../../registry/index.js');
+      const { normalizeRegistryUrl, resolveHome, ensureHome, storeToken, redactUrl, registryRequest, DEFAULT_LIMITS } = await import('../../registry/index.js');
       const { RumpkgError } = await import('../../components/index.js');
       const url = normalizeRegistryUrl(opts.registry, { base: g.cwd });
       if (url.startsWith('file:')) {
@@ -65,8 +66,24 @@ export function register(program: Command): void {
       const home = resolveHome();
       await ensureHome(home);
       const token = (await readSecret()).trim();
+      if (token === '') throw new RumpkgError('E_USAGE', 'no token on standard input', { hint: 'pipe the token in: rumpkg login --registry URL < token-file' });
+      // npm's GET /-/whoami: a token the registry does not accept is never stored (401/403 →
+      // E_REGISTRY_AUTH); the request goes to the registry's origin only, without redirects.
+      let username: string | undefined;
+      if (opts.verify) {
+        const r = await registryRequest({
+          method: 'GET',
+          url: new URL('-/whoami', url.endsWith('/') ? url : `${url}/`).href,
+          registry: url,
+          token,
+          what: 'the login token',
+          limits: { ...DEFAULT_LIMITS, retries: 1 },
+        });
+        const u = (r.body as { username?: unknown } | undefined)?.username;
+        username = typeof u === 'string' ? u : undefined;
+      }
       await storeToken(home, url, { token });
-      if (g.json) printJson({ registry: redactUrl(url), stored: true });
-      else print(`logged in to ${redactUrl(url)} (token stored in ${home}/credentials.json, mode 0600)`);
+      if (g.json) printJson({ registry: redactUrl(url), stored: true, ...(username === undefined ? {} : { username }) });
+      else print(`logged in to ${redactUrl(url)}${username === undefined ? '' : ` as ${username}`} (token stored in ${home}/credentials.json, mode 0600)`);
     });
 }

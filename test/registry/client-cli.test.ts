@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Readable } from 'node:stream';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { main } from '../../cli/main.js';
 import { createRegistryClient, createRegistryServer, homePaths, type RegistryServer } from '../../registry/index.js';
 import { isRumpkgError } from '../../components/index.js';
@@ -50,7 +50,13 @@ afterEach(() => vi.restoreAllMocks());
 describe('registry commands', () => {
   it('login stores the token 0600 without printing it; publish/info/search/yank/cache work and never show it', async () => {
     const url = `${server.url}/`;
+    // A token the registry does not accept is refused (GET /-/whoami) and never stored.
+    expect(await run(['login', '--registry', url], 'not-a-valid-token\n')).toBe(1);
+    expect(err).toContain('E_REGISTRY_AUTH');
+    expect(out + err).not.toContain('not-a-valid-token');
+    expect(existsSync(homePaths(home).credentials)).toBe(false);
     expect(await run(['login', '--registry', url], `${token}\n`)).toBe(0);
+    expect(out).toContain('as carol');
     expect(out + err).not.toContain(token);
     expect(statSync(homePaths(home).credentials).mode & 0o777).toBe(0o600);
 
