@@ -58,10 +58,18 @@ export async function ensureHome(root: string): Promise<HomePaths> {
   return p;
 }
 
-/** Removes staging leftovers older than `maxAgeMs` from `<home>/tmp` (CA-01: crashed runs). */
+/** Removes stale leftovers from `<home>/tmp` and cacache's `<home>/cache/tmp` (CA-01: crashed or cut-off runs). */
 export async function cleanStaleTemp(root: string, options: { maxAgeMs?: number } = {}): Promise<number> {
-  const dir = homePaths(root).tmp;
   const maxAge = options.maxAgeMs ?? 60 * 60 * 1000;
+  return (await cleanTempDir(homePaths(root).tmp, maxAge)) + (await cleanTempDir(join(homePaths(root).cache, 'tmp'), maxAge));
+}
+
+/**
+ * One temp area: rumpkg's own (`<home>/tmp`, names carry the writer's pid) or cacache's
+ * (`<home>/cache/tmp`: pacote leaves a partial body there when a packument download is cut off,
+ * e.g. at the size cap; those names carry no pid, so only age makes them stale).
+ */
+async function cleanTempDir(dir: string, maxAge: number): Promise<number> {
   let removed = 0;
   let entries: string[];
   try {

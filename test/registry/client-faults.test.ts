@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { createRegistryClient, homePaths, type RegistryClient } from '../../registry/index.js';
+import { cleanStaleTemp, createRegistryClient, homePaths, type RegistryClient } from '../../registry/index.js';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { isRumpkgError } from '../../components/index.js';
 import { hashTree, packFixture, packumentFor, startServer, tempDir, type PackedFixture, type TestServer } from './client-fixtures.js';
 
@@ -209,12 +210,21 @@ describe('registry client over HTTP (pacote)', () => {
 
   it('RG-04: an endless packument → E_TOO_LARGE at the JSON cap, cache unchanged', async () => {
     const home = tempDir('faults-home');
-    const before = hashTree(homePaths(home).cache);
+    const cache = homePaths(home).cache;
+    mkdirSync(cache, { recursive: true }); // an empty cache: "absent" and "empty" must not differ
+    const before = hashTree(cache, { skip: ['tmp'] });
     mode = 'endless-packument';
-    const e = await expectCode(client(home, { limits: { timeoutMs: 20_000, idleTimeoutMs: 10_000, retries: 0, maxJsonBytes: 1024 * 1024 } }).packument(NAME), 'E_TOO_LARGE');
-    expect(e.message).toContain(NAME);
-    expect(hashTree(homePaths(home).cache)).toBe(before);
-    mode = 'ok';
+    try {
+      const e = await expectCode(client(home, { limits: { timeoutMs: 20_000, idleTimeoutMs: 10_000, retries: 0, maxJsonBytes: 1024 * 1024 } }).packument(NAME), 'E_TOO_LARGE');
+      expect(e.message).toContain(NAME);
+    } finally {
+      mode = 'ok';
+    }
+    // pacote may leave the cut-off body in cacache's temp area (CA-01: leftovers only in a temp
+    // area that the next run cleans); nothing else in the cache changes.
+    expect(hashTree(cache, { skip: ['tmp'] })).toBe(before);
+    await cleanStaleTemp(home, { maxAgeMs: -1 });
+    expect(existsSync(join(cache, 'tmp')) ? readdirSync(join(cache, 'tmp')) : []).toEqual([]);
   });
 
   it('RG-05: a trickled body → E_TIMEOUT, cache unchanged', async () => {

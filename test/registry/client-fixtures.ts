@@ -83,7 +83,8 @@ export async function packFixture(root: string, c: FixtureComponent): Promise<Pa
 }
 
 /** sha256 over every path, type and content under `dir` (missing dir → 'absent'). */
-export function hashTree(dir: string): string {
+/** A hash of every path and byte under `dir`; `skip` leaves out top-level entries (e.g. a temp area). */
+export function hashTree(dir: string, options: { skip?: string[] } = {}): string {
   const h = createHash('sha256');
   const walk = (d: string, rel: string): void => {
     let names: string[];
@@ -94,6 +95,7 @@ export function hashTree(dir: string): string {
       return;
     }
     for (const n of names) {
+      if (rel === '' && options.skip?.includes(n) === true) continue;
       const p = join(d, n);
       const r = `${rel}/${n}`;
       const s = lstatSync(p);
