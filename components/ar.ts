@@ -65,6 +65,105 @@ function decimal(buf: Buffer, start: number, width: number): number | undefined 
   return digits === 0 ? undefined : n;
 }
 
+/** What one member header says (shared by `parseAr` and `readArMembers`). */
+type MemberName =
+  | { kind: 'symtab'; index: 'sysv' | 'sysv64' }
+  | { kind: 'longnames' }
+  | { kind: 'bsd'; length: number }
+  | { kind: 'long'; at: number }
+  | { kind: 'short'; name: string };
+
+interface MemberHeader {
+  size: number;
+  dataStart: number;
+  name: MemberName;
+}
+
+/** Validates the 60-byte member header `hb` found at `off` in an archive of `len` bytes. */
+function decodeMemberHeader(hb: Buffer, off: number, len: number, file: string): MemberHeader {
+  if (hb[58] !== 0x60 || hb[59] !== 0x0a) {
+    arError(file, `member header at offset ${off} lacks the \`\\n terminator`, { offset: off });
+  }
+  const size = decimal(hb, 48, 10);
+  if (size === undefined) {
+    arError(file, `member at offset ${off} has an invalid size field "${hb.toString('latin1', 48, 58).trim()}"`, { offset: off });
+  }
+  const dataStart = off + HEADER;
+  if (size > len - dataStart) {
+    arError(file, `member at offset ${off} (size ${size}) extends past the end of the archive (${len} bytes)`, { offset: off, size });
+  }
+  const rawName = hb.toString('latin1', 0, 16);
+  if (rawName === '/               ' || rawName === '/SYM64/         ') {
+    return { size, dataStart, name: { kind: 'symtab', index: rawName.startsWith('/SYM64/') ? 'sysv64' : 'sysv' } };
+  }
+  if (rawName === '//              ') return { size, dataStart, name: { kind: 'longnames' } };
+  if (rawName.startsWith('#1/')) {
+    const n = decimal(hb, 3, 13);
+    if (n === undefined || n > size) arError(file, `BSD long name at offset ${off} has an invalid length`, { offset: off });
+    return { size, dataStart, name: { kind: 'bsd', length: n } };
+  }
+  if (rawName.startsWith('/')) {
+    const n = decimal(hb, 1, 15);
+    if (n === undefined) arError(file, `member at offset ${off} has an invalid name "${rawName.trim()}"`, { offset: off });
+    return { size, dataStart, name: { kind: 'long', at: n } };
+  }
+  const t = rawName.trimEnd();
+  return { size, dataStart, name: { kind: 'short', name: t.endsWith('/') ? t.slice(0, -1) : t } };
+}
+
+const BSD_SYMDEF = new Set(['__.SYMDEF', '__.SYMDEF SORTED', '__.SYMDEF_64', '__.SYMDEF_64 SORTED']);
+
+/** A BSD `#1/<len>` name from its (possibly NUL-padded) bytes. */
+function bsdName(nb: Uint8Array): string {
+  let e = nb.length;
+  while (e > 0 && nb[e - 1] === 0) e--;
+  return Buffer.from(nb.buffer, nb.byteOffset, e).toString('utf8');
+}
+
+/** The long name `/<at>` from the `//` table `ln` (GNU `name/\n`, or NUL-terminated). */
+function longName(ln: Uint8Array | undefined, at: number, off: number, file: string): string {
+  if (ln === undefined) arError(file, `member at offset ${off} uses long name /${at} but there is no // table`, { offset: off });
+  if (at >= ln.length) arError(file, `member at offset ${off}: long name /${at} is outside the // table`, { offset: off });
+  let e = at;
+  while (e < ln.length && ln[e] !== 0x0a && ln[e] !== 0) e++;
+  if (e >= ln.length) arError(file, `member at offset ${off}: long name /${at} is unterminated`, { offset: off });
+  if (e > at && ln[e - 1] === 0x2f) e--; // GNU: "name/\n"
+  if (e === at) arError(file, `member at offset ${off}: long name /${at} is empty`, { offset: off });
+  return Buffer.from(ln.buffer, ln.byteOffset + at, e - at).toString('utf8');
+}
+
+/**
+ * The member a decoded header describes, given the BSD name bytes when it has one: its name
+ * ('' for the symbol and long-name tables), data start and size, and the symbol index it is.
+ */
+function resolveMember(
+  h: MemberHeader,
+  ctx: { off: number; index: number; file: string; longNames: Uint8Array | undefined; bsd?: Uint8Array },
+): { name: string; start: number; size: number; symbolIndex?: ArArchive['symbolIndex'] } {
+  const { off, file } = ctx;
+  switch (h.name.kind) {
+    case 'symtab':
+      if (ctx.index !== 0) arError(file, `symbol table member at offset ${off} is not the first member`, { offset: off });
+      return { name: '', start: h.dataStart, size: h.size, symbolIndex: h.name.index };
+    case 'longnames':
+      return { name: '', start: h.dataStart, size: h.size };
+    case 'bsd': {
+      const name = bsdName(ctx.bsd ?? new Uint8Array(0));
+      const start = h.dataStart + h.name.length;
+      const size = h.size - h.name.length;
+      return BSD_SYMDEF.has(name) ? { name: '', start, size, symbolIndex: 'bsd' } : { name, start, size };
+    }
+    case 'long':
+      return { name: longName(ctx.longNames, h.name.at, off, file), start: h.dataStart, size: h.size };
+    case 'short': {
+      const name = h.name.name;
+      if (name === '__.SYMDEF' || name === '__.SYMDEF SORTED') return { name: '', start: h.dataStart, size: h.size, symbolIndex: 'bsd' };
+      if (name === '') arError(file, `member at offset ${off} has an empty name`, { offset: off });
+      return { name, start: h.dataStart, size: h.size };
+    }
+  }
+}
+
 export interface ParseArOptions {
   file?: string;
 }
@@ -82,7 +181,7 @@ export function parseAr(bytes: Uint8Array, options: ParseArOptions = {}): ArArch
 
   const members: ArMember[] = [];
   let symbolIndex: ArArchive['symbolIndex'] = null;
-  let longNames: { start: number; end: number } | undefined;
+  let longNames: Uint8Array | undefined;
   let off = 8;
   let index = 0;
   while (off < len) {
@@ -91,66 +190,16 @@ export function parseAr(bytes: Uint8Array, options: ParseArOptions = {}): ArArch
       if (len - off === 1 && bytes[off] === 0x0a) break;
       arError(file, `truncated member header at offset ${off}`, { offset: off });
     }
-    if (bytes[off + 58] !== 0x60 || bytes[off + 59] !== 0x0a) {
-      arError(file, `member header at offset ${off} lacks the \`\\n terminator`, { offset: off });
-    }
-    const size = decimal(buf, off + 48, 10);
-    if (size === undefined) {
-      arError(file, `member at offset ${off} has an invalid size field "${buf.toString('latin1', off + 48, off + 58).trim()}"`, { offset: off });
-    }
-    const dataStart = off + HEADER;
-    if (size > len - dataStart) {
-      arError(file, `member at offset ${off} (size ${size}) extends past the end of the archive (${len} bytes)`, { offset: off, size });
-    }
-    const rawName = buf.toString('latin1', off, off + 16);
-    let name: string;
-    let start = dataStart;
-    let msize = size;
-    if (rawName === '/               ' || rawName === '/SYM64/         ') {
-      if (index !== 0) arError(file, `symbol table member at offset ${off} is not the first member`, { offset: off });
-      symbolIndex = rawName.startsWith('/SYM64/') ? 'sysv64' : 'sysv';
-      name = '';
-    } else if (rawName === '//              ') {
+    const h = decodeMemberHeader(buf.subarray(off, off + HEADER), off, len, file);
+    if (h.name.kind === 'longnames') {
       if (longNames !== undefined) arError(file, `a second long-name table at offset ${off}`, { offset: off });
-      longNames = { start: dataStart, end: dataStart + size };
-      name = '';
-    } else if (rawName.startsWith('#1/')) {
-      const n = decimal(buf, off + 3, 13);
-      if (n === undefined || n > size) arError(file, `BSD long name at offset ${off} has an invalid length`, { offset: off });
-      // BSD names may be NUL-padded.
-      let e = dataStart + n;
-      while (e > dataStart && bytes[e - 1] === 0) e--;
-      name = buf.toString('utf8', dataStart, e);
-      start = dataStart + n;
-      msize = size - n;
-      if (name === '__.SYMDEF' || name === '__.SYMDEF SORTED' || name === '__.SYMDEF_64' || name === '__.SYMDEF_64 SORTED') {
-        symbolIndex = 'bsd';
-        name = '';
-      }
-    } else if (rawName.startsWith('/')) {
-      const n = decimal(buf, off + 1, 15);
-      if (n === undefined) arError(file, `member at offset ${off} has an invalid name "${rawName.trim()}"`, { offset: off });
-      if (longNames === undefined) arError(file, `member at offset ${off} uses long name /${n} but there is no // table`, { offset: off });
-      const s = longNames.start + n;
-      if (s >= longNames.end) arError(file, `member at offset ${off}: long name /${n} is outside the // table`, { offset: off });
-      let e = s;
-      while (e < longNames.end && bytes[e] !== 0x0a && bytes[e] !== 0) e++;
-      if (e >= longNames.end) arError(file, `member at offset ${off}: long name /${n} is unterminated`, { offset: off });
-      if (e > s && bytes[e - 1] === 0x2f) e--; // GNU: "name/\n"
-      if (e === s) arError(file, `member at offset ${off}: long name /${n} is empty`, { offset: off });
-      name = buf.toString('utf8', s, e);
-    } else {
-      const t = rawName.trimEnd();
-      name = t.endsWith('/') ? t.slice(0, -1) : t;
-      if (name === '__.SYMDEF' || name === '__.SYMDEF SORTED') {
-        symbolIndex = 'bsd';
-        name = '';
-      } else if (name === '') {
-        arError(file, `member at offset ${off} has an empty name`, { offset: off });
-      }
+      longNames = bytes.subarray(h.dataStart, h.dataStart + h.size);
     }
-    if (name !== '') members.push({ name, offset: start, size: msize, data: bytes.subarray(start, start + msize) });
-    off = dataStart + size + (size & 1);
+    const bsd = h.name.kind === 'bsd' ? bytes.subarray(h.dataStart, h.dataStart + h.name.length) : undefined;
+    const m = resolveMember(h, { off, index, file, longNames, ...(bsd === undefined ? {} : { bsd }) });
+    if (m.symbolIndex !== undefined) symbolIndex = m.symbolIndex;
+    if (m.name !== '') members.push({ name: m.name, offset: m.start, size: m.size, data: bytes.subarray(m.start, m.start + m.size) });
+    off = h.dataStart + h.size + (h.size & 1);
     index++;
   }
   return { file, members, symbolIndex };
@@ -187,67 +236,16 @@ export async function readArMembers(source: ByteSource): Promise<{ members: ArMe
       arError(file, `truncated member header at offset ${off}`, { offset: off });
     }
     const hb = await source.read(off, HEADER);
-    const buf = Buffer.from(hb.buffer, hb.byteOffset, hb.byteLength);
-    if (buf[58] !== 0x60 || buf[59] !== 0x0a) {
-      arError(file, `member header at offset ${off} lacks the \`\\n terminator`, { offset: off });
-    }
-    const size = decimal(buf, 48, 10);
-    if (size === undefined) {
-      arError(file, `member at offset ${off} has an invalid size field "${buf.toString('latin1', 48, 58).trim()}"`, { offset: off });
-    }
-    const dataStart = off + HEADER;
-    if (size > len - dataStart) {
-      arError(file, `member at offset ${off} (size ${size}) extends past the end of the archive (${len} bytes)`, { offset: off, size });
-    }
-    const rawName = buf.toString('latin1', 0, 16);
-    let name: string;
-    let start = dataStart;
-    let msize = size;
-    if (rawName === '/               ' || rawName === '/SYM64/         ') {
-      if (index !== 0) arError(file, `symbol table member at offset ${off} is not the first member`, { offset: off });
-      symbolIndex = rawName.startsWith('/SYM64/') ? 'sysv64' : 'sysv';
-      name = '';
-    } else if (rawName === '//              ') {
+    const h = decodeMemberHeader(Buffer.from(hb.buffer, hb.byteOffset, hb.byteLength), off, len, file);
+    if (h.name.kind === 'longnames') {
       if (longNames !== undefined) arError(file, `a second long-name table at offset ${off}`, { offset: off });
-      longNames = await source.read(dataStart, size);
-      name = '';
-    } else if (rawName.startsWith('#1/')) {
-      const n = decimal(buf, 3, 13);
-      if (n === undefined || n > size) arError(file, `BSD long name at offset ${off} has an invalid length`, { offset: off });
-      const nb = await source.read(dataStart, n);
-      let e = n;
-      while (e > 0 && nb[e - 1] === 0) e--;
-      name = Buffer.from(nb.buffer, nb.byteOffset, e).toString('utf8');
-      start = dataStart + n;
-      msize = size - n;
-      if (name === '__.SYMDEF' || name === '__.SYMDEF SORTED' || name === '__.SYMDEF_64' || name === '__.SYMDEF_64 SORTED') {
-        symbolIndex = 'bsd';
-        name = '';
-      }
-    } else if (rawName.startsWith('/')) {
-      const n = decimal(buf, 1, 15);
-      if (n === undefined) arError(file, `member at offset ${off} has an invalid name "${rawName.trim()}"`, { offset: off });
-      if (longNames === undefined) arError(file, `member at offset ${off} uses long name /${n} but there is no // table`, { offset: off });
-      const ln = longNames;
-      if (n >= ln.length) arError(file, `member at offset ${off}: long name /${n} is outside the // table`, { offset: off });
-      let e = n;
-      while (e < ln.length && ln[e] !== 0x0a && ln[e] !== 0) e++;
-      if (e >= ln.length) arError(file, `member at offset ${off}: long name /${n} is unterminated`, { offset: off });
-      if (e > n && ln[e - 1] === 0x2f) e--;
-      if (e === n) arError(file, `member at offset ${off}: long name /${n} is empty`, { offset: off });
-      name = Buffer.from(ln.buffer, ln.byteOffset + n, e - n).toString('utf8');
-    } else {
-      const t = rawName.trimEnd();
-      name = t.endsWith('/') ? t.slice(0, -1) : t;
-      if (name === '__.SYMDEF' || name === '__.SYMDEF SORTED') {
-        symbolIndex = 'bsd';
-        name = '';
-      } else if (name === '') {
-        arError(file, `member at offset ${off} has an empty name`, { offset: off });
-      }
+      longNames = await source.read(h.dataStart, h.size);
     }
-    if (name !== '') members.push({ name, offset: start, size: msize });
-    off = dataStart + size + (size & 1);
+    const bsd = h.name.kind === 'bsd' ? await source.read(h.dataStart, h.name.length) : undefined;
+    const m = resolveMember(h, { off, index, file, longNames, ...(bsd === undefined ? {} : { bsd }) });
+    if (m.symbolIndex !== undefined) symbolIndex = m.symbolIndex;
+    if (m.name !== '') members.push({ name: m.name, offset: m.start, size: m.size });
+    off = h.dataStart + h.size + (h.size & 1);
     index++;
   }
   return { members, symbolIndex };
