@@ -209,23 +209,7 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
       if (c >= 0x80 || c === 0) return -1; // the table's names are ASCII without NUL
       h = Math.imul(h ^ c, FNV_PRIME);
     }
-    h = finish(h);
-    const b = bucketOf(h);
-    const rb = base[b] as number;
-    const mask = masks[b] as number;
-    let slot = h & mask;
-    for (;;) {
-      const p = 2 * (rb + slot);
-      const e1 = table[p + 1] as number;
-      if (e1 === 0) return -1;
-      if (table[p] === h && ul[e1 - 1] === len) {
-        const s = us[e1 - 1] as number;
-        let k = 0;
-        while (k < len && str[s + k] === name.charCodeAt(k)) k++;
-        if (k === len) return e1 - 1;
-      }
-      slot = (slot + 1) & mask;
-    }
+    return probe(name, finish(h));
   };
   /** The probe of `lookupBytes` for a name whose (finished) hash is `h`. */
   const probe = (name: string, h: number): number => {

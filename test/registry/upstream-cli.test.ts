@@ -2,12 +2,13 @@
  * `rumpkg import upstream` and `rumpkg verify [--upstream]` through the CLI entry point, against
  * the loopback GitHub server backed by a real git repository.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commitFiles, createGitRepo, git, startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
 import { runCli } from '../helpers/cli.js';
+import { writeComponentDir } from '../helpers/tar.js';
 
 const REF = 'netbsd-10-0-RELEASE';
 const PATH = 'sys/rump/net/lib/libnetinet';
@@ -36,17 +37,7 @@ afterAll(async () => {
 
 async function componentDir(): Promise<string> {
   const dir = join(work, 'tcpip');
-  await mkdir(join(dir, 'lib', 'posix-x86_64'), { recursive: true });
-  await writeFile(join(dir, 'lib', 'posix-x86_64', 'librumpnet_netinet.a'), '!<arch>\n');
-  await writeFile(
-    join(dir, 'package.json'),
-    JSON.stringify({
-      name: '@rump/tcpip',
-      version: '10.0.0',
-      license: 'BSD-2-Clause',
-      rump: { schemaVersion: 1, lib: 'librumpnet_netinet', faction: 'net', targets: { 'posix-x86_64': { archive: 'lib/posix-x86_64/librumpnet_netinet.a' } } },
-    }),
-  );
+  writeComponentDir(dir);
   return dir;
 }
 

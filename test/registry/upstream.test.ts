@@ -2,13 +2,14 @@
  * The upstream provider through octokit against a loopback GitHub server backed by a real git
  * repository: blob hashes must equal `git hash-object`; rate limits, 5xx and 404/422 exercised.
  */
-import { mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRumpkgError, loadComponentDir, type RumpkgError } from '../../components/index.js';
 import { compareUpstreamFiles, createUpstreamClient, readUpstream, verifyUpstream, writeComponentUpstream, type UpstreamClientOptions } from '../../registry/index.js';
 import { commitFiles, createGitRepo, git, startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
+import { manifestJson, writeComponentDir } from '../helpers/tar.js';
 
 const REF = 'netbsd-10-0-RELEASE';
 const PATH = 'sys/rump/net/lib/libnetinet';
@@ -210,23 +211,9 @@ describe('verifying recorded hashes', () => {
     const s2 = await startGitHubServer({ 'NetBSD/src': r2 });
     try {
       const dir = join(work, 'tcpip');
-      await mkdir(join(dir, 'lib', 'posix-x86_64'), { recursive: true });
-      await writeFile(join(dir, 'lib', 'posix-x86_64', 'librumpnet_netinet.a'), '!<arch>\n');
-      await writeFile(
-        join(dir, 'package.json'),
-        JSON.stringify({
-          name: '@rump/tcpip',
-          version: '10.0.0',
-          license: 'BSD-2-Clause',
-          rump: {
-            schemaVersion: 1,
-            lib: 'librumpnet_netinet',
-            faction: 'net',
-            targets: { 'posix-x86_64': { archive: 'lib/posix-x86_64/librumpnet_netinet.a' } },
-            upstream: { project: 'NetBSD', repository: 'NetBSD/src', ref: REF, path: PATH },
-          },
-        }),
-      );
+      const m = manifestJson() as { rump: Record<string, unknown> };
+      m.rump.upstream = { project: 'NetBSD', repository: 'NetBSD/src', ref: REF, path: PATH };
+      writeComponentDir(dir, {}, m);
       const c = client({ baseUrl: s2.url });
       const u = await readUpstream({ repository: 'NetBSD/src', path: PATH }, { ref: REF, client: c });
       await writeComponentUpstream(dir, u);
