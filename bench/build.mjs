@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { INIT_LEVEL_RUN_ORDER } from '../dist/components/index.js';
-import { buildCorpus } from '../dist/components/corpus.js';
+import { buildCorpus } from '../dist/scripts/corpus/index.js';
 import { buildProject, componentDirsFromRoot, readSizeReport, renderPlanScript } from '../dist/packager/index.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

@@ -11,7 +11,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildCorpus } from '../dist/components/corpus.js';
+import { buildCorpus } from '../dist/scripts/corpus/index.js';
 import { findProgram, planQemu } from '../dist/packager/index.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

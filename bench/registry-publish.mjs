@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const repo = resolve(import.meta.dirname, '..');
 const components = await import(join(repo, 'dist/components/index.js'));
+const corpus = await import(join(repo, 'dist/scripts/corpus/index.js'));
 const registry = await import(join(repo, 'dist/registry/index.js'));
 
 const argv = process.argv.slice(2);
@@ -38,7 +39,7 @@ async function findCorpus() {
   mkdirSync(join(own, '..'), { recursive: true });
   const work = mkdtempSync(`${own}.tmp-`);
   const t0 = performance.now();
-  await components.buildCorpus(work, { targets: ['posix-x86_64'] });
+  await corpus.buildCorpus(work, { targets: ['posix-x86_64'] });
   renameSync(work, own);
   console.log(`built the corpus (posix-x86_64) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return own;

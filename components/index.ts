@@ -1,18 +1,13 @@
-// Public API of components/: domain types, errors, manifests, tarballs, the NetBSD catalog.
-export * from './errors.js';
-export * from './types.js';
-export * from './version.js';
-export * from './integrity.js';
-export * from './tarball.js';
-export * from './names.js';
-export * from './json.js';
-export * from './manifest.js';
-export { parseElf, sectionData, isElf, SHT, SHF_ALLOC, readElfLayout, sectionHasData } from './elf.js';
-export type { ElfFile, ElfSection, ElfSymbol, ElfNote, ElfFileType, SymbolBind, SymbolType, SymbolSection, ParseElfOptions, ByteSource, ElfLayout } from './elf.js';
-export * from './ar.js';
-export * from './symbols.js';
-export * from './byte-source.js';
-export * from './symbol-index.js';
-export * from './catalog.js';
-export * from './corpus.js';
-export * from './import.js';
+// Public API of components/: the domain model, documents, tarballs, binary formats, the NetBSD
+// catalog and the archive importer. Each sub-folder's index.ts is its own API (see README.md).
+export * from './model/index.js';
+export * from './documents/index.js';
+export * from './tarball/index.js';
+export { parseElf, sectionData, isElf, SHT, SHF_ALLOC, readElfLayout, sectionHasData } from './binary/index.js';
+export type { ElfFile, ElfSection, ElfSymbol, ElfNote, ElfFileType, SymbolBind, SymbolType, SymbolSection, ParseElfOptions, ByteSource, ElfLayout } from './binary/index.js';
+export * from './binary/ar.js';
+export * from './binary/symbols.js';
+export * from './binary/byte-source.js';
+export * from './binary/symbol-index.js';
+export * from './catalog/index.js';
+export * from './import/index.js';

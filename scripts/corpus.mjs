@@ -1,7 +1,7 @@
-// Builds the miniature corpus (components/corpus.ts) into DIR with the real compilers:
+// Builds the miniature corpus (scripts/corpus/) into DIR with the real compilers:
 //   node scripts/corpus.mjs DIR [--target T]... [--version V]...
 // Needs `npm run build` first (it imports dist/).
-import { buildCorpus } from '../dist/components/index.js';
+import { buildCorpus } from '../dist/scripts/corpus/index.js';
 
 const args = process.argv.slice(2);
 const out = args.find((a, i) => !a.startsWith('--') && !['--target', '--version'].includes(args[i - 1] ?? ''));

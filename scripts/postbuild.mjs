@@ -16,4 +16,6 @@ function copyAssets(src, dst) {
   }
 }
 for (const m of modules) copyAssets(m, join('dist', m));
+// The miniature corpus generator (a test and demo fixture, not part of the CLI) and its C sources.
+copyAssets('scripts/corpus', join('dist', 'scripts', 'corpus'));
 chmodSync('dist/cli/bin.js', 0o755);

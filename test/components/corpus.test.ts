@@ -10,16 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildCorpus,
-  corpusEntry,
-  CORPUS_EXTRA_COMPONENTS,
-  CORPUS_VERSIONS,
   INIT_LEVEL_RUN_ORDER,
   loadCatalog,
   loadComponentDir,
   type CatalogEntry,
   type ComponentManifest,
 } from '../../components/index.js';
+import { buildCorpus, corpusEntry, CORPUS_EXTRA_COMPONENTS, CORPUS_VERSIONS } from '../../scripts/corpus/index.js';
 import { corpusBuildInfo, corpusDir } from '../helpers/corpus.js';
 
 const POSIX = 'posix-x86_64';

@@ -26,8 +26,8 @@ import {
   readSymbolEvidence,
   symbolEvidence,
 } from '../../components/index.js';
-import { parseElfSections } from '../../components/elf.js';
-import { readArchiveTables, summarizeArchive } from '../../components/symbols.js';
+import { parseElfSections } from '../../components/binary/elf.js';
+import { readArchiveTables, summarizeArchive } from '../../components/binary/symbols.js';
 import { compile, componentSource, read, run, tempDir, works } from './elf-helpers.js';
 
 interface Seed {

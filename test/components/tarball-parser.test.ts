@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TarParser, type TarballEntry } from '../../components/tar-format.js';
+import { TarParser, type TarballEntry } from '../../components/tarball/tar-format.js';
 import { buildTar, componentEntries, file, pax } from '../helpers/tar.js';
 
 function parseInChunks(tar: Buffer, cuts: number[]): { entries: TarballEntry[]; data: Map<string, Buffer>; error?: string } {

@@ -13,7 +13,7 @@
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCorpus, corpusFingerprint, CORPUS_DEFAULT_TARGETS, CORPUS_VERSIONS, type CorpusBuildResult } from '../../components/index.js';
+import { buildCorpus, corpusFingerprint, CORPUS_DEFAULT_TARGETS, CORPUS_VERSIONS, type CorpusBuildResult } from '../../scripts/corpus/index.js';
 
 export interface CorpusDirOptions {
   versions?: readonly string[];

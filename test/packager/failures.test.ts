@@ -178,7 +178,7 @@ describe('glue behaviour', () => {
 
   it('fails clearly (status 71) when the platform implements another hypercall ABI', async () => {
     const f = await fixture({ components: ['@rump/tcpip'], image: { sources: ['app.c'] } });
-    const src = resolve(import.meta.dirname, '../../components/corpus/rumpuser.c');
+    const src = resolve(import.meta.dirname, '../../scripts/corpus/src/rumpuser.c');
     const tmp = tempDir();
     execFileSync('cc', ['-O2', '-DRUMPUSER_VERSION=16', '-c', '-o', join(tmp, 'rumpuser.o'), src]);
     const a = archive(f, 'rumpuser', 'librumpuser');

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INIT_LEVEL_RUN_ORDER, type ComponentManifest, type LockedComponent, type LockedTarget, type Lockfile, type ProjectManifest, type Target } from '../../components/index.js';
-import { buildCorpus, corpusFingerprint } from '../../components/corpus.js';
+import { buildCorpus, corpusFingerprint } from '../../scripts/corpus/index.js';
 
 export const VERSION = '10.0.0';
 export const TARGET: Target = 'posix-x86_64';

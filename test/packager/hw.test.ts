@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CORPUS_VERSIONS,
-  corpusEntry,
   catalogShipsTarget,
   isRumpkgError,
   packComponent,
   type CatalogEntry,
   type Lockfile,
 } from '../../components/index.js';
+import { CORPUS_VERSIONS, corpusEntry } from '../../scripts/corpus/index.js';
 import {
   addComponents,
   buildProject,
@@ -109,7 +108,8 @@ let CANDIDATES: CatalogEntry[] = [];
 
 beforeAll(async () => {
   if (missing.length > 0) return;
-  const { loadCatalog, CORPUS_EXTRA_COMPONENTS } = await import('../../components/index.js');
+  const { loadCatalog } = await import('../../components/index.js');
+  const { CORPUS_EXTRA_COMPONENTS } = await import('../../scripts/corpus/index.js');
   CANDIDATES = [...loadCatalog().components, ...CORPUS_EXTRA_COMPONENTS];
   const corpus = await corpusDir();
   work = await mkdtemp(join(tmpdir(), 'rumpkg-hw-'));

@@ -9,7 +9,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CORPUS_EXTRA_COMPONENTS, catalogShipsTarget, loadCatalog, type CatalogEntry } from '../../components/index.js';
+import {
+  catalogShipsTarget,
+  loadCatalog,
+  type CatalogEntry,
+} from '../../components/index.js';
+import { CORPUS_EXTRA_COMPONENTS } from '../../scripts/corpus/index.js';
 import {
   buildLockedTarget,
   createMemoryProvider,

@@ -16,14 +16,14 @@ import {
   RANGE_MAX_LENGTH,
   TARGET_PATTERN,
   VERSION_PATTERN,
-} from '../schemas/index.js';
+} from '../../schemas/index.js';
 import { RumpkgError } from './errors.js';
 import { DEFAULT_SCOPE } from './types.js';
 
 // Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
 const semver = { coerce, valid, Range };
 
-export { KNOWN_ARCHES, KNOWN_PLATFORMS, NAME_MAX_LENGTH, RANGE_MAX_LENGTH } from '../schemas/index.js';
+export { KNOWN_ARCHES, KNOWN_PLATFORMS, NAME_MAX_LENGTH, RANGE_MAX_LENGTH } from '../../schemas/index.js';
 export type Platform = (typeof KNOWN_PLATFORMS)[number];
 export type Arch = (typeof KNOWN_ARCHES)[number];
 

@@ -26,13 +26,13 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, cp, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { loadCatalog, catalogShipsTarget, type Catalog, type CatalogEntry } from './catalog.js';
-import { fsError, isRumpkgError, RumpkgError } from './errors.js';
+import { loadCatalog, catalogShipsTarget, type Catalog, type CatalogEntry } from '../catalog/index.js';
+import { fsError, isRumpkgError, RumpkgError } from '../model/index.js';
 import { analyzeArchives, readArchiveScan, type ArchiveScan, type EdgeFinding, type SymbolAnalysis } from './import-symbols.js';
-import { checkManifest, loadComponentDir, normalizeManifest } from './manifest.js';
-import { formatProblems } from '../schemas/index.js';
-import { parseTarget, parseVersion } from './names.js';
-import { DEFAULT_SCOPE, HYPERCALL_ABI_VERSION, type ComponentManifest, type TargetEntry } from './types.js';
+import { checkManifest, loadComponentDir, normalizeManifest } from '../documents/index.js';
+import { formatProblems } from '../../schemas/index.js';
+import { parseTarget, parseVersion } from '../model/index.js';
+import { DEFAULT_SCOPE, HYPERCALL_ABI_VERSION, type ComponentManifest, type TargetEntry } from '../model/index.js';
 
 export * from './import-symbols.js';
 

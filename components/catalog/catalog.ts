@@ -51,8 +51,8 @@
  *   nothing provides `bus:pci`, which is the explanation a user should get.
  */
 import { readFileSync } from 'node:fs';
-import { RumpkgError } from './errors.js';
-import { DEFAULT_SCOPE, type Capability, type ComponentKind, type Target } from './types.js';
+import { RumpkgError } from '../model/index.js';
+import { DEFAULT_SCOPE, type Capability, type ComponentKind, type Target } from '../model/index.js';
 
 /** How one `depends` edge of the data is represented. */
 export interface CatalogEdge {
@@ -118,7 +118,7 @@ let cached: { catalog: Catalog; index: Map<string, CatalogEntry> } | undefined;
 
 function load(): { catalog: Catalog; index: Map<string, CatalogEntry> } {
   if (cached) return cached;
-  const url = new URL('./catalog/netbsd.json', import.meta.url);
+  const url = new URL('./netbsd.json', import.meta.url);
   let catalog: Catalog;
   try {
     catalog = JSON.parse(readFileSync(url, 'utf8')) as Catalog;

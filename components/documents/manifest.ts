@@ -18,10 +18,10 @@ import {
   type DocumentKind,
   type DocumentProblem,
   type DocumentResult,
-} from '../schemas/index.js';
-import { fsError, isRumpkgError, RumpkgError, type ErrorCode } from './errors.js';
+} from '../../schemas/index.js';
+import { fsError, isRumpkgError, RumpkgError, type ErrorCode } from '../model/index.js';
 import { parseJsonDocument } from './json.js';
-import { isCapability, nameProblem, packagePathProblem, rangeProblem, splitName, targetProblem, versionProblem } from './names.js';
+import { isCapability, nameProblem, packagePathProblem, rangeProblem, splitName, targetProblem, versionProblem } from '../model/index.js';
 import type {
   ComponentManifest,
   ImageManifest,
@@ -29,9 +29,9 @@ import type {
   ProjectManifest,
   RumpSection,
   TargetEntry,
-} from './types.js';
+} from '../model/index.js';
 
-export type { DocumentProblem, DocumentResult } from '../schemas/index.js';
+export type { DocumentProblem, DocumentResult } from '../../schemas/index.js';
 
 /** A component manifest as written: the defaulted fields may be missing. */
 export type ComponentManifestInput = Omit<ComponentManifest, 'description' | 'dependencies' | 'rump'> & {

@@ -19,7 +19,7 @@
  * - Program headers are not decoded (nothing here needs them); notes come from SHT_NOTE sections.
  */
 import { Buffer } from 'node:buffer';
-import { RumpkgError } from './errors.js';
+import { RumpkgError } from '../model/index.js';
 
 export const SHT = {
   NULL: 0,

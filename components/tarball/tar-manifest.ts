@@ -6,10 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RumpkgError, fsError } from './errors.js';
-import { parseJsonDocument } from './json.js';
-import { MANIFEST_MAX_BYTES, errorFromProblems, validateComponentManifest } from './manifest.js';
-import type { ComponentManifest } from './types.js';
+import { RumpkgError, fsError } from '../model/index.js';
+import { parseJsonDocument } from '../documents/index.js';
+import { MANIFEST_MAX_BYTES, errorFromProblems, validateComponentManifest } from '../documents/index.js';
+import type { ComponentManifest } from '../model/index.js';
 
 /** The largest package.json accepted inside a tarball or a component directory. */
 export const MAX_MANIFEST_BYTES = MANIFEST_MAX_BYTES;

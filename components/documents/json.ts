@@ -6,8 +6,8 @@
  * parsers could otherwise read two different documents — manifest confusion, IN-04).
  * Failures are RumpkgErrors naming the file and the JSON pointer of the offending place.
  */
-import { jsonPointer } from '../schemas/index.js';
-import { RumpkgError } from './errors.js';
+import { jsonPointer } from '../../schemas/index.js';
+import { RumpkgError } from '../model/index.js';
 
 /** Default caps: generous for manifests and lockfiles, small enough to bound memory and time. */
 export const JSON_DEFAULT_MAX_BYTES = 8 * 1024 * 1024;

@@ -12,7 +12,7 @@
  *   and directories; pax `x` with `path`/`size`/`mtime` only), the path policy, collisions
  *   after Unicode/case normalisation, limits, modes and truncation. It never touches the disk.
  */
-import { RumpkgError, type ErrorCode } from './errors.js';
+import { RumpkgError, type ErrorCode } from '../model/index.js';
 
 export const BLOCK = 512;
 

@@ -25,8 +25,8 @@ import { chmod, lstat, mkdir, mkdtemp, open, readdir, rename, rm, type FileHandl
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { RumpkgError, fsError } from './errors.js';
-import { integrityOf, verifyIntegrity } from './integrity.js';
+import { RumpkgError, fsError } from '../model/index.js';
+import { integrityOf, verifyIntegrity } from '../model/index.js';
 import { MAX_MANIFEST_BYTES, loadManifestForPack, parseManifestText } from './tar-manifest.js';
 import {
   DEFAULT_TAR_LIMITS,
@@ -38,7 +38,7 @@ import {
   type TarLimits,
   type TarballEntry,
 } from './tar-format.js';
-import type { ComponentManifest } from './types.js';
+import type { ComponentManifest } from '../model/index.js';
 
 export { DEFAULT_TAR_LIMITS, collisionKey, type TarLimits, type TarballEntry, type TarEntryType } from './tar-format.js';
 

@@ -10,7 +10,7 @@
  * into the archive bytes, never copies.
  */
 import { Buffer } from 'node:buffer';
-import { RumpkgError } from './errors.js';
+import { RumpkgError } from '../model/index.js';
 import type { ByteSource } from './elf.js';
 
 export interface ArMember {

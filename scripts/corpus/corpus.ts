@@ -26,9 +26,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { catalogEntry, catalogShipsTarget, loadCatalog, type CatalogEntry } from './catalog.js';
-import { RumpkgError } from './errors.js';
-import { symbolEvidence } from './symbols.js';
+import { catalogEntry, catalogShipsTarget, loadCatalog, type CatalogEntry } from '../../components/index.js';
+import { RumpkgError } from '../../components/index.js';
+import { symbolEvidence } from '../../components/index.js';
 import {
   DEFAULT_SCOPE,
   INIT_LEVEL_RUN_ORDER,
@@ -36,7 +36,7 @@ import {
   type SymbolEvidence,
   type Target,
   type TargetEntry,
-} from './types.js';
+} from '../../components/index.js';
 
 /** The releases the corpus is built for. */
 export const CORPUS_VERSIONS = ['8.0.0', '9.0.0', '10.0.0', '10.1.0'] as const;
@@ -421,7 +421,7 @@ export function corpusComponentSource(plan: CorpusComponentPlan): string {
   return out.join('\n') + '\n';
 }
 
-const assetUrl = (file: string): URL => new URL(`./corpus/${file}`, import.meta.url);
+const assetUrl = (file: string): URL => new URL(`./src/${file}`, import.meta.url);
 const platformUrl = (file: string): URL => new URL(`./platforms/${file}`, import.meta.url);
 
 async function readAsset(file: string): Promise<string> {
@@ -686,14 +686,14 @@ export async function buildCorpus(outDir: string, options: BuildCorpusOptions = 
 
 /** Files whose content determines the corpus (for cache keys): generator, C assets, catalog. */
 export async function corpusInputFiles(): Promise<string[]> {
-  const dir = fileURLToPath(new URL('./corpus/', import.meta.url));
+  const dir = fileURLToPath(new URL('./src/', import.meta.url));
   const assets = (await readdir(dir)).filter((f) => /\.(c|h)$/.test(f)).sort().map((f) => join(dir, f));
   const pdir = fileURLToPath(new URL('./platforms/', import.meta.url));
   assets.push(join(pdir, 'hw-common.c'));
   for (const t of [...new Set(Object.values(PLATFORM_SOURCES))].sort()) for (const f of PLATFORM_FILES) assets.push(join(pdir, t, f));
   const self = fileURLToPath(import.meta.url);
   const ext = self.endsWith('.ts') ? 'ts' : 'js'; // sources (vitest) or dist/
-  return [self, fileURLToPath(new URL(`./catalog.${ext}`, import.meta.url)), fileURLToPath(new URL('./catalog/netbsd.json', import.meta.url)), ...assets];
+  return [self, fileURLToPath(new URL(`../../components/catalog/catalog.${ext}`, import.meta.url)), fileURLToPath(new URL('../../components/catalog/netbsd.json', import.meta.url)), ...assets];
 }
 
 /**

@@ -1,4 +1,4 @@
-import { INIT_LEVELS } from '../schemas/index.js';
+import { INIT_LEVELS } from '../../schemas/index.js';
 
 /**
  * Domain types shared by every module (DESIGN.md §2, §4). The JSON Schemas in `schemas/` are the

@@ -34,10 +34,10 @@
  *   closure. Optional edges: the catalog's ∪ the symbol-proven ones, minus hard ones. Any-of
  *   requirements are reported, never written as hard edges.
  */
-import { openFileSource } from './byte-source.js';
-import type { Catalog, CatalogEntry } from './catalog.js';
-import { archiveTables, linkSetLevels, readArchiveTables, summarizeArchive, symbolDigest, type ArchiveTables } from './symbols.js';
-import type { SymbolEvidence } from './types.js';
+import { openFileSource } from '../binary/index.js';
+import type { Catalog, CatalogEntry } from '../catalog/index.js';
+import { archiveTables, linkSetLevels, readArchiveTables, summarizeArchive, symbolDigest, type ArchiveTables } from '../binary/index.js';
+import type { SymbolEvidence } from '../model/index.js';
 
 /** What the analysis needs from one archive. */
 export interface ArchiveScan {

@@ -18,7 +18,7 @@
  * indexed as bytes (symbol-index.ts) and decoded only when asked for.
  */
 import { createHash } from 'node:crypto';
-import { RumpkgError } from './errors.js';
+import { RumpkgError } from '../model/index.js';
 import { isAr, parseAr, readArMembers } from './ar.js';
 import { openFileSource, subSource } from './byte-source.js';
 import {
@@ -40,7 +40,7 @@ import {
   symbolTableView,
 } from './elf.js';
 import { indexDefinedSymbols, type DefinedIndex } from './symbol-index.js';
-import type { SymbolEvidence } from './types.js';
+import type { SymbolEvidence } from '../model/index.js';
 
 /** The section NetBSD's `__link_set_add_rodata(rump_components, …)` fills (one pointer each). */
 export const LINK_SET_SECTION = 'link_set_rump_components';

@@ -17,8 +17,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ByteSource } from './elf.js';
 import { elfError } from './elf.js';
-import { fsError } from './errors.js';
-import { RumpkgError } from './errors.js';
+import { fsError } from '../model/index.js';
+import { RumpkgError } from '../model/index.js';
 
 export interface FileSource extends ByteSource {
   /** Closes the file; reads after this fail. */

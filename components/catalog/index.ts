@@ -1,0 +1,2 @@
+// components/catalog: the NetBSD component catalog as data the product owns.
+export * from './catalog.js';

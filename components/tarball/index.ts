@@ -1,0 +1,2 @@
+// components/tarball: reproducible component tarballs — pack, read, defensive unpack.
+export * from './tarball.js';
