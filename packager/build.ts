@@ -25,7 +25,10 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   RumpkgError,
   fsError,
+  isElf,
   isRumpkgError,
+  parseAr,
+  parseElfHeader,
   type ComponentManifest,
   type LockedComponent,
   type LockedTarget,
@@ -34,7 +37,6 @@ import {
   type Target,
   type TargetEntry,
 } from '../components/index.js';
-import { isElf, parseArchive, parseElfHeader } from './elf-file.js';
 import { renderGlue } from './glue.js';
 import { planImageManifest, renderImageManifest } from './image-manifest.js';
 import { planLink, type LinkPlan, type PlanFile, type PlanStep } from './link-plan.js';
@@ -211,19 +213,19 @@ function checkInput(f: PlanFile, bytes: Buffer, target: Target): void {
   const t = parseTarget(target);
   const from = f.from as string;
   const who = f.component === undefined ? from : `component ${f.component} (${from})`;
-  const checkObject = (buf: Buffer, label: string): void => {
-    const h = parseElfHeader(buf, label);
-    if (h.machine !== t.elfMachine || h.elfClass !== t.elfClass) {
-      throw new RumpkgError('E_ARCH', `${label} is built for ${elfMachineName(h.machine)} (ELF${h.elfClass}), not for ${target}`, {
+  const checkObject = (buf: Uint8Array, label: string): void => {
+    const h = parseElfHeader(buf, { file: label });
+    if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
+      throw new RumpkgError('E_ARCH', `${label} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
         context: { path: from, ...(f.component === undefined ? {} : { component: f.component }), machine: h.machine, expected: t.elfMachine },
         hint: f.component === undefined ? `rebuild it for ${t.arch}, or list its source in image.sources so rumpkg compiles it` : `the component's ${target} archive is wrong; republish it`,
       });
     }
   };
   if (f.role === 'archive' || f.role === 'platform-archive') {
-    const members = parseArchive(bytes, who);
+    const members = parseAr(bytes, { file: who }).members;
     for (const m of members) {
-      const data = bytes.subarray(m.offset, m.offset + m.size);
+      const data = m.data;
       if (!isElf(data)) {
         throw new RumpkgError('E_ELF', `member ${m.name} of ${who} is not an ELF object`, {
           context: { path: from, member: m.name, component: f.component },

@@ -26,23 +26,18 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   RumpkgError,
-  SHF_ALLOC,
-  SHT,
+  readEmbeddedManifest,
   fsError,
-  imageSymbols,
   openFileSource,
   readArchiveTables,
   readImageIndex,
-  sectionHasData,
   summarizeArchive,
   linkSetLevels,
-  parseElf,
-  sectionData,
   symbolDigest,
   RUMP_COMPONENT_TYPES,
+  type ByteSource,
   type ComponentKind,
   type ComponentManifest,
-  type ElfFile,
   type ImageManifest,
   type LockedComponent,
   type Lockfile,
@@ -51,7 +46,6 @@ import {
   type Upstream,
 } from '../components/index.js';
 import type { RegistryClient, Store } from '../registry/index.js';
-import { MANIFEST_SECTION } from './link-plan.js';
 
 /** One component version for one target, with what is known of its fingerprint. */
 export interface KnownComponent {
@@ -110,143 +104,39 @@ export interface ImageEvidence {
 
 const sortStrings = (xs: Iterable<string>): string[] => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
-/** R_*_RELATIVE relocation types of RELA machines (x86_64, aarch64, powerpc64, riscv). */
-const RELATIVE: Record<number, number> = { 62: 8, 183: 1027, 21: 22, 243: 3 };
-
-/** Address → addend of the R_*_RELATIVE relocations of allocated RELA sections (PIE images). */
-function relativeRelocations(elf: ElfFile): Map<bigint, bigint> {
-  const out = new Map<bigint, bigint>();
-  const rel = RELATIVE[elf.machine];
-  if (rel === undefined || elf.class !== 64) return out;
-  const dv = new DataView(elf.bytes.buffer, elf.bytes.byteOffset, elf.bytes.byteLength);
-  const le = elf.endian === 'le';
-  for (const rs of elf.sections) {
-    if (!sectionHasData(rs) || rs.type !== SHT.RELA || (rs.flags & SHF_ALLOC) === 0 || rs.entsize !== 24 || rs.size % 24 !== 0) continue;
-    for (let o = rs.offset; o + 24 <= rs.offset + rs.size; o += 24) {
-      if (dv.getUint32(o + (le ? 8 : 12), le) !== rel) continue;
-      out.set(dv.getBigUint64(o, le), dv.getBigUint64(o + 16, le));
-    }
-  }
-  return out;
-}
-
-/**
- * Follows every pointer of the link set to its `struct rump_component { int rc_type; void
- * (*rc_init)(void); const char *rc_name; … }` and reads the level and, when the third field
- * points at a NUL-terminated printable string inside the image, the name. Every read is
- * bounds-checked against the section it falls in; anything unreadable gives nulls, never a throw.
- */
-export function decodeLinkSet(elf: ElfFile, levelNames: readonly string[] = RUMP_COMPONENT_TYPES): LinkSetEntry[] | null {
-  const ls = elf.sections.find((s) => s.name === 'link_set_rump_components');
-  if (ls === undefined || !sectionHasData(ls)) return null;
-  const ptr = elf.class === 64 ? 8 : 4;
-  const le = elf.endian === 'le';
-  const bytes = elf.bytes;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const loaded = elf.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && sectionHasData(s) && s.size > 0);
-  const relative = relativeRelocations(elf);
-  const fileOffset = (addr: bigint, len: number): number | null => {
-    const s = loaded.find((x) => addr >= x.addr && addr + BigInt(len) <= x.addr + BigInt(x.size));
-    return s === undefined ? null : s.offset + Number(addr - s.addr);
-  };
-  const readPtr = (addr: bigint): bigint | null => {
-    const o = fileOffset(addr, ptr);
-    if (o === null) return null;
-    const v = ptr === 8 ? dv.getBigUint64(o, le) : BigInt(dv.getUint32(o, le));
-    return v === 0n ? (relative.get(addr) ?? 0n) : v;
-  };
-  const readString = (addr: bigint): string | null => {
-    const s = loaded.find((x) => addr >= x.addr && addr < x.addr + BigInt(x.size));
-    if (s === undefined) return null;
-    const start = s.offset + Number(addr - s.addr);
-    const end = Math.min(s.offset + s.size, start + 256);
-    let i = start;
-    while (i < end && bytes[i] !== 0) {
-      const c = bytes[i] as number;
-      if (c < 0x20 || c > 0x7e) return null;
-      i++;
-    }
-    if (i >= end || i === start) return null;
-    return Buffer.from(bytes.subarray(start, i)).toString('latin1');
-  };
-  const entries: LinkSetEntry[] = [];
-  const n = Math.floor(ls.size / ptr);
-  for (let k = 0; k < n; k++) {
-    const slot = ls.addr + BigInt(k * ptr);
-    const inFile = ls.offset + k * ptr;
-    let p = ptr === 8 ? dv.getBigUint64(inFile, le) : BigInt(dv.getUint32(inFile, le));
-    if (p === 0n) p = relative.get(slot) ?? 0n;
-    let level: string | null = null;
-    let rcName: string | null = null;
-    if (p !== 0n) {
-      const o = fileOffset(p, 4);
-      if (o !== null) {
-        const t = dv.getUint32(o, le);
-        level = levelNames[t] ?? `rc_type:${t}`;
-      }
-      const q = readPtr(p + BigInt(2 * ptr));
-      if (q !== null && q !== 0n) rcName = readString(q);
-    }
-    entries.push({ level, rcName });
-  }
-  return entries;
-}
-
-/** SHA-256 on the libuv thread pool (WebCrypto), so it overlaps the symbol scan on the main thread. */
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes);
-  return Buffer.from(digest).toString('hex');
-}
-
-/** The embedded manifest of a parsed image, or null when the section is missing (E_AUDIT when unreadable). */
-export function embeddedManifest(elf: ElfFile): ImageManifest | null {
-  return parseEmbeddedManifest(sectionData(elf, MANIFEST_SECTION), elf.file);
-}
-
-/** The image manifest in `data` (the manifest section's bytes; undefined: no section → null). */
-export function parseEmbeddedManifest(data: Uint8Array | undefined, file: string): ImageManifest | null {
-  if (data === undefined) return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
-  } catch (e) {
-    throw new RumpkgError('E_AUDIT', `the ${MANIFEST_SECTION} section of ${file} is not valid JSON`, {
-      context: { path: file, section: MANIFEST_SECTION },
-      hint: 'the manifest section was damaged; rebuild the image with rumpkg build',
-      cause: e,
-    });
-  }
-  const m = value as Partial<ImageManifest> | null;
-  const okComponent = (c: unknown): boolean => {
-    const o = c as Record<string, unknown> | null;
-    return o !== null && typeof o === 'object' && typeof o.name === 'string' && typeof o.version === 'string';
-  };
-  if (m === null || typeof m !== 'object' || m.imageManifestVersion !== 1 || !Array.isArray(m.components) || !m.components.every(okComponent)) {
-    throw new RumpkgError('E_AUDIT', `the ${MANIFEST_SECTION} section of ${file} is not an image manifest (version 1)`, {
-      context: { path: file, section: MANIFEST_SECTION },
-      hint: 'rebuild the image with rumpkg build',
-    });
-  }
-  return m as ImageManifest;
-}
-
-/** Reads everything the audit needs from the bytes of an image (E_ELF for malformed files). */
-export async function imageEvidence(bytes: Uint8Array, file: string): Promise<ImageEvidence> {
-  const hash = sha256Hex(bytes);
-  hash.catch(() => undefined); // awaited below; a parse error must not leave it unhandled
-  const syms = imageSymbols(bytes, { file });
-  const elf = parseElf(bytes, { file, symbols: false, notes: false });
+/** The evidence read through `source` (the one path for files and bytes); `sha256` hashes the same bytes meanwhile. */
+async function evidenceFrom(source: ByteSource, sha256: Promise<string>, options: { levelNames?: readonly string[] }): Promise<ImageEvidence> {
+  const x = await readImageIndex(source);
+  const levelNames = options.levelNames ?? RUMP_COMPONENT_TYPES;
+  const manifest = await readEmbeddedManifest(source, x.layout);
+  const linkSet: LinkSetEntry[] | null =
+    x.linkSet === null
+      ? null
+      : x.linkSet.structs.map((st) => ({ level: st.type === null ? null : (levelNames[st.type] ?? `rc_type:${st.type}`), rcName: st.name }));
+  const index = x.defined;
+  let defined: string[] | undefined;
+  const l = x.layout;
   return {
-    file,
-    bytes: bytes.length,
-    sha256: `sha256-${await hash}`,
-    class: syms.class,
-    endian: syms.endian,
-    machine: syms.machineName,
-    symbolTable: syms.symbolTable,
-    defined: syms.defined,
-    linkSet: decodeLinkSet(elf),
-    manifest: embeddedManifest(elf),
+    file: source.file,
+    bytes: source.size,
+    sha256: `sha256-${await sha256}`,
+    class: l.class,
+    endian: l.endian,
+    machine: l.machineName,
+    symbolTable: x.symbolTable,
+    get defined(): string[] {
+      defined ??= index.names();
+      return defined;
+    },
+    set defined(v: string[]) {
+      defined = v;
+    },
+    definedCount: index.count,
+    hasDefined: (name: string) => index.has(name),
+    definedId: (name: string) => index.lookup(name),
+    definedIds: (names: readonly string[]) => index.lookupMany(names),
+    linkSet,
+    manifest,
   };
 }
 
@@ -254,26 +144,7 @@ export async function imageEvidence(bytes: Uint8Array, file: string): Promise<Im
  * SHA-256 of the first `size` bytes of the open file `fd`, computed on a worker thread with
  * positioned reads of 1 MiB (bounded memory; the chunk stays in cache between read and hash; overlaps the symbol work on the main thread).
  */
-const HASH_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { readSync } = require('node:fs');
-const { createHash } = require('node:crypto');
-try {
-  const { fd, size } = workerData;
-  const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size, 1 << 20)));
-  let pos = 0;
-  while (pos < size) {
-    const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
-    if (n === 0) break;
-    h.update(buf.subarray(0, n));
-    pos += n;
-  }
-  parentPort.postMessage({ hex: h.digest('hex'), bytes: pos });
-} catch (e) {
-  parentPort.postMessage({ error: String((e && e.message) || e), code: e && e.code });
-}
-`;
+const HASH_WORKER = new URL('./hash-worker.cjs', import.meta.url);
 
 /** SHA-256 of the open file on this thread (the fallback when no worker can be started). */
 async function hashHere(fd: number, size: number, path: string): Promise<string> {
@@ -294,7 +165,7 @@ async function hashHere(fd: number, size: number, path: string): Promise<string>
 
 /** The hash of an open file on a worker; `stop()` ends the worker early (resolves once it no longer reads the descriptor). */
 function hashOpenFile(fd: number, size: number, path: string): { digest: Promise<string>; stop(): Promise<void> } {
-  const w = new Worker(HASH_WORKER, { eval: true, workerData: { fd, size } });
+  const w = new Worker(HASH_WORKER, { workerData: { fd, size } });
   const exited = new Promise<void>((res) => w.once('exit', () => res()));
   let here: Promise<string> | undefined;
   const digest = new Promise<string>((resolvePromise, reject) => {
@@ -341,40 +212,7 @@ export async function readImageEvidence(imagePath: string, options: { levelNames
   const hash = hashOpenFile(source.fd, source.size, imagePath);
   let done = false;
   try {
-    const x = await readImageIndex(source);
-    const levelNames = options.levelNames ?? RUMP_COMPONENT_TYPES;
-    const ms = x.layout.sections.find((sec) => sec.name === MANIFEST_SECTION);
-    const manifestData = ms === undefined || !sectionHasData(ms) ? undefined : await source.read(ms.offset, ms.size);
-    const manifest = parseEmbeddedManifest(manifestData, imagePath);
-    const linkSet: LinkSetEntry[] | null =
-      x.linkSet === null
-        ? null
-        : x.linkSet.structs.map((st) => ({ level: st.type === null ? null : (levelNames[st.type] ?? `rc_type:${st.type}`), rcName: st.name }));
-    const index = x.defined;
-    let defined: string[] | undefined;
-    const l = x.layout;
-    const ev: ImageEvidence = {
-      file: imagePath,
-      bytes: source.size,
-      sha256: `sha256-${await hash.digest}`,
-      class: l.class,
-      endian: l.endian,
-      machine: l.machineName,
-      symbolTable: x.symbolTable,
-      get defined(): string[] {
-        defined ??= index.names();
-        return defined;
-      },
-      set defined(v: string[]) {
-        defined = v;
-      },
-      definedCount: index.count,
-      hasDefined: (name: string) => index.has(name),
-      definedId: (name: string) => index.lookup(name),
-      definedIds: (names: readonly string[]) => index.lookupMany(names),
-      linkSet,
-      manifest,
-    };
+    const ev = await evidenceFrom(source, hash.digest, options);
     done = true;
     return ev;
   } finally {

@@ -1,17 +1,14 @@
 /**
  * The image manifest (DESIGN.md §4.4): JSON embedded in the ELF section `.rumpkg.manifest` of every
  * image. `planImageManifest` builds it from the lockfile closure and the components' own manifests,
- * `renderImageManifest` serialises it with a fixed key order (reproducible bytes), and
- * `readImageManifest` reads it back from an image file.
+ * `renderImageManifest` serialises it with a fixed key order (reproducible bytes); reading it back
+ * from an image is components/binary's `readImageManifest` (the one reader of the section).
  *
  * Embedding: the build's last step is `objcopy --add-section .rumpkg.manifest=rumpkg-manifest.json
  * --set-section-flags .rumpkg.manifest=noload,readonly` — a non-allocated PROGBITS section, so it
  * occupies no memory at run time and cannot move code; audit reads it back from the section headers.
  */
-import { readFile } from 'node:fs/promises';
 import {
-  RumpkgError,
-  fsError,
   toolVersion,
   type BlockConfig,
   type ComponentManifest,
@@ -20,8 +17,6 @@ import {
   type NetConfig,
   type Target,
 } from '../components/index.js';
-import { parseElf, sectionBytes } from './elf-file.js';
-import { MANIFEST_SECTION } from './link-plan.js';
 
 export interface PlanImageManifestOptions {
   target: Target;
@@ -71,38 +66,4 @@ export function planImageManifest(options: PlanImageManifestOptions): ImageManif
 /** JSON text of a manifest, 2-space indented, trailing newline; key order as built. */
 export function renderImageManifest(manifest: ImageManifest): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
-}
-
-/** Parses the bytes of an image and returns its embedded manifest (E_ELF / E_NOT_FOUND / E_JSON_PARSE). */
-export function parseImageManifest(image: Buffer, file: string): ImageManifest {
-  const elf = parseElf(image, file);
-  const bytes = sectionBytes(image, elf, MANIFEST_SECTION);
-  if (bytes === undefined) {
-    throw new RumpkgError('E_NOT_FOUND', `${file} has no ${MANIFEST_SECTION} section`, {
-      context: { path: file, section: MANIFEST_SECTION },
-      hint: 'the image was not built by rumpkg build (or the section was stripped)',
-    });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new RumpkgError('E_JSON_PARSE', `the ${MANIFEST_SECTION} section of ${file} is not valid JSON`, { context: { path: file }, cause: e });
-  }
-  const m = value as Partial<ImageManifest> | null;
-  if (m === null || typeof m !== 'object' || m.imageManifestVersion !== 1 || !Array.isArray(m.components) || !Array.isArray(m.linkOrder)) {
-    throw new RumpkgError('E_SCHEMA', `the ${MANIFEST_SECTION} section of ${file} is not an image manifest (version 1)`, { context: { path: file } });
-  }
-  return m as ImageManifest;
-}
-
-/** Reads an image file and returns its embedded manifest. */
-export async function readImageManifest(imagePath: string): Promise<ImageManifest> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(imagePath);
-  } catch (e) {
-    throw fsError(e, imagePath, 'read image');
-  }
-  return parseImageManifest(buf, imagePath);
 }

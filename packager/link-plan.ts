@@ -25,12 +25,10 @@
  * take their place. A freestanding closure without a platform package, or a platform package
  * without a linker script, cannot make a bootable image: E_BUILD before anything runs.
  */
-import { RumpkgError, type LockedTarget, type Target, type TargetEntry } from '../components/index.js';
+import { MANIFEST_SECTION, RumpkgError, type LockedTarget, type Target, type TargetEntry } from '../components/index.js';
 import { entrySymbol } from './glue.js';
 import { parseTarget } from './targets.js';
 import type { Toolchain, ToolName } from './toolchain.js';
-
-export const MANIFEST_SECTION = '.rumpkg.manifest';
 
 export type PlanFileRole = 'app-source' | 'app-object' | 'glue' | 'manifest' | 'archive' | 'platform-archive' | 'platform-object' | 'linker-script';
 

@@ -27,8 +27,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { open, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { RumpkgError, fsError, type Target } from '../components/index.js';
-import { parseElfHeader } from './elf-file.js';
+import { RumpkgError, fsError, parseElfHeader, type Target } from '../components/index.js';
 import { elfMachineName, parseTarget, type Arch } from './targets.js';
 import { findProgram } from './toolchain.js';
 
@@ -216,9 +215,11 @@ function unhook(): void {
 async function checkImageArch(imagePath: string, target: Target): Promise<void> {
   const t = parseTarget(target);
   let head: Buffer;
+  let size: number;
   try {
     const fh = await open(imagePath, 'r');
     try {
+      size = (await fh.stat()).size;
       const buf = Buffer.alloc(64);
       const { bytesRead } = await fh.read(buf, 0, 64, 0);
       head = buf.subarray(0, bytesRead);
@@ -228,9 +229,9 @@ async function checkImageArch(imagePath: string, target: Target): Promise<void> 
   } catch (e) {
     throw fsError(e, imagePath, 'read image');
   }
-  const h = parseElfHeader(head, imagePath);
-  if (h.machine !== t.elfMachine || h.elfClass !== t.elfClass) {
-    throw new RumpkgError('E_ARCH', `${imagePath} is built for ${elfMachineName(h.machine)} (ELF${h.elfClass}), not for ${target}`, {
+  const h = parseElfHeader(head, { file: imagePath, size });
+  if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
+    throw new RumpkgError('E_ARCH', `${imagePath} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
       context: { path: imagePath, target, machine: h.machine, expected: t.elfMachine },
       hint: `build it for ${target} (rumpkg build --target ${target}), or run it with the --target it was built for`,
     });

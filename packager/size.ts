@@ -11,60 +11,24 @@
  * `parseLinkerMap` and `planSizeReport` are pure; `readSizeReport` does the reading.
  */
 import { readFile } from 'node:fs/promises';
-import { RumpkgError, fsError, type ImageManifest } from '../components/index.js';
-import { parseElf, SHF_ALLOC, SHT_NOBITS, type ElfFile } from './elf-file.js';
-import { parseImageManifest } from './image-manifest.js';
+import {
+  RumpkgError,
+  SHF_ALLOC,
+  SHT,
+  fsError,
+  noManifestError,
+  openFileSource,
+  parseLinkerMap,
+  readElfLayout,
+  readEmbeddedManifest,
+  type ElfLayout,
+  type ImageManifest,
+  type MapContribution,
+} from '../components/index.js';
 import { componentSlug } from './link-plan.js';
-import { isLldMap, parseLldMap } from './lld-map.js';
 
-export interface MapContribution {
-  outputSection: string;
-  inputSection: string;
-  size: number;
-  /** Build-dir path of the input (`lib/x/libx.a(x.o)`, `obj/app0.entry.o`), absolute for host files, `*fill*` for padding. */
-  file: string;
-}
-
-/** Parses the "Linker script and memory map" part of a GNU ld map file (or an ld.lld map). */
-export function parseLinkerMap(text: string): MapContribution[] {
-  if (isLldMap(text)) return parseLldMap(text); // ld.lld (hw targets): lld-map.ts
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('Linker script and memory map'));
-  const out: MapContribution[] = [];
-  let output = '';
-  let pendingInput: string | undefined;
-  for (let i = start < 0 ? 0 : start + 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const head = /^(\S+)(?:\s+0x[0-9a-f]+\s+0x[0-9a-f]+.*)?$/.exec(line);
-    if (head !== null && !line.startsWith('LOAD ') && !line.startsWith('OUTPUT(') && line !== 'START GROUP' && line !== 'END GROUP') {
-      output = head[1]!;
-      pendingInput = undefined;
-      continue;
-    }
-    const fill = /^ \*fill\*\s+0x[0-9a-f]+\s+0x([0-9a-f]+)/.exec(line);
-    if (fill !== null) {
-      out.push({ outputSection: output, inputSection: '*fill*', size: parseInt(fill[1]!, 16), file: '*fill*' });
-      continue;
-    }
-    const full = /^ (\S+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S.*)$/.exec(line);
-    if (full !== null && !full[1]!.startsWith('*')) {
-      out.push({ outputSection: output, inputSection: full[1]!, size: parseInt(full[2]!, 16), file: full[3]!.trim() });
-      pendingInput = undefined;
-      continue;
-    }
-    const nameOnly = /^ (\.?[^\s*]\S*)$/.exec(line);
-    if (nameOnly !== null) {
-      pendingInput = nameOnly[1]!;
-      continue;
-    }
-    const cont = /^\s{2,}0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S.*)$/.exec(line);
-    if (cont !== null && pendingInput !== undefined) {
-      out.push({ outputSection: output, inputSection: pendingInput, size: parseInt(cont[1]!, 16), file: cont[2]!.trim() });
-      pendingInput = undefined;
-    }
-  }
-  return out;
-}
+/** sh_flags SHF_EXECINSTR: code. */
+const SHF_EXECINSTR = 0x4;
 
 export type SizeOwnerKind = 'component' | 'platform' | 'glue' | 'app' | 'runtime';
 
@@ -90,14 +54,14 @@ export interface SizeReport {
 }
 
 /** Combines a parsed image, its manifest and its linker map into a size report. Pure. */
-export function planSizeReport(image: { path: string; bytes: number; elf: ElfFile; manifest: ImageManifest }, map: MapContribution[]): SizeReport {
+export function planSizeReport(image: { path: string; bytes: number; elf: Pick<ElfLayout, 'sections'>; manifest: ImageManifest }, map: MapContribution[]): SizeReport {
   const { elf, manifest } = image;
   const secKind = new Map<string, 'text' | 'data' | 'bss'>();
   let allocBytes = 0;
   for (const s of elf.sections) {
-    if ((s.flags & SHF_ALLOC) === 0n) continue;
+    if ((s.flags & SHF_ALLOC) === 0) continue;
     allocBytes += s.size;
-    secKind.set(s.name, s.type === SHT_NOBITS ? 'bss' : (s.flags & 4n) !== 0n ? 'text' : 'data');
+    secKind.set(s.name, s.type === SHT.NOBITS ? 'bss' : (s.flags & SHF_EXECINSTR) !== 0 ? 'text' : 'data');
   }
   const slugs = new Map<string, { name: string; kind: 'component' | 'platform' }>();
   for (const c of manifest.components) slugs.set(componentSlug(c.name), { name: c.name, kind: c.kind === 'platform' ? 'platform' : 'component' });
@@ -132,14 +96,16 @@ export function planSizeReport(image: { path: string; bytes: number; elf: ElfFil
 
 /** Reads `imagePath` and `<imagePath>.map` (or `options.map`) and attributes the image's bytes. */
 export async function readSizeReport(imagePath: string, options: { map?: string } = {}): Promise<SizeReport> {
-  let buf: Buffer;
+  const source = await openFileSource(imagePath);
+  let elf: ElfLayout;
+  let manifest: ImageManifest | null;
   try {
-    buf = await readFile(imagePath);
-  } catch (e) {
-    throw fsError(e, imagePath, 'read image');
+    elf = await readElfLayout(source);
+    manifest = await readEmbeddedManifest(source, elf);
+  } finally {
+    await source.close();
   }
-  const elf = parseElf(buf, imagePath);
-  const manifest = parseImageManifest(buf, imagePath);
+  if (manifest === null) throw noManifestError(imagePath);
   const mapPath = options.map ?? `${imagePath}.map`;
   let text: string;
   try {
@@ -158,7 +124,7 @@ export async function readSizeReport(imagePath: string, options: { map?: string 
   const mapSizes = new Map<string, number>();
   for (const c of map) mapSizes.set(c.outputSection, (mapSizes.get(c.outputSection) ?? 0) + c.size);
   for (const s of elf.sections) {
-    if ((s.flags & SHF_ALLOC) === 0n || s.type === SHT_NOBITS || s.name !== '.text') continue;
+    if ((s.flags & SHF_ALLOC) === 0 || s.type === SHT.NOBITS || s.name !== '.text') continue;
     const m = mapSizes.get(s.name);
     if (m !== undefined && m !== s.size) {
       throw new RumpkgError('E_BUILD', `the linker map ${mapPath} does not belong to ${imagePath} (.text is ${s.size} bytes, the map says ${m})`, {
@@ -167,5 +133,5 @@ export async function readSizeReport(imagePath: string, options: { map?: string 
       });
     }
   }
-  return planSizeReport({ path: imagePath, bytes: buf.length, elf, manifest }, map);
+  return planSizeReport({ path: imagePath, bytes: elf.size, elf, manifest }, map);
 }

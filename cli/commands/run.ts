@@ -21,8 +21,8 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'kill the image after this many seconds (hw default: 30)')
     .action(async (args: string[], opts: { target?: string; image?: string; timeout?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { RumpkgError } = await import('../../components/index.js');
-      const { runImage, defaultImagePath, readImageManifest } = await import('../../packager/index.js');
+      const { RumpkgError, readImageManifest } = await import('../../components/index.js');
+      const { runImage, defaultImagePath } = await import('../../packager/index.js');
       let target = opts.target;
       let image = opts.image === undefined ? undefined : isAbsolute(opts.image) ? opts.image : join(g.cwd, opts.image);
       if (image === undefined) {

@@ -382,6 +382,15 @@ function decodeHeader(head: Uint8Array, size: number, file: string): HeaderField
   return { layout, le, is64, shoff, shnum, shstrndx, shdrSize };
 }
 
+/**
+ * The ELF header alone, fully checked: `head` holds at least the first min(size, 64) bytes of a
+ * file of `size` bytes (default: `head.length`). For machine and class checks before linking or
+ * booting, without reading the rest of the file.
+ */
+export function parseElfHeader(head: Uint8Array, options: { file: string; size?: number }): Omit<ElfLayout, 'sections'> {
+  return decodeHeader(head.subarray(0, 64), options.size ?? head.length, options.file).layout;
+}
+
 /** Whether the real section count / name table index live in section 0 (extended numbering). */
 function needsSection0(h: HeaderFields): boolean {
   return h.shoff !== 0 && (h.shnum === 0 || h.shstrndx === SHN_XINDEX);

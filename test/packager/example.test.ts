@@ -9,7 +9,8 @@ import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectManifest } from '../../components/index.js';
-import { buildProject, componentDirsFromRoot, readImageManifest, readSizeReport, renderPlanScript, runImage as runImageApi } from '../../packager/index.js';
+import { readImageManifest } from '../../components/index.js';
+import { buildProject, componentDirsFromRoot, readSizeReport, renderPlanScript, runImage as runImageApi } from '../../packager/index.js';
 import { corpusRoot, runImage, sha256File, tempDir, writeProject } from './helpers.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/hello-net');

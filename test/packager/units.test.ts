@@ -5,7 +5,7 @@ import { cString, ipv4Mask, renderGlue } from '../../packager/glue.js';
 import { componentSlug, planLink, renderPlanScript } from '../../packager/link-plan.js';
 import { findToolchain, selectToolchain } from '../../packager/toolchain.js';
 import { parseTarget } from '../../packager/targets.js';
-import { parseLinkerMap } from '../../packager/size.js';
+import { parseLinkerMap } from '../../components/index.js';
 
 /** Decodes the C string literal cString produces back to bytes. */
 function decodeC(lit: string): Buffer {
