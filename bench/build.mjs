@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { INIT_LEVEL_RUN_ORDER } from '../dist/components/index.js';
-import { buildCorpus } from '../dist/scripts/corpus/index.js';
+import { buildCorpus, corpusFingerprint } from '../dist/scripts/corpus/index.js';
 import { buildProject, componentDirsFromRoot, readSizeReport, renderPlanScript } from '../dist/packager/index.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -24,9 +24,8 @@ const TARGET = 'posix-x86_64';
 
 async function corpus() {
   const opts = { versions: [VERSION], targets: [TARGET] };
-  // Keyed on the compiled generator and its C assets (corpusFingerprint reads the .ts sources).
-  const h = createHash('sha256').update(JSON.stringify(opts));
-  for (const f of ['dist/components/corpus.js', 'dist/components/catalog.js', ...readdirSync('dist/components/corpus').map((x) => `dist/components/corpus/${x}`)]) h.update(readFileSync(f));
+  // Keyed on the compiled generator, the catalog and the C assets.
+  const h = createHash('sha256').update(await corpusFingerprint(opts));
   const root = join(tmpdir(), `rumpkg-bench-corpus-${h.digest('hex').slice(0, 16)}`);
   if (existsSync(join(root, '.done'))) return root;
   const tmp = mkdtempSync(join(tmpdir(), 'rumpkg-bench-corpus-tmp-'));

@@ -24,23 +24,6 @@ export function createProgram(): Command {
   return program;
 }
 
-/**
- * A RumpkgError, recognised by shape so that starting the CLI loads no library module (the
- * library is imported lazily by each command; `rumpkg --version` stays fast).
- */
-interface UserError {
-  name: 'RumpkgError';
-  code: string;
-  message: string;
-  hint?: string;
-  exitCode: number;
-  toJSON(): unknown;
-}
-function isUserError(e: unknown): e is UserError {
-  const o = e as Partial<UserError> | null;
-  return e instanceof Error && o !== null && o.name === 'RumpkgError' && typeof o.code === 'string' && typeof o.exitCode === 'number';
-}
-
 function wantsJson(argv: string[]): boolean {
   return argv.includes('--json');
 }
@@ -63,7 +46,10 @@ export async function main(argv: string[]): Promise<number> {
       if (e.exitCode === 0) return 0;
       return 2;
     }
-    if (isUserError(e)) {
+    // The error class loads only when something failed: starting the CLI loads no library module
+    // (each command imports the library lazily; `rumpkg --version` stays fast).
+    const { RumpkgError } = await import('../components/index.js');
+    if (e instanceof RumpkgError) {
       if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
       else {
         process.stderr.write(`rumpkg: error[${e.code}]: ${e.message}\n`);

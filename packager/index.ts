@@ -1,16 +1,6 @@
-// Public API of packager/: targets, toolchains, link plans, glue, image manifests, ELF, audit.
-export {};
-export * from './targets.js';
-export * from './toolchain.js';
-export * from './link-plan.js';
-export * from './glue.js';
-export * from './image-manifest.js';
-export * from './build.js';
-export * from './size.js';
-export * from './run.js';
-export * from './project.js';
-export * from './evidence.js';
-export * from './licenses.js';
-export * from './advisories.js';
-export * from './audit.js';
-export * from './sbom.js';
+// Public API of packager/: the project flow, building and running images, auditing them. Each
+// sub-folder's index.ts is its own API (see README.md).
+export * from './project/index.js';
+export * from './build/index.js';
+export * from './run/index.js';
+export * from './audit/index.js';

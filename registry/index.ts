@@ -1,17 +1,9 @@
-// Public API of registry/: file registry, npm-protocol client and server, cache, GitHub upstream.
-export {};
-export * from './packument.js';
-export * from './storage.js';
-export * from './lock.js';
-export * from './tokens.js';
-export * from './home.js';
-export * from './config.js';
-export * from './credentials.js';
-export * from './fetch.js';
-export * from './client.js';
-export * from './store.js';
-export * from './cache.js';
-export * from './server.js';
-export * from './provider.js';
-export * from './upstream.js';
-export * from './seen.js';
+// Public API of registry/: the file registry's storage and the npm-protocol server, the client
+// (one facade, one backend per registry kind), the user's rumpkg home (config, credentials,
+// cache, store), the transport, and the GitHub upstream provider. See README.md.
+export * from './transport/index.js';
+export * from './storage/index.js';
+export * from './home/index.js';
+export * from './server/index.js';
+export * from './client/index.js';
+export * from './upstream/index.js';

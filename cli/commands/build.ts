@@ -5,30 +5,11 @@
  * the plan(s) — and the real build executes that same plan. With nothing changed, nothing runs.
  *
  * Component directories: `--components-dir DIR` (unpacked components as `DIR/<version>/<name>`,
- * e.g. the miniature corpus); otherwise the store lookup (`storeResolver`, wired by the project
- * flow).
+ * e.g. the miniature corpus); otherwise the project's store (`storeComponentDirResolver`).
  */
 import { isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
-import type { LockedComponent } from '../../components/index.js';
 import { createReporter, globalOptions, green, print, printJson } from '../output.js';
-
-type Resolver = (name: string, locked: LockedComponent) => string | Promise<string>;
-
-/** Where locked components live when no --components-dir is given. */
-async function storeResolver(cwd: string): Promise<Resolver> {
-  const packager = (await import('../../packager/index.js')) as Record<string, unknown>;
-  // The project flow (packager/project.ts) provides the store lookup when it exists.
-  const fromProject = packager.storeComponentDirResolver;
-  if (typeof fromProject === 'function') return (await (fromProject as (cwd: string) => Resolver | Promise<Resolver>)(cwd));
-  const { RumpkgError } = await import('../../components/index.js');
-  return (name) => {
-    throw new RumpkgError('E_NOT_FOUND', `no component store is available to find ${name}`, {
-      context: { component: name },
-      hint: 'run rumpkg install, or give --components-dir DIR with unpacked components',
-    });
-  };
-}
 
 export function register(program: Command): void {
   program
@@ -41,9 +22,9 @@ export function register(program: Command): void {
     .option('--components-dir <dir>', 'take unpacked components from DIR/<version>/<name> instead of the store')
     .action(async (opts: { target?: string; dryRun?: boolean; output?: string; force?: boolean; componentsDir?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { buildProject, componentDirsFromRoot, renderPlanScript } = await import('../../packager/index.js');
+      const { buildProject, componentDirsFromRoot, renderPlanScript, storeComponentDirResolver } = await import('../../packager/index.js');
       const abs = (p: string): string => (isAbsolute(p) ? p : join(g.cwd, p));
-      const resolveComponentDir = opts.componentsDir !== undefined ? componentDirsFromRoot(abs(opts.componentsDir)) : await storeResolver(g.cwd);
+      const resolveComponentDir = opts.componentsDir !== undefined ? componentDirsFromRoot(abs(opts.componentsDir)) : await storeComponentDirResolver(g.cwd);
       const results = await buildProject(g.cwd, {
         resolveComponentDir,
         reporter: createReporter(g),

@@ -7,7 +7,6 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CliError as RumpkgError } from '../errors.js';
 import { globalOptions, print, printJson, table, type GlobalOptions } from '../output.js';
 
 async function registryDir(g: GlobalOptions, dir: string | undefined): Promise<string> {
@@ -16,10 +15,11 @@ async function registryDir(g: GlobalOptions, dir: string | undefined): Promise<s
   return homePaths(resolveHome()).registry;
 }
 
-function parsePort(v: string | undefined): number {
+async function parsePort(v: string | undefined): Promise<number> {
   if (v === undefined) return 0;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    const { RumpkgError } = await import('../../components/index.js');
     throw new RumpkgError('E_USAGE', `invalid --port ${JSON.stringify(v)}`, { hint: 'use a port number between 0 and 65535 (0 picks a free one)' });
   }
   return n;
@@ -38,6 +38,7 @@ export function register(program: Command): void {
     .option('--max-body <bytes>', 'largest accepted request body in bytes')
     .action(async (dir: string | undefined, opts: { host: string; port: string; publicUrl?: string; maxBody?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
+      const { RumpkgError } = await import('../../components/index.js');
       const { createRegistryServer } = await import('../../registry/index.js');
       const root = await registryDir(g, dir);
       const maxBody = opts.maxBody === undefined ? undefined : Number(opts.maxBody);
@@ -46,7 +47,7 @@ export function register(program: Command): void {
       }
       const server = await createRegistryServer(root, {
         host: opts.host,
-        port: parsePort(opts.port),
+        port: await parsePort(opts.port),
         ...(opts.publicUrl === undefined ? {} : { publicUrl: opts.publicUrl }),
         ...(maxBody === undefined ? {} : { limits: { maxBodyBytes: maxBody } }),
         log: (ev) => {
@@ -96,6 +97,7 @@ export function register(program: Command): void {
       const { createTokenStore } = await import('../../registry/index.js');
       const root = await registryDir(g, opts.dir);
       const n = await createTokenStore(root).revoke(name);
+      const { RumpkgError } = await import('../../components/index.js');
       if (n === 0) throw new RumpkgError('E_NOT_FOUND', `user ${name} has no live token in ${root}`, { context: { user: name, dir: root } });
       if (g.json) printJson({ user: name, revoked: n });
       else print(`revoked ${n} token${n === 1 ? '' : 's'} of ${name}`);

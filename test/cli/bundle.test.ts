@@ -49,7 +49,7 @@ describe('the bundled CLI (package.json bin)', () => {
     expect(bundle).not.toMatch(/\b(?:require|import)\(\s*["']\.\.?\//);
     expect(bundle).not.toMatch(/\bimport\.meta\b/);
     const rewritten = [...bundle.matchAll(/join\(__dirname, "([^"]+\.js)"\)/g)].map((m) => m[1]!);
-    expect(rewritten).toEqual(expect.arrayContaining(['cli/version.js', 'packager/glue.js', 'schemas/validate.js', 'components/catalog/catalog.js']));
+    expect(rewritten).toEqual(expect.arrayContaining(['cli/version.js', 'packager/build/glue.js', 'schemas/validate.js', 'components/catalog/catalog.js']));
     // The miniature corpus is a test fixture: it never ships in the CLI.
     expect(bundle).not.toMatch(/buildCorpus|scripts\/corpus/);
     for (const f of rewritten) expect(existsSync(join(ROOT, 'dist', f)), f).toBe(true);

@@ -16,8 +16,8 @@ const BIN = resolve(import.meta.dirname, '../../dist/cli/bin.js');
 let root: string;
 beforeAll(async () => {
   root = await corpusRoot();
-  const src = resolve(import.meta.dirname, '../../packager/build.ts');
-  const built = resolve(import.meta.dirname, '../../dist/packager/build.js');
+  const src = resolve(import.meta.dirname, '../../packager/build/build.ts');
+  const built = resolve(import.meta.dirname, '../../dist/packager/build/build.js');
   if (!existsSync(built) || statSync(built).mtimeMs < statSync(src).mtimeMs) throw new Error('dist/ is stale: run npm run build first');
 });
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isRumpkgError, type LockedTarget } from '../../components/index.js';
-import { cString, ipv4Mask, renderGlue } from '../../packager/glue.js';
-import { componentSlug, planLink, renderPlanScript } from '../../packager/link-plan.js';
-import { findToolchain, selectToolchain } from '../../packager/toolchain.js';
-import { parseTarget } from '../../packager/targets.js';
+import { cString, ipv4Mask, renderGlue } from '../../packager/build/glue.js';
+import { componentSlug, planLink, renderPlanScript } from '../../packager/build/link-plan.js';
+import { findToolchain, selectToolchain } from '../../packager/build/toolchain.js';
+import { parseTarget } from '../../packager/build/targets.js';
 import { parseLinkerMap } from '../../components/index.js';
 
 /** Decodes the C string literal cString produces back to bytes. */

@@ -101,7 +101,7 @@ describe('file registry storage', () => {
     writeFileSync(
       script,
       `import { readFileSync } from 'node:fs';
-import { createFileStorage } from './registry/storage.js';
+import { createFileStorage } from './registry/index.js';
 const [dir, tgz] = process.argv.slice(2);
 try { await createFileStorage(dir).publish(readFileSync(tgz)); process.stdout.write('ok'); }
 catch (e) { process.stdout.write(String(e.code ?? e.message)); }

@@ -36,19 +36,20 @@ afterAll(() => {
 
 export const BIN = resolve(import.meta.dirname, '../../dist/cli/bin.js');
 
-/** Throws unless dist/ is at least as new as the sources the CLI tests depend on. */
+/** Throws unless the built CLI (dist/rumpkg-bundle.cjs) is at least as new as every product source. */
 export function assertDistFresh(): void {
-  const pairs: Array<[string, string]> = [
-    ['packager/project.ts', 'dist/packager/project.js'],
-    ['registry/store.ts', 'dist/registry/store.js'],
-    ['registry/client.ts', 'dist/registry/client.js'],
-    ['registry/seen.ts', 'dist/registry/seen.js'],
-  ];
-  for (const [src, out] of pairs) {
-    const s = resolve(import.meta.dirname, '../..', src);
-    const o = resolve(import.meta.dirname, '../..', out);
-    if (!existsSync(o) || statSync(o).mtimeMs < statSync(s).mtimeMs) throw new Error(`dist/ is stale (${out}): run npm run build first`);
-  }
+  const root = resolve(import.meta.dirname, '../..');
+  const out = join(root, 'dist/rumpkg-bundle.cjs');
+  if (!existsSync(out)) throw new Error('dist/ is missing: run npm run build first');
+  const built = statSync(out).mtimeMs;
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts') && statSync(p).mtimeMs > built) throw new Error(`dist/ is stale (${p} is newer): run npm run build first`);
+    }
+  };
+  for (const m of ['schemas', 'components', 'resolver', 'registry', 'packager', 'cli']) walk(join(root, m));
 }
 
 /** `count` independent components `@rump/c00`… at 1.0.0 with `payload` random bytes each. */

@@ -1,0 +1,471 @@
+/**
+ * Evidence for the audit (DESIGN.md §4.4, RELIABILITY.md IM-03): what the bytes of an image say
+ * is inside it, and what the components rumpkg knows about look like.
+ *
+ * - A `KnownComponent` is one component version for one target with its fingerprint: the
+ *   `SymbolEvidence` recorded at publish time (`rump.targets[T].symbols`) and, when its archive
+ *   is at hand, the defined global names themselves (needed to look for them in an image: a
+ *   digest alone cannot be matched against a subset of the image's symbols). Sources: a
+ *   directory of unpacked components (`--components-dir`, the store), or the registry.
+ * - `readImageEvidence` reads of an image only what it needs, with positioned reads
+ *   (components/symbols.ts `readImageIndex`): its defined global symbols (indexed as bytes, looked
+ *   up by name, decoded only on demand), its `link_set_rump_components` entries — each followed
+ *   to its `struct rump_component` for the init level (`rc_type`) and, where the struct carries
+ *   one (the corpus convention, components/corpus/rump_component.h), the `rc_name` string — and
+ *   the embedded `.rumpkg.manifest`; a worker thread hashes the whole file meanwhile. A 100 MB
+ *   image costs ~20 MB of reads on the main thread. `imageEvidence` does the same from bytes.
+ *
+ * Activation shims (tcpip, tcpip6: no global definitions, only a link-set entry) are recognised
+ * by their link-set entries: by `rc_name` when the struct has one, else by the init levels left
+ * over once every component found by symbols has taken its own.
+ */
+import { createHash } from 'node:crypto';
+import { read as fsRead } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import {
+  RumpkgError,
+  readEmbeddedManifest,
+  fsError,
+  openFileSource,
+  readArchiveTables,
+  readImageIndex,
+  summarizeArchive,
+  linkSetLevels,
+  symbolDigest,
+  RUMP_COMPONENT_TYPES,
+  type ByteSource,
+  type ComponentKind,
+  type ComponentManifest,
+  type ImageManifest,
+  type LockedComponent,
+  type Lockfile,
+  type SymbolEvidence,
+  type Target,
+  type Upstream,
+} from '../../components/index.js';
+import type { RegistryClient, Store } from '../../registry/index.js';
+
+/** One component version for one target, with what is known of its fingerprint. */
+export interface KnownComponent {
+  name: string;
+  version: string;
+  target: Target;
+  license: string;
+  lib: string;
+  aliases: string[];
+  kind: ComponentKind;
+  initLevels: string[];
+  integrity?: string;
+  upstream?: Upstream;
+  /** The fingerprint recorded in its manifest at publish time (absent in old manifests). */
+  recorded?: SymbolEvidence;
+  /** The fingerprint computed from its archive (when the archive was read). */
+  computed?: SymbolEvidence;
+  /** Defined global names of its archive, sorted (when the archive was read). */
+  defined?: string[];
+  /** Where it came from: `components-dir`, `store`, `registry`. */
+  source: string;
+}
+
+/** One entry of an image's `link_set_rump_components`. */
+export interface LinkSetEntry {
+  /** Init level (`rc_type` mapped through RUMP_COMPONENT_TYPES), null when unreadable. */
+  level: string | null;
+  /** The struct's `rc_name` string (corpus convention), null when there is none. */
+  rcName: string | null;
+}
+
+export interface ImageEvidence {
+  file: string;
+  bytes: number;
+  /** `sha256-<hex>` of the whole file. */
+  sha256: string;
+  class: 32 | 64;
+  endian: 'le' | 'be';
+  machine: string;
+  symbolTable: '.symtab' | '.dynsym' | null;
+  /** Defined global names, sorted (may be decoded lazily, on first access). */
+  defined: string[];
+  /** How many distinct defined global names (= `defined.length`, without decoding them). */
+  definedCount?: number;
+  /** Whether `name` is one of `defined` (without decoding them). */
+  hasDefined?(name: string): boolean;
+  /** A number in [0, definedCount) naming `name` when it is one of `defined`, else -1. */
+  definedId?(name: string): number;
+  /** `definedId` of many names at once (faster: the lookups are grouped by hash bucket). */
+  definedIds?(names: readonly string[]): Int32Array;
+  /** null when the image has no link set section. */
+  linkSet: LinkSetEntry[] | null;
+  /** The embedded manifest, or null when the section is missing. */
+  manifest: ImageManifest | null;
+}
+
+const sortStrings = (xs: Iterable<string>): string[] => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** The evidence read through `source` (the one path for files and bytes); `sha256` hashes the same bytes meanwhile. */
+async function evidenceFrom(source: ByteSource, sha256: Promise<string>, options: { levelNames?: readonly string[] }): Promise<ImageEvidence> {
+  const x = await readImageIndex(source);
+  const levelNames = options.levelNames ?? RUMP_COMPONENT_TYPES;
+  const manifest = await readEmbeddedManifest(source, x.layout);
+  const linkSet: LinkSetEntry[] | null =
+    x.linkSet === null
+      ? null
+      : x.linkSet.structs.map((st) => ({ level: st.type === null ? null : (levelNames[st.type] ?? `rc_type:${st.type}`), rcName: st.name }));
+  const index = x.defined;
+  let defined: string[] | undefined;
+  const l = x.layout;
+  return {
+    file: source.file,
+    bytes: source.size,
+    sha256: `sha256-${await sha256}`,
+    class: l.class,
+    endian: l.endian,
+    machine: l.machineName,
+    symbolTable: x.symbolTable,
+    get defined(): string[] {
+      defined ??= index.names();
+      return defined;
+    },
+    set defined(v: string[]) {
+      defined = v;
+    },
+    definedCount: index.count,
+    hasDefined: (name: string) => index.has(name),
+    definedId: (name: string) => index.lookup(name),
+    definedIds: (names: readonly string[]) => index.lookupMany(names),
+    linkSet,
+    manifest,
+  };
+}
+
+/**
+ * SHA-256 of the first `size` bytes of the open file `fd`, computed on a worker thread with
+ * positioned reads of 1 MiB (bounded memory; the chunk stays in cache between read and hash; overlaps the symbol work on the main thread).
+ */
+const HASH_WORKER = new URL('./hash-worker.cjs', import.meta.url);
+
+/** SHA-256 of the open file on this thread (the fallback when no worker can be started). */
+async function hashHere(fd: number, size: number, path: string): Promise<string> {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size, 1 << 20)));
+  let pos = 0;
+  while (pos < size) {
+    const n = await new Promise<number>((res, rej) => fsRead(fd, buf, 0, Math.min(buf.length, size - pos), pos, (e, k) => (e === null ? res(k) : rej(fsError(e, path, 'read image')))));
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+  }
+  if (pos !== size) {
+    throw new RumpkgError('E_ELF', `${path} ended at ${pos} bytes while being hashed (it was ${size}): was it changed while being read?`, { context: { path }, hint: 'audit the image when nothing is writing it' });
+  }
+  return h.digest('hex');
+}
+
+/** The hash of an open file on a worker; `stop()` ends the worker early (resolves once it no longer reads the descriptor). */
+function hashOpenFile(fd: number, size: number, path: string): { digest: Promise<string>; stop(): Promise<void> } {
+  const w = new Worker(HASH_WORKER, { workerData: { fd, size } });
+  const exited = new Promise<void>((res) => w.once('exit', () => res()));
+  let here: Promise<string> | undefined;
+  const digest = new Promise<string>((resolvePromise, reject) => {
+    let settled = false;
+    w.once('message', (m: { hex?: string; bytes?: number; error?: string; code?: string }) => {
+      settled = true;
+      if (m.hex !== undefined && m.bytes === size) resolvePromise(m.hex);
+      else if (m.hex !== undefined) {
+        reject(new RumpkgError('E_ELF', `${path} ended at ${m.bytes} bytes while being hashed (it was ${size}): was it changed while being read?`, { context: { path }, hint: 'audit the image when nothing is writing it' }));
+      } else {
+        const e = Object.assign(new Error(m.error ?? 'hash failed'), m.code === undefined ? {} : { code: m.code });
+        reject(fsError(e, path, 'read image'));
+      }
+    });
+    w.once('error', () => {
+      // The worker could not run (resource limits): hash here instead.
+      if (settled) return;
+      settled = true;
+      here = hashHere(fd, size, path);
+      here.then(resolvePromise, reject);
+    });
+    w.once('exit', (code) => {
+      if (!settled) reject(new Error(`the hash worker for ${path} exited with ${code}`));
+    });
+  });
+  digest.catch(() => undefined); // awaited by the caller; a parse error must not leave it unhandled
+  return {
+    digest,
+    stop: async () => {
+      await w.terminate();
+      await exited;
+      await here?.catch(() => undefined); // the fallback reads the descriptor too
+    },
+  };
+}
+
+/**
+ * Reads an image file (E_NOT_FOUND / E_EACCES / E_ELF) with positioned reads: its headers, symbol
+ * table and strings, link set and manifest — a few MB of a 100 MB image — while a worker thread
+ * hashes the whole file.
+ */
+export async function readImageEvidence(imagePath: string, options: { levelNames?: readonly string[] } = {}): Promise<ImageEvidence> {
+  const source = await openFileSource(imagePath);
+  const hash = hashOpenFile(source.fd, source.size, imagePath);
+  let done = false;
+  try {
+    const ev = await evidenceFrom(source, hash.digest, options);
+    done = true;
+    return ev;
+  } finally {
+    // The worker reads through the descriptor: close it only once the worker is done with it.
+    if (done) await hash.digest.catch(() => undefined);
+    else await hash.stop();
+    await source.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known components
+
+function manifestOk(m: unknown): m is ComponentManifest {
+  const o = m as Partial<ComponentManifest> | null;
+  return (
+    o !== null &&
+    typeof o === 'object' &&
+    typeof o.name === 'string' &&
+    typeof o.version === 'string' &&
+    o.rump !== null &&
+    typeof o.rump === 'object' &&
+    typeof o.rump.targets === 'object' &&
+    o.rump.targets !== null
+  );
+}
+
+/** A KnownComponent from a manifest alone (registry metadata): the recorded fingerprint only. */
+export function knownFromManifest(m: ComponentManifest, target: Target, extra: { integrity?: string; source: string }): KnownComponent | undefined {
+  const entry = m.rump.targets[target];
+  if (entry === undefined) return undefined;
+  return {
+    name: m.name,
+    version: m.version,
+    target,
+    license: typeof m.license === 'string' ? m.license : '',
+    lib: m.rump.lib,
+    aliases: Array.isArray(m.rump.aliases) ? m.rump.aliases : [],
+    kind: m.rump.kind ?? 'component',
+    initLevels: Array.isArray(m.rump.initLevels) ? m.rump.initLevels : [],
+    ...(extra.integrity === undefined ? {} : { integrity: extra.integrity }),
+    ...(m.rump.upstream === undefined ? {} : { upstream: m.rump.upstream }),
+    ...(entry.symbols === undefined ? {} : { recorded: entry.symbols }),
+    source: extra.source,
+  };
+}
+
+/**
+ * A component directory (`package.json` + archives) → one KnownComponent per target it ships
+ * (or only `target`), with the names and fingerprint computed from each archive.
+ */
+export async function readKnownComponentDir(
+  dir: string,
+  options: { target?: Target; integrity?: string; source?: string } = {},
+): Promise<KnownComponent[]> {
+  const p = join(dir, 'package.json');
+  let m: unknown;
+  try {
+    m = JSON.parse(await readFile(p, 'utf8'));
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw new RumpkgError('E_JSON_PARSE', `${p} is not valid JSON`, { context: { path: p }, cause: e });
+    }
+    throw fsError(e, p, 'read');
+  }
+  if (!manifestOk(m)) return [];
+  const targets = options.target === undefined ? Object.keys(m.rump.targets).sort() : [options.target];
+  const out: KnownComponent[] = [];
+  for (const t of targets) {
+    const k = knownFromManifest(m, t, {
+      source: options.source ?? 'components-dir',
+      ...(options.integrity === undefined ? {} : { integrity: options.integrity }),
+    });
+    if (k === undefined) continue;
+    const archive = m.rump.targets[t]?.archive;
+    if (typeof archive === 'string' && !archive.includes('..')) {
+      const ap = join(dir, archive);
+      let s: ReturnType<typeof summarizeArchive> | undefined;
+      let source: Awaited<ReturnType<typeof openFileSource>> | undefined;
+      try {
+        source = await openFileSource(ap);
+      } catch {
+        source = undefined; // a missing archive: the recorded fingerprint is all we have
+      }
+      if (source !== undefined) {
+        try {
+          s = summarizeArchive(await readArchiveTables(source));
+        } finally {
+          await source.close();
+        }
+      }
+      if (s !== undefined) {
+        k.defined = s.defined;
+        k.computed = { defined: s.defined.length, digest: symbolDigest(s.defined) };
+        if (s.linkSet?.types != null && s.linkSet.types.length > 0) k.computed.linkSet = linkSetLevels(s.linkSet.types);
+      }
+    }
+    out.push(k);
+  }
+  return out;
+}
+
+/**
+ * Every component directory under `root` (depth ≤ 3: `<name>`, `<version>/<name>`,
+ * `@scope/<name>`, `<version>/@scope/<name>`), read with `readKnownComponentDir`.
+ */
+export async function readComponentsDir(root: string, options: { target?: Target } = {}): Promise<KnownComponent[]> {
+  const base = resolve(root);
+  try {
+    if (!(await stat(base)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (e) {
+    const err = fsError(e, base, 'read components directory');
+    if (err instanceof RumpkgError) throw err;
+    throw new RumpkgError('E_NOT_FOUND', `${base} is not a directory of components`, { context: { path: base }, cause: e });
+  }
+  const dirs: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch {
+      return;
+    }
+    if (names.includes('package.json') && depth > 0) {
+      dirs.push(dir);
+      return;
+    }
+    if (depth >= 3) return;
+    for (const n of names) {
+      if (n.startsWith('.') || n === 'node_modules' || n === 'src' || n === 'lib') continue;
+      const p = join(dir, n);
+      try {
+        if ((await stat(p)).isDirectory()) await walk(p, depth + 1);
+      } catch {
+        // raced away: skip
+      }
+    }
+  };
+  await walk(base, 0);
+  const out: KnownComponent[] = [];
+  for (const d of dirs) out.push(...(await readKnownComponentDir(d, { ...(options.target === undefined ? {} : { target: options.target }), source: 'components-dir' })));
+  return out;
+}
+
+export { sortStrings };
+
+// ---------------------------------------------------------------------------------------------
+// Fingerprints from the project's store and from the registry
+
+/** What the audit lookups report (the CLI's Reporter fits). */
+export interface EvidenceReporter {
+  warn?(message: string): void;
+  info?(message: string): void;
+}
+
+/**
+ * Known components from the project's lockfile + store: every locked component of `target`,
+ * unpacked by `resolveDir` (the store lookup `rumpkg build` uses) and read with its archive.
+ * A component that cannot be had is reported and skipped (the audit then says `unverified`).
+ */
+export async function knownFromLockfile(
+  lockfile: Lockfile,
+  target: Target,
+  resolveDir: (name: string, locked: LockedComponent) => string | Promise<string>,
+  options: { reporter?: EvidenceReporter } = {},
+): Promise<KnownComponent[]> {
+  const lt = lockfile.targets[target];
+  if (lt === undefined) return [];
+  const out: KnownComponent[] = [];
+  for (const [name, locked] of Object.entries(lt.components).sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    try {
+      const dir = await resolveDir(name, locked);
+      out.push(...(await readKnownComponentDir(dir, { target, integrity: locked.integrity, source: 'store' })));
+    } catch (e) {
+      if (!(e instanceof RumpkgError)) throw e;
+      options.reporter?.warn?.(`cannot read the fingerprint of ${name}@${locked.version}: ${e.message}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * A lookup over the registry: for the names an image claims, the libraries its link set names
+ * (resolved through aliases) and, for images without a manifest, a sweep of the registry's
+ * components, every version's recorded fingerprint; the newest version of each is unpacked
+ * (through the store, integrity-checked) to learn its symbol names, which versions with the
+ * same recorded digest share.
+ */
+export function createRegistryLookup(
+  client: RegistryClient,
+  store: Pick<Store, 'ensureUnpacked'>,
+  options: { reporter?: EvidenceReporter; sweep?: boolean; maxComponents?: number } = {},
+): (hint: { names: string[]; libs: string[]; target: Target | null }) => Promise<KnownComponent[]> {
+  return async ({ names, libs, target }) => {
+    const wanted = new Set(names);
+    for (const lib of libs) {
+      try {
+        wanted.add((await client.resolveName(lib)).name);
+      } catch (e) {
+        if (!(e instanceof RumpkgError)) throw e;
+      }
+    }
+    if (options.sweep !== false && names.length === 0) {
+      try {
+        for (const hit of await client.search(['rump-component'], { size: options.maxComponents ?? 250 })) wanted.add(hit.name);
+      } catch (e) {
+        if (!(e instanceof RumpkgError)) throw e;
+        options.reporter?.warn?.(`cannot list the registry's components: ${e.message}`);
+      }
+    }
+    const out: KnownComponent[] = [];
+    for (const name of [...wanted].sort()) {
+      let versions;
+      try {
+        versions = await client.versions(name);
+      } catch (e) {
+        if (!(e instanceof RumpkgError)) throw e;
+        options.reporter?.warn?.(`cannot read ${name} from the registry: ${e.message}`);
+        continue;
+      }
+      const targets = target === null ? null : [target];
+      const perVersion: KnownComponent[] = [];
+      for (const v of versions) {
+        const m = v.manifest as unknown;
+        if (!manifestOk(m)) continue;
+        for (const t of targets ?? Object.keys(m.rump.targets)) {
+          const k = knownFromManifest(m, t, { integrity: v.integrity, source: 'registry' });
+          if (k !== undefined) perVersion.push(k);
+        }
+      }
+      // Names from the newest version per target; shared by versions with the same recorded digest.
+      const byTarget = new Map<Target, KnownComponent[]>();
+      for (const k of perVersion) byTarget.set(k.target, [...(byTarget.get(k.target) ?? []), k]);
+      for (const [t, ks] of byTarget) {
+        const newest = ks[ks.length - 1]!;
+        try {
+          const dir = await store.ensureUnpacked(name, newest.version, { integrity: newest.integrity ?? '' });
+          const [read] = await readKnownComponentDir(dir, { target: t, ...(newest.integrity === undefined ? {} : { integrity: newest.integrity }), source: 'registry' });
+          if (read?.defined !== undefined) {
+            for (const k of ks) {
+              if (k === newest || (k.recorded !== undefined && k.recorded.digest === read.computed?.digest)) {
+                k.defined = read.defined;
+                if (read.computed !== undefined) k.computed = read.computed;
+              }
+            }
+          }
+        } catch (e) {
+          if (!(e instanceof RumpkgError)) throw e;
+          options.reporter?.warn?.(`cannot fetch ${name}@${newest.version} to read its symbols: ${e.message}`);
+        }
+        out.push(...ks);
+      }
+    }
+    return out;
+  };
+}

@@ -1,0 +1,735 @@
+/**
+ * Building an image: plan (link-plan.ts), check the inputs, execute the plan in a private
+ * temporary directory, then replace the image atomically (RELIABILITY.md CA-07).
+ *
+ * Guarantees:
+ * - The image at `output` is only ever replaced by `rename(2)` of a complete file written next to
+ *   it; a failure or SIGINT/SIGKILL at any phase leaves the previous image byte-identical. The
+ *   image is a fresh file, never a hard link into the store (IM-02).
+ * - The build directory is `mkdtemp(os.tmpdir()/rumpkg-build-<pid>-)` (mode 0700). Leftovers of
+ *   killed builds (their pid is gone) are removed by the next build.
+ * - Incremental: `<output>.stamp` records a hash of the plan, the toolchain identity and every
+ *   input file, plus the image's own hash. When they all match, no tool runs.
+ * - Typed errors: a missing archive (E_NOT_FOUND, names the component and path), a corrupted
+ *   archive (E_ELF), a missing tool (E_TOOLCHAIN), an object for the wrong architecture (E_ARCH,
+ *   checked before linking), a compile failure (E_BUILD) and a link failure (E_LINK, with the
+ *   undefined symbols and the component whose archive references them).
+ * - Next to the image the build leaves `<output>.map` (the linker map, for `rumpkg size`).
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import {
+  RumpkgError,
+  fsError,
+  isElf,
+  isRumpkgError,
+  parseAr,
+  parseElfHeader,
+  type ComponentManifest,
+  type LockedComponent,
+  type LockedTarget,
+  type Lockfile,
+  type ProjectManifest,
+  type Target,
+  type TargetEntry,
+} from '../../components/index.js';
+import { renderGlue } from './glue.js';
+import { planImageManifest, renderImageManifest } from './image-manifest.js';
+import { planLink, type LinkPlan, type PlanFile, type PlanStep } from './link-plan.js';
+import { elfMachineName, parseTarget } from './targets.js';
+import { findToolchain, type ResolvedToolchain } from './toolchain.js';
+
+/** Progress and notes from a build (the CLI's Reporter fits). */
+export interface BuildReporter {
+  info(message: string): void;
+  progress?(label: string, done: number, total: number): void;
+}
+
+export type ImageConfig = NonNullable<ProjectManifest['image']>;
+
+export interface BuildImageOptions {
+  projectDir: string;
+  target: Target;
+  /** The locked closure for `target` (or give `lockfile`). */
+  lockedTarget?: LockedTarget;
+  lockfile?: Lockfile;
+  /** Component name → directory where that component's package is unpacked. */
+  componentDirs: Record<string, string>;
+  /** Project name (image manifest) and its `image` configuration from rumpkg.json. */
+  project: { name: string; image?: ImageConfig };
+  /** Image path; default `<projectDir>/build/<target>/<name>`. */
+  output?: string;
+  dryRun?: boolean;
+  /** Rebuild even when the stamp says nothing changed. */
+  force?: boolean;
+  reporter?: BuildReporter;
+  /** PATH used to find the toolchain (default process.env.PATH). */
+  path?: string;
+}
+
+export interface BuildResult {
+  target: Target;
+  plan: LinkPlan;
+  /** Absolute image path. */
+  image: string;
+  dryRun: boolean;
+  /** True when the stamp matched and nothing ran. */
+  upToDate: boolean;
+  /** `sha256-<hex>` of the image (absent for a dry run). */
+  sha256?: string;
+  bytes?: number;
+}
+
+const STAMP_VERSION = 1;
+const quiet: BuildReporter = { info() {} };
+
+/** Default image location for a project and target. */
+export function defaultImagePath(projectDir: string, target: Target, name: string): string {
+  return join(resolve(projectDir), 'build', target, name.replace(/^@/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'image');
+}
+
+// Small files on the paths that decide whether anything must run are read synchronously: a CLI
+// has nothing else to do meanwhile, and an await per file costs more than the read.
+function readComponentManifest(name: string, dir: string): ComponentManifest {
+  const p = join(dir, 'package.json');
+  let text: string;
+  try {
+    text = readFileSync(p, 'utf8');
+  } catch (e) {
+    const err = fsError(e, p, `read the manifest of component ${name}:`);
+    if (isRumpkgError(err)) err.context.component = name;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as ComponentManifest;
+  } catch (e) {
+    throw new RumpkgError('E_JSON_PARSE', `the manifest of component ${name} (${p}) is not valid JSON`, { context: { component: name, path: p }, cause: e });
+  }
+}
+
+function lockedTargetOf(options: BuildImageOptions): LockedTarget {
+  const lt = options.lockedTarget ?? options.lockfile?.targets[options.target];
+  if (lt === undefined) {
+    throw new RumpkgError('E_LOCKFILE', `the lockfile has no closure for target ${options.target}`, {
+      context: { target: options.target },
+      hint: `add the target to rumpkg.json and run rumpkg install`,
+    });
+  }
+  return lt;
+}
+
+/** Builds the plan for an image (reads component manifests; runs nothing). */
+export async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; toolchain: ResolvedToolchain; manifests: Record<string, ComponentManifest> }> {
+  const { target } = options;
+  parseTarget(target);
+  const lt = lockedTargetOf(options);
+  const toolchain = findToolchain(target, options.path === undefined ? {} : { path: options.path });
+  const manifests: Record<string, ComponentManifest> = {};
+  const componentTargets: Record<string, TargetEntry> = {};
+  for (const name of lt.linkOrder) {
+    const dir = options.componentDirs[name];
+    if (dir === undefined) {
+      throw new RumpkgError('E_NOT_FOUND', `component ${name} is locked for ${target} but its directory is not available`, {
+        context: { component: name, target },
+        hint: 'run rumpkg install to fetch the locked components',
+      });
+    }
+    const m = readComponentManifest(name, dir);
+    const entry = m.rump?.targets?.[target];
+    if (entry === undefined || typeof entry.archive !== 'string') {
+      throw new RumpkgError('E_TARGET', `component ${name} does not ship target ${target}`, {
+        context: { component: name, target, path: join(dir, 'package.json') },
+        hint: 'the lockfile does not match the fetched component; run rumpkg install',
+      });
+    }
+    if (entry.archive.split('/').includes('..') || isAbsolute(entry.archive)) {
+      throw new RumpkgError('E_MANIFEST', `component ${name} names an archive outside its package: ${entry.archive}`, { context: { component: name, path: entry.archive } });
+    }
+    manifests[name] = m;
+    componentTargets[name] = entry;
+  }
+  const projectDir = resolve(options.projectDir);
+  const image = options.project.image ?? {};
+  const abs = (p: string): string => resolve(projectDir, p);
+  const sources = (image.sources ?? []).map(abs);
+  const objects: string[] = [];
+  const entries = (image.entry ?? []).map(abs);
+  for (const e of entries) {
+    if (e.endsWith('.c')) {
+      if (!sources.includes(e)) sources.push(e);
+    } else if (!objects.includes(e)) objects.push(e);
+  }
+  const programs = entries.length > 0 ? entries.length : sources.length + objects.length > 0 ? 1 : 0;
+  const glue = renderGlue({ net: image.net ?? [], block: image.block ?? [], entries: programs });
+  const manifest = renderImageManifest(
+    planImageManifest({
+      target,
+      project: options.project.name,
+      lockedTarget: lt,
+      componentManifests: manifests,
+      config: { net: image.net ?? [], block: image.block ?? [], entry: image.entry ?? image.sources ?? [] },
+    }),
+  );
+  const plan = planLink({
+    target,
+    lockedTarget: lt,
+    componentDirs: options.componentDirs,
+    componentTargets,
+    app: { sources, objects, entries },
+    glue,
+    manifest,
+    output: options.output === undefined ? defaultImagePath(projectDir, target, options.project.name) : resolve(options.output),
+    toolchain,
+    cflags: image.cflags ?? [],
+  });
+  return { plan, toolchain, manifests };
+}
+
+const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+function readInput(f: PlanFile): Buffer {
+  const from = f.from as string;
+  try {
+    return readFileSync(from);
+  } catch (e) {
+    const what = f.component === undefined ? `application file ${from}` : `the archive of component ${f.component} (${from})`;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new RumpkgError('E_NOT_FOUND', `missing ${what}`, {
+        context: { path: from, ...(f.component === undefined ? {} : { component: f.component }) },
+        hint: f.component === undefined ? 'check image.sources / image.entry in rumpkg.json' : 'the store entry is incomplete; run rumpkg cache verify or rumpkg install',
+      });
+    }
+    throw fsError(e, from, 'read');
+  }
+}
+
+/** E_ARCH / E_ELF checks of every staged object and archive, before anything is linked. */
+function checkInput(f: PlanFile, bytes: Buffer, target: Target): void {
+  const t = parseTarget(target);
+  const from = f.from as string;
+  const who = f.component === undefined ? from : `component ${f.component} (${from})`;
+  const checkObject = (buf: Uint8Array, label: string): void => {
+    const h = parseElfHeader(buf, { file: label });
+    if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
+      throw new RumpkgError('E_ARCH', `${label} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
+        context: { path: from, ...(f.component === undefined ? {} : { component: f.component }), machine: h.machine, expected: t.elfMachine },
+        hint: f.component === undefined ? `rebuild it for ${t.arch}, or list its source in image.sources so rumpkg compiles it` : `the component's ${target} archive is wrong; republish it`,
+      });
+    }
+  };
+  if (f.role === 'archive' || f.role === 'platform-archive') {
+    const members = parseAr(bytes, { file: who }).members;
+    for (const m of members) {
+      const data = m.data;
+      if (!isElf(data)) {
+        throw new RumpkgError('E_ELF', `member ${m.name} of ${who} is not an ELF object`, {
+          context: { path: from, member: m.name, component: f.component },
+          hint: 'the archive is corrupted; run rumpkg cache verify or rumpkg install',
+        });
+      }
+      checkObject(data, `${who}: member ${m.name}`);
+    }
+  } else if (f.role === 'app-object' || f.role === 'platform-object') {
+    checkObject(bytes, who);
+  }
+}
+
+function stampKey(plan: LinkPlan, toolchain: ResolvedToolchain, inputHashes: string[]): string {
+  return sha256(JSON.stringify({ v: STAMP_VERSION, plan, tools: toolchain.identity, inputs: inputHashes }));
+}
+
+interface Stamp {
+  stampVersion: number;
+  key: string;
+  image: string;
+  map: string;
+}
+
+function readStamp(path: string): Stamp | undefined {
+  try {
+    const s = JSON.parse(readFileSync(path, 'utf8')) as Stamp;
+    return s.stampVersion === STAMP_VERSION ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fileSha(path: string): string | undefined {
+  try {
+    return sha256(readFileSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes build directories and temporary images left by killed builds (their pid is gone). */
+async function cleanLeftovers(outDir: string): Promise<void> {
+  const sweep = async (dir: string, re: RegExp): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const m = re.exec(n);
+      if (m === null) continue;
+      const pid = Number(m[1]);
+      if (pid !== process.pid && !pidAlive(pid)) await rm(join(dir, n), { recursive: true, force: true }).catch(() => undefined);
+    }
+  };
+  await sweep(tmpdir(), /^rumpkg-build-(\d+)-/);
+  await sweep(outDir, /^\..*\.rumpkg-tmp-(\d+)-[0-9a-f]+$/);
+}
+
+interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+}
+
+function runStep(step: PlanStep, cwd: string, toolchain: ResolvedToolchain): Promise<RunResult> {
+  const program = toolchain.paths[step.tool] ?? step.command[0]!;
+  return new Promise((res, rej) => {
+    const child = spawn(program, [...step.command.slice(1), ...step.args], {
+      cwd,
+      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const take = (d: Buffer): void => {
+      if (output.length < 256 * 1024) output += d.toString('utf8');
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', (e) => {
+      rej(
+        new RumpkgError('E_TOOLCHAIN', `cannot run ${program} (${step.tool}): ${(e as NodeJS.ErrnoException).code ?? e.message}`, {
+          context: { tool: step.tool, command: program },
+          hint: toolchain.tools[step.tool] === undefined ? undefined : `install it: apt-get install ${toolchain.tools[step.tool]!.debianPackage}`,
+          cause: e,
+        }),
+      );
+    });
+    child.on('close', (code, signal) => res({ code, signal, output }));
+  });
+}
+
+/** The build-dir file a step writes (`-o X` for cc, the last argument for objcopy). */
+function stepOutput(step: PlanStep): string | undefined {
+  const o = step.args.indexOf('-o');
+  if (step.tool === 'cc' || step.tool === 'ld') return o >= 0 ? step.args[o + 1] : undefined;
+  return step.args.at(-1);
+}
+
+/**
+ * Runs the plan's steps, each as soon as the steps producing its inputs are done (independent
+ * compiles run side by side, up to the number of CPUs). The steps and their arguments are exactly
+ * the plan's; only independent steps overlap. `check` throws for a failed step; the error of the
+ * first failing step in plan order wins, after the steps in flight have finished.
+ */
+async function runSteps(plan: LinkPlan, run: (step: PlanStep) => Promise<RunResult>, check: (step: PlanStep, r: RunResult) => void): Promise<void> {
+  const steps = plan.steps;
+  const deps = steps.map((s, i) =>
+    steps.slice(0, i).flatMap((p, j) => {
+      const out = stepOutput(p);
+      return out !== undefined && s.args.includes(out) ? [j] : [];
+    }),
+  );
+  const state: Array<'wait' | 'run' | 'ok' | 'fail'> = steps.map(() => 'wait');
+  const errors = new Map<number, unknown>();
+  const limit = Math.max(1, Math.min(4, availableParallelism()));
+  await new Promise<void>((resolveAll) => {
+    let running = 0;
+    const pump = (): void => {
+      const failed = state.includes('fail');
+      for (let i = 0; i < steps.length && !failed && running < limit; i++) {
+        if (state[i] !== 'wait' || !deps[i]!.every((d) => state[d] === 'ok')) continue;
+        state[i] = 'run';
+        running++;
+        run(steps[i]!)
+          .then((r) => check(steps[i]!, r))
+          .then(
+            () => (state[i] = 'ok'),
+            (e: unknown) => {
+              state[i] = 'fail';
+              errors.set(i, e);
+            },
+          )
+          .finally(() => {
+            running--;
+            pump();
+          });
+      }
+      if (running === 0) resolveAll();
+    };
+    pump();
+  });
+  if (errors.size > 0) throw errors.get(Math.min(...errors.keys()));
+  if (state.some((x) => x !== 'ok')) throw new Error('runSteps: a step never became runnable (bad plan dependencies)');
+}
+
+/** Which component (or glue/application) a build-dir path belongs to. */
+function ownerOf(plan: LinkPlan, path: string): string {
+  const p = path.replace(/\(.*\)$/, '');
+  const f = plan.files.find((x) => x.path === p);
+  if (f?.component !== undefined) return `component ${f.component}`;
+  if (p.startsWith('obj/rumpkg_main') || p.startsWith('glue/')) return 'the rumpkg glue';
+  const app = /^obj\/app(\d+)\./.exec(p);
+  if (app !== null) {
+    const src = plan.files.filter((x) => x.role === 'app-source')[Number(app[1])];
+    return src?.from === undefined ? 'the application' : `the application (${src.from})`;
+  }
+  const user = /^(obj\/user\d+-.*?)(?:\.entry)?\.o$/.exec(p);
+  if (user !== null) {
+    const obj = plan.files.find((x) => x.role === 'app-object' && (x.path === p || x.path === `${user[1]}.o`));
+    return obj?.from === undefined ? 'the application' : `the application (${obj.from})`;
+  }
+  return p;
+}
+
+export interface UndefinedSymbol {
+  symbol: string;
+  /** The build-dir file that references it, e.g. `lib/tcpip/librumpnet_netinet.a(netinet.o)`. */
+  file: string;
+  /** Human name of its owner: `component tcpip`, `the rumpkg glue`, `the application (…)`. */
+  referencedBy: string;
+  component?: string;
+}
+
+/** Parses GNU ld / lld diagnostics for undefined references. */
+export function parseUndefined(output: string, plan: LinkPlan): UndefinedSymbol[] {
+  const found: UndefinedSymbol[] = [];
+  let file = '';
+  const lines = output.split('\n');
+  for (const [i, line] of lines.entries()) {
+    const ctx = /(?:^|: )((?:lib|obj)\/[^\s:()]+(?:\([^)]*\))?): in function/.exec(line);
+    if (ctx !== null) file = ctx[1]!;
+    const m = /undefined (?:reference to|symbol:?) [`']?([^`'\s]+)'?/.exec(line);
+    if (m === null) continue;
+    const direct = /^(?:\S*ld\S*: )?((?:lib|obj)\/[^\s:()]+(?:\([^)]*\))?):/.exec(line);
+    // ld.lld: `>>> referenced by …` lines follow, naming `obj/x.o:(fn)` or `m.o:(fn) in archive lib/…`.
+    let lld: string | undefined;
+    for (let j = i + 1; direct === null && lld === undefined && j < lines.length && lines[j]!.startsWith('>>>'); j++) {
+      const ref = / in archive ((?:lib|obj)\/\S+)/.exec(lines[j]!) ?? /^>>>\s+((?:lib|obj)\/[^\s:()]+)/.exec(lines[j]!);
+      if (ref !== null) lld = ref[1];
+    }
+    const where = direct?.[1] ?? lld ?? file;
+    const owner = ownerOf(plan, where);
+    const component = plan.files.find((x) => x.path === where.replace(/\(.*\)$/, ''))?.component;
+    if (!found.some((u) => u.symbol === m[1] && u.file === where)) found.push({ symbol: m[1]!, file: where, referencedBy: owner, ...(component === undefined ? {} : { component }) });
+  }
+  return found;
+}
+
+function linkError(plan: LinkPlan, r: RunResult): RumpkgError {
+  const undef = parseUndefined(r.output, plan);
+  const corrupt = /((?:lib|obj)\/[^\s:()]+)(?:\([^)]*\))?: (?:file format not recognized|malformed archive|file truncated|error adding symbols|bad value)/.exec(r.output);
+  if (corrupt !== null && undef.length === 0) {
+    const f = plan.files.find((x) => x.path === corrupt[1]);
+    return new RumpkgError('E_ELF', `the linker cannot read ${f?.component === undefined ? (f?.from ?? corrupt[1]) : `the archive of component ${f.component} (${f.from ?? ''})`}`, {
+      context: { path: f?.from ?? corrupt[1], ...(f?.component === undefined ? {} : { component: f.component }), output: r.output.slice(0, 4000) },
+      hint: 'the file is corrupted; run rumpkg cache verify or rumpkg install',
+    });
+  }
+  if (undef.length > 0) {
+    const first = undef[0]!;
+    const syms = [...new Set(undef.map((u) => u.symbol))];
+    let hint = 'a dependency is missing from the closure or an archive is incomplete; check the component\'s dependencies (rumpkg why, rumpkg tree)';
+    if (first.referencedBy === 'the rumpkg glue') {
+      if (first.symbol.startsWith('rump_pub_netconfig_')) hint = 'image.net needs the network configuration component (net-config, librumpnet_config): rumpkg add net-config';
+      else if (first.symbol === 'rump_pub_etfs_register') hint = 'image.block needs the vfs component (librumpvfs): rumpkg add vfs';
+      else if (first.symbol.startsWith('rumpkg_main_')) hint = `entry point ${first.symbol.slice('rumpkg_main_'.length)} in image.entry has no main()`;
+      else if (first.symbol === 'rump_init') hint = 'the closure has no rump kernel base (librump); rumpkg add base';
+    }
+    return new RumpkgError('E_LINK', `linking the ${plan.target} image failed: undefined symbol ${syms.slice(0, 5).join(', ')}${syms.length > 5 ? ` (+${syms.length - 5} more)` : ''} referenced by ${first.referencedBy}`, {
+      context: { target: plan.target, undefined: undef, ...(first.component === undefined ? {} : { component: first.component }), output: r.output.slice(0, 4000) },
+      hint,
+    });
+  }
+  const multi = /multiple definition of [`']([^`']+)'/.exec(r.output);
+  return new RumpkgError('E_LINK', `linking the ${plan.target} image failed${multi === null ? '' : `: multiple definition of ${multi[1]}`}`, {
+    context: { target: plan.target, output: r.output.slice(0, 4000) },
+    hint: multi === null ? 'see the linker output in the error context (--json)' : 'two components define the same symbol; they probably conflict',
+  });
+}
+
+async function writeAtomically(dest: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = join(dirname(dest), `.${basename(dest)}.rumpkg-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await write(tmp);
+    const fh = await open(tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw fsError(e, dest, 'write');
+  }
+}
+
+interface PreparedBuild {
+  plan: LinkPlan;
+  toolchain: ResolvedToolchain;
+  /** Plan files copied from disk, and their bytes (read once, hashed into the stamp key). */
+  staged: PlanFile[];
+  contents: Map<string, Buffer>;
+  key: string;
+}
+
+/** Plans the image and reads every input (the stamp key covers the plan, the tools and the bytes). */
+async function prepareBuild(options: BuildImageOptions): Promise<PreparedBuild> {
+  const { plan, toolchain } = await planBuild(options);
+  const staged = plan.files.filter((f) => f.from !== undefined);
+  const contents = new Map<string, Buffer>();
+  const hashes: string[] = [];
+  for (const f of staged) {
+    const b = readInput(f);
+    contents.set(f.path, b);
+    hashes.push(`${f.path}:${sha256(b)}`);
+  }
+  return { plan, toolchain, staged, contents, key: stampKey(plan, toolchain, hashes) };
+}
+
+/** The result of a build that has nothing to do: the stamp matches, and so do the image and map. */
+function upToDateResult(options: BuildImageOptions, prepared: PreparedBuild): BuildResult | undefined {
+  const image = prepared.plan.destination;
+  const stamp = readStamp(`${image}.stamp`);
+  if (stamp === undefined || stamp.key !== prepared.key) return undefined;
+  const imgSha = fileSha(image);
+  if (imgSha !== stamp.image || fileSha(`${image}.map`) !== stamp.map) return undefined;
+  (options.reporter ?? quiet).info(`${image} is up to date`);
+  return { target: options.target, plan: prepared.plan, image, dryRun: false, upToDate: true, sha256: `sha256-${imgSha}`, bytes: statSync(image).size };
+}
+
+/**
+ * The up-to-date check alone: the result when the image is current, else undefined (nothing is
+ * built or written). buildProject runs it over unverified store lookups: a matching stamp proves
+ * every input byte, as the stamp was written from verified ones.
+ */
+export async function checkImageUpToDate(options: BuildImageOptions): Promise<BuildResult | undefined> {
+  return upToDateResult(options, await prepareBuild(options));
+}
+
+/** Plans and (unless dryRun) builds one image. */
+export async function buildImage(options: BuildImageOptions): Promise<BuildResult> {
+  const reporter = options.reporter ?? quiet;
+  if (options.dryRun === true) {
+    const { plan } = await planBuild(options);
+    return { target: options.target, plan, image: plan.destination, dryRun: true, upToDate: false };
+  }
+  // Read and check every input before anything runs.
+  const prepared = await prepareBuild(options);
+  const { plan, toolchain, staged, contents, key } = prepared;
+  const image = plan.destination;
+  const stampPath = `${image}.stamp`;
+  const mapPath = `${image}.map`;
+  if (options.force !== true) {
+    const current = upToDateResult(options, prepared);
+    if (current !== undefined) return current;
+  }
+  for (const f of staged) checkInput(f, contents.get(f.path)!, options.target);
+
+  const outDir = dirname(image);
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (e) {
+    throw fsError(e, outDir, 'create directory');
+  }
+  await cleanLeftovers(outDir);
+  const dir = await mkdtemp(join(tmpdir(), `rumpkg-build-${process.pid}-`));
+  try {
+    for (const f of plan.files) {
+      const p = join(dir, f.path);
+      await mkdir(dirname(p), { recursive: true, mode: 0o700 });
+      await writeFile(p, f.from !== undefined ? contents.get(f.path)! : (f.content ?? ''), { mode: 0o600 });
+    }
+    await mkdir(join(dir, 'obj'), { recursive: true, mode: 0o700 });
+    let done = 0;
+    await runSteps(plan, (step) => runStep(step, dir, toolchain), (step, r) => {
+      if (r.code === 0) {
+        done++;
+        reporter.progress?.('build', done, plan.steps.length);
+        reporter.info(`${step.description}: ${[...step.command, ...step.args].join(' ')}`);
+        return;
+      }
+      if (r.signal !== null) throw new RumpkgError('E_BUILD', `${step.command[0]} was killed by ${r.signal} (${step.description})`, { context: { step: step.description } });
+      if (step.args.includes('image.linked') && step.args.includes('-o')) throw linkError(plan, r);
+      const src = plan.files.find((f) => step.args.includes(f.path) && f.from !== undefined);
+      throw new RumpkgError('E_BUILD', `${step.description} failed${src?.from === undefined ? '' : ` (${src.from})`}`, {
+        context: { step: step.description, ...(src?.from === undefined ? {} : { path: src.from }), output: r.output.slice(0, 4000) },
+        hint: r.output.split('\n').find((l) => /error/.test(l))?.trim() ?? 'see the tool output in the error context (--json)',
+      });
+    });
+    reporter.progress?.('build', done, plan.steps.length);
+    const bytes = await readFile(join(dir, plan.output));
+    const map = await readFile(join(dir, plan.map));
+    // The map goes first, then the image (the commit point), then the stamp: an interruption
+    // before the stamp only costs a rebuild.
+    await writeAtomically(mapPath, (tmp) => copyFile(join(dir, plan.map), tmp));
+    await writeAtomically(image, async (tmp) => {
+      await writeFile(tmp, bytes, { mode: 0o755 });
+    });
+    const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: sha256(bytes), map: sha256(map) };
+    await writeAtomically(stampPath, (tmp) => writeFile(tmp, `${JSON.stringify(stamp)}\n`));
+    return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${sha256(bytes)}`, bytes: bytes.length };
+  } finally {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Where a locked component is, without verifying it; undefined when not at hand. */
+export type ComponentDirLookup = (name: string, locked: LockedComponent) => string | undefined;
+
+export interface BuildProjectOptions {
+  /** Target to build; default: every target of rumpkg.json that the lockfile has. */
+  target?: Target;
+  dryRun?: boolean;
+  /** Image path (only with a single target). */
+  output?: string;
+  force?: boolean;
+  reporter?: BuildReporter;
+  /** Where a locked component is unpacked (the store lookup), verified. */
+  resolveComponentDir: ((name: string, locked: LockedComponent) => string | Promise<string>) & { lookup?: ComponentDirLookup };
+  /**
+   * A cheap, unverified lookup (default: `resolveComponentDir.lookup`, which the project flow's
+   * store resolver carries). When it finds every component, the up-to-date check runs on its
+   * directories first; only a stale image takes `resolveComponentDir` (verification, fetching).
+   */
+  lookupComponentDir?: ComponentDirLookup;
+  path?: string;
+}
+
+async function readJson<T>(path: string, what: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const err = fsError(e, path, `read ${what}`);
+    if (isRumpkgError(err, 'E_NOT_FOUND')) {
+      throw new RumpkgError('E_NOT_FOUND', `${what} not found: ${path}`, {
+        context: { path },
+        hint: what === 'rumpkg.lock' ? 'run rumpkg install (or rumpkg add) to resolve and lock the components' : 'run rumpkg init',
+        cause: e,
+      });
+    }
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new RumpkgError('E_JSON_PARSE', `${path} is not valid JSON`, { context: { path }, cause: e });
+  }
+}
+
+/** Builds the project in `projectDir` from its rumpkg.json and rumpkg.lock. */
+export async function buildProject(projectDir: string, options: BuildProjectOptions): Promise<BuildResult[]> {
+  const dir = resolve(projectDir);
+  const project = await readJson<ProjectManifest>(join(dir, 'rumpkg.json'), 'rumpkg.json');
+  const lockfile = await readJson<Lockfile>(join(dir, 'rumpkg.lock'), 'rumpkg.lock');
+  if (lockfile === null || typeof lockfile !== 'object' || typeof lockfile.targets !== 'object' || lockfile.targets === null) {
+    throw new RumpkgError('E_LOCKFILE', `${join(dir, 'rumpkg.lock')} has no targets`, { context: { path: join(dir, 'rumpkg.lock') } });
+  }
+  const targets = options.target !== undefined ? [options.target] : (project.targets ?? []).filter((t) => lockfile.targets[t] !== undefined);
+  if (targets.length === 0) {
+    throw new RumpkgError('E_TARGET', 'nothing to build: no target of rumpkg.json is locked', { hint: 'give --target, or run rumpkg install' });
+  }
+  if (options.output !== undefined && targets.length > 1) {
+    throw new RumpkgError('E_USAGE', '-o needs a single --target', { context: { targets } });
+  }
+  const lookup = options.lookupComponentDir ?? options.resolveComponentDir.lookup;
+  const results: BuildResult[] = [];
+  for (const target of targets) {
+    const lt = lockfile.targets[target];
+    if (lt === undefined) {
+      throw new RumpkgError('E_LOCKFILE', `rumpkg.lock has no closure for ${target}`, { context: { target }, hint: 'run rumpkg install' });
+    }
+    const imageOptions = (componentDirs: Record<string, string>): BuildImageOptions => ({
+      projectDir: dir,
+      target,
+      lockedTarget: lt,
+      componentDirs,
+      project: { name: project.name, ...(project.image === undefined ? {} : { image: project.image }) },
+      ...(options.output === undefined ? {} : { output: options.output }),
+      ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+      ...(options.force === undefined ? {} : { force: options.force }),
+      ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
+      ...(options.path === undefined ? {} : { path: options.path }),
+    });
+    if (lookup !== undefined && options.dryRun !== true && options.force !== true) {
+      const current = await upToDateFromLookup(lt, lookup, imageOptions);
+      if (current !== undefined) {
+        results.push(current);
+        continue;
+      }
+    }
+    const componentDirs: Record<string, string> = {};
+    for (const [name, locked] of Object.entries(lt.components)) componentDirs[name] = await options.resolveComponentDir(name, locked);
+    results.push(await buildImage(imageOptions(componentDirs)));
+  }
+  return results;
+}
+
+/**
+ * The up-to-date check over unverified lookups. Undefined when a component is not at hand, the
+ * stamp does not match, or planning over the unverified directories fails (a damaged entry):
+ * then the caller takes the verified path, which repairs or reports it.
+ */
+async function upToDateFromLookup(
+  lt: LockedTarget,
+  lookup: ComponentDirLookup,
+  imageOptions: (dirs: Record<string, string>) => BuildImageOptions,
+): Promise<BuildResult | undefined> {
+  const dirs: Record<string, string> = {};
+  for (const [name, locked] of Object.entries(lt.components)) {
+    const d = lookup(name, locked);
+    if (d === undefined) return undefined;
+    dirs[name] = d;
+  }
+  try {
+    return await checkImageUpToDate(imageOptions(dirs));
+  } catch (e) {
+    if (isRumpkgError(e)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * A `resolveComponentDir` over a plain directory of unpacked components: tries
+ * `<root>/<version>/<name>`, `<root>/<version>/<name without scope>` (the corpus layout),
+ * `<root>/<name>@<version>` and `<root>/<name>`.
+ */
+export function componentDirsFromRoot(root: string): (name: string, locked: LockedComponent) => Promise<string> {
+  return async (name, locked) => {
+    const bare = name.replace(/^@[^/]+\//, '');
+    const candidates = [join(root, locked.version, name), join(root, locked.version, bare), join(root, `${name}@${locked.version}`), join(root, name)];
+    for (const c of candidates) {
+      try {
+        if (statSync(join(c, 'package.json')).isFile()) return c;
+      } catch {
+        // next candidate
+      }
+    }
+    throw new RumpkgError('E_NOT_FOUND', `component ${name}@${locked.version} is not in ${root}`, {
+      context: { component: name, version: locked.version, path: root },
+      hint: 'run rumpkg install to fetch the locked components',
+    });
+  };
+}

@@ -1,0 +1,699 @@
+/**
+ * The project flow: `rumpkg.json` + registries + the resolver → `rumpkg.lock` + the store.
+ *
+ * It lives in packager/ because it is the first module that may use both the resolver and the
+ * registry (DESIGN.md §3 has no separate "project" module; the CLI stays a thin shell over
+ * these functions). Contracts:
+ * - Resolution is per target; each target's closure is solved with the lockfile's versions as
+ *   preferences, so `add` only moves what it must (PubGrub prefers locked versions and leaves
+ *   them only when they block the request).
+ * - A lockfile is never rewritten silently: it is written only when its bytes change, under a
+ *   lock (CA-06), atomically (CA-01); `install --frozen` refuses one that does not satisfy
+ *   rumpkg.json and never writes.
+ * - Fetching goes through the store (integrity from the lockfile: a registry that now serves
+ *   other bytes for a locked version fails with E_INTEGRITY, IN-03, and nothing is "fixed").
+ * - A lockfile is checked before it is used (RG-08 `checkLockPolicy`: valid names, the scope key
+ *   pinned for each name, tarballs under the name's own registry directory); the entries the
+ *   store lacks are checked against the registry listing — present (RG-01), same integrity
+ *   (IN-03), same tarball location (RG-08) — all before the first fetch; and before a lockfile
+ *   seeds a new resolution (add/remove/update/install), every entry is, so the solver can neither
+ *   silently fall back to an older version nor copy a changed integrity into the lockfile.
+ * - rumpkg.json and rumpkg.lock change together: if the lockfile write fails after rumpkg.json
+ *   was written (ENOSPC, CA-08), the old rumpkg.json is put back.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import compare from 'semver/functions/compare.js';
+import prerelease from 'semver/functions/prerelease.js';
+import rcompare from 'semver/functions/rcompare.js';
+import satisfies from 'semver/functions/satisfies.js';
+
+import {
+  DEFAULT_SCOPE,
+  RumpkgError,
+  fsError,
+  isRumpkgError,
+  parseLockfileText,
+  parseSpec,
+  parseTarget,
+  qualifyName,
+  readProjectManifest,
+  renderLockfile,
+  renderProjectManifest,
+  type LockedComponent,
+  type LockedTarget,
+  type Lockfile,
+  type ProjectManifest,
+  type Target,
+} from '../../components/index.js';
+import {
+  buildLockedTarget,
+  buildLockfile,
+  lockedVersions,
+  lockfileSatisfies,
+  resolutionError,
+  solve,
+  whyChains,
+  type Provider,
+} from '../../resolver/index.js';
+import {
+  checkRegistryName,
+  checkRegistryVersion,
+  cleanStaleTemp,
+  createRegistryProvider,
+  createStore,
+  effectiveRegistries,
+  openRegistryClient,
+  readConfig,
+  registryForName,
+  resolveHome,
+  withLock,
+  writeFileAtomic,
+  type RegistryClient,
+  type Store,
+} from '../../registry/index.js';
+
+// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
+const semver = { compare, prerelease, rcompare, satisfies };
+
+export const PROJECT_FILE = 'rumpkg.json';
+export const LOCK_FILE = 'rumpkg.lock';
+/** The lock file of the project's writers (CA-06). */
+const PROJECT_LOCK_FILE = '.rumpkg.lock.lck';
+
+export interface ProjectReporter {
+  info?(message: string): void;
+  warn?(message: string): void;
+  note?(message: string): void;
+  progress?(label: string, done: number, total: number): void;
+}
+
+export interface ProjectOptions {
+  offline?: boolean;
+  reporter?: ProjectReporter;
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for another rumpkg holding the project's lock before E_LOCKED (default 30 s). */
+  lockTimeoutMs?: number;
+}
+
+/** What changed in a lockfile, per target: `name: from → to` (undefined = absent). */
+export interface LockChange {
+  target: Target;
+  name: string;
+  from?: string;
+  to?: string;
+}
+
+export interface ProjectResult {
+  manifest: ProjectManifest;
+  lockfile: Lockfile;
+  /** True when rumpkg.lock was (re)written. */
+  lockWritten: boolean;
+  changes: LockChange[];
+  /** Components fetched into (or found in) the store. */
+  fetched: number;
+  notes: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and writing the project's files
+
+export async function readProject(dir: string): Promise<ProjectManifest> {
+  const path = join(resolve(dir), PROJECT_FILE);
+  try {
+    statSync(path);
+  } catch (e) {
+    const err = fsError(e, path, 'read');
+    if (isRumpkgError(err, 'E_NOT_FOUND')) {
+      throw new RumpkgError('E_NOT_FOUND', `no ${PROJECT_FILE} in ${resolve(dir)}`, {
+        context: { path },
+        hint: 'run rumpkg init to create one, or pass --cwd DIR',
+      });
+    }
+    throw err;
+  }
+  const m = await readProjectManifest(path);
+  // rumpkg.json may name components bare (`"tcpip": "^10"`, DESIGN.md §4.2): they mean the
+  // default scope. Everything past this point uses qualified names.
+  const components: Record<string, string> = {};
+  for (const [n, r] of Object.entries(m.components)) {
+    const q = qualifyName(n, { scope: DEFAULT_SCOPE });
+    if (components[q] !== undefined && components[q] !== r) {
+      throw new RumpkgError('E_MANIFEST', `${path}: ${n} and ${q} name the same component with different ranges`, {
+        context: { path, component: q },
+        hint: 'keep one of them',
+      });
+    }
+    components[q] = r;
+  }
+  return { ...m, components: sortRecord(components) };
+}
+
+/** The lockfile of the project, or undefined when there is none. */
+export async function readLock(dir: string): Promise<Lockfile | undefined> {
+  const path = join(resolve(dir), LOCK_FILE);
+  let text: string;
+  try {
+    // Synchronous: a small file, read on every command's start-up path.
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fsError(e, path, 'read');
+  }
+  const { value, errors } = parseLockfileText(text, { file: path });
+  if (value === undefined) {
+    throw new RumpkgError('E_LOCKFILE', `${path} is not a valid lockfile: ${errors[0]?.pointer ?? ''} ${errors[0]?.message ?? ''}`.trim(), {
+      context: { path, problems: errors },
+      hint: 'fix or delete the lockfile and run rumpkg install',
+    });
+  }
+  return value;
+}
+
+async function writeIfChanged(path: string, text: string): Promise<boolean> {
+  let old: string | undefined;
+  try {
+    old = await readFile(path, 'utf8');
+  } catch {
+    old = undefined;
+  }
+  if (old === text) return false;
+  await writeFileAtomic(path, text);
+  return true;
+}
+
+/** Runs `fn` holding the project's lock (two writers of one lockfile: CA-06). */
+async function withProjectLock<T>(dir: string, fn: () => Promise<T>, options: { lockTimeoutMs?: number } = {}): Promise<T> {
+  return withLock(join(resolve(dir), PROJECT_LOCK_FILE), fn, { what: join(resolve(dir), LOCK_FILE), timeoutMs: options.lockTimeoutMs ?? 30_000 });
+}
+
+/**
+ * RG-08: what a lockfile entry may say, checked before anything is fetched. The schema already
+ * keeps tarball locations registry-relative and integrity sha512; on top of that each entry's
+ * name must be a valid registry name, its `registry` must be the scope key that rumpkg.json and
+ * the config pin for that name (RG-06: a lockfile cannot move a component to another registry),
+ * and its tarball must lie under that name's own directory of the registry (`<name>/-/….tgz`;
+ * the exact location is compared with the registry's listing when the tarball is fetched).
+ */
+export function checkLockPolicy(lock: Lockfile, client: Pick<RegistryClient, 'registryFor'>): void {
+  for (const [target, lt] of Object.entries(lock.targets)) {
+    for (const [name, c] of Object.entries(lt.components)) {
+      const id = `${name}@${c.version}`;
+      const bad = (what: string, hint = 'the lockfile was edited by hand or by someone else; restore it from version control'): RumpkgError =>
+        new RumpkgError('E_LOCKFILE', `rumpkg.lock: ${id} (${target}) ${what}`, { context: { component: id, target }, hint });
+      try {
+        checkRegistryName(name);
+        checkRegistryVersion(c.version, name);
+      } catch (e) {
+        throw bad(`is not a valid component id: ${(e as Error).message}`);
+      }
+      const { scope } = client.registryFor(name);
+      if (c.registry !== scope) throw bad(`names registry ${JSON.stringify(c.registry)}, but ${scope} serves ${name}`);
+      const file = c.tarball.startsWith(`${name}/-/`) ? c.tarball.slice(name.length + 3) : undefined;
+      if (file === undefined || !/^[A-Za-z0-9][A-Za-z0-9._+-]*\.tgz$/.test(file) || file.includes('..')) {
+        throw bad(`has tarball ${JSON.stringify(c.tarball.slice(0, 200))}, which is not a tarball of ${name}`);
+      }
+    }
+  }
+}
+
+/**
+ * RG-01 / IN-03: before a lockfile is used as the preference of a new resolution, every locked
+ * `name@version` must still be listed by its registry with the locked integrity. Otherwise the
+ * solver would silently move to another version (a rollback) or write the registry's new
+ * integrity into the lockfile (an auto-"fix"); both are errors and the lockfile stays as it is.
+ */
+type LockedEntry = LockedComponent & { name: string };
+
+function lockedEntries(lock: Lockfile): LockedEntry[] {
+  const all = new Map<string, LockedEntry>();
+  for (const t of Object.values(lock.targets)) {
+    for (const [name, c] of Object.entries(t.components)) all.set(`${name}@${c.version}`, { ...c, name });
+  }
+  return [...all.values()];
+}
+
+async function checkLockAgainstRegistry(lock: Lockfile, session: Session): Promise<void> {
+  checkLockPolicy(lock, session.client);
+  await checkEntriesAgainstRegistry(lockedEntries(lock), session);
+}
+
+/** Every entry listed by its registry with the locked integrity and tarball (all checked before any fetch). */
+async function checkEntriesAgainstRegistry(entries: LockedEntry[], session: Session): Promise<void> {
+  const names = [...new Set(entries.map((c) => c.name))];
+  const listings = new Map<string, Awaited<ReturnType<RegistryClient['versions']>>>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const n = names[next++] as string;
+      listings.set(n, await session.client.versions(n));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, names.length) }, worker));
+  for (const c of entries) {
+    const id = `${c.name}@${c.version}`;
+    const v = listings.get(c.name)?.find((x) => x.version === c.version);
+    if (v === undefined) {
+      throw new RumpkgError('E_REGISTRY_ROLLBACK', `${id} is locked, but its registry no longer lists it`, {
+        context: { component: id },
+        hint: 'a published version never disappears from an honest registry: the registry may be serving rolled-back metadata; the lockfile is left as it is',
+      });
+    }
+    if (v.integrity !== c.integrity) {
+      throw new RumpkgError('E_INTEGRITY_LOCK', `${id}: the lockfile says ${c.integrity} but the registry says ${v.integrity}`, {
+        context: { component: id, expected: c.integrity, registry: v.integrity },
+        hint: 'a published version must never change; the lockfile is not rewritten — investigate the registry',
+      });
+    }
+    if (v.tarball !== c.tarball) {
+      throw new RumpkgError('E_LOCKFILE', `${id}: the lockfile says the tarball is ${JSON.stringify(c.tarball)} but the registry lists ${JSON.stringify(v.tarball)}`, {
+        context: { component: id, tarball: c.tarball, listed: v.tarball },
+        hint: 'the lockfile was edited by hand or by someone else; restore it from version control',
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// init
+
+export interface InitOptions {
+  name?: string;
+  targets?: string[];
+  registries?: Record<string, string>;
+}
+
+export async function initProject(dir: string, options: InitOptions = {}): Promise<ProjectManifest> {
+  const root = resolve(dir);
+  const path = join(root, PROJECT_FILE);
+  try {
+    await stat(path);
+    throw new RumpkgError('E_USAGE', `${path} already exists`, { context: { path }, hint: 'edit it, or use rumpkg add' });
+  } catch (e) {
+    if (isRumpkgError(e)) throw e;
+  }
+  const targets = options.targets !== undefined && options.targets.length > 0 ? [...new Set(options.targets)] : [defaultTarget()];
+  for (const t of targets) parseTarget(t);
+  const name = sanitizeProjectName(options.name ?? basename(root));
+  // Like cargo finding src/main.rs: C sources already in the directory become the application.
+  let sources: string[] = [];
+  try {
+    sources = (await readdir(root, { withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.c')).map((e) => e.name).sort();
+  } catch {
+    sources = [];
+  }
+  const manifest: ProjectManifest = {
+    schemaVersion: 1,
+    name,
+    targets,
+    components: {},
+    registries: options.registries ?? {},
+    image: { ...(sources.length > 0 ? { sources } : {}), entry: [], net: [], block: [] },
+  };
+  await writeFileAtomic(path, renderProjectManifest(manifest));
+  return manifest;
+}
+
+function defaultTarget(): string {
+  return process.arch === 'arm64' ? 'posix-aarch64' : 'posix-x86_64';
+}
+
+function sanitizeProjectName(n: string): string {
+  const s = n.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '');
+  return s.length > 0 ? s.slice(0, 100) : 'rump-project';
+}
+
+// ---------------------------------------------------------------------------------------------
+// resolving
+
+interface Session {
+  client: RegistryClient;
+  provider: Provider;
+  home: string;
+}
+
+async function openSession(dir: string, options: ProjectOptions): Promise<Session> {
+  const { client, home } = await openRegistryClient({
+    cwd: resolve(dir),
+    ...(options.offline === undefined ? {} : { offline: options.offline }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+    reporter: {
+      info: (m) => options.reporter?.info?.(m),
+      warn: (m) => options.reporter?.warn?.(m),
+    },
+  });
+  return { client, provider: createRegistryProvider(client), home };
+}
+
+/** Solves every target of the project; throws E_RESOLVE with the explanation on failure. */
+export async function resolveProject(
+  manifest: ProjectManifest,
+  provider: Provider,
+  options: { lock?: Lockfile; unlock?: string[] } = {},
+): Promise<Lockfile> {
+  if (manifest.targets.length === 0) {
+    throw new RumpkgError('E_TARGET', `${PROJECT_FILE} lists no targets`, { hint: 'add one, e.g. rumpkg add --target posix-x86_64' });
+  }
+  const perTarget: Record<Target, LockedTarget> = {};
+  for (const target of [...manifest.targets].sort()) {
+    const locked = options.lock?.targets[target] === undefined ? undefined : lockedVersions(options.lock, target);
+    const res = await solve(
+      {
+        root: { name: manifest.name, dependencies: manifest.components },
+        target,
+        ...(locked === undefined ? {} : { locked }),
+        ...(options.unlock === undefined ? {} : { unlock: options.unlock }),
+      },
+      provider,
+    );
+    if (!res.ok) throw resolutionError(res.failure);
+    perTarget[target] = buildLockedTarget(res.solution);
+  }
+  return buildLockfile(manifest.components, perTarget);
+}
+
+function diffLocks(before: Lockfile | undefined, after: Lockfile): LockChange[] {
+  const changes: LockChange[] = [];
+  const targets = new Set([...Object.keys(before?.targets ?? {}), ...Object.keys(after.targets)]);
+  for (const target of [...targets].sort()) {
+    const a = before?.targets[target]?.components ?? {};
+    const b = after.targets[target]?.components ?? {};
+    for (const name of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+      const from = a[name]?.version;
+      const to = b[name]?.version;
+      if (from !== to) changes.push({ target, name, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
+    }
+  }
+  return changes;
+}
+
+/** Fetches every locked component of every target into the store (bounded concurrency). */
+async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectReporter): Promise<number> {
+  checkLockPolicy(lock, session.client);
+  const store = createStore(session.client, { home: session.home, reporter: { info: (m) => reporter?.info?.(m), warn: (m) => reporter?.warn?.(m) } });
+  const items = lockedEntries(lock);
+  // What the store lacks is checked against the registry as a whole before anything is fetched:
+  // a lockfile that fails for one component leaves the store as it was (IN-03, RG-01, RG-08).
+  const absent: LockedEntry[] = [];
+  for (const c of items) if (!(await store.has(c.integrity))) absent.push(c);
+  if (absent.length > 0) await checkEntriesAgainstRegistry(absent, session);
+  let done = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const c = items[next++] as LockedComponent & { name: string };
+      await store.ensureUnpacked(c.name, c.version, { integrity: c.integrity, tarball: c.tarball });
+      done++;
+      reporter?.progress?.('fetching', done, items.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, items.length) }, worker));
+  return items.length;
+}
+
+/**
+ * The store lookup `rumpkg build` uses: where a locked component is unpacked, verified (and
+ * fetched if need be) by `ensureUnpacked`. Its `lookup` is the cheap unverified presence check
+ * (registry/store.ts `lookup`) that buildProject uses for the up-to-date check alone: a stamp
+ * that matches proves the bytes; any mismatch goes through the verified path before linking.
+ * The registry session is opened only when the verified path is first taken.
+ */
+export type StoreComponentDirResolver = ((name: string, locked: LockedComponent) => Promise<string>) & {
+  lookup(name: string, locked: LockedComponent): string | undefined;
+};
+
+export async function storeComponentDirResolver(dir: string, options: ProjectOptions = {}): Promise<StoreComponentDirResolver> {
+  const home = resolveHome(options.env ?? process.env);
+  const peek = createStore(noTarballs, { home });
+  let verified: Promise<Store> | undefined;
+  const resolveDir = async (name: string, locked: LockedComponent): Promise<string> => {
+    verified ??= openSession(dir, options).then((session) =>
+      createStore(session.client, { home: session.home, reporter: { info: (m) => options.reporter?.info?.(m), warn: (m) => options.reporter?.warn?.(m) } }),
+    );
+    return (await verified).ensureUnpacked(name, locked.version, { integrity: locked.integrity, tarball: locked.tarball });
+  };
+  return Object.assign(resolveDir, { lookup: (name: string, locked: LockedComponent) => peek.lookup(name, locked.version, { integrity: locked.integrity }) });
+}
+
+/** The tarball source of a store that is only looked into. */
+const noTarballs = { tarball: (): Promise<Buffer> => Promise.reject(new Error('this store is only looked into')) };
+
+/**
+ * `rumpkg install` with nothing to do: rumpkg.lock satisfies rumpkg.json, passes the lockfile
+ * policy (RG-08) and every entry is in the store (`lookup`: identity and file sizes, no hashing,
+ * no registry session, no project lock — nothing is written). Undefined → the full install; so
+ * too while a writer holds (or a dead one left) the project's lock: the full install waits for
+ * it, or reclaims it.
+ */
+async function installIfUpToDate(dir: string, options: InstallOptions): Promise<ProjectResult | undefined> {
+  if (existsSync(join(resolve(dir), PROJECT_LOCK_FILE))) return undefined;
+  const manifest = await readProject(dir);
+  const lock = await readLock(dir);
+  if (lock === undefined || lockfileSatisfies(lock, manifest).length > 0) return undefined;
+  const home = resolveHome(options.env ?? process.env);
+  const registries = effectiveRegistries(await readConfig(home), { project: manifest.registries ?? {}, projectDir: resolve(dir) });
+  checkLockPolicy(lock, { registryFor: (name) => registryForName(name, registries) });
+  const store = createStore(noTarballs, { home });
+  const items = lockedEntries(lock);
+  for (const c of items) if (store.lookup(c.name, c.version, { integrity: c.integrity }) === undefined) return undefined;
+  // CA-01: what killed runs left in <home>/tmp goes, as on every run that opens the registry.
+  await cleanStaleTemp(home);
+  return { manifest, lockfile: lock, lockWritten: false, changes: [], fetched: items.length, notes: [] };
+}
+
+async function commit(
+  dir: string,
+  session: Session,
+  manifest: ProjectManifest,
+  before: Lockfile | undefined,
+  lock: Lockfile,
+  options: ProjectOptions & { writeManifest?: boolean; notes?: string[] },
+): Promise<ProjectResult> {
+  const root = resolve(dir);
+  // Fetch first: a closure that cannot be fetched is not written down.
+  const fetched = await fetchLocked(session, lock, options.reporter);
+  const manifestPath = join(root, PROJECT_FILE);
+  const oldManifest = options.writeManifest === true ? await readFile(manifestPath, 'utf8').catch(() => undefined) : undefined;
+  const manifestWritten = options.writeManifest === true && (await writeIfChanged(manifestPath, renderProjectManifest(manifest)));
+  let lockWritten: boolean;
+  try {
+    lockWritten = await writeIfChanged(join(root, LOCK_FILE), renderLockfile(lock));
+  } catch (e) {
+    // rumpkg.json and rumpkg.lock change together or not at all (CA-08: ENOSPC between the two).
+    if (manifestWritten && oldManifest !== undefined) await writeFileAtomic(manifestPath, oldManifest).catch(() => undefined);
+    throw e;
+  }
+  return { manifest, lockfile: lock, lockWritten, changes: diffLocks(before, lock), fetched, notes: options.notes ?? [] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// add / remove / install / update
+
+export interface AddOptions extends ProjectOptions {
+  /** Targets to add to the project (a component applies to every target of the project). */
+  targets?: string[];
+}
+
+export async function addComponents(dir: string, specs: string[], options: AddOptions = {}): Promise<ProjectResult> {
+  return withProjectLock(dir, async () => {
+    const manifest = await readProject(dir);
+    const before = await readLock(dir);
+    const session = await openSession(dir, options);
+    if (before !== undefined) await checkLockAgainstRegistry(before, session);
+    const notes: string[] = [];
+    for (const t of options.targets ?? []) {
+      parseTarget(t);
+      if (!manifest.targets.includes(t)) {
+        manifest.targets = [...manifest.targets, t];
+        notes.push(`added target ${t} to ${PROJECT_FILE}`);
+      }
+    }
+    const requested: Array<{ name: string; range?: string }> = [];
+    for (const spec of specs) {
+      const at = spec.lastIndexOf('@');
+      const word = at > 0 ? spec.slice(0, at) : spec;
+      const { name, note } = await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE });
+      if (note !== undefined) notes.push(note);
+      const parsed = parseSpec(at > 0 ? `${name}@${spec.slice(at + 1)}` : name);
+      requested.push({ name: parsed.name, ...(at > 0 ? { range: parsed.range } : {}) });
+    }
+    // Solve with `*` for bare names, then pin them to ^chosen (npm/cargo behaviour).
+    const components = { ...manifest.components };
+    for (const r of requested) components[r.name] = r.range ?? '*';
+    let lock = await resolveProject({ ...manifest, components }, session.provider, before === undefined ? {} : { lock: before });
+    let repin = false;
+    for (const r of requested) {
+      if (r.range !== undefined) continue;
+      const versions = Object.values(lock.targets).flatMap((t) => (t.components[r.name] === undefined ? [] : [t.components[r.name]!.version]));
+      const lowest = versions.sort(semver.compare)[0];
+      if (lowest !== undefined) {
+        components[r.name] = `^${lowest}`;
+        repin = true;
+      }
+    }
+    const next: ProjectManifest = { ...manifest, components: sortRecord(components) };
+    if (repin) lock = await resolveProject(next, session.provider, { lock });
+    return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
+  }, options);
+}
+
+export async function removeComponents(dir: string, words: string[], options: ProjectOptions = {}): Promise<ProjectResult> {
+  return withProjectLock(dir, async () => {
+    const manifest = await readProject(dir);
+    const before = await readLock(dir);
+    const session = await openSession(dir, options);
+    if (before !== undefined) await checkLockAgainstRegistry(before, session);
+    const components = { ...manifest.components };
+    for (const w of words) {
+      const name = w.startsWith('@') ? w : Object.keys(components).find((n) => n === `${DEFAULT_SCOPE}/${w}`) ?? (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name;
+      if (components[name] === undefined) {
+        throw new RumpkgError('E_NOT_FOUND', `${name} is not a component of ${manifest.name}`, {
+          context: { component: name },
+          hint: `the project has: ${Object.keys(components).join(', ') || '(none)'}`,
+        });
+      }
+      delete components[name];
+    }
+    const next = { ...manifest, components };
+    const lock = await resolveProject(next, session.provider, before === undefined ? {} : { lock: before });
+    return commit(dir, session, next, before, lock, { ...options, writeManifest: true });
+  }, options);
+}
+
+export interface InstallOptions extends ProjectOptions {
+  /** Refuse a lockfile that does not satisfy rumpkg.json; never write it. */
+  frozen?: boolean;
+}
+
+export async function installProject(dir: string, options: InstallOptions = {}): Promise<ProjectResult> {
+  // Read-only and lock-free: a concurrent writer replaces each file atomically, and whatever
+  // pair of files this reads, a satisfied lockfile whose entries are all present is installed.
+  const done = await installIfUpToDate(dir, options);
+  if (done !== undefined) return done;
+  const run = async (): Promise<ProjectResult> => {
+    const manifest = await readProject(dir);
+    const before = await readLock(dir);
+    const reasons = before === undefined ? ['there is no rumpkg.lock'] : lockfileSatisfies(before, manifest);
+    const session = await openSession(dir, options);
+    if (reasons.length === 0 && before !== undefined) {
+      const fetched = await fetchLocked(session, before, options.reporter);
+      return { manifest, lockfile: before, lockWritten: false, changes: [], fetched, notes: [] };
+    }
+    if (options.frozen === true) {
+      throw new RumpkgError('E_LOCKFILE', `rumpkg.lock does not satisfy rumpkg.json (--frozen): ${reasons.join('; ')}`, {
+        context: { reasons },
+        hint: 'run rumpkg install without --frozen to update the lockfile, and commit it',
+      });
+    }
+    if (before !== undefined) await checkLockAgainstRegistry(before, session);
+    const lock = await resolveProject(manifest, session.provider, before === undefined ? {} : { lock: before });
+    return commit(dir, session, manifest, before, lock, options);
+  };
+  return options.frozen === true ? run() : withProjectLock(dir, run, options);
+}
+
+export async function updateComponents(dir: string, words: string[], options: ProjectOptions = {}): Promise<ProjectResult> {
+  return withProjectLock(dir, async () => {
+    const manifest = await readProject(dir);
+    const before = await readLock(dir);
+    const session = await openSession(dir, options);
+    if (before !== undefined) await checkLockAgainstRegistry(before, session);
+    let unlock: string[];
+    if (words.length === 0) unlock = Object.keys(before?.targets ?? {}).flatMap((t) => Object.keys(before?.targets[t]?.components ?? {}));
+    else unlock = await Promise.all(words.map(async (w) => (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name));
+    const lock = await resolveProject(manifest, session.provider, { ...(before === undefined ? {} : { lock: before }), unlock: [...new Set(unlock)] });
+    return commit(dir, session, manifest, before, lock, options);
+  }, options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// outdated / tree / why (read-only)
+
+export interface OutdatedRow {
+  name: string;
+  target: Target;
+  current: string;
+  /** The newest version the requested range allows (not yanked). */
+  wanted: string;
+  /** The newest version published (not yanked, no prerelease). */
+  latest: string;
+  range: string;
+}
+
+export async function outdatedComponents(dir: string, options: ProjectOptions = {}): Promise<OutdatedRow[]> {
+  const manifest = await readProject(dir);
+  const lock = await readLock(dir);
+  if (lock === undefined) throw new RumpkgError('E_NOT_FOUND', 'there is no rumpkg.lock', { hint: 'run rumpkg install' });
+  const session = await openSession(dir, options);
+  const rows: OutdatedRow[] = [];
+  for (const [target, lt] of Object.entries(lock.targets).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [name, c] of Object.entries(lt.components).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const candidates = (await session.provider.versions(name)).filter((v) => !v.yanked && v.targets.includes(target) && semver.prerelease(v.version) === null);
+      const versions = candidates.map((v) => v.version).sort(semver.rcompare);
+      const range = manifest.components[name] ?? c.requiredBy.map((by) => lt.components[by]?.dependencies[name]).find((r) => r !== undefined) ?? '*';
+      const wanted = versions.find((v) => semver.satisfies(v, range)) ?? c.version;
+      const latest = versions[0] ?? c.version;
+      if (wanted !== c.version || latest !== c.version) rows.push({ name, target, current: c.version, wanted, latest, range });
+    }
+  }
+  return rows;
+}
+
+export interface TreeNode {
+  name: string;
+  version: string;
+  /** How it is reached from its parent: a range, or `capability <cap>`. */
+  via: string;
+  children: TreeNode[];
+  /** Already shown above (cycles and shared dependencies are printed once). */
+  deduped?: boolean;
+}
+
+/** The dependency tree of one target's closure, from the lockfile alone (offline). */
+export function planTree(lock: Lockfile, target: Target, requested: Record<string, string>): TreeNode[] {
+  const lt = lock.targets[target];
+  if (lt === undefined) throw new RumpkgError('E_TARGET', `rumpkg.lock has no closure for ${target}`, { context: { target } });
+  const seen = new Set<string>();
+  const node = (name: string, via: string): TreeNode => {
+    const c = lt.components[name];
+    const version = c?.version ?? '?';
+    if (seen.has(name) || c === undefined) return { name, version, via, children: [], ...(seen.has(name) ? { deduped: true } : {}) };
+    seen.add(name);
+    const kids: TreeNode[] = [];
+    for (const [dep, range] of Object.entries(c.dependencies).sort(([a], [b]) => (a < b ? -1 : 1))) kids.push(node(dep, range));
+    for (const [cap, provider] of Object.entries(c.requires).sort(([a], [b]) => (a < b ? -1 : 1))) kids.push(node(provider, `capability ${cap}`));
+    return { name, version, via, children: kids };
+  };
+  const roots = Object.entries(requested).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, r]) => node(n, r));
+  // Anything locked but not reached (e.g. a platform pulled only by a capability of the root).
+  for (const name of lt.linkOrder) if (!seen.has(name)) roots.push(node(name, 'locked'));
+  return roots;
+}
+
+/** Every chain from the project to `name` in one target's closure. */
+export function planWhy(lock: Lockfile, target: Target, name: string): string[][] {
+  const lt = lock.targets[target];
+  if (lt === undefined) throw new RumpkgError('E_TARGET', `rumpkg.lock has no closure for ${target}`, { context: { target } });
+  if (lt.components[name] === undefined) {
+    throw new RumpkgError('E_NOT_FOUND', `${name} is not in the ${target} closure`, {
+      context: { component: name, target },
+      hint: 'rumpkg tree shows what is there',
+    });
+  }
+  return whyChains(lt, name);
+}
+
+/** A bare word → the locked component name it means (`tcpip`, `netinet`, `@rump/tcpip`). */
+export function lockedNameFor(lock: Lockfile, word: string): string {
+  if (word.startsWith('@')) return word;
+  const all = Object.values(lock.targets).flatMap((t) => Object.entries(t.components));
+  const exact = all.find(([n]) => n === `${DEFAULT_SCOPE}/${word}` || n.endsWith(`/${word}`));
+  if (exact !== undefined) return exact[0];
+  const byLib = all.find(([, c]) => c.lib === word || c.lib === `lib${word}` || c.lib.replace(/^librump[a-z]*_/, '') === word);
+  return byLib?.[0] ?? `${DEFAULT_SCOPE}/${word}`;
+}
+
+function sortRecord<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

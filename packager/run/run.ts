@@ -1,0 +1,368 @@
+/**
+ * Running an image. `posix-*` images are host executables: `runImage` spawns it, streams its
+ * stdout/stderr into the given streams and resolves with its exit status; a bounded timeout kills
+ * it (SIGKILL) and is reported as `timedOut`.
+ *
+ * `hw-*` images boot under QEMU (`bootImage`, which `runImage` calls for them), see planQemu:
+ * - before QEMU starts: the image's ELF header must match the target (E_ARCH), and the emulator
+ *   must be on PATH (E_TOOLCHAIN naming the Debian package, qemu-system-x86 / qemu-system-misc);
+ * - the serial console is streamed to `stdout`, CR LF turned into LF; everything before the
+ *   platform package's first line (`rumpkg: <target> platform up`), i.e. the firmware banner, is
+ *   dropped unless `verbose` (and kept in the result's `firmware`);
+ * - the guest's exit status is decoded from the power-off device: x86_64 `isa-debug-exit`
+ *   (QEMU exits with (status << 1) | 1), riscv64 SiFive test finisher (0x5555 → 0,
+ *   (status << 16) | 0x3333 → status). QEMU ending any other way (a triple fault with
+ *   -no-reboot, an emulator error, the platform never starting) is E_RUN;
+ * - bounded: the timeout (default 30 s) kills QEMU and is E_RUN — a guest that does not power
+ *   off has hung, unlike a posix program, whose timeout is only reported;
+ * - QEMU is always killed: it runs in its own process group, which gets SIGKILL on timeout, on
+ *   any error, on SIGINT/SIGTERM/SIGHUP of this process (after which the signal is re-raised)
+ *   and when this process exits. A SIGKILL of rumpkg itself cannot be caught: QEMU is started
+ *   through util-linux `setpriv --pdeathsig KILL` (when present), so the kernel kills it then.
+ *   Without setpriv it still ends when its console pipe breaks at the guest's next output.
+ * - network: one virtio-net device on a QEMU user-mode network with `restrict=on` (no host or
+ *   outside traffic ever leaves the emulator); -nodefaults, so no other NIC or display exists.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { open, stat } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { RumpkgError, fsError, parseElfHeader, type Target } from '../../components/index.js';
+import { elfMachineName, findProgram, parseTarget, type Arch } from '../build/index.js';
+
+export interface RunImageOptions {
+  target: Target;
+  args?: string[];
+  /** Kill the image after this many milliseconds (default: no limit). */
+  timeoutMs?: number;
+  /** Where the image's output goes; when absent it is collected into the result. */
+  stdout?: Writable;
+  stderr?: Writable;
+  env?: NodeJS.ProcessEnv;
+  /** hw: also stream the firmware banner that precedes the platform's first line. */
+  verbose?: boolean;
+  /** hw: PATH used to find QEMU (default process.env.PATH). */
+  path?: string;
+  /** hw: guest memory in MiB (default: 64 on x86_64, 128 on riscv64). */
+  memoryMb?: number;
+}
+
+export interface ImageRunResult {
+  /** The exit status; 128 + signal number when it died of a signal. */
+  status: number;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** Collected output when no stream was given. */
+  stdout: string;
+  stderr: string;
+  /** hw: the firmware output dropped before the platform's first line. */
+  firmware?: string;
+  /** hw: the emulator command that ran. */
+  emulator?: string[];
+  /** hw: milliseconds from spawning QEMU to the platform's first line, and to QEMU's exit. */
+  timings?: { platformUpMs: number | null; exitMs: number };
+}
+
+export async function runImage(imagePath: string, options: RunImageOptions): Promise<ImageRunResult> {
+  const t = parseTarget(options.target);
+  if (t.platform === 'hw') return bootImage(imagePath, options);
+  if (t.platform !== 'posix') {
+    throw new RumpkgError('E_TARGET', `rumpkg run cannot start ${options.target} images yet`, {
+      context: { target: options.target, path: imagePath },
+      hint: 'posix-* images run on the host, hw-* images under QEMU',
+    });
+  }
+  await checkImageFile(imagePath);
+  return new Promise((resolve, reject) => {
+    const child = spawn(imagePath, options.args ?? [], { stdio: ['inherit', 'pipe', 'pipe'], env: options.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (options.stdout === undefined ? (stdout += d.toString('utf8')) : options.stdout.write(d)));
+    child.stderr.on('data', (d: Buffer) => (options.stderr === undefined ? (stderr += d.toString('utf8')) : options.stderr.write(d)));
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
+    child.on('error', (e) => {
+      if (timer !== undefined) clearTimeout(timer);
+      reject(new RumpkgError('E_RUN', `cannot execute ${imagePath}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { context: { path: imagePath }, cause: e }));
+    });
+    child.on('close', (code, signal) => {
+      if (timer !== undefined) clearTimeout(timer);
+      const signo = signal === null ? 0 : (constants.signals[signal] ?? 0);
+      resolve({ status: code ?? 128 + signo, signal, timedOut, stdout, stderr });
+    });
+  });
+}
+
+async function checkImageFile(imagePath: string): Promise<void> {
+  try {
+    const st = await stat(imagePath);
+    if (!st.isFile()) throw new RumpkgError('E_RUN', `${imagePath} is not a file`, { context: { path: imagePath } });
+  } catch (e) {
+    if (e instanceof RumpkgError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new RumpkgError('E_NOT_FOUND', `no image at ${imagePath}`, { context: { path: imagePath }, hint: 'build it first: rumpkg build' });
+    }
+    throw fsError(e, imagePath, 'stat image');
+  }
+}
+
+/** How one hw arch boots under QEMU. */
+interface QemuRow {
+  command: string;
+  debianPackage: string;
+  machine: string[];
+  memoryMb: number;
+  netDevice: string;
+  /** Decodes QEMU's exit code into the guest's status; null when the guest did not power off. */
+  decode: (code: number) => number | null;
+}
+
+const QEMU: Partial<Record<Arch, QemuRow>> = {
+  x86_64: {
+    command: 'qemu-system-x86_64',
+    debianPackage: 'qemu-system-x86',
+    machine: ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'],
+    memoryMb: 64,
+    netDevice: 'virtio-net-pci',
+    // isa-debug-exit: (status << 1) | 1, so only odd codes come from the guest (0 = reset/triple fault).
+    decode: (code) => (code % 2 === 1 ? code >> 1 : null),
+  },
+  riscv64: {
+    command: 'qemu-system-riscv64',
+    debianPackage: 'qemu-system-misc',
+    machine: ['-machine', 'virt', '-bios', 'default'],
+    memoryMb: 128,
+    netDevice: 'virtio-net-device',
+    // SiFive test finisher: 0x5555 → 0, (status << 16) | 0x3333 → status.
+    decode: (code) => code,
+  },
+};
+
+export interface QemuPlan {
+  /** The emulator program (looked up on PATH) followed by its arguments. */
+  command: string[];
+  debianPackage: string;
+}
+
+/** The QEMU command line that boots `imagePath` for an hw target. Pure. */
+export function planQemu(imagePath: string, target: Target, options: { memoryMb?: number } = {}): QemuPlan {
+  const t = parseTarget(target);
+  const row = t.platform === 'hw' ? QEMU[t.arch] : undefined;
+  if (row === undefined) {
+    throw new RumpkgError('E_TARGET', `rumpkg cannot boot ${target} images under QEMU`, {
+      context: { target },
+      hint: `bootable targets: ${Object.keys(QEMU).map((a) => `hw-${a}`).join(', ')}`,
+    });
+  }
+  return {
+    command: [
+      row.command,
+      ...row.machine,
+      '-nodefaults',
+      '-no-reboot',
+      '-display', 'none',
+      '-serial', 'stdio',
+      '-m', String(options.memoryMb ?? row.memoryMb),
+      '-netdev', 'user,id=n0,restrict=on',
+      '-device', `${row.netDevice},netdev=n0`,
+      '-kernel', imagePath,
+    ],
+    debianPackage: row.debianPackage,
+  };
+}
+
+/** The processes groups of running QEMUs, killed when this process exits or is signalled. */
+const running = new Set<number>();
+let hooked = false;
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+function onSignal(signal: NodeJS.Signals): void {
+  for (const pid of running) killGroup(pid);
+  running.clear();
+  unhook();
+  process.kill(process.pid, signal);
+}
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const onExit = (): void => {
+  for (const pid of running) killGroup(pid);
+};
+function hook(): void {
+  if (hooked) return;
+  hooked = true;
+  for (const s of SIGNALS) process.on(s, onSignal);
+  process.on('exit', onExit);
+}
+function unhook(): void {
+  if (!hooked) return;
+  hooked = false;
+  for (const s of SIGNALS) process.off(s, onSignal);
+  process.off('exit', onExit);
+}
+
+/** Reads the ELF header of an image and checks it against the target (E_ARCH before QEMU starts). */
+async function checkImageArch(imagePath: string, target: Target): Promise<void> {
+  const t = parseTarget(target);
+  let head: Buffer;
+  let size: number;
+  try {
+    const fh = await open(imagePath, 'r');
+    try {
+      size = (await fh.stat()).size;
+      const buf = Buffer.alloc(64);
+      const { bytesRead } = await fh.read(buf, 0, 64, 0);
+      head = buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw fsError(e, imagePath, 'read image');
+  }
+  const h = parseElfHeader(head, { file: imagePath, size });
+  if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
+    throw new RumpkgError('E_ARCH', `${imagePath} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
+      context: { path: imagePath, target, machine: h.machine, expected: t.elfMachine },
+      hint: `build it for ${target} (rumpkg build --target ${target}), or run it with the --target it was built for`,
+    });
+  }
+}
+
+/** Boots an hw image under QEMU (see the module head). */
+export async function bootImage(imagePath: string, options: RunImageOptions): Promise<ImageRunResult> {
+  const target = options.target;
+  const t = parseTarget(target);
+  const plan = planQemu(imagePath, target, options.memoryMb === undefined ? {} : { memoryMb: options.memoryMb });
+  await checkImageFile(imagePath);
+  await checkImageArch(imagePath, target);
+  const program = findProgram(plan.command[0]!, options.path ?? process.env.PATH);
+  if (program === null) {
+    throw new RumpkgError('E_TOOLCHAIN', `the emulator '${plan.command[0]}' for target ${target} was not found on PATH`, {
+      context: { target, tool: 'qemu', command: plan.command[0], debianPackage: plan.debianPackage },
+      hint: `install it: apt-get install ${plan.debianPackage}`,
+    });
+  }
+  if ((options.args ?? []).length > 0) {
+    throw new RumpkgError('E_USAGE', `${target} images take no command-line arguments (the platform passes argv[0] only)`, {
+      context: { target, args: options.args },
+    });
+  }
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const marker = `rumpkg: ${target} platform up`;
+  const started = Date.now();
+  // With util-linux's setpriv, QEMU gets PR_SET_PDEATHSIG: it dies with rumpkg even when rumpkg
+  // is SIGKILLed (the one signal the process-group cleanup below cannot catch).
+  const setpriv = findProgram('setpriv', options.path ?? process.env.PATH);
+  const argv = setpriv === null ? [program, ...plan.command.slice(1)] : [setpriv, '--pdeathsig', 'KILL', '--', program, ...plan.command.slice(1)];
+  return new Promise<ImageRunResult>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: options.env ?? process.env,
+    });
+    const pid = child.pid;
+    if (pid !== undefined) {
+      running.add(pid);
+      hook();
+    }
+    const release = (): void => {
+      if (pid === undefined) return;
+      killGroup(pid);
+      running.delete(pid);
+      if (running.size === 0) unhook();
+    };
+    let firmware = '';
+    let up = options.verbose === true;
+    let platformUpMs: number | null = null;
+    let pending = ''; // console text not yet passed on (before the marker; or a trailing CR)
+    let stdout = '';
+    let stderr = '';
+    const emit = (text: string): void => {
+      if (text === '') return;
+      if (options.stdout === undefined) stdout += text;
+      else options.stdout.write(text);
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      pending += d.toString('latin1');
+      if (platformUpMs === null) {
+        const i = pending.indexOf(marker);
+        if (i < 0) {
+          if (up) {
+            const keep = pending.endsWith('\r') ? 1 : 0;
+            emit(pending.slice(0, pending.length - keep).replace(/\r\n/g, '\n'));
+            firmware += pending.slice(0, pending.length - keep);
+            pending = pending.slice(pending.length - keep);
+          }
+          return;
+        }
+        platformUpMs = Date.now() - started;
+        if (!up) {
+          firmware += pending.slice(0, i);
+          pending = pending.slice(i);
+        }
+        up = true;
+      }
+      const keep = pending.endsWith('\r') ? 1 : 0;
+      emit(pending.slice(0, pending.length - keep).replace(/\r\n/g, '\n'));
+      pending = pending.slice(pending.length - keep);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      const text = d.toString('utf8');
+      if (stderr.length < 64 * 1024) stderr += text;
+      options.stderr?.write(d);
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      release();
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      release();
+      reject(new RumpkgError('E_RUN', `cannot start ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { context: { path: imagePath, target }, cause: e }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      release();
+      emit(pending.replace(/\r\n/g, '\n'));
+      const exitMs = Date.now() - started;
+      const context = { path: imagePath, target, emulator: plan.command, exitCode: code, signal, stderr: stderr.slice(0, 4000) };
+      if (timedOut) {
+        return reject(
+          new RumpkgError('E_RUN', `the ${target} guest ${imagePath} did not power off within ${timeoutMs / 1000} s; QEMU was killed`, {
+            context: { ...context, timeoutMs, platformUp: platformUpMs !== null },
+            hint: platformUpMs === null ? 'the platform never printed its first line: the image does not boot (wrong platform package?)' : 'the application hangs, or needs more time: raise --timeout',
+          }),
+        );
+      }
+      if (platformUpMs === null) {
+        const why = stderr.trim().split('\n')[0] ?? '';
+        return reject(
+          new RumpkgError('E_RUN', `the ${target} guest ${imagePath} never started${why === '' ? '' : `: ${why}`} (QEMU exit ${code ?? signal})`, {
+            context,
+            hint: 'check that the image was built for this target with its platform package (rumpkg build --target …)',
+          }),
+        );
+      }
+      const status = code === null ? null : (QEMU[t.arch] as QemuRow).decode(code);
+      if (status === null) {
+        return reject(
+          new RumpkgError('E_RUN', `the ${target} guest ${imagePath} stopped without powering off (QEMU exit ${code ?? signal}: reset or triple fault)`, {
+            context,
+            hint: 'the guest crashed; run with --verbose to see the whole console',
+          }),
+        );
+      }
+      resolve({ status, signal: null, timedOut: false, stdout, stderr, firmware: firmware.replace(/\r\n/g, '\n'), emulator: plan.command, timings: { platformUpMs, exitMs } });
+    });
+  });
+}

@@ -1,0 +1,360 @@
+/**
+ * The registry client: one small facade over one backend per registry kind (backend.ts: `file:`
+ * storage in-process, `http(s):` through pacote), chosen per scope with no fallback (RG-06).
+ *
+ * Policies the facade applies whatever the backend:
+ * - RG-01: metadata older than what this home has already seen is refused (home/ seen.ts).
+ * - RG-08: a lockfile's tarball location must be the one the registry lists for the version.
+ * - IN-01/02: the registry's `dist.integrity` must be sha512; the bytes must match it (and the
+ *   caller's expected integrity, if given — a difference is E_INTEGRITY_LOCK, IN-03).
+ * - IN-04: the version's registry metadata must equal the tarball's package.json
+ *   → else E_MANIFEST_CONFUSION.
+ * The backends add what is particular to their kind: RG-03 same-origin tarballs and RG-04/05,
+ * NW-01/02 deadlines, caps, retries and offline handling (transport/) for HTTP.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_SCOPE, RumpkgError, integrityOf, parseIntegrity, readTarballEntries, verifyIntegrity } from '../../components/index.js';
+import { checkSeen, cleanStaleTemp, effectiveRegistries, ensureHome, readConfig, registryForName, resolveHome, type RumpkgConfig } from '../home/index.js';
+import { DEFAULT_LIMITS, redactUrl, type TransportLimits } from '../transport/index.js';
+import { isYanked, metadataDifferences, type Packument, type PackumentVersion } from '../storage/index.js';
+import { createBackend } from './backend.js';
+import type { BackendContext, ClientReporter, RegistryBackend } from './types.js';
+import compare from 'semver/functions/compare.js';
+import valid from 'semver/functions/valid.js';
+
+// Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
+const semver = { compare, valid };
+
+export type { ClientReporter } from './types.js';
+
+export interface RegistryClientOptions {
+  /** The rumpkg home root (cache under `<home>/cache`). */
+  home: string;
+  /** Scope → normalised registry URL (config.ts `effectiveRegistries`). */
+  registries: Record<string, string>;
+  /** NW-02: use only the cache; a miss is E_OFFLINE naming what is missing. */
+  offline?: boolean;
+  /** Revalidate cached packuments with the registry even when fresh. */
+  preferOnline?: boolean;
+  limits?: Partial<TransportLimits>;
+  /** Injected fetch for publish/yank/search requests (tests). */
+  fetch?: typeof fetch;
+  reporter?: ClientReporter;
+}
+
+/** One version as the client hands it to callers (provider, info). */
+export interface VersionInfo {
+  name: string;
+  version: string;
+  /** The registry metadata of this version (package.json + dist). */
+  manifest: PackumentVersion;
+  integrity: string;
+  /** Registry-relative tarball location, e.g. `@rump/tcpip/-/tcpip-10.0.0.tgz`. */
+  tarball: string;
+  /** The scope key whose registry serves it. */
+  registry: string;
+  yanked: boolean;
+  deprecated?: string;
+  time?: string;
+}
+
+export interface ClientPublishResult {
+  name: string;
+  version: string;
+  integrity: string;
+  tag: string;
+  /** The registry URL (redacted) it went to. */
+  registry: string;
+}
+
+export interface ClientSearchHit {
+  name: string;
+  version: string;
+  description: string;
+  keywords: string[];
+  aliases: string[];
+  lib?: string;
+  score: number;
+  /** The scope key whose registry answered. */
+  registry: string;
+}
+
+export interface RegistryClient {
+  readonly offline: boolean;
+  /** The registry that serves `name` (E_SCOPE when none). */
+  registryFor(name: string): { scope: string; url: string };
+  /** The full packument (E_NOT_FOUND for an unknown name). Memoised per client. */
+  packument(name: string): Promise<Packument>;
+  /** All versions, oldest first; an unknown name gives []. */
+  versions(name: string): Promise<VersionInfo[]>;
+  /** Fetches and checks one tarball (see the module head for the policies). */
+  tarball(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<Buffer>;
+  publish(tgz: Uint8Array, options?: { registry?: string; tag?: string; token?: string }): Promise<ClientPublishResult>;
+  yank(name: string, version: string, options?: { undo?: boolean; reason?: string; token?: string }): Promise<void>;
+  search(words: string[], options?: { size?: number; scope?: string }): Promise<ClientSearchHit[]>;
+  /**
+   * A word from the command line → a component name: scoped names stay; bare names map to the
+   * default scope (`tcpip` → `@rump/tcpip`), and when no such component exists, to the
+   * component that has the word as an alias or library name (`netinet` → `@rump/tcpip`), with
+   * a note saying so.
+   */
+  resolveName(word: string, options?: { defaultScope?: string }): Promise<{ name: string; note?: string }>;
+}
+
+/** Reads the tarball's package.json (validation pass over all headers, no writes). */
+async function tarballPackageJson(tgz: Uint8Array, integrity: string | undefined, what: string): Promise<Record<string, unknown>> {
+  const r = await readTarballEntries(Buffer.from(tgz), { what, ...(integrity === undefined ? {} : { integrity }) });
+  const pj = r.packageJson;
+  if (pj === null || typeof pj !== 'object' || Array.isArray(pj)) {
+    throw new RumpkgError('E_TAR_CONTENT', `${what}: package/package.json is not a JSON object`, { context: { component: what } });
+  }
+  return pj as Record<string, unknown>;
+}
+
+export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
+  const ctx: BackendContext = {
+    home: options.home,
+    limits: { ...DEFAULT_LIMITS, ...(options.limits ?? {}) },
+    offline: options.offline === true,
+    preferOnline: options.preferOnline === true,
+    reporter: options.reporter ?? {},
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  };
+  const offline = ctx.offline;
+  const reporter = ctx.reporter;
+  const packuments = new Map<string, Promise<Packument>>();
+  const backends = new Map<string, RegistryBackend>();
+
+  const registryFor = (name: string): { scope: string; url: string } => registryForName(name, options.registries);
+
+  const backendOf = (url: string): RegistryBackend => {
+    let b = backends.get(url);
+    if (b === undefined) backends.set(url, (b = createBackend(url, ctx)));
+    return b;
+  };
+
+  const fetchPackument = async (name: string): Promise<Packument> => {
+    const { url } = registryFor(name);
+    const p = await backendOf(url).readPackument(name);
+    // RG-01: never accept metadata older than what this home has already seen.
+    await checkSeen(options.home, url, p, {
+      name,
+      onWriteError: (e) => reporter.warn?.(`could not record the metadata of ${name}: ${(e as { code?: unknown }).code ?? 'error'}`),
+    });
+    return p;
+  };
+
+  const packument = (name: string): Promise<Packument> => {
+    let p = packuments.get(name);
+    if (p === undefined) {
+      p = fetchPackument(name);
+      packuments.set(name, p);
+      p.catch(() => packuments.delete(name));
+    }
+    return p;
+  };
+
+  const versions = async (name: string): Promise<VersionInfo[]> => {
+    let p: Packument;
+    try {
+      p = await packument(name);
+    } catch (e) {
+      if (e instanceof RumpkgError && e.code === 'E_NOT_FOUND') return [];
+      throw e;
+    }
+    const { scope, url } = registryFor(name);
+    const backend = backendOf(url);
+    return Object.entries(p.versions)
+      .filter(([v]) => semver.valid(v) !== null)
+      .sort(([a], [b]) => semver.compare(a, b))
+      .map(([v, doc]) => ({
+        name,
+        version: v,
+        manifest: doc,
+        integrity: doc.dist?.integrity ?? '',
+        tarball: backend.tarballLocation(name, v, doc),
+        registry: scope,
+        yanked: isYanked(doc),
+        ...(typeof doc.deprecated === 'string' && doc.deprecated !== '' ? { deprecated: doc.deprecated } : {}),
+        ...(typeof p.time?.[v] === 'string' ? { time: p.time[v] } : {}),
+      }));
+  };
+
+  const tarball = async (name: string, version: string, opts: { integrity?: string; tarball?: string } = {}): Promise<Buffer> => {
+    const id = `${name}@${version}`;
+    const { url: registryUrl } = registryFor(name);
+    const backend = backendOf(registryUrl);
+    const p = await packument(name);
+    const doc = p.versions[version];
+    if (doc === undefined) {
+      if (opts.integrity !== undefined) {
+        // RG-01: the lockfile pins a version the registry no longer lists.
+        throw new RumpkgError('E_REGISTRY_ROLLBACK', `${id} is locked, but ${redactUrl(registryUrl)} no longer lists it (known: ${Object.keys(p.versions).slice(-8).join(', ') || 'none'})`, {
+          context: { component: id, url: redactUrl(registryUrl) },
+          hint: 'a published version never disappears from an honest registry: the registry may be serving rolled-back metadata; the lockfile is left as it is',
+        });
+      }
+      throw new RumpkgError('E_NOT_FOUND', `${id} is not published (known: ${Object.keys(p.versions).slice(-8).join(', ') || 'none'})`, {
+        context: { component: id, url: redactUrl(registryUrl) },
+      });
+    }
+    // RG-08: a lockfile's tarball location must be the one the registry lists for this version.
+    if (opts.tarball !== undefined) {
+      const listed = backend.tarballLocation(name, version, doc);
+      if (opts.tarball !== listed) {
+        throw new RumpkgError('E_LOCKFILE', `${id}: the lockfile says the tarball is ${JSON.stringify(opts.tarball)} but ${redactUrl(registryUrl)} lists ${JSON.stringify(listed)}`, {
+          context: { component: id, tarball: opts.tarball, listed },
+          hint: 'the lockfile was edited by hand or by someone else; restore it from version control',
+        });
+      }
+    }
+    // IN-02: the registry's integrity must be present and sha512.
+    const declared = parseIntegrity(doc.dist?.integrity, { what: id });
+    if (declared.algorithm !== 'sha512') {
+      throw new RumpkgError('E_INTEGRITY_WEAK', `${id}: the registry gives only ${declared.algorithm} integrity; rumpkg requires sha512`, {
+        context: { component: id },
+        hint: 'republish the component with rumpkg',
+      });
+    }
+    // IN-03: what the caller expects (the lockfile) must be what the registry says.
+    if (opts.integrity !== undefined) {
+      const expected = parseIntegrity(opts.integrity, { what: id });
+      if (expected.sri !== declared.sri) {
+        throw new RumpkgError('E_INTEGRITY_LOCK', `${id}: the lockfile says ${expected.sri} but the registry says ${declared.sri}`, {
+          context: { component: id, expected: expected.sri, registry: declared.sri },
+          hint: 'a published version must never change; the lockfile is not rewritten — investigate the registry',
+        });
+      }
+    }
+    const bytes = await backend.readTarball(id, name, version, doc, declared.sri);
+    verifyIntegrity(bytes, declared.sri, { what: id });
+    // IN-04: metadata ≠ the tarball's own package.json → manifest confusion.
+    const inside = await tarballPackageJson(bytes, declared.sri, id);
+    const diffs = metadataDifferences(doc as unknown as Record<string, unknown>, inside);
+    if (diffs.length > 0) {
+      throw new RumpkgError('E_MANIFEST_CONFUSION', `${id}: registry metadata differs from the tarball's package.json in ${diffs.join(', ')}`, {
+        context: { component: id, fields: diffs },
+        hint: 'the registry serves metadata that does not describe the tarball; do not use this version',
+      });
+    }
+    return bytes;
+  };
+
+  const publish = async (tgz: Uint8Array, opts: { registry?: string; tag?: string; token?: string } = {}): Promise<ClientPublishResult> => {
+    const bytes = Buffer.from(tgz);
+    const integrity = integrityOf(bytes);
+    const pj = await tarballPackageJson(bytes, integrity, 'the tarball to publish');
+    const name = String(pj.name);
+    const version = String(pj.version);
+    const tag = opts.tag ?? 'latest';
+    const registryUrl = opts.registry ?? registryFor(name).url;
+    const r = await backendOf(registryUrl).publish(bytes, pj, { tag, ...(opts.token === undefined ? {} : { token: opts.token }) });
+    packuments.delete(name);
+    return { name, version, integrity, tag, registry: r.registry };
+  };
+
+  const yank = async (name: string, version: string, opts: { undo?: boolean; reason?: string; token?: string } = {}): Promise<void> => {
+    packuments.delete(name);
+    await backendOf(registryFor(name).url).yank(name, version, {
+      undo: opts.undo === true,
+      ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+      ...(opts.token === undefined ? {} : { token: opts.token }),
+    });
+  };
+
+  const search = async (words: string[], opts: { size?: number; scope?: string } = {}): Promise<ClientSearchHit[]> => {
+    const size = opts.size ?? 20;
+    const scopes = opts.scope !== undefined ? [opts.scope] : Object.keys(options.registries).sort();
+    const all = await Promise.all(
+      scopes.map(async (scope): Promise<ClientSearchHit[]> => {
+        const url = options.registries[scope];
+        if (url === undefined) return [];
+        return (await backendOf(url).search(words, { size })).map((h) => ({ ...h, registry: scope }));
+      }),
+    );
+    return all.flat().sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, size);
+  };
+
+  const resolveName = async (word: string, opts: { defaultScope?: string } = {}): Promise<{ name: string; note?: string }> => {
+    if (word.startsWith('@')) return { name: word };
+    const scope = opts.defaultScope ?? DEFAULT_SCOPE;
+    const qualified = `${scope}/${word}`;
+    try {
+      await packument(qualified);
+      return { name: qualified };
+    } catch (e) {
+      if (!(e instanceof RumpkgError) || e.code !== 'E_NOT_FOUND') throw e;
+    }
+    const hits = await search([word], { size: 20, scope }).catch(() => [] as ClientSearchHit[]);
+    const want = word.toLowerCase();
+    for (const h of hits.slice(0, 10)) {
+      let aliases = h.aliases;
+      let lib = h.lib;
+      if (aliases.length === 0 && lib === undefined) {
+        const p = await packument(h.name).catch(() => undefined);
+        const latest = p === undefined ? undefined : p.versions[p['dist-tags'].latest ?? ''];
+        const rump = (latest?.rump ?? {}) as { aliases?: unknown; lib?: unknown };
+        aliases = Array.isArray(rump.aliases) ? rump.aliases.filter((a): a is string => typeof a === 'string') : [];
+        lib = typeof rump.lib === 'string' ? rump.lib : undefined;
+      }
+      const names = [...aliases, ...(lib === undefined ? [] : [lib, lib.replace(/^lib/, '')])].map((a) => a.toLowerCase());
+      if (names.includes(want)) return { name: h.name, note: `${word} is an alias of ${h.name}` };
+    }
+    return { name: qualified };
+  };
+
+  return { offline, registryFor, packument, versions, tarball, publish, yank, search, resolveName };
+}
+
+export interface OpenClientOptions {
+  /** The working directory; its `rumpkg.json` `registries` override the home config. */
+  cwd: string;
+  offline?: boolean;
+  preferOnline?: boolean;
+  reporter?: ClientReporter;
+  env?: NodeJS.ProcessEnv;
+  limits?: Partial<TransportLimits>;
+}
+
+/** The client for a CLI run: home from `$RUMPKG_HOME`, config, and the project's registries. */
+export async function openRegistryClient(options: OpenClientOptions): Promise<{
+  client: RegistryClient;
+  home: string;
+  config: RumpkgConfig;
+  registries: Record<string, string>;
+}> {
+  const home = resolveHome(options.env ?? process.env);
+  await ensureHome(home);
+  await cleanStaleTemp(home);
+  const config = await readConfig(home);
+  let project: Record<string, string> | undefined;
+  const file = join(options.cwd, 'rumpkg.json');
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    try {
+      const o = JSON.parse(text) as { registries?: unknown };
+      if (o.registries !== null && typeof o.registries === 'object' && !Array.isArray(o.registries)) {
+        project = Object.fromEntries(Object.entries(o.registries as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      }
+    } catch (e) {
+      throw new RumpkgError('E_JSON_PARSE', `${file} is not valid JSON`, { context: { path: file }, cause: e });
+    }
+  }
+  const registries = effectiveRegistries(config, { ...(project === undefined ? {} : { project }), projectDir: options.cwd });
+  const client = createRegistryClient({
+    home,
+    registries,
+    ...(options.offline === undefined ? {} : { offline: options.offline }),
+    ...(options.preferOnline === undefined ? {} : { preferOnline: options.preferOnline }),
+    ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+  });
+  return { client, home, config, registries };
+}
+

@@ -1,0 +1,140 @@
+/**
+ * The rumpkg home (DESIGN.md §9): `$RUMPKG_HOME`, default `~/.rumpkg`. Everything rumpkg keeps
+ * between runs lives here:
+ *
+ *   config.json       scope → registry URL (the default `@rump` → `file:<home>/registry`)
+ *   credentials.json  registry → token, mode 0600 from the moment it exists
+ *   cache/            pacote's cacache (packuments and tarballs fetched over HTTP)
+ *   store/            unpacked components, content-addressed by integrity (registry/store.ts)
+ *   tmp/              staging for atomic writes; leftovers are removed by the next run
+ *   registry/         the embedded file registry
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fsError } from '../../components/index.js';
+
+export interface HomePaths {
+  root: string;
+  config: string;
+  credentials: string;
+  cache: string;
+  store: string;
+  tmp: string;
+  registry: string;
+}
+
+/** The home directory rumpkg uses: `$RUMPKG_HOME`, else `~/.rumpkg`. */
+export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
+  const h = env.RUMPKG_HOME;
+  return h !== undefined && h !== '' ? resolve(h) : join(homedir(), '.rumpkg');
+}
+
+/** The well-known paths under a home root (no I/O). */
+export function homePaths(root: string): HomePaths {
+  const r = resolve(root);
+  return {
+    root: r,
+    config: join(r, 'config.json'),
+    credentials: join(r, 'credentials.json'),
+    cache: join(r, 'cache'),
+    store: join(r, 'store'),
+    tmp: join(r, 'tmp'),
+    registry: join(r, 'registry'),
+  };
+}
+
+/** Creates the home's directories (mode 0700 for the root, which holds credentials). */
+export async function ensureHome(root: string): Promise<HomePaths> {
+  const p = homePaths(root);
+  try {
+    await mkdir(p.root, { recursive: true, mode: 0o700 });
+    await mkdir(p.tmp, { recursive: true });
+  } catch (e) {
+    throw fsError(e, p.root, 'create the rumpkg home');
+  }
+  return p;
+}
+
+/** Removes stale leftovers from `<home>/tmp` and cacache's `<home>/cache/tmp` (CA-01: crashed or cut-off runs). */
+export async function cleanStaleTemp(root: string, options: { maxAgeMs?: number } = {}): Promise<number> {
+  const maxAge = options.maxAgeMs ?? 60 * 60 * 1000;
+  return (await cleanTempDir(homePaths(root).tmp, maxAge)) + (await cleanTempDir(join(homePaths(root).cache, 'tmp'), maxAge));
+}
+
+/**
+ * One temp area: rumpkg's own (`<home>/tmp`, names carry the writer's pid) or cacache's
+ * (`<home>/cache/tmp`: pacote leaves a partial body there when a packument download is cut off,
+ * e.g. at the size cap; those names carry no pid, so only age makes them stale).
+ */
+async function cleanTempDir(dir: string, maxAge: number): Promise<number> {
+  let removed = 0;
+  let entries: string[];
+  try {
+    // Synchronous: every run that opens the registry lists this (usually empty) directory.
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  const now = Date.now();
+  for (const e of entries) {
+    const p = join(dir, e);
+    try {
+      // `<kind>-<pid>-<random>`: a leftover of a process that is gone goes at once (CA-01).
+      const pid = Number(/^[a-z]+-(\d+)-/.exec(e)?.[1]);
+      const dead = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid);
+      const s = await stat(p);
+      if (dead || now - s.mtimeMs > maxAge) {
+        await rm(p, { recursive: true, force: true });
+        removed++;
+      }
+    } catch {
+      // raced with another run: fine
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Writes `data` to `path` atomically: a temp file in the same directory, created with `mode`
+ * from the start (never a window with wider permissions), fsync, rename (CA-01).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  const dir = dirname(path);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw fsError(e, dir, 'create');
+  }
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  // CA-01: temp files a killed writer left in this directory (`.<file>.<pid>.<hex>.tmp`, the
+  // pid gone) are removed by the next write there.
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(/^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(f)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
+  }
+  try {
+    const fh = await open(tmp, 'wx', options.mode ?? 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw fsError(e, path, 'write');
+  }
+}

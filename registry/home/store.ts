@@ -1,0 +1,350 @@
+/**
+ * The store: unpacked components, content-addressed by integrity, shared by every project of
+ * one rumpkg home (`<home>/store/<sha512 hex>/`). Layout of one entry:
+ *
+ *   <home>/store/<hex>/index.json   { storeVersion, name, version, integrity, files: {path: sha256},
+ *                                     sizes: {path: bytes} }
+ *   <home>/store/<hex>/pkg/…        the component's files (package.json, lib/<target>/*.a …)
+ *
+ * An entry is built in `<home>/tmp/` and renamed into place in one step, so a crash leaves the
+ * old state or the new one (CA-01); when two runs race, the first rename wins and the loser
+ * discards its copy (CA-02). Every read re-hashes the files against index.json (IN-08): a
+ * flipped byte evicts the entry, which is refetched and unpacked once more; if that fails too
+ * → E_CACHE. Images never hard-link into the store (IM-02): the packager copies.
+ *
+ * `lookup` is the cheap, synchronous presence check of the no-op paths (`rumpkg install` with
+ * nothing to do, `rumpkg build` whose stamp matches): the entry's index.json names the integrity
+ * and name@version, and every indexed file is a regular file of its recorded size — no hashing.
+ * It never hands out bytes it has not checked for a purpose that needs them: the build hashes
+ * every input into its stamp and takes the verified `ensureUnpacked` path on any mismatch;
+ * `rumpkg verify` / `cache verify` re-hash everything. index.json stays a function of the
+ * tarball (sizes, not mtimes), so two runs build byte-identical stores (CA-02).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { RumpkgError, fsError, isRumpkgError, parseIntegrity, unpackComponent } from '../../components/index.js';
+import { homePaths, writeFileAtomic } from './home.js';
+
+export interface StoreIndex {
+  storeVersion: 1;
+  name: string;
+  version: string;
+  integrity: string;
+  /** Package-relative path → `sha256-<base64>` of its bytes. */
+  files: Record<string, string>;
+  /** Package-relative path → size in bytes (for `lookup`; absent in entries of older rumpkgs). */
+  sizes?: Record<string, number>;
+}
+
+export interface StoreEntry {
+  /** Directory of the unpacked component (holds package.json). */
+  path: string;
+  index: StoreIndex;
+}
+
+export interface StoreProblem {
+  key: string;
+  name?: string;
+  version?: string;
+  problem: string;
+}
+
+export interface Store {
+  /** The directory of `name@version` unpacked and verified; fetched through the client if needed. */
+  ensureUnpacked(name: string, version: string, options: { integrity: string; tarball?: string }): Promise<string>;
+  /** Is there an entry for this integrity (present, not yet verified)? */
+  has(integrity: string): Promise<boolean>;
+  /**
+   * Cheap and synchronous, no hashing: the directory of `name@version` when its entry names this
+   * integrity and name@version and every indexed file has its recorded size; undefined when the
+   * entry is absent, incomplete or from an older rumpkg (then use `ensureUnpacked`). An integrity
+   * that is another component's entry → E_INTEGRITY_LOCK, as in `ensureUnpacked`.
+   */
+  lookup(name: string, version: string, options: { integrity: string }): string | undefined;
+  /** Every entry (index only, no hashing). */
+  list(): Promise<Array<StoreIndex & { key: string; path: string }>>;
+  /** Re-hashes every entry; with `evict`, removes the bad ones. */
+  verify(options?: { evict?: boolean }): Promise<{ checked: number; problems: StoreProblem[] }>;
+}
+
+export interface StoreOptions {
+  home: string;
+  reporter?: { info?(m: string): void; warn?(m: string): void };
+}
+
+/** The tarball source the store needs: the client's `tarball`. */
+export interface TarballSource {
+  tarball(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<Buffer>;
+}
+
+/** `sha512-<base64>` → hex, the directory name of the entry. */
+export function storeKey(integrity: string): string {
+  const h = parseIntegrity(integrity, { what: 'store entry' });
+  if (h.algorithm !== 'sha512') {
+    throw new RumpkgError('E_INTEGRITY_WEAK', `the store needs sha512 integrity, got ${h.algorithm}`, {});
+  }
+  return h.digest.toString('hex');
+}
+
+/**
+ * path → `sha256-<base64>` of every file under `root` (and, if given, their sizes). Synchronous:
+ * a store entry is a handful of local files, and an await per file cost more than the reads.
+ */
+function hashTree(root: string, sizes?: Record<string, number>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    const entries = readdirSync(dir, { withFileTypes: true });
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      const rel = relative(root, p).split(sep).join('/');
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const bytes = readFileSync(p);
+        out[rel] = `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
+        if (sizes !== undefined) sizes[rel] = bytes.length;
+      } else out[rel] = 'not-a-regular-file';
+    }
+  };
+  walk(root);
+  if (sizes !== undefined) {
+    const sorted = Object.entries(sizes).sort(([a], [b]) => (a < b ? -1 : 1));
+    for (const k of Object.keys(sizes)) delete sizes[k];
+    for (const [k, v] of sorted) sizes[k] = v;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** RG-08/IN-03: the lockfile gives `name@version` the integrity of another component's entry. */
+function identityError(name: string, version: string, index: StoreIndex): RumpkgError {
+  return new RumpkgError('E_INTEGRITY_LOCK', `${name}@${version}: the integrity the lockfile gives is that of ${index.name}@${index.version}`, {
+    context: { component: `${name}@${version}`, actual: `${index.name}@${index.version}`, integrity: index.integrity },
+    hint: 'the lockfile was edited by hand or by someone else; restore it from version control',
+  });
+}
+
+export function createStore(source: TarballSource, options: StoreOptions): Store {
+  const paths = homePaths(options.home);
+
+  const readIndex = (dir: string): StoreIndex | undefined => {
+    try {
+      const o = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as StoreIndex;
+      return o.storeVersion === 1 && typeof o.files === 'object' ? o : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** Undefined when the entry is intact; otherwise what is wrong. `sizes` receives the file sizes. */
+  const check = (dir: string, integrity?: string, sizes?: Record<string, number>): string | undefined => {
+    const index = readIndex(dir);
+    if (index === undefined) return 'missing or unreadable index.json';
+    if (integrity !== undefined && index.integrity !== integrity) return 'index.json names another integrity';
+    let actual: Record<string, string>;
+    try {
+      actual = hashTree(join(dir, 'pkg'), sizes);
+    } catch {
+      return 'unreadable files';
+    }
+    const want = Object.keys(index.files);
+    const have = Object.keys(actual);
+    for (const f of want) if (actual[f] !== index.files[f]) return actual[f] === undefined ? `missing ${f}` : `modified ${f}`;
+    for (const f of have) if (index.files[f] === undefined) return `unexpected ${f}`;
+    return undefined;
+  };
+
+  /**
+   * An entry an older rumpkg wrote has no `sizes`, so `lookup` misses it: once it has verified,
+   * its index.json gets them — the bytes a fresh entry of the same tarball has. Best effort (a
+   * read-only home keeps the old index and the verified path).
+   */
+  const addSizes = async (dir: string, sizes: Record<string, number>): Promise<void> => {
+    const index = readIndex(dir);
+    if (index === undefined || index.sizes !== undefined) return;
+    const upgraded: StoreIndex = { storeVersion: 1, name: index.name, version: index.version, integrity: index.integrity, files: index.files, sizes };
+    await writeFileAtomic(join(dir, 'index.json'), `${JSON.stringify(upgraded, null, 2)}\n`).catch(() => undefined);
+  };
+
+  const evict = async (dir: string): Promise<void> => {
+    const away = join(paths.tmp, `evict-${process.pid}-${randomBytes(6).toString('hex')}`);
+    await mkdir(paths.tmp, { recursive: true });
+    try {
+      await rename(dir, away);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    await rm(away, { recursive: true, force: true });
+  };
+
+  const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<void> => {
+    const tgz = await source.tarball(name, version, { integrity, ...(tarball === undefined ? {} : { tarball }) });
+    // The pid in the name lets the next run remove what a killed run left (home.ts cleanStaleTemp).
+    const staging = join(paths.tmp, `store-${process.pid}-${randomBytes(8).toString('hex')}`);
+    try {
+      await mkdir(paths.tmp, { recursive: true });
+      // Not recursive: a read-only home then fails with EROFS/EACCES, not a misleading ENOENT.
+      await mkdir(staging);
+    } catch (e) {
+      throw fsError(e, paths.tmp, 'create a staging directory in');
+    }
+    try {
+      // unpackComponent verifies the integrity, validates every header, and writes the package root.
+      await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
+      const sizes: Record<string, number> = {};
+      const files = hashTree(join(staging, 'pkg'), sizes);
+      const index: StoreIndex = { storeVersion: 1, name, version, integrity, files, sizes };
+      await writeFileAtomic(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+      try {
+        await mkdir(paths.store, { recursive: true });
+      } catch (e) {
+        throw fsError(e, paths.store, 'create');
+      }
+      try {
+        await rename(staging, dir);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw fsError(e, dir, 'move a new entry into');
+        // Another run won the race; its entry is checked by the caller.
+      }
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  };
+
+  /** RG-08/IN-03: an integrity names exactly one name@version; a lockfile that gives a component
+   * the integrity of another one (whose entry is in the store) is refused, never served. */
+  const checkIdentity = (dir: string, name: string, version: string): void => {
+    const index = readIndex(dir);
+    if (index !== undefined && (index.name !== name || index.version !== version)) {
+      throw identityError(name, version, index);
+    }
+  };
+
+  const ensureUnpacked = async (name: string, version: string, opts: { integrity: string; tarball?: string }): Promise<string> => {
+    const key = storeKey(opts.integrity);
+    const dir = join(paths.store, key);
+    const id = `${name}@${version}`;
+    let present = true;
+    try {
+      statSync(dir);
+    } catch {
+      present = false;
+    }
+    if (present) {
+      const sizes: Record<string, number> = {};
+      const problem = check(dir, opts.integrity, sizes);
+      if (problem === undefined) {
+        checkIdentity(dir, name, version);
+        await addSizes(dir, sizes);
+        return join(dir, 'pkg');
+      }
+      options.reporter?.warn?.(`store entry of ${id} is damaged (${problem}); evicting and refetching`);
+      await evict(dir);
+    }
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await build(name, version, opts.integrity, dir, opts.tarball);
+      } catch (e) {
+        if (attempt === 0 && isRumpkgError(e) && (e.code === 'E_INTEGRITY' || e.code === 'E_CACHE')) continue;
+        throw e;
+      }
+      const problem = check(dir, opts.integrity);
+      if (problem === undefined) {
+        checkIdentity(dir, name, version);
+        return join(dir, 'pkg');
+      }
+      await evict(dir);
+      if (attempt === 1) {
+        throw new RumpkgError('E_CACHE', `store entry of ${id} is corrupt after refetching (${problem}) in ${dir}`, {
+          context: { component: id, path: dir },
+          hint: 'run `rumpkg cache verify` and `rumpkg cache clean`; check the disk',
+        });
+      }
+    }
+    throw new RumpkgError('E_CACHE', `could not build a store entry for ${id} in ${dir}`, { context: { component: id, path: dir } });
+  };
+
+  const list = async (): Promise<Array<StoreIndex & { key: string; path: string }>> => {
+    let keys: string[];
+    try {
+      keys = (await readdir(paths.store)).sort();
+    } catch {
+      return [];
+    }
+    const out: Array<StoreIndex & { key: string; path: string }> = [];
+    for (const key of keys) {
+      const index = readIndex(join(paths.store, key));
+      if (index !== undefined) out.push({ ...index, key, path: join(paths.store, key, 'pkg') });
+    }
+    return out;
+  };
+
+  const verify = async (opts: { evict?: boolean } = {}): Promise<{ checked: number; problems: StoreProblem[] }> => {
+    let keys: string[];
+    try {
+      keys = (await readdir(paths.store)).sort();
+    } catch {
+      return { checked: 0, problems: [] };
+    }
+    const problems: StoreProblem[] = [];
+    for (const key of keys) {
+      const dir = join(paths.store, key);
+      const index = readIndex(dir);
+      let problem = check(dir);
+      if (problem === undefined && index !== undefined) {
+        try {
+          if (storeKey(index.integrity) !== key) problem = 'directory name does not match its integrity';
+        } catch {
+          problem = 'index.json has an invalid integrity';
+        }
+      }
+      if (problem !== undefined) {
+        problems.push({ key, ...(index === undefined ? {} : { name: index.name, version: index.version }), problem });
+        if (opts.evict === true) await evict(dir);
+      }
+    }
+    return { checked: keys.length, problems };
+  };
+
+  const lookup = (name: string, version: string, opts: { integrity: string }): string | undefined => {
+    const dir = join(paths.store, storeKey(opts.integrity));
+    let index: StoreIndex;
+    try {
+      index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as StoreIndex;
+    } catch {
+      return undefined;
+    }
+    if (index === null || typeof index !== 'object' || index.storeVersion !== 1 || index.integrity !== opts.integrity) return undefined;
+    if (index.name !== name || index.version !== version) {
+      throw identityError(name, version, index);
+    }
+    const { files, sizes } = index;
+    if (typeof files !== 'object' || files === null || typeof sizes !== 'object' || sizes === null) return undefined;
+    const pkg = join(dir, 'pkg');
+    for (const f of Object.keys(files)) {
+      const size = sizes[f];
+      if (typeof size !== 'number') return undefined;
+      try {
+        const st = statSync(join(pkg, f));
+        if (!st.isFile() || st.size !== size) return undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return pkg;
+  };
+
+  const has = async (integrity: string): Promise<boolean> => {
+    try {
+      await stat(join(paths.store, storeKey(integrity), 'index.json'));
+      return true;
+    } catch (e) {
+      if (isRumpkgError(e)) throw e;
+      return false;
+    }
+  };
+
+  return { ensureUnpacked, has, lookup, list, verify };
+}

@@ -1,0 +1,3 @@
+// registry/server
+export * from './server.js';
+export * from './tokens.js';

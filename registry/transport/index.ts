@@ -1,0 +1,2 @@
+// registry/transport
+export * from './fetch.js';

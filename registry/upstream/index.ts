@@ -1,0 +1,2 @@
+// registry/upstream
+export * from './upstream.js';
