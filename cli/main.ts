@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { cliVersion } from './version.js';
 import { registerAll } from './commands/index.js';
 
-export function createProgram(): Command {
+function createProgram(): Command {
   const program = new Command('rumpkg')
     .description('package manager for rump kernel components: publish, resolve, package and audit NetBSD drivers')
     .addHelpText('beforeAll', `rumpkg ${cliVersion()}\n`)

@@ -32,7 +32,6 @@ export const dim = paint('2');
 export const red = paint('31');
 export const green = paint('32');
 export const yellow = paint('33');
-export const cyan = paint('36');
 
 /** Writes one line of human output to stdout. */
 export function print(line = ''): void {

@@ -17,7 +17,7 @@ export const DOCUMENT_KINDS = ['component-manifest', 'project-manifest', 'lockfi
 export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
 
 /** Which check found a problem: JSON syntax/limits, the JSON Schema, or a semantic rule. */
-export type ProblemStage = 'parse' | 'schema' | 'semantic';
+type ProblemStage = 'parse' | 'schema' | 'semantic';
 
 /** One thing wrong with a document. */
 export interface DocumentProblem {
@@ -46,7 +46,7 @@ export const SCHEMAS: Readonly<Record<DocumentKind, object>> = {
 };
 
 /** At most this many problems are reported per document (the rest are summarised). */
-export const MAX_PROBLEMS = 100;
+const MAX_PROBLEMS = 100;
 
 /** The ajv options every validator is compiled with (scripts/compile-schemas.mjs uses them too). */
 export const AJV_OPTIONS = { allErrors: true, strict: true, verbose: true, allowUnionTypes: false } as const;
@@ -98,7 +98,7 @@ export function validateDocument<T = unknown>(
 }
 
 /** Escapes one reference token of a JSON pointer (RFC 6901). */
-export function escapePointerToken(token: string | number): string {
+function escapePointerToken(token: string | number): string {
   return String(token).replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -180,7 +180,7 @@ function problemFromError(e: ErrorObject, file: string): DocumentProblem {
 }
 
 /** Converts ajv errors to problems, folding the noise of `anyOf` branches and `propertyNames`. */
-export function problemsFromAjv(errors: readonly ErrorObject[], file: string): DocumentProblem[] {
+function problemsFromAjv(errors: readonly ErrorObject[], file: string): DocumentProblem[] {
   // Branch errors of an anyOf are replaced by the anyOf error itself.
   const anyOfPaths = errors.filter((e) => e.keyword === 'anyOf').map((e) => ({ at: e.instancePath, schema: `${e.schemaPath}/` }));
   const out: DocumentProblem[] = [];

@@ -13,7 +13,7 @@ import { Buffer } from 'node:buffer';
 import { RumpkgError } from '../model/index.js';
 import type { ByteSource } from './elf.js';
 
-export interface ArMember {
+interface ArMember {
   /** The member's file name (long names resolved, trailing `/` removed). */
   name: string;
   /** Offset of the member's data in the archive. */
@@ -23,7 +23,7 @@ export interface ArMember {
   data: Uint8Array;
 }
 
-export interface ArArchive {
+interface ArArchive {
   file: string;
   /** Regular members in archive order (symbol and long-name tables excluded). */
   members: ArMember[];
@@ -164,7 +164,7 @@ function resolveMember(
   }
 }
 
-export interface ParseArOptions {
+interface ParseArOptions {
   file?: string;
 }
 
@@ -206,7 +206,7 @@ export function parseAr(bytes: Uint8Array, options: ParseArOptions = {}): ArArch
 }
 
 /** A member found by `readArMembers`: where its bytes are, not the bytes. */
-export interface ArMemberRef {
+interface ArMemberRef {
   name: string;
   offset: number;
   size: number;

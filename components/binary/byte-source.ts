@@ -20,7 +20,7 @@ import { elfError } from './elf.js';
 import { fsError } from '../model/index.js';
 import { RumpkgError } from '../model/index.js';
 
-export interface FileSource extends ByteSource {
+interface FileSource extends ByteSource {
   /** Closes the file; reads after this fail. */
   close(): Promise<void>;
   /** The open file's descriptor, for readers that hash it themselves (valid until `close`). */
@@ -29,7 +29,7 @@ export interface FileSource extends ByteSource {
   readonly bytesRead: number;
 }
 
-export interface OpenFileSourceOptions {
+interface OpenFileSourceOptions {
   /** Read-ahead window for small reads (default 16 KiB); the last four windows are kept. */
   window?: number;
   /**

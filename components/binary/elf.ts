@@ -148,7 +148,7 @@ export function isElf(bytes: Uint8Array): boolean {
  * Low-level decoding state shared with symbols.ts: the fast symbol scans read through it
  * without building `ElfSymbol` objects.
  */
-export interface ElfReader {
+interface ElfReader {
   readonly file: string;
   readonly bytes: Uint8Array;
   readonly buf: Buffer;
@@ -203,7 +203,7 @@ export function createReader(bytes: Uint8Array, file: string, le: boolean, is64:
 }
 
 /** Reads NUL-terminated strings from one string table section, with a total work budget. */
-export interface StringTable {
+interface StringTable {
   /** The section's bytes (offsets below are local to them). */
   readonly data: Uint8Array;
   /** Decodes the string at `index`; E_ELF if out of range or unterminated. */
@@ -217,17 +217,11 @@ export interface StringTable {
   charge(n: number): void;
 }
 
-/** A string table over the whole-file reader `r` (sync path). */
-export function stringTable(r: ElfReader, sec: ElfSection | undefined, label: string): StringTable {
-  const data = sec === undefined || sec.type !== SHT.STRTAB ? new Uint8Array(0) : r.bytes.subarray(sec.offset, sec.offset + sec.size);
-  return stringTableOf(r.file, sec, data, label);
-}
-
 /**
  * A string table over `data`, the bytes of section `sec` (read from anywhere). `sec` undefined:
  * only index 0 (the empty name) is valid.
  */
-export function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Array, label: string): StringTable {
+function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Array, label: string): StringTable {
   const empty = new Uint8Array(0);
   if (sec === undefined) {
     return {
@@ -546,14 +540,14 @@ export interface SymbolTableView {
 }
 
 /** The sections a symbol table needs besides itself (checked): its string table and SHT_SYMTAB_SHNDX. */
-export interface SymbolTableParts {
+interface SymbolTableParts {
   count: number;
   entsize: number;
   strtab: ElfSection;
   xindex: ElfSection | undefined;
 }
 
-export function symbolTableParts(layout: ElfLayout, sec: ElfSection): SymbolTableParts {
+function symbolTableParts(layout: ElfLayout, sec: ElfSection): SymbolTableParts {
   const file = layout.file;
   const want = layout.class === 64 ? 24 : 16;
   if (!sectionHasData(sec)) elfError(file, `symbol table ${sec.name || sec.index} has no data (section ${sec.index}, type ${sec.type})`);
@@ -641,7 +635,7 @@ const BINDS: SymbolBind[] = ['local', 'global', 'weak'];
 const TYPES: SymbolType[] = ['notype', 'object', 'func', 'section', 'file', 'common', 'tls'];
 
 /** Classifies a raw st_shndx other than SHN_XINDEX for `machine`. */
-export function symbolSection(shndx: number, machine: number): SymbolSection {
+function symbolSection(shndx: number, machine: number): SymbolSection {
   if (shndx === SHN_UNDEF) return 'UND';
   if (shndx < SHN_LORESERVE) return shndx;
   if (shndx === SHN_ABS) return 'ABS';

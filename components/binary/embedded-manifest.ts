@@ -14,7 +14,7 @@ import { readElfLayout, sectionHasData, type ByteSource, type ElfLayout } from '
 export const MANIFEST_SECTION = '.rumpkg.manifest';
 
 /** The manifest in `data` (the section's bytes); null when there is no section (`data` undefined). */
-export function embeddedManifestOf(data: Uint8Array | undefined, file: string): ImageManifest | null {
+function embeddedManifestOf(data: Uint8Array | undefined, file: string): ImageManifest | null {
   if (data === undefined) return null;
   const label = `${file} (section ${MANIFEST_SECTION})`;
   const r = parseImageManifest(data, { file: label });

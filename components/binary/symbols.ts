@@ -43,7 +43,7 @@ import { indexDefinedSymbols, type DefinedIndex } from './symbol-index.js';
 import type { SymbolEvidence } from '../model/index.js';
 
 /** The section NetBSD's `__link_set_add_rodata(rump_components, …)` fills (one pointer each). */
-export const LINK_SET_SECTION = 'link_set_rump_components';
+const LINK_SET_SECTION = 'link_set_rump_components';
 
 /**
  * `enum rump_component_type` of NetBSD's sys/rump/librump/rumpkern/rump_private.h in the source
@@ -67,7 +67,7 @@ export const RUMP_COMPONENT_TYPES: readonly string[] = [
   'RUMP__FACTION_NET',
 ];
 
-export interface LinkSetSummary {
+interface LinkSetSummary {
   /** Pointer slots in the section (section size / pointer size). */
   entries: number;
   /** Relocations against the section (objects; 0 in linked images). */
@@ -76,7 +76,7 @@ export interface LinkSetSummary {
   types: number[] | null;
 }
 
-export interface ArchiveSymbols {
+interface ArchiveSymbols {
   file: string;
   kind: 'archive' | 'object';
   /** ELF objects read (1 for a single object). */
@@ -97,7 +97,7 @@ export interface ArchiveSymbols {
   linkSet: LinkSetSummary | null;
 }
 
-export interface SymbolsOptions {
+interface SymbolsOptions {
   /** Named in errors. */
   file?: string;
 }
@@ -344,7 +344,7 @@ function sortedUnique(xs: Iterable<string>): string[] {
 }
 
 /** One ELF object of an archive (or a lone object), its symbol table read. */
-export interface ObjectTables {
+interface ObjectTables {
   /** `file` or `file(member)`. */
   label: string;
   /** Member name ('' for a lone object). */
@@ -566,7 +566,7 @@ export function symbolDigest(sortedNames: readonly string[]): string {
   return `sha256-${createHash('sha256').update(sortedNames.join('\n'), 'utf8').digest('base64')}`;
 }
 
-export interface SymbolEvidenceOptions extends SymbolsOptions {
+interface SymbolEvidenceOptions extends SymbolsOptions {
   /** rc_type value → init level name (default RUMP_COMPONENT_TYPES). */
   levelNames?: readonly string[];
 }
@@ -594,7 +594,7 @@ function evidenceOf(s: ArchiveSymbols, options: Pick<SymbolEvidenceOptions, 'lev
   return ev;
 }
 
-export interface ImageLinkSet {
+interface ImageLinkSet {
   /** The raw section bytes (a view): `entries` pointers of `pointerSize` bytes, `endian`. */
   data: Uint8Array;
   pointerSize: 4 | 8;
@@ -609,7 +609,7 @@ export interface ImageLinkSet {
   types: number[] | null;
 }
 
-export interface ImageSymbols {
+interface ImageSymbols {
   file: string;
   class: 32 | 64;
   endian: 'le' | 'be';
@@ -642,19 +642,19 @@ export function imageSymbols(elfBytes: Uint8Array, options: SymbolsOptions = {})
 }
 
 /** One `struct rump_component { int rc_type; void (*rc_init)(void); const char *rc_name; … }` of an image's link set. */
-export interface ImageLinkSetStruct {
+interface ImageLinkSetStruct {
   /** `rc_type`, null when the pointer leads nowhere in the image's bytes. */
   type: number | null;
   /** `rc_name` when the third field points at a NUL-terminated printable string (≤ 255 bytes), else null. */
   name: string | null;
 }
 
-export interface ImageLinkSetEntries extends ImageLinkSet {
+interface ImageLinkSetEntries extends ImageLinkSet {
   structs: ImageLinkSetStruct[];
 }
 
 /** What the audit reads of an image: its layout, an index of its defined globals, its link set. */
-export interface ImageIndex {
+interface ImageIndex {
   layout: ElfLayout;
   symbolTable: '.symtab' | '.dynsym' | null;
   /** Defined global, weak and unique names (no strings made until `names()`). */
@@ -687,7 +687,7 @@ async function readRelativeRelocations(layout: ElfLayout, source: ByteSource): P
  * throw. Pointers left zero (position-independent images linked without applying dynamic
  * relocations) are taken from the R_*_RELATIVE relocations.
  */
-export async function readImageLinkSet(layout: ElfLayout, source: ByteSource): Promise<ImageLinkSetEntries | null> {
+async function readImageLinkSet(layout: ElfLayout, source: ByteSource): Promise<ImageLinkSetEntries | null> {
   const ls = layout.sections.find((s) => s.name === LINK_SET_SECTION);
   if (ls === undefined || !sectionHasData(ls)) return null;
   const is64 = layout.class === 64;

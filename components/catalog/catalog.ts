@@ -55,7 +55,7 @@ import { RumpkgError } from '../model/index.js';
 import { DEFAULT_SCOPE, type Capability, type ComponentKind, type Target } from '../model/index.js';
 
 /** How one `depends` edge of the data is represented. */
-export interface CatalogEdge {
+interface CatalogEdge {
   /** NetBSD library the edge points to. */
   to: string;
   /** The data's evidence kinds for it (dependsDetail). */

@@ -10,12 +10,12 @@ import { jsonPointer } from '../../schemas/index.js';
 import { RumpkgError } from '../model/index.js';
 
 /** Default caps: generous for manifests and lockfiles, small enough to bound memory and time. */
-export const JSON_DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
-export const JSON_DEFAULT_MAX_DEPTH = 64;
+const JSON_DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
+const JSON_DEFAULT_MAX_DEPTH = 64;
 /** Keys refused in any object. */
-export const FORBIDDEN_JSON_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+const FORBIDDEN_JSON_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
-export interface ParseJsonOptions {
+interface ParseJsonOptions {
   /** The file as the user named it; every error message starts with it. */
   file: string;
   maxBytes?: number;

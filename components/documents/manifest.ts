@@ -44,7 +44,7 @@ export type ComponentManifestInput = Omit<ComponentManifest, 'description' | 'de
 /** Largest package.json / rumpkg.json / rumpkg.lock read from disk. */
 export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 /** Bounds of the file listing done by `loadComponentDir`. */
-export const PACKAGE_MAX_FILES = 100_000;
+const PACKAGE_MAX_FILES = 100_000;
 
 const LABELS: Record<DocumentKind, string> = {
   'component-manifest': 'component manifest',
@@ -463,7 +463,7 @@ export async function loadComponentDir(dir: string): Promise<DocumentResult<Comp
 type ProjectManifestInput = Omit<ProjectManifest, 'components' | 'registries'> & Partial<Pick<ProjectManifest, 'components' | 'registries'>>;
 
 /** Fixed key order, sorted maps; targets, entries and interfaces keep their order. Pure. */
-export function normalizeProjectManifest(m: ProjectManifestInput): ProjectManifest {
+function normalizeProjectManifest(m: ProjectManifestInput): ProjectManifest {
   const out: ProjectManifest = {
     schemaVersion: m.schemaVersion,
     name: m.name,
@@ -500,7 +500,7 @@ export function normalizeProjectManifest(m: ProjectManifestInput): ProjectManife
 }
 
 /** Semantic checks of rumpkg.json: component names and ranges, static interfaces have an address. */
-export function checkProjectManifest(m: ProjectManifest, options: { file?: string } = {}): DocumentProblem[] {
+function checkProjectManifest(m: ProjectManifest, options: { file?: string } = {}): DocumentProblem[] {
   const file = options.file ?? 'rumpkg.json';
   const out: DocumentProblem[] = [];
   for (const [name, range] of Object.entries(m.components)) {
@@ -569,7 +569,7 @@ export async function writeProjectManifest(path: string, m: ProjectManifest): Pr
  * provider, `requiredBy` entry, link-order and init-order entry and the platform are components
  * of the same closure; link order lists each component exactly once.
  */
-export function checkLockfile(lock: Lockfile, options: { file?: string } = {}): DocumentProblem[] {
+function checkLockfile(lock: Lockfile, options: { file?: string } = {}): DocumentProblem[] {
   const file = options.file ?? 'rumpkg.lock';
   const out: DocumentProblem[] = [];
   for (const [name, range] of Object.entries(lock.requested)) {
@@ -640,7 +640,7 @@ export function parseImageManifest(text: string | Uint8Array, options: { file: s
 // ---------------------------------------------------------------------------------------------
 // any document, by file
 
-export interface LoadedDocument {
+interface LoadedDocument {
   /** The file label used in problems (a component directory becomes `DIR/package.json`). */
   file: string;
   kind: DocumentKind;

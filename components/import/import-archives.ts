@@ -36,7 +36,7 @@ import { DEFAULT_SCOPE, HYPERCALL_ABI_VERSION, type ComponentManifest, type Targ
 
 export * from './import-symbols.js';
 
-export interface ImportArchivesOptions {
+interface ImportArchivesOptions {
   target: string;
   version: string;
   /** Output directory (created); default `<dir>/../rump-components`. */
@@ -52,7 +52,7 @@ export interface ImportArchivesOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface ImportedComponent {
+interface ImportedComponent {
   name: string;
   lib: string;
   /** False when the catalog does not know the library. */
@@ -65,7 +65,7 @@ export interface ImportedComponent {
   manifest: ComponentManifest;
 }
 
-export interface SkippedFile {
+interface SkippedFile {
   file: string;
   reason: string;
 }
@@ -85,7 +85,7 @@ export interface ImportResult {
 const HOST_LIBS = new Set(['librumpclient', 'librumphijack']);
 
 /** Classifies one file name of the input directory. Pure. */
-export function classifyArchiveFile(file: string): { lib: string } | { skip: string } {
+function classifyArchiveFile(file: string): { lib: string } | { skip: string } {
   if (!/^librump[A-Za-z0-9_]*\.a$/.test(file)) {
     return { skip: file.startsWith('librump') ? 'not a static archive name (librump*.a)' : 'not a rump kernel archive (librump*.a)' };
   }
@@ -96,7 +96,7 @@ export function classifyArchiveFile(file: string): { lib: string } | { skip: str
 }
 
 /** The registry name for a library the catalog does not know. Pure. */
-export function nameForLib(lib: string): string {
+function nameForLib(lib: string): string {
   const rest = lib.replace(/^librump/, '');
   if (rest === '') return 'base';
   return rest.toLowerCase().replace(/_+/g, '-').replace(/^-|-$/g, '');
@@ -106,13 +106,13 @@ const majorRange = (version: string): string => `^${version.split('.')[0]}.0.0`;
 const scoped = (name: string): string => `${DEFAULT_SCOPE}/${name}`;
 
 /** The default upstream ref for a version: `netbsd-<major>-<minor>-RELEASE`. */
-export function defaultUpstreamRef(version: string): string {
+function defaultUpstreamRef(version: string): string {
   const [ma, mi] = version.split('.');
   return `netbsd-${ma}-${mi}-RELEASE`;
 }
 
 /** Host libraries a posix archive's undefined references need. Pure. */
-export function hostLdflags(undefinedNames: readonly string[]): string[] {
+function hostLdflags(undefinedNames: readonly string[]): string[] {
   const out: string[] = [];
   if (undefinedNames.some((n) => /^(dlopen|dlsym|dlerror|dlclose|dladdr|dlinfo)$/.test(n))) out.push('-ldl');
   if (undefinedNames.some((n) => n.startsWith('pthread_'))) out.push('-lpthread');

@@ -36,7 +36,7 @@
  */
 import { openFileSource } from '../binary/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
-import { archiveTables, linkSetLevels, readArchiveTables, summarizeArchive, symbolDigest, type ArchiveTables } from '../binary/index.js';
+import { linkSetLevels, readArchiveTables, summarizeArchive, symbolDigest, type ArchiveTables } from '../binary/index.js';
 import type { SymbolEvidence } from '../model/index.js';
 
 /** What the analysis needs from one archive. */
@@ -63,13 +63,8 @@ export interface ArchiveScan {
 const STB_WEAK = 2;
 const SHN_COMMON = 0xfff2;
 
-/** Reads the symbols of one archive for `analyzeArchives`. Malformed input → E_ELF. */
-export function scanArchive(bytes: Uint8Array, options: { lib: string; file: string }): ArchiveScan {
-  return scanTables(archiveTables(bytes, { file: options.file }), options.lib);
-}
-
 /**
- * `scanArchive` of a file read with positioned reads: member headers, symbol tables, string
+ * The symbols of one archive for `analyzeArchives`, read with positioned reads: member headers, symbol tables, string
  * tables and link sets only (E_NOT_FOUND / E_EACCES / E_ELF / E_ARCH).
  */
 export async function readArchiveScan(path: string, options: { lib: string; sync?: boolean }): Promise<ArchiveScan> {
@@ -138,17 +133,17 @@ function scanTables(t: ArchiveTables, lib: string): ArchiveScan {
 }
 
 /** Whether an undefined name is a rump kernel reference (not a hypercall, not host libc). */
-export function isRumpReference(name: string): boolean {
+function isRumpReference(name: string): boolean {
   return name.startsWith('rump') && !name.startsWith('rumpuser_') && !name.startsWith('rumpcomp_');
 }
 
 /** Symbol evidence for one edge: how many names, a few examples. */
-export interface EdgeEvidence {
+interface EdgeEvidence {
   count: number;
   examples: string[];
 }
 
-export interface AnyOfRequirement {
+interface AnyOfRequirement {
   /** Libraries any one of which satisfies the names (sorted). */
   providers: string[];
   /** `strong` (several strong definitions), `weak` (several weak stubs) or `common` (shared commons). */
@@ -157,7 +152,7 @@ export interface AnyOfRequirement {
   examples: string[];
 }
 
-export interface ArchiveAnalysis {
+interface ArchiveAnalysis {
   lib: string;
   /** Hard symbol edges: provider library → evidence. */
   hard: Record<string, EdgeEvidence>;
@@ -172,7 +167,7 @@ export interface ArchiveAnalysis {
   commonSymbols: boolean;
 }
 
-export type SymbolEdgeStatus = 'confirmed' | 'capability' | 'implied' | 'missing';
+type SymbolEdgeStatus = 'confirmed' | 'capability' | 'implied' | 'missing';
 
 export interface EdgeFinding {
   /** Source and target libraries. */
@@ -291,7 +286,7 @@ function sortRecord<V>(r: Record<string, V>): Record<string, V> {
 }
 
 /** Library-keyed view of a catalog (the importer works in library names). */
-export interface CatalogByLib {
+interface CatalogByLib {
   entry(lib: string): CatalogEntry | undefined;
   /** Hard dependencies of `lib` as libraries. */
   hard(lib: string): string[];
@@ -299,7 +294,7 @@ export interface CatalogByLib {
   closure(lib: string): Set<string>;
 }
 
-export function catalogByLib(catalog: Catalog): CatalogByLib {
+function catalogByLib(catalog: Catalog): CatalogByLib {
   const byLib = new Map(catalog.components.map((c) => [c.lib, c]));
   const byName = new Map(catalog.components.map((c) => [c.name, c]));
   const hard = (lib: string): string[] =>

@@ -10,7 +10,7 @@
  */
 
 /** Every stable error code. Grouped by area; the RELIABILITY.md case id is in the comment. */
-export const ERROR_CODES = [
+const ERROR_CODES = [
   // usage and generic I/O
   'E_USAGE',
   'E_IO',
@@ -75,7 +75,7 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export interface RumpkgErrorOptions {
+interface RumpkgErrorOptions {
   /** Structured context for `--json` output and tests: component, path, url, … (never tokens). */
   context?: Record<string, unknown>;
   /** What the user can do about it. */

@@ -4,3 +4,4 @@ export * from './types.js';
 export * from './names.js';
 export * from './integrity.js';
 export * from './version.js';
+export * from './process.js';

@@ -9,10 +9,10 @@ import { RumpkgError } from './errors.js';
 
 /** Algorithms rumpkg accepts, weakest first. sha1 and md5 are recognised only to be refused. */
 const STRONG_ALGORITHMS = ['sha256', 'sha384', 'sha512'] as const;
-export type IntegrityAlgorithm = (typeof STRONG_ALGORITHMS)[number];
+type IntegrityAlgorithm = (typeof STRONG_ALGORITHMS)[number];
 
 /** One parsed hash of an SRI string. */
-export interface IntegrityHash {
+interface IntegrityHash {
   algorithm: IntegrityAlgorithm;
   /** The raw digest bytes. */
   digest: Buffer;

@@ -31,7 +31,7 @@ export type Arch = (typeof KNOWN_ARCHES)[number];
 export const KNOWN_TARGETS: readonly string[] = KNOWN_PLATFORMS.flatMap((p) => KNOWN_ARCHES.map((a) => `${p}-${a}`));
 
 /** At most this many comparators in one range (IN-06). */
-export const RANGE_MAX_COMPARATORS = 64;
+const RANGE_MAX_COMPARATORS = 64;
 
 /** Names that can never be components (npm's blacklist and Windows device names, CA-04). */
 const RESERVED = new Set([
@@ -67,10 +67,6 @@ export function nameProblem(name: string): string | undefined {
     if (RESERVED.has(part)) return `"${part}" is a reserved name`;
   }
   return undefined;
-}
-
-export function isValidName(name: string): boolean {
-  return nameProblem(name) === undefined;
 }
 
 /** Throws E_NAME unless `name` is valid. `what` names the thing in the message (`component name`). */
@@ -165,7 +161,7 @@ export function parseRange(range: string, options: { what?: string } = {}): stri
   return trimmed === '' ? '*' : trimmed;
 }
 
-export interface ComponentSpec {
+interface ComponentSpec {
   /** The name as written (bare or scoped), qualified when `options.scope` was given. */
   name: string;
   /** The semver range; `*` when none was written. */

@@ -189,8 +189,6 @@ export interface ImageManifest {
 /** The real run order of rump init levels (../shared/netbsd/components.json initLevelRunOrder). */
 export const INIT_LEVEL_RUN_ORDER = INIT_LEVELS;
 
-export type InitLevel = (typeof INIT_LEVEL_RUN_ORDER)[number];
-
 /** The rumpuser hypercall ABI version the corpus and platform packages implement. */
 export const HYPERCALL_ABI_VERSION = 17;
 

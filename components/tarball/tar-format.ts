@@ -14,7 +14,7 @@
  */
 import { RumpkgError, type ErrorCode } from '../model/index.js';
 
-export const BLOCK = 512;
+const BLOCK = 512;
 
 /** Limits of the validation pass (EX-09/10). Every field can be overridden. */
 export interface TarLimits {
@@ -57,7 +57,7 @@ export interface TarballEntry {
   type: TarEntryType;
 }
 
-export type TarEvent =
+type TarEvent =
   | { kind: 'entry'; entry: TarballEntry; rawPath: string }
   | { kind: 'data'; bytes: Buffer }
   | { kind: 'entryEnd' };
@@ -178,7 +178,7 @@ type State =
   | { s: 'eof' };
 
 /** Everything needed to describe where a problem is. */
-export interface TarParserOptions {
+interface TarParserOptions {
   /** What is being read: a component id, a file name or a URL (named in every message). */
   what: string;
   limits?: Partial<TarLimits>;

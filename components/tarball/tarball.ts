@@ -43,7 +43,7 @@ import type { ComponentManifest } from '../model/index.js';
 export { DEFAULT_TAR_LIMITS, collisionKey, type TarLimits, type TarballEntry, type TarEntryType } from './tar-format.js';
 
 /** The gzip level is part of the format: changing it changes every integrity. */
-export const GZIP_LEVEL = 6;
+const GZIP_LEVEL = 6;
 const gzip = promisify(zlib.gzip);
 
 export interface PackResult {
@@ -57,7 +57,7 @@ export interface PackResult {
   files: TarballEntry[];
 }
 
-export interface PackOptions {
+interface PackOptions {
   /** Limits the packed result must satisfy (the ones unpack will apply). */
   limits?: Partial<TarLimits>;
 }
@@ -162,7 +162,7 @@ export async function packComponent(dir: string, options: PackOptions = {}): Pro
 
 // ---------------------------------------------------------------------------------------------
 
-export interface ReadTarballOptions {
+interface ReadTarballOptions {
   /** Expected SRI; when given it is verified before anything is parsed. */
   integrity?: string;
   limits?: Partial<TarLimits>;
@@ -170,7 +170,7 @@ export interface ReadTarballOptions {
   what?: string;
 }
 
-export interface TarballContents {
+interface TarballContents {
   /** Package-relative entries in tarball order (the `package/` root itself left out). */
   entries: TarballEntry[];
   /** `package/package.json` as parsed JSON (for manifest-confusion checks). */
@@ -272,7 +272,7 @@ export async function readTarballEntries(tgz: Buffer, options: ReadTarballOption
   return { ...s, integrity: integrityOf(tgz), size: tgz.length };
 }
 
-export interface UnpackOptions {
+interface UnpackOptions {
   /** Expected SRI of the whole tarball (required: IN-02, no silent downgrade). */
   integrity: string;
   limits?: Partial<TarLimits>;
@@ -280,7 +280,7 @@ export interface UnpackOptions {
   what?: string;
 }
 
-export interface UnpackResult {
+interface UnpackResult {
   manifest: ComponentManifest;
   files: TarballEntry[];
 }

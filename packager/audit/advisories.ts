@@ -27,18 +27,18 @@ import { RumpkgError, fsError } from '../../components/index.js';
 // Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
 const semver = { compare, gt, gte, valid };
 
-export const SEVERITY_LEVELS = ['low', 'moderate', 'high', 'critical'] as const;
+const SEVERITY_LEVELS = ['low', 'moderate', 'high', 'critical'] as const;
 export type SeverityLevel = (typeof SEVERITY_LEVELS)[number];
-export type Severity = SeverityLevel | 'unknown';
+type Severity = SeverityLevel | 'unknown';
 
-export interface OsvEvent {
+interface OsvEvent {
   introduced?: string;
   fixed?: string;
   last_affected?: string;
   limit?: string;
 }
 
-export interface OsvAffected {
+interface OsvAffected {
   package: { name: string; ecosystem?: string; purl?: string };
   ranges: Array<{ type: string; events: OsvEvent[] }>;
   versions: string[];
@@ -81,7 +81,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 const esc = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** Severity word → level (`MEDIUM` is OSV/GHSA's name for moderate). */
-export function severityFromWord(word: unknown): Severity | undefined {
+function severityFromWord(word: unknown): Severity | undefined {
   if (typeof word !== 'string') return undefined;
   const w = word.trim().toLowerCase();
   if (w === 'low' || w === 'none') return 'low';
@@ -92,7 +92,7 @@ export function severityFromWord(word: unknown): Severity | undefined {
 }
 
 /** Base score → level (CVSS v3 qualitative rating; 0.0 "none" counts as low). */
-export function severityFromScore(score: number): SeverityLevel {
+function severityFromScore(score: number): SeverityLevel {
   if (score >= 9) return 'critical';
   if (score >= 7) return 'high';
   if (score >= 4) return 'moderate';

@@ -34,8 +34,8 @@ import { atOrAbove, matchAdvisories, type Advisory, type AdvisoryMatch, type Adv
 import { readImageEvidence, sortStrings, type ImageEvidence, type KnownComponent, type LinkSetEntry } from './evidence.js';
 import { checkLicenses, type LicenseReport } from './licenses.js';
 
-export const AUDIT_EVIDENCE = ['confirmed', 'modified', 'claimed-but-absent', 'present-but-unclaimed', 'unverified', 'locked'] as const;
-export type AuditEvidence = (typeof AUDIT_EVIDENCE)[number];
+const AUDIT_EVIDENCE = ['confirmed', 'modified', 'claimed-but-absent', 'present-but-unclaimed', 'unverified', 'locked'] as const;
+type AuditEvidence = (typeof AUDIT_EVIDENCE)[number];
 
 export interface AuditComponent {
   name: string;
@@ -441,7 +441,7 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
 }
 
 /** Adds the licence report and advisory matches to a report (E_LICENSE for an unparsable expression). */
-export function addPolicies(report: AuditReport, options: { advisories?: readonly Advisory[]; deny?: readonly string[]; aliases?: (name: string) => { lib?: string; aliases?: string[] } }): AuditReport {
+function addPolicies(report: AuditReport, options: { advisories?: readonly Advisory[]; deny?: readonly string[]; aliases?: (name: string) => { lib?: string; aliases?: string[] } }): AuditReport {
   const present = report.components.filter((c) => c.evidence !== 'claimed-but-absent');
   report.licenses = checkLicenses(
     present.filter((c) => c.license !== '').map((c) => ({ name: c.name, version: c.version, license: c.license })),
@@ -530,9 +530,9 @@ export function auditLockfile(lockfile: Lockfile, options: { target?: Target; pr
 }
 
 /** Evidence values that are findings (something in the image is not as claimed). */
-export const EVIDENCE_FINDINGS: readonly AuditEvidence[] = ['modified', 'claimed-but-absent', 'present-but-unclaimed'];
+const EVIDENCE_FINDINGS: readonly AuditEvidence[] = ['modified', 'claimed-but-absent', 'present-but-unclaimed'];
 
-export interface AuditVerdict {
+interface AuditVerdict {
   evidence: AuditComponent[];
   licenses: number;
   advisories: AdvisoryMatch[];

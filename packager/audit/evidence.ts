@@ -241,7 +241,7 @@ function manifestOk(m: unknown): m is ComponentManifest {
 }
 
 /** A KnownComponent from a manifest alone (registry metadata): the recorded fingerprint only. */
-export function knownFromManifest(m: ComponentManifest, target: Target, extra: { integrity?: string; source: string }): KnownComponent | undefined {
+function knownFromManifest(m: ComponentManifest, target: Target, extra: { integrity?: string; source: string }): KnownComponent | undefined {
   const entry = m.rump.targets[target];
   if (entry === undefined) return undefined;
   return {
@@ -264,7 +264,7 @@ export function knownFromManifest(m: ComponentManifest, target: Target, extra: {
  * A component directory (`package.json` + archives) → one KnownComponent per target it ships
  * (or only `target`), with the names and fingerprint computed from each archive.
  */
-export async function readKnownComponentDir(
+async function readKnownComponentDir(
   dir: string,
   options: { target?: Target; integrity?: string; source?: string } = {},
 ): Promise<KnownComponent[]> {
@@ -363,7 +363,7 @@ export { sortStrings };
 // Fingerprints from the project's store and from the registry
 
 /** What the audit lookups report (the CLI's Reporter fits). */
-export interface EvidenceReporter {
+interface EvidenceReporter {
   warn?(message: string): void;
   info?(message: string): void;
 }

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { RumpkgError } from '../../components/index.js';
 
 /** The parse tree of spdx-expression-parse. */
-export type LicenseNode =
+type LicenseNode =
   | { license: string; plus?: boolean; exception?: string }
   | { left: LicenseNode; conjunction: 'and' | 'or'; right: LicenseNode };
 
@@ -82,19 +82,19 @@ function deniedIn(node: LicenseNode, denied: ReadonlySet<string>): string[] {
 }
 
 /** Notices the catalog carries licences for (obligations a reviewer must see). */
-export const LICENSE_NOTICES: Readonly<Record<string, string>> = {
+const LICENSE_NOTICES: Readonly<Record<string, string>> = {
   'BSD-4-Clause': 'advertising clause: materials that mention features or use of this software must carry the acknowledgement',
   'CDDL-1.0': 'file-level copyleft (CDDL-1.0, e.g. ZFS and the Solaris compatibility layer): modified CDDL files must be published under the CDDL',
   'GPL-2.0-only': 'copyleft alternative: choose the permissive side of the OR to avoid GPL obligations',
 };
 
-export interface LicensedComponent {
+interface LicensedComponent {
   name: string;
   version: string | null;
   license: string;
 }
 
-export interface LicenseFinding {
+interface LicenseFinding {
   component: string;
   version: string | null;
   license: string;
@@ -103,7 +103,7 @@ export interface LicenseFinding {
   message: string;
 }
 
-export interface LicenseSummaryRow {
+interface LicenseSummaryRow {
   /** A licence id (`BSD-2-Clause`, `GPL-2.0-only`, `LicenseRef-…`). */
   license: string;
   /** Components whose expression mentions it. */

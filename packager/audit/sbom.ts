@@ -16,10 +16,9 @@ import { createHash } from 'node:crypto';
 import { RumpkgError, toolVersion } from '../../components/index.js';
 import type { AuditComponent, AuditReport } from './audit.js';
 
-export type SbomFormat = 'cyclonedx' | 'spdx';
-export const SBOM_FORMATS: readonly SbomFormat[] = ['cyclonedx', 'spdx'];
+type SbomFormat = 'cyclonedx' | 'spdx';
 
-export interface SbomOptions {
+interface SbomOptions {
   /** Environment for SOURCE_DATE_EPOCH (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Tool version recorded (default rumpkg's own). */
@@ -45,7 +44,7 @@ export function integrityHex(integrity: string | null): { alg: 'SHA-512' | 'SHA-
 }
 
 /** A version-5-shaped UUID from a seed string (deterministic). */
-export function seededUuid(seed: string): string {
+function seededUuid(seed: string): string {
   const h = createHash('sha256').update(`rumpkg-sbom\n${seed}`).digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
@@ -54,7 +53,7 @@ export function seededUuid(seed: string): string {
 }
 
 /** ISO timestamp from SOURCE_DATE_EPOCH, else the fixed 1970-01-01T00:00:00Z. */
-export function sbomTimestamp(env: NodeJS.ProcessEnv = process.env): string {
+function sbomTimestamp(env: NodeJS.ProcessEnv = process.env): string {
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw !== undefined && raw !== '') {
     if (!/^\d{1,12}$/.test(raw)) {

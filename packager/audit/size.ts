@@ -30,9 +30,9 @@ import { componentSlug } from '../build/index.js';
 /** sh_flags SHF_EXECINSTR: code. */
 const SHF_EXECINSTR = 0x4;
 
-export type SizeOwnerKind = 'component' | 'platform' | 'glue' | 'app' | 'runtime';
+type SizeOwnerKind = 'component' | 'platform' | 'glue' | 'app' | 'runtime';
 
-export interface SizeRow {
+interface SizeRow {
   owner: string;
   kind: SizeOwnerKind;
   text: number;
@@ -41,7 +41,7 @@ export interface SizeRow {
   total: number;
 }
 
-export interface SizeReport {
+interface SizeReport {
   image: string;
   target: string;
   fileBytes: number;
@@ -54,7 +54,7 @@ export interface SizeReport {
 }
 
 /** Combines a parsed image, its manifest and its linker map into a size report. Pure. */
-export function planSizeReport(image: { path: string; bytes: number; elf: Pick<ElfLayout, 'sections'>; manifest: ImageManifest }, map: MapContribution[]): SizeReport {
+function planSizeReport(image: { path: string; bytes: number; elf: Pick<ElfLayout, 'sections'>; manifest: ImageManifest }, map: MapContribution[]): SizeReport {
   const { elf, manifest } = image;
   const secKind = new Map<string, 'text' | 'data' | 'bss'>();
   let allocBytes = 0;

@@ -36,6 +36,7 @@ import {
   type ProjectManifest,
   type Target,
   type TargetEntry,
+  processAlive,
 } from '../../components/index.js';
 import { renderGlue } from './glue.js';
 import { planImageManifest, renderImageManifest } from './image-manifest.js';
@@ -44,14 +45,14 @@ import { elfMachineName, parseTarget } from './targets.js';
 import { findToolchain, type ResolvedToolchain } from './toolchain.js';
 
 /** Progress and notes from a build (the CLI's Reporter fits). */
-export interface BuildReporter {
+interface BuildReporter {
   info(message: string): void;
   progress?(label: string, done: number, total: number): void;
 }
 
-export type ImageConfig = NonNullable<ProjectManifest['image']>;
+type ImageConfig = NonNullable<ProjectManifest['image']>;
 
-export interface BuildImageOptions {
+interface BuildImageOptions {
   projectDir: string;
   target: Target;
   /** The locked closure for `target` (or give `lockfile`). */
@@ -123,7 +124,7 @@ function lockedTargetOf(options: BuildImageOptions): LockedTarget {
 }
 
 /** Builds the plan for an image (reads component manifests; runs nothing). */
-export async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; toolchain: ResolvedToolchain; manifests: Record<string, ComponentManifest> }> {
+async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; toolchain: ResolvedToolchain; manifests: Record<string, ComponentManifest> }> {
   const { target } = options;
   parseTarget(target);
   const lt = lockedTargetOf(options);
@@ -267,15 +268,6 @@ function fileSha(path: string): string | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes build directories and temporary images left by killed builds (their pid is gone). */
 async function cleanLeftovers(outDir: string): Promise<void> {
   const sweep = async (dir: string, re: RegExp): Promise<void> => {
@@ -289,7 +281,7 @@ async function cleanLeftovers(outDir: string): Promise<void> {
       const m = re.exec(n);
       if (m === null) continue;
       const pid = Number(m[1]);
-      if (pid !== process.pid && !pidAlive(pid)) await rm(join(dir, n), { recursive: true, force: true }).catch(() => undefined);
+      if (pid !== process.pid && !processAlive(pid)) await rm(join(dir, n), { recursive: true, force: true }).catch(() => undefined);
     }
   };
   await sweep(tmpdir(), /^rumpkg-build-(\d+)-/);
@@ -402,7 +394,7 @@ function ownerOf(plan: LinkPlan, path: string): string {
   return p;
 }
 
-export interface UndefinedSymbol {
+interface UndefinedSymbol {
   symbol: string;
   /** The build-dir file that references it, e.g. `lib/tcpip/librumpnet_netinet.a(netinet.o)`. */
   file: string;
@@ -412,7 +404,7 @@ export interface UndefinedSymbol {
 }
 
 /** Parses GNU ld / lld diagnostics for undefined references. */
-export function parseUndefined(output: string, plan: LinkPlan): UndefinedSymbol[] {
+function parseUndefined(output: string, plan: LinkPlan): UndefinedSymbol[] {
   const found: UndefinedSymbol[] = [];
   let file = '';
   const lines = output.split('\n');
@@ -524,7 +516,7 @@ function upToDateResult(options: BuildImageOptions, prepared: PreparedBuild): Bu
  * built or written). buildProject runs it over unverified store lookups: a matching stamp proves
  * every input byte, as the stamp was written from verified ones.
  */
-export async function checkImageUpToDate(options: BuildImageOptions): Promise<BuildResult | undefined> {
+async function checkImageUpToDate(options: BuildImageOptions): Promise<BuildResult | undefined> {
   return upToDateResult(options, await prepareBuild(options));
 }
 
@@ -596,7 +588,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
 }
 
 /** Where a locked component is, without verifying it; undefined when not at hand. */
-export type ComponentDirLookup = (name: string, locked: LockedComponent) => string | undefined;
+type ComponentDirLookup = (name: string, locked: LockedComponent) => string | undefined;
 
 export interface BuildProjectOptions {
   /** Target to build; default: every target of rumpkg.json that the lockfile has. */

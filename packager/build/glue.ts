@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { HYPERCALL_ABI_VERSION, RumpkgError, type BlockConfig, type NetConfig } from '../../components/index.js';
 
-export interface GlueSpec {
+interface GlueSpec {
   net: NetConfig[];
   block: BlockConfig[];
   /** Number of application entry points; entry N is `rumpkg_main_N`. */

@@ -18,7 +18,7 @@ import {
   type Target,
 } from '../../components/index.js';
 
-export interface PlanImageManifestOptions {
+interface PlanImageManifestOptions {
   target: Target;
   project: string;
   lockedTarget: LockedTarget;

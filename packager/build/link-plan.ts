@@ -30,7 +30,7 @@ import { entrySymbol } from './glue.js';
 import { parseTarget } from './targets.js';
 import type { Toolchain, ToolName } from './toolchain.js';
 
-export type PlanFileRole = 'app-source' | 'app-object' | 'glue' | 'manifest' | 'archive' | 'platform-archive' | 'platform-object' | 'linker-script';
+type PlanFileRole = 'app-source' | 'app-object' | 'glue' | 'manifest' | 'archive' | 'platform-archive' | 'platform-object' | 'linker-script';
 
 /** A file the build directory must hold before the steps run: copied from `from`, or `content`. */
 export interface PlanFile {
@@ -54,7 +54,7 @@ export interface PlanStep {
   description: string;
 }
 
-export interface PlanInput {
+interface PlanInput {
   path: string;
   role: 'app-object' | 'glue-object' | 'archive' | 'platform-archive' | 'platform-object';
   component?: string;
@@ -80,7 +80,7 @@ export interface LinkPlan {
   entries: Array<{ object: string; symbol: string }>;
 }
 
-export interface AppInput {
+interface AppInput {
   /** C sources (absolute paths), compiled in this order. */
   sources: string[];
   /** Prebuilt application objects (absolute paths). */
@@ -92,7 +92,7 @@ export interface AppInput {
   entries?: string[];
 }
 
-export interface PlanLinkOptions {
+interface PlanLinkOptions {
   target: Target;
   lockedTarget: LockedTarget;
   /** Component name → directory where it is unpacked (package root). */
@@ -298,7 +298,7 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
 }
 
 /** Quotes a word for a POSIX shell only when needed. */
-export function shellQuote(s: string): string {
+function shellQuote(s: string): string {
   return /^[A-Za-z0-9_\-.,/=:+@%]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -18,7 +18,7 @@ export const ARCHES = {
 export type Arch = keyof typeof ARCHES;
 
 /** Platforms rumpkg knows. `hosted` platforms link against the host libc through `cc`. */
-export const PLATFORMS = {
+const PLATFORMS = {
   posix: { hosted: true, description: 'a process on the host (rumpuser on the host libc)' },
   hw: { hosted: false, description: 'bare metal / QEMU (freestanding)' },
   xen: { hosted: false, description: 'Xen PV guest (freestanding)' },
@@ -26,7 +26,7 @@ export const PLATFORMS = {
 
 export type Platform = keyof typeof PLATFORMS;
 
-export interface TargetInfo {
+interface TargetInfo {
   target: Target;
   platform: Platform;
   arch: Arch;
@@ -65,12 +65,6 @@ export function parseTarget(target: Target): TargetInfo {
 export function hostArch(nodeArch: string = process.arch): Arch | null {
   for (const [name, a] of Object.entries(ARCHES)) if (a.nodeArch === nodeArch) return name as Arch;
   return null;
-}
-
-/** The `posix-<arch>` target of this host, e.g. `posix-x86_64`. */
-export function hostTarget(nodeArch: string = process.arch): Target | null {
-  const a = hostArch(nodeArch);
-  return a === null ? null : `posix-${a}`;
 }
 
 /** Name of the ELF machine number, for messages. */

@@ -22,7 +22,7 @@ import { ARCHES, hostArch, parseTarget, type Arch, type Platform } from './targe
 /** A logical tool of a toolchain. */
 export type ToolName = 'cc' | 'objcopy' | 'ld';
 
-export interface ToolSpec {
+interface ToolSpec {
   /** The program to run, looked up on PATH. */
   command: string;
   /** Arguments always passed first (e.g. `--target=x86_64-unknown-none-elf`). */
@@ -31,7 +31,7 @@ export interface ToolSpec {
   debianPackage: string;
 }
 
-export interface ToolchainSpec {
+interface ToolchainSpec {
   id: string;
   platforms: Platform[];
   /** Architectures; `'host'` means only the host's own architecture. */
@@ -46,15 +46,15 @@ export interface ToolchainSpec {
 }
 
 /** Compiler flags of every freestanding image input rumpkg compiles (application, glue). */
-export const FREESTANDING_CFLAGS = ['-O2', '-fno-ident', '-ffreestanding', '-fno-builtin', '-fno-stack-protector', '-fno-pic', '-fno-pie'] as const;
+const FREESTANDING_CFLAGS = ['-O2', '-fno-ident', '-ffreestanding', '-fno-builtin', '-fno-stack-protector', '-fno-pic', '-fno-pie'] as const;
 
 /** Per-arch ABI flags for freestanding code (the corpus compiles components with the same). */
-export const FREESTANDING_ARCH_CFLAGS: Record<'x86_64' | 'riscv64', string[]> = {
+const FREESTANDING_ARCH_CFLAGS: Record<'x86_64' | 'riscv64', string[]> = {
   x86_64: ['-mno-red-zone'],
   riscv64: ['-march=rv64gc', '-mabi=lp64d', '-mcmodel=medany'],
 };
 
-export const TOOLCHAINS: ToolchainSpec[] = [
+const TOOLCHAINS: ToolchainSpec[] = [
   {
     id: 'host-cc',
     platforms: ['posix'],

@@ -77,19 +77,19 @@ import {
 // Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
 const semver = { compare, prerelease, rcompare, satisfies };
 
-export const PROJECT_FILE = 'rumpkg.json';
-export const LOCK_FILE = 'rumpkg.lock';
+const PROJECT_FILE = 'rumpkg.json';
+const LOCK_FILE = 'rumpkg.lock';
 /** The lock file of the project's writers (CA-06). */
 const PROJECT_LOCK_FILE = '.rumpkg.lock.lck';
 
-export interface ProjectReporter {
+interface ProjectReporter {
   info?(message: string): void;
   warn?(message: string): void;
   note?(message: string): void;
   progress?(label: string, done: number, total: number): void;
 }
 
-export interface ProjectOptions {
+interface ProjectOptions {
   offline?: boolean;
   reporter?: ProjectReporter;
   env?: NodeJS.ProcessEnv;
@@ -98,7 +98,7 @@ export interface ProjectOptions {
 }
 
 /** What changed in a lockfile, per target: `name: from → to` (undefined = absent). */
-export interface LockChange {
+interface LockChange {
   target: Target;
   name: string;
   from?: string;
@@ -196,7 +196,7 @@ async function withProjectLock<T>(dir: string, fn: () => Promise<T>, options: { 
  * and its tarball must lie under that name's own directory of the registry (`<name>/-/….tgz`;
  * the exact location is compared with the registry's listing when the tarball is fetched).
  */
-export function checkLockPolicy(lock: Lockfile, client: Pick<RegistryClient, 'registryFor'>): void {
+function checkLockPolicy(lock: Lockfile, client: Pick<RegistryClient, 'registryFor'>): void {
   for (const [target, lt] of Object.entries(lock.targets)) {
     for (const [name, c] of Object.entries(lt.components)) {
       const id = `${name}@${c.version}`;
@@ -278,7 +278,7 @@ async function checkEntriesAgainstRegistry(entries: LockedEntry[], session: Sess
 // ---------------------------------------------------------------------------------------------
 // init
 
-export interface InitOptions {
+interface InitOptions {
   name?: string;
   targets?: string[];
   registries?: Record<string, string>;
@@ -347,7 +347,7 @@ async function openSession(dir: string, options: ProjectOptions): Promise<Sessio
 }
 
 /** Solves every target of the project; throws E_RESOLVE with the explanation on failure. */
-export async function resolveProject(
+async function resolveProject(
   manifest: ProjectManifest,
   provider: Provider,
   options: { lock?: Lockfile; unlock?: string[] } = {},
@@ -419,7 +419,7 @@ async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectR
  * that matches proves the bytes; any mismatch goes through the verified path before linking.
  * The registry session is opened only when the verified path is first taken.
  */
-export type StoreComponentDirResolver = ((name: string, locked: LockedComponent) => Promise<string>) & {
+type StoreComponentDirResolver = ((name: string, locked: LockedComponent) => Promise<string>) & {
   lookup(name: string, locked: LockedComponent): string | undefined;
 };
 
@@ -490,7 +490,7 @@ async function commit(
 // ---------------------------------------------------------------------------------------------
 // add / remove / install / update
 
-export interface AddOptions extends ProjectOptions {
+interface AddOptions extends ProjectOptions {
   /** Targets to add to the project (a component applies to every target of the project). */
   targets?: string[];
 }
@@ -561,7 +561,7 @@ export async function removeComponents(dir: string, words: string[], options: Pr
   }, options);
 }
 
-export interface InstallOptions extends ProjectOptions {
+interface InstallOptions extends ProjectOptions {
   /** Refuse a lockfile that does not satisfy rumpkg.json; never write it. */
   frozen?: boolean;
 }
@@ -610,7 +610,7 @@ export async function updateComponents(dir: string, words: string[], options: Pr
 // ---------------------------------------------------------------------------------------------
 // outdated / tree / why (read-only)
 
-export interface OutdatedRow {
+interface OutdatedRow {
   name: string;
   target: Target;
   current: string;

@@ -30,7 +30,7 @@ import type { Writable } from 'node:stream';
 import { RumpkgError, fsError, parseElfHeader, type Target } from '../../components/index.js';
 import { elfMachineName, findProgram, parseTarget, type Arch } from '../build/index.js';
 
-export interface RunImageOptions {
+interface RunImageOptions {
   target: Target;
   args?: string[];
   /** Kill the image after this many milliseconds (default: no limit). */
@@ -47,7 +47,7 @@ export interface RunImageOptions {
   memoryMb?: number;
 }
 
-export interface ImageRunResult {
+interface ImageRunResult {
   /** The exit status; 128 + signal number when it died of a signal. */
   status: number;
   signal: NodeJS.Signals | null;
@@ -144,7 +144,7 @@ const QEMU: Partial<Record<Arch, QemuRow>> = {
   },
 };
 
-export interface QemuPlan {
+interface QemuPlan {
   /** The emulator program (looked up on PATH) followed by its arguments. */
   command: string[];
   debianPackage: string;

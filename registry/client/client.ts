@@ -28,7 +28,7 @@ const semver = { compare, valid };
 
 export type { ClientReporter } from './types.js';
 
-export interface RegistryClientOptions {
+interface RegistryClientOptions {
   /** The rumpkg home root (cache under `<home>/cache`). */
   home: string;
   /** Scope → normalised registry URL (config.ts `effectiveRegistries`). */
@@ -59,7 +59,7 @@ export interface VersionInfo {
   time?: string;
 }
 
-export interface ClientPublishResult {
+interface ClientPublishResult {
   name: string;
   version: string;
   integrity: string;
@@ -68,7 +68,7 @@ export interface ClientPublishResult {
   registry: string;
 }
 
-export interface ClientSearchHit {
+interface ClientSearchHit {
   name: string;
   version: string;
   description: string;
@@ -307,7 +307,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   return { offline, registryFor, packument, versions, tarball, publish, yank, search, resolveName };
 }
 
-export interface OpenClientOptions {
+interface OpenClientOptions {
   /** The working directory; its `rumpkg.json` `registries` override the home config. */
   cwd: string;
   offline?: boolean;

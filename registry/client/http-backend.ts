@@ -48,7 +48,7 @@ function cappedAgent(url: string, cap: number, onExceed: () => void): unknown {
 }
 
 /** `@rump/tcpip` → `@rump%2ftcpip` (the form npm puts in registry URLs). */
-export function escapedName(name: string): string {
+function escapedName(name: string): string {
   return name.startsWith('@') ? name.replace('/', '%2f') : encodeURIComponent(name);
 }
 

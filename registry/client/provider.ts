@@ -14,7 +14,7 @@
 import type { CandidateVersion, Provider } from '../../resolver/index.js';
 import type { RegistryClient, VersionInfo } from './client.js';
 
-export interface RegistryProviderOptions {
+interface RegistryProviderOptions {
   /** Parallel packument fetches for `prefetch` (default 16). */
   concurrency?: number;
 }
@@ -28,7 +28,7 @@ function record(v: unknown): Record<string, string> {
 }
 
 /** Maps one registry version to the solver's candidate (undefined when it is not a component). */
-export function toCandidate(v: VersionInfo): CandidateVersion | undefined {
+function toCandidate(v: VersionInfo): CandidateVersion | undefined {
   const rump = v.manifest.rump as Record<string, unknown> | undefined;
   if (rump === undefined || rump === null || typeof rump !== 'object') return undefined;
   const targets = rump.targets !== null && typeof rump.targets === 'object' ? Object.keys(rump.targets as object).sort() : [];

@@ -35,7 +35,7 @@ export function cacache(): CacacheApi {
   return req('cacache') as CacacheApi;
 }
 
-export interface CacheListing {
+interface CacheListing {
   http: Array<{ url: string; integrity: string; size: number; time: string }>;
   store: Array<{ name: string; version: string; integrity: string; path: string; files: number }>;
 }
@@ -67,7 +67,7 @@ export async function listCache(home: string): Promise<CacheListing> {
   return { http, store };
 }
 
-export interface CacheVerifyResult {
+interface CacheVerifyResult {
   http: { verifiedContent: number; badContentCount: number; reclaimedCount: number; missingContent: number };
   store: { checked: number; problems: StoreProblem[] };
 }

@@ -22,7 +22,7 @@ export interface RumpkgConfig {
 const SCOPE_RE = /^@[a-z0-9][a-z0-9._-]*$/;
 
 /** The configuration a fresh home has. */
-export function defaultConfig(root: string): RumpkgConfig {
+function defaultConfig(root: string): RumpkgConfig {
   return {
     configVersion: 1,
     registries: { [DEFAULT_SCOPE]: pathToFileURL(homePaths(root).registry).href },
@@ -92,7 +92,7 @@ export async function readConfig(root: string): Promise<RumpkgConfig> {
 }
 
 /** Validates and normalises a parsed config document (merged over the defaults). */
-export function parseConfig(raw: unknown, options: { file: string; root: string }): RumpkgConfig {
+function parseConfig(raw: unknown, options: { file: string; root: string }): RumpkgConfig {
   const base = defaultConfig(options.root);
   const bad = (what: string): RumpkgError =>
     new RumpkgError('E_SCHEMA', `${options.file}: ${what}`, { context: { path: options.file } });
@@ -145,7 +145,7 @@ export function effectiveRegistries(
 }
 
 /** The scope of a component name (`@rump/tcpip` → `@rump`), or undefined for an unscoped name. */
-export function scopeOf(name: string): string | undefined {
+function scopeOf(name: string): string | undefined {
   if (!name.startsWith('@')) return undefined;
   const i = name.indexOf('/');
   return i < 0 ? undefined : name.slice(0, i);

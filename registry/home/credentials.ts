@@ -16,7 +16,7 @@ interface CredentialsFile {
 }
 
 /** The key a token is stored under: the normalised registry URL. */
-export function credentialKey(registryUrl: string): string {
+function credentialKey(registryUrl: string): string {
   return normalizeRegistryUrl(registryUrl);
 }
 

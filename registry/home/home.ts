@@ -14,9 +14,9 @@ import { readdirSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fsError } from '../../components/index.js';
+import { fsError, processAlive } from '../../components/index.js';
 
-export interface HomePaths {
+interface HomePaths {
   root: string;
   config: string;
   credentials: string;
@@ -84,7 +84,7 @@ async function cleanTempDir(dir: string, maxAge: number): Promise<number> {
     try {
       // `<kind>-<pid>-<random>`: a leftover of a process that is gone goes at once (CA-01).
       const pid = Number(/^[a-z]+-(\d+)-/.exec(e)?.[1]);
-      const dead = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid);
+      const dead = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
       const s = await stat(p);
       if (dead || now - s.mtimeMs > maxAge) {
         await rm(p, { recursive: true, force: true });
@@ -95,15 +95,6 @@ async function cleanTempDir(dir: string, maxAge: number): Promise<number> {
     }
   }
   return removed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -122,7 +113,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   // pid gone) are removed by the next write there.
   for (const f of await readdir(dir).catch(() => [] as string[])) {
     const pid = Number(/^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(f)?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
   }
   try {
     const fh = await open(tmp, 'wx', options.mode ?? 0o644);

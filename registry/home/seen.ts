@@ -26,7 +26,7 @@ import { redactUrl } from '../transport/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
 import type { Packument } from '../storage/index.js';
 
-export interface SeenRecord {
+interface SeenRecord {
   seenVersion: 1;
   registry: string;
   name: string;

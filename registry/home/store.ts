@@ -27,7 +27,7 @@ import { join, relative, sep } from 'node:path';
 import { RumpkgError, fsError, isRumpkgError, parseIntegrity, unpackComponent } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
 
-export interface StoreIndex {
+interface StoreIndex {
   storeVersion: 1;
   name: string;
   version: string;
@@ -36,12 +36,6 @@ export interface StoreIndex {
   files: Record<string, string>;
   /** Package-relative path → size in bytes (for `lookup`; absent in entries of older rumpkgs). */
   sizes?: Record<string, number>;
-}
-
-export interface StoreEntry {
-  /** Directory of the unpacked component (holds package.json). */
-  path: string;
-  index: StoreIndex;
 }
 
 export interface StoreProblem {
@@ -69,7 +63,7 @@ export interface Store {
   verify(options?: { evict?: boolean }): Promise<{ checked: number; problems: StoreProblem[] }>;
 }
 
-export interface StoreOptions {
+interface StoreOptions {
   home: string;
   reporter?: { info?(m: string): void; warn?(m: string): void };
 }

@@ -42,7 +42,7 @@ import {
 import { type RegistryStorage, checkRegistryName, checkRegistryVersion, createFileStorage } from '../storage/index.js';
 import { createTokenStore, type TokenStore } from './tokens.js';
 
-export interface ServerLimits {
+interface ServerLimits {
   /** Maximum request body in bytes (413 above). Default 64 MiB. */
   maxBodyBytes: number;
   /** Maximum body of requests that carry no tarball (dist-tags, deprecate). Default 4 MiB. */
@@ -57,7 +57,7 @@ export interface ServerLimits {
   headersTimeoutMs: number;
 }
 
-export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+const DEFAULT_SERVER_LIMITS: ServerLimits = {
   maxBodyBytes: 64 * 1024 * 1024,
   maxMetadataBytes: 4 * 1024 * 1024,
   maxJsonDepth: 64,
@@ -78,7 +78,7 @@ export interface ServerEvent {
   message?: string;
 }
 
-export interface RegistryServerOptions {
+interface RegistryServerOptions {
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
@@ -137,7 +137,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
  * Checks that JSON text nests at most `maxDepth` levels, in one pass without recursion (so a
  * hostile `[[[[…` cannot exhaust the stack of JSON.parse).
  */
-export function jsonDepthWithin(text: string, maxDepth: number): boolean {
+function jsonDepthWithin(text: string, maxDepth: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -156,7 +156,7 @@ export function jsonDepthWithin(text: string, maxDepth: number): boolean {
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Parses a request body: depth cap, no prototype keys, 400 on anything malformed. */
-export function parseJsonBody(text: string, maxDepth: number): unknown {
+function parseJsonBody(text: string, maxDepth: number): unknown {
   if (!jsonDepthWithin(text, maxDepth)) throw new HttpError(400, `JSON nested deeper than ${maxDepth} levels`, 'E_JSON_PARSE');
   try {
     return JSON.parse(text, (k, v: unknown) => {
@@ -194,7 +194,7 @@ const HOST_RE = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
  * Decodes the name at the start of `segs` (`@scope%2fname`, `@scope/name` or `name`) and
  * returns it with the remaining segments. Throws 400 for invalid names, 404 for case variants.
  */
-export function parseRouteName(segs: string[]): { name: string; rest: string[] } {
+function parseRouteName(segs: string[]): { name: string; rest: string[] } {
   const dec = (s: string | undefined): string => {
     if (s === undefined || s === '') throw new HttpError(400, 'missing component name', 'E_NAME');
     try {

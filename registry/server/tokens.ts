@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { RumpkgError, fsError } from '../../components/index.js';
 import { withLock } from '../storage/index.js';
 
-export interface TokenRecord {
+interface TokenRecord {
   user: string;
   /** Hex sha256 of the token. */
   sha256: string;
@@ -20,19 +20,19 @@ export interface TokenRecord {
   revoked?: string;
 }
 
-export interface TokenFile {
+interface TokenFile {
   tokensVersion: 1;
   tokens: TokenRecord[];
 }
 
 const USER_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
-export function hashToken(token: string): string {
+function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 /** Validates a user name (the owner recorded in packuments). */
-export function checkUserName(user: string): string {
+function checkUserName(user: string): string {
   if (!USER_RE.test(user)) {
     throw new RumpkgError('E_USAGE', `invalid user name ${JSON.stringify(user.slice(0, 80))}`, {
       hint: 'use 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',

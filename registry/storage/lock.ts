@@ -13,9 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { open, readFile, readdir, rename, stat, unlink, link } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { RumpkgError, fsError } from '../../components/index.js';
+import { RumpkgError, fsError, processAlive } from '../../components/index.js';
 
-export interface LockOptions {
+interface LockOptions {
   /** Give up after this long (default 10 s). */
   timeoutMs?: number;
   /** A lock older than this is stale whatever its pid (default 5 min). */
@@ -27,7 +27,7 @@ export interface LockOptions {
   isAlive?: (pid: number) => boolean;
 }
 
-export interface LockHolder {
+interface LockHolder {
   pid: number;
   host: string;
   time: number;
@@ -38,15 +38,6 @@ export interface Lock {
   readonly path: string;
   /** Removes the lock file if it is still ours. Idempotent. */
   release(): Promise<void>;
-}
-
-function defaultIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function readHolder(path: string): Promise<LockHolder | undefined> {
@@ -68,7 +59,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const timeoutMs = options.timeoutMs ?? 10_000;
   const staleMs = options.staleMs ?? 5 * 60_000;
   const now = options.now ?? Date.now;
-  const isAlive = options.isAlive ?? defaultIsAlive;
+  const isAlive = options.isAlive ?? processAlive;
   const host = hostname();
   const start = now();
   let delay = 2;

@@ -18,7 +18,7 @@
  */
 
 /** `dist` of one version: where the tarball is and what its bytes hash to. */
-export interface PackumentDist {
+interface PackumentDist {
   /** Registry-relative in storage; absolute (`http://host:port/...`) when served. */
   tarball: string;
   /** SRI `sha512-<base64>` of the tarball bytes. */
@@ -44,7 +44,7 @@ export interface PackumentVersion {
   [field: string]: unknown;
 }
 
-export interface PackumentMaintainer {
+interface PackumentMaintainer {
   name: string;
   email?: string;
 }
@@ -61,7 +61,7 @@ export interface Packument {
 }
 
 /** The prefix of a `deprecated` message that marks a version as yanked. */
-export const YANK_PREFIX = '[yanked]';
+const YANK_PREFIX = '[yanked]';
 
 /** Is this version yanked (its `deprecated` message starts with `[yanked]`)? */
 export function isYanked(v: { deprecated?: unknown } | undefined): boolean {
@@ -113,7 +113,7 @@ export function absolutizePackument(p: Packument, baseUrl: string): Packument {
  * missing map and an empty map are treated as equal; everything else is compared exactly
  * (canonical JSON: key order does not matter).
  */
-export const CHECKED_FIELDS = [
+const CHECKED_FIELDS = [
   'name',
   'version',
   'license',
@@ -202,7 +202,7 @@ export interface SearchHit {
 }
 
 /** The npm `/-/v1/search` response shape. */
-export interface NpmSearchResponse {
+interface NpmSearchResponse {
   objects: Array<{
     package: {
       name: string;

@@ -35,7 +35,7 @@ import prerelease from 'semver/functions/prerelease.js';
 import valid from 'semver/functions/valid.js';
 import validRange from 'semver/ranges/valid.js';
 
-import { RumpkgError, assertName, fsError, integrityOf, readTarballEntries } from '../../components/index.js';
+import { RumpkgError, assertName, fsError, integrityOf, readTarballEntries, processAlive } from '../../components/index.js';
 import { withLock } from './lock.js';
 import {
   type Packument,
@@ -52,7 +52,7 @@ import {
 // Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
 const semver = { compare, gt, prerelease, valid, validRange };
 
-export interface PublishOptions {
+interface PublishOptions {
   /** Dist-tag to point at the new version. `latest` (the default) only ever moves forward (never
    * to a lower version or a prerelease; use setDistTag to move it back); any other tag is set. */
   tag?: string;
@@ -65,7 +65,7 @@ export interface PublishOptions {
   integrity?: string;
 }
 
-export interface PublishResult {
+interface PublishResult {
   name: string;
   version: string;
   integrity: string;
@@ -75,16 +75,16 @@ export interface PublishResult {
   distTags: Record<string, string>;
 }
 
-export interface OwnerOptions {
+interface OwnerOptions {
   owner?: string;
 }
 
-export interface YankOptions extends OwnerOptions {
+interface YankOptions extends OwnerOptions {
   undo?: boolean;
   reason?: string;
 }
 
-export interface SearchOptions {
+interface SearchOptions {
   /** Maximum hits (default 20, at most 250). */
   size?: number;
   from?: number;
@@ -108,7 +108,7 @@ export interface RegistryStorage {
   listNames(): Promise<string[]>;
 }
 
-export interface FileStorageOptions {
+interface FileStorageOptions {
   now?: () => Date;
   /** Lock wait before E_LOCKED (default 30 s). */
   lockTimeoutMs?: number;
@@ -144,7 +144,7 @@ export function checkRegistryVersion(version: string, name?: string): string {
   return version;
 }
 
-export function checkDistTag(tag: string): string {
+function checkDistTag(tag: string): string {
   if (!TAG_RE.test(tag) || semver.validRange(tag) !== null) {
     throw new RumpkgError('E_USAGE', `invalid dist-tag ${JSON.stringify(tag.slice(0, 80))}`, {
       context: { tag: tag.slice(0, 80) },
@@ -197,7 +197,7 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
       // Remove temp files of writers that are gone (CA-01).
       for (const f of await readdir(tmpDir).catch(() => [] as string[])) {
         const pid = Number(f.split('-')[0]);
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) await unlink(join(tmpDir, f)).catch(() => undefined);
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) await unlink(join(tmpDir, f)).catch(() => undefined);
       }
     })();
     try {
@@ -538,15 +538,6 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
     },
   };
   return storage;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -55,7 +55,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Removes anything that looks like a token from free text (error messages of dependencies). */
-export function redactText(text: string, secrets: readonly string[] = []): string {
+function redactText(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
   return out
@@ -65,7 +65,7 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
 }
 
 /** The status code of an HTTP error thrown by pacote / npm-registry-fetch, if any. */
-export function statusOf(e: unknown): number | undefined {
+function statusOf(e: unknown): number | undefined {
   const o = e as { statusCode?: unknown; status?: unknown } | null;
   if (o === null || typeof o !== 'object') return undefined;
   if (typeof o.statusCode === 'number') return o.statusCode;
@@ -98,7 +98,7 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 /** Is `e` a transient failure worth retrying (NW-01)? 4xx (except 408/429) never is. */
-export function isTransient(e: unknown): boolean {
+function isTransient(e: unknown): boolean {
   if (isRumpkgError(e)) return false;
   const status = statusOf(e);
   if (status !== undefined) return status >= 500 || status === 429 || status === 408;
@@ -108,7 +108,7 @@ export function isTransient(e: unknown): boolean {
 }
 
 /** `Retry-After` (seconds or an HTTP date) in ms, if the error carries one. */
-export function retryAfterMs(e: unknown, now: number = Date.now()): number | undefined {
+function retryAfterMs(e: unknown, now: number = Date.now()): number | undefined {
   const v = headerOf(e, 'retry-after');
   if (v === undefined) return undefined;
   if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
@@ -116,7 +116,7 @@ export function retryAfterMs(e: unknown, now: number = Date.now()): number | und
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
 
-export interface RetryOptions {
+interface RetryOptions {
   limits: Pick<TransportLimits, 'retries' | 'minRetryDelayMs' | 'maxRetryDelayMs'>;
   /** Called before each retry with the attempt number (1-based) and the delay. */
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
@@ -157,7 +157,7 @@ export function deadline(ms: number): { signal: AbortSignal; controller: AbortCo
   return { signal: controller.signal, controller, done: () => clearTimeout(t), expired: () => expired };
 }
 
-export interface ErrorSubject {
+interface ErrorSubject {
   /** `@rump/tcpip` or `@rump/tcpip@10.0.0`. */
   what: string;
   url: string;
@@ -277,7 +277,7 @@ export async function readCapped(
   return Buffer.concat(chunks, total);
 }
 
-export interface RegistryRequest {
+interface RegistryRequest {
   method: 'GET' | 'PUT' | 'DELETE';
   /** Absolute URL on the registry's origin. */
   url: string;

@@ -35,7 +35,7 @@ import {
 import { writeFileAtomic } from '../home/index.js';
 
 export const DEFAULT_UPSTREAM_REPOSITORY = 'NetBSD/src';
-export const DEFAULT_GITHUB_API = 'https://api.github.com';
+const DEFAULT_GITHUB_API = 'https://api.github.com';
 
 export interface UpstreamClientOptions {
   /** REST API root: `https://api.github.com` (default) or `https://<host>/api/v3`. */
@@ -60,7 +60,7 @@ export interface UpstreamClientOptions {
   reporter?: { warn?(message: string): void; info?(message: string): void };
 }
 
-export interface UpstreamTree {
+interface UpstreamTree {
   repository: string;
   ref: string;
   commit: string;
@@ -69,14 +69,14 @@ export interface UpstreamTree {
   files: Record<string, string>;
 }
 
-export interface RateLimitStatus {
+interface RateLimitStatus {
   limit: number;
   remaining: number;
   /** Epoch seconds. */
   reset: number;
 }
 
-export interface UpstreamClient {
+interface UpstreamClient {
   readonly baseUrl: string;
   /** Whether requests carry a token (the token itself is never exposed). */
   readonly authenticated: boolean;
@@ -99,7 +99,7 @@ interface GitTree {
 }
 
 /** `owner/repo`, validated. */
-export function parseRepository(repository: string): { owner: string; repo: string } {
+function parseRepository(repository: string): { owner: string; repo: string } {
   const m = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/.exec(repository);
   if (m === null || m[2] === '.' || m[2] === '..') {
     throw new RumpkgError('E_USAGE', `'${repository}' is not a GitHub repository name (owner/repo)`, {
@@ -127,7 +127,7 @@ function normalizeBaseUrl(url: string): string {
 }
 
 /** Milliseconds to wait before retrying a rate-limited answer, or undefined when it is not one. */
-export function rateLimitDelay(status: number, headers: Record<string, string | undefined>, message: string, nowMs: number): number | undefined {
+function rateLimitDelay(status: number, headers: Record<string, string | undefined>, message: string, nowMs: number): number | undefined {
   if (status !== 403 && status !== 429) return undefined;
   const retryAfter = headers['retry-after'];
   if (retryAfter !== undefined && /^\d+$/.test(retryAfter)) return Number(retryAfter) * 1000;
@@ -386,7 +386,7 @@ function checkTree(t: unknown): GitTree {
 }
 
 /** `sys/rump/net/lib/libnetinet` without leading/trailing slashes; refuses `..`. */
-export function normalizeUpstreamPath(path: string): string {
+function normalizeUpstreamPath(path: string): string {
   const p = path.replace(/^\/+|\/+$/g, '');
   if (p === '.' || p === '') return '';
   if (p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
@@ -405,7 +405,7 @@ export async function readUpstream(
   return { project: source.project ?? (repository === DEFAULT_UPSTREAM_REPOSITORY ? 'NetBSD' : repository), repository, ref: options.ref, commit: t.commit, path: t.path, files: t.files };
 }
 
-export interface UpstreamDifference {
+interface UpstreamDifference {
   modified: Array<{ path: string; recorded: string; upstream: string }>;
   missing: string[];
   added: Array<{ path: string; upstream: string }>;
@@ -423,7 +423,7 @@ export function compareUpstreamFiles(recorded: Record<string, string>, upstream:
   return out;
 }
 
-export interface UpstreamVerifyResult extends UpstreamDifference {
+interface UpstreamVerifyResult extends UpstreamDifference {
   repository: string;
   ref: string;
   path: string;

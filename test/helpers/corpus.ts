@@ -13,6 +13,7 @@
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../../components/index.js';
 import { buildCorpus, corpusFingerprint, CORPUS_DEFAULT_TARGETS, CORPUS_VERSIONS, type CorpusBuildResult } from '../../scripts/corpus/index.js';
 
 export interface CorpusDirOptions {
@@ -28,15 +29,6 @@ const exists = async (p: string): Promise<boolean> => {
     return true;
   } catch {
     return false;
-  }
-};
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 };
 
@@ -76,7 +68,7 @@ async function ensure(versions: readonly string[], targets: readonly string[], t
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = Number.parseInt(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(owner) && !alive(owner)) {
+      if (Number.isInteger(owner) && !processAlive(owner)) {
         await rm(lock, { recursive: true, force: true });
         continue;
       }

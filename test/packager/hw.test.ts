@@ -19,7 +19,6 @@ import {
 } from '../../components/index.js';
 import { CORPUS_VERSIONS, corpusEntry } from '../../scripts/corpus/index.js';
 import {
-  addComponents,
   buildProject,
   findProgram,
   installProject,

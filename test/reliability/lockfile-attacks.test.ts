@@ -170,7 +170,7 @@ describe('RG-01 rollback: metadata older than what the lockfile or this machine 
   });
 
   it('an older time.modified, or another integrity for a seen version → E_REGISTRY_ROLLBACK; growth is fine', async () => {
-    const { root, home, env } = await registryHome();
+    const { root, home } = await registryHome();
     const client = () => createRegistryClient({ home, registries: { '@rump': `file://${join(home, 'registry')}` } });
     const p = join(home, 'registry', '@rump', 'solo-w', 'packument.json');
     await client().packument('@rump/solo-w');
