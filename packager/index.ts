@@ -14,3 +14,4 @@ export * from './licenses.js';
 export * from './advisories.js';
 export * from './audit.js';
 export * from './sbom.js';
+export * from './report/index.js';
