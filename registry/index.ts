@@ -15,3 +15,4 @@ export * from './server.js';
 export * from './provider.js';
 export * from './upstream.js';
 export * from './seen.js';
+export * from './web/index.js';

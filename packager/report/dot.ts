@@ -82,16 +82,18 @@ export function dotNodeId(graph: DependencyGraph, id: string): string {
   return `${graph.target}|${id}`;
 }
 
+const plural = (target: string, n: number): string => `${target}: ${n} component${n === 1 ? '' : 's'}`;
+
 /** One digraph holding every graph as a cluster labelled with its target. */
-export function renderDot(graphs: readonly DependencyGraph[], options: { title?: string } = {}): string {
+export function renderDot(graphs: readonly DependencyGraph[], options: { title?: string; /** The style legend under the graph (default true; pages that print their own say false). */ legend?: boolean } = {}): string {
   const title = options.title ?? (graphs[0]?.project ?? 'rumpkg');
   const out: string[] = [];
   out.push(`digraph ${quoteDot(title)} {`);
-  out.push(`  graph${attrList({ rankdir: 'TB', fontname: FONT, fontsize: '12', labelloc: 'b', label: `${title}\n${GRAPH_LEGEND}`, nodesep: '0.3', ranksep: '0.5', bgcolor: 'white' })};`);
+  out.push(`  graph${attrList({ rankdir: 'TB', fontname: FONT, fontsize: '12', labelloc: 'b', label: options.legend === false ? title : `${title}\n${GRAPH_LEGEND}`, nodesep: '0.3', ranksep: '0.5', bgcolor: 'white' })};`);
   out.push(`  node${attrList({ fontname: FONT, fontsize: '11', margin: '0.2,0.08' })};`);
   out.push(`  edge${attrList({ fontname: FONT, fontsize: '9', arrowsize: '0.7' })};`);
   graphs.forEach((g, i) => {
-    const clusterLabel = g.outcome === 'failed' ? `${g.target}: resolution failed` : `${g.target}: ${g.nodes.filter((n) => n.kind === 'component' || n.kind === 'platform').length} components`;
+    const clusterLabel = g.outcome === 'failed' ? `${g.target}: resolution failed` : plural(g.target, g.nodes.filter((n) => n.kind === 'component' || n.kind === 'platform').length);
     out.push(`  subgraph ${quoteDot(`cluster_${i}`)} {`);
     out.push(`    graph${attrList({ label: clusterLabel, labelloc: 't', fontsize: '14', style: 'rounded', color: g.outcome === 'failed' ? '#c62828' : '#b0b0b0' })};`);
     for (const n of g.nodes) out.push(`    ${quoteDot(dotNodeId(g, n.id))}${attrList(nodeAttrs(n))};`);

@@ -7,6 +7,7 @@ import { RumpkgError, type LockedTarget, type Lockfile, type Target } from '../.
 import { buildLockedTarget, lockedVersions, lockfileSatisfies, solve, type Provider, type Resolution } from '../../resolver/index.js';
 import { createRegistryProvider, openRegistryClient } from '../../registry/index.js';
 import { readLock, readProject } from '../project.js';
+import { renderGraphSvg, svgForHtml } from './svg.js';
 import { GRAPH_VERSION, planClosureGraph, planFailureGraph, type DependencyGraph, type GraphDocument } from './graph.js';
 
 /** Where each target's graph came from. */
@@ -28,6 +29,15 @@ export interface ProjectGraphOptions {
 export function planResolutionGraph(resolution: Resolution, options: { project: string; target: Target; requested?: Record<string, string> }): DependencyGraph {
   if (!resolution.ok) return planFailureGraph(resolution.failure);
   return planClosureGraph(buildLockedTarget(resolution.solution), options);
+}
+
+/**
+ * The inline SVG of one resolution's graph: what the registry's web pages show per target
+ * (`rumpkg registry serve` hands it to the server as `web.renderGraph`).
+ */
+export async function renderResolutionSvg(input: { project: string; target: Target; resolution: Resolution }): Promise<string> {
+  const graph = planResolutionGraph(input.resolution, { project: input.project, target: input.target });
+  return svgForHtml(await renderGraphSvg([graph], { title: `${input.project} on ${input.target}`, legend: false }));
 }
 
 function lockAnswers(lock: Lockfile | undefined, target: Target, components: Record<string, string>): LockedTarget | undefined {

@@ -27,7 +27,7 @@ export async function renderDotSvg(dot: string): Promise<string> {
 }
 
 /** The SVG document of `graphs` (one cluster per target). */
-export async function renderGraphSvg(graphs: readonly DependencyGraph[], options: { title?: string } = {}): Promise<string> {
+export async function renderGraphSvg(graphs: readonly DependencyGraph[], options: { title?: string; legend?: boolean } = {}): Promise<string> {
   return renderDotSvg(renderDot(graphs, options));
 }
 
