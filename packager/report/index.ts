@@ -5,3 +5,5 @@ export * from './dot.js';
 export * from './mermaid.js';
 export * from './svg.js';
 export * from './project-graph.js';
+export * from './treemap.js';
+export * from './audit-html.js';
