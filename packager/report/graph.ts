@@ -175,7 +175,7 @@ export function planFailureGraph(failure: Failure): DependencyGraph {
         if (p !== undefined) edges.push({ from: node(p.name).id, to: node(`cap:${c.capability}`).id, kind: 'capability', label: c.capability });
         break;
       case 'provider':
-        edges.push({ from: node(`cap:${c.capability}`).id, to: node(c.provider).id, kind: 'capability', label: n === undefined ? 'provided by' : `provided by ${renderSet(n.set)}` });
+        edges.push({ from: node(`cap:${c.capability}`).id, to: node(c.provider).id, kind: 'capability', label: n === undefined || renderSet(n.set) === 'any' ? 'provided by' : `provided by ${renderSet(n.set)}` });
         break;
       case 'conflict': {
         const [a, b] = i.terms;
