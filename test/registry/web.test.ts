@@ -192,6 +192,11 @@ describe.skipIf(!HAS_CHROMIUM)('registry web UI in Chromium', () => {
     expect(narrow.length).toBeLessThan(4);
     await page.locator('#q').fill('');
     const shot = await browser.screenshot(page, 'registry-index');
+    // A person clicks through to a component.
+    await page.locator('#q').fill('mmio');
+    await page.locator('#components tbody tr:visible a', { hasText: '@rump/virtio-mmio' }).click();
+    await page.waitForURL(/\/-\/web\/component\/%40rump\/virtio-mmio$/);
+    await expect(page.locator('h1').innerText()).resolves.toMatch(/^@rump\/virtio-mmio /);
     const stats = screenshotStats(shot);
     expect(stats.colours).toBeGreaterThan(50);
     expect(stats.ink).toBeGreaterThan(0.05);
