@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoWorld, type DemoWorld } from '../helpers/demo.js';
+import { demoWorld, releaseDemoWorld, type DemoWorld } from '../helpers/demo.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'dist/rumpkg.cjs');
@@ -121,4 +121,8 @@ describe('pictures from the bundled CLI', () => {
       await new Promise((r) => child.once('close', r));
     }
   }, 120_000);
+});
+
+afterAll(async () => {
+  await releaseDemoWorld();
 });

@@ -2,9 +2,10 @@
  * The demo world the picture tests look at (scripts/demo.sh in miniature): the miniature corpus's
  * newest release published into a file registry under a private RUMPKG_HOME, and a copy of
  * examples/hello-virtio (hw-x86_64 + hw-riscv64: tcpip, virtio-net, net-config) installed from it.
- * Built once per vitest worker; treat the result as read-only (copy the project to change it).
+ * Built once per test file (vitest isolates files); `releaseDemoWorld()` in `afterAll` removes it.
+ * Treat the result as read-only (copy the project to change it).
  */
-import { cp, mkdtemp, readdir } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CORPUS_VERSIONS, packComponent, type Lockfile } from '../../components/index.js';
@@ -33,6 +34,15 @@ let memo: Promise<DemoWorld> | undefined;
 export function demoWorld(): Promise<DemoWorld> {
   memo ??= build();
   return memo;
+}
+
+/** Removes the demo world (if one was built). */
+export async function releaseDemoWorld(): Promise<void> {
+  const w = memo;
+  memo = undefined;
+  if (w === undefined) return;
+  const world = await w.catch(() => undefined);
+  if (world !== undefined) await rm(world.work, { recursive: true, force: true });
 }
 
 async function build(): Promise<DemoWorld> {

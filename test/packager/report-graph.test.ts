@@ -8,7 +8,7 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import parseDot, { type Attr, type EdgeStmt, type Graph, type NodeStmt, type Stmt, type Subgraph } from 'dotparser';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   planClosureGraph,
   planFailureGraph,
@@ -24,7 +24,7 @@ import {
 } from '../../packager/index.js';
 import { createMemoryProvider, registryOf, solve, type Failure } from '../../resolver/index.js';
 import { runCli } from '../helpers/cli.js';
-import { demoWorld, type DemoWorld } from '../helpers/demo.js';
+import { demoWorld, releaseDemoWorld, type DemoWorld } from '../helpers/demo.js';
 
 let world: DemoWorld;
 let graphs: DependencyGraph[];
@@ -282,4 +282,8 @@ describe('rumpkg graph', () => {
       vi.unstubAllEnvs();
     }
   });
+});
+
+afterAll(async () => {
+  await releaseDemoWorld();
 });

@@ -11,7 +11,7 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildProject,
   findProgram,
@@ -25,7 +25,7 @@ import {
 import { escapeHtml } from '../../registry/index.js';
 import { HAS_CHROMIUM, openBrowser, screenshotStats } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
-import { demoWorld, type DemoWorld } from '../helpers/demo.js';
+import { demoWorld, releaseDemoWorld, type DemoWorld } from '../helpers/demo.js';
 
 const TOOLS = ['clang', 'ld.lld', 'llvm-objcopy'];
 const missing = TOOLS.filter((t) => findProgram(t) === null);
@@ -252,4 +252,8 @@ describe.skipIf(!HAS_CHROMIUM)('what a person sees in Chromium', () => {
       await browser.close();
     }
   }, 120_000);
+});
+
+afterAll(async () => {
+  await releaseDemoWorld();
 });

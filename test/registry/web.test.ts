@@ -12,7 +12,7 @@ import { packComponent } from '../../components/index.js';
 import { renderResolutionSvg } from '../../packager/index.js';
 import { createFileStorage, createRegistryServer, escapeHtml, html, PAGE_CSP, PAGE_SCRIPT, trustedHtml, type RegistryServer } from '../../registry/index.js';
 import { HAS_CHROMIUM, openBrowser, screenshotStats, type TestBrowser } from '../helpers/browser.js';
-import { demoWorld, type DemoWorld } from '../helpers/demo.js';
+import { demoWorld, releaseDemoWorld, type DemoWorld } from '../helpers/demo.js';
 import { manifestJson, writeComponentDir } from '../helpers/tar.js';
 import { raw, tempDir } from './server-fixtures.js';
 
@@ -248,4 +248,8 @@ describe.skipIf(!HAS_CHROMIUM)('registry web UI in Chromium', () => {
       expect(v.problems()).toEqual({ console: [], pageErrors: [], dialogs: [], offLoopback: [], failed: [] });
     }
   }, 120_000);
+});
+
+afterAll(async () => {
+  await releaseDemoWorld();
 });
