@@ -50,6 +50,7 @@ const targetEntry = {
       items: { type: 'string', pattern: '^-[fm][a-z0-9][a-z0-9=_.,-]*$', maxLength: 64 },
       maxItems: 64,
     },
+    include: { $ref: '#/$defs/relativePath', description: 'A directory of headers applications compile against (`-isystem`), e.g. `include` holding `rump/rump.h`.' },
   },
 } as const;
 

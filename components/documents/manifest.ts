@@ -236,12 +236,14 @@ function normalizeTargetEntry(t: TargetEntry): TargetEntry {
   if (t.symbols !== undefined) {
     out.symbols = { defined: t.symbols.defined, digest: t.symbols.digest };
     if (t.symbols.linkSet !== undefined) out.symbols.linkSet = [...t.symbols.linkSet];
+    if (t.symbols.constructors !== undefined) out.symbols.constructors = [...t.symbols.constructors];
   }
   // Order of objects and linker flags is meaningful: kept as written.
   if (t.objects !== undefined) out.objects = [...t.objects];
   if (t.linkerScript !== undefined) out.linkerScript = t.linkerScript;
   if (t.ldflags !== undefined) out.ldflags = [...t.ldflags];
   if (t.abiFlags !== undefined) out.abiFlags = [...t.abiFlags];
+  if (t.include !== undefined) out.include = t.include;
   return out;
 }
 
@@ -389,8 +391,16 @@ export function checkManifest(m: ComponentManifest, options: { file?: string; fi
     checkPackagePath(entry.archive, files, file, `${at}/archive`, out);
     entry.objects?.forEach((o, i) => checkPackagePath(o, files, file, `${at}/objects/${i}`, out));
     if (entry.linkerScript !== undefined) checkPackagePath(entry.linkerScript, files, file, `${at}/linkerScript`, out);
-    entry.symbols?.linkSet?.forEach((l, i) => {
-      if (!(INIT_LEVELS as readonly string[]).includes(l)) out.push(problem(file, `${at}/symbols/linkSet/${i}`, `unknown init level ${JSON.stringify(l)}`, 'a rump init level'));
+    if (entry.include !== undefined) {
+      const bad = packagePathProblem(entry.include);
+      const prefix = `${entry.include.replace(/\/+$/, '')}/`;
+      if (bad !== undefined) out.push(problem(file, `${at}/include`, `${JSON.stringify(entry.include)}: ${bad}`, 'a relative path inside the package'));
+      else if (files !== undefined && ![...files].some((f) => f.startsWith(prefix))) {
+        out.push(problem(file, `${at}/include`, `${JSON.stringify(entry.include)} holds no file of the package`, 'a directory of headers inside the component directory'));
+      }
+    }
+    for (const [key, levels] of [['linkSet', entry.symbols?.linkSet], ['constructors', entry.symbols?.constructors]] as const) levels?.forEach((l, i) => {
+      if (!(INIT_LEVELS as readonly string[]).includes(l)) out.push(problem(file, `${at}/symbols/${key}/${i}`, `unknown init level ${JSON.stringify(l)}`, 'a rump init level'));
     });
   }
   return out;

@@ -20,6 +20,8 @@ export interface SymbolEvidence {
   digest: string;
   /** Init levels of the `link_set_rump_components` entries the archive carries. */
   linkSet?: string[];
+  /** Init levels of the components the archive registers through constructors (`.init_array`). */
+  constructors?: string[];
 }
 
 /** What a component ships for one target. Paths are relative to the package root. */
@@ -35,12 +37,18 @@ export interface TargetEntry {
   ldflags?: string[];
   /** ABI-relevant compiler flags the archive was built with (e.g. `-fcommon`). */
   abiFlags?: string[];
+  /**
+   * A directory of headers applications compile against (`-isystem`), relative to the package
+   * root: e.g. `include` of the base component, holding `rump/rump.h`.
+   */
+  include?: string;
 }
 
 export interface Upstream {
   project: string;
   repository: string;
-  ref: string;
+  /** Branch or tag; absent when unknown (imported without --upstream-ref). */
+  ref?: string;
   commit?: string;
   path: string;
   /** Upstream path → git blob sha1 (hex). */

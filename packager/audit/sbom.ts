@@ -77,7 +77,9 @@ function listed(report: AuditReport): AuditComponent[] {
 function upstreamUrl(c: AuditComponent): string | undefined {
   const u = c.upstream;
   if (u === null || typeof u.repository !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(u.repository)) return undefined;
-  const ref = encodeURIComponent(u.commit ?? u.ref);
+  const at = u.commit ?? u.ref;
+  if (at === undefined) return undefined; // no ref or commit recorded: no link to a tree
+  const ref = encodeURIComponent(at);
   const path = (u.path ?? '').split('/').map(encodeURIComponent).join('/');
   return `https://github.com/${u.repository}/tree/${ref}${path === '' ? '' : `/${path}`}`;
 }
@@ -100,7 +102,7 @@ export function renderCycloneDx(report: AuditReport, options: SbomOptions = {}):
     const properties = [
       { name: 'rumpkg:evidence', value: c.evidence },
       ...(c.lib === '' ? [] : [{ name: 'rumpkg:lib', value: c.lib }]),
-      ...(c.upstream === null ? [] : [{ name: 'rumpkg:upstream', value: `${c.upstream.repository} ${c.upstream.path} @ ${c.upstream.ref}` }]),
+      ...(c.upstream === null ? [] : [{ name: 'rumpkg:upstream', value: `${c.upstream.repository} ${c.upstream.path} @ ${c.upstream.ref ?? c.upstream.commit ?? 'unknown ref'}` }]),
       ...(c.version === null ? [{ name: 'rumpkg:candidate-versions', value: c.candidates.join(' ') }] : []),
     ];
     return {
@@ -111,7 +113,7 @@ export function renderCycloneDx(report: AuditReport, options: SbomOptions = {}):
       purl,
       ...(hash === undefined ? {} : { hashes: [{ alg: hash.alg, content: hash.hex }] }),
       ...(c.license === '' ? {} : { licenses: [{ expression: c.license }] }),
-      ...(vcs === undefined ? {} : { externalReferences: [{ type: 'vcs', url: vcs, comment: `upstream ${c.upstream!.path} at ${c.upstream!.ref}` }] }),
+      ...(vcs === undefined ? {} : { externalReferences: [{ type: 'vcs', url: vcs, comment: `upstream ${c.upstream!.path} at ${c.upstream!.ref ?? c.upstream!.commit ?? 'unknown ref'}` }] }),
       properties,
     };
   });
@@ -159,7 +161,7 @@ export function renderSpdx(report: AuditReport, options: SbomOptions = {}): Reco
     const hash = integrityHex(c.integrity);
     const u = c.upstream;
     const download =
-      u !== null && /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(u.repository) ? `git+https://github.com/${u.repository}@${u.commit ?? u.ref}#${u.path}` : 'NOASSERTION';
+      u !== null && /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(u.repository) ? `git+https://github.com/${u.repository}@${u.commit ?? u.ref ?? 'unknown'}#${u.path}` : 'NOASSERTION';
     return {
       SPDXID: id,
       name: c.name,
@@ -170,7 +172,7 @@ export function renderSpdx(report: AuditReport, options: SbomOptions = {}): Reco
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: c.license === '' ? 'NOASSERTION' : c.license,
       copyrightText: 'NOASSERTION',
-      ...(u === null ? {} : { sourceInfo: `upstream ${u.project ?? ''} ${u.repository} ${u.path} at ${u.ref}${u.commit === undefined ? '' : ` (${u.commit})`}`.replace(/\s+/g, ' ').trim() }),
+      ...(u === null ? {} : { sourceInfo: `upstream ${u.project ?? ''} ${u.repository} ${u.path} at ${u.ref ?? 'unknown ref'}${u.commit === undefined ? '' : ` (${u.commit})`}`.replace(/\s+/g, ' ').trim() }),
       primaryPackagePurpose: 'LIBRARY',
       externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: componentPurl(c.name, c.version) }],
       comment: `rumpkg audit evidence: ${c.evidence}${c.reasons.length === 0 ? '' : ` (${c.reasons.join('; ')})`}`,

@@ -55,11 +55,16 @@ export interface CorpusToolchain {
   hostedCc: string | null;
   /** Debian package to install when the compiler is missing. */
   package: string;
+  /**
+   * How components register, as real builds for the target do: Linux-hosted posix builds through
+   * constructors (`.init_array`), rumprun hw builds through `link_set_rump_components`.
+   */
+  registration: 'constructor' | 'link-set';
 }
 
 /** One row per target. */
 export const CORPUS_TARGETS: Readonly<Record<Target, CorpusToolchain>> = {
-  'posix-x86_64': { cc: 'cc', cflags: [], abiFlags: ['-fcommon'], ar: 'ar', nm: 'nm', hostedCc: 'cc', package: 'gcc binutils' },
+  'posix-x86_64': { cc: 'cc', cflags: [], abiFlags: ['-fcommon'], ar: 'ar', nm: 'nm', hostedCc: 'cc', package: 'gcc binutils', registration: 'constructor' },
   'hw-x86_64': {
     cc: 'clang',
     cflags: ['--target=x86_64-unknown-none-elf', '-mno-red-zone'],
@@ -68,6 +73,7 @@ export const CORPUS_TARGETS: Readonly<Record<Target, CorpusToolchain>> = {
     nm: 'llvm-nm',
     hostedCc: null,
     package: 'clang binutils',
+    registration: 'link-set',
   },
   'xen-x86_64': {
     cc: 'clang',
@@ -77,6 +83,7 @@ export const CORPUS_TARGETS: Readonly<Record<Target, CorpusToolchain>> = {
     nm: 'llvm-nm',
     hostedCc: null,
     package: 'clang binutils',
+    registration: 'link-set',
   },
   'hw-riscv64': {
     cc: 'clang',
@@ -86,6 +93,7 @@ export const CORPUS_TARGETS: Readonly<Record<Target, CorpusToolchain>> = {
     nm: 'llvm-nm',
     hostedCc: null,
     package: 'clang binutils',
+    registration: 'link-set',
   },
 };
 
@@ -405,19 +413,22 @@ export function corpusComponentSource(plan: CorpusComponentPlan): string {
   }
   const hook = INIT_HOOKS[lib];
   if (hook !== undefined) out.push(``, `void ${hook.fn}(void); /* ${hook.level}: autoconfiguration */`);
-  entry.initLevels.forEach((level, i) => {
+  // One struct per init level, named as NetBSD's RUMP_COMPONENT(LEVEL) names them; registered
+  // by constructor or link-set entry per target (rump_component.h RUMP_COMPONENT_REGISTER).
+  for (const level of entry.initLevels) {
+    checkLevel(level);
     out.push(
       ``,
       `static void`,
-      `rumpcomp_init_${i}(void)`,
+      `rumpcompinit${level}(void)`,
       `{`,
       `\trumpns_${lib}_attach();`,
       ...(hook?.level === level ? [`\t${hook.fn}();`] : []),
       `}`,
-      `static const struct rump_component rumpcomp_${i} = { ${checkLevel(level)}, rumpcomp_init_${i}, "${lib}", "${level}" };`,
-      `RUMP_LINK_SET_ADD(rumpcomp_${i});`,
+      `static const struct rump_component rumpcomp${level} = { ${level}, rumpcompinit${level}, "${lib}", "${level}" };`,
+      `RUMP_COMPONENT_REGISTER(${level});`,
     );
-  });
+  }
   return out.join('\n') + '\n';
 }
 
@@ -562,7 +573,8 @@ async function buildGroup(
       members.set(c.entry.name, files.map((f) => f.replace(/\.c$/, '.o')));
       (c.entry.lib === 'librumpuser' ? hosted : free).push(...files.map((f) => join(src, f)));
     }
-    if (free.length > 0) await run(tc.cc, [...CORPUS_CFLAGS, ...tc.cflags, ...prefix, '-c', ...free], { cwd: obj, pkg: tc.package });
+    const register = tc.registration === 'constructor' ? ['-DRUMPKG_REGISTER_BY_CONSTRUCTOR'] : [];
+    if (free.length > 0) await run(tc.cc, [...CORPUS_CFLAGS, ...tc.cflags, ...register, ...prefix, '-c', ...free], { cwd: obj, pkg: tc.package });
     // Platform packages: boot code and hypercalls, compiled without PIC; boot.o and the linker
     // script ship next to the archive (TargetEntry objects / linkerScript).
     for (const c of platforms) {
@@ -650,7 +662,7 @@ export async function buildCorpus(outDir: string, options: BuildCorpusOptions = 
   const bySig = new Map<string, Target[]>();
   for (const t of targets) {
     const row = table(t);
-    const sig = JSON.stringify([row.cc, row.cflags, row.hostedCc]);
+    const sig = JSON.stringify([row.cc, row.cflags, row.hostedCc, row.registration]);
     bySig.set(sig, [...(bySig.get(sig) ?? []), t]);
   }
   const groups = [...bySig.values()];
