@@ -33,12 +33,13 @@ import type {
 
 export type { DocumentProblem, DocumentResult } from '../../schemas/index.js';
 
+type DefaultedRumpKey = 'kind' | 'aliases' | 'initLevels' | 'requires' | 'providers' | 'provides' | 'conflicts' | 'anyOf' | 'optionalDependencies';
+
 /** A component manifest as written: the defaulted fields may be missing. */
 export type ComponentManifestInput = Omit<ComponentManifest, 'description' | 'dependencies' | 'rump'> & {
   description?: string;
   dependencies?: Record<string, string>;
-  rump: Omit<RumpSection, 'kind' | 'aliases' | 'initLevels' | 'requires' | 'provides' | 'conflicts' | 'optionalDependencies'> &
-    Partial<Pick<RumpSection, 'kind' | 'aliases' | 'initLevels' | 'requires' | 'provides' | 'conflicts' | 'optionalDependencies'>>;
+  rump: Omit<RumpSection, DefaultedRumpKey> & Partial<Pick<RumpSection, DefaultedRumpKey>>;
 };
 
 /** Largest package.json / rumpkg.json / rumpkg.lock read from disk. */
@@ -213,8 +214,10 @@ function fillDefaults(m: ComponentManifestInput): ComponentManifest {
     faction: r.faction,
     initLevels: [...(r.initLevels ?? [])],
     requires: [...(r.requires ?? [])],
+    providers: Object.fromEntries(Object.entries(r.providers ?? {}).map(([c, names]) => [c, [...names]])),
     provides: [...(r.provides ?? [])],
     conflicts: [...(r.conflicts ?? [])],
+    anyOf: (r.anyOf ?? []).map((g) => [...g]),
     optionalDependencies: { ...(r.optionalDependencies ?? {}) },
     targets: r.targets,
   };
@@ -256,8 +259,10 @@ function sortLists(m: ComponentManifest): ComponentManifest {
     faction: r.faction,
     initLevels: [...r.initLevels].sort((a, b) => rank(a) - rank(b)),
     requires: sortedList(r.requires),
+    providers: Object.fromEntries(Object.keys(r.providers).sort().map((c) => [c, sortedList(r.providers[c])])),
     provides: sortedList(r.provides),
     conflicts: sortedList(r.conflicts),
+    anyOf: r.anyOf.map((g) => sortedList(g)).sort((a, b) => (a.join('|') < b.join('|') ? -1 : a.join('|') > b.join('|') ? 1 : 0)),
     optionalDependencies: sortedRecord(r.optionalDependencies),
     targets: {},
   };
@@ -374,6 +379,38 @@ export function checkManifest(m: ComponentManifest, options: { file?: string; fi
     });
     checkDuplicates(list, file, at, 'capability', out);
   }
+
+  // Known providers: only of capabilities it requires; valid names, each once, never itself.
+  for (const [cap, names] of Object.entries(m.rump.providers)) {
+    const at = `/rump/providers${jsonPointer(cap)}`;
+    if (!m.rump.requires.includes(cap)) out.push(problem(file, at, `providers names ${cap}, which is not in requires`, 'a capability listed in requires'));
+    names.forEach((n, i) => {
+      const bad = nameProblem(n);
+      if (bad !== undefined) out.push(problem(file, `${at}/${i}`, `provider name ${JSON.stringify(n)}: ${bad}`, 'a component name such as @rump/pci'));
+      if (n === m.name) out.push(problem(file, `${at}/${i}`, `${m.name} names itself as a provider of ${cap}`, 'another component'));
+    });
+    checkDuplicates(names, file, at, 'provider', out);
+  }
+
+  // Any-of groups: valid names, each once, never itself; a group a hard dependency always
+  // satisfies, or that names a conflict, says something the manifest contradicts or repeats.
+  const groups = new Set<string>();
+  m.rump.anyOf.forEach((group, g) => {
+    const at = `/rump/anyOf/${g}`;
+    group.forEach((n, i) => {
+      const bad = nameProblem(n);
+      if (bad !== undefined) out.push(problem(file, `${at}/${i}`, `any-of name ${JSON.stringify(n)}: ${bad}`, 'a component name such as @rump/net-net'));
+      if (n === m.name) out.push(problem(file, `${at}/${i}`, `${m.name} lists itself in an any-of group`, 'other components'));
+      if (Object.hasOwn(m.dependencies, n)) {
+        out.push(problem(file, `${at}/${i}`, `${n} is a hard dependency, so the any-of group is always satisfied`, 'a group of components none of which is a hard dependency'));
+      }
+      if (m.rump.conflicts.includes(n)) out.push(problem(file, `${at}/${i}`, `${n} is both an any-of alternative and a conflict`, 'an alternative that is not a conflict'));
+    });
+    checkDuplicates(group, file, at, 'any-of name', out);
+    const key = [...new Set(group)].sort().join('|');
+    if (groups.has(key)) out.push(problem(file, at, `the any-of group ${group.join(' | ')} is listed twice`, 'each group once'));
+    groups.add(key);
+  });
 
   m.rump.initLevels.forEach((l, i) => {
     if (!(INIT_LEVELS as readonly string[]).includes(l)) out.push(problem(file, `/rump/initLevels/${i}`, `unknown init level ${JSON.stringify(l)}`, `one of ${INIT_LEVELS.join(', ')}`));

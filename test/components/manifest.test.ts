@@ -128,7 +128,7 @@ describe('component manifests', () => {
     expect(r.value?.rump.kind).toBe('component');
     expect(Object.keys(r.value!)).toEqual(['name', 'version', 'description', 'license', 'dependencies', 'rump']);
     expect(Object.keys(r.value!.rump)).toEqual([
-      'schemaVersion', 'kind', 'lib', 'aliases', 'faction', 'initLevels', 'requires', 'provides', 'conflicts', 'optionalDependencies', 'targets', 'upstream',
+      'schemaVersion', 'kind', 'lib', 'aliases', 'faction', 'initLevels', 'requires', 'providers', 'provides', 'conflicts', 'anyOf', 'optionalDependencies', 'targets', 'upstream',
     ]);
   });
 
@@ -156,6 +156,22 @@ describe('component manifests', () => {
     expect(n2.dependencies).toEqual({});
     expect(n2.rump.optionalDependencies).toEqual({});
     expect(n2.rump.initLevels).toEqual([]);
+    expect(n2.rump.providers).toEqual({});
+    expect(n2.rump.anyOf).toEqual([]);
+  });
+
+  it('known providers and any-of groups: validated, sorted, idempotent', () => {
+    const m = designComponentManifest() as Record<string, any>;
+    m.rump.requires = ['hypercall:17', 'bus:pci'];
+    m.rump.providers = { 'hypercall:17': ['@rump/rumpuser', '@rump/platform-hw-x86_64'], 'bus:pci': ['@rump/pci'] };
+    m.rump.anyOf = [['@rump/sockin', '@rump/net-net'], ['@rump/b', '@rump/a']];
+    m.rump.conflicts = [];
+    const r = parseComponentManifest(text(m), { file: 'package.json' });
+    expect(r.errors).toEqual([]);
+    expect(r.value?.rump.providers).toEqual({ 'bus:pci': ['@rump/pci'], 'hypercall:17': ['@rump/platform-hw-x86_64', '@rump/rumpuser'] });
+    expect(Object.keys(r.value?.rump.providers ?? {})).toEqual(['bus:pci', 'hypercall:17']);
+    expect(r.value?.rump.anyOf).toEqual([['@rump/a', '@rump/b'], ['@rump/net-net', '@rump/sockin']]);
+    expect(JSON.stringify(normalizeManifest(r.value as ComponentManifestInput))).toBe(JSON.stringify(r.value));
   });
 
   const cases: Array<[string, (m: Record<string, any>) => void, string, RegExp]> = [
@@ -176,6 +192,18 @@ describe('component manifests', () => {
     ['unsafe archive path', (m) => (m.rump.targets['posix-x86_64'].archive = '../../etc/passwd'), '/rump/targets/posix-x86_64/archive', /must match pattern/],
     ['unknown init level', (m) => (m.rump.initLevels = ['RUMP_COMPONENT_FOO']), '/rump/initLevels/0', /not an allowed value/],
     ['invalid licence', (m) => (m.license = 'BSD or whatever'), '/license', /not a valid SPDX licence expression/],
+    ['providers of a capability not required', (m) => (m.rump.providers = { 'bus:pci': ['@rump/pci'] }), '/rump/providers/bus:pci', /^providers names bus:pci, which is not in requires$/],
+    ['provider listed twice', (m) => (m.rump.providers = { 'hypercall:17': ['@rump/rumpuser', '@rump/rumpuser'] }), '/rump/providers/hypercall:17/1', /^provider "@rump\/rumpuser" is listed twice$/],
+    ['itself as a provider', (m) => (m.rump.providers = { 'hypercall:17': ['@rump/tcpip'] }), '/rump/providers/hypercall:17/0', /^@rump\/tcpip names itself as a provider of hypercall:17$/],
+    ['provider with a bad name', (m) => (m.rump.providers = { 'hypercall:17': ['@rump/../x'] }), '/rump/providers/hypercall:17/0', /must match pattern|must not contain/],
+    ['providers list empty', (m) => (m.rump.providers = { 'hypercall:17': [] }), '/rump/providers/hypercall:17', /fewer than 1 items/],
+    ['any-of group of one', (m) => (m.rump.anyOf = [['@rump/net-net']]), '/rump/anyOf/0', /fewer than 2 items/],
+    ['any-of naming itself', (m) => (m.rump.anyOf = [['@rump/tcpip', '@rump/sockin2']]), '/rump/anyOf/0/0', /^@rump\/tcpip lists itself in an any-of group$/],
+    ['any-of name twice', (m) => (m.rump.anyOf = [['@rump/a', '@rump/b', '@rump/a']]), '/rump/anyOf/0/2', /^any-of name "@rump\/a" is listed twice$/],
+    ['any-of group twice', (m) => (m.rump.anyOf = [['@rump/a', '@rump/b'], ['@rump/b', '@rump/a']]), '/rump/anyOf/1', /^the any-of group @rump\/b \| @rump\/a is listed twice$/],
+    ['any-of with a hard dependency', (m) => (m.rump.anyOf = [['@rump/net', '@rump/b']]), '/rump/anyOf/0/0', /^@rump\/net is a hard dependency, so the any-of group is always satisfied$/],
+    ['any-of with a conflict', (m) => (m.rump.anyOf = [['@rump/net-net', '@rump/sockin']]), '/rump/anyOf/0/1', /^@rump\/sockin is both an any-of alternative and a conflict$/],
+    ['any-of with a bad name', (m) => (m.rump.anyOf = [['@rump/a', 'A B']]), '/rump/anyOf/0/1', /must match pattern/],
     ['__proto__ key', (m) => (m.rump.targets['posix-x86_64'] = JSON.parse('{"archive":"a.a","__proto__":{"x":1}}')), '/rump/targets/posix-x86_64/__proto__', /the key "__proto__" is not allowed/],
   ];
   for (const [what, edit, pointer, message] of cases) {
