@@ -10,12 +10,13 @@ import satisfies from 'semver/functions/satisfies.js';
 import {
   INIT_LEVEL_RUN_ORDER,
   type InitStep,
+  type LockedAnyOf,
   type LockedComponent,
   type LockedTarget,
   type Lockfile,
   type Target,
 } from '../components/index.js';
-import { PROJECT, capabilityPackage } from './incompatibility.js';
+import { PROJECT, anyOfKey, anyOfPackage, capabilityPackage } from './incompatibility.js';
 import type { CandidateVersion } from './provider.js';
 import type { Solution } from './solver.js';
 
@@ -196,6 +197,7 @@ export function planInitOrder(components: Record<string, Pick<CandidateVersion, 
 export function buildLockedTarget(solution: Solution): LockedTarget {
   const requiredBy = new Map<string, Set<string>>();
   const requires = new Map<string, Record<string, string>>();
+  const anyOf = new Map<string, Record<string, LockedAnyOf>>();
   for (const e of solution.edges) {
     if (e.kind === 'optional') continue;
     if (!Object.hasOwn(solution.components, e.to)) continue;
@@ -209,6 +211,12 @@ export function buildLockedTarget(solution: Solution): LockedTarget {
       const r = requires.get(e.from) ?? {};
       r[e.capability] = e.to;
       requires.set(e.from, r);
+    }
+    const choice = e.kind === 'anyOf' && e.group !== undefined ? solution.anyOf[anyOfKey(e.group)] : undefined;
+    if (choice !== undefined && e.group !== undefined) {
+      const a = anyOf.get(e.from) ?? {};
+      a[anyOfKey(e.group)] = { chosen: choice.chosen, because: choice.because, others: sortedRecord(choice.others) };
+      anyOf.set(e.from, a);
     }
   }
   const components: Record<string, LockedComponent> = {};
@@ -225,6 +233,7 @@ export function buildLockedTarget(solution: Solution): LockedTarget {
       initLevels: [...c.initLevels],
       dependencies: sortedRecord(c.dependencies),
       requires: sortedRecord(requires.get(name) ?? {}),
+      ...(anyOf.has(name) ? { anyOf: sortedRecord(anyOf.get(name) ?? {}) } : {}),
       provides: [...new Set(c.provides)].sort(cmp),
       optionalDependencies: sortedRecord(c.optionalDependencies),
       requiredBy: [...(requiredBy.get(name) ?? [])].sort(cmp),
@@ -235,9 +244,14 @@ export function buildLockedTarget(solution: Solution): LockedTarget {
   return { platform, components, linkOrder, initOrder: planInitOrder(solution.components, linkOrder) };
 }
 
-/** Assembles a lockfile (version 1, revision 0) from the requests and one closure per target. */
+/**
+ * Assembles a lockfile (version 1) from the requests and one closure per target. Revision 1 adds
+ * `anyOf` on locked components; a lockfile that uses no revision-1 field stays revision 0, byte
+ * for byte what an older rumpkg wrote.
+ */
 export function buildLockfile(requested: Record<string, string>, perTarget: Record<Target, LockedTarget>): Lockfile {
-  return { lockfileVersion: 1, revision: 0, requested: sortedRecord(requested), targets: sortedRecord(perTarget) };
+  const usesAnyOf = Object.values(perTarget).some((t) => Object.values(t.components).some((c) => c.anyOf !== undefined));
+  return { lockfileVersion: 1, revision: usesAnyOf ? 1 : 0, requested: sortedRecord(requested), targets: sortedRecord(perTarget) };
 }
 
 /**
@@ -285,6 +299,13 @@ export function lockfileSatisfies(lock: Lockfile, project: { components: Record<
       for (const cap of Object.keys(c.requires).sort(cmp)) {
         const p = c.requires[cap] as string;
         if (!(closure.components[p]?.provides ?? []).includes(cap)) reasons.push(`${t}: ${name} requires ${cap} but ${p} in the closure does not provide it`);
+      }
+      for (const key of Object.keys(c.anyOf ?? {}).sort(cmp)) {
+        const chosen = (c.anyOf?.[key] as LockedAnyOf).chosen;
+        const group = key.split('|');
+        const oneOf = `one of ${group.slice(0, -1).join(', ')} or ${group[group.length - 1] as string}`;
+        if (!group.includes(chosen)) reasons.push(`${t}: ${name} needs ${oneOf}, but the lockfile chose ${chosen}, which is not one of them`);
+        else if (closure.components[chosen] === undefined) reasons.push(`${t}: ${name} needs ${oneOf}, but ${chosen} is not in the closure`);
       }
     }
   }
@@ -334,6 +355,7 @@ export function lockedVersions(lock: Lockfile, target: Target): Record<string, s
     const c = closure.components[name] as LockedComponent;
     out[name] = c.version;
     for (const [cap, provider] of Object.entries(c.requires)) out[capabilityPackage(cap)] = provider;
+    for (const [key, choice] of Object.entries(c.anyOf ?? {})) out[anyOfPackage(key.split('|'))] = choice.chosen;
   }
   return out;
 }

@@ -631,6 +631,16 @@ function checkLockfile(lock: Lockfile, options: { file?: string } = {}): Documen
       if (vBad !== undefined) out.push(problem(file, `${at}/version`, `${JSON.stringify(c.version)}: ${vBad}`, 'an exact version'));
       for (const dep of Object.keys(c.dependencies)) member(dep, `${at}/dependencies${jsonPointer(dep)}`, 'dependency');
       for (const [cap, provider] of Object.entries(c.requires)) member(provider, `${at}/requires${jsonPointer(cap)}`, 'capability provider');
+      for (const [key, choice] of Object.entries(c.anyOf ?? {})) {
+        const gAt = `${at}/anyOf${jsonPointer(key)}`;
+        const group = key.split('|');
+        member(choice.chosen, `${gAt}/chosen`, 'any-of choice');
+        if (!group.includes(choice.chosen)) out.push(problem(file, `${gAt}/chosen`, `${choice.chosen} is not a member of the group ${group.join(' | ')}`, 'a member of the group'));
+        for (const [other, why] of Object.entries(choice.others)) {
+          if (!group.includes(other) || other === choice.chosen) out.push(problem(file, `${gAt}/others${jsonPointer(other)}`, `${other} is not another member of the group ${group.join(' | ')}`, 'another member of the group'));
+          if (why.reason === 'conflict') member(why.with, `${gAt}/others${jsonPointer(other)}/with`, 'conflicting component');
+        }
+      }
       c.requiredBy.forEach((by, i) => {
         if (by !== '<project>') member(by, `${at}/requiredBy/${i}`, 'requiredBy entry');
       });

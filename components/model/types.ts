@@ -123,6 +123,35 @@ export interface ProjectManifest {
   };
 }
 
+/** Why another member of an any-of group is not the one that satisfies it. */
+export type AnyOfOther =
+  /** It would do as well; the chosen member was preferred (see `because`). */
+  | { reason: 'available' }
+  /** It is in the closure too. */
+  | { reason: 'in-closure' }
+  /** No version of it is published. */
+  | { reason: 'missing' }
+  /** No version of it ships the target. */
+  | { reason: 'target' }
+  /** Its versions for the target are all yanked or prereleases. */
+  | { reason: 'unavailable' }
+  /** It conflicts with `with`, a member of the closure (either side declares the conflict). */
+  | { reason: 'conflict'; with: string }
+  /** It was tried first and could not be used in this closure. */
+  | { reason: 'unusable' };
+
+/**
+ * How an any-of group is satisfied in one closure: the chosen member and why — `requested` by
+ * rumpkg.json, `needed` by another component anyway, the `only` usable member, the `first` by
+ * name of several that would do, or `locked` (rumpkg.lock had chosen it).
+ */
+export interface LockedAnyOf {
+  chosen: string;
+  because: 'requested' | 'needed' | 'only' | 'first' | 'locked';
+  /** Every other member of the group → why it is not the choice. */
+  others: Record<string, AnyOfOther>;
+}
+
 /** One locked component of one target's closure (DESIGN.md §4.3). */
 export interface LockedComponent {
   version: string;
@@ -139,6 +168,8 @@ export interface LockedComponent {
   dependencies: Record<string, string>;
   /** Capability requirements and which locked component satisfies each. */
   requires: Record<Capability, string>;
+  /** Any-of requirements: group key (members sorted, joined by `|`) → how it is satisfied. Absent when it has none. */
+  anyOf?: Record<string, LockedAnyOf>;
   provides: Capability[];
   optionalDependencies: Record<string, string>;
   /** Who pulled it in: component names, or `<project>` for a direct request. */
