@@ -245,30 +245,55 @@ export function buildLockedTarget(solution: Solution): LockedTarget {
 }
 
 /**
- * Assembles a lockfile (version 1) from the requests and one closure per target. Revision 1 adds
- * `anyOf` on locked components; a lockfile that uses no revision-1 field stays revision 0, byte
- * for byte what an older rumpkg wrote.
+ * Assembles a lockfile (version 1) from the requests for every target, one closure per target and
+ * the requests for one target only (`targetRequested`, kept for the targets that have a closure).
+ * Revision 1 adds `targetRequested` and `anyOf` on locked components; a lockfile that uses no
+ * revision-1 field stays revision 0, byte for byte what an older rumpkg wrote.
  */
-export function buildLockfile(requested: Record<string, string>, perTarget: Record<Target, LockedTarget>): Lockfile {
+export function buildLockfile(
+  requested: Record<string, string>,
+  perTarget: Record<Target, LockedTarget>,
+  options: { targetRequested?: Record<Target, Record<string, string>> } = {},
+): Lockfile {
+  const targetRequested: Record<Target, Record<string, string>> = {};
+  for (const t of Object.keys(options.targetRequested ?? {}).sort(cmp)) {
+    const r = options.targetRequested?.[t] ?? {};
+    if (Object.hasOwn(perTarget, t) && Object.keys(r).length > 0) targetRequested[t] = sortedRecord(r);
+  }
+  const perTargetRequests = Object.keys(targetRequested).length > 0;
   const usesAnyOf = Object.values(perTarget).some((t) => Object.values(t.components).some((c) => c.anyOf !== undefined));
-  return { lockfileVersion: 1, revision: usesAnyOf ? 1 : 0, requested: sortedRecord(requested), targets: sortedRecord(perTarget) };
+  return {
+    lockfileVersion: 1,
+    revision: usesAnyOf || perTargetRequests ? 1 : 0,
+    requested: sortedRecord(requested),
+    ...(perTargetRequests ? { targetRequested } : {}),
+    targets: sortedRecord(perTarget),
+  };
 }
 
 /**
  * Why `lock` cannot be used as-is for a project asking for `components` on `targets`
  * (`install --frozen`). An empty list means it satisfies the project.
  */
-export function lockfileSatisfies(lock: Lockfile, project: { components: Record<string, string>; targets: readonly string[] }): string[] {
+export function lockfileSatisfies(
+  lock: Lockfile,
+  project: { components: Record<string, string>; targetComponents?: Record<Target, Record<string, string>>; targets: readonly string[] },
+): string[] {
   const reasons: string[] = [];
-  for (const name of Object.keys(project.components).sort(cmp)) {
-    const want = project.components[name] as string;
-    const have = lock.requested[name];
-    if (have === undefined) reasons.push(`${name}@${want} is requested by rumpkg.json but not locked`);
-    else if (have !== want) reasons.push(`${name} is requested as ${want} but locked for ${have}`);
-  }
-  for (const name of Object.keys(lock.requested).sort(cmp)) {
-    if (!Object.hasOwn(project.components, name)) reasons.push(`${name} is locked but no longer requested by rumpkg.json`);
-  }
+  const compare = (want: Record<string, string>, have: Record<string, string>, scope: string): void => {
+    for (const name of Object.keys(want).sort(cmp)) {
+      const w = want[name] as string;
+      const h = have[name];
+      if (h === undefined) reasons.push(`${name}@${w} is requested${scope} by rumpkg.json but not locked`);
+      else if (h !== w) reasons.push(`${name} is requested${scope} as ${w} but locked for ${h}`);
+    }
+    for (const name of Object.keys(have).sort(cmp)) {
+      if (!Object.hasOwn(want, name)) reasons.push(`${name} is locked${scope} but no longer requested by rumpkg.json`);
+    }
+  };
+  compare(project.components, lock.requested, '');
+  const perTarget = [...new Set([...Object.keys(project.targetComponents ?? {}), ...Object.keys(lock.targetRequested ?? {})])].sort(cmp);
+  for (const t of perTarget) compare(project.targetComponents?.[t] ?? {}, lock.targetRequested?.[t] ?? {}, ` for ${t} only`);
   for (const t of [...project.targets].sort(cmp)) {
     if (!Object.hasOwn(lock.targets, t)) reasons.push(`target ${t} has no locked closure`);
   }
@@ -292,7 +317,8 @@ export function lockfileSatisfies(lock: Lockfile, project: { components: Record<
       }
       if (!ok) reasons.push(`${t}: ${name}@${c.version} does not satisfy ${range} (needed by ${who})`);
     };
-    for (const name of Object.keys(project.components).sort(cmp)) satisfied(name, project.components[name] as string, 'rumpkg.json');
+    const requests = { ...project.components, ...(project.targetComponents?.[t] ?? {}) };
+    for (const name of Object.keys(requests).sort(cmp)) satisfied(name, requests[name] as string, 'rumpkg.json');
     for (const name of Object.keys(closure.components).sort(cmp)) {
       const c = closure.components[name] as LockedComponent;
       for (const dep of Object.keys(c.dependencies).sort(cmp)) satisfied(dep, c.dependencies[dep] as string, `${name}@${c.version}`);

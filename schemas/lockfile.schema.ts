@@ -145,7 +145,13 @@ export const lockfileSchema = {
   properties: {
     lockfileVersion: { const: 1, description: 'Breaking format version (1).' },
     revision: { type: 'integer', minimum: 0, description: 'Additive format revision.' },
-    requested: { $ref: '#/$defs/dependencyMap', description: 'The requests the closures answer (from rumpkg.json components).' },
+    requested: { $ref: '#/$defs/dependencyMap', description: 'The requests for every target the closures answer (from rumpkg.json components).' },
+    targetRequested: {
+      type: 'object',
+      description: 'The requests for one target only (rumpkg.json targetComponents): target → name → range. Omitted when empty (revision 1).',
+      propertyNames: { type: 'string', pattern: TARGET_PATTERN, description: 'A target `<platform>-<arch>`.' },
+      additionalProperties: { $ref: '#/$defs/dependencyMap' },
+    },
     targets: {
       type: 'object',
       description: 'Target → its closure.',

@@ -499,13 +499,22 @@ export async function loadComponentDir(dir: string): Promise<DocumentResult<Comp
 
 type ProjectManifestInput = Omit<ProjectManifest, 'components' | 'registries'> & Partial<Pick<ProjectManifest, 'components' | 'registries'>>;
 
-/** Fixed key order, sorted maps; targets, entries and interfaces keep their order. Pure. */
+/**
+ * Fixed key order, sorted maps; targets, entries and interfaces keep their order; empty
+ * per-target maps (and `targetComponents` when nothing is left) are dropped. Pure.
+ */
 function normalizeProjectManifest(m: ProjectManifestInput): ProjectManifest {
+  const perTarget: Record<string, Record<string, string>> = {};
+  for (const t of Object.keys(m.targetComponents ?? {}).sort()) {
+    const list = (m.targetComponents as Record<string, Record<string, string>>)[t] as Record<string, string>;
+    if (Object.keys(list).length > 0) perTarget[t] = sortedRecord(list);
+  }
   const out: ProjectManifest = {
     schemaVersion: m.schemaVersion,
     name: m.name,
     targets: [...m.targets],
     components: sortedRecord(m.components),
+    ...(Object.keys(perTarget).length > 0 ? { targetComponents: perTarget } : {}),
     registries: sortedRecord(m.registries),
   };
   if (m.image !== undefined) {
@@ -540,12 +549,25 @@ function normalizeProjectManifest(m: ProjectManifestInput): ProjectManifest {
 function checkProjectManifest(m: ProjectManifest, options: { file?: string } = {}): DocumentProblem[] {
   const file = options.file ?? 'rumpkg.json';
   const out: DocumentProblem[] = [];
-  for (const [name, range] of Object.entries(m.components)) {
-    const at = `/components${jsonPointer(name)}`;
-    const bad = nameProblem(name);
-    if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name such as tcpip or @rump/tcpip'));
-    const rBad = rangeProblem(range);
-    if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range such as ^10.0.0'));
+  const checkRequests = (requests: Record<string, string>, base: string): void => {
+    for (const [name, range] of Object.entries(requests)) {
+      const at = `${base}${jsonPointer(name)}`;
+      const bad = nameProblem(name);
+      if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name such as tcpip or @rump/tcpip'));
+      const rBad = rangeProblem(range);
+      if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range such as ^10.0.0'));
+    }
+  };
+  checkRequests(m.components, '/components');
+  for (const [target, requests] of Object.entries(m.targetComponents ?? {})) {
+    const base = `/targetComponents${jsonPointer(target)}`;
+    if (!m.targets.includes(target)) out.push(problem(file, base, `${target} is not one of the project's targets (${m.targets.join(', ')})`, 'a target listed in targets'));
+    checkRequests(requests, base);
+    for (const name of Object.keys(requests)) {
+      if (Object.hasOwn(m.components, name)) {
+        out.push(problem(file, `${base}${jsonPointer(name)}`, `${name} is requested for every target (components) and for ${target}`, 'each component either in components or in targetComponents'));
+      }
+    }
   }
   m.targets.forEach((t, i) => {
     const bad = targetProblem(t);
@@ -569,7 +591,7 @@ export function parseProjectManifest(text: string | Uint8Array, options: { file:
   return errors.length > 0 ? { errors } : { value, errors: [] };
 }
 
-/** Renders rumpkg.json: fixed key order, 2-space JSON, trailing newline. Pure. */
+/** Renders rumpkg.json: fixed key order, 2-space JSON, trailing newline (`targetComponents` only when used). Pure. */
 export function renderProjectManifest(m: ProjectManifest): string {
   return `${JSON.stringify(normalizeProjectManifest(m), null, 2)}\n`;
 }
@@ -609,12 +631,20 @@ export async function writeProjectManifest(path: string, m: ProjectManifest): Pr
 function checkLockfile(lock: Lockfile, options: { file?: string } = {}): DocumentProblem[] {
   const file = options.file ?? 'rumpkg.lock';
   const out: DocumentProblem[] = [];
-  for (const [name, range] of Object.entries(lock.requested)) {
-    const at = `/requested${jsonPointer(name)}`;
-    const bad = nameProblem(name);
-    if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name'));
-    const rBad = rangeProblem(range);
-    if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range'));
+  const checkRequests = (requests: Record<string, string>, base: string): void => {
+    for (const [name, range] of Object.entries(requests)) {
+      const at = `${base}${jsonPointer(name)}`;
+      const bad = nameProblem(name);
+      if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name'));
+      const rBad = rangeProblem(range);
+      if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range'));
+    }
+  };
+  checkRequests(lock.requested, '/requested');
+  for (const [target, requests] of Object.entries(lock.targetRequested ?? {})) {
+    const base = `/targetRequested${jsonPointer(target)}`;
+    if (!Object.hasOwn(lock.targets, target)) out.push(problem(file, base, `requests for ${target}, which has no locked closure`, 'a target under targets'));
+    checkRequests(requests, base);
   }
   for (const [target, closure] of Object.entries(lock.targets)) {
     const tAt = `/targets${jsonPointer(target)}`;

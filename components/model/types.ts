@@ -110,8 +110,10 @@ export interface ProjectManifest {
   schemaVersion: 1;
   name: string;
   targets: Target[];
-  /** Component name → semver range. */
+  /** Component name → semver range, for every target. */
   components: Record<string, string>;
+  /** Target → component name → semver range, for that target only; absent when empty. */
+  targetComponents?: Record<Target, Record<string, string>>;
   /** Scope (`@rump`) → registry URL (`file:…`, `http://…`). */
   registries: Record<string, string>;
   image?: {
@@ -195,8 +197,10 @@ export interface LockedTarget {
 export interface Lockfile {
   lockfileVersion: 1;
   revision: number;
-  /** The requests the closures answer; `install --frozen` compares them with rumpkg.json. */
+  /** The requests for every target the closures answer; `install --frozen` compares them with rumpkg.json. */
   requested: Record<string, string>;
+  /** The requests for one target only (rumpkg.json `targetComponents`); absent when empty. */
+  targetRequested?: Record<Target, Record<string, string>>;
   targets: Record<Target, LockedTarget>;
 }
 

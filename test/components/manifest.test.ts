@@ -315,6 +315,28 @@ describe('project manifest', () => {
     expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('targetComponents: sorted, placed after components, empty entries dropped; omitted when empty', () => {
+    const m = {
+      ...designProjectManifest(),
+      components: { tcpip: '^10.0.0' },
+      targetComponents: { 'posix-x86_64': {}, 'hw-x86_64': { 'virtio-net': '^10.0.0', 'virtio-blk': '^10.0.0' } },
+    } as unknown as ProjectManifest;
+    const text1 = renderProjectManifest(m);
+    const back = JSON.parse(text1) as Record<string, unknown>;
+    expect(Object.keys(back)).toEqual(['schemaVersion', 'name', 'targets', 'components', 'targetComponents', 'registries', 'image']);
+    expect(back.targetComponents).toEqual({ 'hw-x86_64': { 'virtio-blk': '^10.0.0', 'virtio-net': '^10.0.0' } });
+    expect(Object.keys((back.targetComponents as Record<string, Record<string, string>>)['hw-x86_64']!)).toEqual(['virtio-blk', 'virtio-net']);
+    expect(parseProjectManifest(text1, { file: 'rumpkg.json' }).value?.targetComponents).toEqual(back.targetComponents);
+    const none = renderProjectManifest({ ...m, targetComponents: { 'hw-x86_64': {} } });
+    expect(none).not.toContain('targetComponents');
+    const bad = parseProjectManifest(text({ ...designProjectManifest(), targetComponents: { 'xen-x86_64': { 'a..b': '^1' }, 'hw-x86_64': { tcpip: '^10' } } }), { file: 'rumpkg.json' });
+    expect(bad.errors.map((e) => [e.pointer, e.message])).toEqual([
+      ['/targetComponents/hw-x86_64/tcpip', 'tcpip is requested for every target (components) and for hw-x86_64'],
+      ['/targetComponents/xen-x86_64', "xen-x86_64 is not one of the project's targets (posix-x86_64, hw-x86_64)"],
+      ['/targetComponents/xen-x86_64/a..b', 'component name "a..b": a name must not contain ".."'],
+    ]);
+  });
+
   it('never writes an invalid manifest, and keeps the old file', async () => {
     const path = join(tmp, 'keep.json');
     await writeProjectManifest(path, designProjectManifest() as unknown as ProjectManifest);
@@ -380,5 +402,17 @@ describe('lockfile', () => {
       '/targets/posix-x86_64/linkOrder/3',
     ]);
     expect(errorFromProblems(r.errors, { file: 'rumpkg.lock', kind: 'lockfile' }).code).toBe('E_LOCKFILE');
+  });
+
+  it('targetRequested: only for targets with a closure, with valid names', () => {
+    const lock = sampleLockfile() as Record<string, any>;
+    lock.targetRequested = { 'posix-x86_64': { '@rump/net': '^10.0.0' } };
+    expect(parseLockfileText(JSON.stringify(lock), { file: 'rumpkg.lock' }).errors).toEqual([]);
+    lock.targetRequested = { 'hw-x86_64': { '@rump/net': '^10.0.0' } };
+    expect(parseLockfileText(JSON.stringify(lock), { file: 'rumpkg.lock' }).errors.map((e) => [e.pointer, e.message])).toEqual([
+      ['/targetRequested/hw-x86_64', 'requests for hw-x86_64, which has no locked closure'],
+    ]);
+    lock.targetRequested = { 'posix-x86_64': { '@rump/../x': '^10.0.0' } };
+    expect(parseLockfileText(JSON.stringify(lock), { file: 'rumpkg.lock' }).errors.map((e) => e.pointer)).toEqual(['/targetRequested/posix-x86_64/@rump~1..~1x']);
   });
 });
