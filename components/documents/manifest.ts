@@ -33,7 +33,7 @@ import type {
 
 export type { DocumentProblem, DocumentResult } from '../../schemas/index.js';
 
-type DefaultedRumpKey = 'kind' | 'aliases' | 'initLevels' | 'requires' | 'providers' | 'provides' | 'conflicts' | 'anyOf' | 'optionalDependencies';
+type DefaultedRumpKey = 'kind' | 'aliases' | 'initLevels' | 'requires' | 'provides' | 'conflicts' | 'optionalDependencies';
 
 /** A component manifest as written: the defaulted fields may be missing. */
 export type ComponentManifestInput = Omit<ComponentManifest, 'description' | 'dependencies' | 'rump'> & {
@@ -214,10 +214,14 @@ function fillDefaults(m: ComponentManifestInput): ComponentManifest {
     faction: r.faction,
     initLevels: [...(r.initLevels ?? [])],
     requires: [...(r.requires ?? [])],
-    providers: Object.fromEntries(Object.entries(r.providers ?? {}).map(([c, names]) => [c, [...names]])),
+    // Additive fields: present only when used, so a manifest without them normalises to what
+    // an older rumpkg (or registry server) reads.
+    ...(r.providers === undefined || Object.keys(r.providers).length === 0
+      ? {}
+      : { providers: Object.fromEntries(Object.entries(r.providers).map(([c, names]) => [c, [...names]])) }),
     provides: [...(r.provides ?? [])],
     conflicts: [...(r.conflicts ?? [])],
-    anyOf: (r.anyOf ?? []).map((g) => [...g]),
+    ...(r.anyOf === undefined || r.anyOf.length === 0 ? {} : { anyOf: r.anyOf.map((g) => [...g]) }),
     optionalDependencies: { ...(r.optionalDependencies ?? {}) },
     targets: r.targets,
   };
@@ -259,10 +263,10 @@ function sortLists(m: ComponentManifest): ComponentManifest {
     faction: r.faction,
     initLevels: [...r.initLevels].sort((a, b) => rank(a) - rank(b)),
     requires: sortedList(r.requires),
-    providers: Object.fromEntries(Object.keys(r.providers).sort().map((c) => [c, sortedList(r.providers[c])])),
+    ...(r.providers === undefined ? {} : { providers: Object.fromEntries(Object.keys(r.providers).sort().map((c) => [c, sortedList(r.providers?.[c])])) }),
     provides: sortedList(r.provides),
     conflicts: sortedList(r.conflicts),
-    anyOf: r.anyOf.map((g) => sortedList(g)).sort((a, b) => (a.join('|') < b.join('|') ? -1 : a.join('|') > b.join('|') ? 1 : 0)),
+    ...(r.anyOf === undefined ? {} : { anyOf: r.anyOf.map((g) => sortedList(g)).sort((a, b) => (a.join('|') < b.join('|') ? -1 : a.join('|') > b.join('|') ? 1 : 0)) }),
     optionalDependencies: sortedRecord(r.optionalDependencies),
     targets: {},
   };
@@ -381,7 +385,7 @@ export function checkManifest(m: ComponentManifest, options: { file?: string; fi
   }
 
   // Known providers: only of capabilities it requires; valid names, each once, never itself.
-  for (const [cap, names] of Object.entries(m.rump.providers)) {
+  for (const [cap, names] of Object.entries(m.rump.providers ?? {})) {
     const at = `/rump/providers${jsonPointer(cap)}`;
     if (!m.rump.requires.includes(cap)) out.push(problem(file, at, `providers names ${cap}, which is not in requires`, 'a capability listed in requires'));
     names.forEach((n, i) => {
@@ -395,7 +399,7 @@ export function checkManifest(m: ComponentManifest, options: { file?: string; fi
   // Any-of groups: valid names, each once, never itself; a group a hard dependency always
   // satisfies, or that names a conflict, says something the manifest contradicts or repeats.
   const groups = new Set<string>();
-  m.rump.anyOf.forEach((group, g) => {
+  (m.rump.anyOf ?? []).forEach((group, g) => {
     const at = `/rump/anyOf/${g}`;
     group.forEach((n, i) => {
       const bad = nameProblem(n);

@@ -61,13 +61,13 @@ export interface RumpSection {
   /** Init levels of its `struct rump_component`s (names from netbsd initLevelRunOrder). */
   initLevels: string[];
   requires: Capability[];
-  /** Known providers of the required capabilities: capability → component names (sorted). */
-  providers: Record<Capability, string[]>;
+  /** Known providers of the required capabilities: capability → component names (sorted); absent when none. */
+  providers?: Record<Capability, string[]>;
   provides: Capability[];
   /** Component names this one can never be linked with. */
   conflicts: string[];
-  /** Any-of requirements: at least one component of each group must be in the closure (groups and names sorted). */
-  anyOf: string[][];
+  /** Any-of requirements: at least one component of each group must be in the closure (groups and names sorted); absent when none. */
+  anyOf?: string[][];
   /** Edges recorded but not pulled in: name → range. */
   optionalDependencies: Record<string, string>;
   targets: Record<Target, TargetEntry>;

@@ -128,7 +128,7 @@ describe('component manifests', () => {
     expect(r.value?.rump.kind).toBe('component');
     expect(Object.keys(r.value!)).toEqual(['name', 'version', 'description', 'license', 'dependencies', 'rump']);
     expect(Object.keys(r.value!.rump)).toEqual([
-      'schemaVersion', 'kind', 'lib', 'aliases', 'faction', 'initLevels', 'requires', 'providers', 'provides', 'conflicts', 'anyOf', 'optionalDependencies', 'targets', 'upstream',
+      'schemaVersion', 'kind', 'lib', 'aliases', 'faction', 'initLevels', 'requires', 'provides', 'conflicts', 'optionalDependencies', 'targets', 'upstream',
     ]);
   });
 
@@ -156,8 +156,10 @@ describe('component manifests', () => {
     expect(n2.dependencies).toEqual({});
     expect(n2.rump.optionalDependencies).toEqual({});
     expect(n2.rump.initLevels).toEqual([]);
-    expect(n2.rump.providers).toEqual({});
-    expect(n2.rump.anyOf).toEqual([]);
+    // Additive fields appear only when used (an older reader never sees them otherwise).
+    expect(n2.rump.providers).toBeUndefined();
+    expect(n2.rump.anyOf).toBeUndefined();
+    expect(normalizeManifest({ ...bare, rump: { ...bare.rump, providers: {}, anyOf: [] } }).rump).toEqual(n2.rump);
   });
 
   it('known providers and any-of groups: validated, sorted, idempotent', () => {
@@ -170,6 +172,9 @@ describe('component manifests', () => {
     expect(r.errors).toEqual([]);
     expect(r.value?.rump.providers).toEqual({ 'bus:pci': ['@rump/pci'], 'hypercall:17': ['@rump/platform-hw-x86_64', '@rump/rumpuser'] });
     expect(Object.keys(r.value?.rump.providers ?? {})).toEqual(['bus:pci', 'hypercall:17']);
+    expect(Object.keys(r.value?.rump ?? {})).toEqual([
+      'schemaVersion', 'kind', 'lib', 'aliases', 'faction', 'initLevels', 'requires', 'providers', 'provides', 'conflicts', 'anyOf', 'optionalDependencies', 'targets', 'upstream',
+    ]);
     expect(r.value?.rump.anyOf).toEqual([['@rump/a', '@rump/b'], ['@rump/net-net', '@rump/sockin']]);
     expect(JSON.stringify(normalizeManifest(r.value as ComponentManifestInput))).toBe(JSON.stringify(r.value));
   });
