@@ -328,6 +328,22 @@ export function planCorpus(options: { versions?: readonly string[]; targets?: re
   }));
 }
 
+/**
+ * The known providers of each capability in `requires` (manifest `rump.providers`): every corpus
+ * component (catalog and CORPUS_EXTRA_COMPONENTS) that provides it, whatever targets it ships —
+ * the resolver keeps those that ship the target. So the corpus resolves on a registry whose
+ * search does not index keywords. Pure.
+ */
+export function corpusProviders(requires: readonly string[]): Record<string, string[]> {
+  const all = [...loadCatalog().components, ...CORPUS_EXTRA_COMPONENTS];
+  const out: Record<string, string[]> = {};
+  for (const cap of [...requires].sort()) {
+    const names = all.filter((e) => e.provides.includes(cap)).map((e) => scoped(e.name)).sort();
+    if (names.length > 0) out[cap] = names;
+  }
+  return out;
+}
+
 /** The manifest of a planned component, given the per-target entries it ships. Pure. */
 export function corpusManifest(plan: CorpusComponentPlan, targets: Record<Target, TargetEntry>): ComponentManifest {
   const { entry, version } = plan;
@@ -352,6 +368,7 @@ export function corpusManifest(plan: CorpusComponentPlan, targets: Record<Target
       faction: entry.faction,
       initLevels: entry.initLevels,
       requires: entry.requires,
+      ...(entry.requires.length === 0 ? {} : { providers: corpusProviders(entry.requires) }),
       provides: entry.provides,
       conflicts: entry.conflicts.map(scoped),
       optionalDependencies: toMap(entry.optionalDependencies),

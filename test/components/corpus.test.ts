@@ -88,6 +88,9 @@ describe('corpus build', () => {
     const cat = loadCatalog();
     const built = new Set([...manifests.keys()].map((k) => k.split('/')[1]));
     expect([...built].sort()).toEqual([...cat.components, ...CORPUS_EXTRA_COMPONENTS].map((c) => c.name).sort());
+    expect(manifests.get(`${LATEST}/base`)?.rump.providers).toEqual({ 'hypercall:17': ['@rump/platform-hw-riscv64', '@rump/platform-hw-x86_64', '@rump/rumpuser'] });
+    expect(manifests.get(`${LATEST}/virtio-net`)?.rump.providers).toEqual({ 'bus:virtio': ['@rump/virtio-mmio', '@rump/virtio-pci'] });
+    expect(manifests.get(`${LATEST}/pci`)?.rump.providers).toEqual({ 'bus:mainbus': ['@rump/dev'], 'pci-backend': ['@rump/platform-hw-x86_64'] });
     const info = await corpusBuildInfo(root);
     expect(info.components).toBe(manifests.size);
     for (const [key, m] of manifests) {
@@ -102,6 +105,12 @@ describe('corpus build', () => {
       expect(m.rump.requires).toEqual(e.requires);
       expect(m.rump.provides).toEqual(e.provides);
       expect(m.rump.conflicts).toEqual(e.conflicts.map((c) => `@rump/${c}`));
+      // Known providers of every requirement, from the corpus entries that provide it.
+      expect(Object.keys(m.rump.providers ?? {})).toEqual([...e.requires].sort());
+      if (e.requires.length === 0) expect(m.rump.providers).toBeUndefined();
+      for (const [cap, names] of Object.entries(m.rump.providers ?? {})) {
+        for (const n of names) expect(entry(n.replace('@rump/', '')).provides, `${n} provides ${cap}`).toContain(cap);
+      }
       expect(m.keywords).toEqual(['rump-component', `rump-lib:${e.lib}`, ...e.provides.map((c) => `rump-provides:${c}`)]);
       const major = version.split('.')[0];
       for (const range of [...Object.values(m.dependencies), ...Object.values(m.rump.optionalDependencies)]) expect(range).toBe(`^${major}.0.0`);
