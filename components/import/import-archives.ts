@@ -29,6 +29,9 @@ import { basename, join, resolve } from 'node:path';
 import { loadCatalog, catalogShipsTarget, type Catalog, type CatalogEntry } from '../catalog/index.js';
 import { fsError, isRumpkgError, RumpkgError } from '../model/index.js';
 import { analyzeArchives, readArchiveScan, type ArchiveScan, type EdgeFinding, type SymbolAnalysis } from './import-symbols.js';
+import { freestandingArchiveProblem } from './registration.js';
+import { RUMPRUN_PLATFORM_LIBS } from './rumprun-platform.js';
+import { openFileSource, readArchiveTables } from '../binary/index.js';
 import { checkManifest, loadComponentDir, normalizeManifest } from '../documents/index.js';
 import { formatProblems } from '../../schemas/index.js';
 import { parseTarget, parseVersion } from '../model/index.js';
@@ -92,6 +95,7 @@ function classifyArchiveFile(file: string): { lib: string } | { skip: string } {
   const lib = file.slice(0, -2);
   if (lib.endsWith('_pic')) return { skip: `PIC twin of ${lib.slice(0, -4)}.a (same code, position-independent)` };
   if (HOST_LIBS.has(lib)) return { skip: `${lib} is a host-side library (remote syscalls / hijacking), not a kernel component` };
+  if (RUMPRUN_PLATFORM_LIBS.has(lib)) return { skip: `${lib} is part of rumprun's platform, not a kernel component (rumpkg import platform)` };
   return { lib };
 }
 
@@ -190,6 +194,7 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
           hint: 'import each target from the archives built for it',
         });
       }
+      if (!options.target.startsWith('posix-')) await checkFreestanding(file, options.target);
       const entry = byLib.get(lib);
       let name = entry?.name ?? nameForLib(lib);
       if (entry === undefined && takenNames.has(name)) name = `x-${name}`;
@@ -279,6 +284,17 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   }
   result.components = await writeComponents(out, manifests, options.target);
   return result;
+}
+
+/** A freestanding target takes link-set archives only (registration.ts): E_TARGET for a posix build. */
+async function checkFreestanding(file: string, target: string): Promise<void> {
+  const source = await openFileSource(file, { sync: true });
+  try {
+    const problem = freestandingArchiveProblem(await readArchiveTables(source), { target, what: file });
+    if (problem !== null) throw problem;
+  } finally {
+    await source.close();
+  }
 }
 
 function factionFor(lib: string): string {
