@@ -5,4 +5,5 @@ export * from './toolchain.js';
 export * from './link-plan.js';
 export * from './glue.js';
 export * from './image-manifest.js';
+export * from './rumprun.js';
 export * from './build.js';
