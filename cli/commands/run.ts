@@ -45,6 +45,7 @@ export function register(program: Command): void {
       const r = await runImage(image, {
         target,
         args,
+        cwd: g.cwd,
         verbose: g.verbose,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         ...(g.json ? {} : { stdout: process.stdout, stderr: process.stderr }),
