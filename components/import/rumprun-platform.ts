@@ -36,7 +36,9 @@
  * optional, because rumpkg's generated glue defines weak stand-ins so an image without networking
  * links. One requirement no symbol shows is added as a hard edge: librumpkern_mman — libpthread
  * allocates its thread storage with `mmap` at start-up, a system call that component registers;
- * without it every program fails before `main` ("Cannot allocate pthread storage"). Components
+ * without it every program fails before `main` ("Cannot allocate pthread storage"); and, with
+ * the /etc object, librumpvfs — its constructor creates /etc in the rump kernel's file system
+ * before `main` (without it: "PANIC: platefs: mkdir"; measured). Components
  * the platform uses when they are there (tmpfs for /tmp, the bmktc timecounter, bpf for DHCP)
  * are optional edges.
  *
@@ -96,8 +98,11 @@ const ELF_MACHINE: Record<string, number> = { x86_64: 62, i386: 3, aarch64: 183,
 const USERLAND_REQUIRED = ['libc.a', 'libpthread.a'];
 const USERLAND_OPTIONAL = ['libm.a', 'libutil.a', 'libprop.a'];
 
-/** Kernel components librumprun_base needs that no symbol shows (see the module head). */
-const INIT_TIME = [{ lib: 'librumpkern_mman', why: 'libpthread calls mmap at start-up; librumpkern_mman registers that system call' }];
+/** Kernel components the platform needs that no symbol shows (see the module head); `fsBase`: only with the /etc object. */
+const INIT_TIME = [
+  { lib: 'librumpkern_mman', fsBase: false, why: 'libpthread calls mmap at start-up; librumpkern_mman registers that system call' },
+  { lib: 'librumpvfs', fsBase: true, why: 'the /etc object creates its files in the rump kernel\'s file system at start-up (else PANIC: platefs: mkdir)' },
+];
 
 /** Kernel components the platform uses when they are linked, recorded as optional edges. */
 const USES_WHEN_PRESENT = [
@@ -250,7 +255,8 @@ export async function importRumprunPlatform(dir: string, options: ImportPlatform
     (kind === 'hard' ? dependencies : optionalDependencies)[name] = range;
     edges.push({ lib, name, kind, symbols: (proven.get(lib) ?? []).slice(0, 8) });
   }
-  for (const { lib } of INIT_TIME) {
+  for (const { lib, fsBase: withFs } of INIT_TIME) {
+    if (withFs && fsBase === undefined) continue;
     const name = scoped(lib);
     if (name === undefined) continue;
     dependencies[name] = range;

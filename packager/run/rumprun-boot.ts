@@ -23,6 +23,7 @@
  *   `=== _exit(0) called ===`, `=== ERROR: _exit(N) called ===`   the status the kernel halts with
  *   `=== bootstrap failed`                  configuration failed before any program ran
  *   `panic: MESSAGE`                        a kernel panic (then `halted` follows)
+ *   `PANIC: MESSAGE`                        the platform halts on a fatal error (the first one counts)
  *   `halted`                                terminal: QEMU is killed, the run resolves
  *   `FATAL TRAP: …`                         terminal: a CPU exception (no `halted` follows)
  * The status is the `_exit` status, else the last `returned` status. `halted` without either, a
@@ -146,7 +147,7 @@ export function createRumprunConsole(): { state: RumprunConsoleState; line(text:
         return null;
       }
       if (l.startsWith('rumprun: ')) state.lastPlatformError = l;
-      if ((m = /^panic: (.*)$/.exec(l)) !== null) {
+      if ((m = /^(?:panic|PANIC): (.*)$/.exec(l)) !== null) {
         state.panic ??= m[1]!;
         return null;
       }
