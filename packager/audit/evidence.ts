@@ -65,6 +65,11 @@ export interface KnownComponent {
   computed?: SymbolEvidence;
   /** Defined global names of its archive, sorted (when the archive was read). */
   defined?: string[];
+  /**
+   * Platform packages: the defined global names of each member of its archive (when read). A
+   * platform archive is linked normally, so a member the link did not need is absent as a whole.
+   */
+  members?: string[][];
   /** Where it came from: `components-dir`, `store`, `registry`. */
   source: string;
 }
@@ -96,6 +101,8 @@ export interface ImageEvidence {
   definedId?(name: string): number;
   /** `definedId` of many names at once (faster: the lookups are grouped by hash bucket). */
   definedIds?(names: readonly string[]): Int32Array;
+  /** Whether `name` is a global of an input that the link made local (hidden visibility). */
+  hasHidden?(name: string): boolean;
   /** null when the image has no link set section. */
   linkSet: LinkSetEntry[] | null;
   /** The embedded manifest, or null when the section is missing. */
@@ -135,6 +142,7 @@ async function evidenceFrom(source: ByteSource, sha256: Promise<string>, options
     hasDefined: (name: string) => index.has(name),
     definedId: (name: string) => index.lookup(name),
     definedIds: (names: readonly string[]) => index.lookupMany(names),
+    hasHidden: (name: string) => x.hidden().has(name),
     linkSet,
     manifest,
   };
@@ -291,6 +299,7 @@ async function readKnownComponentDir(
     if (typeof archive === 'string' && !archive.includes('..')) {
       const ap = join(dir, archive);
       let s: ReturnType<typeof summarizeArchive> | undefined;
+      let members: string[][] | undefined;
       let source: Awaited<ReturnType<typeof openFileSource>> | undefined;
       try {
         source = await openFileSource(ap);
@@ -299,13 +308,16 @@ async function readKnownComponentDir(
       }
       if (source !== undefined) {
         try {
-          s = summarizeArchive(await readArchiveTables(source));
+          const tables = await readArchiveTables(source);
+          s = summarizeArchive(tables);
+          if (k.kind === 'platform' && tables.kind === 'archive') members = tables.objects.map((o) => summarizeArchive({ ...tables, objects: [o] }).defined);
         } finally {
           await source.close();
         }
       }
       if (s !== undefined) {
         k.defined = s.defined;
+        if (members !== undefined) k.members = members;
         k.computed = { defined: s.defined.length, digest: symbolDigest(s.defined) };
         if (s.linkSet?.types != null && s.linkSet.types.length > 0) k.computed.linkSet = linkSetLevels(s.linkSet.types);
       }
@@ -455,6 +467,7 @@ export function createRegistryLookup(
             for (const k of ks) {
               if (k === newest || (k.recorded !== undefined && k.recorded.digest === read.computed?.digest)) {
                 k.defined = read.defined;
+                if (read.members !== undefined) k.members = read.members;
                 if (read.computed !== undefined) k.computed = read.computed;
               }
             }
