@@ -6,4 +6,5 @@ export * from './link-plan.js';
 export * from './glue.js';
 export * from './image-manifest.js';
 export * from './rumprun.js';
+export * from './platform-info.js';
 export * from './build.js';
