@@ -27,7 +27,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { RumpkgError, fsError, openFileSource, parseElfHeader, readElfLayout, readEmbeddedManifest, type ImageManifest, type Target } from '../../components/index.js';
 import { elfMachineName, findProgram, parseTarget, type Arch } from '../build/index.js';
@@ -186,37 +186,22 @@ export function planQemu(imagePath: string, target: Target, options: { memoryMb?
   };
 }
 
-/** Reads the ELF header of an image and checks it against the target (E_ARCH before QEMU starts). */
-async function checkImageArch(imagePath: string, target: Target): Promise<void> {
+/**
+ * Opens the image once: its ELF header checked against the target (E_ARCH before QEMU starts),
+ * and its embedded manifest, or null when it has none (an image rumpkg did not build).
+ */
+async function inspectImage(imagePath: string, target: Target): Promise<ImageManifest | null> {
   const t = parseTarget(target);
-  let head: Buffer;
-  let size: number;
-  try {
-    const fh = await open(imagePath, 'r');
-    try {
-      size = (await fh.stat()).size;
-      const buf = Buffer.alloc(64);
-      const { bytesRead } = await fh.read(buf, 0, 64, 0);
-      head = buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    throw fsError(e, imagePath, 'read image');
-  }
-  const h = parseElfHeader(head, { file: imagePath, size });
-  if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
-    throw new RumpkgError('E_ARCH', `${imagePath} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
-      context: { path: imagePath, target, machine: h.machine, expected: t.elfMachine },
-      hint: `build it for ${target} (rumpkg build --target ${target}), or run it with the --target it was built for`,
-    });
-  }
-}
-
-/** The image's embedded manifest, or null when it has none (an image rumpkg did not build). */
-async function readManifestIfAny(imagePath: string): Promise<ImageManifest | null> {
   const source = await openFileSource(imagePath);
   try {
+    const head = await source.read(0, Math.min(64, source.size));
+    const h = parseElfHeader(head, { file: imagePath, size: source.size });
+    if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
+      throw new RumpkgError('E_ARCH', `${imagePath} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
+        context: { path: imagePath, target, machine: h.machine, expected: t.elfMachine },
+        hint: `build it for ${target} (rumpkg build --target ${target}), or run it with the --target it was built for`,
+      });
+    }
     return await readEmbeddedManifest(source, await readElfLayout(source));
   } finally {
     await source.close();
@@ -228,9 +213,8 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
   const target = options.target;
   const t = parseTarget(target);
   await checkImageFile(imagePath);
-  await checkImageArch(imagePath, target);
   // The platform package's convention, recorded in the image, decides how it boots.
-  const manifest = await readManifestIfAny(imagePath);
+  const manifest = await inspectImage(imagePath, target);
   if (manifest?.boot !== undefined) {
     switch (manifest.boot.convention) {
       case 'rumprun': {
