@@ -31,6 +31,7 @@ import {
   parseElfHeader,
   archiveTables,
   freestandingArchiveProblem,
+  isAr,
   type ComponentManifest,
   type ImageManifest,
   type LockedComponent,
@@ -244,16 +245,35 @@ function checkInput(f: PlanFile, bytes: Buffer, target: Target): void {
   const t = parseTarget(target);
   const from = f.from as string;
   const who = f.component === undefined ? from : `component ${f.component} (${from})`;
-  const checkObject = (buf: Uint8Array, label: string): void => {
-    const h = parseElfHeader(buf, { file: label });
-    if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
-      throw new RumpkgError('E_ARCH', `${label} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
-        context: { path: from, ...(f.component === undefined ? {} : { component: f.component }), machine: h.machine, expected: t.elfMachine },
+  const checkMachine = (machine: number, elfClass: number, label: string): void => {
+    if (machine !== t.elfMachine || elfClass !== t.elfClass) {
+      throw new RumpkgError('E_ARCH', `${label} is built for ${elfMachineName(machine)} (ELF${elfClass}), not for ${target}`, {
+        context: { path: from, ...(f.component === undefined ? {} : { component: f.component }), machine, expected: t.elfMachine },
         hint: f.component === undefined ? `rebuild it for ${t.arch}, or list its source in image.sources so rumpkg compiles it` : `the component's ${target} archive is wrong; republish it`,
       });
     }
   };
-  if (f.role === 'archive' || f.role === 'platform-archive' || f.role === 'platform-library') {
+  const checkObject = (buf: Uint8Array, label: string): void => {
+    const h = parseElfHeader(buf, { file: label });
+    checkMachine(h.machine, h.class, label);
+  };
+  if (f.role === 'archive' && !t.hosted && isAr(bytes)) {
+    // One pass over the members' section tables: the machine of each, and whether the archive
+    // was built for posix (constructors, no link set), which a freestanding target cannot use.
+    const tables = archiveTables(bytes, { file: who });
+    const bad = tables.nonElfMembers[0];
+    if (bad !== undefined) {
+      throw new RumpkgError('E_ELF', `member ${bad} of ${who} is not an ELF object`, {
+        context: { path: from, member: bad, component: f.component },
+        hint: 'the archive is corrupted; run rumpkg cache verify or rumpkg install',
+      });
+    }
+    // archiveTables has checked that every member is for the first one's machine.
+    const first = tables.objects[0];
+    if (first !== undefined) checkMachine(first.layout.machine, first.layout.class, `${who}: member ${first.member}`);
+    const problem = freestandingArchiveProblem(tables, { target, what: who, ...(f.component === undefined ? {} : { component: f.component }) });
+    if (problem !== null) throw problem;
+  } else if (f.role === 'archive' || f.role === 'platform-archive' || f.role === 'platform-library') {
     const members = parseAr(bytes, { file: who }).members;
     for (const m of members) {
       const data = m.data;
@@ -264,11 +284,6 @@ function checkInput(f: PlanFile, bytes: Buffer, target: Target): void {
         });
       }
       checkObject(data, `${who}: member ${m.name}`);
-    }
-    // A component archive built for posix (constructors, no link set) on a freestanding target.
-    if (f.role === 'archive' && !t.hosted) {
-      const problem = freestandingArchiveProblem(archiveTables(bytes, { file: from }), { target, what: who, ...(f.component === undefined ? {} : { component: f.component }) });
-      if (problem !== null) throw problem;
     }
   } else if (f.role === 'app-object' || f.role === 'platform-object') {
     checkObject(bytes, who);
