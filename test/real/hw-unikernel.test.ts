@@ -18,7 +18,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRumpkgError, packComponent, readImageManifest, type Lockfile } from '../../components/index.js';
-import { buildProject, findProgram, installProject, readLock, readSizeReport, runImage, storeComponentDirResolver, type BuildResult } from '../../packager/index.js';
+import { buildProject, findProgram, installProject, readLock, readSizeReport, renderPlanScript, runImage, storeComponentDirResolver, type BuildResult } from '../../packager/index.js';
 import { createFileStorage } from '../../registry/index.js';
 import { HW_TARGET, hwProject, realHwRegistry, type RealHwRegistry } from '../helpers/real-hw.js';
 import { realSet, title } from '../helpers/real.js';
@@ -195,7 +195,7 @@ describe.skipIf(skip)(skip ? `real unikernel on hw-x86_64 — skipped: ${why}` :
     expect(noProcess(http.result.image)).toBe(true);
   }, 90_000);
 
-  it('builds reproducibly: --force and a second project directory give the same bytes; nothing runs when nothing changed', async () => {
+  it('builds reproducibly: --force, a second project directory and the --dry-run script give the same bytes; nothing runs when nothing changed', async () => {
     const before = readFileSync(http.result.image);
     const [same] = await buildProject(http.dir, { resolveComponentDir: await storeComponentDirResolver(http.dir, { env: reg.env }) });
     expect(same!.upToDate).toBe(true);
@@ -206,6 +206,10 @@ describe.skipIf(skip)(skip ? `real unikernel on hw-x86_64 — skipped: ${why}` :
     cpSync(http.dir, other, { recursive: true, filter: (p) => !p.includes('/build') });
     const { result } = await installAndBuild(other);
     expect(readFileSync(result.image).equals(before)).toBe(true);
+    // The --dry-run script, run by sh with the same tools, makes the same bytes.
+    const out = join(reg.work, 'by-hand.elf');
+    execFileSync('sh', ['-c', renderPlanScript(http.result.plan)], { env: { ...process.env, OUT: out } });
+    expect(readFileSync(out).equals(before)).toBe(true);
   }, 120_000);
 
   it('the headers a compile read are followed: editing one makes the image stale', async () => {
