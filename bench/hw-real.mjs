@@ -149,8 +149,11 @@ try {
   const manifest = await readImageManifest(image);
   const qemu = planRumprunQemu(image, manifest, { cwd: dir }).command;
   const ready = /^httpd: listening/m;
-  const run = { rumpkg: [], hand: [] };
+  const run = { rumpkg: [], hand: [], version: [] };
   for (let i = 0; i < ROUNDS; i++) {
+    const t = performance.now();
+    cli('--version');
+    run.version.push(performance.now() - t);
     const a = await timeBoot(process.execPath, [BIN, 'run', '--target', TARGET, '--timeout', '60'], { cwd: dir, env }, ready, port);
     const b = await timeBoot(qemu[0], qemu.slice(1), { cwd: dir, env, byHand: true }, ready, port);
     if (a.code !== 0 || a.first === null || b.first === null) throw new Error(`a boot failed (rumpkg exit ${a.code})`);
@@ -194,6 +197,7 @@ try {
   line('the same QEMU command by hand', run.hand.map((x) => x.first));
   const rr = stats(run.rumpkg.map((x) => x.first)).median / stats(run.hand.map((x) => x.first)).median;
   console.log(`ratio ${rr.toFixed(2)} (goal ≤ 1.1)`);
+  line('  rumpkg --version (the CLI\'s bare start-up)', run.version);
   line('  … to the halt after GET /quit: rumpkg run', run.rumpkg.map((x) => x.halted));
   line('  … by hand', run.hand.map((x) => x.halted));
   console.log(`\n(c) size: rumpkg's image ${size.fileBytes} bytes on disk (${size.allocBytes} allocated), by component:`);
