@@ -281,17 +281,17 @@ describe.skipIf(skip)(skip ? `real unikernel on hw-x86_64 — skipped: ${why}` :
     expect(noProcess(result.image)).toBe(true);
   }, 120_000);
 
-  it('without networking: the platform\'s network configuration calls are stood in for, the image is two thirds the size and exit(5) is its status', async () => {
+  it('without networking: the platform\'s network configuration calls are stood in for, the image is two thirds the size; arguments reach main and exit(5) is the status', async () => {
     const dir = hwProject(reg, 'hello', {
       manifest: { schemaVersion: 1, name: 'hello', targets: [HW_TARGET], components: { base: '^7.0.0' }, registries: {}, image: { sources: ['hello.c'] } },
-      files: { 'hello.c': '#include <stdio.h>\n#include <stdlib.h>\nint main(int argc, char **argv) { printf("hello from %s\\n", argv[0]); exit(5); }\n' },
+      files: { 'hello.c': '#include <stdio.h>\n#include <stdlib.h>\nint main(int argc, char **argv) { printf("hello from %s (%d):", argv[0], argc); for (int i = 1; i < argc; i++) printf(" [%s]", argv[i]); printf("\\n"); exit(5); }\n' },
     });
     const { lock, result } = await installAndBuild(dir);
     expect(Object.keys(lock.targets[HW_TARGET]!.components).sort()).toEqual(['@rump/base', '@rump/kern-mman', '@rump/rumprun-hw', '@rump/vfs']);
     expect(result.bytes).toBeLessThan(2_000_000);
-    const r = await runImage(result.image, { target: HW_TARGET, timeoutMs: 60_000 });
+    const r = await runImage(result.image, { target: HW_TARGET, timeoutMs: 60_000, args: ['one', 'two words'] });
     expect(r.status).toBe(5);
-    expect(r.stdout).toContain('hello from hello\n');
+    expect(r.stdout).toContain('hello from hello (3): [one] [two words]\n'); // arguments of rumpkg run -- ARGS
     expect(r.stdout).toContain('=== ERROR: _exit(5) called ===');
   }, 120_000);
 
