@@ -152,8 +152,11 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
         hint: 'the lockfile does not match the fetched component; run rumpkg install',
       });
     }
-    if (entry.archive.split('/').includes('..') || isAbsolute(entry.archive)) {
-      throw new RumpkgError('E_MANIFEST', `component ${name} names an archive outside its package: ${entry.archive}`, { context: { component: name, path: entry.archive } });
+    const paths = [entry.archive, ...(entry.objects ?? []), ...(entry.linkerScript === undefined ? [] : [entry.linkerScript]), ...(entry.platform?.libraries ?? []), ...(entry.platform?.compile.include ?? [])];
+    for (const p of paths) {
+      if (typeof p !== 'string' || p.split('/').includes('..') || isAbsolute(p)) {
+        throw new RumpkgError('E_MANIFEST', `component ${name} names a file outside its package: ${String(p)}`, { context: { component: name, path: p } });
+      }
     }
     manifests[name] = m;
     componentTargets[name] = entry;

@@ -4,10 +4,15 @@
  * rendered for the kernel command line, what a configuration needs from the closure, the glue,
  * the QEMU command and the console reader (fed lines of a real boot transcript).
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isRumpkgError, type ImageManifest, type LockedTarget, type TargetEntry } from '../../components/index.js';
 import {
+  buildImage,
   checkPortForwards,
+  findProgram,
   checkRumprunConfig,
   componentSlug,
   planLink,
@@ -174,6 +179,24 @@ describe('the link plan of a rumprun platform package (data in its manifest, not
     expect(p.files.find((f) => f.role === 'include-dir')).toEqual({ path: 'lib/rump+rumprun-hw/include0', role: 'include-dir', component: '@rump/rumprun-hw', from: '/store/rump+rumprun-hw/include/hw-x86_64' });
     expect(renderPlanScript(p)).toContain('ln -s /store/rump+rumprun-hw/include/hw-x86_64 lib/rump+rumprun-hw/include0');
     for (const s of p.steps) for (const x of s.args) expect(x.startsWith('/')).toBe(false);
+  });
+
+  it.skipIf(['clang', 'ld.lld', 'llvm-objcopy'].some((t) => findProgram(t) === null))('a platform manifest naming files outside its package: E_MANIFEST before anything is read', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rumpkg-rumprun-paths-'));
+    try {
+      const dirs: Record<string, string> = {};
+      for (const [name, entry] of Object.entries({ '@rump/tcpip': { archive: 'lib/hw-x86_64/librumpnet_netinet.a' }, '@rump/base': { archive: 'lib/hw-x86_64/librump.a' }, '@rump/rumprun-hw': { ...platformEntry, platform: { ...platformEntry.platform!, libraries: ['lib/hw-x86_64/libc.a', 'lib/../../../../etc/passwd'] } } })) {
+        const d = join(root, componentSlug(name));
+        mkdirSync(d, { recursive: true });
+        writeFileSync(join(d, 'package.json'), JSON.stringify({ name, version: '7.99.34', license: 'BSD-2-Clause', rump: { schemaVersion: 1, lib: 'librumpx', faction: 'x', targets: { 'hw-x86_64': entry } } }));
+        dirs[name] = d;
+      }
+      const e = await buildImage({ projectDir: root, target: 'hw-x86_64', lockedTarget: lt, componentDirs: dirs, project: { name: 'x', image: { sources: [] } } }).then(() => new Error('built'), (x: unknown) => x as Error & { code?: string });
+      expect((e as { code?: string }).code).toBe('E_MANIFEST');
+      expect(e.message).toBe('component @rump/rumprun-hw names a file outside its package: lib/../../../../etc/passwd');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('a rumprun platform package for a hosted target: E_BUILD before anything runs', () => {
