@@ -193,6 +193,18 @@ export const blockConfig = {
   },
 } as const;
 
+export const portForward = {
+  type: 'object',
+  description: 'A host port forwarded to a guest port when `rumpkg run` boots the image (QEMU user network, host side bound to 127.0.0.1).',
+  additionalProperties: false,
+  required: ['proto', 'host', 'guest'],
+  properties: {
+    proto: { type: 'string', enum: ['tcp', 'udp'], description: 'Transport protocol.' },
+    host: { type: 'integer', minimum: 1, maximum: 65535, description: 'Port on 127.0.0.1 of the host.' },
+    guest: { type: 'integer', minimum: 1, maximum: 65535, description: 'Port of the guest.' },
+  },
+} as const;
+
 export const initStep = {
   type: 'object',
   description: 'One step of the init order.',

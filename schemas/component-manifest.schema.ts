@@ -23,6 +23,56 @@ const person = {
   ],
 } as const;
 
+/**
+ * Compiler flags a platform package may ask for: optimisation, defines, `-f`/`-m` options
+ * without paths, `-nostdinc`, `-std=`. No `-o`, no paths (`/`), no `-fplugin`, no `-B`/`-X`: a
+ * manifest from a registry must not be able to make the compiler load or write arbitrary files.
+ */
+const SAFE_CFLAG = '^-(O[0-3sz]?|g0|nostdinc|std=[a-z0-9+]+|[DU][A-Za-z_][A-Za-z0-9_]*(=[A-Za-z0-9_.]*)?|f(?!plugin)[a-z][a-z0-9-]*(=[A-Za-z0-9_.,-]+)?|m[a-z][a-z0-9-]*(=[A-Za-z0-9_.,-]+)?)$';
+
+const platformConvention = {
+  type: 'object',
+  description:
+    "How images are made with this platform package (platform packages only). Absent: rumpkg's own glue (a generated main() " +
+    'calls rump_init(), applies the configuration and runs the application). `rumprun`: the platform package boots the kernel, ' +
+    'reads its configuration as JSON from the kernel command line and calls the entry points rumprun_main1..8; the application ' +
+    'is compiled against the platform\'s userland (headers and libraries listed here).',
+  additionalProperties: false,
+  required: ['convention', 'compile', 'libraries'],
+  properties: {
+    convention: { type: 'string', enum: ['rumprun'], description: 'The convention the platform package follows.' },
+    compile: {
+      type: 'object',
+      description: 'How application sources are compiled for this platform.',
+      additionalProperties: false,
+      required: ['triple', 'cflags', 'include'],
+      properties: {
+        triple: { type: 'string', pattern: '^[a-z0-9_]+(-[a-z0-9_.]+){1,3}$', maxLength: 64, description: 'The clang target triple, e.g. `x86_64-unknown-netbsd`.' },
+        cflags: {
+          type: 'array',
+          description: 'Compiler flags (no paths), e.g. `-nostdinc`, `-D__RUMPRUN__`, `-mno-red-zone`.',
+          items: { type: 'string', pattern: SAFE_CFLAG, maxLength: 128 },
+          maxItems: 64,
+        },
+        include: {
+          type: 'array',
+          description: 'Header directories inside the package, searched in order with `-isystem`.',
+          items: { $ref: '#/$defs/relativePath' },
+          minItems: 1,
+          maxItems: 16,
+        },
+      },
+    },
+    libraries: {
+      type: 'array',
+      description: 'Userland archives (libc, libpthread …) linked in one group with the platform archive, after the components.',
+      items: { $ref: '#/$defs/relativePath' },
+      maxItems: 32,
+    },
+    maxPageSize: { type: 'integer', minimum: 4096, maximum: 2097152, description: 'The linker\'s `-z max-page-size` (the boot loader copies the file linearly).' },
+  },
+} as const;
+
 const targetEntry = {
   type: 'object',
   description: 'What a component ships for one target. Paths are relative to the package root.',
@@ -51,6 +101,7 @@ const targetEntry = {
       maxItems: 64,
     },
     include: { $ref: '#/$defs/relativePath', description: 'A directory of headers applications compile against (`-isystem`), e.g. `include` holding `rump/rump.h`.' },
+    platform: { $ref: '#/$defs/platformConvention', description: 'How images are made with this platform package (platform packages only).' },
   },
 } as const;
 
@@ -236,6 +287,7 @@ export const componentManifestSchema = {
     license: d.license,
     symbolEvidence: d.symbolEvidence,
     upstream: d.upstream,
+    platformConvention,
     targetEntry,
     rump,
   },

@@ -54,6 +54,24 @@ export const imageManifestSchema = {
         net: { type: 'array', description: 'Network interfaces.', items: { $ref: '#/$defs/netConfig' }, maxItems: 32 },
         block: { type: 'array', description: 'Block devices.', items: { $ref: '#/$defs/blockConfig' }, maxItems: 32 },
         entry: { type: 'array', description: 'Application inputs.', items: { type: 'string', maxLength: 1024 }, maxItems: 1024 },
+        forward: { type: 'array', description: 'Host ports forwarded to the guest when it is booted.', items: { $ref: '#/$defs/portForward' }, maxItems: 32 },
+      },
+    },
+    boot: {
+      type: 'object',
+      description: 'How the image boots, when its platform package follows a convention other than rumpkg\'s glue (absent: the glue boots it).',
+      additionalProperties: false,
+      required: ['convention', 'platform', 'programs'],
+      properties: {
+        convention: { type: 'string', enum: ['rumprun'], description: '`rumprun`: configured by JSON on the kernel command line, reports on the serial console, halts.' },
+        platform: { $ref: '#/$defs/name', description: 'The platform package whose convention it is.' },
+        programs: {
+          type: 'array',
+          description: 'The name (argv[0]) of each application entry point, in run order.',
+          items: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9._+-]*$', maxLength: 64 },
+          minItems: 1,
+          maxItems: 8,
+        },
       },
     },
   },
@@ -72,5 +90,6 @@ export const imageManifestSchema = {
     upstream: d.upstream,
     netConfig: d.netConfig,
     blockConfig: d.blockConfig,
+    portForward: d.portForward,
   },
 } as const;

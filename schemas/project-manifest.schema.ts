@@ -57,6 +57,12 @@ export const projectManifestSchema = {
         },
         net: { type: 'array', description: 'Network interfaces configured at boot.', items: { $ref: '#/$defs/netConfig' }, maxItems: 32 },
         block: { type: 'array', description: 'Block devices attached at boot.', items: { $ref: '#/$defs/blockConfig' }, maxItems: 32 },
+        forward: {
+          type: 'array',
+          description: 'Host ports `rumpkg run` forwards to the guest (freestanding targets booted under QEMU).',
+          items: { $ref: '#/$defs/portForward' },
+          maxItems: 32,
+        },
         cflags: {
           type: 'array',
           description: 'Extra compiler flags for `sources`.',
@@ -73,5 +79,6 @@ export const projectManifestSchema = {
     target: d.target,
     netConfig: d.netConfig,
     blockConfig: d.blockConfig,
+    portForward: d.portForward,
   },
 } as const;

@@ -4,6 +4,9 @@
  * (Not `--version`: commander parses the program's global `-V, --version` anywhere on the
  * command line, so a subcommand cannot reuse that flag.)
  *
+ * `rumpkg import platform DIR --target hw-x86_64 --version V [-o OUT] [--upstream-commit SHA]`:
+ * rumprun's bare-metal layer → one platform package (components/import/rumprun-platform.ts).
+ *
  * `rumpkg import upstream --ref REF NAME...`: provenance from the upstream repository
  * (registry/upstream.ts). NAME is a component directory (its manifest's `rump.upstream` is
  * replaced, with every file's git blob hash) or a catalog name (the block is printed; nothing is
@@ -102,6 +105,37 @@ export function register(program: Command): void {
         for (const f of g.verbose ? unneeded : unexpected) print(`  ${f.from} → ${f.to}  ${dim(f.kinds?.join(', ') ?? '')}`);
       }
       if (r.skipped.length > 0) note(g, `skipped ${r.skipped.length} file${r.skipped.length === 1 ? '' : 's'}${g.verbose ? `: ${r.skipped.map((s) => `${s.file.split('/').pop()} (${s.reason})`).join('; ')}` : ' (--verbose lists them)'}`);
+    });
+
+  imp
+    .command('platform')
+    .description("turn rumprun's bare-metal layer (an install prefix: lib/rumprun-hw, lib/*.a, include/) into a platform package")
+    .argument('<dir>', 'rumprun install prefix (holds lib/rumprun-<platform>/rumprun.o and include/)')
+    .requiredOption('--target <target>', 'the target it was built for: hw-x86_64')
+    .requiredOption('--version <version>', 'the version to give the package (the NetBSD version of its kernel components, e.g. 7.99.34)')
+    .option('-o, --out <dir>', 'where to write the package directory', 'rump-components')
+    .option('--upstream-commit <sha>', 'the rumpkernel/rumprun commit the build came from (recorded as provenance)')
+    .option('--upstream-ref <ref>', 'upstream.ref to record (default: the commit)')
+    .option('--license <spdx>', 'licence of the package', 'BSD-2-Clause AND BSD-3-Clause')
+    .action(async (dir: string, opts: { target: string; version: string; out: string; upstreamCommit?: string; upstreamRef?: string; license: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { importRumprunPlatform } = await import('../../components/index.js');
+      const reporter = createReporter(g);
+      const r = await importRumprunPlatform(resolve(g.cwd, dir), {
+        target: opts.target,
+        version: opts.version,
+        out: resolve(g.cwd, opts.out),
+        license: opts.license,
+        ...(opts.upstreamCommit === undefined ? {} : { upstreamCommit: opts.upstreamCommit }),
+        ...(opts.upstreamRef === undefined ? {} : { upstreamRef: opts.upstreamRef }),
+      });
+      if (g.json) {
+        printJson({ name: r.name, version: r.manifest.version, target: r.target, dir: r.dir, merged: r.merged, dependencies: r.manifest.dependencies, optionalDependencies: r.manifest.rump.optionalDependencies, edges: r.edges, platform: r.manifest.rump.targets[r.target]?.platform, warnings: r.warnings });
+        return;
+      }
+      for (const w of r.warnings) reporter.warn(w);
+      print(`${green(r.merged ? '~' : '+')} ${bold(`${r.name}@${r.manifest.version}`)} for ${r.target} ${dim(`(wrote ${r.dir})`)}`);
+      for (const e of r.edges) print(`  ${e.kind === 'optional' ? '?' : '→'} ${e.name} ${dim(`(${e.kind}${e.symbols.length > 0 ? `: ${e.symbols.slice(0, 3).join(', ')}` : ''})`)}`);
     });
 
   imp

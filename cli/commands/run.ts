@@ -4,7 +4,10 @@
  * what to run when it is missing or out of date — and exit with the image's status. posix-*: executed on the host, its output streamed.
  * hw-*: booted under QEMU (packager bootImage), the serial console streamed to stdout (the
  * firmware banner only with --verbose), bounded by --timeout (default 30 s; a guest that does not
- * power off in time is E_RUN and QEMU is killed). With `--json` the output is collected and
+ * power off in time is E_RUN and QEMU is killed). Images of a rumprun platform package (real
+ * NetBSD drivers) get their configuration on the kernel command line and the host ports of
+ * rumpkg.json `image.forward`; ARGS go to the program; the status is read from the console, and
+ * relative block-device files are found from --cwd. With `--json` the output is collected and
  * printed as `{target, image, status, signal, timedOut, stdout, stderr}` (+ `timings` for hw).
  */
 import { isAbsolute, join } from 'node:path';
@@ -44,6 +47,7 @@ export function register(program: Command): void {
       const r = await runImage(image, {
         target,
         args,
+        cwd: g.cwd,
         verbose: g.verbose,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         ...(g.json ? {} : { stdout: process.stdout, stderr: process.stderr }),

@@ -11,7 +11,10 @@ function render(nodes: TreeNode[], prefix: string, out: string[], target?: strin
   });
 }
 
-/** `rumpkg tree [--target T]`: the locked closure as a tree (from the lockfile; offline). */
+/**
+ * `rumpkg tree [--target T]`: the locked closure as a tree (from the lockfile; offline), headed by
+ * the platform package that serves the target and its convention (from the store, when there).
+ */
 export function register(program: Command): void {
   program
     .command('tree')
@@ -19,7 +22,7 @@ export function register(program: Command): void {
     .option('--target <target>', 'which target (default: every locked target)')
     .action(async (opts: { target?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { readProject, readLock, planTree, projectRequests } = await import('../../packager/index.js');
+      const { readProject, readLock, planTree, projectRequests, readPlatformInfo, renderPlatformInfo, storeComponentDirResolver } = await import('../../packager/index.js');
       const { RumpkgError } = await import('../../components/index.js');
       const manifest = await readProject(g.cwd);
       const lock = await readLock(g.cwd);
@@ -27,8 +30,12 @@ export function register(program: Command): void {
       const targets = opts.target !== undefined ? [opts.target] : Object.keys(lock.targets).sort();
       const trees = Object.fromEntries(targets.map((t) => [t, planTree(lock, t, projectRequests(manifest, t))]));
       if (g.json) return printJson(trees);
+      const store = await storeComponentDirResolver(g.cwd);
       for (const t of targets) {
-        const out: string[] = [`${manifest.name} (${t})`];
+        const lt = lock.targets[t];
+        const p = lt?.platform ?? null;
+        const platform = lt === undefined || p === null ? null : readPlatformInfo(lt, t, lt.components[p] === undefined ? undefined : store.lookup(p, lt.components[p]));
+        const out: string[] = [`${manifest.name} (${t})${platform === null ? '' : dim(` · platform ${renderPlatformInfo(platform)}`)}`];
         render(trees[t] ?? [], '', out, t);
         print(out.join('\n'));
       }

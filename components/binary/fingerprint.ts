@@ -28,6 +28,8 @@ export interface SymbolPrint {
   hash: string;
   /** Byte ranges a relocation rewrites, relative to the symbol's start: start, length, start, length… */
   mask: number[];
+  /** Hidden or internal visibility: a global the link turns into a local of the image. */
+  hidden?: true;
 }
 
 export interface RegistrationPrint {
@@ -92,7 +94,7 @@ export function objectPrint(elf: ElfFile, member: string): MemberPrint {
       if (b > a) mask.push(a, b - a);
     }
     const bytes = elf.bytes.subarray(sec.offset + start, sec.offset + start + s.size);
-    const p: SymbolPrint = { name: s.name, bind: s.bind, type: s.type as 'func' | 'object', size: s.size, hash: maskedHash(bytes, mask), mask };
+    const p: SymbolPrint = { name: s.name, bind: s.bind, type: s.type as 'func' | 'object', size: s.size, hash: maskedHash(bytes, mask), mask, ...(s.bind !== 'local' && (s.visibility === 1 || s.visibility === 2) ? { hidden: true as const } : {}) };
     prints.set(i, p);
     return p;
   };

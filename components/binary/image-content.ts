@@ -20,6 +20,8 @@ export interface ImageSymbolEntry {
   type: SymbolType;
   size: number;
   value: bigint;
+  /** `st_other & 3`: 0 default, 1 internal, 2 hidden, 3 protected. */
+  visibility: number;
 }
 
 export interface ImageRegistration {
@@ -124,7 +126,7 @@ export function imageContent(elf: ElfFile): ImageContent {
     if ((s.type !== 'func' && s.type !== 'object') || s.size === 0 || typeof s.section !== 'number') continue;
     let list = byName.get(s.name);
     if (list === undefined) byName.set(s.name, (list = []));
-    list.push({ name: s.name, bind: s.bind, type: s.type, size: s.size, value: s.value });
+    list.push({ name: s.name, bind: s.bind, type: s.type, size: s.size, value: s.value, visibility: s.visibility });
   }
   const loadFn = elf.symbols.find((s) => s.name === 'rump_component_load' && s.type === 'func' && typeof s.section === 'number');
 

@@ -43,13 +43,20 @@ function finish(h: number): number {
   return h ^ (h >>> 12);
 }
 
-/** Indexes the defined global, weak and unique symbols of `view` (entry 0 skipped, empty names skipped). */
-export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
+/**
+ * Indexes the defined global, weak and unique symbols of `view` (entry 0 skipped, empty names
+ * skipped). With `hiddenLocals`, the defined local symbols of hidden visibility instead: in a
+ * linked image those are globals of its inputs that the link made local because some input
+ * declared them hidden (e.g. `__dso_handle`), still evidence of the input that defined them.
+ */
+export function indexDefinedSymbols(view: SymbolTableView, options: { hiddenLocals?: boolean } = {}): DefinedIndex {
+  const hiddenLocals = options.hiddenLocals === true;
   const d = view.data;
   const r = view.reader;
   const le = r.le;
   const es = view.entsize;
   const infoAt = r.is64 ? 4 : 12;
+  const otherAt = r.is64 ? 5 : 13;
   const shndxAt = r.is64 ? 6 : 14;
   const n = view.count;
   const sectionCount = view.sectionCount;
@@ -65,7 +72,9 @@ export function indexDefinedSymbols(view: SymbolTableView): DefinedIndex {
   for (let i = 1; i < n; i++) {
     const o = i * es;
     const bind = (d[o + infoAt] as number) >> 4;
-    if (bind !== 1 && bind !== 2 && bind !== 10) continue; // STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE
+    if (hiddenLocals) {
+      if (bind !== 0 || ((d[o + otherAt] as number) & 3) !== 2) continue; // STB_LOCAL, STV_HIDDEN
+    } else if (bind !== 1 && bind !== 2 && bind !== 10) continue; // STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE
     const raw = le ? (d[o + shndxAt] as number) | ((d[o + shndxAt + 1] as number) << 8) : ((d[o + shndxAt] as number) << 8) | (d[o + shndxAt + 1] as number);
     if (raw === 0) continue; // SHN_UNDEF
     if (raw >= SHN_LORESERVE || raw >= sectionCount) {

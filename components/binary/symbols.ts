@@ -670,6 +670,8 @@ interface ImageIndex {
   symbolTable: '.symtab' | '.dynsym' | null;
   /** Defined global, weak and unique names (no strings made until `names()`). */
   defined: DefinedIndex;
+  /** Defined local names of hidden visibility (globals of the inputs the link made local), indexed on first call. */
+  hidden(): DefinedIndex;
   linkSet: ImageLinkSetEntries | null;
 }
 
@@ -776,10 +778,12 @@ export async function readImageIndex(source: ByteSource): Promise<ImageIndex> {
     readImageLinkSet(layout, source),
   ]);
   const empty: DefinedIndex = { count: 0, has: () => false, lookup: () => -1, lookupMany: (ns) => new Int32Array(ns.length).fill(-1), names: () => [] };
+  let hidden: DefinedIndex | undefined;
   return {
     layout,
     symbolTable: symtab === undefined ? null : symtab.type === SHT.SYMTAB ? '.symtab' : '.dynsym',
     defined: view === undefined ? empty : indexDefinedSymbols(view),
+    hidden: () => (hidden ??= view === undefined ? empty : indexDefinedSymbols(view, { hiddenLocals: true })),
     linkSet,
   };
 }

@@ -251,6 +251,15 @@ function normalizeTargetEntry(t: TargetEntry): TargetEntry {
   if (t.ldflags !== undefined) out.ldflags = [...t.ldflags];
   if (t.abiFlags !== undefined) out.abiFlags = [...t.abiFlags];
   if (t.include !== undefined) out.include = t.include;
+  if (t.platform !== undefined) {
+    const p = t.platform;
+    out.platform = {
+      convention: p.convention,
+      compile: { triple: p.compile.triple, cflags: [...p.compile.cflags], include: [...p.compile.include] },
+      libraries: [...p.libraries],
+      ...(p.maxPageSize === undefined ? {} : { maxPageSize: p.maxPageSize }),
+    };
+  }
   return out;
 }
 
@@ -319,6 +328,19 @@ function checkPackagePath(p: string, files: ReadonlySet<string> | undefined, fil
   } else if (files !== undefined && !files.has(p)) {
     out.push(problem(file, at, `${JSON.stringify(p)} is not in the package`, 'a regular file present in the component directory'));
   }
+}
+
+/** A directory inside the package that holds at least one file (when the file list is known). */
+function checkPackageDir(p: string, files: ReadonlySet<string> | undefined, file: string, at: string, out: DocumentProblem[]): void {
+  const bad = packagePathProblem(p);
+  if (bad !== undefined) {
+    out.push(problem(file, at, `${JSON.stringify(p)}: ${bad}`, 'a relative path inside the package'));
+    return;
+  }
+  if (files === undefined) return;
+  const prefix = `${p}/`;
+  for (const f of files) if (f.startsWith(prefix)) return;
+  out.push(problem(file, at, `${JSON.stringify(p)} is not a directory of the package`, 'a directory holding files in the component directory'));
 }
 
 /**
@@ -432,13 +454,11 @@ export function checkManifest(m: ComponentManifest, options: { file?: string; fi
     checkPackagePath(entry.archive, files, file, `${at}/archive`, out);
     entry.objects?.forEach((o, i) => checkPackagePath(o, files, file, `${at}/objects/${i}`, out));
     if (entry.linkerScript !== undefined) checkPackagePath(entry.linkerScript, files, file, `${at}/linkerScript`, out);
-    if (entry.include !== undefined) {
-      const bad = packagePathProblem(entry.include);
-      const prefix = `${entry.include.replace(/\/+$/, '')}/`;
-      if (bad !== undefined) out.push(problem(file, `${at}/include`, `${JSON.stringify(entry.include)}: ${bad}`, 'a relative path inside the package'));
-      else if (files !== undefined && ![...files].some((f) => f.startsWith(prefix))) {
-        out.push(problem(file, `${at}/include`, `${JSON.stringify(entry.include)} holds no file of the package`, 'a directory of headers inside the component directory'));
-      }
+    if (entry.include !== undefined) checkPackageDir(entry.include, files, file, `${at}/include`, out);
+    if (entry.platform !== undefined) {
+      if (m.rump.kind !== 'platform') out.push(problem(file, `${at}/platform`, 'only a platform package can set how images are made', 'kind "platform", or no platform object'));
+      entry.platform.libraries.forEach((l, i) => checkPackagePath(l, files, file, `${at}/platform/libraries/${i}`, out));
+      entry.platform.compile.include.forEach((d, i) => checkPackageDir(d, files, file, `${at}/platform/compile/include/${i}`, out));
     }
     for (const [key, levels] of [['linkSet', entry.symbols?.linkSet], ['constructors', entry.symbols?.constructors]] as const) levels?.forEach((l, i) => {
       if (!(INIT_LEVELS as readonly string[]).includes(l)) out.push(problem(file, `${at}/symbols/${key}/${i}`, `unknown init level ${JSON.stringify(l)}`, 'a rump init level'));
@@ -555,6 +575,7 @@ function normalizeProjectManifest(m: ProjectManifestInput): ProjectManifest {
       });
     }
     if (i.cflags !== undefined) image.cflags = [...i.cflags];
+    if (i.forward !== undefined) image.forward = i.forward.map((f) => ({ proto: f.proto, host: f.host, guest: f.guest }));
     out.image = image;
   }
   return out;
@@ -587,6 +608,12 @@ function checkProjectManifest(m: ProjectManifest, options: { file?: string } = {
   m.targets.forEach((t, i) => {
     const bad = targetProblem(t);
     if (bad !== undefined) out.push(problem(file, `/targets/${i}`, `${JSON.stringify(t)}: ${bad}`, 'a target such as posix-x86_64'));
+  });
+  const hostPorts = new Set<string>();
+  m.image?.forward?.forEach((f, i) => {
+    const key = `${f.proto}:${f.host}`;
+    if (hostPorts.has(key)) out.push(problem(file, `/image/forward/${i}/host`, `host ${f.proto} port ${f.host} is forwarded twice`, 'each host port once'));
+    hostPorts.add(key);
   });
   m.image?.net?.forEach((n, i) => {
     if (n.method === 'static' && n.addr === undefined) out.push(problem(file, `/image/net/${i}/addr`, `interface ${n.if} is static but has no address`, 'an address for a static interface'));

@@ -29,6 +29,9 @@ import { basename, join, resolve } from 'node:path';
 import { loadCatalog, catalogShipsTarget, type Catalog, type CatalogEntry } from '../catalog/index.js';
 import { fsError, isRumpkgError, RumpkgError } from '../model/index.js';
 import { analyzeArchives, readArchiveScan, type ArchiveScan, type EdgeFinding, type SymbolAnalysis } from './import-symbols.js';
+import { freestandingArchiveProblem } from './registration.js';
+import { RUMPRUN_PLATFORM_LIBS } from './rumprun-platform.js';
+import { openFileSource, readArchiveTables } from '../binary/index.js';
 import { checkManifest, loadComponentDir, normalizeManifest } from '../documents/index.js';
 import { formatProblems } from '../../schemas/index.js';
 import { parseTarget, parseVersion } from '../model/index.js';
@@ -100,6 +103,7 @@ function classifyArchiveFile(file: string): { lib: string } | { skip: string } {
   const lib = file.slice(0, -2);
   if (lib.endsWith('_pic')) return { skip: `PIC twin of ${lib.slice(0, -4)}.a (same code, position-independent)` };
   if (HOST_LIBS.has(lib)) return { skip: `${lib} is a host-side library (remote syscalls / hijacking), not a kernel component` };
+  if (RUMPRUN_PLATFORM_LIBS.has(lib)) return { skip: `${lib} is part of rumprun's platform, not a kernel component (rumpkg import platform)` };
   return { lib };
 }
 
@@ -181,8 +185,6 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   let done = 0;
   let next = 0;
   const wantMachines = MACHINE_OF_ARCH[arch];
-  // Linux-hosted posix builds register through constructors; rumprun (hw, xen) through the link set.
-  const convention: 'constructor' | 'link-set' = options.target.startsWith('posix-') ? 'constructor' : 'link-set';
   const worker = async (): Promise<void> => {
     while (next < libs.length) {
       const i = next++;
@@ -196,13 +198,16 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
           hint: 'import each target from the archives built for it',
         });
       }
-      const wrong = scan.registrations.find((r) => r.via !== convention);
-      if (wrong !== undefined) {
-        throw new RumpkgError('E_REGISTRATION', `${file}(${wrong.member}) registers its components through ${wrong.via === 'constructor' ? 'constructors (.init_array, a Linux-hosted build)' : 'link_set_rump_components (a NetBSD-native or rumprun build)'}, but ${options.target} images expect ${convention === 'constructor' ? 'constructors' : 'link-set entries'}`, {
-          context: { file, member: wrong.member, via: wrong.via, target: options.target },
-          hint: convention === 'constructor' ? 'these archives are for a bare-metal or NetBSD-hosted target (e.g. --target hw-x86_64)' : 'these archives were built for a posix host (--target posix-x86_64); import the rumprun build for this target',
-        });
-      }
+      if (options.target.startsWith('posix-')) {
+        // A posix (Linux-hosted) image finds components through constructors only.
+        const wrong = scan.registrations.find((r) => r.via === 'link-set');
+        if (wrong !== undefined) {
+          throw new RumpkgError('E_TARGET', `${file}(${wrong.member}) registers its components through link_set_rump_components (a NetBSD-native or rumprun build), but ${options.target} images find components through constructors`, {
+            context: { file, member: wrong.member, via: wrong.via, target: options.target },
+            hint: 'these archives are for a bare-metal target (e.g. --target hw-x86_64); import the buildrump.sh posix build for posix targets',
+          });
+        }
+      } else await checkFreestanding(file, options.target);
       const entry = byLib.get(lib);
       let name = entry?.name ?? nameForLib(lib);
       if (entry === undefined && takenNames.has(name)) name = `x-${name}`;
@@ -335,6 +340,17 @@ function sortLevels(levels: readonly string[]): string[] {
     return i < 0 ? 1e6 : i;
   };
   return [...levels].sort((a, b) => order(a) - order(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A freestanding target takes link-set archives only (registration.ts): E_TARGET for a posix build. */
+async function checkFreestanding(file: string, target: string): Promise<void> {
+  const source = await openFileSource(file, { sync: true });
+  try {
+    const problem = freestandingArchiveProblem(await readArchiveTables(source), { target, what: file });
+    if (problem !== null) throw problem;
+  } finally {
+    await source.close();
+  }
 }
 
 function factionFor(lib: string): string {

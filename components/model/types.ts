@@ -42,6 +42,34 @@ export interface TargetEntry {
    * root: e.g. `include` of the base component, holding `rump/rump.h`.
    */
   include?: string;
+  /** How images are made with this platform package (platform packages only; absent: rumpkg's glue). */
+  platform?: PlatformConvention;
+}
+
+/**
+ * A platform package's convention for making images (schemas/component-manifest.schema.ts):
+ * `rumprun` — the platform boots the kernel, reads JSON from the kernel command line and calls
+ * `rumprun_main1..8`; applications are compiled against the platform's own userland.
+ */
+export interface PlatformConvention {
+  convention: 'rumprun';
+  compile: {
+    /** clang target triple, e.g. `x86_64-unknown-netbsd`. */
+    triple: string;
+    cflags: string[];
+    /** Header directories inside the package (`-isystem`, in order). */
+    include: string[];
+  };
+  /** Userland archives linked in one group with the platform archive. */
+  libraries: string[];
+  maxPageSize?: number;
+}
+
+/** A host port forwarded to a guest port when an image is booted (rumpkg.json image.forward). */
+export interface PortForward {
+  proto: 'tcp' | 'udp';
+  host: number;
+  guest: number;
 }
 
 export interface Upstream {
@@ -135,6 +163,7 @@ export interface ProjectManifest {
     net?: NetConfig[];
     block?: BlockConfig[];
     cflags?: string[];
+    forward?: PortForward[];
   };
 }
 
@@ -235,7 +264,9 @@ export interface ImageManifest {
   }>;
   linkOrder: string[];
   initOrder: InitStep[];
-  config: { net: NetConfig[]; block: BlockConfig[]; entry: string[] };
+  config: { net: NetConfig[]; block: BlockConfig[]; entry: string[]; forward?: PortForward[] };
+  /** How the image boots when its platform follows a convention other than rumpkg's glue. */
+  boot?: { convention: 'rumprun'; platform: string; programs: string[] };
 }
 
 /** The real run order of rump init levels (../shared/netbsd/components.json initLevelRunOrder). */

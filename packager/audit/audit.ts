@@ -324,6 +324,16 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
         if (id < 0) missing.push(d[i] as string);
         else if (owner[id] !== -2) distinct++;
       }
+      if (k.kind === 'platform' && k.members !== undefined && missing.length > 0) {
+        // A platform archive is linked normally: members the link did not need are absent as a
+        // whole and missing nothing; only a member that is partly there lacks symbols — other
+        // than globals the link made hidden, which the image keeps as locals.
+        const hidden = ev.hasHidden;
+        const gone = new Set(hidden === undefined ? missing : missing.filter((n) => !hidden(n)));
+        const byMember = k.members.map((m) => m.symbols.filter((x) => x.bind !== 'local').map((x) => x.name));
+        const partial = byMember.filter((m) => m.some((n) => !gone.has(n))).flatMap((m) => m.filter((n) => gone.has(n)));
+        return { found: d.length - gone.size, distinct, missing: sortStrings(partial) };
+      }
       return { found: d.length - missing.length, distinct, missing };
     };
     let cands = g.candidates;

@@ -82,8 +82,11 @@ export function imageHas(content: ImageContent, p: SymbolPrint): 'same' | 'other
   if (entries.length === 0) return 'none';
   const local = p.bind === 'local';
   for (const e of entries) {
-    // Same size and binding (a global made local, or the other way round, is a change).
-    if (e.size !== p.size || (e.bind === 'local') !== local) continue;
+    // Same size and binding (a global made local, or the other way round, is a change), except
+    // for hidden globals, which the link turns into locals — hidden in the object, or made hidden
+    // by a reference elsewhere (the most constraining visibility wins).
+    const madeLocal = !local && e.bind === 'local' && (p.hidden === true || e.visibility === 1 || e.visibility === 2);
+    if (e.size !== p.size || ((e.bind === 'local') !== local && !madeLocal)) continue;
     const b = content.bytes(e.value, e.size);
     if (b !== null && maskedHash(b, p.mask) === p.hash) return 'same';
   }

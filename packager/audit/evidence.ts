@@ -103,6 +103,8 @@ export interface ImageEvidence {
   definedId?(name: string): number;
   /** `definedId` of many names at once (faster: the lookups are grouped by hash bucket). */
   definedIds?(names: readonly string[]): Int32Array;
+  /** Whether `name` is a global of an input that the link made local (hidden visibility). */
+  hasHidden?(name: string): boolean;
   /** null when the image has no link set section. */
   linkSet: LinkSetEntry[] | null;
   /** The embedded manifest, or null when the section is missing. */
@@ -144,6 +146,7 @@ async function evidenceFrom(source: ByteSource, sha256: Promise<string>, options
     hasDefined: (name: string) => index.has(name),
     definedId: (name: string) => index.lookup(name),
     definedIds: (names: readonly string[]) => index.lookupMany(names),
+    hasHidden: (name: string) => x.hidden().has(name),
     linkSet,
     manifest,
   };
@@ -322,7 +325,8 @@ async function readKnownComponentDir(
       }
       if (source !== undefined) {
         try {
-          s = summarizeArchive(await readArchiveTables(source));
+          const tables = await readArchiveTables(source);
+          s = summarizeArchive(tables);
         } finally {
           await source.close();
         }
@@ -504,6 +508,7 @@ export function createRegistryLookup(
             for (const k of ks) {
               if (k === newest || (k.recorded !== undefined && k.recorded.digest === read.computed?.digest)) {
                 k.defined = read.defined;
+                if (read.members !== undefined) k.members = read.members;
                 if (read.computed !== undefined) k.computed = read.computed;
               }
             }

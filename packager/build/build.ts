@@ -29,7 +29,11 @@ import {
   isRumpkgError,
   parseAr,
   parseElfHeader,
+  archiveTables,
+  freestandingArchiveProblem,
+  isAr,
   type ComponentManifest,
+  type ImageManifest,
   type LockedComponent,
   type LockedTarget,
   type Lockfile,
@@ -39,7 +43,8 @@ import {
   processAlive,
 } from '../../components/index.js';
 import { renderGlue } from './glue.js';
-import { planImageManifest, renderImageManifest } from './image-manifest.js';
+import { checkPortForwards, planImageManifest, renderImageManifest } from './image-manifest.js';
+import { checkRumprunConfig, renderRumprunGlue, rumprunProgramNames } from './rumprun.js';
 import { planLink, type LinkPlan, type PlanFile, type PlanStep } from './link-plan.js';
 import { elfMachineName, parseTarget } from './targets.js';
 import { findToolchain, type ResolvedToolchain } from './toolchain.js';
@@ -147,8 +152,11 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
         hint: 'the lockfile does not match the fetched component; run rumpkg install',
       });
     }
-    if (entry.archive.split('/').includes('..') || isAbsolute(entry.archive)) {
-      throw new RumpkgError('E_MANIFEST', `component ${name} names an archive outside its package: ${entry.archive}`, { context: { component: name, path: entry.archive } });
+    const paths = [entry.archive, ...(entry.objects ?? []), ...(entry.linkerScript === undefined ? [] : [entry.linkerScript]), ...(entry.platform?.libraries ?? []), ...(entry.platform?.compile.include ?? [])];
+    for (const p of paths) {
+      if (typeof p !== 'string' || p.split('/').includes('..') || isAbsolute(p)) {
+        throw new RumpkgError('E_MANIFEST', `component ${name} names a file outside its package: ${String(p)}`, { context: { component: name, path: p } });
+      }
     }
     manifests[name] = m;
     componentTargets[name] = entry;
@@ -177,14 +185,34 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
     for (const n of names) headers.push(join(d, n));
   }
   const programs = entries.length > 0 ? entries.length : sources.length + objects.length > 0 ? 1 : 0;
-  const glue = renderGlue({ net: image.net ?? [], block: image.block ?? [], entries: programs });
+  const forward = checkPortForwards(image.forward ?? []);
+  // The platform package decides how the image is made (link-plan.ts, rumprun.ts).
+  const convention = lt.platform === null ? undefined : componentTargets[lt.platform]?.platform;
+  let glue: string;
+  let boot: ImageManifest['boot'];
+  if (convention === undefined) {
+    glue = renderGlue({ net: image.net ?? [], block: image.block ?? [], entries: programs });
+  } else {
+    const libs = new Set(Object.values(lt.components).map((c) => c.lib));
+    checkRumprunConfig({ net: image.net ?? [], block: image.block ?? [], programs, forward }, libs, target);
+    glue = renderRumprunGlue(programs);
+    const names = rumprunProgramNames(image.entry ?? [], options.project.name, programs);
+    if (names.length === 0) {
+      throw new RumpkgError('E_MANIFEST', `the ${target} image has no application: rumpkg.json image.sources and image.entry are empty`, {
+        context: { target, component: lt.platform },
+        hint: 'list the C sources in image.sources',
+      });
+    }
+    boot = { convention: convention.convention, platform: lt.platform as string, programs: names };
+  }
   const manifest = renderImageManifest(
     planImageManifest({
       target,
       project: options.project.name,
       lockedTarget: lt,
       componentManifests: manifests,
-      config: { net: image.net ?? [], block: image.block ?? [], entry: image.entry ?? image.sources ?? [] },
+      config: { net: image.net ?? [], block: image.block ?? [], entry: image.entry ?? image.sources ?? [], ...(forward.length === 0 ? {} : { forward }) },
+      ...(boot === undefined ? {} : { boot }),
     }),
   );
   const plan = planLink({
@@ -204,39 +232,20 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
-/**
- * A header directory's signature for the stamp key: every file's relative path, size and mtime
- * (headers are many; a change to any of them changes the key, like make's timestamps).
- */
-function treeSignature(root: string, what: string): Buffer {
-  const lines: string[] = [];
-  const walk = (dir: string, rel: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(dir).sort();
-    } catch (e) {
-      throw fsError(e, dir, `read ${what}`);
-    }
-    for (const n of names) {
-      const p = join(dir, n);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p, `${rel}${n}/`);
-      else lines.push(`${rel}${n}\t${st.size}\t${st.mtimeMs}`);
-    }
-  };
-  walk(root, '');
-  return Buffer.from(lines.join('\n'));
-}
-
 function readInput(f: PlanFile): Buffer {
   const from = f.from as string;
-  if (f.role === 'include-dir') return treeSignature(from, `the headers of component ${f.component ?? '?'}`);
   try {
+    if (f.role === 'include-dir') {
+      // A header directory is staged as a link; its identity is its path (the headers a compile
+      // reads are hashed into the stamp from the compiler's dependency files, see buildImage).
+      if (!statSync(from).isDirectory()) throw Object.assign(new Error(`${from} is not a directory`), { code: 'ENOTDIR' });
+      return Buffer.from(`dir:${from}`);
+    }
     return readFileSync(from);
   } catch (e) {
-    const what = f.component === undefined ? `application file ${from}` : `the archive of component ${f.component} (${from})`;
+    const what = f.component === undefined ? `application file ${from}` : `${f.role === 'include-dir' ? 'the header directory' : f.role === 'archive' ? 'the archive' : 'a file'} of component ${f.component} (${from})`;
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new RumpkgError('E_NOT_FOUND', `missing ${what}`, {
         context: { path: from, ...(f.component === undefined ? {} : { component: f.component }) },
         hint: f.component === undefined ? 'check image.sources / image.entry in rumpkg.json' : 'the store entry is incomplete; run rumpkg cache verify or rumpkg install',
@@ -251,16 +260,35 @@ function checkInput(f: PlanFile, bytes: Buffer, target: Target): void {
   const t = parseTarget(target);
   const from = f.from as string;
   const who = f.component === undefined ? from : `component ${f.component} (${from})`;
-  const checkObject = (buf: Uint8Array, label: string): void => {
-    const h = parseElfHeader(buf, { file: label });
-    if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
-      throw new RumpkgError('E_ARCH', `${label} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
-        context: { path: from, ...(f.component === undefined ? {} : { component: f.component }), machine: h.machine, expected: t.elfMachine },
+  const checkMachine = (machine: number, elfClass: number, label: string): void => {
+    if (machine !== t.elfMachine || elfClass !== t.elfClass) {
+      throw new RumpkgError('E_ARCH', `${label} is built for ${elfMachineName(machine)} (ELF${elfClass}), not for ${target}`, {
+        context: { path: from, ...(f.component === undefined ? {} : { component: f.component }), machine, expected: t.elfMachine },
         hint: f.component === undefined ? `rebuild it for ${t.arch}, or list its source in image.sources so rumpkg compiles it` : `the component's ${target} archive is wrong; republish it`,
       });
     }
   };
-  if (f.role === 'archive' || f.role === 'platform-archive') {
+  const checkObject = (buf: Uint8Array, label: string): void => {
+    const h = parseElfHeader(buf, { file: label });
+    checkMachine(h.machine, h.class, label);
+  };
+  if (f.role === 'archive' && !t.hosted && isAr(bytes)) {
+    // One pass over the members' section tables: the machine of each, and whether the archive
+    // was built for posix (constructors, no link set), which a freestanding target cannot use.
+    const tables = archiveTables(bytes, { file: who });
+    const bad = tables.nonElfMembers[0];
+    if (bad !== undefined) {
+      throw new RumpkgError('E_ELF', `member ${bad} of ${who} is not an ELF object`, {
+        context: { path: from, member: bad, component: f.component },
+        hint: 'the archive is corrupted; run rumpkg cache verify or rumpkg install',
+      });
+    }
+    // archiveTables has checked that every member is for the first one's machine.
+    const first = tables.objects[0];
+    if (first !== undefined) checkMachine(first.layout.machine, first.layout.class, `${who}: member ${first.member}`);
+    const problem = freestandingArchiveProblem(tables, { target, what: who, ...(f.component === undefined ? {} : { component: f.component }) });
+    if (problem !== null) throw problem;
+  } else if (f.role === 'archive' || f.role === 'platform-archive' || f.role === 'platform-library') {
     const members = parseAr(bytes, { file: who }).members;
     for (const m of members) {
       const data = m.data;
@@ -286,6 +314,39 @@ interface Stamp {
   key: string;
   image: string;
   map: string;
+  /** Platform headers the compiles read (absolute path → sha256), from their dependency files. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * The platform headers the plan's compiles read: the `-MD` dependency files in the build
+ * directory, each path inside a staged header directory mapped back to the package's file.
+ */
+async function readHeaderDeps(plan: LinkPlan, dir: string): Promise<Record<string, string>> {
+  const roots = plan.files.filter((f) => f.role === 'include-dir').map((f) => ({ staged: `${f.path}/`, from: f.from as string }));
+  const found = new Set<string>();
+  for (const step of plan.steps) {
+    const i = step.args.indexOf('-MF');
+    if (step.tool !== 'cc' || i < 0) continue;
+    const text = await readFile(join(dir, step.args[i + 1] as string), 'utf8');
+    // make syntax: "target: dep dep \\\n dep"; a blank inside a path is escaped.
+    const words = text.replace(/\\\n/g, ' ').split(/(?<!\\)\s+/).map((w) => w.replace(/\\ /g, ' '));
+    for (const w of words) {
+      const r = roots.find((x) => w.startsWith(x.staged));
+      if (r !== undefined) found.add(`${r.from}/${w.slice(r.staged.length)}`);
+    }
+  }
+  const out: Record<string, string> = {};
+  for (const p of [...found].sort()) out[p] = sha256(readFileSync(p));
+  return out;
+}
+
+/** Whether every header a stamp recorded still has the recorded bytes. */
+function headersCurrent(plan: LinkPlan, stamp: Stamp): boolean {
+  if (!plan.files.some((f) => f.role === 'include-dir')) return true;
+  if (stamp.headers === undefined) return false;
+  for (const [p, h] of Object.entries(stamp.headers)) if (fileSha(p) !== h) return false;
+  return true;
 }
 
 function readStamp(path: string): Stamp | undefined {
@@ -544,6 +605,7 @@ function upToDateResult(options: BuildImageOptions, prepared: PreparedBuild): Bu
   if (stamp === undefined || stamp.key !== prepared.key) return undefined;
   const imgSha = fileSha(image);
   if (imgSha !== stamp.image || fileSha(`${image}.map`) !== stamp.map) return undefined;
+  if (!headersCurrent(prepared.plan, stamp)) return undefined;
   (options.reporter ?? quiet).info(`${image} is up to date`);
   return { target: options.target, plan: prepared.plan, image, dryRun: false, upToDate: true, sha256: `sha256-${imgSha}`, bytes: statSync(image).size };
 }
@@ -618,7 +680,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
     await writeAtomically(image, async (tmp) => {
       await writeFile(tmp, bytes, { mode: 0o755 });
     });
-    const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: sha256(bytes), map: sha256(map) };
+    const headers = plan.files.some((f) => f.role === 'include-dir') ? await readHeaderDeps(plan, dir) : undefined;
+    const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: sha256(bytes), map: sha256(map), ...(headers === undefined ? {} : { headers }) };
     await writeAtomically(stampPath, (tmp) => writeFile(tmp, `${JSON.stringify(stamp)}\n`));
     return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${sha256(bytes)}`, bytes: bytes.length };
   } finally {

@@ -5,4 +5,6 @@ export * from './toolchain.js';
 export * from './link-plan.js';
 export * from './glue.js';
 export * from './image-manifest.js';
+export * from './rumprun.js';
+export * from './platform-info.js';
 export * from './build.js';

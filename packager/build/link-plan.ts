@@ -24,15 +24,27 @@
  * archive>`; there is no libc and no crt, the platform package's boot object and linker script
  * take their place. A freestanding closure without a platform package, or a platform package
  * without a linker script, cannot make a bootable image: E_BUILD before anything runs.
+ *
+ * A platform package with a `platform` convention (rumprun.ts; today only `rumprun`) decides the
+ * rest from its manifest, not from the target's name: application sources and the glue are
+ * compiled by the same clang for the platform's triple with its flags and `-isystem` its header
+ * directories (staged as links into the package: `lib/<platform>/include<N>`; `-MD` records which
+ * headers a compile read, for the build stamp); the link adds `-z max-page-size=…` and ends with
+ * `--start-group <platform archive> <its userland libraries> --end-group`. So on hw-x86_64 the
+ * same link plan makes a miniature image or one with real NetBSD drivers, whichever platform
+ * package the registry served.
  */
-import { MANIFEST_SECTION, RumpkgError, type LockedTarget, type Target, type TargetEntry } from '../../components/index.js';
+import { MANIFEST_SECTION, RumpkgError, type LockedTarget, type PlatformConvention, type Target, type TargetEntry } from '../../components/index.js';
 import { entrySymbol } from './glue.js';
 import { parseTarget } from './targets.js';
-import type { Toolchain, ToolName } from './toolchain.js';
+import { HOSTED_BASE_CFLAGS, type Toolchain, type ToolName } from './toolchain.js';
 
-type PlanFileRole = 'app-source' | 'app-object' | 'glue' | 'manifest' | 'archive' | 'platform-archive' | 'platform-object' | 'linker-script' | 'include-dir' | 'app-header';
+type PlanFileRole = 'app-source' | 'app-object' | 'app-header' | 'glue' | 'manifest' | 'archive' | 'platform-archive' | 'platform-object' | 'platform-library' | 'linker-script' | 'include-dir';
 
-/** A file the build directory must hold before the steps run: copied from `from`, or `content`. */
+/**
+ * A file the build directory must hold before the steps run: copied from `from`, or `content`.
+ * An `include-dir` is a directory of the platform package, staged as a symbolic link to `from`.
+ */
 export interface PlanFile {
   path: string;
   role: PlanFileRole;
@@ -56,7 +68,7 @@ export interface PlanStep {
 
 interface PlanInput {
   path: string;
-  role: 'app-object' | 'glue-object' | 'archive' | 'platform-archive' | 'platform-object';
+  role: 'app-object' | 'glue-object' | 'archive' | 'platform-archive' | 'platform-object' | 'platform-library';
   component?: string;
   wholeArchive: boolean;
 }
@@ -78,6 +90,8 @@ export interface LinkPlan {
   destination: string;
   /** Entry point object (in the build dir) → the symbol its `main` became. */
   entries: Array<{ object: string; symbol: string }>;
+  /** The platform package's convention for making images (absent: rumpkg's glue). */
+  convention?: 'rumprun';
 }
 
 interface AppInput {
@@ -165,8 +179,10 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
   const platformObjects: PlanInput[] = [];
   let linkerScript: string | undefined;
   let platformLdflags: string[] = [];
+  let convention: PlatformConvention | undefined;
+  const platformLibraries: PlanInput[] = [];
+  const includeDirs: string[] = [];
   const order = [...lockedTarget.linkOrder.filter((n) => n !== platform), ...(platform === null ? [] : [platform])];
-  const includeFlags: string[] = [];
   for (const name of order) {
     const entry = entryFor(name);
     const slug = componentSlug(name);
@@ -175,7 +191,7 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
     if (entry.include !== undefined) {
       // Headers the application compiles against, linked (not copied) into the build directory.
       files.push({ path: `inc/${slug}`, role: 'include-dir', component: name, from: `${dir}/${entry.include}` });
-      includeFlags.push('-isystem', `inc/${slug}`);
+      includeDirs.push(`inc/${slug}`);
     }
     for (const f of entry.abiFlags ?? []) if (!abiFlags.includes(f)) abiFlags.push(f);
     const path = `lib/${slug}/${baseName(entry.archive)}`;
@@ -193,6 +209,17 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
         files.push({ path: linkerScript, role: 'linker-script', component: name, from: `${dir}/${entry.linkerScript}` });
       }
       platformLdflags = [...(entry.ldflags ?? [])];
+      convention = entry.platform;
+      (convention?.libraries ?? []).forEach((l) => {
+        const p = `lib/${slug}/${baseName(l)}`;
+        files.push({ path: p, role: 'platform-library', component: name, from: `${dir}/${l}` });
+        platformLibraries.push({ path: p, role: 'platform-library', component: name, wholeArchive: false });
+      });
+      (convention?.compile.include ?? []).forEach((d, i) => {
+        const p = `lib/${slug}/include${i}`;
+        files.push({ path: p, role: 'include-dir', component: name, from: `${dir}/${d}` });
+        includeDirs.push(p);
+      });
     } else {
       archives.push(input);
       for (const f of entry.ldflags ?? []) if (!platformLdflags.includes(f)) platformLdflags.push(f);
@@ -207,7 +234,15 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
   for (const h of app.headers ?? []) if (!appHeaders.has(baseName(h))) appHeaders.set(baseName(h), h);
   for (const [n, h] of [...appHeaders].sort((a, b) => (a[0] < b[0] ? -1 : 1))) files.push({ path: `src/h/${n}`, role: 'app-header', from: h });
   const quote = appHeaders.size > 0 ? ['-iquote', 'src/h'] : [];
-  const cflags = [...toolchain.cflags, ...abiFlags, ...includeFlags, ...quote, ...(options.cflags ?? [])];
+  // The compiler: the toolchain's, or — for a platform with its own userland — the same clang
+  // for the platform's triple, with its flags and headers instead of the freestanding ones.
+  // Component headers (e.g. base's rump/rump.h) come first, then the platform's.
+  const isystem = includeDirs.flatMap((d) => ['-isystem', d]);
+  const ccCommand = convention === undefined ? cmd('cc') : [toolchain.tools.cc.command, `--target=${convention.compile.triple}`];
+  const baseCflags = convention === undefined ? [...toolchain.cflags, ...isystem] : [...HOSTED_BASE_CFLAGS, ...convention.compile.cflags, ...isystem];
+  const cflags = [...baseCflags, ...abiFlags.filter((f) => !baseCflags.includes(f)), ...quote, ...(options.cflags ?? [])];
+  // Header dependencies of each compile (with component or platform headers: the stamp follows them).
+  const depFlags = (obj: string): string[] => (includeDirs.length === 0 ? [] : ['-MD', '-MF', obj.replace(/\.o$/, '.d')]);
 
   // Application: stage, compile, rename main.
   const appObjects: string[] = [];
@@ -216,7 +251,7 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
     const staged = `src/${i}/${baseName(src)}`;
     const obj = `obj/app${i}.o`;
     files.push({ path: staged, role: 'app-source', from: src });
-    steps.push({ tool: 'cc', command: cmd('cc'), args: ['-c', ...cflags, '-o', obj, staged], cwd: '.', description: `compile ${src}` });
+    steps.push({ tool: 'cc', command: ccCommand, args: ['-c', ...cflags, ...depFlags(obj), '-o', obj, staged], cwd: '.', description: `compile ${src}` });
     appObjects.push(obj);
     origin.set(src, obj);
   });
@@ -252,11 +287,13 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
 
   // Glue.
   files.push({ path: 'glue/rumpkg_main.c', role: 'glue', content: options.glue });
-  steps.push({ tool: 'cc', command: cmd('cc'), args: ['-c', ...toolchain.cflags, ...abiFlags, '-o', 'obj/rumpkg_main.o', 'glue/rumpkg_main.c'], cwd: '.', description: 'compile the orchestration glue' });
+  const glueFlags = convention === undefined ? [...toolchain.cflags, ...abiFlags] : [...baseCflags, ...abiFlags.filter((f) => !baseCflags.includes(f))];
+  steps.push({ tool: 'cc', command: ccCommand, args: ['-c', ...glueFlags, ...depFlags('obj/rumpkg_main.o'), '-o', 'obj/rumpkg_main.o', 'glue/rumpkg_main.c'], cwd: '.', description: 'compile the orchestration glue' });
   inputs.push({ path: 'obj/rumpkg_main.o', role: 'glue-object', wholeArchive: false });
   inputs.unshift(...platformObjects);
   inputs.push(...archives);
   if (platformArchive !== undefined) inputs.push(platformArchive);
+  inputs.push(...platformLibraries);
 
   // Link.
   let ldflags: string[];
@@ -268,13 +305,23 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
         hint: platform === null ? `a ${target} closure needs the ${info.platform} platform package (it provides hypercall:17), e.g. rumpkg add platform-${target}` : `republish ${platform} with rump.targets["${target}"].linkerScript`,
       });
     }
-    ldflags = [...toolchain.ldflags, '-Map=image.map'];
+    ldflags = [...toolchain.ldflags, '-Map=image.map', ...(convention?.maxPageSize === undefined ? [] : ['-z', `max-page-size=0x${convention.maxPageSize.toString(16)}`])];
     const args = [...ldflags, '-T', linkerScript, '-o', 'image.linked', ...platformObjects.map((p) => p.path), ...linkApp, 'obj/rumpkg_main.o'];
     if (archives.length > 0) args.push('--whole-archive', ...archives.map((a) => a.path), '--no-whole-archive');
-    if (platformArchive !== undefined) args.push(platformArchive.path);
+    // The platform archive and its userland reference each other (libc ↔ the platform's
+    // syscall glue): one group, searched until nothing new resolves.
+    const group = [...(platformArchive === undefined ? [] : [platformArchive.path]), ...platformLibraries.map((l) => l.path)];
+    if (platformLibraries.length > 0) args.push('--start-group', ...group, '--end-group');
+    else args.push(...group);
     args.push(...platformLdflags);
     steps.push({ tool: 'ld', command: cmd('ld'), args, cwd: '.', description: `link the image for ${target}` });
   } else {
+    if (convention !== undefined) {
+      throw new RumpkgError('E_BUILD', `platform package ${platform} follows the ${convention.convention} convention, which rumpkg links for freestanding targets only, not ${target}`, {
+        context: { target, component: platform },
+        hint: 'use it for the hw target it was made for',
+      });
+    }
     ldflags = [...toolchain.ldflags, '-Wl,-Map=image.map'];
     const linkArgs = [...ldflags, '-o', 'image.linked', ...platformObjects.map((p) => p.path), ...linkApp, 'obj/rumpkg_main.o'];
     if (archives.length > 0) linkArgs.push('-Wl,--whole-archive', ...archives.map((a) => a.path), '-Wl,--no-whole-archive');
@@ -307,6 +354,7 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
     map: 'image.map',
     destination: options.output,
     entries,
+    ...(convention === undefined ? {} : { convention: convention.convention }),
   };
 }
 

@@ -45,6 +45,12 @@ interface ToolchainSpec {
   libc: 'host' | 'none';
 }
 
+/**
+ * Compiler flags rumpkg adds for a platform package that brings its own userland (its own
+ * headers and libc, e.g. the rumprun convention): the platform's manifest adds the rest.
+ */
+export const HOSTED_BASE_CFLAGS = ['-O2', '-fno-ident'] as const;
+
 /** Compiler flags of every freestanding image input rumpkg compiles (application, glue). */
 const FREESTANDING_CFLAGS = ['-O2', '-fno-ident', '-ffreestanding', '-fno-builtin', '-fno-stack-protector', '-fno-pic', '-fno-pie'] as const;
 

@@ -3,7 +3,11 @@
  * stdout/stderr into the given streams and resolves with its exit status; a bounded timeout kills
  * it (SIGKILL) and is reported as `timedOut`.
  *
- * `hw-*` images boot under QEMU (`bootImage`, which `runImage` calls for them), see planQemu:
+ * `hw-*` images boot under QEMU (`bootImage`, which `runImage` calls for them). How depends on
+ * the platform package the image was linked with, which the image's manifest records: an image
+ * whose manifest has `boot.convention: "rumprun"` (real NetBSD drivers on rumprun's bare-metal
+ * platform) boots as rumprun-boot.ts describes; every other image (rumpkg's glue on the
+ * miniature platforms) as follows, see planQemu:
  * - before QEMU starts: the image's ELF header must match the target (E_ARCH), and the emulator
  *   must be on PATH (E_TOOLCHAIN naming the Debian package, qemu-system-x86 / qemu-system-misc);
  * - the serial console is streamed to `stdout`, CR LF turned into LF; everything before the
@@ -15,20 +19,20 @@
  *   -no-reboot, an emulator error, the platform never starting) is E_RUN;
  * - bounded: the timeout (default 30 s) kills QEMU and is E_RUN — a guest that does not power
  *   off has hung, unlike a posix program, whose timeout is only reported;
- * - QEMU is always killed: it runs in its own process group, which gets SIGKILL on timeout, on
- *   any error, on SIGINT/SIGTERM/SIGHUP of this process (after which the signal is re-raised)
- *   and when this process exits. A SIGKILL of rumpkg itself cannot be caught: QEMU is started
- *   through util-linux `setpriv --pdeathsig KILL` (when present), so the kernel kills it then.
- *   Without setpriv it still ends when its console pipe breaks at the guest's next output.
+ * - QEMU is always killed (qemu-process.ts): on timeout, on any error, on SIGINT/SIGTERM/SIGHUP
+ *   of this process and when it exits; with `setpriv --pdeathsig KILL` even when rumpkg is
+ *   SIGKILLed.
  * - network: one virtio-net device on a QEMU user-mode network with `restrict=on` (no host or
  *   outside traffic ever leaves the emulator); -nodefaults, so no other NIC or display exists.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { RumpkgError, fsError, parseElfHeader, type Target } from '../../components/index.js';
+import { RumpkgError, fsError, openFileSource, parseElfHeader, readElfLayout, readEmbeddedManifest, type ImageManifest, type Target } from '../../components/index.js';
 import { elfMachineName, findProgram, parseTarget, type Arch } from '../build/index.js';
+import { spawnQemu } from './qemu-process.js';
+import { bootRumprun } from './rumprun-boot.js';
 
 interface RunImageOptions {
   target: Target;
@@ -43,8 +47,10 @@ interface RunImageOptions {
   verbose?: boolean;
   /** hw: PATH used to find QEMU (default process.env.PATH). */
   path?: string;
-  /** hw: guest memory in MiB (default: 64 on x86_64, 128 on riscv64). */
+  /** hw: guest memory in MiB (default: 64 on x86_64, 128 on riscv64 and for rumprun images). */
   memoryMb?: number;
+  /** hw: the directory relative block-device sources (rumpkg.json image.block) are found in. */
+  cwd?: string;
 }
 
 interface ImageRunResult {
@@ -59,8 +65,11 @@ interface ImageRunResult {
   firmware?: string;
   /** hw: the emulator command that ran. */
   emulator?: string[];
-  /** hw: milliseconds from spawning QEMU to the platform's first line, and to QEMU's exit. */
-  timings?: { platformUpMs: number | null; exitMs: number };
+  /**
+   * hw: milliseconds from spawning QEMU to the platform's first line and to QEMU's exit; for the
+   * rumprun convention also to the first program's start, its first output line and the halt.
+   */
+  timings?: { platformUpMs: number | null; exitMs: number; mainMs?: number | null; appOutputMs?: number | null; haltMs?: number | null };
 }
 
 export async function runImage(imagePath: string, options: RunImageOptions): Promise<ImageRunResult> {
@@ -177,63 +186,25 @@ export function planQemu(imagePath: string, target: Target, options: { memoryMb?
   };
 }
 
-/** The processes groups of running QEMUs, killed when this process exits or is signalled. */
-const running = new Set<number>();
-let hooked = false;
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-function onSignal(signal: NodeJS.Signals): void {
-  for (const pid of running) killGroup(pid);
-  running.clear();
-  unhook();
-  process.kill(process.pid, signal);
-}
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-const onExit = (): void => {
-  for (const pid of running) killGroup(pid);
-};
-function hook(): void {
-  if (hooked) return;
-  hooked = true;
-  for (const s of SIGNALS) process.on(s, onSignal);
-  process.on('exit', onExit);
-}
-function unhook(): void {
-  if (!hooked) return;
-  hooked = false;
-  for (const s of SIGNALS) process.off(s, onSignal);
-  process.off('exit', onExit);
-}
-
-/** Reads the ELF header of an image and checks it against the target (E_ARCH before QEMU starts). */
-async function checkImageArch(imagePath: string, target: Target): Promise<void> {
+/**
+ * Opens the image once: its ELF header checked against the target (E_ARCH before QEMU starts),
+ * and its embedded manifest, or null when it has none (an image rumpkg did not build).
+ */
+async function inspectImage(imagePath: string, target: Target): Promise<ImageManifest | null> {
   const t = parseTarget(target);
-  let head: Buffer;
-  let size: number;
+  const source = await openFileSource(imagePath);
   try {
-    const fh = await open(imagePath, 'r');
-    try {
-      size = (await fh.stat()).size;
-      const buf = Buffer.alloc(64);
-      const { bytesRead } = await fh.read(buf, 0, 64, 0);
-      head = buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
+    const head = await source.read(0, Math.min(64, source.size));
+    const h = parseElfHeader(head, { file: imagePath, size: source.size });
+    if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
+      throw new RumpkgError('E_ARCH', `${imagePath} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
+        context: { path: imagePath, target, machine: h.machine, expected: t.elfMachine },
+        hint: `build it for ${target} (rumpkg build --target ${target}), or run it with the --target it was built for`,
+      });
     }
-  } catch (e) {
-    throw fsError(e, imagePath, 'read image');
-  }
-  const h = parseElfHeader(head, { file: imagePath, size });
-  if (h.machine !== t.elfMachine || h.class !== t.elfClass) {
-    throw new RumpkgError('E_ARCH', `${imagePath} is built for ${elfMachineName(h.machine)} (ELF${h.class}), not for ${target}`, {
-      context: { path: imagePath, target, machine: h.machine, expected: t.elfMachine },
-      hint: `build it for ${target} (rumpkg build --target ${target}), or run it with the --target it was built for`,
-    });
+    return await readEmbeddedManifest(source, await readElfLayout(source));
+  } finally {
+    await source.close();
   }
 }
 
@@ -241,9 +212,22 @@ async function checkImageArch(imagePath: string, target: Target): Promise<void> 
 export async function bootImage(imagePath: string, options: RunImageOptions): Promise<ImageRunResult> {
   const target = options.target;
   const t = parseTarget(target);
-  const plan = planQemu(imagePath, target, options.memoryMb === undefined ? {} : { memoryMb: options.memoryMb });
   await checkImageFile(imagePath);
-  await checkImageArch(imagePath, target);
+  // The platform package's convention, recorded in the image, decides how it boots.
+  const manifest = await inspectImage(imagePath, target);
+  if (manifest?.boot !== undefined) {
+    switch (manifest.boot.convention) {
+      case 'rumprun': {
+        const r = await bootRumprun(imagePath, { ...manifest, boot: manifest.boot }, options);
+        return { status: r.status, signal: null, timedOut: false, stdout: r.stdout, stderr: r.stderr, emulator: r.emulator, timings: r.timings };
+      }
+      default: {
+        const never: never = manifest.boot.convention;
+        throw new RumpkgError('E_RUN', `${imagePath} follows a boot convention this rumpkg does not know: ${String(never)}`, { context: { path: imagePath } });
+      }
+    }
+  }
+  const plan = planQemu(imagePath, target, options.memoryMb === undefined ? {} : { memoryMb: options.memoryMb });
   const program = findProgram(plan.command[0]!, options.path ?? process.env.PATH);
   if (program === null) {
     throw new RumpkgError('E_TOOLCHAIN', `the emulator '${plan.command[0]}' for target ${target} was not found on PATH`, {
@@ -259,27 +243,8 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
   const timeoutMs = options.timeoutMs ?? 30_000;
   const marker = `rumpkg: ${target} platform up`;
   const started = Date.now();
-  // With util-linux's setpriv, QEMU gets PR_SET_PDEATHSIG: it dies with rumpkg even when rumpkg
-  // is SIGKILLed (the one signal the process-group cleanup below cannot catch).
-  const setpriv = findProgram('setpriv', options.path ?? process.env.PATH);
-  const argv = setpriv === null ? [program, ...plan.command.slice(1)] : [setpriv, '--pdeathsig', 'KILL', '--', program, ...plan.command.slice(1)];
   return new Promise<ImageRunResult>((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-      env: options.env ?? process.env,
-    });
-    const pid = child.pid;
-    if (pid !== undefined) {
-      running.add(pid);
-      hook();
-    }
-    const release = (): void => {
-      if (pid === undefined) return;
-      killGroup(pid);
-      running.delete(pid);
-      if (running.size === 0) unhook();
-    };
+    const { child, release } = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }) });
     let firmware = '';
     let up = options.verbose === true;
     let platformUpMs: number | null = null;

@@ -352,7 +352,13 @@ describe('the README example through the shipped CLI (dist/rumpkg.cjs)', () => {
     expect(tree.stdout.split('\n')).toContain('└── @rump/virtio-net@10.1.0 (^10.1.0, hw-x86_64 only)');
     expect(rumpkg('tree', '--target', 'posix-x86_64').stdout).not.toContain('virtio-net');
     expect(rumpkg('why', 'pci').stdout).toBe(
-      ['@rump/pci (hw-x86_64)', '  <project> → @rump/virtio-net → @rump/virtio-pci → @rump/pci', '  rumpkg.json requests @rump/virtio-net for hw-x86_64 only', ''].join('\n'),
+      [
+        '@rump/pci (hw-x86_64)',
+        '  <project> → @rump/virtio-net → @rump/virtio-pci → @rump/pci',
+        '  rumpkg.json requests @rump/virtio-net for hw-x86_64 only',
+        '  hw-x86_64 is served by platform @rump/platform-hw-x86_64@10.1.0 (rumpkg glue)',
+        '',
+      ].join('\n'),
     );
     const json = JSON.parse(rumpkg('--json', 'why', 'pci').stdout) as { reasons: Record<string, string[]> };
     expect(json.reasons).toEqual({ 'hw-x86_64': ['rumpkg.json requests @rump/virtio-net for hw-x86_64 only'] });

@@ -288,13 +288,13 @@ describe.skipIf(!posix.available)(title(posix, 'real posix-x86_64 archives, end 
       expect(existsSync(r.out)).toBe(false);
     });
 
-    it('an archive registering through the link set (rumprun hw) offered for posix: E_REGISTRATION naming archive and member', async () => {
+    it('an archive registering through the link set (rumprun hw) offered for posix: E_TARGET naming archive and member', async () => {
       const hw = realSet('hw');
       if (!hw.available) return;
       const hwLib = join(await hw.dir(), 'lib/rumprun-hw/librumpnet_netinet.a');
       const r = await importInto(setOf('bad-convention', { 'librumpdev_bpf.a': readFileSync(hwLib) }));
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/error\[E_REGISTRATION\].*librumpdev_bpf\.a\(netinet_component\.o\) registers its components through link_set_rump_components/);
+      expect(r.stderr).toMatch(/error\[E_TARGET\].*librumpdev_bpf\.a\(netinet_component\.o\) registers its components through link_set_rump_components/);
       expect(existsSync(r.out)).toBe(false);
     });
 
