@@ -7,7 +7,6 @@
  * printed as `{target, image, status, signal, timedOut, stdout, stderr}` (+ `timings` for hw).
  */
 import { isAbsolute, join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { globalOptions, printJson } from '../output.js';
 
@@ -21,20 +20,20 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'kill the image after this many seconds (hw default: 30)')
     .action(async (args: string[], opts: { target?: string; image?: string; timeout?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { RumpkgError, readImageManifest } = await import('../../components/index.js');
+      const { RumpkgError, isRumpkgError, readImageManifest, readProjectManifest } = await import('../../components/index.js');
       const { runImage, defaultImagePath } = await import('../../packager/index.js');
       let target = opts.target;
       let image = opts.image === undefined ? undefined : isAbsolute(opts.image) ? opts.image : join(g.cwd, opts.image);
       if (image === undefined) {
-        let project: { name?: string; targets?: string[] };
-        try {
-          project = JSON.parse(await readFile(join(g.cwd, 'rumpkg.json'), 'utf8')) as typeof project;
-        } catch (e) {
-          throw new RumpkgError('E_NOT_FOUND', `cannot read ${join(g.cwd, 'rumpkg.json')}`, { context: { path: join(g.cwd, 'rumpkg.json') }, hint: 'run it in a project, or give --image FILE', cause: e });
-        }
-        target ??= (project.targets ?? []).find((t) => t.startsWith('posix-')) ?? project.targets?.[0];
+        // rumpkg.json through its one validated reader: its name and targets become a path.
+        const path = join(g.cwd, 'rumpkg.json');
+        const project = await readProjectManifest(path).catch((e: unknown) => {
+          if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
+          throw new RumpkgError('E_NOT_FOUND', `cannot read ${path}`, { context: { path }, hint: 'run it in a project, or give --image FILE', cause: e });
+        });
+        target ??= project.targets.find((t) => t.startsWith('posix-')) ?? project.targets[0];
         if (target === undefined) throw new RumpkgError('E_TARGET', 'rumpkg.json lists no target', { hint: 'give --target' });
-        image = defaultImagePath(g.cwd, target, project.name ?? 'image');
+        image = defaultImagePath(g.cwd, target, project.name);
       }
       target ??= (await readImageManifest(image)).target;
       let timeoutMs: number | undefined;

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { open, readFile, readdir, rename, stat, unlink, link } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { RumpkgError, fsError, processAlive } from '../../components/index.js';
+import { RumpkgError, fsError, parseJsonDocument, processAlive } from '../../components/index.js';
 
 interface LockOptions {
   /** Give up after this long (default 10 s). */
@@ -42,8 +42,8 @@ export interface Lock {
 
 async function readHolder(path: string): Promise<LockHolder | undefined> {
   try {
-    const v = JSON.parse(await readFile(path, 'utf8')) as Partial<LockHolder>;
-    if (typeof v.pid === 'number' && typeof v.time === 'number' && typeof v.token === 'string' && typeof v.host === 'string') {
+    const v = parseJsonDocument(await readFile(path), { file: path, maxBytes: 4096, maxDepth: 2 }) as Partial<LockHolder>;
+    if (v !== null && typeof v === 'object' && typeof v.pid === 'number' && typeof v.time === 'number' && typeof v.token === 'string' && typeof v.host === 'string') {
       return v as LockHolder;
     }
   } catch {
