@@ -5,7 +5,7 @@
  * compiled CLI (`npm run build` first) and kills it at delays spread over one uninterrupted run.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { integrityOf, parseLockfileText } from '../../components/index.js';
@@ -217,5 +217,60 @@ describe('CA-01 SIGKILL mid-operation', () => {
     }
     // The kills really landed on both sides of each commit.
     for (const o of ['@rump/c00 before', '@rump/c00 after', '@rump/c02 before', '@rump/c02 after']) expect(outcomes[o], o).toBeGreaterThan(0);
+  }, 600_000);
+
+  it('rumpkg publish into a registry of the earlier layout (plain directories): at every kill point readers see it as it was or as it will be', async () => {
+    const set = wideSet(1, 4096);
+    const src = tempDir('rel-legacy-src');
+    const [c00] = writeComponentDirs(src, set) as [string];
+    const bump = writeComponentDirs(join(src, 'next'), [{ name: '@rump/c00', version: '1.1.0', payload: 4096 }])[0] as string;
+    const base = tempDir('rel-legacy-base');
+    expect((await runCli(['--quiet', 'publish', c00], { cwd: base, env: { ...process.env, RUMPKG_HOME: join(base, 'home') } })).code).toBe(0);
+    // Turn the name's link back into the plain directory earlier rumpkgs wrote.
+    const reg0 = join(base, 'home', 'registry');
+    const entry = join(reg0, '@rump', 'c00');
+    const gen = realpathSync(entry);
+    rmSync(entry);
+    cpSync(gen, entry, { recursive: true });
+    rmSync(join(reg0, '.registry', 'gens'), { recursive: true });
+    const args = ['--quiet', 'publish', bump];
+    const copy = (label: string): { reg: string; env: NodeJS.ProcessEnv; root: string } => {
+      const root = tempDir(label);
+      cpSync(join(base, 'home'), join(root, 'home'), { recursive: true, verbatimSymlinks: true });
+      return { root, reg: join(root, 'home', 'registry'), env: { ...process.env, RUMPKG_HOME: join(root, 'home') } };
+    };
+    /** What a reader gets: each listed version with the hash of its verified tarball. */
+    const readerView = async (reg: string): Promise<string> => {
+      const storage = createFileStorage(reg);
+      const out: string[] = [];
+      for (const name of await storage.listNames()) {
+        for (const v of Object.keys((await storage.readPackument(name)).versions)) out.push(`${name}@${v}:${integrityOf(await storage.readTarball(name, v))}`);
+      }
+      return out.join('\n');
+    };
+    const before = await readerView(reg0);
+    const ref = copy('rel-legacy-ref');
+    const logFile = join(ref.root, 'writes.log');
+    expect((await runCli(args, { cwd: ref.root, env: { ...ref.env, NODE_OPTIONS: `--require ${KILL_HOOK}`, RUMPKG_KILL_LOG: logFile } })).code).toBe(0);
+    const writes = readFileSync(logFile, 'utf8').trim().split('\n');
+    const after = await readerView(ref.reg);
+    const afterVisible = visibleState(ref.reg);
+    expect(after).not.toBe(before);
+    const seen = new Set<string>();
+    for (let k = 1; k <= writes.length; k++) {
+      const run = copy('rel-legacy');
+      const r = await runCli(args, { cwd: run.root, env: { ...run.env, NODE_OPTIONS: `--require ${KILL_HOOK}`, RUMPKG_KILL_AT: String(k) } });
+      expect(r.signal, `kill point ${k}: ${writes[k - 1]}`).toBe('SIGKILL');
+      const view = await readerView(run.reg);
+      expect([before, after], `kill point ${k} (${writes[k - 1]})`).toContain(view);
+      seen.add(view === before ? 'before' : 'after');
+      const again = await runCli(args, { cwd: run.root, env: run.env });
+      expect(again.signal).toBeNull();
+      expect(visibleState(run.reg), `after the run following kill point ${k}`).toEqual(afterVisible);
+      expect(internalLeftovers(run.reg)).toEqual([]);
+      expect(lstatSync(join(run.reg, '@rump', 'c00')).isSymbolicLink()).toBe(true);
+      expect(readdirSync(join(run.reg, '.registry', 'gens', '@rump+c00'))).toHaveLength(1);
+    }
+    expect([...seen].sort()).toEqual(['after', 'before']);
   }, 600_000);
 });
