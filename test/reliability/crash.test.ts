@@ -164,8 +164,8 @@ describe('CA-01 SIGKILL mid-operation', () => {
     const base = tempDir('rel-kill-base');
     const baseEnv = { ...process.env, RUMPKG_HOME: join(base, 'home') };
     expect((await runCli(['--quiet', 'publish', c00, c01], { cwd: base, env: baseEnv })).code).toBe(0);
-    // The publish under test: a new version of an existing name, then a new name.
-    const args = ['--quiet', 'publish', bump, c02];
+    // The publishes under test, each one CLI run (a run publishing several directories does so
+    // concurrently, so its writes have no fixed order): a new version of an existing name, a new name.
     const copy = (label: string): { reg: string; env: NodeJS.ProcessEnv; root: string } => {
       const root = tempDir(label);
       cpSync(join(base, 'home'), join(root, 'home'), { recursive: true, verbatimSymlinks: true });
@@ -173,47 +173,48 @@ describe('CA-01 SIGKILL mid-operation', () => {
     };
     const before = visibleState(join(base, 'home', 'registry'));
     expect(Object.keys(before)).toEqual(['@rump/c00', '@rump/c01']);
-
-    // One uninterrupted run, counting its writes.
-    const ref = copy('rel-kill-ref');
-    const logFile = join(ref.root, 'writes.log');
-    const r0 = await runCli(args, { cwd: ref.root, env: { ...ref.env, NODE_OPTIONS: `--require ${KILL_HOOK}`, RUMPKG_KILL_LOG: logFile } });
-    expect(r0.code, r0.stderr).toBe(0);
-    const writes = readFileSync(logFile, 'utf8').trim().split('\n');
-    expect(writes.length).toBeGreaterThan(10);
-    const after = visibleState(ref.reg);
-    expect(after['@rump/c01']).toBe(before['@rump/c01']);
-    expect(after['@rump/c00']).not.toBe(before['@rump/c00']);
-    expect(Object.keys(after)).toEqual(['@rump/c00', '@rump/c01', '@rump/c02']);
-    expect(internalLeftovers(ref.reg)).toEqual([]);
-
     const outcomes: Record<string, number> = {};
-    for (let k = 1; k <= writes.length; k++) {
-      const run = copy('rel-kill');
-      const r = await runCli(args, { cwd: run.root, env: { ...run.env, NODE_OPTIONS: `--require ${KILL_HOOK}`, RUMPKG_KILL_AT: String(k) } });
-      expect(r.signal, `kill point ${k}: ${writes[k - 1]}`).toBe('SIGKILL');
-      // At the kill: every name is exactly as it was, or exactly as the uninterrupted run left it.
-      const seen = visibleState(run.reg);
-      for (const name of ['@rump/c00', '@rump/c01', '@rump/c02']) {
-        const state = seen[name] === before[name] ? 'before' : seen[name] === after[name] ? 'after' : 'torn';
-        expect(state, `kill point ${k} (${writes[k - 1]}): ${name}`).not.toBe('torn');
-        outcomes[`${name} ${state}`] = (outcomes[`${name} ${state}`] ?? 0) + 1;
+    for (const [subject, dir] of [['@rump/c00', bump], ['@rump/c02', c02]] as const) {
+      const args = ['--quiet', 'publish', dir];
+      // One uninterrupted run, counting its writes.
+      const ref = copy('rel-kill-ref');
+      const logFile = join(ref.root, 'writes.log');
+      const r0 = await runCli(args, { cwd: ref.root, env: { ...ref.env, NODE_OPTIONS: `--require ${KILL_HOOK}`, RUMPKG_KILL_LOG: logFile } });
+      expect(r0.code, r0.stderr).toBe(0);
+      const writes = readFileSync(logFile, 'utf8').trim().split('\n');
+      expect(writes.length).toBeGreaterThan(10);
+      const after = visibleState(ref.reg);
+      for (const name of Object.keys(after)) if (name !== subject) expect(after[name]).toBe(before[name]);
+      expect(after[subject]).not.toBe(before[subject]);
+      expect(internalLeftovers(ref.reg)).toEqual([]);
+
+      for (let k = 1; k <= writes.length; k++) {
+        const run = copy('rel-kill');
+        const r = await runCli(args, { cwd: run.root, env: { ...run.env, NODE_OPTIONS: `--require ${KILL_HOOK}`, RUMPKG_KILL_AT: String(k) } });
+        expect(r.signal, `kill point ${k}: ${writes[k - 1]}`).toBe('SIGKILL');
+        // At the kill: every name is exactly as it was, or exactly as the uninterrupted run left it.
+        const seen = visibleState(run.reg);
+        for (const name of ['@rump/c00', '@rump/c01', '@rump/c02']) {
+          const state = seen[name] === before[name] ? 'before' : seen[name] === after[name] ? 'after' : 'torn';
+          expect(state, `kill point ${k} (${writes[k - 1]}): ${name}`).not.toBe('torn');
+          if (name === subject) outcomes[`${name} ${state}`] = (outcomes[`${name} ${state}`] ?? 0) + 1;
+        }
+        // …and what a reader gets agrees: every listed version's tarball verifies.
+        const storage = createFileStorage(run.reg);
+        for (const name of await storage.listNames()) {
+          for (const v of Object.keys((await storage.readPackument(name)).versions)) await storage.readTarball(name, v);
+        }
+        // The next run (the user publishing again) completes the registry and removes the leftovers.
+        const again = await runCli(args, { cwd: run.root, env: run.env });
+        expect(again.signal).toBeNull();
+        expect(visibleState(run.reg), `after the run following kill point ${k}`).toEqual(after);
+        expect(internalLeftovers(run.reg), `after the run following kill point ${k}`).toEqual([]);
+        for (const name of Object.keys(after)) {
+          expect(readdirSync(join(run.reg, '.registry', 'gens', name.replace('/', '+'))), `${name} keeps one generation`).toHaveLength(1);
+          expect(lstatSync(join(run.reg, ...name.split('/'))).isSymbolicLink()).toBe(true);
+          expect(statSync(join(run.reg, ...name.split('/'))).isDirectory()).toBe(true);
+        }
       }
-      // …and what a reader gets agrees: every listed version's tarball verifies.
-      const storage = createFileStorage(run.reg);
-      for (const name of await storage.listNames()) {
-        for (const v of Object.keys((await storage.readPackument(name)).versions)) await storage.readTarball(name, v);
-      }
-      // The next run (the user publishing again) completes the registry and removes the leftovers.
-      const again = await runCli(args, { cwd: run.root, env: run.env });
-      expect(again.signal).toBeNull();
-      expect(visibleState(run.reg), `after the run following kill point ${k}`).toEqual(after);
-      expect(internalLeftovers(run.reg), `after the run following kill point ${k}`).toEqual([]);
-      for (const name of ['@rump+c00', '@rump+c01', '@rump+c02']) {
-        expect(readdirSync(join(run.reg, '.registry', 'gens', name)), `${name} keeps one generation`).toHaveLength(1);
-      }
-      expect(lstatSync(join(run.reg, '@rump', 'c00')).isSymbolicLink()).toBe(true);
-      expect(statSync(join(run.reg, '@rump', 'c00')).isDirectory()).toBe(true);
     }
     // The kills really landed on both sides of each commit.
     for (const o of ['@rump/c00 before', '@rump/c00 after', '@rump/c02 before', '@rump/c02 after']) expect(outcomes[o], o).toBeGreaterThan(0);
