@@ -14,6 +14,8 @@
  *   .registry/tokens.json                publish tokens (sha256 only, 0600; server/tokens.ts)
  *   .registry/locks/<scope>+<name>.lock  per-name write locks (lock.ts)
  *   .registry/locks/.claims.lock         the publish lock of the whole registry (alias claims)
+ *   .registry/claims                     a token every publish changes (before its switch), so a
+ *                                        storage instance knows when its index of claims is stale
  *   .registry/tmp/                       staging; leftovers of dead processes are removed by
  *                                        the next writer
  *
@@ -48,7 +50,7 @@
  *   two claimants racing for one word give one winner.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import compare from 'semver/functions/compare.js';
 import gt from 'semver/functions/gt.js';
@@ -200,6 +202,7 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
   const lockDir = join(meta, 'locks');
   const gensRoot = join(meta, 'gens');
   const claimsLock = join(lockDir, '.claims.lock');
+  const claimsToken = join(meta, 'claims');
   const now = options.now ?? (() => new Date());
   const lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
   let prepared: Promise<void> | undefined;
@@ -460,26 +463,48 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
     }, { what: name, timeoutMs: lockTimeoutMs });
   }
 
-  /** The claims and owners of every component but `except` (alias ownership). */
-  const claimCache = new Map<string, { dir: string; mtimeMs: number; size: number; claims: Map<string, string>; owners: string[] }>();
-  async function otherClaims(except: string): Promise<Array<{ name: string; claims: Map<string, string>; owners: string[] }>> {
-    const out: Array<{ name: string; claims: Map<string, string>; owners: string[] }> = [];
+  /**
+   * The claims and owners of every component (alias ownership), read under the publish lock.
+   * Reading every packument for every publish made publishing N components O(N²): the index is
+   * kept per storage instance and trusted while `.registry/claims` holds the token this instance
+   * saw (every publish writes a new one before its switch); otherwise it is read again, each
+   * packument parsed only when its file changed.
+   */
+  type ClaimEntry = { claims: Map<string, string>; owners: string[] };
+  let claimIndex: { token: string; entries: Map<string, ClaimEntry> } | undefined;
+  const parsedClaims = new Map<string, { dir: string; mtimeMs: number; size: number; entry: ClaimEntry }>();
+  async function readClaimIndex(): Promise<Map<string, ClaimEntry>> {
+    const token = await readFile(claimsToken, 'utf8').catch(() => '');
+    if (token !== '' && claimIndex?.token === token) return claimIndex.entries;
+    const entries = new Map<string, ClaimEntry>();
     for (const name of await storage.listNames()) {
-      if (name === except) continue;
       const cur = await currentOf(name);
       if (cur === undefined) continue;
       const st = await stat(join(cur.dir, 'packument.json')).catch(() => undefined);
       if (st === undefined) continue;
-      let hit = claimCache.get(name);
+      let hit = parsedClaims.get(name);
       if (hit === undefined || hit.dir !== cur.dir || hit.mtimeMs !== st.mtimeMs || hit.size !== st.size) {
         const doc = await readPackumentIn(name, cur);
         if (doc === undefined) continue;
-        hit = { dir: cur.dir, mtimeMs: st.mtimeMs, size: st.size, claims: componentClaims(name, doc), owners: (doc.maintainers ?? []).map((m) => m.name) };
-        claimCache.set(name, hit);
+        hit = { dir: cur.dir, mtimeMs: st.mtimeMs, size: st.size, entry: { claims: componentClaims(name, doc), owners: (doc.maintainers ?? []).map((m) => m.name) } };
+        parsedClaims.set(name, hit);
       }
-      out.push({ name, claims: hit.claims, owners: hit.owners });
+      entries.set(name, hit.entry);
     }
-    return out;
+    claimIndex = { token, entries };
+    return entries;
+  }
+
+  /**
+   * Marks every instance's claim index stale: a new token, written before the switch. Not
+   * fsynced: after a power loss no process holds an index any more.
+   */
+  async function renewClaimsToken(): Promise<string> {
+    const token = randomBytes(12).toString('hex');
+    const tmp = tempPath('claims');
+    await writeFile(tmp, token, { flag: 'wx', mode: 0o644 });
+    await rename(tmp, claimsToken);
+    return token;
   }
 
   const storage: RegistryStorage = {
@@ -581,7 +606,9 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
           });
         }
         const claimants = owner !== undefined ? [owner] : (old?.maintainers ?? []).map((m) => m.name);
-        const conflict = findClaimConflict(name, doc, { current: old, claimants, others: await otherClaims(name) });
+        const index = await readClaimIndex();
+        const others = [...index].filter(([n]) => n !== name).map(([n, e]) => ({ name: n, ...e }));
+        const conflict = findClaimConflict(name, doc, { current: old, claimants, others });
         if (conflict !== undefined) {
           const holders = conflict.holderOwners.length > 0 ? `owned by ${conflict.holderOwners.join(', ')}` : 'which has no owner';
           throw new RumpkgError('E_ALIAS_CONFLICT', `${id}: its ${conflict.claimedAs} "${conflict.word}" is already claimed by ${conflict.holder} (its ${conflict.heldAs}, ${holders}); ${owner ?? 'this publisher'} does not own ${conflict.holder}`, {
@@ -618,7 +645,10 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
           await writeDurable(join(genDir, 'packument.json'), renderPackument(next));
           await syncDir(genDir);
           await syncDir(p.gens);
+          const token = await renewClaimsToken();
           await switchTo(name, gen);
+          index.set(name, { claims: componentClaims(name, next), owners: (next.maintainers ?? []).map((m) => m.name) });
+          claimIndex = { token, entries: index };
         } catch (e) {
           // Not switched: the generation is nobody's; the registry is as it was.
           if ((await currentOf(name).catch(() => undefined))?.gen !== gen) await rm(genDir, { recursive: true, force: true }).catch(() => undefined);

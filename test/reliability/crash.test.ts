@@ -56,9 +56,9 @@ function visibleState(reg: string): Record<string, string> {
   return out;
 }
 
-/** Everything under `.registry/` but the generation directories' random names (locks, temp area, tokens). */
+/** Everything under `.registry/` but its directories, the generations and the claims token: temp files, locks. */
 function internalLeftovers(reg: string): string[] {
-  return listFiles(join(reg, '.registry')).filter((f) => !f.startsWith('gens/') && f !== 'tmp/' && f !== 'locks/');
+  return listFiles(join(reg, '.registry')).filter((f) => !f.startsWith('gens/') && f !== 'tmp/' && f !== 'locks/' && f !== 'claims');
 }
 
 const KILL_HOOK = resolve(import.meta.dirname, 'kill-at-write.cjs');

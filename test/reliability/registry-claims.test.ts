@@ -74,6 +74,19 @@ describe('the file registry refuses a claim on a word another owner already hold
   });
 });
 
+describe('two storage instances (processes) on one registry', () => {
+  it("a claim made through one is seen by the other's next publish (its index of claims is refreshed)", async () => {
+    const dir = join(tempDir('claims-reg'), 'reg');
+    const a = createFileStorage(dir);
+    const b = createFileStorage(dir);
+    await b.publish(await pack({ name: '@rump/warm', version: '1.0.0' }), { owner: 'bob' }); // b reads and keeps its index
+    await a.publish(await pack(FOO), { owner: 'alice' });
+    const e = await codeOf(b.publish(await pack({ name: '@rump/evil', version: '1.0.0', aliases: ['librumpfoo'] }), { owner: 'bob' }));
+    expect(e.code).toBe('E_ALIAS_CONFLICT');
+    expect(e.message).toContain('@rump/foo');
+  });
+});
+
 describe("rumpkg's server refuses the squat with 409 E_ALIAS_CONFLICT", () => {
   it('bob cannot claim alice\'s library name; the tree is unchanged', async () => {
     const dir = join(tempDir('claims-srv'), 'reg');
