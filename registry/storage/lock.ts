@@ -148,6 +148,24 @@ async function reclaimIfStale(
   return true;
 }
 
+/**
+ * CA-01: in lock directory `dir`, every lock whose holder is gone (a dead process on this host,
+ * or older than `staleMs`) is reclaimed, and the private files of dead acquirers are removed —
+ * so a killed run leaves no lock behind even when the next run never needs that lock.
+ */
+export async function reclaimStaleLocks(dir: string, options: { staleMs?: number; isAlive?: (pid: number) => boolean } = {}): Promise<void> {
+  const o = { staleMs: options.staleMs ?? 5 * 60_000, now: Date.now, isAlive: options.isAlive ?? processAlive, host: hostname() };
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    if (f.endsWith('.lock')) {
+      await reclaimIfStale(join(dir, f), o).catch(() => undefined);
+    } else if (f.endsWith('.tmp')) {
+      const m = /\.lock\.(\d+)\.[0-9a-f]+\.tmp$/.exec(f);
+      const pid = m === null ? NaN : Number(m[1]);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !o.isAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
+    }
+  }
+}
+
 /** Runs `fn` while holding the lock at `path`. */
 export async function withLock<T>(path: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const lock = await acquireLock(path, options);

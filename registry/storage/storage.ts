@@ -46,11 +46,12 @@
  * - Alias ownership (claims.ts, docs/registry-policy.md): a publish whose base name (first
  *   publish), `lib` or aliases take a word another component of the same scope already claims is
  *   refused with E_ALIAS_CONFLICT unless one owner holds both (the publishing side is `owner`,
- *   else the name's maintainers). Publishes of the whole registry are serialised by one lock, so
- *   two claimants racing for one word give one winner.
+ *   else the name's maintainers). The claim check and the switch of every publish run under one
+ *   registry-wide lock (the generations are built before it), so two claimants racing for one
+ *   word give one winner.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import compare from 'semver/functions/compare.js';
 import gt from 'semver/functions/gt.js';
@@ -58,9 +59,9 @@ import prerelease from 'semver/functions/prerelease.js';
 import valid from 'semver/functions/valid.js';
 import validRange from 'semver/ranges/valid.js';
 
-import { RumpkgError, assertName, fsError, integrityOf, readTarballEntries, processAlive } from '../../components/index.js';
+import { RumpkgError, assertName, fsError, integrityOf, isRumpkgError, readTarballEntries, processAlive } from '../../components/index.js';
 import { componentClaims, findClaimConflict } from './claims.js';
-import { withLock } from './lock.js';
+import { reclaimStaleLocks, withLock } from './lock.js';
 import {
   type Packument,
   type PackumentVersion,
@@ -245,6 +246,7 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
         const pid = Number(f.split('-')[0]);
         if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(join(tmpDir, f), { recursive: true, force: true }).catch(() => undefined);
       }
+      await reclaimStaleLocks(lockDir);
       await sweepGenerations();
     })();
     try {
@@ -595,7 +597,7 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
       await prepare();
       const p = pathsOf(name);
       const id = `${name}@${version}`;
-      return withLock(p.lock, () => withLock(claimsLock, async () => {
+      return withLock(p.lock, async () => {
         const cur = await settle(name);
         const old = cur === undefined ? undefined : await readPackumentIn(name, cur);
         if (old !== undefined && owner !== undefined && (old.maintainers ?? []).length > 0) checkOwner(old, owner, 'publish');
@@ -603,17 +605,6 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
           throw new RumpkgError('E_REGISTRY_CONFLICT', `${id} is already published; a published version can never be replaced${isYanked(old.versions[version]) ? ' (even though it is yanked)' : ''}`, {
             context: { name, version },
             hint: 'bump the version and publish again',
-          });
-        }
-        const claimants = owner !== undefined ? [owner] : (old?.maintainers ?? []).map((m) => m.name);
-        const index = await readClaimIndex();
-        const others = [...index].filter(([n]) => n !== name).map(([n, e]) => ({ name: n, ...e }));
-        const conflict = findClaimConflict(name, doc, { current: old, claimants, others });
-        if (conflict !== undefined) {
-          const holders = conflict.holderOwners.length > 0 ? `owned by ${conflict.holderOwners.join(', ')}` : 'which has no owner';
-          throw new RumpkgError('E_ALIAS_CONFLICT', `${id}: its ${conflict.claimedAs} "${conflict.word}" is already claimed by ${conflict.holder} (its ${conflict.heldAs}, ${holders}); ${owner ?? 'this publisher'} does not own ${conflict.holder}`, {
-            context: { component: id, word: conflict.word, claimedAs: conflict.claimedAs, holder: conflict.holder, heldAs: conflict.heldAs, holderOwners: conflict.holderOwners, ...(owner === undefined ? {} : { user: owner }) },
-            hint: `choose another ${conflict.claimedAs === 'name' ? 'name' : 'alias or lib'}, or ask an owner of ${conflict.holder} to publish it (docs/registry-policy.md: the words users type are claims)`,
           });
         }
         const at = now().toISOString();
@@ -630,11 +621,14 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
         const latestDoc = next.versions[tags.latest ?? version];
         if (typeof latestDoc?.description === 'string') next.description = latestDoc.description;
 
-        // The new generation: the listed tarballs of the current one linked in (unlisted files
-        // are leftovers and stay behind), the new tarball, the new packument — all durable
-        // before the switch.
+        // The new generation, built under the name's lock only (publishes of other names build
+        // theirs meanwhile): the listed tarballs of the current one linked in (unlisted files are
+        // leftovers and stay behind), the new tarball, the new packument — all durable before the
+        // switch. Then, under the registry's publish lock, the alias claims and the switch.
         const gen = `${process.pid}-${randomBytes(8).toString('hex')}`;
         const genDir = join(p.gens, gen);
+        const newKey = (await readdir(p.gens).catch(() => [] as string[])).length === 0;
+        let switched = false;
         try {
           await mkdir(join(genDir, '-'), { recursive: true });
           if (cur !== undefined && old !== undefined) {
@@ -645,19 +639,37 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
           await writeDurable(join(genDir, 'packument.json'), renderPackument(next));
           await syncDir(genDir);
           await syncDir(p.gens);
-          const token = await renewClaimsToken();
-          await switchTo(name, gen);
-          index.set(name, { claims: componentClaims(name, next), owners: (next.maintainers ?? []).map((m) => m.name) });
-          claimIndex = { token, entries: index };
+          await withLock(claimsLock, async () => {
+            const claimants = owner !== undefined ? [owner] : (old?.maintainers ?? []).map((m) => m.name);
+            const index = await readClaimIndex();
+            const others = [...index].filter(([n]) => n !== name).map(([n, e]) => ({ name: n, ...e }));
+            const conflict = findClaimConflict(name, doc, { current: old, claimants, others });
+            if (conflict !== undefined) {
+              const holders = conflict.holderOwners.length > 0 ? `owned by ${conflict.holderOwners.join(', ')}` : 'which has no owner';
+              throw new RumpkgError('E_ALIAS_CONFLICT', `${id}: its ${conflict.claimedAs} "${conflict.word}" is already claimed by ${conflict.holder} (its ${conflict.heldAs}, ${holders}); ${owner ?? 'this publisher'} does not own ${conflict.holder}`, {
+                context: { component: id, word: conflict.word, claimedAs: conflict.claimedAs, holder: conflict.holder, heldAs: conflict.heldAs, holderOwners: conflict.holderOwners, ...(owner === undefined ? {} : { user: owner }) },
+                hint: `choose another ${conflict.claimedAs === 'name' ? 'name' : 'alias or lib'}, or ask an owner of ${conflict.holder} to publish it (docs/registry-policy.md: the words users type are claims)`,
+              });
+            }
+            const token = await renewClaimsToken();
+            await switchTo(name, gen);
+            switched = true;
+            index.set(name, { claims: componentClaims(name, next), owners: (next.maintainers ?? []).map((m) => m.name) });
+            claimIndex = { token, entries: index };
+          }, { what: `${root} (publish)`, timeoutMs: lockTimeoutMs });
         } catch (e) {
           // Not switched: the generation is nobody's; the registry is as it was.
-          if ((await currentOf(name).catch(() => undefined))?.gen !== gen) await rm(genDir, { recursive: true, force: true }).catch(() => undefined);
+          if (!switched && (await currentOf(name).catch(() => undefined))?.gen !== gen) {
+            await rm(genDir, { recursive: true, force: true }).catch(() => undefined);
+            if (newKey) await rmdir(p.gens).catch(() => undefined);
+          }
+          if (isRumpkgError(e)) throw e;
           throw fsError(e, p.entry, 'publish to');
         }
         // Switched: the previous generation goes (a kill here leaves it to the next writer).
         if (cur !== undefined && cur.gen !== undefined) await rm(cur.dir, { recursive: true, force: true }).catch(() => undefined);
         return { name, version, integrity, tarball: rel, distTags: { ...tags } };
-      }, { what: `${root} (publish)`, timeoutMs: lockTimeoutMs }), { what: name, timeoutMs: lockTimeoutMs });
+      }, { what: name, timeoutMs: lockTimeoutMs });
     },
 
     async yank(name, version, opts = {}) {
