@@ -11,6 +11,7 @@ export function renderProjectResult(g: GlobalOptions, verb: string, r: ProjectRe
       components: r.manifest.components,
       targetComponents: r.manifest.targetComponents ?? {},
       lockWritten: r.lockWritten,
+      ...(r.lockReason === undefined ? {} : { lockReason: r.lockReason }),
       changes: r.changes,
       fetched: r.fetched,
       notes: r.notes,
@@ -34,9 +35,13 @@ export function renderProjectResult(g: GlobalOptions, verb: string, r: ProjectRe
       const n = Object.keys(lt.components).length;
       print(`${bold(t)}: ${n} component${n === 1 ? '' : 's'}${lt.platform === null ? '' : `, platform ${lt.platform}`}`);
     }
-    print(
-      `${verb}: ${r.changes.length === 0 ? 'lockfile unchanged' : `${r.changes.length} change${r.changes.length === 1 ? '' : 's'}`}` +
-        `${r.lockWritten ? ', rumpkg.lock written' : ''}, ${r.fetched} component${r.fetched === 1 ? '' : 's'} in the store`,
-    );
+    // Say what happened to rumpkg.lock: never "unchanged" when it was written.
+    const lock =
+      r.changes.length > 0
+        ? `${r.changes.length} change${r.changes.length === 1 ? '' : 's'}${r.lockWritten ? ', rumpkg.lock written' : ''}`
+        : r.lockWritten
+          ? `no version changed; rumpkg.lock rewritten: ${r.lockReason ?? 'its content changed'}`
+          : 'lockfile unchanged';
+    print(`${verb}: ${lock}, ${r.fetched} component${r.fetched === 1 ? '' : 's'} in the store`);
   }
 }

@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, cp, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { loadCatalog, catalogShipsTarget, type Catalog, type CatalogEntry } from '../catalog/index.js';
-import { fsError, isRumpkgError, RumpkgError } from '../model/index.js';
+import { fsError, isRumpkgError, nameProblem, RumpkgError } from '../model/index.js';
 import { analyzeArchives, readArchiveScan, type ArchiveScan, type EdgeFinding, type SymbolAnalysis } from './import-symbols.js';
 import { freestandingArchiveProblem } from './registration.js';
 import { RUMPRUN_PLATFORM_LIBS } from './rumprun-platform.js';
@@ -103,6 +103,10 @@ function classifyArchiveFile(file: string): { lib: string } | { skip: string } {
   const lib = file.slice(0, -2);
   if (lib.endsWith('_pic')) return { skip: `PIC twin of ${lib.slice(0, -4)}.a (same code, position-independent)` };
   if (HOST_LIBS.has(lib)) return { skip: `${lib} is a host-side library (remote syscalls / hijacking), not a kernel component` };
+  // The file name becomes a library name, a component name and a directory under --out: only
+  // names that are valid as all three are imported (a hostile or odd name is skipped, not a crash).
+  if (!/^lib[a-z0-9_]+$/.test(lib)) return { skip: 'not a NetBSD library name (lower-case letters, digits and "_")' };
+  if (nameProblem(`${DEFAULT_SCOPE}/${nameForLib(lib)}`) !== undefined) return { skip: `${lib} gives no valid component name` };
   if (RUMPRUN_PLATFORM_LIBS.has(lib)) return { skip: `${lib} is part of rumprun's platform, not a kernel component (rumpkg import platform)` };
   return { lib };
 }

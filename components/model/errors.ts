@@ -72,6 +72,8 @@ const ERROR_CODES = [
   'E_EXISTS', // a destination that must not exist already does (unpack, pack -o)
   'E_AUDIT_FINDINGS', // audit findings at or above --audit-level / a --deny policy (exit 3)
   'E_STALE', // a built image is older than what it is built from (run after a change, before build)
+  'E_ALIAS_CONFLICT', // a publish claims an alias or lib another owner's component already claims (docs/registry-policy.md)
+  'E_AMBIGUOUS_NAME', // a word two components claim: the client refuses to pick one (docs/registry-policy.md)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

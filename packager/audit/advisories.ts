@@ -22,7 +22,7 @@ import gt from 'semver/functions/gt.js';
 import gte from 'semver/functions/gte.js';
 import valid from 'semver/functions/valid.js';
 
-import { RumpkgError, fsError } from '../../components/index.js';
+import { RumpkgError, fsError, isRumpkgError, parseJsonDocument } from '../../components/index.js';
 
 // Only the parts of semver in use: its index loads every module of the package (~15 ms at start-up).
 const semver = { compare, gt, gte, valid };
@@ -222,17 +222,19 @@ export function parseAdvisory(doc: unknown, file: string, pointer = ''): Advisor
 }
 
 async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (e) {
     throw fsError(e, path, 'read advisory');
   }
   try {
-    return JSON.parse(text);
+    // The safe reader: size and depth caps, no prototype or duplicate keys.
+    return parseJsonDocument(bytes, { file: path });
   } catch (e) {
-    throw new RumpkgError('E_ADVISORY', `${path}: not valid JSON (${(e as Error).message})`, {
-      context: { path, pointer: '' },
+    if (!isRumpkgError(e, 'E_JSON_PARSE') && !isRumpkgError(e, 'E_SCHEMA')) throw e;
+    throw new RumpkgError('E_ADVISORY', e.message.startsWith(path) ? e.message : `${path}: ${e.message}`, {
+      context: { path, pointer: typeof e.context.pointer === 'string' ? e.context.pointer : '' },
       hint: 'an OSV advisory is a JSON document',
       cause: e,
     });

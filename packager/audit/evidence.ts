@@ -26,6 +26,8 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   RumpkgError,
+  isRumpkgError,
+  parseJsonDocument,
   readEmbeddedManifest,
   fsError,
   openFileSource,
@@ -297,11 +299,10 @@ async function readKnownComponentDir(
   const p = join(dir, 'package.json');
   let m: unknown;
   try {
-    m = JSON.parse(await readFile(p, 'utf8'));
+    // The safe reader (E_JSON_PARSE / E_SCHEMA naming the file); the shape is checked below.
+    m = parseJsonDocument(await readFile(p), { file: p });
   } catch (e) {
-    if (e instanceof SyntaxError) {
-      throw new RumpkgError('E_JSON_PARSE', `${p} is not valid JSON`, { context: { path: p }, cause: e });
-    }
+    if (isRumpkgError(e)) throw e;
     throw fsError(e, p, 'read');
   }
   if (!manifestOk(m)) return [];

@@ -15,6 +15,11 @@
  *   checked before linking), a compile failure (E_BUILD) and a link failure (E_LINK, with the
  *   undefined symbols and the component whose archive references them).
  * - Next to the image the build leaves `<output>.map` (the linker map, for `rumpkg size`).
+ * - Every document is read by its one validated reader (components/documents): rumpkg.json,
+ *   rumpkg.lock and each component's package.json — whose archive, objects, linker script,
+ *   ldflags and abiFlags reach the file system and the compiler's and linker's command lines, so
+ *   a component directory that did not come through the store's checks (`--components-dir`, a
+ *   store entry changed by hand) cannot smuggle `-wrapper`, a plugin or a `../` path into a build.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -24,14 +29,19 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   RumpkgError,
+  errorFromProblems,
   fsError,
   isElf,
   isRumpkgError,
   parseAr,
+  parseComponentManifest,
   parseElfHeader,
   archiveTables,
   freestandingArchiveProblem,
   isAr,
+  parseJsonDocument,
+  parseLockfileText,
+  readProjectManifest,
   type ComponentManifest,
   type ImageManifest,
   type LockedComponent,
@@ -95,26 +105,36 @@ const quiet: BuildReporter = { info() {} };
 
 /** Default image location for a project and target. */
 export function defaultImagePath(projectDir: string, target: Target, name: string): string {
-  return join(resolve(projectDir), 'build', target, name.replace(/^@/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'image');
+  const file = name.replace(/^@/, '').replace(/[^A-Za-z0-9._-]/g, '_');
+  // Never `.` or `..` (a directory, not an image file): the target is validated by the caller.
+  return join(resolve(projectDir), 'build', target, /^\.*$/.test(file) ? 'image' : file);
 }
 
 // Small files on the paths that decide whether anything must run are read synchronously: a CLI
 // has nothing else to do meanwhile, and an await per file costs more than the read.
-function readComponentManifest(name: string, dir: string): ComponentManifest {
+function readComponentManifest(name: string, dir: string, locked: LockedComponent | undefined): ComponentManifest {
   const p = join(dir, 'package.json');
-  let text: string;
+  let text: Buffer;
   try {
-    text = readFileSync(p, 'utf8');
+    text = readFileSync(p);
   } catch (e) {
     const err = fsError(e, p, `read the manifest of component ${name}:`);
     if (isRumpkgError(err)) err.context.component = name;
     throw err;
   }
-  try {
-    return JSON.parse(text) as ComponentManifest;
-  } catch (e) {
-    throw new RumpkgError('E_JSON_PARSE', `the manifest of component ${name} (${p}) is not valid JSON`, { context: { component: name, path: p }, cause: e });
+  const r = parseComponentManifest(text, { file: p });
+  if (r.value === undefined) {
+    const err = errorFromProblems(r.errors, { file: p, kind: 'component-manifest' });
+    err.context.component = name;
+    throw err;
   }
+  if (r.value.name !== name || (locked !== undefined && r.value.version !== locked.version)) {
+    throw new RumpkgError('E_MANIFEST', `${p} is ${r.value.name}@${r.value.version}, but the lockfile locks ${name}@${locked?.version ?? '?'} there`, {
+      context: { component: name, path: p },
+      hint: 'the component directory does not hold the locked component; run rumpkg install (or fix --components-dir)',
+    });
+  }
+  return r.value;
 }
 
 function lockedTargetOf(options: BuildImageOptions): LockedTarget {
@@ -144,7 +164,7 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
         hint: 'run rumpkg install to fetch the locked components',
       });
     }
-    const m = readComponentManifest(name, dir);
+    const m = readComponentManifest(name, dir, lt.components[name]);
     const entry = m.rump?.targets?.[target];
     if (entry === undefined || typeof entry.archive !== 'string') {
       throw new RumpkgError('E_TARGET', `component ${name} does not ship target ${target}`, {
@@ -351,10 +371,10 @@ function headersCurrent(plan: LinkPlan, stamp: Stamp): boolean {
 
 function readStamp(path: string): Stamp | undefined {
   try {
-    const s = JSON.parse(readFileSync(path, 'utf8')) as Stamp;
-    return s.stampVersion === STAMP_VERSION ? s : undefined;
+    const s = parseJsonDocument(readFileSync(path), { file: path, maxBytes: 16 * 1024 * 1024, maxDepth: 3 }) as Partial<Stamp> | null;
+    return s !== null && typeof s === 'object' && s.stampVersion === STAMP_VERSION && typeof s.key === 'string' ? (s as Stamp) : undefined;
   } catch {
-    return undefined;
+    return undefined; // unreadable or hand-edited: the build runs
   }
 }
 
@@ -711,36 +731,32 @@ export interface BuildProjectOptions {
   path?: string;
 }
 
-async function readJson<T>(path: string, what: string): Promise<T> {
-  let text: string;
+/** rumpkg.lock through its one validated reader (E_NOT_FOUND with a hint when there is none). */
+function readLockfile(path: string): Lockfile {
+  let text: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path);
   } catch (e) {
-    const err = fsError(e, path, `read ${what}`);
+    const err = fsError(e, path, 'read rumpkg.lock');
     if (isRumpkgError(err, 'E_NOT_FOUND')) {
-      throw new RumpkgError('E_NOT_FOUND', `${what} not found: ${path}`, {
+      throw new RumpkgError('E_NOT_FOUND', `rumpkg.lock not found: ${path}`, {
         context: { path },
-        hint: what === 'rumpkg.lock' ? 'run rumpkg install (or rumpkg add) to resolve and lock the components' : 'run rumpkg init',
+        hint: 'run rumpkg install (or rumpkg add) to resolve and lock the components',
         cause: e,
       });
     }
     throw err;
   }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new RumpkgError('E_JSON_PARSE', `${path} is not valid JSON`, { context: { path }, cause: e });
-  }
+  const r = parseLockfileText(text, { file: path });
+  if (r.value === undefined) throw errorFromProblems(r.errors, { file: path, kind: 'lockfile' });
+  return r.value;
 }
 
 /** Builds the project in `projectDir` from its rumpkg.json and rumpkg.lock. */
 export async function buildProject(projectDir: string, options: BuildProjectOptions): Promise<BuildResult[]> {
   const dir = resolve(projectDir);
-  const project = await readJson<ProjectManifest>(join(dir, 'rumpkg.json'), 'rumpkg.json');
-  const lockfile = await readJson<Lockfile>(join(dir, 'rumpkg.lock'), 'rumpkg.lock');
-  if (lockfile === null || typeof lockfile !== 'object' || typeof lockfile.targets !== 'object' || lockfile.targets === null) {
-    throw new RumpkgError('E_LOCKFILE', `${join(dir, 'rumpkg.lock')} has no targets`, { context: { path: join(dir, 'rumpkg.lock') } });
-  }
+  const project = await readProjectManifest(join(dir, 'rumpkg.json'));
+  const lockfile = readLockfile(join(dir, 'rumpkg.lock'));
   const targets = options.target !== undefined ? [options.target] : (project.targets ?? []).filter((t) => lockfile.targets[t] !== undefined);
   if (targets.length === 0) {
     throw new RumpkgError('E_TARGET', 'nothing to build: no target of rumpkg.json is locked', { hint: 'give --target, or run rumpkg install' });
@@ -788,7 +804,8 @@ const IMAGES_FILE = join('build', '.rumpkg-images.json');
 
 function readRecordedImages(projectDir: string): Record<string, string> {
   try {
-    const o = JSON.parse(readFileSync(join(projectDir, IMAGES_FILE), 'utf8')) as unknown;
+    const file = join(projectDir, IMAGES_FILE);
+    const o = parseJsonDocument(readFileSync(file), { file, maxBytes: 64 * 1024 });
     if (o === null || typeof o !== 'object' || Array.isArray(o)) return {};
     return Object.fromEntries(Object.entries(o as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string' && KNOWN_TARGET.test(e[0])));
   } catch {
@@ -822,8 +839,8 @@ export interface ProjectImage {
  */
 export async function locateProjectImage(projectDir: string, options: { target?: Target; resolveComponentDir: BuildProjectOptions['resolveComponentDir'] }): Promise<ProjectImage> {
   const dir = resolve(projectDir);
-  const project = await readJson<ProjectManifest>(join(dir, 'rumpkg.json'), 'rumpkg.json');
-  const targets = project.targets ?? [];
+  const project = await readProjectManifest(join(dir, 'rumpkg.json'));
+  const targets = project.targets;
   const target = options.target ?? targets.find((t) => t.startsWith('posix-')) ?? targets[0];
   if (target === undefined) throw new RumpkgError('E_TARGET', 'rumpkg.json lists no target', { hint: 'add one with rumpkg init --target T, or give --target' });
   const recorded = readRecordedImages(dir)[target];
@@ -832,8 +849,8 @@ export async function locateProjectImage(projectDir: string, options: { target?:
   if (!statSync(image, { throwIfNoEntry: false })?.isFile()) {
     throw new RumpkgError('E_NOT_FOUND', `no image for ${target}: ${image} does not exist`, { context: { path: image, target }, hint: `build it first: ${build}` });
   }
-  const lockfile = await readJson<Lockfile>(join(dir, 'rumpkg.lock'), 'rumpkg.lock');
-  const lt = lockfile?.targets?.[target];
+  const lockfile = readLockfile(join(dir, 'rumpkg.lock'));
+  const lt = lockfile.targets[target];
   if (lt === undefined) throw new RumpkgError('E_LOCKFILE', `rumpkg.lock has no closure for ${target}`, { context: { target }, hint: 'run rumpkg install' });
   const lookup = options.resolveComponentDir.lookup;
   const opts = (componentDirs: Record<string, string>): BuildImageOptions => ({

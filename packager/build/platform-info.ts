@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComponentManifest, LockedTarget, Target } from '../../components/index.js';
+import { parseComponentManifest, type LockedTarget, type Target } from '../../components/index.js';
 
 export interface PlatformInfo {
   name: string;
@@ -26,7 +26,9 @@ export function readPlatformInfo(lt: LockedTarget, target: Target, dir: string |
   const version = lt.components[name]?.version ?? '?';
   if (dir === undefined) return { name, version, convention: null, description: null };
   try {
-    const m = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as ComponentManifest;
+    const file = join(dir, 'package.json');
+    const m = parseComponentManifest(readFileSync(file), { file }).value;
+    if (m === undefined) return { name, version, convention: null, description: null };
     return { name, version, convention: m.rump?.targets?.[target]?.platform?.convention ?? 'glue', description: typeof m.description === 'string' ? m.description : null };
   } catch {
     return { name, version, convention: null, description: null };

@@ -71,6 +71,7 @@ import {
   checkRegistryName,
   checkRegistryVersion,
   cleanStaleTemp,
+  componentClaims,
   createRegistryProvider,
   createStore,
   effectiveRegistries,
@@ -120,6 +121,11 @@ export interface ProjectResult {
   lockfile: Lockfile;
   /** True when rumpkg.lock was (re)written. */
   lockWritten: boolean;
+  /**
+   * Why rumpkg.lock was written when no version changed (`changes` is empty): e.g. "the
+   * requested range of @rump/tcpip changed (^10.0.0 → ^10.1.0)". Absent otherwise.
+   */
+  lockReason?: string;
   changes: LockChange[];
   /** Components fetched into (or found in) the store. */
   fetched: number;
@@ -517,7 +523,9 @@ async function commit(
     if (manifestWritten && oldManifest !== undefined) await writeFileAtomic(manifestPath, oldManifest).catch(() => undefined);
     throw e;
   }
-  return { manifest, lockfile: lock, lockWritten, changes: diffLocks(before, lock), fetched, notes: [...(options.notes ?? []), ...anyOfNotes(before, lock)] };
+  const changes = diffLocks(before, lock);
+  const lockReason = lockWritten && changes.length === 0 ? rewriteReason(before, lock) : undefined;
+  return { manifest, lockfile: lock, lockWritten, ...(lockReason === undefined ? {} : { lockReason }), changes, fetched, notes: [...(options.notes ?? []), ...anyOfNotes(before, lock)] };
 }
 
 /** One sentence per any-of group whose choice is new or changed: which member and why. */
@@ -537,6 +545,62 @@ function anyOfNotes(before: Lockfile | undefined, after: Lockfile): string[] {
 /** Who pulls `chosen` into the closure other than the components that need it through the group `key`. */
 function neededBy(lt: LockedTarget, key: string, chosen: string): string[] {
   return (lt.components[chosen]?.requiredBy ?? []).filter((by) => by !== PROJECT && lt.components[by]?.anyOf?.[key]?.chosen !== chosen);
+}
+
+/** Why a lockfile whose versions did not change was written anew (for the user; see ProjectResult). */
+function rewriteReason(before: Lockfile | undefined, after: Lockfile): string {
+  if (before === undefined) return 'there was no rumpkg.lock';
+  const said: string[] = [];
+  for (const name of [...new Set([...Object.keys(before.requested), ...Object.keys(after.requested)])].sort()) {
+    const a = before.requested[name];
+    const b = after.requested[name];
+    if (a === b) continue;
+    if (a === undefined) said.push(`${name}@${b} is now requested`);
+    else if (b === undefined) said.push(`${name} is no longer requested`);
+    else said.push(`the requested range of ${name} changed (${a} → ${b})`);
+  }
+  if (JSON.stringify(before.targetRequested ?? {}) !== JSON.stringify(after.targetRequested ?? {})) said.push('the per-target requests changed');
+  const ta = Object.keys(before.targets).sort().join(', ');
+  const tb = Object.keys(after.targets).sort().join(', ');
+  if (ta !== tb) said.push(`the locked targets changed (${ta || 'none'} → ${tb || 'none'})`);
+  if (said.length > 0) return said.join('; ');
+  if (renderLockfile(before) === renderLockfile(after)) return 'it was not in the canonical form rumpkg writes (edited by hand?); its content is the same';
+  return 'the recorded edges, link order or init order changed (same versions)';
+}
+
+/**
+ * A word of `rumpkg remove|update WORD` → the component of this project it means. The project's
+ * own components are asked first — by full or bare name, by the library name the lockfile
+ * records, then by the names and aliases their registry metadata claims — so a component that
+ * later claims the same word (a squatter) changes nothing for an existing project
+ * (docs/registry-policy.md). Only a word no component of the project claims is resolved against
+ * the registry (`resolveName`, which refuses ambiguity).
+ */
+async function projectWord(word: string, manifest: ProjectManifest, lock: Lockfile | undefined, session: Session, verb: string): Promise<string> {
+  if (word.startsWith('@')) return word;
+  const mine = [...new Set([...Object.keys(manifest.components), ...Object.values(lock?.targets ?? {}).flatMap((t) => Object.keys(t.components))])].sort();
+  const qualified = `${DEFAULT_SCOPE}/${word}`;
+  if (mine.includes(qualified)) return qualified;
+  const want = word.toLowerCase();
+  const byLib = new Set<string>();
+  for (const t of Object.values(lock?.targets ?? {})) {
+    for (const [n, c] of Object.entries(t.components)) if (c.lib.toLowerCase() === want || c.lib.toLowerCase() === `lib${want}`) byLib.add(n);
+  }
+  if (byLib.size === 1) return [...byLib][0] as string;
+  const claimed: string[] = [];
+  for (const n of mine) {
+    const p = await session.client.packument(n).catch(() => undefined);
+    if (p !== undefined && componentClaims(n, p).has(want)) claimed.push(n);
+  }
+  if (claimed.length === 1) return claimed[0] as string;
+  if (claimed.length > 1 || byLib.size > 1) {
+    const names = claimed.length > 1 ? claimed : [...byLib].sort();
+    throw new RumpkgError('E_AMBIGUOUS_NAME', `"${word}" means ${names.length} components of ${manifest.name}: ${names.join(', ')}`, {
+      context: { word, candidates: names },
+      hint: `name the one you mean in full: ${names.map((n) => `rumpkg ${verb} ${n}`).join(', or ')}`,
+    });
+  }
+  return (await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE, verb })).name;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -584,7 +648,7 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
     for (const spec of specs) {
       const at = spec.lastIndexOf('@');
       const word = at > 0 ? spec.slice(0, at) : spec;
-      const { name, note } = await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE });
+      const { name, note } = await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE, verb: 'add' });
       if (note !== undefined) notes.push(note);
       const parsed = parseSpec(at > 0 ? `${name}@${spec.slice(at + 1)}` : name);
       requested.push({ spec, name: parsed.name, ...(at > 0 ? { range: parsed.range } : {}) });
@@ -713,7 +777,7 @@ export async function removeComponents(dir: string, words: string[], options: Re
     const notes: string[] = [];
     const requestedNames = (): string[] => [...new Set([...Object.keys(components), ...Object.values(targetComponents).flatMap((r) => Object.keys(r))])].sort();
     for (const w of words) {
-      const name = w.startsWith('@') ? w : requestedNames().find((n) => n === `${DEFAULT_SCOPE}/${w}`) ?? (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name;
+      const name = requestedNames().find((n) => n === w || n === `${DEFAULT_SCOPE}/${w}`) ?? (await projectWord(w, manifest, before, session, 'remove'));
       const notRequested = (where: string): RumpkgError =>
         new RumpkgError('E_NOT_FOUND', `${name} is not a component of ${manifest.name}${where}`, {
           context: { component: name, ...(only === undefined ? {} : { targets: only }) },
@@ -786,7 +850,7 @@ export async function updateComponents(dir: string, words: string[], options: Pr
     if (before !== undefined) await checkLockAgainstRegistry(before, session);
     let unlock: string[];
     if (words.length === 0) unlock = Object.keys(before?.targets ?? {}).flatMap((t) => Object.keys(before?.targets[t]?.components ?? {}));
-    else unlock = await Promise.all(words.map(async (w) => (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name));
+    else unlock = await Promise.all(words.map((w) => projectWord(w, manifest, before, session, 'update')));
     const lock = await resolveProject(manifest, session.provider, { ...(before === undefined ? {} : { lock: before }), unlock: [...new Set(unlock)] });
     return commit(dir, session, manifest, before, lock, options);
   }, options);

@@ -9,15 +9,22 @@
  *   caller's expected integrity, if given — a difference is E_INTEGRITY_LOCK, IN-03).
  * - IN-04: the version's registry metadata must equal the tarball's package.json
  *   → else E_MANIFEST_CONFUSION.
+ * - Registry data is blamed on the registry: a version whose tarball location is not a tarball
+ *   of that very name (`<name>/-/<file>.tgz` under the registry) is E_REGISTRY (another origin:
+ *   E_FOREIGN_TARBALL) naming the registry URL and `name@version` — before it can reach a
+ *   lockfile, whose own checks would otherwise blame the lockfile.
+ * - Words are claims (docs/registry-policy.md): a bare word resolves to a component of the
+ *   default scope only when exactly one component claims it (by name, alias or library name);
+ *   two claimants are E_AMBIGUOUS_NAME naming both, whatever the registry and whatever their
+ *   names' order — no registry but rumpkg's own enforces alias ownership.
  * The backends add what is particular to their kind: RG-03 same-origin tarballs and RG-04/05,
  * NW-01/02 deadlines, caps, retries and offline handling (transport/) for HTTP.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_SCOPE, RumpkgError, integrityOf, parseIntegrity, readTarballEntries, verifyIntegrity } from '../../components/index.js';
+import { DEFAULT_SCOPE, RumpkgError, integrityOf, isRumpkgError, parseIntegrity, readProjectManifest, readTarballEntries, verifyIntegrity } from '../../components/index.js';
 import { checkSeen, cleanStaleTemp, effectiveRegistries, ensureHome, readConfig, registryForName, resolveHome, type RumpkgConfig } from '../home/index.js';
 import { DEFAULT_LIMITS, redactUrl, type TransportLimits } from '../transport/index.js';
-import { isYanked, metadataDifferences, type Packument, type PackumentVersion } from '../storage/index.js';
+import { componentClaims, isYanked, metadataDifferences, tarballPath, type Packument, type PackumentVersion } from '../storage/index.js';
 import { createBackend } from './backend.js';
 import type { BackendContext, ClientReporter, RegistryBackend } from './types.js';
 import compare from 'semver/functions/compare.js';
@@ -94,12 +101,13 @@ export interface RegistryClient {
   yank(name: string, version: string, options?: { undo?: boolean; reason?: string; token?: string }): Promise<void>;
   search(words: string[], options?: { size?: number; scope?: string }): Promise<ClientSearchHit[]>;
   /**
-   * A word from the command line → a component name: scoped names stay; bare names map to the
-   * default scope (`tcpip` → `@rump/tcpip`), and when no such component exists, to the
-   * component that has the word as an alias or library name (`netinet` → `@rump/tcpip`), with
-   * a note saying so.
+   * A word from the command line → a component name: scoped names stay; a bare word means the
+   * component of the default scope that claims it — by name (`tcpip` → `@rump/tcpip`), alias or
+   * library name (`netinet` → `@rump/tcpip`, with a note saying so). Two components claiming the
+   * word is E_AMBIGUOUS_NAME naming both (the hint shows `rumpkg <verb> <full name>`); none gives
+   * the default-scope name (whose absence the caller reports).
    */
-  resolveName(word: string, options?: { defaultScope?: string }): Promise<{ name: string; note?: string }>;
+  resolveName(word: string, options?: { defaultScope?: string; verb?: string }): Promise<{ name: string; note?: string }>;
 }
 
 /** Reads the tarball's package.json (validation pass over all headers, no writes). */
@@ -110,6 +118,31 @@ async function tarballPackageJson(tgz: Uint8Array, integrity: string | undefined
     throw new RumpkgError('E_TAR_CONTENT', `${what}: package/package.json is not a JSON object`, { context: { component: what } });
   }
   return pj as Record<string, unknown>;
+}
+
+/** A tarball file name as npm writes it: `tcpip-10.0.0.tgz`, never a path. */
+const TARBALL_FILE_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]*\.tgz$/;
+
+/**
+ * The registry-relative location the registry lists for `name@version`, if it is a tarball of
+ * that very name (`<name>/-/<file>.tgz`); otherwise the registry served bad data, and the error
+ * says so (the lockfile's own policy would otherwise blame a lockfile that may not even exist).
+ */
+function checkTarballLocation(name: string, version: string, location: string, registryUrl: string): string {
+  const id = `${name}@${version}`;
+  const file = location.startsWith(`${name}/-/`) ? location.slice(name.length + 3) : undefined;
+  if (file !== undefined && TARBALL_FILE_RE.test(file) && !file.includes('..')) return location;
+  const shown = JSON.stringify(location.slice(0, 200));
+  if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(location)) {
+    throw new RumpkgError('E_FOREIGN_TARBALL', `${redactUrl(registryUrl)} lists the tarball of ${id} at ${redactUrl(location.slice(0, 200))}, outside the registry`, {
+      context: { component: id, url: redactUrl(registryUrl), tarball: redactUrl(location.slice(0, 200)) },
+      hint: 'rumpkg only downloads a tarball from the registry that served its metadata (dependency confusion guard); nothing was fetched or written',
+    });
+  }
+  throw new RumpkgError('E_REGISTRY', `${redactUrl(registryUrl)} lists the tarball of ${id} as ${shown}, which is not a tarball of ${name} (expected ${tarballPath(name, version)})`, {
+    context: { component: id, url: redactUrl(registryUrl), tarball: location.slice(0, 200) },
+    hint: 'the registry serves hostile or broken metadata for this version; nothing was fetched or written — report it to the registry operator',
+  });
 }
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
@@ -173,7 +206,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         version: v,
         manifest: doc,
         integrity: doc.dist?.integrity ?? '',
-        tarball: backend.tarballLocation(name, v, doc),
+        tarball: checkTarballLocation(name, v, backend.tarballLocation(name, v, doc), url),
         registry: scope,
         yanked: isYanked(doc),
         ...(typeof doc.deprecated === 'string' && doc.deprecated !== '' ? { deprecated: doc.deprecated } : {}),
@@ -276,32 +309,41 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return all.flat().sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, size);
   };
 
-  const resolveName = async (word: string, opts: { defaultScope?: string } = {}): Promise<{ name: string; note?: string }> => {
+  const resolveName = async (word: string, opts: { defaultScope?: string; verb?: string } = {}): Promise<{ name: string; note?: string }> => {
     if (word.startsWith('@')) return { name: word };
     const scope = opts.defaultScope ?? DEFAULT_SCOPE;
     const qualified = `${scope}/${word}`;
+    const want = word.toLowerCase();
+    let named = false;
     try {
       await packument(qualified);
-      return { name: qualified };
+      named = true;
     } catch (e) {
-      if (!(e instanceof RumpkgError) || e.code !== 'E_NOT_FOUND') throw e;
+      if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
     }
-    const hits = await search([word], { size: 20, scope }).catch(() => [] as ClientSearchHit[]);
-    const want = word.toLowerCase();
-    for (const h of hits.slice(0, 10)) {
-      let aliases = h.aliases;
-      let lib = h.lib;
-      if (aliases.length === 0 && lib === undefined) {
-        const p = await packument(h.name).catch(() => undefined);
-        const latest = p === undefined ? undefined : p.versions[p['dist-tags'].latest ?? ''];
-        const rump = (latest?.rump ?? {}) as { aliases?: unknown; lib?: unknown };
-        aliases = Array.isArray(rump.aliases) ? rump.aliases.filter((a): a is string => typeof a === 'string') : [];
-        lib = typeof rump.lib === 'string' ? rump.lib : undefined;
-      }
-      const names = [...aliases, ...(lib === undefined ? [] : [lib, lib.replace(/^lib/, '')])].map((a) => a.toLowerCase());
-      if (names.includes(want)) return { name: h.name, note: `${word} is an alias of ${h.name}` };
+    // Every other component of the scope that claims the word. A registry that cannot search
+    // (or --offline over HTTP) leaves only the name itself to go by.
+    const hits = await search([word], { size: 50, scope }).catch(() => [] as ClientSearchHit[]);
+    const others = [...new Set(hits.map((h) => h.name))].filter((n) => n !== qualified && n.startsWith(`${scope}/`)).sort();
+    const claimants: Array<{ name: string; as: string }> = named ? [{ name: qualified, as: 'name' }] : [];
+    await Promise.all(
+      others.map(async (n) => {
+        const p = await packument(n).catch(() => undefined);
+        const as = p === undefined ? undefined : componentClaims(n, p).get(want);
+        if (as !== undefined) claimants.push({ name: n, as });
+      }),
+    );
+    claimants.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (claimants.length > 1) {
+      const verb = opts.verb ?? 'add';
+      throw new RumpkgError('E_AMBIGUOUS_NAME', `"${word}" is claimed by ${claimants.length} components: ${claimants.map((c) => `${c.name} (its ${c.as})`).join(', ')}; rumpkg does not choose between them`, {
+        context: { word, candidates: claimants, registry: redactUrl(registryFor(qualified).url) },
+        hint: `name the one you mean in full: ${claimants.map((c) => `rumpkg ${verb} ${c.name}`).join(', or ')} (docs/registry-policy.md)`,
+      });
     }
-    return { name: qualified };
+    const only = claimants[0];
+    if (only === undefined || only.name === qualified) return { name: qualified };
+    return { name: only.name, note: `${word} is the ${only.as} of ${only.name}; rumpkg.json records the full name` };
   };
 
   return { offline, registryFor, packument, versions, tarball, publish, yank, search, resolveName };
@@ -328,23 +370,12 @@ export async function openRegistryClient(options: OpenClientOptions): Promise<{
   await ensureHome(home);
   await cleanStaleTemp(home);
   const config = await readConfig(home);
+  // The project's registries, from rumpkg.json read by its one validated reader (absent: none).
   let project: Record<string, string> | undefined;
-  const file = join(options.cwd, 'rumpkg.json');
-  let text: string | undefined;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    text = undefined;
-  }
-  if (text !== undefined) {
-    try {
-      const o = JSON.parse(text) as { registries?: unknown };
-      if (o.registries !== null && typeof o.registries === 'object' && !Array.isArray(o.registries)) {
-        project = Object.fromEntries(Object.entries(o.registries as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
-      }
-    } catch (e) {
-      throw new RumpkgError('E_JSON_PARSE', `${file} is not valid JSON`, { context: { path: file }, cause: e });
-    }
+    project = (await readProjectManifest(join(options.cwd, 'rumpkg.json'))).registries;
+  } catch (e) {
+    if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
   }
   const registries = effectiveRegistries(config, { ...(project === undefined ? {} : { project }), projectDir: options.cwd });
   const client = createRegistryClient({

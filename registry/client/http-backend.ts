@@ -1,27 +1,35 @@
 /**
  * The `http(s):` backend: any npm-protocol registry (rumpkg's own server, Verdaccio, a hosted
- * npm registry). Packuments are read through **pacote** (full metadata, its cacache under
- * `<home>/cache`), capped at maxJsonBytes by a counting one-shot agent (RG-04: npm-registry-fetch
- * has no body cap); tarballs by our own fetch under deadline, size cap and retry policy, only
- * from the origin of the registry (RG-03), and cached in pacote's cacache only after they matched
- * their integrity (IN-01); publish and yank (npm deprecate) with the npm `PUT` protocol through
- * transport/ `registryRequest`.
+ * npm registry). Packuments are fetched through **npm-registry-fetch** — pacote's own fetch
+ * layer, the copy pacote uses, with the same options pacote gave it (full metadata, its cacache
+ * under `<home>/cache`, offline / prefer-online) — and their bytes go through the one packument
+ * reader (storage/ `parsePackument`: the safe JSON reader, then the shape), not through pacote's
+ * plain `JSON.parse`; the body is capped at maxJsonBytes by a counting one-shot agent (RG-04:
+ * npm-registry-fetch has no body cap). Tarballs come through our own fetch under deadline, size
+ * cap and retry policy, only from the origin of the registry (RG-03), and enter pacote's cacache
+ * only after they matched their integrity (IN-01); publish and yank (npm deprecate) use the npm
+ * `PUT` protocol through transport/ `registryRequest`.
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { RumpkgError, integrityOf, verifyIntegrity } from '../../components/index.js';
 import { cacache, homePaths, readToken } from '../home/index.js';
 import { deadline, readCapped, redactUrl, registryRequest, toRegistryError, withRetries } from '../transport/index.js';
-import { resolveTarballUrl, tarballFileName, tarballPath, yankMessage, type Packument } from '../storage/index.js';
+import { parsePackument, resolveTarballUrl, tarballFileName, tarballPath, yankMessage, type Packument } from '../storage/index.js';
 import type { BackendContext, RegistryBackend } from './types.js';
 
-interface PacoteApi {
-  packument(spec: string, opts: Record<string, unknown>): Promise<Packument>;
+interface RegistryResponse {
+  buffer(): Promise<Buffer>;
 }
-let pacoteModule: PacoteApi | undefined;
-function pacote(): PacoteApi {
-  if (pacoteModule === undefined) pacoteModule = createRequire(import.meta.url)('pacote') as PacoteApi;
-  return pacoteModule;
+type RegistryFetch = (url: string, opts: Record<string, unknown>) => Promise<RegistryResponse>;
+let registryFetchModule: RegistryFetch | undefined;
+/** npm-registry-fetch, resolved from pacote (the copy pacote itself uses; loaded on first use). */
+function registryFetch(): RegistryFetch {
+  if (registryFetchModule === undefined) {
+    const fromPacote = createRequire(createRequire(import.meta.url).resolve('pacote'));
+    registryFetchModule = fromPacote('npm-registry-fetch') as RegistryFetch;
+  }
+  return registryFetchModule;
 }
 
 /**
@@ -52,21 +60,6 @@ function escapedName(name: string): string {
   return name.startsWith('@') ? name.replace('/', '%2f') : encodeURIComponent(name);
 }
 
-/** A packument from the network must at least have the right name and a versions object. */
-function checkPackumentShape(p: unknown, name: string, url: string): asserts p is Packument {
-  const o = p as Partial<Packument> | null;
-  if (o === null || typeof o !== 'object' || typeof o.versions !== 'object' || o.versions === null) {
-    throw new RumpkgError('E_REGISTRY', `the registry answered with no versions for ${name} (${redactUrl(url)})`, {
-      context: { component: name, url: redactUrl(url) },
-    });
-  }
-  if (o.name !== undefined && o.name !== name) {
-    throw new RumpkgError('E_REGISTRY', `the registry answered for ${String(o.name)} when asked for ${name} (${redactUrl(url)})`, {
-      context: { component: name, url: redactUrl(url) },
-    });
-  }
-}
-
 export function createHttpBackend(url: string, ctx: BackendContext): RegistryBackend {
   const { limits, offline, reporter } = ctx;
   const paths = homePaths(ctx.home);
@@ -76,6 +69,7 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
   const onRetry = (what: string) => (i: { attempt: number; delayMs: number; reason: string }): void =>
     reporter.info?.(`retrying ${what} (attempt ${i.attempt + 1}, ${i.reason}, in ${i.delayMs} ms)`);
 
+  /** The options pacote passed to npm-registry-fetch for a packument. */
   const pacoteOpts = (signal: AbortSignal, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     registry: url,
     cache: paths.cache,
@@ -115,9 +109,18 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
   const readPackument = async (name: string): Promise<Packument> => {
     const docUrl = new URL(escapedName(name), url).href;
     let over = false;
-    let p: Packument;
+    let bytes: Buffer;
     try {
-      p = await viaPacote(name, docUrl, (signal) => pacote().packument(name, pacoteOpts(signal, { agent: cappedAgent(docUrl, limits.maxJsonBytes, () => (over = true)) })));
+      bytes = await viaPacote(name, docUrl, async (signal) => {
+        const res = await registryFetch()(docUrl, {
+          ...pacoteOpts(signal, { agent: cappedAgent(docUrl, limits.maxJsonBytes, () => (over = true)) }),
+          // What pacote sends for a full packument; packuments carry no integrity of their own.
+          headers: { 'user-agent': 'rumpkg', accept: 'application/json', 'pacote-req-type': 'packument', 'pacote-pkg-id': `registry:${name}` },
+          spec: name,
+          integrity: null,
+        });
+        return res.buffer();
+      });
     } catch (e) {
       if (!over) throw e;
       throw new RumpkgError('E_TOO_LARGE', `the metadata of ${name} from ${redactUrl(docUrl)} exceeds ${limits.maxJsonBytes} bytes`, {
@@ -126,8 +129,7 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
         cause: e,
       });
     }
-    checkPackumentShape(p, name, docUrl);
-    return p;
+    return parsePackument(bytes, { name, source: redactUrl(docUrl), maxBytes: limits.maxJsonBytes });
   };
 
   /**

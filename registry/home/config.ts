@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { DEFAULT_SCOPE, RumpkgError } from '../../components/index.js';
+import { DEFAULT_SCOPE, RumpkgError, parseJsonDocument } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
 
 export interface RumpkgConfig {
@@ -82,13 +82,8 @@ export async function readConfig(root: string): Promise<RumpkgConfig> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig(root);
     throw new RumpkgError('E_IO', `cannot read ${file}`, { cause: e, context: { path: file } });
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new RumpkgError('E_JSON_PARSE', `${file} is not valid JSON`, { cause: e, context: { path: file } });
-  }
-  return parseConfig(raw, { file, root });
+  // The safe reader: E_JSON_PARSE / E_SCHEMA (duplicate or prototype keys, size) naming the file.
+  return parseConfig(parseJsonDocument(text, { file, maxBytes: 1024 * 1024 }), { file, root });
 }
 
 /** Validates and normalises a parsed config document (merged over the defaults). */

@@ -6,7 +6,7 @@
  * ever offered to the exact registry it was issued for.
  */
 import { chmod, readFile, stat } from 'node:fs/promises';
-import { RumpkgError } from '../../components/index.js';
+import { RumpkgError, isRumpkgError, parseJsonDocument } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
 import { normalizeRegistryUrl } from './config.js';
 
@@ -32,19 +32,22 @@ async function readFileDoc(root: string): Promise<CredentialsFile> {
   // Tighten a file someone loosened by hand; never read tokens from a group/world-readable file silently.
   const s = await stat(file);
   if ((s.mode & 0o077) !== 0) await chmod(file, 0o600);
+  let o: Partial<CredentialsFile>;
   try {
-    const o = JSON.parse(text) as Partial<CredentialsFile>;
-    const tokens: Record<string, string> = {};
-    for (const [k, v] of Object.entries(o.tokens ?? {})) if (typeof v === 'string') tokens[k] = v;
-    return { credentialsVersion: 1, tokens };
+    o = parseJsonDocument(text, { file, maxBytes: 1024 * 1024, maxDepth: 8 }) as Partial<CredentialsFile>;
   } catch (e) {
-    // Never echo the content: it holds tokens.
-    throw new RumpkgError('E_JSON_PARSE', `${file} is not valid JSON`, {
+    if (!isRumpkgError(e, 'E_JSON_PARSE') && !isRumpkgError(e, 'E_SCHEMA')) throw e;
+    // Never echo the content (it holds tokens): only where the problem is, no cause.
+    const where = typeof e.context.pointer === 'string' && e.context.pointer !== '' ? ` at ${e.context.pointer}` : '';
+    throw new RumpkgError(e.code, `${file} is not a valid credentials file${where}${e.code === 'E_SCHEMA' ? ' (a duplicate, oversized or forbidden key)' : ''}`, {
       context: { path: file },
       hint: 'fix or delete the file and run `rumpkg login` again',
-      cause: e instanceof Error ? new Error('JSON parse error') : undefined,
     });
   }
+  const tokens: Record<string, string> = {};
+  const given = o !== null && typeof o === 'object' && o.tokens !== null && typeof o.tokens === 'object' ? o.tokens : {};
+  for (const [k, v] of Object.entries(given)) if (typeof v === 'string') tokens[k] = v;
+  return { credentialsVersion: 1, tokens };
 }
 
 /** The token stored for a registry, if any. */

@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RumpkgError } from '../../components/index.js';
+import { RumpkgError, parseJsonDocument } from '../../components/index.js';
 import { redactUrl } from '../transport/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
 import type { Packument } from '../storage/index.js';
@@ -45,7 +45,8 @@ function seenFile(home: string, registryUrl: string, name: string): string {
 
 async function readSeen(path: string, registryUrl: string, name: string): Promise<SeenRecord | undefined> {
   try {
-    const o = JSON.parse(await readFile(path, 'utf8')) as Partial<SeenRecord>;
+    const o = parseJsonDocument(await readFile(path), { file: path, maxBytes: 16 * 1024 * 1024 }) as Partial<SeenRecord>;
+    if (o === null || typeof o !== 'object') return undefined;
     if (o.seenVersion !== 1 || o.name !== name || o.registry !== redactUrl(registryUrl)) return undefined;
     if (o.versions === null || typeof o.versions !== 'object' || Array.isArray(o.versions)) return undefined;
     return o as SeenRecord;

@@ -24,7 +24,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { RumpkgError, fsError, isRumpkgError, parseIntegrity, unpackComponent } from '../../components/index.js';
+import { RumpkgError, fsError, isRumpkgError, parseIntegrity, parseJsonDocument, unpackComponent } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
 
 interface StoreIndex {
@@ -110,6 +110,23 @@ function hashTree(root: string, sizes?: Record<string, number>): Record<string, 
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+/** A package-relative path as the store indexes it: `/`-separated segments, none empty, `.` or `..`. */
+const INDEX_PATH_RE = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[^/\0]+(?:\/[^/\0]+)*$/;
+
+/**
+ * Reads an entry's index.json with the safe JSON reader; undefined when it is not an index this
+ * store wrote (wrong version, wrong shape, or a file key that is not a relative path inside the
+ * entry — such an index is treated as damage, never followed).
+ */
+function parseStoreIndex(bytes: Uint8Array, file: string): StoreIndex | undefined {
+  const o = parseJsonDocument(bytes, { file, maxBytes: 64 * 1024 * 1024 }) as Partial<StoreIndex> | null;
+  if (o === null || typeof o !== 'object' || o.storeVersion !== 1 || typeof o.name !== 'string' || typeof o.version !== 'string' || typeof o.integrity !== 'string') return undefined;
+  if (o.files === null || typeof o.files !== 'object' || Array.isArray(o.files)) return undefined;
+  if (o.sizes !== undefined && (o.sizes === null || typeof o.sizes !== 'object' || Array.isArray(o.sizes))) return undefined;
+  for (const k of [...Object.keys(o.files), ...Object.keys(o.sizes ?? {})]) if (!INDEX_PATH_RE.test(k)) return undefined;
+  return o as StoreIndex;
+}
+
 /** RG-08/IN-03: the lockfile gives `name@version` the integrity of another component's entry. */
 function identityError(name: string, version: string, index: StoreIndex): RumpkgError {
   return new RumpkgError('E_INTEGRITY_LOCK', `${name}@${version}: the integrity the lockfile gives is that of ${index.name}@${index.version}`, {
@@ -123,8 +140,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
 
   const readIndex = (dir: string): StoreIndex | undefined => {
     try {
-      const o = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as StoreIndex;
-      return o.storeVersion === 1 && typeof o.files === 'object' ? o : undefined;
+      return parseStoreIndex(readFileSync(join(dir, 'index.json')), join(dir, 'index.json'));
     } catch {
       return undefined;
     }
@@ -304,13 +320,13 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
 
   const lookup = (name: string, version: string, opts: { integrity: string }): string | undefined => {
     const dir = join(paths.store, storeKey(opts.integrity));
-    let index: StoreIndex;
+    let index: StoreIndex | undefined;
     try {
-      index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as StoreIndex;
+      index = parseStoreIndex(readFileSync(join(dir, 'index.json')), join(dir, 'index.json'));
     } catch {
       return undefined;
     }
-    if (index === null || typeof index !== 'object' || index.storeVersion !== 1 || index.integrity !== opts.integrity) return undefined;
+    if (index === undefined || index.integrity !== opts.integrity) return undefined;
     if (index.name !== name || index.version !== version) {
       throw identityError(name, version, index);
     }

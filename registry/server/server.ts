@@ -22,7 +22,9 @@
  * the first publisher of a name owns it; only owners publish new versions, yank, deprecate and
  * change dist-tags (SV-01). The server validates names and route parameters (400; an
  * upper-case variant of a valid name is 404, never another package), caps bodies (413) and
- * JSON nesting (400), refuses malformed JSON (400), recomputes integrity from the attachment
+ * JSON nesting (400), refuses malformed JSON, prototype keys and duplicate keys (400; bodies are
+ * read by the one safe JSON reader), refuses a claim on another owner's alias or library name
+ * (409 E_ALIAS_CONFLICT, storage.ts), recomputes integrity from the attachment
  * and refuses a publish whose metadata differs from the tarball's package.json or whose tarball
  * fails the unpack policy (400, SV-05/IN-04). Storage never sees a path outside its directory
  * (SV-06). Tokens never appear in responses or log events. The server never prints: it reports
@@ -31,7 +33,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
-import { RumpkgError, isRumpkgError, type ErrorCode } from '../../components/index.js';
+import { RumpkgError, isRumpkgError, parseJsonDocument, type ErrorCode } from '../../components/index.js';
 import {
   absolutizePackument,
   baseName,
@@ -133,42 +135,22 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   E_REGISTRY_AUTH: 403,
   E_NOT_FOUND: 404,
   E_REGISTRY_CONFLICT: 409,
+  E_ALIAS_CONFLICT: 409,
   E_TOO_LARGE: 413,
   E_LOCKED: 503,
 };
 
 /**
- * Checks that JSON text nests at most `maxDepth` levels, in one pass without recursion (so a
- * hostile `[[[[…` cannot exhaust the stack of JSON.parse).
+ * Parses a request body with the one safe JSON reader (components/documents parseJsonDocument):
+ * byte and depth caps, no `__proto__`/`constructor`/`prototype` keys, no duplicate keys (a body
+ * two parsers could read differently is refused). Anything it refuses is 400.
  */
-function jsonDepthWithin(text: string, maxDepth: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > maxDepth) return false;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return true;
-}
-
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** Parses a request body: depth cap, no prototype keys, 400 on anything malformed. */
-function parseJsonBody(text: string, maxDepth: number): unknown {
-  if (!jsonDepthWithin(text, maxDepth)) throw new HttpError(400, `JSON nested deeper than ${maxDepth} levels`, 'E_JSON_PARSE');
+function parseJsonBody(body: Buffer, limits: { maxBytes: number; maxDepth: number }): unknown {
   try {
-    return JSON.parse(text, (k, v: unknown) => {
-      if (FORBIDDEN_KEYS.has(k)) throw new Error(`forbidden key ${k}`);
-      return v;
-    });
+    return parseJsonDocument(body, { file: 'the request body', maxBytes: limits.maxBytes, maxDepth: limits.maxDepth });
   } catch (e) {
-    throw new HttpError(400, `malformed JSON body: ${(e as Error).message.slice(0, 200)}`, 'E_JSON_PARSE');
+    if (isRumpkgError(e, 'E_JSON_PARSE') || isRumpkgError(e, 'E_SCHEMA')) throw new HttpError(400, `malformed JSON body: ${e.message.slice(0, 300)}`, 'E_JSON_PARSE');
+    throw e;
   }
 }
 
@@ -285,7 +267,7 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
 
   async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
     const body = await readBody(req, max);
-    return parseJsonBody(body.toString('utf8'), limits.maxJsonDepth);
+    return parseJsonBody(body, { maxBytes: max, maxDepth: limits.maxJsonDepth });
   }
 
   // ------------------------------------------------------------------------------------------

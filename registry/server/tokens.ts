@@ -9,7 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RumpkgError, fsError } from '../../components/index.js';
+import { RumpkgError, fsError, isRumpkgError, parseJsonDocument } from '../../components/index.js';
 import { withLock } from '../storage/index.js';
 
 interface TokenRecord {
@@ -70,11 +70,15 @@ export function createTokenStore(dir: string, options: { now?: () => Date } = {}
     if (cache && cache.mtimeMs === st.mtimeMs && cache.size === st.size) return cache.data;
     let data: TokenFile;
     try {
-      data = JSON.parse(await readFile(file, 'utf8')) as TokenFile;
+      data = parseJsonDocument(await readFile(file), { file }) as TokenFile;
     } catch (e) {
-      throw new RumpkgError('E_JSON_PARSE', `cannot parse the token file ${file}`, { context: { path: file }, cause: e });
+      if (isRumpkgError(e, 'E_JSON_PARSE') || isRumpkgError(e, 'E_SCHEMA')) {
+        // Only where the problem is: the file holds token hashes and user names.
+        throw new RumpkgError(e.code, `cannot read the token file ${file}${typeof e.context.pointer === 'string' && e.context.pointer !== '' ? ` at ${e.context.pointer}` : ''}: ${e.code === 'E_SCHEMA' ? 'a duplicate, oversized or forbidden key' : 'invalid JSON'}`, { context: { path: file } });
+      }
+      throw fsError(e, file, 'read');
     }
-    if (data.tokensVersion !== 1 || !Array.isArray(data.tokens)) {
+    if (data === null || typeof data !== 'object' || data.tokensVersion !== 1 || !Array.isArray(data.tokens)) {
       throw new RumpkgError('E_SCHEMA', `unexpected token file format in ${file}`, { context: { path: file } });
     }
     cache = { mtimeMs: st.mtimeMs, size: st.size, data };

@@ -1,4 +1,5 @@
 // registry/storage
+export * from './claims.js';
 export * from './lock.js';
 export * from './packument.js';
 export * from './storage.js';

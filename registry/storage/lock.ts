@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { open, readFile, readdir, rename, stat, unlink, link } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { RumpkgError, fsError, processAlive } from '../../components/index.js';
+import { RumpkgError, fsError, parseJsonDocument, processAlive } from '../../components/index.js';
 
 interface LockOptions {
   /** Give up after this long (default 10 s). */
@@ -42,8 +42,8 @@ export interface Lock {
 
 async function readHolder(path: string): Promise<LockHolder | undefined> {
   try {
-    const v = JSON.parse(await readFile(path, 'utf8')) as Partial<LockHolder>;
-    if (typeof v.pid === 'number' && typeof v.time === 'number' && typeof v.token === 'string' && typeof v.host === 'string') {
+    const v = parseJsonDocument(await readFile(path), { file: path, maxBytes: 4096, maxDepth: 2 }) as Partial<LockHolder>;
+    if (v !== null && typeof v === 'object' && typeof v.pid === 'number' && typeof v.time === 'number' && typeof v.token === 'string' && typeof v.host === 'string') {
       return v as LockHolder;
     }
   } catch {
@@ -146,6 +146,24 @@ async function reclaimIfStale(
   }
   await unlink(aside).catch(() => undefined);
   return true;
+}
+
+/**
+ * CA-01: in lock directory `dir`, every lock whose holder is gone (a dead process on this host,
+ * or older than `staleMs`) is reclaimed, and the private files of dead acquirers are removed —
+ * so a killed run leaves no lock behind even when the next run never needs that lock.
+ */
+export async function reclaimStaleLocks(dir: string, options: { staleMs?: number; isAlive?: (pid: number) => boolean } = {}): Promise<void> {
+  const o = { staleMs: options.staleMs ?? 5 * 60_000, now: Date.now, isAlive: options.isAlive ?? processAlive, host: hostname() };
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    if (f.endsWith('.lock')) {
+      await reclaimIfStale(join(dir, f), o).catch(() => undefined);
+    } else if (f.endsWith('.tmp')) {
+      const m = /\.lock\.(\d+)\.[0-9a-f]+\.tmp$/.exec(f);
+      const pid = m === null ? NaN : Number(m[1]);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !o.isAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
+    }
+  }
 }
 
 /** Runs `fn` while holding the lock at `path`. */

@@ -14,8 +14,14 @@
  * - A version's metadata equals the `package.json` inside its tarball plus `dist` (and
  *   `deprecated`). `metadataDifferences` lists the security-relevant fields where a declared
  *   version document differs from the tarball's package.json (manifest confusion, IN-04).
+ * - `parsePackument` is the one reader of packument bytes, whichever registry served them (the
+ *   file registry's packument.json, an HTTP registry's answer): the safe JSON reader (size cap,
+ *   depth cap, no `__proto__`/`constructor`/`prototype`, no duplicate keys), then the shape. A
+ *   refusal is E_REGISTRY naming where the bytes came from and the component (`name@version`
+ *   when one version is at fault): the registry served them, not the user.
  * - Nothing here does I/O.
  */
+import { RumpkgError, isRumpkgError, parseJsonDocument } from '../../components/index.js';
 
 /** `dist` of one version: where the tarball is and what its bytes hash to. */
 interface PackumentDist {
@@ -241,4 +247,67 @@ export function renderNpmSearch(hits: SearchHit[], total: number, now: Date): Np
     total,
     time: now.toUTCString(),
   };
+}
+
+interface ParsePackumentOptions {
+  /** The component the packument was asked for. */
+  name: string;
+  /** Where the bytes came from, as shown to the user: a file path or a (redacted) URL. */
+  source: string;
+  /** Byte cap (default: the safe reader's 8 MiB). */
+  maxBytes?: number;
+  /** Maximum number of versions (default 100,000). */
+  maxVersions?: number;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Reads a packument from the bytes a registry served (see the module head). The result has
+ * `dist-tags` and `time` objects even when the registry left them out.
+ */
+export function parsePackument(input: string | Uint8Array, options: ParsePackumentOptions): Packument {
+  const { name, source } = options;
+  const refuse = (what: string, extra: { version?: string; pointer?: string; cause?: unknown } = {}): RumpkgError => {
+    const id = extra.version === undefined ? name : `${name}@${extra.version}`;
+    return new RumpkgError('E_REGISTRY', `${source}: the registry metadata of ${id} is refused: ${what}`, {
+      context: { component: id, source, ...(extra.pointer === undefined ? {} : { pointer: extra.pointer }) },
+      hint: 'the registry serves metadata rumpkg does not accept (malformed, ambiguous or hostile); nothing was used — report it to the registry operator',
+      ...(extra.cause === undefined ? {} : { cause: extra.cause }),
+    });
+  };
+  let doc: unknown;
+  try {
+    doc = parseJsonDocument(input, { file: source, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+  } catch (e) {
+    if (!isRumpkgError(e, 'E_SCHEMA') && !isRumpkgError(e, 'E_JSON_PARSE')) throw e;
+    const pointer = typeof e.context.pointer === 'string' ? e.context.pointer : undefined;
+    const detail = e.message.startsWith(`${source}: `) ? e.message.slice(source.length + 2) : e.message;
+    const version = pointer?.startsWith('/versions/') === true ? pointer.split('/')[2]?.replace(/~1/g, '/').replace(/~0/g, '~') : undefined;
+    throw refuse(detail, { ...(version === undefined || version === '' ? {} : { version }), ...(pointer === undefined ? {} : { pointer }), cause: e });
+  }
+  if (!isObject(doc)) throw refuse('it is not a JSON object');
+  if (doc.name !== undefined && doc.name !== name) throw refuse(`it describes ${JSON.stringify(String(doc.name).slice(0, 100))}`, { pointer: '/name' });
+  const versions = doc.versions;
+  if (!isObject(versions)) throw refuse('it has no "versions" object', { pointer: '/versions' });
+  const keys = Object.keys(versions);
+  if (keys.length > (options.maxVersions ?? 100_000)) throw refuse(`it lists ${keys.length} versions`, { pointer: '/versions' });
+  for (const v of keys) {
+    const vd = versions[v];
+    const at = `/versions/${v.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (!isObject(vd)) throw refuse('the version document is not an object', { version: v, pointer: at });
+    if (vd.name !== undefined && vd.name !== name) throw refuse(`the version document names ${JSON.stringify(String(vd.name).slice(0, 100))}`, { version: v, pointer: `${at}/name` });
+    if (vd.version !== undefined && vd.version !== v) throw refuse(`the version document says version ${JSON.stringify(String(vd.version).slice(0, 80))}`, { version: v, pointer: `${at}/version` });
+    if (vd.dist !== undefined && !isObject(vd.dist)) throw refuse('"dist" is not an object', { version: v, pointer: `${at}/dist` });
+    const dist = vd.dist as Record<string, unknown> | undefined;
+    for (const f of ['tarball', 'integrity', 'shasum'] as const) {
+      if (dist?.[f] !== undefined && typeof dist[f] !== 'string') throw refuse(`"dist.${f}" is not a string`, { version: v, pointer: `${at}/dist/${f}` });
+    }
+  }
+  const tags = doc['dist-tags'] ?? {};
+  if (!isObject(tags) || Object.values(tags).some((t) => typeof t !== 'string')) throw refuse('"dist-tags" is not an object of versions', { pointer: '/dist-tags' });
+  const time = doc.time ?? {};
+  if (!isObject(time)) throw refuse('"time" is not an object', { pointer: '/time' });
+  if (doc.maintainers !== undefined && !Array.isArray(doc.maintainers)) throw refuse('"maintainers" is not a list', { pointer: '/maintainers' });
+  return { ...(doc as unknown as Packument), name, 'dist-tags': tags as Record<string, string>, time: time as Record<string, string> };
 }

@@ -13,7 +13,7 @@
  * - **Tokens** are only attached by `registryRequest`, only to the registry's own origin, and
  *   redirects are never followed with a token (RG-09).
  */
-import { RumpkgError, isRumpkgError } from '../../components/index.js';
+import { RumpkgError, isRumpkgError, parseJsonDocument } from '../../components/index.js';
 
 export interface TransportLimits {
   /** Whole-operation deadline, ms (RG-05). */
@@ -325,12 +325,21 @@ export async function registryRequest(req: RegistryRequest): Promise<{ status: n
           hint: 'configure the final registry URL directly',
         });
       }
+      // The body through the one safe JSON reader. An error body that is not JSON is kept as
+      // (redacted) text for the message; a success body that is refused is the registry's fault.
       let parsed: unknown = undefined;
       const text = buf.toString('utf8');
       if (text.trim() !== '') {
         try {
-          parsed = JSON.parse(text);
-        } catch {
+          parsed = parseJsonDocument(buf, { file: redactUrl(req.url), maxBytes: req.limits.maxJsonBytes });
+        } catch (e) {
+          if (!isRumpkgError(e, 'E_JSON_PARSE') && !isRumpkgError(e, 'E_SCHEMA')) throw e;
+          if (res.status < 300) {
+            throw new RumpkgError('E_REGISTRY', `the registry's answer for ${req.what} is refused: ${redactText(e.message.slice(0, 300), secrets)}`, {
+              context: { component: req.what, url: redactUrl(req.url), status: res.status },
+              hint: 'the registry answered with malformed, ambiguous or hostile JSON; nothing was changed on this side',
+            });
+          }
           parsed = { text: redactText(text.slice(0, 500), secrets) };
         }
       }

@@ -4,7 +4,7 @@
  * and a scriptable HTTP registry on 127.0.0.1 for fault injection.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, lstatSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, lstatSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,8 @@ export interface FixtureComponent {
   providers?: Record<string, string[]>;
   anyOf?: string[][];
   aliases?: string[];
+  /** The NetBSD library name (default `librump_<base name>`). */
+  lib?: string;
   description?: string;
   targets?: string[];
   /** Extra bytes in the archive, to vary sizes. */
@@ -35,7 +37,7 @@ export interface FixtureComponent {
 export function componentDir(root: string, c: FixtureComponent): string {
   const base = c.name.replace(/^@[^/]+\//, '');
   const dir = join(root, `${base}-${c.version}`);
-  const lib = `librump_${base.replace(/[^a-z0-9]/g, '_')}`;
+  const lib = c.lib ?? `librump_${base.replace(/[^a-z0-9]/g, '_')}`;
   const targets: Record<string, { archive: string }> = {};
   for (const t of c.targets ?? ['posix-x86_64']) {
     mkdirSync(join(dir, 'lib', t), { recursive: true });
@@ -104,7 +106,11 @@ export function hashTree(dir: string, options: { skip?: string[] } = {}): string
       const p = join(d, n);
       const r = `${rel}/${n}`;
       const s = lstatSync(p);
-      if (s.isDirectory()) {
+      if (s.isSymbolicLink()) {
+        // The file registry links each name to its current generation: the link and what it shows.
+        h.update(`l:${r}:${readlinkSync(p)}\n`);
+        if (statSync(p, { throwIfNoEntry: false })?.isDirectory() === true) walk(p, r);
+      } else if (s.isDirectory()) {
         h.update(`d:${r}\n`);
         walk(p, r);
       } else {

@@ -4,7 +4,7 @@
  * normalisation), and a tree hash to prove failed operations change nothing.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, lstatSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, lstatSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +133,7 @@ export function hashTree(dir: string): string {
       const r = rel === '' ? e : `${rel}/${e}`;
       const st = lstatSync(join(dir, r));
       h.update(`${r}\0${st.isDirectory() ? 'd' : st.isFile() ? 'f' : 'o'}\0${st.mode}\0`);
+      if (st.isSymbolicLink()) h.update(`${readlinkSync(join(dir, r))}\0`);
       if (st.isDirectory()) walk(r);
       else if (st.isFile()) h.update(readFileSync(join(dir, r)));
     }
@@ -147,7 +148,8 @@ export function listTree(dir: string): string[] {
   const walk = (rel: string): void => {
     for (const e of readdirSync(join(dir, rel)).sort()) {
       const r = rel === '' ? e : `${rel}/${e}`;
-      if (lstatSync(join(dir, r)).isDirectory()) walk(r);
+      // statSync: a name's link to its generation is walked like the directory it shows.
+      if (statSync(join(dir, r)).isDirectory()) walk(r);
       else out.push(r);
     }
   };

@@ -211,7 +211,8 @@ describe('registry server: authorisation matrix (SV-01)', () => {
     expect(Object.keys(p.versions)).toEqual(['1.0.0', '1.1.0', '1.2.0', '1.3.0']);
     expect(p['dist-tags']).toEqual({ latest: '1.3.0' });
     // a second publisher cannot take over a new name's ownership; a fresh name belongs to its first publisher
-    const fresh = npmPublishBody(await packFixture({ name: '@rump/virtio-net', version: '1.0.0' }), { registryUrl: url });
+    // (its own library name and aliases: the fixture's defaults are alice's tcpip's claims, docs/registry-policy.md)
+    const fresh = npmPublishBody(await packFixture({ name: '@rump/virtio-net', version: '1.0.0', lib: 'librumpdev_virtio_if_vioif', aliases: ['vioif'] }), { registryUrl: url });
     expect((await raw(url, 'PUT', '/@rump%2fvirtio-net', { token: other, body: fresh })).status).toBe(201);
     expect(((await raw(url, 'GET', '/@rump%2fvirtio-net')).json() as Packument).maintainers).toEqual([{ name: 'bob' }]);
     const text = JSON.stringify(events);

@@ -5,7 +5,7 @@
  * reclaimed (CA-06), tokens stored as sha256 only with mode 0600.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname, extname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import ts from 'typescript';
@@ -241,6 +241,92 @@ catch (e) { process.stdout.write(String(e.code ?? e.message)); }
     b[b.length - 5] = (b[b.length - 5] as number) ^ 0xff;
     writeFileSync(f, b);
     expect(await codeOf(s.readTarball('@rump/tcpip', '10.0.0'))).toBe('E_INTEGRITY');
+  });
+});
+
+describe('generations and registries of the earlier layout', () => {
+  /** Turns `name`'s link back into the plain directory registries had before generations. */
+  function toPlainLayout(dir: string, name: string): void {
+    const entry = join(dir, ...name.split('/'));
+    const gen = realpathSync(entry);
+    rmSync(entry);
+    cpSync(gen, entry, { recursive: true });
+    rmSync(join(dir, '.registry', 'gens'), { recursive: true, force: true });
+  }
+
+  it('every name is a relative link to one generation; a publish makes a new one and drops the old', async () => {
+    const dir = tempDir('storage-gens');
+    const s = createFileStorage(dir);
+    await s.publish((await packFixture({ version: '10.0.0' })).data);
+    const entry = join(dir, '@rump', 'tcpip');
+    const first = readlinkSync(entry);
+    expect(first).toMatch(/^\.\.\/\.registry\/gens\/@rump\+tcpip\/\d+-[0-9a-f]{16}$/);
+    await s.publish((await packFixture({ version: '10.1.0' })).data);
+    const second = readlinkSync(entry);
+    expect(second).not.toBe(first);
+    expect(readdirSync(join(dir, '.registry', 'gens', '@rump+tcpip'))).toEqual([second.split('/').at(-1)]);
+    expect(readdirSync(join(entry, '-')).sort()).toEqual(['tcpip-10.0.0.tgz', 'tcpip-10.1.0.tgz']);
+    expect(integrityOf(await s.readTarball('@rump/tcpip', '10.0.0'))).toBe(integrityOf(readFileSync(join(entry, '-', 'tcpip-10.0.0.tgz'))));
+  });
+
+  it('a link that is not one of its own generations is refused, never followed', async () => {
+    const dir = tempDir('storage-gens');
+    const s = createFileStorage(dir);
+    await s.publish((await packFixture({ version: '10.0.0' })).data);
+    const elsewhere = tempDir('storage-elsewhere');
+    cpSync(realpathSync(join(dir, '@rump', 'tcpip')), elsewhere, { recursive: true });
+    rmSync(join(dir, '@rump', 'tcpip'));
+    symlinkSync(elsewhere, join(dir, '@rump', 'tcpip'));
+    expect(await codeOf(s.readPackument('@rump/tcpip'))).toBe('E_REGISTRY');
+    expect(await codeOf(s.publish((await packFixture({ version: '10.1.0' })).data))).toBe('E_REGISTRY');
+    expect(readdirSync(join(elsewhere, '-'))).toEqual(['tcpip-10.0.0.tgz']);
+  });
+
+  it('a plain directory of the earlier layout is read as is and becomes a generation on its first write', async () => {
+    const dir = tempDir('storage-legacy');
+    const s = createFileStorage(dir);
+    await s.publish((await packFixture({ version: '10.0.0' })).data);
+    toPlainLayout(dir, '@rump/tcpip');
+    const fresh = createFileStorage(dir);
+    expect(await fresh.listNames()).toEqual(['@rump/tcpip']);
+    expect(Object.keys((await fresh.readPackument('@rump/tcpip')).versions)).toEqual(['10.0.0']);
+    await fresh.readTarball('@rump/tcpip', '10.0.0');
+    await fresh.yank('@rump/tcpip', '10.0.0');
+    expect(lstatSync(join(dir, '@rump', 'tcpip')).isSymbolicLink()).toBe(true);
+    await fresh.publish((await packFixture({ version: '10.1.0' })).data);
+    expect(Object.keys((await fresh.readPackument('@rump/tcpip')).versions)).toEqual(['10.0.0', '10.1.0']);
+    expect(isYanked((await fresh.readPackument('@rump/tcpip')).versions['10.0.0'])).toBe(true);
+    expect(readdirSync(join(dir, '.registry', 'gens', '@rump+tcpip'))).toHaveLength(1);
+  });
+
+  it('a conversion interrupted between its two renames: readers see the name, the next writer restores the link', async () => {
+    const dir = tempDir('storage-legacy');
+    const s = createFileStorage(dir);
+    await s.publish((await packFixture({ version: '10.0.0' })).data);
+    toPlainLayout(dir, '@rump/tcpip');
+    // What a kill after the first rename of the conversion leaves: the directory moved, no link.
+    mkdirSync(join(dir, '.registry', 'gens', '@rump+tcpip'), { recursive: true });
+    renameSync(join(dir, '@rump', 'tcpip'), join(dir, '.registry', 'gens', '@rump+tcpip', '999999-0123456789abcdef-legacy'));
+    const fresh = createFileStorage(dir);
+    expect(await fresh.listNames()).toEqual(['@rump/tcpip']);
+    await fresh.readTarball('@rump/tcpip', '10.0.0');
+    await fresh.publish((await packFixture({ version: '10.1.0' })).data);
+    expect(lstatSync(join(dir, '@rump', 'tcpip')).isSymbolicLink()).toBe(true);
+    expect(Object.keys((await fresh.readPackument('@rump/tcpip')).versions)).toEqual(['10.0.0', '10.1.0']);
+    expect(readdirSync(join(dir, '.registry', 'gens', '@rump+tcpip'))).toHaveLength(1);
+  });
+
+  it('generations that dead writers left behind are removed by the next writer, the current one never', async () => {
+    const dir = tempDir('storage-gens');
+    const s = createFileStorage(dir);
+    await s.publish((await packFixture({ version: '10.0.0' })).data);
+    const gens = join(dir, '.registry', 'gens', '@rump+tcpip');
+    const current = readdirSync(gens)[0] as string;
+    mkdirSync(join(gens, '999999-00000000000000aa', '-'), { recursive: true });
+    mkdirSync(join(dir, '.registry', 'gens', '@rump+never', '999999-00000000000000bb'), { recursive: true });
+    await createFileStorage(dir).publish((await packFixture({ name: '@rump/other', version: '1.0.0', lib: 'librumpother', aliases: [] })).data);
+    expect(readdirSync(gens)).toEqual([current]);
+    expect(readdirSync(join(dir, '.registry', 'gens', '@rump+never'))).toEqual([]);
   });
 });
 

@@ -186,7 +186,7 @@ describe.skipIf(!isRoot)('CA-08 EACCES (the CLI as uid 65534 in root-owned direc
     mkdirSync(home, { mode: 0o755 });
     chownSync(home, 65534, 65534);
     const reg = join(base, 'registry');
-    cpSync(registry, reg, { recursive: true });
+    cpSync(registry, reg, { recursive: true, verbatimSymlinks: true });
     execFileSync('chmod', ['-R', 'a+rX', reg]);
     const env = { ...process.env, RUMPKG_HOME: home };
     const dir = projectUsing(join(base, 'p'), reg, { '@rump/c00': '^1.0.0' });

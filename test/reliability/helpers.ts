@@ -102,7 +102,8 @@ export async function registryHome(key = 'default', components: FixtureComponent
   }
   const tpl = await t;
   const root = tempDir('rel');
-  cpSync(tpl, join(root, 'home'), { recursive: true });
+  // verbatimSymlinks: the registry links each name to a generation by a relative link, kept as is.
+  cpSync(tpl, join(root, 'home'), { recursive: true, verbatimSymlinks: true });
   const home = join(root, 'home');
   return { root, home, env: { ...process.env, RUMPKG_HOME: home } };
 }

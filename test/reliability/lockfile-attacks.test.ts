@@ -243,7 +243,7 @@ describe('IN-05 / IN-06 hostile documents from a registry (not only from the com
 
   async function evilPackument(deps: Record<string, string> | string): Promise<Record<string, unknown>> {
     const p = await packFixture(tempDir('rel-evil'), { name: '@rump/evil', version: '1.0.0' });
-    const doc = packumentFor(p, 'x') as { versions: Record<string, Record<string, unknown>> };
+    const doc = packumentFor(p, '@rump/evil/-/evil-1.0.0.tgz') as { versions: Record<string, Record<string, unknown>> };
     if (typeof deps === 'string') {
       // Raw JSON text for the dependencies (keys JSON.stringify would not write, like __proto__).
       return JSON.parse(JSON.stringify(doc).replace('"dependencies":{}', `"dependencies":${deps}`)) as Record<string, unknown>;
