@@ -266,14 +266,21 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const search = async (words: string[], opts: { size?: number; scope?: string } = {}): Promise<ClientSearchHit[]> => {
     const size = opts.size ?? 20;
     const scopes = opts.scope !== undefined ? [opts.scope] : Object.keys(options.registries).sort();
+    // Each registry is asked once, however many scopes are pinned to it, and a hit counts only
+    // when its scope is one of those asked and pinned to the registry that answered (RG-06: a
+    // name is only ever fetched from its scope's registry).
+    const urls = [...new Set(scopes.flatMap((s) => (options.registries[s] === undefined ? [] : [options.registries[s]!])))];
     const all = await Promise.all(
-      scopes.map(async (scope): Promise<ClientSearchHit[]> => {
-        const url = options.registries[scope];
-        if (url === undefined) return [];
-        return (await backendOf(url).search(words, { size })).map((h) => ({ ...h, registry: scope }));
-      }),
+      urls.map(async (url): Promise<ClientSearchHit[]> =>
+        (await backendOf(url).search(words, { size })).flatMap((h) => {
+          const scope = h.name.startsWith('@') ? h.name.slice(0, Math.max(0, h.name.indexOf('/'))) : '';
+          return scopes.includes(scope) && options.registries[scope] === url ? [{ ...h, registry: scope }] : [];
+        }),
+      ),
     );
-    return all.flat().sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, size);
+    const best = new Map<string, ClientSearchHit>();
+    for (const h of all.flat()) if ((best.get(h.name)?.score ?? -Infinity) < h.score) best.set(h.name, h);
+    return [...best.values()].sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, size);
   };
 
   const resolveName = async (word: string, opts: { defaultScope?: string } = {}): Promise<{ name: string; note?: string }> => {

@@ -176,4 +176,14 @@ describe('Verdaccio (a real npm-protocol registry)', () => {
     expect(isRumpkgError(err, 'E_REGISTRY_AUTH')).toBe(true);
     expect((err as Error).message).not.toContain('not-a-valid-token');
   });
+
+  it('search lists each component once, even when several scopes are pinned to this Verdaccio', async () => {
+    const client = createRegistryClient({ home: tempDir('verdaccio-search2'), registries: { '@rump': url, '@other': url } });
+    const hits = await client.search(['tcpip']);
+    expect(hits.map((h) => h.name)).toEqual(['@rump/tcpip']);
+    expect(hits[0]!.registry).toBe('@rump');
+    // A hit whose scope is pinned to another registry is not offered (it would never be fetched from here).
+    const pinnedElsewhere = createRegistryClient({ home: tempDir('verdaccio-search3'), registries: { '@rump': 'http://127.0.0.1:9/', '@other': url } });
+    expect((await pinnedElsewhere.search(['tcpip'], { scope: '@other' })).map((h) => h.name)).toEqual([]);
+  });
 });
