@@ -1,6 +1,6 @@
 /**
- * `rumpkg info NAME[@RANGE] [--offline]`: a component's versions (yanked ones marked),
- * dist-tags, and for the newest version matching RANGE: targets, dependencies,
+ * `rumpkg info NAME[@RANGE] [--offline]`: a component's versions (yanked ones marked), `latest`
+ * (the newest version not yanked), dist-tags, and for the newest version matching RANGE: targets, dependencies,
  * requires/provides/conflicts, library name, aliases and licence.
  */
 import type { Command } from 'commander';
@@ -34,8 +34,12 @@ export function register(program: Command): void {
       const rump = (m.rump ?? {}) as Record<string, unknown>;
       const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
       const targets = rump.targets !== null && typeof rump.targets === 'object' ? Object.keys(rump.targets as object).sort() : [];
+      // `latest` is the newest version that is not yanked: a yanked version keeps its dist-tag
+      // on the registry (yank only marks it), but nobody should be pointed at it.
+      const latest = [...versions].reverse().find((v) => !v.yanked && !v.version.includes('-'))?.version ?? null;
       const shown = {
         name,
+        latest,
         distTags: p['dist-tags'],
         versions: versions.map((v) => ({ version: v.version, yanked: v.yanked, ...(v.deprecated === undefined ? {} : { deprecated: v.deprecated }), integrity: v.integrity })),
         selected: {
@@ -70,7 +74,9 @@ export function register(program: Command): void {
       if (s.provides.length > 0) print(`provides: ${s.provides.join(', ')}`);
       if (s.conflicts.length > 0) print(`conflicts: ${s.conflicts.join(', ')}`);
       print(`integrity: ${s.integrity}`);
-      print(`dist-tags: ${Object.entries(shown.distTags).map(([t, v]) => `${t}=${v}`).join(' ')}`);
+      print(`latest: ${shown.latest ?? dim('(every version is yanked)')}`);
+      const yanked = new Set(shown.versions.filter((v) => v.yanked).map((v) => v.version));
+      print(`dist-tags: ${Object.entries(shown.distTags).map(([t, v]) => `${t}=${v}${yanked.has(v) ? ` ${red('[yanked]')}` : ''}`).join(' ')}`);
       print(`versions: ${shown.versions.map((v) => (v.yanked ? `${v.version} ${red('[yanked]')}` : v.version)).join(', ')}`);
     });
 }
