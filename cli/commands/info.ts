@@ -12,16 +12,19 @@ export function register(program: Command): void {
     .description("show a component's versions, targets, dependencies and capabilities")
     .argument('<spec>', 'NAME or NAME@RANGE, e.g. tcpip or tcpip@^10')
     .option('--offline', 'use only the cache')
-    .action(async (spec: string, opts: { offline?: boolean }, cmd: Command) => {
+    .option('--registry <url>', 'ask this registry instead of the ones config.json and rumpkg.json pin')
+    .action(async (spec: string, opts: { offline?: boolean; registry?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { parseSpec, RumpkgError } = await import('../../components/index.js');
-      const { openRegistryClient } = await import('../../registry/index.js');
+      const { parseSpec, RumpkgError, isRumpkgError } = await import('../../components/index.js');
+      const { openRegistryClient, unknownComponentError } = await import('../../registry/index.js');
       const semver = { satisfies: ((await import('semver/functions/satisfies.js')) as unknown as { default: typeof import('semver/functions/satisfies.js') }).default };
       const parsed = parseSpec(spec);
-      const { client, config } = await openRegistryClient({ cwd: g.cwd, offline: opts.offline === true, reporter: createReporter(g) });
+      const { client, config } = await openRegistryClient({ cwd: g.cwd, ...(opts.registry === undefined ? {} : { registry: opts.registry }), offline: opts.offline === true, reporter: createReporter(g) });
       const { name, note: aliasNote } = await client.resolveName(parsed.name, { defaultScope: config.defaultScope });
       if (aliasNote !== undefined) note(g, aliasNote);
-      const p = await client.packument(name);
+      const p = await client.packument(name).catch(async (e: unknown) => {
+        throw isRumpkgError(e, 'E_NOT_FOUND') ? await unknownComponentError(client, parsed.name, name, { defaultScope: config.defaultScope }) : e;
+      });
       const versions = await client.versions(name);
       const matching = versions.filter((v) => semver.satisfies(v.version, parsed.range, { includePrerelease: false }));
       const pick = [...matching].reverse().find((v) => !v.yanked) ?? matching.at(-1);

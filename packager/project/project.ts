@@ -70,6 +70,7 @@ import {
   resolveHome,
   withLock,
   writeFileAtomic,
+  unknownComponentError,
   type RegistryClient,
   type Store,
 } from '../../registry/index.js';
@@ -541,6 +542,7 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
       const word = at > 0 ? spec.slice(0, at) : spec;
       const { name, note } = await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE });
       if (note !== undefined) notes.push(note);
+      if ((await session.client.versions(name)).length === 0) throw await unknownComponentError(session.client, word, name);
       const parsed = parseSpec(at > 0 ? `${name}@${spec.slice(at + 1)}` : name);
       requested.push({ name: parsed.name, ...(at > 0 ? { range: parsed.range } : {}) });
     }

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { createRegistryClient, createRegistryProvider, createStore, storeToken } from '../../registry/index.js';
+import { createRegistryClient, createRegistryProvider, createStore, storeToken, suggestComponents, unknownComponentError } from '../../registry/index.js';
 import { integrityOf, isRumpkgError } from '../../components/index.js';
 import { filesUnder, packFixture, tempDir, type PackedFixture } from './client-fixtures.js';
 
@@ -183,6 +183,9 @@ describe('Verdaccio (a real npm-protocol registry)', () => {
     expect(hits.map((h) => h.name)).toEqual(['@rump/tcpip']);
     expect(hits[0]!.registry).toBe('@rump');
     // A hit whose scope is pinned to another registry is not offered (it would never be fetched from here).
+    // Did-you-mean draws its candidates from Verdaccio's search too.
+    expect((await suggestComponents(client, 'tcpipp')).map((x) => x.name)).toEqual(['@rump/tcpip']);
+    expect((await unknownComponentError(client, 'tcpipp', '@rump/tcpipp')).hint).toBe('did you mean tcpip?');
     const pinnedElsewhere = createRegistryClient({ home: tempDir('verdaccio-search3'), registries: { '@rump': 'http://127.0.0.1:9/', '@other': url } });
     expect((await pinnedElsewhere.search(['tcpip'], { scope: '@other' })).map((h) => h.name)).toEqual([]);
   });
