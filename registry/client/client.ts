@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_SCOPE, RumpkgError, integrityOf, parseIntegrity, readTarballEntries, verifyIntegrity } from '../../components/index.js';
-import { checkSeen, cleanStaleTemp, effectiveRegistries, ensureHome, readConfig, registryForName, resolveHome, type RumpkgConfig } from '../home/index.js';
+import { checkSeen, cleanStaleTemp, effectiveRegistries, ensureHome, normalizeRegistryUrl, readConfig, registryForName, resolveHome, type RumpkgConfig } from '../home/index.js';
 import { DEFAULT_LIMITS, redactUrl, type TransportLimits } from '../transport/index.js';
 import { isYanked, metadataDifferences, type Packument, type PackumentVersion } from '../storage/index.js';
 import { createBackend } from './backend.js';
@@ -322,6 +322,11 @@ interface OpenClientOptions {
   reporter?: ClientReporter;
   env?: NodeJS.ProcessEnv;
   limits?: Partial<TransportLimits>;
+  /**
+   * A command's `--registry URL`: this registry serves every scope for this run (the default
+   * scope included), instead of what config.json and rumpkg.json pin.
+   */
+  registry?: string;
 }
 
 /** The client for a CLI run: home from `$RUMPKG_HOME`, config, and the project's registries. */
@@ -353,7 +358,11 @@ export async function openRegistryClient(options: OpenClientOptions): Promise<{
       throw new RumpkgError('E_JSON_PARSE', `${file} is not valid JSON`, { context: { path: file }, cause: e });
     }
   }
-  const registries = effectiveRegistries(config, { ...(project === undefined ? {} : { project }), projectDir: options.cwd });
+  let registries = effectiveRegistries(config, { ...(project === undefined ? {} : { project }), projectDir: options.cwd });
+  if (options.registry !== undefined) {
+    const url = normalizeRegistryUrl(options.registry, { base: options.cwd });
+    registries = Object.fromEntries([...new Set([...Object.keys(registries), config.defaultScope])].sort().map((scope) => [scope, url]));
+  }
   const client = createRegistryClient({
     home,
     registries,
