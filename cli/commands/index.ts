@@ -7,7 +7,8 @@ import { register as publishCmd } from './publish.js';
 import { register as yankCmd } from './yank.js';
 import { register as infoCmd } from './info.js';
 import { register as searchCmd } from './search.js';
-import { register as loginCmd } from './login.js';
+import { register as loginCmd, registerAccount } from './login.js';
+import { register as configCmd } from './config.js';
 import { register as registryCmd } from './registry.js';
 import { register as cacheCmd } from './cache.js';
 import { register as initCmd } from './init.js';
@@ -34,6 +35,8 @@ export function registerAll(program: Command): void {
   infoCmd(program);
   searchCmd(program);
   loginCmd(program);
+  registerAccount(program);
+  configCmd(program);
   registryCmd(program);
   cacheCmd(program);
   initCmd(program);
