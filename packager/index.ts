@@ -4,3 +4,4 @@ export * from './project/index.js';
 export * from './build/index.js';
 export * from './run/index.js';
 export * from './audit/index.js';
+export * from './report/index.js';

@@ -7,3 +7,4 @@ export * from './home/index.js';
 export * from './server/index.js';
 export * from './client/index.js';
 export * from './upstream/index.js';
+export * from './web/index.js';

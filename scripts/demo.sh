@@ -77,3 +77,10 @@ step "virtio-net on posix-x86_64 cannot work (no PCI there): rumpkg says why"
 mkdir -p "$WORK/no-pci" && cd "$WORK/no-pci"
 rumpkg init --name no-pci --target posix-x86_64
 if rumpkg add virtio-net; then echo "unexpected: resolved"; exit 1; fi
+
+step "Pictures: the unikernel's closures drawn side by side, and its audit as one HTML page"
+cd "$WORK/unikernel"
+rumpkg graph --format svg -o "$WORK/unikernel-graph.svg"
+rumpkg audit build/hw-x86_64/unikernel --html "$WORK/unikernel-audit.html" > /dev/null
+echo "open $WORK/unikernel-graph.svg and $WORK/unikernel-audit.html in a browser;"
+echo "for the registry's web UI: RUMPKG_HOME=$RUMPKG_HOME node $ROOT/dist/cli/bin.js registry serve, then http://127.0.0.1:4873/"

@@ -1,6 +1,6 @@
 /**
  * `rumpkg audit [IMAGE] [--sbom cyclonedx|spdx] [-o FILE] [--advisories P] [--audit-level L]
- * [--deny ID...] [--components-dir DIR] [--target T]`
+ * [--deny ID...] [--components-dir DIR] [--target T] [--html FILE]`
  *
  * With IMAGE: which components are in the image, checked against its bytes (packager auditImage).
  * Fingerprints come from `--components-dir DIR`, else the project's lockfile + store (when run in
@@ -12,7 +12,8 @@
  * writes it to `-o FILE` (atomically) and prints the report. Exit 3 (E_AUDIT_FINDINGS) when an
  * advisory is at or above `--audit-level`, a component fails `--deny`, or an image with a manifest
  * holds components not as claimed; with `--json` the report is the only document on stdout and
- * the exit code says it.
+ * the exit code says it. `--html FILE` also writes the self-contained HTML report
+ * (packager/report: components, size treemap from the linker map, dependency graph).
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
@@ -29,6 +30,7 @@ interface AuditCliOptions {
   componentsDir?: string;
   target?: string;
   registry?: boolean;
+  html?: string;
 }
 
 export function register(program: Command): void {
@@ -44,6 +46,7 @@ export function register(program: Command): void {
     .option('--components-dir <dir>', 'fingerprints from unpacked components under DIR (e.g. DIR/<version>/<name>)')
     .option('-t, --target <target>', 'the target (images without a manifest; lockfile audits: one target)')
     .option('--no-registry', 'do not ask the registries for fingerprints')
+    .option('--html <file>', 'also write a self-contained HTML report: components, size treemap, dependency graph')
     .action(async (imageArg: string | undefined, opts: AuditCliOptions, cmd: Command) => {
       const g = globalOptions(cmd);
       const reporter = createReporter(g);
@@ -99,6 +102,26 @@ export function register(program: Command): void {
         });
       }
       const verdict = packager.auditVerdict(report, level === undefined ? {} : { auditLevel: level });
+
+      if (opts.html !== undefined) {
+        // The size treemap needs the linker map `rumpkg build` leaves next to the image.
+        let size;
+        let sizeNote: string | undefined;
+        if (imageArg === undefined) sizeNote = 'A lockfile audit has no image to measure.';
+        else {
+          const { isRumpkgError } = await import('../../components/index.js');
+          try {
+            size = await packager.readSizeReport(abs(imageArg));
+          } catch (e) {
+            if (!isRumpkgError(e)) throw e;
+            sizeNote = `No size report: ${e.code === 'E_NOT_FOUND' ? 'no linker map next to the image (rumpkg build writes IMAGE.map)' : e.code}.`;
+          }
+        }
+        const page = await packager.planAuditHtml(report, { ...(size === undefined ? {} : { size }), ...(sizeNote === undefined ? {} : { sizeNote }), ...(lockfile === undefined ? {} : { lockfile }) });
+        const { writeFileAtomic } = await import('../../registry/index.js');
+        await writeFileAtomic(abs(opts.html), page);
+        reporter.info(`wrote the HTML report to ${abs(opts.html)}`);
+      }
 
       if (format !== undefined) {
         const text = packager.renderSbom(report, format);

@@ -19,6 +19,7 @@ import { register as updateCmd } from './update.js';
 import { register as outdatedCmd } from './outdated.js';
 import { register as treeCmd } from './tree.js';
 import { register as whyCmd } from './why.js';
+import { register as graphCmd } from './graph.js';
 import { register as buildCmd } from './build.js';
 import { register as runCmd } from './run.js';
 import { register as sizeCmd } from './size.js';
@@ -47,6 +48,7 @@ export function registerAll(program: Command): void {
   outdatedCmd(program);
   treeCmd(program);
   whyCmd(program);
+  graphCmd(program);
   buildCmd(program);
   runCmd(program);
   sizeCmd(program);

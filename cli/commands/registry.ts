@@ -1,6 +1,6 @@
 /**
  * `rumpkg registry serve DIR [--host H] [--port P]` — serve a file registry over the npm
- * registry protocol until SIGINT/SIGTERM.
+ * registry protocol until SIGINT/SIGTERM, with its web UI at `/`.
  * `rumpkg registry token add NAME [--dir DIR]` — print a new publish token for user NAME (the
  * registry keeps only its sha256). `rumpkg registry token revoke NAME [--dir DIR]`, `token list`.
  * DIR defaults to the embedded registry under the rumpkg home.
@@ -40,6 +40,8 @@ export function register(program: Command): void {
       const g = globalOptions(cmd);
       const { RumpkgError } = await import('../../components/index.js');
       const { createRegistryServer } = await import('../../registry/index.js');
+      // The web UI's dependency graphs are drawn by the packager (Graphviz in WebAssembly).
+      const { renderResolutionSvg } = await import('../../packager/index.js');
       const root = await registryDir(g, dir);
       const maxBody = opts.maxBody === undefined ? undefined : Number(opts.maxBody);
       if (maxBody !== undefined && (!Number.isInteger(maxBody) || maxBody <= 0)) {
@@ -50,6 +52,7 @@ export function register(program: Command): void {
         port: await parsePort(opts.port),
         ...(opts.publicUrl === undefined ? {} : { publicUrl: opts.publicUrl }),
         ...(maxBody === undefined ? {} : { limits: { maxBodyBytes: maxBody } }),
+        web: { renderGraph: renderResolutionSvg },
         log: (ev) => {
           if (g.json) process.stdout.write(`${JSON.stringify(ev)}\n`);
           else if (g.verbose || ev.status >= 500) {

@@ -8,3 +8,6 @@ export * from './symbols.js';
 export * from './symbol-index.js';
 export * from './linker-map.js';
 export * from './embedded-manifest.js';
+export * from './relocations.js';
+export * from './registrations.js';
+export * from './fingerprint.js';

@@ -43,7 +43,7 @@ import { indexDefinedSymbols, type DefinedIndex } from './symbol-index.js';
 import type { SymbolEvidence } from '../model/index.js';
 
 /** The section NetBSD's `__link_set_add_rodata(rump_components, …)` fills (one pointer each). */
-const LINK_SET_SECTION = 'link_set_rump_components';
+export const LINK_SET_SECTION = 'link_set_rump_components';
 
 /**
  * `enum rump_component_type` of NetBSD's sys/rump/librump/rumpkern/rump_private.h in the source

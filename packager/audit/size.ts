@@ -30,9 +30,9 @@ import { componentSlug } from '../build/index.js';
 /** sh_flags SHF_EXECINSTR: code. */
 const SHF_EXECINSTR = 0x4;
 
-type SizeOwnerKind = 'component' | 'platform' | 'glue' | 'app' | 'runtime';
+export type SizeOwnerKind = 'component' | 'platform' | 'glue' | 'app' | 'runtime';
 
-interface SizeRow {
+export interface SizeRow {
   owner: string;
   kind: SizeOwnerKind;
   text: number;
@@ -41,7 +41,7 @@ interface SizeRow {
   total: number;
 }
 
-interface SizeReport {
+export interface SizeReport {
   image: string;
   target: string;
   fileBytes: number;

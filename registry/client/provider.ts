@@ -28,7 +28,7 @@ function record(v: unknown): Record<string, string> {
 }
 
 /** Maps one registry version to the solver's candidate (undefined when it is not a component). */
-function toCandidate(v: VersionInfo): CandidateVersion | undefined {
+export function toCandidate(v: VersionInfo): CandidateVersion | undefined {
   const rump = v.manifest.rump as Record<string, unknown> | undefined;
   if (rump === undefined || rump === null || typeof rump !== 'object') return undefined;
   const targets = rump.targets !== null && typeof rump.targets === 'object' ? Object.keys(rump.targets as object).sort() : [];

@@ -12,6 +12,7 @@
  *   GET  /<name>                                  the full packument, absolute tarball URLs
  *   GET  /<name>/<version|tag>                    one version document
  *   GET  /<name>/-/<name>-<version>.tgz           the tarball
+ *   GET  /  and  GET /-/web/…                     the web UI (registry/web/: HTML pages)
  *   PUT  /<name>[/-rev/<rev>]                     publish (`_attachments`, as `npm publish`
  *                                                 sends it) or deprecate/yank (no attachment,
  *                                                 only `deprecated` may change, as `npm
@@ -41,6 +42,7 @@ import {
 } from '../storage/index.js';
 import { type RegistryStorage, checkRegistryName, checkRegistryVersion, createFileStorage } from '../storage/index.js';
 import { createTokenStore, type TokenStore } from './tokens.js';
+import { createWebHandler, type WebOptions } from '../web/index.js';
 
 interface ServerLimits {
   /** Maximum request body in bytes (413 above). Default 64 MiB. */
@@ -87,6 +89,8 @@ interface RegistryServerOptions {
   /** The URL clients reach the server under (reverse proxies); default `http://<Host header>`. */
   publicUrl?: string;
   now?: () => Date;
+  /** The web UI at `/` (registry/web/); `false` turns it off (then `GET /` is the npm 400). */
+  web?: WebOptions | false;
 }
 
 export interface RegistryServer {
@@ -239,6 +243,7 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
   const storage = createFileStorage(dir, { now });
   const tokens = createTokenStore(dir, { now });
   const log = options.log;
+  const web = options.web === false ? undefined : createWebHandler(storage, options.web ?? {});
 
   const server = createServer({
     requestTimeout: limits.requestTimeoutMs,
@@ -517,6 +522,10 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
       try {
         if (rawUrl.length > limits.maxUrlLength) throw new HttpError(414, 'URL too long');
         if (!path.startsWith('/') || path.includes('\0') || path.includes('\\')) throw new HttpError(400, 'malformed request path', 'E_USAGE');
+        if (web !== undefined && (await web(req, res, path, query))) {
+          finish(res.statusCode);
+          return;
+        }
         user = await route(req, res, path, query);
         finish(res.statusCode);
       } catch (e) {

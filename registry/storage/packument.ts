@@ -61,7 +61,7 @@ export interface Packument {
 }
 
 /** The prefix of a `deprecated` message that marks a version as yanked. */
-const YANK_PREFIX = '[yanked]';
+export const YANK_PREFIX = '[yanked]';
 
 /** Is this version yanked (its `deprecated` message starts with `[yanked]`)? */
 export function isYanked(v: { deprecated?: unknown } | undefined): boolean {
