@@ -130,13 +130,19 @@ describe('--registry URL', () => {
 
 /** `rumpkg login --registry URL` with the token on stdin (an async iterable of one chunk). */
 async function loginWith(t: string): Promise<Awaited<ReturnType<typeof runCli>>> {
-  const chunks = [Buffer.from(`${t}\n`)];
-  const iter = vi.spyOn(process.stdin, Symbol.asyncIterator as never).mockImplementation((() => chunks[Symbol.iterator]()) as never);
+  const restore = stdinGives(`${t}\n`);
   try {
     return await runCli(['login', '--registry', url]);
   } finally {
-    iter.mockRestore();
+    restore();
   }
+}
+
+/** Makes `for await (const c of process.stdin)` yield `text` once; returns the undo. */
+function stdinGives(text: string): () => void {
+  const stdin = process.stdin as unknown as { [Symbol.asyncIterator]: () => Iterator<Buffer> };
+  const spy = vi.spyOn(stdin, Symbol.asyncIterator).mockImplementation(() => [Buffer.from(text)][Symbol.iterator]());
+  return () => spy.mockRestore();
 }
 
 describe('whoami and logout', () => {
@@ -163,10 +169,9 @@ describe('whoami and logout', () => {
   });
 
   it('a token the registry does not accept: whoami fails with E_REGISTRY_AUTH and never prints it', async () => {
-    const chunks = [Buffer.from('rumpkg_notavalidtoken0000\n')];
-    vi.spyOn(process.stdin, Symbol.asyncIterator as never).mockImplementation((() => chunks[Symbol.iterator]()) as never);
+    const restore = stdinGives('rumpkg_notavalidtoken0000\n');
     expect((await runCli(['login', '--no-verify', '--registry', url])).code).toBe(0);
-    vi.restoreAllMocks();
+    restore();
     const r = await runCli(['whoami', '--registry', url]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/E_REGISTRY_AUTH/);
