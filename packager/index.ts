@@ -5,3 +5,4 @@ export * from './build/index.js';
 export * from './run/index.js';
 export * from './audit/index.js';
 export * from './report/index.js';
+export * from './doctor/index.js';

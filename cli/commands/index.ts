@@ -9,6 +9,7 @@ import { register as infoCmd } from './info.js';
 import { register as searchCmd } from './search.js';
 import { register as loginCmd, registerAccount } from './login.js';
 import { register as configCmd } from './config.js';
+import { register as doctorCmd } from './doctor.js';
 import { register as registryCmd } from './registry.js';
 import { register as cacheCmd } from './cache.js';
 import { register as initCmd } from './init.js';
@@ -38,6 +39,7 @@ export function registerAll(program: Command): void {
   loginCmd(program);
   registerAccount(program);
   configCmd(program);
+  doctorCmd(program);
   registryCmd(program);
   cacheCmd(program);
   initCmd(program);
