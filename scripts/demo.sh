@@ -1,30 +1,38 @@
 #!/usr/bin/env bash
 # The main job, on the embedded default (a local file registry; no server):
-#   build the miniature corpus with the real compilers → validate, pack and publish every
-#   component into the embedded registry → create a project, add drivers, resolve and lock →
-#   link the image → run it → audit it.
-# Everything lives under .rumpkg-work/ (RUMPKG_HOME included); nothing outside is touched.
+#   check (and on Debian/Ubuntu as root, install) the toolchains and QEMU → the miniature corpus,
+#   built with the real compilers (cached by content: a second run reuses it) → validate, pack
+#   and publish every component into the embedded registry → create a project, add drivers,
+#   resolve and lock → link the image → run it → audit it → the same for unikernels under QEMU.
+# Everything lives under .rumpkg-work/ (RUMPKG_HOME included) and the corpus cache in
+# $TMPDIR/rumpkg-corpus (shared with the tests); nothing else is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=${RUMPKG_DEMO_DIR:-$ROOT/.rumpkg-work}
 export RUMPKG_HOME=$WORK/home
 rumpkg() { node "$ROOT/dist/cli/bin.js" "$@"; }
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+START=$(date +%s%N)
+elapsed() { echo "$(( ($(date +%s%N) - START) / 100000000 ))" | sed -E 's/([0-9])$/.\1/; s/^\./0./'; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then B=$'\033[1m'; N=$'\033[0m'; else B=; N=; fi
+step() { printf '\n%s== [%s s] %s%s\n' "$B" "$(elapsed)" "$*" "$N"; }
 
 [ -f "$ROOT/dist/cli/bin.js" ] || npm run build
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
-step "Building the miniature corpus: 106 NetBSD rump components x 4 releases for posix-x86_64 (cc), hw-x86_64 and hw-riscv64 (clang)"
-node scripts/corpus.mjs "$WORK/corpus" --target posix-x86_64 --target hw-x86_64 --target hw-riscv64
+step "Checking this machine: toolchains for posix-x86_64, hw-x86_64, hw-riscv64 and QEMU (rumpkg doctor)"
+node scripts/setup.mjs
+
+step "The miniature corpus: 106 NetBSD rump components (+ platform packages) x 4 releases, built with cc and clang (cached by content)"
+CORPUS=$(node scripts/corpus.mjs --cached)
 
 step "Validating one manifest, packing one component (reproducible tarball + SRI integrity)"
-rumpkg validate "$WORK/corpus/10.1.0/tcpip/package.json"
-rumpkg pack "$WORK/corpus/10.1.0/tcpip" -o "$WORK/tcpip.tgz"
+rumpkg validate "$CORPUS/10.1.0/tcpip/package.json"
+rumpkg pack "$CORPUS/10.1.0/tcpip" -o "$WORK/tcpip.tgz"
 
 step "Publishing every component of every release into the embedded file registry"
-rumpkg --quiet publish "$WORK"/corpus/*/*
+rumpkg --quiet publish "$CORPUS"/*/*
 rumpkg info tcpip
 
 step "A project: rumpkg init; rumpkg add tcpip virtif net-config"
@@ -84,3 +92,5 @@ rumpkg graph --format svg -o "$WORK/unikernel-graph.svg"
 rumpkg audit build/hw-x86_64/unikernel --html "$WORK/unikernel-audit.html" > /dev/null
 echo "open $WORK/unikernel-graph.svg and $WORK/unikernel-audit.html in a browser;"
 echo "for the registry's web UI: RUMPKG_HOME=$RUMPKG_HOME node $ROOT/dist/cli/bin.js registry serve, then http://127.0.0.1:4873/"
+
+step "Done: the demo took $(elapsed) s (README: About the time)"
