@@ -160,4 +160,22 @@ describe('the scripts on a machine without compilers', () => {
     expect(ok.stderr).toMatch(/^setup: ready: posix-x86_64, hw-x86_64, hw-riscv64/m);
     expect(ok.status).toBe(0);
   });
+
+  it('a bench that cannot run a peer tool says what to install (bench/lib/tool-errors.mjs, preloaded by npm run bench)', () => {
+    const script = (name: string, body: string): string => {
+      const f = join(work, name);
+      writeFileSync(f, body);
+      return f;
+    };
+    const run = (file: string) => spawnSync(node, ['--import', join(ROOT, 'bench', 'lib', 'tool-errors.mjs'), file], { env: env(bin('none', [])), encoding: 'utf8' });
+    const missing = run(script('needs-nm.mjs', "import { execFile } from 'node:child_process';\nimport { promisify } from 'node:util';\nawait promisify(execFile)('nm', ['-P', 'x']);\n"));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe('needs-nm.mjs: cannot run nm: not found (Debian: apt-get install binutils)\n');
+    const typed = run(script('typed.mjs', "const e = new Error('the cc tool for posix-x86_64 was not found'); e.code = 'E_TOOLCHAIN'; e.hint = 'install it: apt-get install gcc'; throw e;\n"));
+    expect(typed.stderr).toBe('typed.mjs: error[E_TOOLCHAIN]: the cc tool for posix-x86_64 was not found\n  hint: install it: apt-get install gcc\n');
+    // A bug keeps its stack.
+    const bug = run(script('bug.mjs', "throw new TypeError('a bug');\n"));
+    expect(bug.status).not.toBe(0);
+    expect(bug.stderr).toMatch(/TypeError: a bug\n\s+at /);
+  });
 });
