@@ -6,3 +6,4 @@ export * from './run/index.js';
 export * from './audit/index.js';
 export * from './report/index.js';
 export * from './doctor/index.js';
+export * from './scaffold/index.js';

@@ -10,6 +10,7 @@ import { register as searchCmd } from './search.js';
 import { register as loginCmd, registerAccount } from './login.js';
 import { register as configCmd } from './config.js';
 import { register as doctorCmd } from './doctor.js';
+import { register as newCmd } from './new.js';
 import { register as registryCmd } from './registry.js';
 import { register as cacheCmd } from './cache.js';
 import { register as initCmd } from './init.js';
@@ -40,6 +41,7 @@ export function registerAll(program: Command): void {
   registerAccount(program);
   configCmd(program);
   doctorCmd(program);
+  newCmd(program);
   registryCmd(program);
   cacheCmd(program);
   initCmd(program);
