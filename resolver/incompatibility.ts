@@ -20,6 +20,27 @@ export function capabilityOf(name: string): string | null {
   return name.startsWith(CAP_PREFIX) ? name.slice(CAP_PREFIX.length) : null;
 }
 
+/**
+ * An any-of requirement (manifest `rump.anyOf`) is the virtual package `any:<names>`: its members
+ * sorted, each once, joined by `|` (component names never hold `|`), so every component naming
+ * the same group shares one virtual package.
+ */
+export const ANY_OF_PREFIX = 'any:';
+
+/** The key of a group: its members sorted, each once, joined by `|` (the lockfile's key too). */
+export function anyOfKey(group: readonly string[]): string {
+  return [...new Set(group)].sort().join('|');
+}
+
+export function anyOfPackage(group: readonly string[]): string {
+  return ANY_OF_PREFIX + anyOfKey(group);
+}
+
+/** The members of an any-of virtual package, or null for any other name. */
+export function anyOfGroup(name: string): string[] | null {
+  return name.startsWith(ANY_OF_PREFIX) ? name.slice(ANY_OF_PREFIX.length).split('|') : null;
+}
+
 export type Cause =
   /** `{not <project>}`: the project must be selected. */
   | { kind: 'root' }
@@ -29,6 +50,10 @@ export type Cause =
   | { kind: 'requires'; capability: string }
   /** `{cap:C via P, not P S}`: providing C through P needs P at a version S that provides it. */
   | { kind: 'provider'; capability: string; provider: string }
+  /** `{component R, not any:G}`: the component needs one member of the group G in the closure. */
+  | { kind: 'anyOf'; group: string[] }
+  /** `{any:G via P, not P any}`: satisfying G through its member P needs P in the closure. */
+  | { kind: 'alternative'; group: string[]; provider: string }
   /** `{a R, b any}` (or `{a R}` for a self-conflict): `a` declares a conflict with `b`. */
   | { kind: 'conflict'; with: string }
   /** `{depender R}`: its dependency on `dependency` has a range no version can match. */
@@ -41,6 +66,8 @@ export type Cause =
   | { kind: 'unknown' }
   /** `{cap:C any}`: no component for the target provides C; `elsewhere` provide it for other targets. */
   | { kind: 'noProvider'; capability: string; target: string; elsewhere: string[] }
+  /** `{any:G any}`: no member of G ships the target; `elsewhere` ship other targets only, the rest do not exist. */
+  | { kind: 'noAlternative'; group: string[]; target: string; elsewhere: string[] }
   /** Derived by conflict resolution from `conflict` and `other` (the satisfier's cause). */
   | { kind: 'derived'; conflict: Incompatibility; other: Incompatibility };
 

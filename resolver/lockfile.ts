@@ -10,12 +10,13 @@ import satisfies from 'semver/functions/satisfies.js';
 import {
   INIT_LEVEL_RUN_ORDER,
   type InitStep,
+  type LockedAnyOf,
   type LockedComponent,
   type LockedTarget,
   type Lockfile,
   type Target,
 } from '../components/index.js';
-import { PROJECT, capabilityPackage } from './incompatibility.js';
+import { PROJECT, anyOfKey, anyOfPackage, capabilityPackage } from './incompatibility.js';
 import type { CandidateVersion } from './provider.js';
 import type { Solution } from './solver.js';
 
@@ -196,6 +197,7 @@ export function planInitOrder(components: Record<string, Pick<CandidateVersion, 
 export function buildLockedTarget(solution: Solution): LockedTarget {
   const requiredBy = new Map<string, Set<string>>();
   const requires = new Map<string, Record<string, string>>();
+  const anyOf = new Map<string, Record<string, LockedAnyOf>>();
   for (const e of solution.edges) {
     if (e.kind === 'optional') continue;
     if (!Object.hasOwn(solution.components, e.to)) continue;
@@ -209,6 +211,12 @@ export function buildLockedTarget(solution: Solution): LockedTarget {
       const r = requires.get(e.from) ?? {};
       r[e.capability] = e.to;
       requires.set(e.from, r);
+    }
+    const choice = e.kind === 'anyOf' && e.group !== undefined ? solution.anyOf[anyOfKey(e.group)] : undefined;
+    if (choice !== undefined && e.group !== undefined) {
+      const a = anyOf.get(e.from) ?? {};
+      a[anyOfKey(e.group)] = { chosen: choice.chosen, because: choice.because, others: sortedRecord(choice.others) };
+      anyOf.set(e.from, a);
     }
   }
   const components: Record<string, LockedComponent> = {};
@@ -225,6 +233,7 @@ export function buildLockedTarget(solution: Solution): LockedTarget {
       initLevels: [...c.initLevels],
       dependencies: sortedRecord(c.dependencies),
       requires: sortedRecord(requires.get(name) ?? {}),
+      ...(anyOf.has(name) ? { anyOf: sortedRecord(anyOf.get(name) ?? {}) } : {}),
       provides: [...new Set(c.provides)].sort(cmp),
       optionalDependencies: sortedRecord(c.optionalDependencies),
       requiredBy: [...(requiredBy.get(name) ?? [])].sort(cmp),
@@ -235,26 +244,56 @@ export function buildLockedTarget(solution: Solution): LockedTarget {
   return { platform, components, linkOrder, initOrder: planInitOrder(solution.components, linkOrder) };
 }
 
-/** Assembles a lockfile (version 1, revision 0) from the requests and one closure per target. */
-export function buildLockfile(requested: Record<string, string>, perTarget: Record<Target, LockedTarget>): Lockfile {
-  return { lockfileVersion: 1, revision: 0, requested: sortedRecord(requested), targets: sortedRecord(perTarget) };
+/**
+ * Assembles a lockfile (version 1) from the requests for every target, one closure per target and
+ * the requests for one target only (`targetRequested`, kept for the targets that have a closure).
+ * Revision 1 adds `targetRequested` and `anyOf` on locked components; a lockfile that uses no
+ * revision-1 field stays revision 0, byte for byte what an older rumpkg wrote.
+ */
+export function buildLockfile(
+  requested: Record<string, string>,
+  perTarget: Record<Target, LockedTarget>,
+  options: { targetRequested?: Record<Target, Record<string, string>> } = {},
+): Lockfile {
+  const targetRequested: Record<Target, Record<string, string>> = {};
+  for (const t of Object.keys(options.targetRequested ?? {}).sort(cmp)) {
+    const r = options.targetRequested?.[t] ?? {};
+    if (Object.hasOwn(perTarget, t) && Object.keys(r).length > 0) targetRequested[t] = sortedRecord(r);
+  }
+  const perTargetRequests = Object.keys(targetRequested).length > 0;
+  const usesAnyOf = Object.values(perTarget).some((t) => Object.values(t.components).some((c) => c.anyOf !== undefined));
+  return {
+    lockfileVersion: 1,
+    revision: usesAnyOf || perTargetRequests ? 1 : 0,
+    requested: sortedRecord(requested),
+    ...(perTargetRequests ? { targetRequested } : {}),
+    targets: sortedRecord(perTarget),
+  };
 }
 
 /**
  * Why `lock` cannot be used as-is for a project asking for `components` on `targets`
  * (`install --frozen`). An empty list means it satisfies the project.
  */
-export function lockfileSatisfies(lock: Lockfile, project: { components: Record<string, string>; targets: readonly string[] }): string[] {
+export function lockfileSatisfies(
+  lock: Lockfile,
+  project: { components: Record<string, string>; targetComponents?: Record<Target, Record<string, string>>; targets: readonly string[] },
+): string[] {
   const reasons: string[] = [];
-  for (const name of Object.keys(project.components).sort(cmp)) {
-    const want = project.components[name] as string;
-    const have = lock.requested[name];
-    if (have === undefined) reasons.push(`${name}@${want} is requested by rumpkg.json but not locked`);
-    else if (have !== want) reasons.push(`${name} is requested as ${want} but locked for ${have}`);
-  }
-  for (const name of Object.keys(lock.requested).sort(cmp)) {
-    if (!Object.hasOwn(project.components, name)) reasons.push(`${name} is locked but no longer requested by rumpkg.json`);
-  }
+  const compare = (want: Record<string, string>, have: Record<string, string>, scope: string): void => {
+    for (const name of Object.keys(want).sort(cmp)) {
+      const w = want[name] as string;
+      const h = have[name];
+      if (h === undefined) reasons.push(`${name}@${w} is requested${scope} by rumpkg.json but not locked`);
+      else if (h !== w) reasons.push(`${name} is requested${scope} as ${w} but locked for ${h}`);
+    }
+    for (const name of Object.keys(have).sort(cmp)) {
+      if (!Object.hasOwn(want, name)) reasons.push(`${name} is locked${scope} but no longer requested by rumpkg.json`);
+    }
+  };
+  compare(project.components, lock.requested, '');
+  const perTarget = [...new Set([...Object.keys(project.targetComponents ?? {}), ...Object.keys(lock.targetRequested ?? {})])].sort(cmp);
+  for (const t of perTarget) compare(project.targetComponents?.[t] ?? {}, lock.targetRequested?.[t] ?? {}, ` for ${t} only`);
   for (const t of [...project.targets].sort(cmp)) {
     if (!Object.hasOwn(lock.targets, t)) reasons.push(`target ${t} has no locked closure`);
   }
@@ -278,13 +317,21 @@ export function lockfileSatisfies(lock: Lockfile, project: { components: Record<
       }
       if (!ok) reasons.push(`${t}: ${name}@${c.version} does not satisfy ${range} (needed by ${who})`);
     };
-    for (const name of Object.keys(project.components).sort(cmp)) satisfied(name, project.components[name] as string, 'rumpkg.json');
+    const requests = { ...project.components, ...(project.targetComponents?.[t] ?? {}) };
+    for (const name of Object.keys(requests).sort(cmp)) satisfied(name, requests[name] as string, 'rumpkg.json');
     for (const name of Object.keys(closure.components).sort(cmp)) {
       const c = closure.components[name] as LockedComponent;
       for (const dep of Object.keys(c.dependencies).sort(cmp)) satisfied(dep, c.dependencies[dep] as string, `${name}@${c.version}`);
       for (const cap of Object.keys(c.requires).sort(cmp)) {
         const p = c.requires[cap] as string;
         if (!(closure.components[p]?.provides ?? []).includes(cap)) reasons.push(`${t}: ${name} requires ${cap} but ${p} in the closure does not provide it`);
+      }
+      for (const key of Object.keys(c.anyOf ?? {}).sort(cmp)) {
+        const chosen = (c.anyOf?.[key] as LockedAnyOf).chosen;
+        const group = key.split('|');
+        const oneOf = `one of ${group.slice(0, -1).join(', ')} or ${group[group.length - 1] as string}`;
+        if (!group.includes(chosen)) reasons.push(`${t}: ${name} needs ${oneOf}, but the lockfile chose ${chosen}, which is not one of them`);
+        else if (closure.components[chosen] === undefined) reasons.push(`${t}: ${name} needs ${oneOf}, but ${chosen} is not in the closure`);
       }
     }
   }
@@ -334,6 +381,7 @@ export function lockedVersions(lock: Lockfile, target: Target): Record<string, s
     const c = closure.components[name] as LockedComponent;
     out[name] = c.version;
     for (const [cap, provider] of Object.entries(c.requires)) out[capabilityPackage(cap)] = provider;
+    for (const [key, choice] of Object.entries(c.anyOf ?? {})) out[anyOfPackage(key.split('|'))] = choice.chosen;
   }
   return out;
 }

@@ -3,10 +3,12 @@
  * candidates for one solve (target, yanked, prerelease and locked rules applied) and turn a
  * chosen version's edges into incompatibilities whose depender ranges span every adjacent
  * candidate with the same edge, so one incompatibility covers many versions.
- * Capabilities are listed as virtual packages: version `i.0.0` of `cap:C` stands for "C is
- * provided by the i-th eligible provider (by name)".
+ * Capabilities and any-of groups are listed as virtual packages: version `i.0.0` of `cap:C`
+ * stands for "C is provided by the i-th eligible provider (by name)", version `i.0.0` of
+ * `any:a|b` for "the group is satisfied by its i-th eligible member (by name)".
  */
-import { capabilityPackage, createIncompatibility, type Incompatibility } from './incompatibility.js';
+import type { AnyOfOther, LockedAnyOf } from '../components/index.js';
+import { PROJECT, anyOfKey, anyOfPackage, capabilityPackage, createIncompatibility, type Incompatibility } from './incompatibility.js';
 import type { CandidateVersion } from './provider.js';
 import { term } from './term.js';
 import {
@@ -145,6 +147,15 @@ export class ComponentListing {
         createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other }),
       );
     }
+    for (const key of anyOfKeys(c)) {
+      const [lo, hi] = this.run(k, (o) => anyOfKeys(o).includes(key));
+      emit(`a\0${key}\0${lo}\0${hi}`, () =>
+        createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
+          kind: 'anyOf',
+          group: key.split('|'),
+        }),
+      );
+    }
     return out;
   }
 
@@ -167,22 +178,44 @@ export class ComponentListing {
   }
 }
 
+/** What a virtual package stands for: a capability, or an any-of group of components. */
+export type Requirement = { kind: 'capability'; capability: string } | { kind: 'anyOf'; group: string[] };
+
+/**
+ * A virtual package with alternatives: a capability (its providers) or an any-of group (its
+ * members). Version `i.0.0` is the i-th eligible alternative by name. An alternative is eligible
+ * when some candidate of this solve satisfies the requirement: provides the capability, or —
+ * for a group — any candidate at all (every version of a member that ships the target will do).
+ */
 export class CapabilityListing {
   readonly kind = 'capability' as const;
   readonly name: string;
   readonly versions: Version[];
+  /** Eligible alternatives, sorted by name; index i is version `i.0.0`. */
+  readonly providers: string[] = [];
+  /** Alternatives with published versions that would satisfy it, none of them eligible for this solve. */
+  readonly elsewhere: string[] = [];
+  private readonly providerSets: VersionSet[] = [];
   private readonly emitted = new Set<number>();
 
+  /** `names`: the candidate alternatives, sorted by name; `listings[i]` is the listing of `names[i]`. */
   constructor(
-    readonly capability: string,
-    /** Eligible providers, sorted by name; index i is version `i.0.0`. */
-    readonly providers: string[],
-    /** Providers with versions providing the capability, none of them eligible for this solve. */
-    readonly elsewhere: string[],
-    private readonly providerSets: VersionSet[],
+    readonly requirement: Requirement,
+    names: readonly string[],
+    listings: readonly ComponentListing[],
   ) {
-    this.name = capabilityPackage(capability);
-    this.versions = providers.map((_, i) => parseVersion(`${i}.0.0`));
+    this.name = requirement.kind === 'capability' ? capabilityPackage(requirement.capability) : anyOfPackage(requirement.group);
+    listings.forEach((l, k) => {
+      const set = requirement.kind === 'capability' ? l.providingSet(requirement.capability) : l.eligible.length > 0 ? ANY : fromIntervals([]);
+      const published = requirement.kind === 'capability' ? l.all.some((x) => x.c.provides.includes(requirement.capability)) : l.all.length > 0;
+      if (set.intervals.length > 0) {
+        this.providers.push(names[k] as string);
+        this.providerSets.push(set);
+      } else if (published) {
+        this.elsewhere.push(names[k] as string);
+      }
+    });
+    this.versions = this.providers.map((_, i) => parseVersion(`${i}.0.0`));
   }
 
   count(allowed: VersionSet): number {
@@ -195,18 +228,91 @@ export class CapabilityListing {
     return v.major;
   }
 
-  /** `{cap:C via P, not P S}` for the provider at `index`. */
+  /** `{cap:C via P, not P S}` (or `{any:G via P, not P any}`) for the alternative at `index`. */
   incompatibilityFor(index: number): Incompatibility | null {
     if (this.emitted.has(index)) return null;
     this.emitted.add(index);
     const provider = this.providers[index] as string;
     const own = this.providers.length === 1 ? ANY : exactly(this.versions[index] as Version);
-    return createIncompatibility([term(this.name, own), term(provider, this.providerSets[index] as VersionSet, false)], {
-      kind: 'provider',
-      capability: this.capability,
-      provider,
-    });
+    const r = this.requirement;
+    return createIncompatibility(
+      [term(this.name, own), term(provider, this.providerSets[index] as VersionSet, false)],
+      r.kind === 'capability' ? { kind: 'provider', capability: r.capability, provider } : { kind: 'alternative', group: r.group, provider },
+    );
   }
+
+  /** `{name S}` when no alternative is left in S: nothing for the target provides it. */
+  noneLeft(set: VersionSet, target: string): Incompatibility {
+    const r = this.requirement;
+    return createIncompatibility(
+      [term(this.name, set)],
+      r.kind === 'capability'
+        ? { kind: 'noProvider', capability: r.capability, target, elsewhere: [...this.elsewhere] }
+        : { kind: 'noAlternative', group: r.group, target, elsewhere: [...this.elsewhere] },
+    ) as Incompatibility;
+  }
+}
+
+/** The any-of group keys of a candidate (each group's members sorted and joined by `|`), sorted, each once. */
+export function anyOfKeys(c: CandidateVersion): string[] {
+  if (c.anyOf === undefined || c.anyOf.length === 0) return [];
+  return [...new Set(c.anyOf.map((g) => anyOfKey(g)))].sort();
+}
+
+/**
+ * Why the any-of group of `listing` is satisfied by `chosen` in a solved closure (`components`,
+ * `edges`): `requested`/`needed` when something else pulls `chosen` in anyway; otherwise each
+ * other member is judged against the closure (not published, not for the target, only yanked or
+ * prerelease versions, a conflict with a member of the closure), and of those that would do, the
+ * solver takes the first by name unless rumpkg.lock chose another (`locked`). A member that comes
+ * first by name and would do, but was not taken, was tried and failed deeper: `unusable`.
+ */
+export function explainAnyOf(
+  listing: CapabilityListing,
+  chosen: string,
+  closure: {
+    components: Readonly<Record<string, CandidateVersion>>;
+    edges: ReadonlyArray<{ from: string; to: string; kind: string; group?: readonly string[] }>;
+    listingOf(name: string): ComponentListing | undefined;
+    locked: string | undefined;
+    target: string;
+  },
+): LockedAnyOf {
+  if (listing.requirement.kind !== 'anyOf') throw new Error('internal: explainAnyOf needs an any-of listing');
+  const key = anyOfKey(listing.requirement.group);
+  const pulledBy = closure.edges.filter((e) => e.to === chosen && e.kind !== 'optional' && !(e.kind === 'anyOf' && anyOfKey(e.group ?? []) === key));
+  // When only the group pulls `chosen` in, another member would replace it: a conflict with
+  // `chosen` itself is then no reason.
+  const inClosure = Object.values(closure.components).filter((x) => pulledBy.length > 0 || x.name !== chosen);
+  const others: Record<string, AnyOfOther> = {};
+  for (const m of listing.requirement.group) {
+    if (m === chosen) continue;
+    const l = closure.listingOf(m);
+    const against = (c: CandidateVersion): string | undefined => inClosure.find((x) => x.conflicts.includes(m) || c.conflicts.includes(x.name))?.name;
+    let other: AnyOfOther;
+    if (Object.hasOwn(closure.components, m)) other = { reason: 'in-closure' };
+    else if (l === undefined || l.all.length === 0) other = { reason: 'missing' };
+    else if (!l.all.some((x) => x.c.targets.includes(closure.target))) other = { reason: 'target' };
+    else if (l.eligible.length === 0) other = { reason: 'unavailable' };
+    else {
+      const blockers = l.eligible.map((x) => against(x.c));
+      const first = blockers[blockers.length - 1];
+      other = blockers.every((b) => b !== undefined) && first !== undefined ? { reason: 'conflict', with: first } : { reason: 'available' };
+    }
+    others[m] = other;
+  }
+  let because: LockedAnyOf['because'];
+  if (pulledBy.some((e) => e.from === PROJECT)) because = 'requested';
+  else if (pulledBy.length > 0) because = 'needed';
+  else {
+    const earlier = Object.keys(others).filter((m) => others[m]?.reason === 'available' && m < chosen);
+    if (earlier.length > 0 && closure.locked !== chosen) for (const m of earlier) others[m] = { reason: 'unusable' };
+    const available = Object.keys(others).filter((m) => others[m]?.reason === 'available');
+    if (available.length === 0) because = 'only';
+    else if (available.every((m) => chosen < m)) because = 'first';
+    else because = 'locked';
+  }
+  return { chosen, because, others };
 }
 
 /** Union helper kept here so solver.ts needs no set algebra. */

@@ -18,6 +18,8 @@ export interface CandidateVersion {
   provides: string[];
   /** Component names this version can never be linked with. */
   conflicts: string[];
+  /** Any-of requirements: one member of each group must be in the closure (default none). */
+  anyOf?: string[][];
   /** The targets this version ships. */
   targets: string[];
   yanked: boolean;
@@ -73,6 +75,7 @@ export interface CandidateSpec {
   requires?: string[];
   provides?: string[];
   conflicts?: string[];
+  anyOf?: string[][];
   targets?: string[];
   yanked?: boolean;
   kind?: ComponentKind;
@@ -131,6 +134,7 @@ export function registryOf(
       requires: [...(spec.requires ?? [])],
       provides: [...(spec.provides ?? [])],
       conflicts: [...(spec.conflicts ?? [])],
+      ...(spec.anyOf === undefined ? {} : { anyOf: spec.anyOf.map((g) => [...g]) }),
       targets: [...(spec.targets ?? options.targets ?? [TEST_TARGET])],
       yanked: spec.yanked ?? false,
       kind: spec.kind ?? 'component',

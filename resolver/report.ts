@@ -6,8 +6,8 @@
  * targets ("does not ship target T"), capabilities ("requires bus:pci", "is provided only by",
  * "no component for T provides C") and conflicts ("conflicts with").
  */
-import { RumpkgError } from '../components/index.js';
-import { PROJECT, capabilityOf, isFailure, type Incompatibility } from './incompatibility.js';
+import { RumpkgError, type AnyOfOther, type LockedAnyOf } from '../components/index.js';
+import { PROJECT, anyOfGroup, capabilityOf, isFailure, type Incompatibility } from './incompatibility.js';
 import type { Failure } from './solver.js';
 import { negate, satisfies, type Term } from './term.js';
 import { contains, isAny, parseVersion, renderSet } from './version-set.js';
@@ -25,18 +25,21 @@ class Words {
 
   ref(t: Term): string {
     if (t.name === PROJECT) return this.failure.project;
+    const group = anyOfGroup(t.name);
+    if (group !== null) return oneOf(group);
     return capabilityOf(t.name) ?? t.name;
   }
 
   terse(t: Term, allowEvery = false): string {
     if (t.name === PROJECT) return this.failure.project;
-    const cap = capabilityOf(t.name);
-    if (cap !== null) {
-      if (isAny(t.set)) return cap;
-      const providers = this.failure.providers[cap] ?? [];
+    const virtual = capabilityOf(t.name) ?? (anyOfGroup(t.name) === null ? null : this.ref(t));
+    if (virtual !== null) {
+      if (isAny(t.set)) return virtual;
+      const providers = this.failure.providers[t.name] ?? [];
       const members = providers.filter((_, i) => contains(t.set, parseVersion(`${i}.0.0`)));
-      if (members.length === providers.length) return cap;
-      return members.length === 0 ? `${cap} from no component` : `${cap} from ${members.join(' or ')}`;
+      if (members.length === providers.length) return virtual;
+      const none = capabilityOf(t.name) === null ? 'no member' : 'no component';
+      return members.length === 0 ? `${virtual} from ${none}` : `${virtual} from ${members.join(' or ')}`;
     }
     if (allowEvery && isAny(t.set)) return `every version of ${t.name}`;
     return `${t.name} ${renderSet(t.set)}`;
@@ -45,9 +48,9 @@ class Words {
   /** The verb joining an incompatibility's positive side to its negative side. */
   verb(i: Incompatibility): string {
     if (i.cause.kind === 'dependency') return 'depends on';
-    if (i.cause.kind === 'provider') {
+    if (i.cause.kind === 'provider' || i.cause.kind === 'alternative') {
       const own = i.terms.find((t) => t.positive);
-      if (own !== undefined && this.terse(own) === i.cause.capability) return 'is provided only by';
+      if (own !== undefined && this.terse(own) === this.ref(own)) return i.cause.kind === 'provider' ? 'is provided only by' : 'is satisfied only by';
     }
     return 'requires';
   }
@@ -66,9 +69,11 @@ class Words {
       case 'dependency':
       case 'requires':
       case 'provider':
+      case 'anyOf':
+      case 'alternative':
         if (pos.length === 1 && neg.length === 1) {
           const p = pos[0] as Term;
-          const subject = c.kind === 'provider' ? this.terse(p) : this.terse(p, true);
+          const subject = c.kind === 'provider' || c.kind === 'alternative' ? this.terse(p) : this.terse(p, true);
           return `${subject} ${this.verb(i)} ${this.object(i, neg[0] as Term)}`;
         }
         break;
@@ -96,11 +101,27 @@ class Words {
         const where = c.elsewhere.length === 0 ? '' : ` (${c.elsewhere.join(', ')} ${c.elsewhere.length === 1 ? 'provides' : 'provide'} it but not for ${this.target})`;
         return `no component for ${this.target} provides ${c.capability}${where}`;
       }
+      case 'noAlternative': {
+        if (first === undefined) break;
+        if (!isAny(first.set) && (this.failure.providers[first.name] ?? []).length > 0) {
+          return `${this.ref(first)} has no other member for ${this.target}`;
+        }
+        return `${this.ref(first)} has no member for ${this.target}${this.absent(c.group, c.elsewhere)}`;
+      }
       case 'root':
       case 'derived':
         break;
     }
     return this.generic(i);
+  }
+
+  /** Why the members of an any-of group are missing: ` (a ships other targets only; b does not exist)`. */
+  private absent(group: readonly string[], elsewhere: readonly string[]): string {
+    const notes: string[] = [];
+    if (elsewhere.length > 0) notes.push(`${elsewhere.join(', ')} ${elsewhere.length === 1 ? 'ships' : 'ship'} other targets only`);
+    const missing = group.filter((n) => !elsewhere.includes(n));
+    if (missing.length > 0) notes.push(`${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`);
+    return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
   }
 
   private generic(i: Incompatibility): string {
@@ -110,6 +131,7 @@ class Words {
       const only = t[0] as Term;
       const cap = capabilityOf(only.name);
       if (cap !== null && only.positive && this.terse(only) === cap) return `${cap} cannot be provided`;
+      if (anyOfGroup(only.name) !== null && only.positive && this.terse(only) === this.ref(only)) return `${this.ref(only)} cannot be satisfied`;
       return `${isAny(only.set) ? this.ref(only) : this.terse(only)} is ${only.positive ? 'forbidden' : 'required'}`;
     }
     if (t.length === 2) {
@@ -221,6 +243,9 @@ class Words {
       case 'noProvider':
         out += `which no component for ${this.target} provides`;
         break;
+      case 'noAlternative':
+        out += `which has no member for ${this.target}${this.absent(c.group, c.elsewhere)}`;
+        break;
       case 'conflict':
         out += 'which conflicts with itself';
         break;
@@ -233,6 +258,12 @@ class Words {
     if (latterLine !== undefined) out += ` (${latterLine})`;
     return out;
   }
+}
+
+/** `a or b`, `a, b or c`: the members of an any-of group as one requirement. */
+function oneOf(group: readonly string[]): string {
+  const list = group.length <= 1 ? group.join('') : `${group.slice(0, -1).join(', ')} or ${group[group.length - 1] as string}`;
+  return `one of ${list}`;
 }
 
 type Task = { visit: Incompatibility; conclusion: boolean } | { run: () => void };
@@ -408,4 +439,64 @@ export function resolutionError(failure: Failure): RumpkgError {
     context: { project: failure.project, target: failure.target, explanation: text, derivation: failureToJSON(failure) },
     hint: 'change the requested ranges or targets named above, or publish a component that fits',
   });
+}
+
+/** Why another member of an any-of group is not the choice, as a clause. */
+function otherClause(name: string, other: AnyOfOther, target: string): string {
+  switch (other.reason) {
+    case 'available':
+      return `${name} would do as well`;
+    case 'in-closure':
+      return `${name} is in the closure too`;
+    case 'missing':
+      return `${name} is not published`;
+    case 'target':
+      return `${name} does not ship ${target}`;
+    case 'unavailable':
+      return `${name} has only yanked or prerelease versions for ${target}`;
+    case 'conflict':
+      return `${name} conflicts with ${other.with}`;
+    case 'unusable':
+      return `${name} cannot be used in this closure`;
+    default: {
+      const never: never = other;
+      throw new Error(`internal: unknown any-of reason ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * Which member satisfies an any-of group and why, as one sentence (`rumpkg why`, `rumpkg add`):
+ * "@rump/fs-nfs needs one of @rump/net-net or @rump/sockin; @rump/net-net was chosen because
+ * @rump/sockin does not ship hw-x86_64". `neededBy`: who else pulls the chosen member in.
+ */
+export function renderAnyOfChoice(requirer: string, key: string, choice: LockedAnyOf, options: { target: string; neededBy?: readonly string[] }): string {
+  const others = Object.keys(choice.others)
+    .sort()
+    .map((n) => otherClause(n, choice.others[n] as AnyOfOther, options.target));
+  let because: string;
+  switch (choice.because) {
+    case 'requested':
+      because = 'rumpkg.json requests it';
+      break;
+    case 'needed': {
+      const by = options.neededBy ?? [];
+      because = by.length === 0 ? 'another component needs it anyway' : `${by.join(', ')} ${by.length === 1 ? 'needs' : 'need'} it anyway`;
+      break;
+    }
+    case 'only':
+      because = others.join(' and ');
+      break;
+    case 'first':
+      because = ['it comes first by name', ...others].join('; ');
+      break;
+    case 'locked':
+      because = ['rumpkg.lock had chosen it', ...others].join('; ');
+      break;
+    default: {
+      const never: never = choice.because;
+      throw new Error(`internal: unknown any-of choice ${String(never)}`);
+    }
+  }
+  return `${requirer} needs ${oneOf(key.split('|'))}; ${choice.chosen} was chosen because ${because}`;
 }

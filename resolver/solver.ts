@@ -4,16 +4,19 @@
  * Everything is iterative (no recursion), bounded by `maxSteps`, and deterministic: the provider's
  * ordering never matters because versions, edges and providers are sorted before use.
  */
-import { RumpkgError } from '../components/index.js';
+import { RumpkgError, type LockedAnyOf } from '../components/index.js';
 import {
   PROJECT,
+  anyOfGroup,
+  anyOfKey,
+  anyOfPackage,
   capabilityOf,
   capabilityPackage,
   createIncompatibility,
   isFailure,
   type Incompatibility,
 } from './incompatibility.js';
-import { CapabilityListing, ComponentListing, type Candidate, type ListingPolicy } from './package-lister.js';
+import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, type Candidate, type ListingPolicy } from './package-lister.js';
 import { PartialSolution, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
@@ -36,7 +39,7 @@ export interface SolveOptions {
   signal?: AbortSignal;
 }
 
-export type EdgeKind = 'dependency' | 'capability' | 'optional';
+export type EdgeKind = 'dependency' | 'capability' | 'anyOf' | 'optional';
 
 export interface Edge {
   /** A component name, or `<project>` for the request's own dependencies. */
@@ -47,6 +50,8 @@ export interface Edge {
   range?: string;
   /** For capability edges: the capability `to` provides. */
   capability?: string;
+  /** For anyOf edges: the group `to` was chosen from (sorted). */
+  group?: string[];
 }
 
 export interface Solution {
@@ -54,6 +59,8 @@ export interface Solution {
   components: Record<string, CandidateVersion>;
   /** Capability → the chosen component providing it (sorted keys). */
   capabilities: Record<string, string>;
+  /** Any-of group key (members sorted, joined by `|`) → the chosen member and why (sorted keys). */
+  anyOf: Record<string, LockedAnyOf>;
   /** Sorted by from, kind, to. Optional edges are recorded even when `to` is not chosen. */
   edges: Edge[];
   decisions: number;
@@ -65,7 +72,7 @@ export interface Failure {
   root: Incompatibility;
   project: string;
   target: string;
-  /** Capability → its eligible providers (index i is the virtual version i.0.0). */
+  /** Virtual package (`cap:C`, `any:a|b`) → its eligible alternatives (index i is the virtual version i.0.0). */
   providers: Record<string, string[]>;
 }
 
@@ -356,24 +363,12 @@ class Solver {
       return new ComponentListing(PROJECT, [root], { ...this.policy, locked: () => undefined });
     }
     const cap = capabilityOf(name);
-    if (cap === null) return new ComponentListing(name, await this.provider.versions(name), this.policy);
-    const names = [...new Set(await this.provider.providersOf(cap))].sort();
+    const group = anyOfGroup(name);
+    if (cap === null && group === null) return new ComponentListing(name, await this.provider.versions(name), this.policy);
+    const names = group ?? [...new Set(await this.provider.providersOf(cap as string))].sort();
     this.provider.prefetch?.(names.filter((n) => !this.listings.has(n)));
-    const listed = await Promise.all(names.map((n) => this.listing(n)));
-    const providers: string[] = [];
-    const elsewhere: string[] = [];
-    const sets: VersionSet[] = [];
-    listed.forEach((l, k) => {
-      if (l.kind !== 'component') return;
-      const set = l.providingSet(cap);
-      if (set.intervals.length > 0) {
-        providers.push(names[k] as string);
-        sets.push(set);
-      } else if (l.all.some((x) => x.c.provides.includes(cap))) {
-        elsewhere.push(names[k] as string);
-      }
-    });
-    return new CapabilityListing(cap, providers, elsewhere, sets);
+    const listed = (await Promise.all(names.map((n) => this.listing(n)))).filter((l): l is ComponentListing => l.kind === 'component');
+    return new CapabilityListing(group === null ? { kind: 'capability', capability: cap as string } : { kind: 'anyOf', group }, names, listed);
   }
 
   private countFor(t: Term, l: Listing): number {
@@ -486,14 +481,7 @@ class Solver {
     const set = allowed(t);
     const candidates = listing.versions.filter((v) => setHas(set, { v }));
     if (candidates.length === 0) {
-      this.add(
-        createIncompatibility([term(t.name, t.set)], {
-          kind: 'noProvider',
-          capability: listing.capability,
-          target: this.request.target,
-          elsewhere: listing.elsewhere,
-        }) as Incompatibility,
-      );
+      this.add(listing.noneLeft(t.set, this.request.target));
       return t.name;
     }
     // Prefer a provider that is already decided, then one already required, then the first by name.
@@ -501,7 +489,7 @@ class Solver {
       const p = listing.providers[i] as string;
       if (this.solution.decisions.has(p)) return 0;
       if (this.solution.termFor(p)?.positive === true) return 1;
-      const locked = this.policy.locked(capabilityPackage(listing.capability));
+      const locked = this.policy.locked(listing.name);
       if (locked === p) return 2;
       return 3;
     };
@@ -527,7 +515,7 @@ class Solver {
   private failure(root: Incompatibility): Failure {
     const providers: Record<string, string[]> = {};
     for (const [name, l] of [...this.listings].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (l.kind === 'capability') providers[l.capability] = [...l.providers];
+      if (l.kind === 'capability') providers[name] = [...l.providers];
     }
     return { root, project: this.request.root.name, target: this.request.target, providers };
   }
@@ -535,12 +523,16 @@ class Solver {
   private result(): Solution {
     const components: Record<string, CandidateVersion> = {};
     const capabilities: Record<string, string> = {};
+    const anyOf: Record<string, string> = {};
     const names = [...this.solution.decisions.keys()].sort();
     for (const name of names) {
       const v = this.solution.decisions.get(name) as Version;
       const l = this.listings.get(name) as Listing;
-      if (l.kind === 'capability') capabilities[l.capability] = l.providers[l.indexOf(v)] as string;
-      else if (name !== PROJECT) components[name] = canonical((l.find(v) as Candidate).c);
+      if (l.kind === 'capability') {
+        const r = l.requirement;
+        if (r.kind === 'capability') capabilities[r.capability] = l.providers[l.indexOf(v)] as string;
+        else anyOf[anyOfKey(r.group)] = l.providers[l.indexOf(v)] as string;
+      } else if (name !== PROJECT) components[name] = canonical((l.find(v) as Candidate).c);
     }
     const edges: Edge[] = [];
     for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
@@ -550,13 +542,28 @@ class Solver {
       for (const cap of [...new Set(c.requires)].sort()) {
         edges.push({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap });
       }
+      for (const key of anyOfKeys(c)) edges.push({ from: name, to: anyOf[key] as string, kind: 'anyOf', group: key.split('|') });
       for (const dep of Object.keys(c.optionalDependencies).sort()) {
         edges.push({ from: name, to: dep, kind: 'optional', range: c.optionalDependencies[dep] as string });
       }
     }
-    const kindRank: Record<EdgeKind, number> = { dependency: 0, capability: 1, optional: 2 };
-    edges.sort((a, b) => cmp(a.from, b.from) || kindRank[a.kind] - kindRank[b.kind] || cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
-    return { components, capabilities, edges, decisions: this.solution.decisions.size, steps: this.steps };
+    const kindRank: Record<EdgeKind, number> = { dependency: 0, capability: 1, anyOf: 2, optional: 3 };
+    edges.sort(
+      (a, b) =>
+        cmp(a.from, b.from) || kindRank[a.kind] - kindRank[b.kind] || cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? '') || cmp(a.group?.join('|') ?? '', b.group?.join('|') ?? ''),
+    );
+    const choices: Record<string, LockedAnyOf> = {};
+    for (const key of Object.keys(anyOf).sort()) {
+      const name = anyOfPackage(key.split('|'));
+      const closure = { components, edges, listingOf: (n: string) => this.componentListing(n), locked: this.policy.locked(name), target: this.request.target };
+      choices[key] = explainAnyOf(this.listings.get(name) as CapabilityListing, anyOf[key] as string, closure);
+    }
+    return { components, capabilities, anyOf: choices, edges, decisions: this.solution.decisions.size, steps: this.steps };
+  }
+
+  private componentListing(name: string): ComponentListing | undefined {
+    const l = this.listings.get(name);
+    return l?.kind === 'component' ? l : undefined;
   }
 }
 

@@ -117,6 +117,12 @@ export const symbolEvidence = {
       items: { $ref: '#/$defs/initLevel' },
       maxItems: 64,
     },
+    constructors: {
+      type: 'array',
+      description: 'Init levels of the components the archive registers through constructors (`.init_array` → `rump_component_load`).',
+      items: { $ref: '#/$defs/initLevel' },
+      maxItems: 64,
+    },
   },
 } as const;
 
@@ -124,7 +130,7 @@ export const upstream = {
   type: 'object',
   description: 'Where the sources come from (provenance), so "unmodified" can be verified later.',
   additionalProperties: false,
-  required: ['project', 'repository', 'ref', 'path'],
+  required: ['project', 'repository', 'path'],
   properties: {
     project: { type: 'string', minLength: 1, maxLength: 64, description: 'Upstream project, e.g. `NetBSD`.' },
     repository: {
@@ -138,7 +144,7 @@ export const upstream = {
       minLength: 1,
       maxLength: 200,
       pattern: '^[A-Za-z0-9._/-]+$',
-      description: 'Branch or tag the sources were taken from, e.g. `netbsd-10-0-RELEASE`.',
+      description: 'Branch or tag the sources were taken from, e.g. `netbsd-10-0-RELEASE`; absent when unknown (an import without --upstream-ref).',
     },
     commit: { type: 'string', pattern: GIT_OID_PATTERN, description: 'The upstream commit id (hex).' },
     path: { $ref: '#/$defs/relativePath', description: 'The component directory inside the upstream tree.' },

@@ -50,6 +50,7 @@ const targetEntry = {
       items: { type: 'string', pattern: '^-[fm][a-z0-9][a-z0-9=_.,-]*$', maxLength: 64 },
       maxItems: 64,
     },
+    include: { $ref: '#/$defs/relativePath', description: 'A directory of headers applications compile against (`-isystem`), e.g. `include` holding `rump/rump.h`.' },
   },
 } as const;
 
@@ -87,6 +88,22 @@ const rump = {
       items: { $ref: '#/$defs/capability' },
       maxItems: 256,
     },
+    providers: {
+      type: 'object',
+      description:
+        'The known providers of the capabilities it requires (Debian `a | b` alternatives): capability → component names. ' +
+        'The resolver reads them from registry metadata, so a registry whose search does not index keywords can resolve the capability; ' +
+        'search still finds providers published later. Every key is listed in `requires`. Default {}.',
+      propertyNames: { $ref: '#/$defs/capability' },
+      additionalProperties: {
+        type: 'array',
+        description: 'Component names that provide the capability (at least one).',
+        items: { $ref: '#/$defs/name' },
+        minItems: 1,
+        maxItems: 64,
+      },
+      maxProperties: 256,
+    },
     provides: {
       type: 'array',
       description: 'Capabilities it provides. Default [].',
@@ -98,6 +115,20 @@ const rump = {
       description: 'Component names this one can never be linked with. Default [].',
       items: { $ref: '#/$defs/name' },
       maxItems: 256,
+    },
+    anyOf: {
+      type: 'array',
+      description:
+        'Any-of requirements: in each group, at least one of the named components must be in the closure (any version of it ' +
+        'that ships the target), e.g. `[["@rump/net-net", "@rump/sockin"]]`. Default [].',
+      items: {
+        type: 'array',
+        description: 'One group: at least two component names, one of which must be in the closure.',
+        items: { $ref: '#/$defs/name' },
+        minItems: 2,
+        maxItems: 64,
+      },
+      maxItems: 64,
     },
     optionalDependencies: { $ref: '#/$defs/dependencyMap', description: 'Edges recorded but not pulled in. Default {}.' },
     targets: {

@@ -1,6 +1,56 @@
 /** `rumpkg.lock` (DESIGN.md §4.3): one closure per target, with sources, integrity and edges. */
 import * as d from './common.js';
-import { SCOPE_PATTERN, TARGET_PATTERN } from './patterns.js';
+import { ANY_OF_KEY_PATTERN, SCOPE_PATTERN, TARGET_PATTERN } from './patterns.js';
+
+const anyOfOther = {
+  description: 'Why another member of the group is not the choice.',
+  anyOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['reason'],
+      properties: {
+        reason: {
+          enum: ['available', 'in-closure', 'missing', 'target', 'unavailable', 'unusable'],
+          description:
+            '`available`: it would do as well; `in-closure`: it is in the closure too; `missing`: not published; `target`: no version ships the target; ' +
+            '`unavailable`: only yanked or prerelease versions; `unusable`: tried first, could not be used in this closure.',
+        },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['reason', 'with'],
+      properties: {
+        reason: { const: 'conflict', description: 'It conflicts with a member of the closure.' },
+        with: { $ref: '#/$defs/name', description: 'The member of the closure it conflicts with.' },
+      },
+    },
+  ],
+} as const;
+
+const anyOfChoice = {
+  type: 'object',
+  description: 'How the closure satisfies one any-of group, and why with this member.',
+  additionalProperties: false,
+  required: ['chosen', 'because', 'others'],
+  properties: {
+    chosen: { $ref: '#/$defs/name', description: 'The member of the group in the closure that satisfies it.' },
+    because: {
+      enum: ['requested', 'needed', 'only', 'first', 'locked'],
+      description:
+        '`requested` by rumpkg.json; `needed` by another component anyway; the `only` member that can be used; the `first` by name of several that would do; `locked`: rumpkg.lock had chosen it.',
+    },
+    others: {
+      type: 'object',
+      description: 'Every other member of the group → why it is not the choice.',
+      propertyNames: { $ref: '#/$defs/name' },
+      additionalProperties: { $ref: '#/$defs/anyOfOther' },
+      maxProperties: 64,
+    },
+  },
+} as const;
 
 const lockedComponent = {
   type: 'object',
@@ -33,6 +83,13 @@ const lockedComponent = {
       propertyNames: { $ref: '#/$defs/capability' },
       additionalProperties: { $ref: '#/$defs/name' },
       maxProperties: 256,
+    },
+    anyOf: {
+      type: 'object',
+      description: 'Its any-of requirements (absent when it has none): group key (members sorted, joined by `|`) → how the closure satisfies it (lockfile revision 1).',
+      propertyNames: { type: 'string', pattern: ANY_OF_KEY_PATTERN, maxLength: 4096, description: 'Members sorted, joined by `|`.' },
+      additionalProperties: { $ref: '#/$defs/anyOfChoice' },
+      maxProperties: 64,
     },
     provides: { type: 'array', description: 'Capabilities it provides.', items: { $ref: '#/$defs/capability' }, maxItems: 256 },
     optionalDependencies: { $ref: '#/$defs/dependencyMap', description: 'Optional edges (recorded, not pulled in).' },
@@ -88,7 +145,13 @@ export const lockfileSchema = {
   properties: {
     lockfileVersion: { const: 1, description: 'Breaking format version (1).' },
     revision: { type: 'integer', minimum: 0, description: 'Additive format revision.' },
-    requested: { $ref: '#/$defs/dependencyMap', description: 'The requests the closures answer (from rumpkg.json components).' },
+    requested: { $ref: '#/$defs/dependencyMap', description: 'The requests for every target the closures answer (from rumpkg.json components).' },
+    targetRequested: {
+      type: 'object',
+      description: 'The requests for one target only (rumpkg.json targetComponents): target → name → range. Omitted when empty (revision 1).',
+      propertyNames: { type: 'string', pattern: TARGET_PATTERN, description: 'A target `<platform>-<arch>`.' },
+      additionalProperties: { $ref: '#/$defs/dependencyMap' },
+    },
     targets: {
       type: 'object',
       description: 'Target → its closure.',
@@ -109,6 +172,8 @@ export const lockfileSchema = {
     integrity: d.integrity,
     initStep: d.initStep,
     relativePath: d.relativePath,
+    anyOfOther,
+    anyOfChoice,
     lockedComponent,
     lockedTarget,
   },

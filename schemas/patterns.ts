@@ -36,6 +36,8 @@ export const CAPABILITY_PATTERN = '^[a-z0-9][a-z0-9._-]*(:[a-z0-9._-]+)?$';
 const PART = '[a-z0-9][a-z0-9._-]*';
 /** A component name, scoped (`@rump/tcpip`) or bare (`tcpip`); finer rules in components/names.ts. */
 export const NAME_PATTERN = `^(@${PART}/)?${PART}$`;
+/** The key of an any-of group: two or more component names, sorted, joined by `|`. */
+export const ANY_OF_KEY_PATTERN = `^(@${PART}/)?${PART}(\\|(@${PART}/)?${PART})+$`;
 /** A scope key, e.g. `@rump`. */
 export const SCOPE_PATTERN = `^@${PART}$`;
 /** Maximum length of a component name (npm's limit). */

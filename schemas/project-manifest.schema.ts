@@ -1,6 +1,6 @@
 /** `rumpkg.json`, the project manifest (DESIGN.md §4.2). */
 import * as d from './common.js';
-import { SCOPE_PATTERN } from './patterns.js';
+import { SCOPE_PATTERN, TARGET_PATTERN } from './patterns.js';
 
 export const projectManifestSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -21,7 +21,16 @@ export const projectManifestSchema = {
       maxItems: 32,
       uniqueItems: true,
     },
-    components: { $ref: '#/$defs/dependencyMap', description: 'Requested components: name (bare or scoped) → semver range. Default {}.' },
+    components: { $ref: '#/$defs/dependencyMap', description: 'Requested components for every target: name (bare or scoped) → semver range. Default {}.' },
+    targetComponents: {
+      type: 'object',
+      description:
+        "Components requested for some targets only (Cargo's `[target.'cfg'.dependencies]`): target → name → semver range. " +
+        'Each target is one of `targets`; a name is requested either here or in `components`, never in both. Omitted when empty.',
+      propertyNames: { type: 'string', pattern: TARGET_PATTERN, description: 'A target of the project, e.g. `hw-x86_64`.' },
+      additionalProperties: { $ref: '#/$defs/dependencyMap' },
+      maxProperties: 32,
+    },
     registries: {
       type: 'object',
       description: 'Scope → registry URL (`file:…`, `http(s)://…`). Each scope is pinned to one registry. Default {}.',

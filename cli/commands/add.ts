@@ -6,9 +6,9 @@ import { renderProjectResult } from './project-render.js';
 export function register(program: Command): void {
   program
     .command('add')
-    .description('add components (tcpip, tcpip@^10, @rump/virtio-net), resolve every target, lock and fetch')
+    .description('add components (tcpip, tcpip@^10, @rump/virtio-net) for every target, or with --target for some; resolve every target, lock and fetch')
     .argument('<spec...>', 'NAME or NAME@RANGE; bare names map to @rump and to NetBSD library aliases')
-    .option('--target <target...>', 'also add these targets to the project')
+    .option('--target <target...>', 'request the components for these targets only (a target new to the project is added to it)')
     .option('--offline', 'use only the cache')
     .action(async (specs: string[], opts: { target?: string[]; offline?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);

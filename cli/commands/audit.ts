@@ -154,7 +154,7 @@ function renderHuman(report: Report): void {
   const paint = (e: string): string => (e === 'confirmed' || e === 'locked' ? green(e) : e === 'unverified' ? yellow(e) : red(e));
   const rows = [['component', 'version', 'licence', 'upstream', 'evidence'].map(bold)];
   for (const c of report.components) {
-    const up = c.upstream === null ? '-' : `${c.upstream.repository}:${c.upstream.path}@${c.upstream.ref}`;
+    const up = c.upstream === null ? '-' : `${c.upstream.repository}:${c.upstream.path}@${c.upstream.ref ?? c.upstream.commit ?? '?'}`;
     rows.push([c.name, c.version ?? c.candidates.join('|'), c.license || '-', up, paint(c.evidence)]);
   }
   print(table(rows));

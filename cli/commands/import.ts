@@ -25,10 +25,13 @@ export function register(program: Command): void {
     .requiredOption('--target <target>', 'the target the archives were built for, e.g. posix-x86_64')
     .requiredOption('--version <version>', 'the version to give every component, e.g. 10.0.0')
     .option('-o, --out <dir>', 'where to write component directories', 'rump-components')
-    .option('--upstream-ref <ref>', 'upstream.ref to record (default netbsd-<major>-<minor>-RELEASE)')
+    .option('--upstream-ref <ref>', 'the upstream branch or tag the archives were built from (recorded as upstream.ref; none: unknown)')
+    .option('--upstream-commit <sha>', 'the upstream commit the archives were built from (recorded as upstream.commit)')
+    .option('--include <dir>', 'the headers of the build (the directory with rump/rump.h), shipped with the base component (default DIR/../include)')
+    .option('--no-include', 'ship no headers')
     .option('--license <spdx>', 'licence of archives the catalog does not know', 'LicenseRef-unknown')
     .option('--dry-run', 'analyse and report; write nothing')
-    .action(async (dir: string, opts: { target: string; version: string; out: string; upstreamRef?: string; license: string; dryRun?: boolean }, cmd: Command) => {
+    .action(async (dir: string, opts: { target: string; version: string; out: string; upstreamRef?: string; upstreamCommit?: string; include?: string | false; license: string; dryRun?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { importArchives } = await import('../../components/index.js');
       const reporter = createReporter(g);
@@ -38,6 +41,8 @@ export function register(program: Command): void {
         out: resolve(g.cwd, opts.out),
         license: opts.license,
         ...(opts.upstreamRef === undefined ? {} : { upstreamRef: opts.upstreamRef }),
+        ...(opts.upstreamCommit === undefined ? {} : { upstreamCommit: opts.upstreamCommit }),
+        ...(opts.include === undefined ? {} : { include: opts.include === false ? false : resolve(g.cwd, opts.include) }),
         ...(opts.dryRun === true ? { dryRun: true } : {}),
         onProgress: (done, total) => reporter.progress('reading archives', done, total),
       });
@@ -84,7 +89,12 @@ export function register(program: Command): void {
       const unneeded = r.findings.filter((f) => f.status === 'unneeded');
       if (missing.length > 0) {
         print(bold(yellow(`symbols prove ${missing.length} edge${missing.length === 1 ? '' : 's'} the catalog lacks:`)));
-        for (const f of missing) print(`  ${f.from} → ${f.to}${f.status === 'missing-any-of' ? ' (any one of)' : ' (written)'}  ${dim((f.examples ?? []).slice(0, 3).join(', '))}`);
+        for (const f of missing) print(`  ${f.from} → ${f.to}${f.status === 'missing-any-of' ? ' (any one of; written as an any-of group)' : ' (written)'}  ${dim((f.examples ?? []).slice(0, 3).join(', '))}`);
+      }
+      const conflicts = r.findings.filter((f) => f.status === 'conflict');
+      if (conflicts.length > 0) {
+        print(bold(`symbols prove ${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'} (written into both manifests):`));
+        for (const f of conflicts) print(`  ${f.from} × ${f.to}  ${dim((f.examples ?? []).slice(0, 4).join(', '))}`);
       }
       const unexpected = unneeded.filter((f) => f.expected !== true);
       if (unneeded.length > 0) {
@@ -128,7 +138,7 @@ export function register(program: Command): void {
           );
           await writeComponentUpstream(dir, u);
           results.push({ name: m.name, dir, upstream: u });
-          if (!g.json) print(`${green('~')} ${m.name}: ${Object.keys(u.files ?? {}).length} files of ${u.repository}/${u.path} at ${u.ref} ${dim(`(${u.commit?.slice(0, 12)})`)}`);
+          if (!g.json) print(`${green('~')} ${m.name}: ${Object.keys(u.files ?? {}).length} files of ${u.repository}/${u.path} at ${u.ref ?? 'unknown ref'} ${dim(`(${u.commit?.slice(0, 12)})`)}`);
           continue;
         }
         const entry = catalogEntry(word);
@@ -144,7 +154,7 @@ export function register(program: Command): void {
         );
         results.push({ name: `@rump/${entry.name}`, dir: null, upstream: u });
         if (!g.json) {
-          print(`${bold(`@rump/${entry.name}`)}: ${u.repository}/${u.path} at ${u.ref} (${u.commit})`);
+          print(`${bold(`@rump/${entry.name}`)}: ${u.repository}/${u.path} at ${u.ref ?? 'unknown ref'} (${u.commit})`);
           for (const [p, sha] of Object.entries(u.files ?? {})) print(`  ${sha}  ${p}`);
         }
       }

@@ -9,6 +9,7 @@ export function renderProjectResult(g: GlobalOptions, verb: string, r: ProjectRe
       project: r.manifest.name,
       targets: r.manifest.targets,
       components: r.manifest.components,
+      targetComponents: r.manifest.targetComponents ?? {},
       lockWritten: r.lockWritten,
       changes: r.changes,
       fetched: r.fetched,

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { bold, globalOptions, print, printJson } from '../output.js';
 
-/** `rumpkg why NAME [--target T]`: every chain from the project to NAME (from the lockfile). */
+/**
+ * `rumpkg why NAME [--target T]`: every chain from the project to NAME, then what the chains do
+ * not say — requests for one target only, and which member of an any-of group was chosen and why
+ * (all from the lockfile).
+ */
 export function register(program: Command): void {
   program
     .command('why')
@@ -10,7 +14,7 @@ export function register(program: Command): void {
     .option('--target <target>', 'which target (default: every locked target)')
     .action(async (word: string, opts: { target?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { readLock, planWhy, lockedNameFor } = await import('../../packager/index.js');
+      const { readLock, planWhy, planWhyReasons, lockedNameFor } = await import('../../packager/index.js');
       const { RumpkgError } = await import('../../components/index.js');
       const lock = await readLock(g.cwd);
       if (lock === undefined) throw new RumpkgError('E_NOT_FOUND', 'there is no rumpkg.lock', { hint: 'run rumpkg install' });
@@ -18,10 +22,12 @@ export function register(program: Command): void {
       const targets = opts.target !== undefined ? [opts.target] : Object.keys(lock.targets).sort().filter((t) => lock.targets[t]?.components[name] !== undefined);
       if (targets.length === 0) throw new RumpkgError('E_NOT_FOUND', `${name} is in no locked closure`, { context: { component: name } });
       const result = Object.fromEntries(targets.map((t) => [t, planWhy(lock, t, name)]));
-      if (g.json) return printJson({ component: name, chains: result });
+      const reasons = Object.fromEntries(targets.map((t) => [t, planWhyReasons(lock, t, name)]));
+      if (g.json) return printJson({ component: name, chains: result, reasons });
       for (const t of targets) {
         print(bold(`${name} (${t})`));
         for (const chain of result[t] ?? []) print(`  ${chain.join(' → ')}`);
+        for (const line of reasons[t] ?? []) print(`  ${line}`);
       }
     });
 }

@@ -16,9 +16,8 @@
 import { createHash } from 'node:crypto';
 import { isAr, parseAr } from './ar.js';
 import { elfError, isElf, parseElf, SHT, sectionHasData, type ElfFile, type ElfSection, type ElfSymbol, type SymbolBind } from './elf.js';
-import { objectRegistrations } from './registrations.js';
+import { RUMP_COMPONENT_TYPES, objectRegistrations } from './registrations.js';
 import { relocatedBytes, relocationsFor, type Relocation } from './relocations.js';
-import { RUMP_COMPONENT_TYPES } from './symbols.js';
 
 export interface SymbolPrint {
   name: string;

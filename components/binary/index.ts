@@ -11,3 +11,4 @@ export * from './embedded-manifest.js';
 export * from './relocations.js';
 export * from './registrations.js';
 export * from './fingerprint.js';
+export * from './image-content.js';

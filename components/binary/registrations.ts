@@ -21,7 +21,31 @@
  */
 import { SHT, sectionHasData, type ElfFile, type ElfSection, type ElfSymbol } from './elf.js';
 import { relocationsFor, type Relocation } from './relocations.js';
-import { LINK_SET_SECTION } from './symbols.js';
+
+/** The section NetBSD's `__link_set_add_rodata(rump_components, …)` fills (one pointer each). */
+export const LINK_SET_SECTION = 'link_set_rump_components';
+
+/**
+ * `enum rump_component_type` of NetBSD's sys/rump/librump/rumpkern/rump_private.h in the source
+ * snapshot of ../shared/netbsd/components.json: index = the `rc_type` value stored in each
+ * `struct rump_component`. Other trees may number differently: pass `levelNames`.
+ */
+export const RUMP_COMPONENT_TYPES: readonly string[] = [
+  'RUMP_COMPONENT_DEV',
+  'RUMP_COMPONENT_DEV_AFTERMAINBUS',
+  'RUMP_COMPONENT_NET',
+  'RUMP_COMPONENT_NET_ROUTE',
+  'RUMP_COMPONENT_NET_IF',
+  'RUMP_COMPONENT_NET_IFCFG',
+  'RUMP_COMPONENT_VFS',
+  'RUMP_COMPONENT_KERN',
+  'RUMP_COMPONENT_KERN_VFS',
+  'RUMP_COMPONENT_POSTINIT',
+  'RUMP_COMPONENT_SYSCALL',
+  'RUMP__FACTION_DEV',
+  'RUMP__FACTION_VFS',
+  'RUMP__FACTION_NET',
+];
 
 /** SHT_INIT_ARRAY. */
 const SHT_INIT_ARRAY = 14;

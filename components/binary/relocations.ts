@@ -97,7 +97,14 @@ export function relocatedBytes(machine: number, type: number, pointerSize: numbe
         return [-2, 6];
       case 42: // REX_GOTPCRELX: rex 8b modrm
       case 22: // GOTTPOFF: rex 8b modrm
+      case 34: // GOTPC32_TLSDESC: rex lea modrm
         return [-3, 7];
+      case 19: // TLSGD: the whole 16-byte general-dynamic sequence may become local-exec
+        return [-4, 16];
+      case 20: // TLSLD: the 12-byte local-dynamic sequence
+        return [-3, 12];
+      case 35: // TLSDESC_CALL: call *(%rax) may become a 2-byte nop
+        return [0, 2];
       default:
         return [0, 4];
     }

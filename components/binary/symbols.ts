@@ -37,35 +37,13 @@ import {
   readSymbolTableView,
   SHF_ALLOC,
   SHT,
+  parseElf,
   symbolTableView,
 } from './elf.js';
 import { indexDefinedSymbols, type DefinedIndex } from './symbol-index.js';
+import { LINK_SET_SECTION, RUMP_COMPONENT_TYPES, objectRegistrations } from './registrations.js';
 import type { SymbolEvidence } from '../model/index.js';
 
-/** The section NetBSD's `__link_set_add_rodata(rump_components, …)` fills (one pointer each). */
-export const LINK_SET_SECTION = 'link_set_rump_components';
-
-/**
- * `enum rump_component_type` of NetBSD's sys/rump/librump/rumpkern/rump_private.h in the source
- * snapshot of ../shared/netbsd/components.json: index = the `rc_type` value stored in each
- * `struct rump_component`. Other trees may number differently: pass `levelNames`.
- */
-export const RUMP_COMPONENT_TYPES: readonly string[] = [
-  'RUMP_COMPONENT_DEV',
-  'RUMP_COMPONENT_DEV_AFTERMAINBUS',
-  'RUMP_COMPONENT_NET',
-  'RUMP_COMPONENT_NET_ROUTE',
-  'RUMP_COMPONENT_NET_IF',
-  'RUMP_COMPONENT_NET_IFCFG',
-  'RUMP_COMPONENT_VFS',
-  'RUMP_COMPONENT_KERN',
-  'RUMP_COMPONENT_KERN_VFS',
-  'RUMP_COMPONENT_POSTINIT',
-  'RUMP_COMPONENT_SYSCALL',
-  'RUMP__FACTION_DEV',
-  'RUMP__FACTION_VFS',
-  'RUMP__FACTION_NET',
-];
 
 interface LinkSetSummary {
   /** Pointer slots in the section (section size / pointer size). */
@@ -349,6 +327,9 @@ interface ObjectTables {
   label: string;
   /** Member name ('' for a lone object). */
   member: string;
+  /** Where the object's bytes are in the file read: [offset, offset + size). */
+  offset: number;
+  size: number;
   layout: ElfLayout;
   view: SymbolTableView | undefined;
   linkSet: LinkSetSummary | null;
@@ -398,7 +379,7 @@ export function archiveTables(bytes: Uint8Array, options: SymbolsOptions = {}): 
     const info = parseElfSections(m.data, label);
     const symtab = findSymbolTable(info.sections);
     const view = symtab === undefined ? undefined : symbolTableView(info, symtab);
-    const o: ObjectTables = { label, member: m.name, layout: info, view, linkSet: null };
+    const o: ObjectTables = { label, member: m.name, offset: 'offset' in m ? (m.offset as number) : 0, size: m.data.length, layout: info, view, linkSet: null };
     checkSameTarget(file, objects[0]?.layout, o);
     o.linkSet = objectLinkSet(info, view);
     objects.push(o);
@@ -439,14 +420,14 @@ export async function readArchiveTables(source: ByteSource): Promise<ArchiveTabl
         const info = parseElfSections(data, label);
         const symtab = findSymbolTable(info.sections);
         const view = symtab === undefined ? undefined : symbolTableView(info, symtab);
-        const o: ObjectTables = { label, member: m.name, layout: info, view, linkSet: null };
+        const o: ObjectTables = { label, member: m.name, offset: m.offset, size: m.size, layout: info, view, linkSet: null };
         add(o);
         o.linkSet = objectLinkSet(info, view);
         continue;
       }
       // A large member: its header, section table, symbol and string tables only.
       const sub = subSource(source, m.offset, m.size, label);
-      if (isElf(await sub.read(0, 4))) add(await readObjectTables(m.name, sub));
+      if (isElf(await sub.read(0, 4))) add({ ...(await readObjectTables(m.name, sub)), offset: m.offset });
       else nonElfMembers.push(m.name);
     }
   } else if (isElf(head)) {
@@ -466,7 +447,7 @@ async function readObjectTables(member: string, source: ByteSource): Promise<Obj
   const layout = await readElfLayout(source);
   const symtab = findSymbolTable(layout.sections);
   const view = symtab === undefined ? undefined : await readSymbolTableView(layout, symtab, source);
-  return { label: source.file, member, layout, view, linkSet: await readObjectLinkSet(layout, view, source) };
+  return { label: source.file, member, offset: 0, size: source.size, layout, view, linkSet: await readObjectLinkSet(layout, view, source) };
 }
 
 /** How much of a large member's end `readObjectTables` reads at once. */
@@ -576,21 +557,51 @@ export function linkSetLevels(types: readonly number[], levelNames: readonly str
   return types.map((t) => levelNames[t] ?? `rc_type:${t}`).sort();
 }
 
+/** One component an archive member registers (registrations.ts), by level name. */
+export interface ArchiveRegistration {
+  member: string;
+  /** Init level name, `rc_type:<n>` outside the known enum, null when the struct is unreadable. */
+  level: string | null;
+  via: 'constructor' | 'link-set';
+}
+
+/** SHT_INIT_ARRAY. */
+const SHT_INIT_ARRAY = 14;
+
+/**
+ * The registrations of the objects of `t` that can carry one (`registeringObjects`): those
+ * members are taken whole through `read` and their relocations followed (registrations.ts);
+ * the others (most of an archive) cost nothing more.
+ */
+export function tableRegistrations(t: ArchiveTables, read: (offset: number, size: number) => Uint8Array, levelNames: readonly string[] = RUMP_COMPONENT_TYPES): ArchiveRegistration[] {
+  const out: ArchiveRegistration[] = [];
+  for (const o of registeringObjects(t)) {
+    const elf = parseElf(read(o.offset, o.size), { file: o.label, notes: false });
+    for (const r of objectRegistrations(elf)) {
+      out.push({ member: o.member, level: r.type === null ? null : (levelNames[r.type] ?? `rc_type:${r.type}`), via: r.via });
+    }
+  }
+  return out;
+}
+
+/** The objects of `t` that can carry a registration (a `.init_array` or link-set section). */
+export function registeringObjects(t: ArchiveTables): Array<{ label: string; member: string; offset: number; size: number }> {
+  return t.objects.filter((o) => o.layout.sections.some((s) => s.type === SHT_INIT_ARRAY || s.name.startsWith('.init_array') || s.name.startsWith('.ctors') || s.name === LINK_SET_SECTION));
+}
+
 /** The fingerprint recorded per target at pack/publish time (SymbolEvidence in types.ts). */
 export function symbolEvidence(bytes: Uint8Array, options: SymbolEvidenceOptions = {}): SymbolEvidence {
-  return evidenceOf(archiveSymbols(bytes, options), options);
+  const t = archiveTables(bytes, options);
+  return evidenceOf(summarizeArchive(t), tableRegistrations(t, (o, n) => bytes.subarray(o, o + n), options.levelNames), options);
 }
 
-/** `symbolEvidence` of a file read with positioned reads. */
-export async function readSymbolEvidence(path: string, options: Pick<SymbolEvidenceOptions, 'levelNames'> = {}): Promise<SymbolEvidence> {
-  return evidenceOf(await readArchiveSymbols(path), options);
-}
-
-function evidenceOf(s: ArchiveSymbols, options: Pick<SymbolEvidenceOptions, 'levelNames'>): SymbolEvidence {
+function evidenceOf(s: ArchiveSymbols, registrations: readonly ArchiveRegistration[], options: Pick<SymbolEvidenceOptions, 'levelNames'>): SymbolEvidence {
   const ev: SymbolEvidence = { defined: s.defined.length, digest: symbolDigest(s.defined) };
   if (s.linkSet !== null && s.linkSet.types !== null && s.linkSet.types.length > 0) {
     ev.linkSet = linkSetLevels(s.linkSet.types, options.levelNames);
   }
+  const ctors = registrations.filter((r) => r.via === 'constructor').map((r) => r.level ?? 'unknown');
+  if (ctors.length > 0) ev.constructors = ctors.sort();
   return ev;
 }
 

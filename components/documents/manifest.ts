@@ -33,12 +33,13 @@ import type {
 
 export type { DocumentProblem, DocumentResult } from '../../schemas/index.js';
 
+type DefaultedRumpKey = 'kind' | 'aliases' | 'initLevels' | 'requires' | 'provides' | 'conflicts' | 'optionalDependencies';
+
 /** A component manifest as written: the defaulted fields may be missing. */
 export type ComponentManifestInput = Omit<ComponentManifest, 'description' | 'dependencies' | 'rump'> & {
   description?: string;
   dependencies?: Record<string, string>;
-  rump: Omit<RumpSection, 'kind' | 'aliases' | 'initLevels' | 'requires' | 'provides' | 'conflicts' | 'optionalDependencies'> &
-    Partial<Pick<RumpSection, 'kind' | 'aliases' | 'initLevels' | 'requires' | 'provides' | 'conflicts' | 'optionalDependencies'>>;
+  rump: Omit<RumpSection, DefaultedRumpKey> & Partial<Pick<RumpSection, DefaultedRumpKey>>;
 };
 
 /** Largest package.json / rumpkg.json / rumpkg.lock read from disk. */
@@ -213,8 +214,14 @@ function fillDefaults(m: ComponentManifestInput): ComponentManifest {
     faction: r.faction,
     initLevels: [...(r.initLevels ?? [])],
     requires: [...(r.requires ?? [])],
+    // Additive fields: present only when used, so a manifest without them normalises to what
+    // an older rumpkg (or registry server) reads.
+    ...(r.providers === undefined || Object.keys(r.providers).length === 0
+      ? {}
+      : { providers: Object.fromEntries(Object.entries(r.providers).map(([c, names]) => [c, [...names]])) }),
     provides: [...(r.provides ?? [])],
     conflicts: [...(r.conflicts ?? [])],
+    ...(r.anyOf === undefined || r.anyOf.length === 0 ? {} : { anyOf: r.anyOf.map((g) => [...g]) }),
     optionalDependencies: { ...(r.optionalDependencies ?? {}) },
     targets: r.targets,
   };
@@ -236,12 +243,14 @@ function normalizeTargetEntry(t: TargetEntry): TargetEntry {
   if (t.symbols !== undefined) {
     out.symbols = { defined: t.symbols.defined, digest: t.symbols.digest };
     if (t.symbols.linkSet !== undefined) out.symbols.linkSet = [...t.symbols.linkSet];
+    if (t.symbols.constructors !== undefined) out.symbols.constructors = [...t.symbols.constructors];
   }
   // Order of objects and linker flags is meaningful: kept as written.
   if (t.objects !== undefined) out.objects = [...t.objects];
   if (t.linkerScript !== undefined) out.linkerScript = t.linkerScript;
   if (t.ldflags !== undefined) out.ldflags = [...t.ldflags];
   if (t.abiFlags !== undefined) out.abiFlags = [...t.abiFlags];
+  if (t.include !== undefined) out.include = t.include;
   return out;
 }
 
@@ -256,8 +265,10 @@ function sortLists(m: ComponentManifest): ComponentManifest {
     faction: r.faction,
     initLevels: [...r.initLevels].sort((a, b) => rank(a) - rank(b)),
     requires: sortedList(r.requires),
+    ...(r.providers === undefined ? {} : { providers: Object.fromEntries(Object.keys(r.providers).sort().map((c) => [c, sortedList(r.providers?.[c])])) }),
     provides: sortedList(r.provides),
     conflicts: sortedList(r.conflicts),
+    ...(r.anyOf === undefined ? {} : { anyOf: r.anyOf.map((g) => sortedList(g)).sort((a, b) => (a.join('|') < b.join('|') ? -1 : a.join('|') > b.join('|') ? 1 : 0)) }),
     optionalDependencies: sortedRecord(r.optionalDependencies),
     targets: {},
   };
@@ -375,6 +386,38 @@ export function checkManifest(m: ComponentManifest, options: { file?: string; fi
     checkDuplicates(list, file, at, 'capability', out);
   }
 
+  // Known providers: only of capabilities it requires; valid names, each once, never itself.
+  for (const [cap, names] of Object.entries(m.rump.providers ?? {})) {
+    const at = `/rump/providers${jsonPointer(cap)}`;
+    if (!m.rump.requires.includes(cap)) out.push(problem(file, at, `providers names ${cap}, which is not in requires`, 'a capability listed in requires'));
+    names.forEach((n, i) => {
+      const bad = nameProblem(n);
+      if (bad !== undefined) out.push(problem(file, `${at}/${i}`, `provider name ${JSON.stringify(n)}: ${bad}`, 'a component name such as @rump/pci'));
+      if (n === m.name) out.push(problem(file, `${at}/${i}`, `${m.name} names itself as a provider of ${cap}`, 'another component'));
+    });
+    checkDuplicates(names, file, at, 'provider', out);
+  }
+
+  // Any-of groups: valid names, each once, never itself; a group a hard dependency always
+  // satisfies, or that names a conflict, says something the manifest contradicts or repeats.
+  const groups = new Set<string>();
+  (m.rump.anyOf ?? []).forEach((group, g) => {
+    const at = `/rump/anyOf/${g}`;
+    group.forEach((n, i) => {
+      const bad = nameProblem(n);
+      if (bad !== undefined) out.push(problem(file, `${at}/${i}`, `any-of name ${JSON.stringify(n)}: ${bad}`, 'a component name such as @rump/net-net'));
+      if (n === m.name) out.push(problem(file, `${at}/${i}`, `${m.name} lists itself in an any-of group`, 'other components'));
+      if (Object.hasOwn(m.dependencies, n)) {
+        out.push(problem(file, `${at}/${i}`, `${n} is a hard dependency, so the any-of group is always satisfied`, 'a group of components none of which is a hard dependency'));
+      }
+      if (m.rump.conflicts.includes(n)) out.push(problem(file, `${at}/${i}`, `${n} is both an any-of alternative and a conflict`, 'an alternative that is not a conflict'));
+    });
+    checkDuplicates(group, file, at, 'any-of name', out);
+    const key = [...new Set(group)].sort().join('|');
+    if (groups.has(key)) out.push(problem(file, at, `the any-of group ${group.join(' | ')} is listed twice`, 'each group once'));
+    groups.add(key);
+  });
+
   m.rump.initLevels.forEach((l, i) => {
     if (!(INIT_LEVELS as readonly string[]).includes(l)) out.push(problem(file, `/rump/initLevels/${i}`, `unknown init level ${JSON.stringify(l)}`, `one of ${INIT_LEVELS.join(', ')}`));
   });
@@ -389,8 +432,16 @@ export function checkManifest(m: ComponentManifest, options: { file?: string; fi
     checkPackagePath(entry.archive, files, file, `${at}/archive`, out);
     entry.objects?.forEach((o, i) => checkPackagePath(o, files, file, `${at}/objects/${i}`, out));
     if (entry.linkerScript !== undefined) checkPackagePath(entry.linkerScript, files, file, `${at}/linkerScript`, out);
-    entry.symbols?.linkSet?.forEach((l, i) => {
-      if (!(INIT_LEVELS as readonly string[]).includes(l)) out.push(problem(file, `${at}/symbols/linkSet/${i}`, `unknown init level ${JSON.stringify(l)}`, 'a rump init level'));
+    if (entry.include !== undefined) {
+      const bad = packagePathProblem(entry.include);
+      const prefix = `${entry.include.replace(/\/+$/, '')}/`;
+      if (bad !== undefined) out.push(problem(file, `${at}/include`, `${JSON.stringify(entry.include)}: ${bad}`, 'a relative path inside the package'));
+      else if (files !== undefined && ![...files].some((f) => f.startsWith(prefix))) {
+        out.push(problem(file, `${at}/include`, `${JSON.stringify(entry.include)} holds no file of the package`, 'a directory of headers inside the component directory'));
+      }
+    }
+    for (const [key, levels] of [['linkSet', entry.symbols?.linkSet], ['constructors', entry.symbols?.constructors]] as const) levels?.forEach((l, i) => {
+      if (!(INIT_LEVELS as readonly string[]).includes(l)) out.push(problem(file, `${at}/symbols/${key}/${i}`, `unknown init level ${JSON.stringify(l)}`, 'a rump init level'));
     });
   }
   return out;
@@ -462,13 +513,22 @@ export async function loadComponentDir(dir: string): Promise<DocumentResult<Comp
 
 type ProjectManifestInput = Omit<ProjectManifest, 'components' | 'registries'> & Partial<Pick<ProjectManifest, 'components' | 'registries'>>;
 
-/** Fixed key order, sorted maps; targets, entries and interfaces keep their order. Pure. */
+/**
+ * Fixed key order, sorted maps; targets, entries and interfaces keep their order; empty
+ * per-target maps (and `targetComponents` when nothing is left) are dropped. Pure.
+ */
 function normalizeProjectManifest(m: ProjectManifestInput): ProjectManifest {
+  const perTarget: Record<string, Record<string, string>> = {};
+  for (const t of Object.keys(m.targetComponents ?? {}).sort()) {
+    const list = (m.targetComponents as Record<string, Record<string, string>>)[t] as Record<string, string>;
+    if (Object.keys(list).length > 0) perTarget[t] = sortedRecord(list);
+  }
   const out: ProjectManifest = {
     schemaVersion: m.schemaVersion,
     name: m.name,
     targets: [...m.targets],
     components: sortedRecord(m.components),
+    ...(Object.keys(perTarget).length > 0 ? { targetComponents: perTarget } : {}),
     registries: sortedRecord(m.registries),
   };
   if (m.image !== undefined) {
@@ -503,12 +563,25 @@ function normalizeProjectManifest(m: ProjectManifestInput): ProjectManifest {
 function checkProjectManifest(m: ProjectManifest, options: { file?: string } = {}): DocumentProblem[] {
   const file = options.file ?? 'rumpkg.json';
   const out: DocumentProblem[] = [];
-  for (const [name, range] of Object.entries(m.components)) {
-    const at = `/components${jsonPointer(name)}`;
-    const bad = nameProblem(name);
-    if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name such as tcpip or @rump/tcpip'));
-    const rBad = rangeProblem(range);
-    if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range such as ^10.0.0'));
+  const checkRequests = (requests: Record<string, string>, base: string): void => {
+    for (const [name, range] of Object.entries(requests)) {
+      const at = `${base}${jsonPointer(name)}`;
+      const bad = nameProblem(name);
+      if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name such as tcpip or @rump/tcpip'));
+      const rBad = rangeProblem(range);
+      if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range such as ^10.0.0'));
+    }
+  };
+  checkRequests(m.components, '/components');
+  for (const [target, requests] of Object.entries(m.targetComponents ?? {})) {
+    const base = `/targetComponents${jsonPointer(target)}`;
+    if (!m.targets.includes(target)) out.push(problem(file, base, `${target} is not one of the project's targets (${m.targets.join(', ')})`, 'a target listed in targets'));
+    checkRequests(requests, base);
+    for (const name of Object.keys(requests)) {
+      if (Object.hasOwn(m.components, name)) {
+        out.push(problem(file, `${base}${jsonPointer(name)}`, `${name} is requested for every target (components) and for ${target}`, 'each component either in components or in targetComponents'));
+      }
+    }
   }
   m.targets.forEach((t, i) => {
     const bad = targetProblem(t);
@@ -532,7 +605,7 @@ export function parseProjectManifest(text: string | Uint8Array, options: { file:
   return errors.length > 0 ? { errors } : { value, errors: [] };
 }
 
-/** Renders rumpkg.json: fixed key order, 2-space JSON, trailing newline. Pure. */
+/** Renders rumpkg.json: fixed key order, 2-space JSON, trailing newline (`targetComponents` only when used). Pure. */
 export function renderProjectManifest(m: ProjectManifest): string {
   return `${JSON.stringify(normalizeProjectManifest(m), null, 2)}\n`;
 }
@@ -572,12 +645,20 @@ export async function writeProjectManifest(path: string, m: ProjectManifest): Pr
 function checkLockfile(lock: Lockfile, options: { file?: string } = {}): DocumentProblem[] {
   const file = options.file ?? 'rumpkg.lock';
   const out: DocumentProblem[] = [];
-  for (const [name, range] of Object.entries(lock.requested)) {
-    const at = `/requested${jsonPointer(name)}`;
-    const bad = nameProblem(name);
-    if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name'));
-    const rBad = rangeProblem(range);
-    if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range'));
+  const checkRequests = (requests: Record<string, string>, base: string): void => {
+    for (const [name, range] of Object.entries(requests)) {
+      const at = `${base}${jsonPointer(name)}`;
+      const bad = nameProblem(name);
+      if (bad !== undefined) out.push(problem(file, at, `component name ${JSON.stringify(name)}: ${bad}`, 'a component name'));
+      const rBad = rangeProblem(range);
+      if (rBad !== undefined) out.push(problem(file, at, `range ${JSON.stringify(range.slice(0, 80))}: ${rBad}`, 'a semver range'));
+    }
+  };
+  checkRequests(lock.requested, '/requested');
+  for (const [target, requests] of Object.entries(lock.targetRequested ?? {})) {
+    const base = `/targetRequested${jsonPointer(target)}`;
+    if (!Object.hasOwn(lock.targets, target)) out.push(problem(file, base, `requests for ${target}, which has no locked closure`, 'a target under targets'));
+    checkRequests(requests, base);
   }
   for (const [target, closure] of Object.entries(lock.targets)) {
     const tAt = `/targets${jsonPointer(target)}`;
@@ -594,6 +675,16 @@ function checkLockfile(lock: Lockfile, options: { file?: string } = {}): Documen
       if (vBad !== undefined) out.push(problem(file, `${at}/version`, `${JSON.stringify(c.version)}: ${vBad}`, 'an exact version'));
       for (const dep of Object.keys(c.dependencies)) member(dep, `${at}/dependencies${jsonPointer(dep)}`, 'dependency');
       for (const [cap, provider] of Object.entries(c.requires)) member(provider, `${at}/requires${jsonPointer(cap)}`, 'capability provider');
+      for (const [key, choice] of Object.entries(c.anyOf ?? {})) {
+        const gAt = `${at}/anyOf${jsonPointer(key)}`;
+        const group = key.split('|');
+        member(choice.chosen, `${gAt}/chosen`, 'any-of choice');
+        if (!group.includes(choice.chosen)) out.push(problem(file, `${gAt}/chosen`, `${choice.chosen} is not a member of the group ${group.join(' | ')}`, 'a member of the group'));
+        for (const [other, why] of Object.entries(choice.others)) {
+          if (!group.includes(other) || other === choice.chosen) out.push(problem(file, `${gAt}/others${jsonPointer(other)}`, `${other} is not another member of the group ${group.join(' | ')}`, 'another member of the group'));
+          if (why.reason === 'conflict') member(why.with, `${gAt}/others${jsonPointer(other)}/with`, 'conflicting component');
+        }
+      }
       c.requiredBy.forEach((by, i) => {
         if (by !== '<project>') member(by, `${at}/requiredBy/${i}`, 'requiredBy entry');
       });

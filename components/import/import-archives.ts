@@ -32,7 +32,7 @@ import { analyzeArchives, readArchiveScan, type ArchiveScan, type EdgeFinding, t
 import { checkManifest, loadComponentDir, normalizeManifest } from '../documents/index.js';
 import { formatProblems } from '../../schemas/index.js';
 import { parseTarget, parseVersion } from '../model/index.js';
-import { DEFAULT_SCOPE, HYPERCALL_ABI_VERSION, type ComponentManifest, type TargetEntry } from '../model/index.js';
+import { DEFAULT_SCOPE, HYPERCALL_ABI_VERSION, INIT_LEVEL_RUN_ORDER, type ComponentManifest, type TargetEntry } from '../model/index.js';
 
 export * from './import-symbols.js';
 
@@ -43,10 +43,18 @@ interface ImportArchivesOptions {
   out?: string;
   /** Catalog to use (default the bundled NetBSD catalog); tests pass edited copies. */
   catalog?: Catalog;
-  /** `upstream.ref` for catalog components; default `netbsd-<major>-<minor>-RELEASE` of `version`. */
+  /** `upstream.ref` to record (the branch or tag the archives were built from); none: unknown. */
   upstreamRef?: string;
+  /** `upstream.commit` to record (the commit the archives were built from); none: unknown. */
+  upstreamCommit?: string;
   /** Licence of archives the catalog does not know (default `LicenseRef-unknown`). */
   license?: string;
+  /**
+   * A directory holding the rump kernel headers (`rump/rump.h` …) the archives were built with;
+   * copied into the base component (librump) as `include/<target>/rump`, which applications
+   * then compile against. Default `<dir>/../include` when it has `rump/`; `false`: none.
+   */
+  include?: string | false;
   /** Analyse and report, write nothing. */
   dryRun?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -105,12 +113,6 @@ function nameForLib(lib: string): string {
 const majorRange = (version: string): string => `^${version.split('.')[0]}.0.0`;
 const scoped = (name: string): string => `${DEFAULT_SCOPE}/${name}`;
 
-/** The default upstream ref for a version: `netbsd-<major>-<minor>-RELEASE`. */
-function defaultUpstreamRef(version: string): string {
-  const [ma, mi] = version.split('.');
-  return `netbsd-${ma}-${mi}-RELEASE`;
-}
-
 /** Host libraries a posix archive's undefined references need. Pure. */
 function hostLdflags(undefinedNames: readonly string[]): string[] {
   const out: string[] = [];
@@ -137,6 +139,8 @@ interface Planned {
   entry: CatalogEntry | undefined;
   file: string;
   scan: ArchiveScan;
+  /** The `rump/` header directory to ship with this component (the base component only). */
+  headers?: string;
 }
 
 /**
@@ -177,6 +181,8 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   let done = 0;
   let next = 0;
   const wantMachines = MACHINE_OF_ARCH[arch];
+  // Linux-hosted posix builds register through constructors; rumprun (hw, xen) through the link set.
+  const convention: 'constructor' | 'link-set' = options.target.startsWith('posix-') ? 'constructor' : 'link-set';
   const worker = async (): Promise<void> => {
     while (next < libs.length) {
       const i = next++;
@@ -190,6 +196,13 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
           hint: 'import each target from the archives built for it',
         });
       }
+      const wrong = scan.registrations.find((r) => r.via !== convention);
+      if (wrong !== undefined) {
+        throw new RumpkgError('E_REGISTRATION', `${file}(${wrong.member}) registers its components through ${wrong.via === 'constructor' ? 'constructors (.init_array, a Linux-hosted build)' : 'link_set_rump_components (a NetBSD-native or rumprun build)'}, but ${options.target} images expect ${convention === 'constructor' ? 'constructors' : 'link-set entries'}`, {
+          context: { file, member: wrong.member, via: wrong.via, target: options.target },
+          hint: convention === 'constructor' ? 'these archives are for a bare-metal or NetBSD-hosted target (e.g. --target hw-x86_64)' : 'these archives were built for a posix host (--target posix-x86_64); import the rumprun build for this target',
+        });
+      }
       const entry = byLib.get(lib);
       let name = entry?.name ?? nameForLib(lib);
       if (entry === undefined && takenNames.has(name)) name = `x-${name}`;
@@ -199,6 +212,19 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   };
   await Promise.all(Array.from({ length: Math.min(4, libs.length) }, worker));
 
+  // The rump kernel headers travel with the base component (librump: its public API).
+  const includeRoot = options.include === false ? undefined : resolve(options.include ?? join(root, '..', 'include'));
+  if (includeRoot !== undefined) {
+    const rumpDir = join(includeRoot, 'rump');
+    const has = await stat(join(rumpDir, 'rump.h')).then((s) => s.isFile(), () => false);
+    if (has) {
+      const base = planned.find((p) => p.lib === 'librump');
+      if (base !== undefined) base.headers = rumpDir;
+    } else if (options.include !== undefined) {
+      throw new RumpkgError('E_NOT_FOUND', `${includeRoot} holds no rump/rump.h`, { context: { path: includeRoot }, hint: 'give the include directory of the build (the one that has rump/rump.h)' });
+    }
+  }
+
   const analysis = analyzeArchives(
     planned.map((p) => p.scan),
     { catalog },
@@ -206,7 +232,19 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   const nameOf = new Map(planned.map((p) => [p.lib, p.name]));
   const libName = (lib: string): string => nameOf.get(lib) ?? byLib.get(lib)?.name ?? nameForLib(lib);
   const range = majorRange(version);
-  const ref = options.upstreamRef ?? defaultUpstreamRef(version);
+  if (options.upstreamCommit !== undefined && !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(options.upstreamCommit)) {
+    throw new RumpkgError('E_USAGE', `--upstream-commit ${JSON.stringify(options.upstreamCommit)} is not a full git commit id`, { hint: 'give the 40-digit hex id of the commit the archives were built from' });
+  }
+  if (options.upstreamRef !== undefined && !/^[A-Za-z0-9._/-]{1,200}$/.test(options.upstreamRef)) {
+    throw new RumpkgError('E_USAGE', `--upstream-ref ${JSON.stringify(options.upstreamRef)} is not a branch or tag name`, { hint: 'e.g. netbsd-10-0-RELEASE' });
+  }
+  const provenance = {
+    ...(options.upstreamRef === undefined ? {} : { ref: options.upstreamRef }),
+    ...(options.upstreamCommit === undefined ? {} : { commit: options.upstreamCommit }),
+  };
+  if (options.upstreamRef === undefined && options.upstreamCommit === undefined) {
+    warnings.push('no --upstream-ref or --upstream-commit: the manifests record no upstream ref (unknown); rumpkg verify --upstream needs one');
+  }
 
   const manifests: Array<{ p: Planned; manifest: ComponentManifest }> = [];
   for (const p of planned) {
@@ -217,9 +255,16 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
     } else if (!catalogShipsTarget(entry, options.target)) {
       warnings.push(`the catalog does not expect ${p.lib} on ${options.target} (${entry.platforms.join('/')}${entry.arches === null ? '' : ` ${entry.arches.join('/')}`}); imported anyway`);
     }
-    if (scan.evidence.defined === 0 && scan.linkSetEntries === 0) warnings.push(`${p.lib} defines no global symbol and carries no rump component: is it empty?`);
-    const w = analysis.write[p.lib] ?? { hard: [], optional: [] };
+    if (scan.evidence.defined === 0 && scan.registrations.length === 0) warnings.push(`${p.lib} defines no global symbol and registers no rump component: is it empty?`);
+    const w = analysis.write[p.lib] ?? { hard: [], optional: [], anyOf: [], conflicts: [] };
+    // Init levels: what the binary registers (constructors or link-set entries) wins over the catalog.
+    const binaryLevels = sortLevels(scan.registrations.flatMap((r) => (r.level === null ? [] : [r.level])));
+    const catalogLevels = entry?.initLevels ?? [];
+    if (entry !== undefined && binaryLevels.join() !== sortLevels(catalogLevels).join()) {
+      warnings.push(`${p.lib}: the archive registers ${binaryLevels.length === 0 ? 'no component' : binaryLevels.join(', ')}; the catalog says ${catalogLevels.length === 0 ? 'none' : catalogLevels.join(', ')} (the archive is used)`);
+    }
     const target: TargetEntry = { archive: `lib/${options.target}/${p.lib}.a`, symbols: scan.evidence };
+    if (p.headers !== undefined) target.include = `include/${options.target}`;
     const abiFlags = a?.commonSymbols === true ? ['-fcommon'] : [];
     if (abiFlags.length > 0) target.abiFlags = abiFlags;
     const ld = options.target.startsWith('posix-') ? hostLdflags(scan.undefined) : [];
@@ -240,10 +285,10 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
         lib: p.lib,
         aliases: entry?.aliases ?? aliasesFor(p.lib, p.name, takenNames),
         faction: entry?.faction ?? factionFor(p.lib),
-        initLevels: entry?.initLevels ?? [...new Set(scan.evidence.linkSet ?? [])],
+        initLevels: [...new Set(binaryLevels)],
         requires: entry?.requires ?? [],
         provides: entry?.provides ?? (isPlatform ? [`hypercall:${HYPERCALL_ABI_VERSION}`] : []),
-        conflicts: (entry?.conflicts ?? []).map(scoped),
+        conflicts: [...new Set([...(entry?.conflicts ?? []), ...w.conflicts.map(libName)])].map(scoped),
         optionalDependencies: opt,
         targets: { [options.target]: target },
         ...(entry === undefined
@@ -252,7 +297,7 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
               upstream: {
                 project: entry.upstream.project,
                 repository: entry.upstream.repository,
-                ref: entry.origin === 'netbsd' ? ref : (options.upstreamRef ?? 'master'),
+                ...provenance,
                 path: entry.upstream.path,
               },
             }),
@@ -279,6 +324,15 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   }
   result.components = await writeComponents(out, manifests, options.target);
   return result;
+}
+
+/** Init levels in the real run order (INIT_LEVEL_RUN_ORDER), unknown ones last, duplicates kept. */
+function sortLevels(levels: readonly string[]): string[] {
+  const order = (l: string): number => {
+    const i = (INIT_LEVEL_RUN_ORDER as readonly string[]).indexOf(l);
+    return i < 0 ? 1e6 : i;
+  };
+  return [...levels].sort((a, b) => order(a) - order(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function factionFor(lib: string): string {
@@ -340,6 +394,14 @@ async function writeComponents(out: string, items: Array<{ p: Planned; manifest:
         await copyFile(p.file, join(work, 'lib', target, `${p.lib}.a`));
       } catch (e) {
         throw fsError(e, p.file, 'copy');
+      }
+      if (p.headers !== undefined) {
+        await rm(join(work, 'include', target), { recursive: true, force: true });
+        try {
+          await cp(p.headers, join(work, 'include', target, 'rump'), { recursive: true, errorOnExist: true, force: false, dereference: false, filter: (src) => !src.endsWith('~') });
+        } catch (e) {
+          throw fsError(e, p.headers, 'copy headers');
+        }
       }
       await writeFile(join(work, 'package.json'), `${JSON.stringify(m, null, 2)}\n`);
       const problems = checkManifest(m, { file: join(dest, 'package.json') });

@@ -7,7 +7,8 @@
  *
  * - **Which references count**: strong undefined names starting with `rump` (`rumpns_*`,
  *   `rump_*`, `rumpvfs_*` …) except `rumpuser_*` / `rumpcomp_*`, the hypercalls the platform
- *   package provides. Host libc references (host-side hypercall code) are not edges.
+ *   package provides, and `rump_component_load`, the registration hook of the base every
+ *   closure holds. Host libc references (host-side hypercall code) are not edges.
  * - **Who provides a name**: every other archive defining it, split into strong, weak and
  *   common (`-fcommon` tentative) definitions.
  *   - exactly one strong provider and no weak one → a **hard** edge;
@@ -32,11 +33,24 @@
  *   (confirmed, capability and implied edges add nothing to the closure). For archives the
  *   catalog does not know: every hard symbol edge, minus those implied by another one's catalog
  *   closure. Optional edges: the catalog's ∪ the symbol-proven ones, minus hard ones. Any-of
- *   requirements are reported, never written as hard edges.
+ *   requirements between strong providers are written as any-of groups (one of them must be
+ *   linked), never as hard edges.
+ * - **Conflicts proven by symbols**: two archives that define the same strong global cannot be
+ *   linked together (`librumpnet_net` × `librumpnet_sockin`: `ifunit`, `ifreq_setaddr`,
+ *   `rtrequest`, `ifpromisc`); both manifests record the conflict.
  */
-import { openFileSource } from '../binary/index.js';
+import {
+  linkSetLevels,
+  openFileSource,
+  readArchiveTables,
+  registeringObjects,
+  summarizeArchive,
+  symbolDigest,
+  tableRegistrations,
+  type ArchiveRegistration,
+  type ArchiveTables,
+} from '../binary/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
-import { linkSetLevels, readArchiveTables, summarizeArchive, symbolDigest, type ArchiveTables } from '../binary/index.js';
 import type { SymbolEvidence } from '../model/index.js';
 
 /** What the analysis needs from one archive. */
@@ -57,6 +71,8 @@ export interface ArchiveScan {
   weakUndefined: string[];
   /** Link-set entries (`struct rump_component`s) the archive carries. */
   linkSetEntries: number;
+  /** The components the archive registers, by member (constructors or link-set entries; registrations.ts). */
+  registrations: ArchiveRegistration[];
   evidence: SymbolEvidence;
 }
 
@@ -70,13 +86,16 @@ const SHN_COMMON = 0xfff2;
 export async function readArchiveScan(path: string, options: { lib: string; sync?: boolean }): Promise<ArchiveScan> {
   const source = await openFileSource(path, { sync: options.sync ?? false });
   try {
-    return scanTables(await readArchiveTables(source), options.lib);
+    const t = await readArchiveTables(source);
+    const members = new Map<number, Uint8Array>();
+    for (const o of registeringObjects(t)) members.set(o.offset, await source.read(o.offset, o.size));
+    return scanTables(t, options.lib, tableRegistrations(t, (o) => members.get(o) as Uint8Array));
   } finally {
     await source.close();
   }
 }
 
-function scanTables(t: ArchiveTables, lib: string): ArchiveScan {
+function scanTables(t: ArchiveTables, lib: string, registrations: ArchiveRegistration[]): ArchiveScan {
   const s = summarizeArchive(t);
   // summarizeArchive does not say how a name is defined; one more pass over the symbol tables
   // picks out weak and common definitions (names decoded only for those).
@@ -116,6 +135,8 @@ function scanTables(t: ArchiveTables, lib: string): ArchiveScan {
   const strong = weak.size === 0 && common.size === 0 ? s.defined : s.defined.filter((n) => !notStrong(n));
   const evidence: SymbolEvidence = { defined: s.defined.length, digest: symbolDigest(s.defined) };
   if (s.linkSet?.types != null && s.linkSet.types.length > 0) evidence.linkSet = linkSetLevels(s.linkSet.types);
+  const ctors = registrations.filter((r) => r.via === 'constructor').map((r) => r.level ?? 'unknown');
+  if (ctors.length > 0) evidence.constructors = ctors.sort();
   return {
     lib,
     file: t.file,
@@ -128,13 +149,19 @@ function scanTables(t: ArchiveTables, lib: string): ArchiveScan {
     undefined: s.undefined,
     weakUndefined: s.weakUndefined,
     linkSetEntries: s.linkSet?.entries ?? 0,
+    registrations,
     evidence,
   };
 }
 
-/** Whether an undefined name is a rump kernel reference (not a hypercall, not host libc). */
+/**
+ * Whether an undefined name is a rump kernel reference: not a hypercall (`rumpuser_*`,
+ * `rumpcomp_*`, which the platform package provides), not host libc, and not
+ * `rump_component_load` — the registration hook every constructor-registered component calls,
+ * which the base (librump) of every rump kernel defines.
+ */
 function isRumpReference(name: string): boolean {
-  return name.startsWith('rump') && !name.startsWith('rumpuser_') && !name.startsWith('rumpcomp_');
+  return name.startsWith('rump') && !name.startsWith('rumpuser_') && !name.startsWith('rumpcomp_') && name !== 'rump_component_load';
 }
 
 /** Symbol evidence for one edge: how many names, a few examples. */
@@ -173,7 +200,7 @@ export interface EdgeFinding {
   /** Source and target libraries. */
   from: string;
   to: string;
-  status: 'missing' | 'missing-any-of' | 'unneeded';
+  status: 'missing' | 'missing-any-of' | 'unneeded' | 'conflict';
   /** For `missing-any-of`: the alternatives. */
   providers?: string[];
   /** Catalog evidence kinds of an `unneeded` edge. */
@@ -189,8 +216,12 @@ export interface SymbolAnalysis {
   /** Per source library: target library → status of each hard symbol edge. */
   status: Record<string, Record<string, SymbolEdgeStatus>>;
   findings: EdgeFinding[];
-  /** Per library: the hard and optional edges to write (libraries). */
-  write: Record<string, { hard: string[]; optional: string[] }>;
+  /**
+   * Per library: the hard and optional edges to write, the any-of groups (libraries, any one
+   * of which must be linked) and the libraries it conflicts with (both define the same strong
+   * global: the link fails with multiple definitions).
+   */
+  write: Record<string, { hard: string[]; optional: string[]; anyOf: string[][]; conflicts: string[] }>;
 }
 
 const EXAMPLES = 5;
@@ -329,10 +360,37 @@ function capabilityCovers(cat: CatalogByLib, from: string, to: string): boolean 
 }
 
 /**
+ * Pairs of archives that define the same strong global (the link of both fails with "multiple
+ * definition"): library → other library → the shared names. Weak and common definitions merge
+ * and are not conflicts.
+ */
+function strongConflicts(scans: readonly ArchiveScan[]): Map<string, Map<string, string[]>> {
+  const first = new Map<string, string>();
+  const out = new Map<string, Map<string, string[]>>();
+  const note = (a: string, b: string, name: string): void => {
+    let m = out.get(a);
+    if (m === undefined) out.set(a, (m = new Map()));
+    m.set(b, [...(m.get(b) ?? []), name]);
+  };
+  for (const s of scans) {
+    for (const n of s.strong) {
+      const other = first.get(n);
+      if (other === undefined) first.set(n, s.lib);
+      else if (other !== s.lib) {
+        note(s.lib, other, n);
+        note(other, s.lib, n);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * The symbol analysis of a set of archives against a catalog (see the module head). Pure.
  */
 export function analyzeArchives(scans: readonly ArchiveScan[], options: { catalog: Catalog }): SymbolAnalysis {
   const idx = providerIndex(scans);
+  const clashes = strongConflicts(scans);
   const cat = catalogByLib(options.catalog);
   const present = new Map(scans.map((s) => [s.lib, s]));
   const archives: Record<string, ArchiveAnalysis> = {};
@@ -423,7 +481,27 @@ export function analyzeArchives(scans: readonly ArchiveScan[], options: { catalo
     }
     optional.delete(s.lib);
     hardOut.delete(s.lib);
-    write[s.lib] = { hard: [...hardOut].sort(), optional: [...optional].sort() };
+    const conflicts = new Set<string>();
+    for (const [other, shared] of [...(clashes.get(s.lib) ?? new Map<string, string[]>())].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+      conflicts.add(other);
+      hardOut.delete(other);
+      optional.delete(other);
+      if (s.lib < other) {
+        findings.push({
+          from: s.lib,
+          to: other,
+          status: 'conflict',
+          reason: `${s.lib} and ${other} both define ${shared.length} strong symbol(s): linking both fails with multiple definitions`,
+          examples: shared.slice(0, EXAMPLES).sort(),
+        });
+      }
+    }
+    // Any-of groups the catalog does not already satisfy through a hard edge.
+    const anyOf = a.anyOf
+      .filter((g) => g.kind === 'strong' && !g.providers.some((p) => hardOut.has(p)))
+      .map((g) => g.providers)
+      .filter((g, i, all) => all.findIndex((x) => x.join('|') === g.join('|')) === i);
+    write[s.lib] = { hard: [...hardOut].sort(), optional: [...optional].sort(), anyOf, conflicts: [...conflicts].sort() };
   }
   return { archives, status, findings, write };
 }

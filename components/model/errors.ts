@@ -71,6 +71,8 @@ const ERROR_CODES = [
   'E_RATE_LIMIT',
   'E_EXISTS', // a destination that must not exist already does (unpack, pack -o)
   'E_AUDIT_FINDINGS', // audit findings at or above --audit-level / a --deny policy (exit 3)
+  'E_REGISTRATION', // an archive registers its components by another convention than its target's (constructors vs link set)
+  'E_STALE', // a built image is older than what it is built from (run after a change, before build)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

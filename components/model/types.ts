@@ -20,6 +20,8 @@ export interface SymbolEvidence {
   digest: string;
   /** Init levels of the `link_set_rump_components` entries the archive carries. */
   linkSet?: string[];
+  /** Init levels of the components the archive registers through constructors (`.init_array`). */
+  constructors?: string[];
 }
 
 /** What a component ships for one target. Paths are relative to the package root. */
@@ -35,12 +37,18 @@ export interface TargetEntry {
   ldflags?: string[];
   /** ABI-relevant compiler flags the archive was built with (e.g. `-fcommon`). */
   abiFlags?: string[];
+  /**
+   * A directory of headers applications compile against (`-isystem`), relative to the package
+   * root: e.g. `include` of the base component, holding `rump/rump.h`.
+   */
+  include?: string;
 }
 
 export interface Upstream {
   project: string;
   repository: string;
-  ref: string;
+  /** Branch or tag; absent when unknown (imported without --upstream-ref). */
+  ref?: string;
   commit?: string;
   path: string;
   /** Upstream path → git blob sha1 (hex). */
@@ -61,9 +69,13 @@ export interface RumpSection {
   /** Init levels of its `struct rump_component`s (names from netbsd initLevelRunOrder). */
   initLevels: string[];
   requires: Capability[];
+  /** Known providers of the required capabilities: capability → component names (sorted); absent when none. */
+  providers?: Record<Capability, string[]>;
   provides: Capability[];
   /** Component names this one can never be linked with. */
   conflicts: string[];
+  /** Any-of requirements: at least one component of each group must be in the closure (groups and names sorted); absent when none. */
+  anyOf?: string[][];
   /** Edges recorded but not pulled in: name → range. */
   optionalDependencies: Record<string, string>;
   targets: Record<Target, TargetEntry>;
@@ -106,8 +118,10 @@ export interface ProjectManifest {
   schemaVersion: 1;
   name: string;
   targets: Target[];
-  /** Component name → semver range. */
+  /** Component name → semver range, for every target. */
   components: Record<string, string>;
+  /** Target → component name → semver range, for that target only; absent when empty. */
+  targetComponents?: Record<Target, Record<string, string>>;
   /** Scope (`@rump`) → registry URL (`file:…`, `http://…`). */
   registries: Record<string, string>;
   image?: {
@@ -117,6 +131,35 @@ export interface ProjectManifest {
     block?: BlockConfig[];
     cflags?: string[];
   };
+}
+
+/** Why another member of an any-of group is not the one that satisfies it. */
+export type AnyOfOther =
+  /** It would do as well; the chosen member was preferred (see `because`). */
+  | { reason: 'available' }
+  /** It is in the closure too. */
+  | { reason: 'in-closure' }
+  /** No version of it is published. */
+  | { reason: 'missing' }
+  /** No version of it ships the target. */
+  | { reason: 'target' }
+  /** Its versions for the target are all yanked or prereleases. */
+  | { reason: 'unavailable' }
+  /** It conflicts with `with`, a member of the closure (either side declares the conflict). */
+  | { reason: 'conflict'; with: string }
+  /** It was tried first and could not be used in this closure. */
+  | { reason: 'unusable' };
+
+/**
+ * How an any-of group is satisfied in one closure: the chosen member and why — `requested` by
+ * rumpkg.json, `needed` by another component anyway, the `only` usable member, the `first` by
+ * name of several that would do, or `locked` (rumpkg.lock had chosen it).
+ */
+export interface LockedAnyOf {
+  chosen: string;
+  because: 'requested' | 'needed' | 'only' | 'first' | 'locked';
+  /** Every other member of the group → why it is not the choice. */
+  others: Record<string, AnyOfOther>;
 }
 
 /** One locked component of one target's closure (DESIGN.md §4.3). */
@@ -135,6 +178,8 @@ export interface LockedComponent {
   dependencies: Record<string, string>;
   /** Capability requirements and which locked component satisfies each. */
   requires: Record<Capability, string>;
+  /** Any-of requirements: group key (members sorted, joined by `|`) → how it is satisfied. Absent when it has none. */
+  anyOf?: Record<string, LockedAnyOf>;
   provides: Capability[];
   optionalDependencies: Record<string, string>;
   /** Who pulled it in: component names, or `<project>` for a direct request. */
@@ -160,8 +205,10 @@ export interface LockedTarget {
 export interface Lockfile {
   lockfileVersion: 1;
   revision: number;
-  /** The requests the closures answer; `install --frozen` compares them with rumpkg.json. */
+  /** The requests for every target the closures answer; `install --frozen` compares them with rumpkg.json. */
   requested: Record<string, string>;
+  /** The requests for one target only (rumpkg.json `targetComponents`); absent when empty. */
+  targetRequested?: Record<Target, Record<string, string>>;
   targets: Record<Target, LockedTarget>;
 }
 

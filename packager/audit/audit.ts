@@ -24,6 +24,7 @@
  */
 import { resolve } from 'node:path';
 import {
+  RUMP_COMPONENT_TYPES,
   RumpkgError,
   type ImageManifest,
   type Lockfile,
@@ -31,7 +32,8 @@ import {
   type Upstream,
 } from '../../components/index.js';
 import { atOrAbove, matchAdvisories, type Advisory, type AdvisoryMatch, type AdvisoryTarget, type SeverityLevel } from './advisories.js';
-import { readImageEvidence, sortStrings, type ImageEvidence, type KnownComponent, type LinkSetEntry } from './evidence.js';
+import { contentVerdict, distinctiveIndex, type ContentVerdict } from './content.js';
+import { readImageContent, readImageEvidence, sortStrings, type ImageEvidence, type KnownComponent, type LinkSetEntry } from './evidence.js';
 import { checkLicenses, type LicenseReport } from './licenses.js';
 
 const AUDIT_EVIDENCE = ['confirmed', 'modified', 'claimed-but-absent', 'present-but-unclaimed', 'unverified', 'locked'] as const;
@@ -58,8 +60,17 @@ export interface AuditComponent {
     /** Up to 20 fingerprint symbols not found in the image. */
     missing: string[];
   };
+  /** Registrations (constructors or link-set entries) by init level: expected from the fingerprint, found in the image. */
   linkSet: { expected: string[]; found: string[] };
+  /** Content evidence: how many archive members are in the image byte for byte (when fingerprints were at hand). */
+  content?: { members: { present: number; absent: number; modified: number; unverifiable: number }; modifiedMembers: string[] };
   reasons: string[];
+}
+
+function contentSummary(v: ContentVerdict): NonNullable<AuditComponent['content']> {
+  const members = { present: 0, absent: 0, modified: 0, unverifiable: 0 };
+  for (const m of v.members) members[m.state]++;
+  return { members, modifiedMembers: v.members.filter((m) => m.state === 'modified').map((m) => m.member) };
 }
 
 export interface AuditReport {
@@ -104,6 +115,9 @@ export interface AuditOptions {
   advisories?: readonly Advisory[];
   deny?: readonly string[];
 }
+
+/** Images up to this size are read whole for their registrations even without fingerprints to match. */
+const CONTENT_MAX_BYTES = 256 * 1024 * 1024;
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const bare = (name: string): string => name.replace(/^@[^/]+\//, '');
@@ -225,7 +239,12 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
     if (!groups.has(k.name)) groups.set(k.name, { name: k.name, candidates: [] });
     groups.get(k.name)!.candidates.push(k);
   }
-  for (const c of manifest?.components ?? []) {
+  // The claim: the embedded manifest; without one, the project's lockfile closure for the target.
+  const lockClaim = manifest === null && target !== null ? options.lockfile?.targets[target] : undefined;
+  const claims: ImageManifest['components'] =
+    manifest?.components ??
+    Object.entries(lockClaim?.components ?? {}).map(([name, c]) => ({ name, version: c.version, integrity: c.integrity, license: c.license, lib: c.lib, kind: c.kind }));
+  for (const c of claims) {
     if (!groups.has(c.name)) groups.set(c.name, { name: c.name, candidates: [] });
     groups.get(c.name)!.claimed = c;
   }
@@ -260,7 +279,11 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
     }
     for (const l of libs) if (!libIndex.has(l)) libIndex.set(l, g.name);
   }
-  const entries = ev.linkSet ?? [];
+  // Registrations: the link set, or (images whose components register through constructors)
+  // the ones read from the image's content, with the struct's name where it carries one.
+  const entries: LinkSetEntry[] =
+    ev.linkSet ??
+    (ev.content?.registrations.map((r) => ({ level: r.type === null ? null : (RUMP_COMPONENT_TYPES[r.type] ?? `rc_type:${r.type}`), rcName: r.name })) ?? []);
   const named = entries.length > 0 && entries.every((e) => e.rcName !== null);
   const foundLevels = new Map<string, string[]>();
   const residual: string[] = [];
@@ -284,8 +307,12 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
     missing: string[];
     present: boolean;
     bySymbols: boolean;
+    /** Content evidence (fingerprints matched against the image's bytes), when both were at hand. */
+    content?: ContentVerdict;
   }
   const scored: Scored[] = [];
+  const content = ev.content;
+  const distinctive = content === undefined ? undefined : distinctiveIndex(pool);
   for (const g of [...groups.values()].sort((a, b) => byString(a.name, b.name))) {
     const rate = (k: KnownComponent): { found: number; distinct: number; missing: string[] } => {
       const d = k.defined ?? [];
@@ -318,6 +345,10 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
     // with others) every one of them is.
     const bySymbols = checked && d.length > 0 && ((top?.r.distinct ?? 0) > 0 || (top?.r.found ?? 0) === d.length);
     const byLinkSet = (foundLevels.get(g.name)?.length ?? 0) > 0;
+    const verdict =
+      content !== undefined && distinctive !== undefined && best?.members !== undefined && best.members.length > 0
+        ? contentVerdict({ name: g.name, kind: best.kind, members: best.members }, content, distinctive)
+        : undefined;
     scored.push({
       g,
       best,
@@ -325,8 +356,9 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
       checked,
       found: top?.r.found ?? 0,
       missing: top?.r.missing ?? [],
-      present: bySymbols || byLinkSet,
-      bySymbols,
+      present: verdict !== undefined ? verdict.present || byLinkSet : bySymbols || byLinkSet,
+      bySymbols: verdict !== undefined ? verdict.present : bySymbols,
+      ...(verdict === undefined ? {} : { content: verdict }),
     });
   }
 
@@ -362,7 +394,8 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
     let evidence: AuditEvidence;
     if (claimed === undefined) {
       evidence = 'present-but-unclaimed';
-      if (s.checked && s.missing.length > 0) reasons.push(`only ${s.found} of ${s.found + s.missing.length} fingerprint symbols found`);
+      if (s.content !== undefined) reasons.push(...s.content.reasons);
+      else if (s.checked && s.missing.length > 0) reasons.push(`only ${s.found} of ${s.found + s.missing.length} fingerprint symbols found`);
     } else if (!s.present) {
       if (!s.checked && !linkSetKnown) {
         evidence = 'unverified';
@@ -372,9 +405,17 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
         reasons.push('its archive is not at hand and it has no link-set entries to look for');
       } else evidence = 'claimed-but-absent';
     } else {
-      if (s.checked && s.missing.length > 0) reasons.push(`${s.missing.length} of ${s.found + s.missing.length} fingerprint symbols missing from the image`);
-      if ((named || found.length > 0) && linkSetKnown && !sameMultiset(found, expected)) {
-        reasons.push(`link-set entries ${JSON.stringify(found)} differ from the fingerprint's ${JSON.stringify(expected)}`);
+      if (s.content !== undefined) {
+        reasons.push(...s.content.reasons);
+        // Registrations attributed by the struct's name (the miniature corpus) must be the expected ones.
+        if (named && found.length > 0 && !sameMultiset(found, s.content.registrations.expected)) {
+          reasons.push(`registrations ${JSON.stringify(found)} differ from the fingerprint's ${JSON.stringify(s.content.registrations.expected)}`);
+        }
+      } else {
+        if (s.checked && s.missing.length > 0) reasons.push(`${s.missing.length} of ${s.found + s.missing.length} fingerprint symbols missing from the image`);
+        if ((named || found.length > 0) && linkSetKnown && !sameMultiset(found, expected)) {
+          reasons.push(`link-set entries ${JSON.stringify(found)} differ from the fingerprint's ${JSON.stringify(expected)}`);
+        }
       }
       const knownDigest = best?.computed?.digest ?? best?.recorded?.digest;
       if (claimed.symbols?.digest !== undefined && knownDigest !== undefined && claimed.symbols.digest !== knownDigest) {
@@ -406,11 +447,18 @@ export function planImageAudit(ev: ImageEvidence, known: readonly KnownComponent
         found: s.found,
         missing: s.missing.slice(0, 20),
       },
-      linkSet: { expected, found },
+      linkSet: s.content === undefined ? { expected, found } : { expected: s.content.registrations.expected, found: s.content.registrations.found.length > 0 ? s.content.registrations.found : found },
+      ...(s.content === undefined ? {} : { content: contentSummary(s.content) }),
       reasons,
     });
   }
-  if (manifest === null) notes.unshift('manifest missing: the image has no .rumpkg.manifest section; components were identified by fingerprint only');
+  if (manifest === null) {
+    notes.unshift(
+      lockClaim !== undefined
+        ? `manifest missing: the image has no .rumpkg.manifest section; the project's rumpkg.lock (${target}) is the claim it was checked against`
+        : 'manifest missing: the image has no .rumpkg.manifest section; components were identified by fingerprint only',
+    );
+  }
   if (known.length === 0) notes.push('no component fingerprints were available: give --components-dir DIR, or audit inside the project');
   if (ev.symbolTable === null) notes.push('the image has no symbol table (stripped): only the link set could be checked');
 
@@ -467,6 +515,11 @@ export async function auditImage(imagePath: string, options: AuditOptions = {}):
     const names = (ev.manifest?.components ?? []).map((c) => c.name);
     const libs = sortStrings((ev.linkSet ?? []).flatMap((e) => (e.rcName === null ? [] : [e.rcName])));
     known = [...known, ...(await options.lookup({ names, libs, target: ev.manifest?.target ?? options.target ?? null }))];
+  }
+  // Content matching (the strongest evidence) when the known components carry fingerprints, and
+  // registrations through constructors (read from the content) for images with no link set.
+  if (known.some((k) => k.members !== undefined && k.members.length > 0) || (ev.linkSet === null && ev.bytes <= CONTENT_MAX_BYTES)) {
+    ev.content = await readImageContent(resolve(imagePath));
   }
   const report = planImageAudit(ev, known, {
     ...(options.lockfile === undefined ? {} : { lockfile: options.lockfile }),

@@ -31,11 +31,16 @@ import {
   openFileSource,
   readArchiveTables,
   readImageIndex,
+  archivePrints,
+  imageContent,
+  parseElf,
   summarizeArchive,
   linkSetLevels,
   symbolDigest,
   RUMP_COMPONENT_TYPES,
   type ByteSource,
+  type ImageContent,
+  type MemberPrint,
   type ComponentKind,
   type ComponentManifest,
   type ImageManifest,
@@ -65,6 +70,8 @@ export interface KnownComponent {
   computed?: SymbolEvidence;
   /** Defined global names of its archive, sorted (when the archive was read). */
   defined?: string[];
+  /** Content fingerprints of its archive's members and objects (when they were read). */
+  members?: MemberPrint[];
   /** Where it came from: `components-dir`, `store`, `registry`. */
   source: string;
 }
@@ -100,6 +107,8 @@ export interface ImageEvidence {
   linkSet: LinkSetEntry[] | null;
   /** The embedded manifest, or null when the section is missing. */
   manifest: ImageManifest | null;
+  /** The image's content (symbols by name, bytes, registrations), when it was read for content matching. */
+  content?: ImageContent;
 }
 
 const sortStrings = (xs: Iterable<string>): string[] => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -207,6 +216,20 @@ function hashOpenFile(fd: number, size: number, path: string): { digest: Promise
  * table and strings, link set and manifest — a few MB of a 100 MB image — while a worker thread
  * hashes the whole file.
  */
+/**
+ * The content view of an image (components/binary image-content.ts): the whole file is read and
+ * its symbol table decoded — done only when some known component has content fingerprints.
+ */
+export async function readImageContent(imagePath: string): Promise<ImageContent> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(imagePath);
+  } catch (e) {
+    throw fsError(e, imagePath, 'read image');
+  }
+  return imageContent(parseElf(bytes, { file: imagePath, notes: false }));
+}
+
 export async function readImageEvidence(imagePath: string, options: { levelNames?: readonly string[] } = {}): Promise<ImageEvidence> {
   const source = await openFileSource(imagePath);
   const hash = hashOpenFile(source.fd, source.size, imagePath);
@@ -308,9 +331,35 @@ async function readKnownComponentDir(
         k.defined = s.defined;
         k.computed = { defined: s.defined.length, digest: symbolDigest(s.defined) };
         if (s.linkSet?.types != null && s.linkSet.types.length > 0) k.computed.linkSet = linkSetLevels(s.linkSet.types);
+        const objects = (m.rump.targets[t]?.objects ?? []).filter((o) => typeof o === 'string' && !o.includes('..'));
+        k.members = await readPrints([ap, ...objects.map((o) => join(dir, o))]);
       }
     }
     out.push(k);
+  }
+  return out;
+}
+
+/** Prints of archives and objects already read in this process: by path, size and mtime. */
+const printCache = new Map<string, MemberPrint[]>();
+
+/** Content fingerprints of the archive and objects at `paths` (members of each, in order); cached. */
+async function readPrints(paths: readonly string[]): Promise<MemberPrint[]> {
+  const out: MemberPrint[] = [];
+  for (const p of paths) {
+    let st;
+    try {
+      st = await stat(p);
+    } catch {
+      continue; // a missing extra object: the archive's prints are what there is
+    }
+    const key = `${p}\0${st.size}\0${st.mtimeMs}`;
+    let prints = printCache.get(key);
+    if (prints === undefined) {
+      prints = archivePrints(await readFile(p), { file: p });
+      printCache.set(key, prints);
+    }
+    out.push(...prints);
   }
   return out;
 }

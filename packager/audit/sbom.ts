@@ -80,7 +80,9 @@ function listed(report: AuditReport): AuditComponent[] {
 function upstreamUrl(c: AuditComponent): string | undefined {
   const u = c.upstream;
   if (u === null || typeof u.repository !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(u.repository)) return undefined;
-  const ref = encodeURIComponent(u.commit ?? u.ref);
+  const at = u.commit ?? u.ref;
+  if (at === undefined) return undefined; // no ref or commit recorded: no link to a tree
+  const ref = encodeURIComponent(at);
   const path = (u.path ?? '').split('/').map(encodeURIComponent).join('/');
   return `https://github.com/${u.repository}/tree/${ref}${path === '' ? '' : `/${path}`}`;
 }
@@ -123,13 +125,13 @@ export function renderCycloneDx(report: AuditReport, options: SbomOptions = {}):
       properties: properties([
         ['rumpkg:evidence', c.evidence],
         ...(c.lib === '' ? [] : [['rumpkg:lib', c.lib] as [string, string]]),
-        ...(c.upstream === null ? [] : [['rumpkg:upstream', `${c.upstream.repository} ${c.upstream.path} @ ${c.upstream.ref}`] as [string, string]]),
+        ...(c.upstream === null ? [] : [['rumpkg:upstream', `${c.upstream.repository} ${c.upstream.path} @ ${c.upstream.ref ?? c.upstream.commit ?? 'unknown ref'}`] as [string, string]]),
         ...(c.version === null ? [['rumpkg:candidate-versions', c.candidates.join(' ')] as [string, string]] : []),
       ]),
     });
     if (hash !== undefined) component.hashes.set(Enums.HashAlgorithm[hash.alg], hash.hex);
     if (c.license !== '') component.licenses.add(new Models.LicenseExpression(c.license));
-    if (vcs !== undefined) component.externalReferences.add(new Models.ExternalReference(vcs, Enums.ExternalReferenceType.VCS, { comment: `upstream ${c.upstream!.path} at ${c.upstream!.ref}` }));
+    if (vcs !== undefined) component.externalReferences.add(new Models.ExternalReference(vcs, Enums.ExternalReferenceType.VCS, { comment: `upstream ${c.upstream!.path} at ${c.upstream!.ref ?? c.upstream!.commit ?? 'unknown ref'}` }));
     return component;
   });
   const subjectHash = report.image === null ? undefined : /^sha256-([0-9a-f]{64})$/.exec(report.image.sha256)?.[1];
@@ -170,7 +172,7 @@ export function renderSpdx(report: AuditReport, options: SbomOptions = {}): Reco
     const hash = integrityHex(c.integrity);
     const u = c.upstream;
     const download =
-      u !== null && /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(u.repository) ? `git+https://github.com/${u.repository}@${u.commit ?? u.ref}#${u.path}` : 'NOASSERTION';
+      u !== null && /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(u.repository) ? `git+https://github.com/${u.repository}@${u.commit ?? u.ref ?? 'unknown'}#${u.path}` : 'NOASSERTION';
     return {
       SPDXID: id,
       name: c.name,
@@ -181,7 +183,7 @@ export function renderSpdx(report: AuditReport, options: SbomOptions = {}): Reco
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: c.license === '' ? 'NOASSERTION' : c.license,
       copyrightText: 'NOASSERTION',
-      ...(u === null ? {} : { sourceInfo: `upstream ${u.project ?? ''} ${u.repository} ${u.path} at ${u.ref}${u.commit === undefined ? '' : ` (${u.commit})`}`.replace(/\s+/g, ' ').trim() }),
+      ...(u === null ? {} : { sourceInfo: `upstream ${u.project ?? ''} ${u.repository} ${u.path} at ${u.ref ?? 'unknown ref'}${u.commit === undefined ? '' : ` (${u.commit})`}`.replace(/\s+/g, ' ').trim() }),
       primaryPackagePurpose: 'LIBRARY',
       externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: componentPurl(c.name, c.version) }],
       comment: `rumpkg audit evidence: ${c.evidence}${c.reasons.length === 0 ? '' : ` (${c.reasons.join('; ')})`}`,

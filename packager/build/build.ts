@@ -18,8 +18,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
@@ -164,6 +164,17 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
       if (!sources.includes(e)) sources.push(e);
     } else if (!objects.includes(e)) objects.push(e);
   }
+  // The application's own headers: every *.h next to one of its sources (staged with them).
+  const headers: string[] = [];
+  for (const d of [...new Set(sources.map((s) => dirname(s)))].sort()) {
+    let names: string[];
+    try {
+      names = readdirSync(d).filter((n) => n.endsWith('.h')).sort();
+    } catch {
+      continue; // a missing source directory fails the compile step, which names the source
+    }
+    for (const n of names) headers.push(join(d, n));
+  }
   const programs = entries.length > 0 ? entries.length : sources.length + objects.length > 0 ? 1 : 0;
   const glue = renderGlue({ net: image.net ?? [], block: image.block ?? [], entries: programs });
   const manifest = renderImageManifest(
@@ -180,7 +191,7 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
     lockedTarget: lt,
     componentDirs: options.componentDirs,
     componentTargets,
-    app: { sources, objects, entries },
+    app: { sources, objects, entries, headers },
     glue,
     manifest,
     output: options.output === undefined ? defaultImagePath(projectDir, target, options.project.name) : resolve(options.output),
@@ -192,8 +203,33 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
+/**
+ * A header directory's signature for the stamp key: every file's relative path, size and mtime
+ * (headers are many; a change to any of them changes the key, like make's timestamps).
+ */
+function treeSignature(root: string, what: string): Buffer {
+  const lines: string[] = [];
+  const walk = (dir: string, rel: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch (e) {
+      throw fsError(e, dir, `read ${what}`);
+    }
+    for (const n of names) {
+      const p = join(dir, n);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p, `${rel}${n}/`);
+      else lines.push(`${rel}${n}\t${st.size}\t${st.mtimeMs}`);
+    }
+  };
+  walk(root, '');
+  return Buffer.from(lines.join('\n'));
+}
+
 function readInput(f: PlanFile): Buffer {
   const from = f.from as string;
+  if (f.role === 'include-dir') return treeSignature(from, `the headers of component ${f.component ?? '?'}`);
   try {
     return readFileSync(from);
   } catch (e) {
@@ -551,7 +587,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
     for (const f of plan.files) {
       const p = join(dir, f.path);
       await mkdir(dirname(p), { recursive: true, mode: 0o700 });
-      await writeFile(p, f.from !== undefined ? contents.get(f.path)! : (f.content ?? ''), { mode: 0o600 });
+      if (f.role === 'include-dir') await symlink(f.from as string, p, 'dir');
+      else await writeFile(p, f.from !== undefined ? contents.get(f.path)! : (f.content ?? ''), { mode: 0o600 });
     }
     await mkdir(join(dir, 'obj'), { recursive: true, mode: 0o700 });
     let done = 0;
@@ -564,7 +601,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
       }
       if (r.signal !== null) throw new RumpkgError('E_BUILD', `${step.command[0]} was killed by ${r.signal} (${step.description})`, { context: { step: step.description } });
       if (step.args.includes('image.linked') && step.args.includes('-o')) throw linkError(plan, r);
-      const src = plan.files.find((f) => step.args.includes(f.path) && f.from !== undefined);
+      const last = step.args[step.args.length - 1];
+      const src = plan.files.find((f) => f.path === last && f.from !== undefined) ?? plan.files.find((f) => f.role !== 'include-dir' && step.args.includes(f.path) && f.from !== undefined);
       throw new RumpkgError('E_BUILD', `${step.description} failed${src?.from === undefined ? '' : ` (${src.from})`}`, {
         context: { step: step.description, ...(src?.from === undefined ? {} : { path: src.from }), output: r.output.slice(0, 4000) },
         hint: r.output.split('\n').find((l) => /error/.test(l))?.trim() ?? 'see the tool output in the error context (--json)',

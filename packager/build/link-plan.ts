@@ -30,7 +30,7 @@ import { entrySymbol } from './glue.js';
 import { parseTarget } from './targets.js';
 import type { Toolchain, ToolName } from './toolchain.js';
 
-type PlanFileRole = 'app-source' | 'app-object' | 'glue' | 'manifest' | 'archive' | 'platform-archive' | 'platform-object' | 'linker-script';
+type PlanFileRole = 'app-source' | 'app-object' | 'glue' | 'manifest' | 'archive' | 'platform-archive' | 'platform-object' | 'linker-script' | 'include-dir' | 'app-header';
 
 /** A file the build directory must hold before the steps run: copied from `from`, or `content`. */
 export interface PlanFile {
@@ -90,6 +90,8 @@ interface AppInput {
    * the whole application is one program and `main` is renamed in every application object.
    */
   entries?: string[];
+  /** The application's own headers (absolute paths), staged together so `#include "x.h"` finds them. */
+  headers?: string[];
 }
 
 interface PlanLinkOptions {
@@ -164,11 +166,17 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
   let linkerScript: string | undefined;
   let platformLdflags: string[] = [];
   const order = [...lockedTarget.linkOrder.filter((n) => n !== platform), ...(platform === null ? [] : [platform])];
+  const includeFlags: string[] = [];
   for (const name of order) {
     const entry = entryFor(name);
     const slug = componentSlug(name);
     const dir = dirFor(name);
     const isPlatform = name === platform;
+    if (entry.include !== undefined) {
+      // Headers the application compiles against, linked (not copied) into the build directory.
+      files.push({ path: `inc/${slug}`, role: 'include-dir', component: name, from: `${dir}/${entry.include}` });
+      includeFlags.push('-isystem', `inc/${slug}`);
+    }
     for (const f of entry.abiFlags ?? []) if (!abiFlags.includes(f)) abiFlags.push(f);
     const path = `lib/${slug}/${baseName(entry.archive)}`;
     files.push({ path, role: isPlatform ? 'platform-archive' : 'archive', component: name, from: `${dir}/${entry.archive}` });
@@ -194,7 +202,12 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
     throw new RumpkgError('E_LOCKFILE', `the lockfile names ${platform} as the platform of ${target} but it is not in the link order`, { context: { component: platform, target } });
   }
 
-  const cflags = [...toolchain.cflags, ...abiFlags, ...(options.cflags ?? [])];
+  // The application's headers in one staged directory (`#include "x.h"`), the first of a name wins.
+  const appHeaders = new Map<string, string>();
+  for (const h of app.headers ?? []) if (!appHeaders.has(baseName(h))) appHeaders.set(baseName(h), h);
+  for (const [n, h] of [...appHeaders].sort((a, b) => (a[0] < b[0] ? -1 : 1))) files.push({ path: `src/h/${n}`, role: 'app-header', from: h });
+  const quote = appHeaders.size > 0 ? ['-iquote', 'src/h'] : [];
+  const cflags = [...toolchain.cflags, ...abiFlags, ...includeFlags, ...quote, ...(options.cflags ?? [])];
 
   // Application: stage, compile, rename main.
   const appObjects: string[] = [];
@@ -317,7 +330,8 @@ export function renderPlanScript(plan: LinkPlan): string {
   const dirs = [...new Set(['obj', ...plan.files.map((f) => f.path.split('/').slice(0, -1).join('/')).filter((d) => d !== '')])].sort();
   out.push(`mkdir -p ${dirs.map(shellQuote).join(' ')}`);
   for (const f of plan.files) {
-    if (f.from !== undefined) out.push(`cp ${shellQuote(f.from)} ${shellQuote(f.path)}`);
+    if (f.role === 'include-dir' && f.from !== undefined) out.push(`ln -s ${shellQuote(f.from)} ${shellQuote(f.path)}`);
+    else if (f.from !== undefined) out.push(`cp ${shellQuote(f.from)} ${shellQuote(f.path)}`);
     else {
       const content = f.content ?? '';
       let tag = 'RUMPKG_EOF';

@@ -6,7 +6,13 @@
  * these functions). Contracts:
  * - Resolution is per target; each target's closure is solved with the lockfile's versions as
  *   preferences, so `add` only moves what it must (PubGrub prefers locked versions and leaves
- *   them only when they block the request).
+ *   them only when they block the request). A target's requests are rumpkg.json's `components`
+ *   (every target) plus its `targetComponents` entry (that target only, like Cargo's
+ *   `[target.'cfg'.dependencies]`); `add --target` and `remove --target` edit the latter.
+ * - `add` without `--target` never records a component that cannot serve one of the project's
+ *   targets: when it resolves for some targets and not others, it fails with the explanation and
+ *   a hint naming `--target` (Cargo does not guess either; an image silently lacking a driver on
+ *   one target would be found only at run time).
  * - A lockfile is never rewritten silently: it is written only when its bytes change, under a
  *   lock (CA-06), atomically (CA-01); `install --frozen` refuses one that does not satisfy
  *   rumpkg.json and never writes.
@@ -48,10 +54,14 @@ import {
   type Target,
 } from '../../components/index.js';
 import {
+  PROJECT,
   buildLockedTarget,
   buildLockfile,
+  failureToJSON,
   lockedVersions,
   lockfileSatisfies,
+  renderAnyOfChoice,
+  renderFailure,
   resolutionError,
   solve,
   whyChains,
@@ -137,18 +147,41 @@ export async function readProject(dir: string): Promise<ProjectManifest> {
   const m = await readProjectManifest(path);
   // rumpkg.json may name components bare (`"tcpip": "^10"`, DESIGN.md §4.2): they mean the
   // default scope. Everything past this point uses qualified names.
-  const components: Record<string, string> = {};
-  for (const [n, r] of Object.entries(m.components)) {
-    const q = qualifyName(n, { scope: DEFAULT_SCOPE });
-    if (components[q] !== undefined && components[q] !== r) {
-      throw new RumpkgError('E_MANIFEST', `${path}: ${n} and ${q} name the same component with different ranges`, {
-        context: { path, component: q },
-        hint: 'keep one of them',
-      });
+  const qualify = (requests: Record<string, string>): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [n, r] of Object.entries(requests)) {
+      const q = qualifyName(n, { scope: DEFAULT_SCOPE });
+      if (out[q] !== undefined && out[q] !== r) {
+        throw new RumpkgError('E_MANIFEST', `${path}: ${n} and ${q} name the same component with different ranges`, {
+          context: { path, component: q },
+          hint: 'keep one of them',
+        });
+      }
+      out[q] = r;
     }
-    components[q] = r;
+    return sortRecord(out);
+  };
+  const components = qualify(m.components);
+  const targetComponents: Record<Target, Record<string, string>> = {};
+  for (const [t, requests] of Object.entries(m.targetComponents ?? {})) {
+    const q = qualify(requests);
+    for (const n of Object.keys(q)) {
+      if (components[n] !== undefined) {
+        throw new RumpkgError('E_MANIFEST', `${path}: ${n} is requested for every target (components) and for ${t} (targetComponents)`, {
+          context: { path, component: n, target: t },
+          hint: 'keep one of them',
+        });
+      }
+    }
+    targetComponents[t] = q;
   }
-  return { ...m, components: sortRecord(components) };
+  const { targetComponents: _asWritten, ...rest } = m;
+  return { ...rest, components, ...(Object.keys(targetComponents).length > 0 ? { targetComponents } : {}) };
+}
+
+/** What the project requests for `target`: its components for every target and those for `target` only. */
+export function projectRequests(manifest: Pick<ProjectManifest, 'components' | 'targetComponents'>, target: Target): Record<string, string> {
+  return sortRecord({ ...manifest.components, ...(manifest.targetComponents?.[target] ?? {}) });
 }
 
 /** The lockfile of the project, or undefined when there is none. */
@@ -371,7 +404,7 @@ async function resolveProject(
     const locked = options.lock?.targets[target] === undefined ? undefined : lockedVersions(options.lock, target);
     const res = await solve(
       {
-        root: { name: manifest.name, dependencies: manifest.components },
+        root: { name: manifest.name, dependencies: projectRequests(manifest, target) },
         target,
         ...(locked === undefined ? {} : { locked }),
         ...(options.unlock === undefined ? {} : { unlock: options.unlock }),
@@ -381,7 +414,7 @@ async function resolveProject(
     if (!res.ok) throw resolutionError(res.failure);
     perTarget[target] = buildLockedTarget(res.solution);
   }
-  return buildLockfile(manifest.components, perTarget);
+  return buildLockfile(manifest.components, perTarget, manifest.targetComponents === undefined ? {} : { targetRequested: manifest.targetComponents });
 }
 
 function diffLocks(before: Lockfile | undefined, after: Lockfile): LockChange[] {
@@ -511,17 +544,54 @@ async function commit(
     if (manifestWritten && oldManifest !== undefined) await writeFileAtomic(manifestPath, oldManifest).catch(() => undefined);
     throw e;
   }
-  return { manifest, lockfile: lock, lockWritten, changes: diffLocks(before, lock), fetched, notes: options.notes ?? [] };
+  return { manifest, lockfile: lock, lockWritten, changes: diffLocks(before, lock), fetched, notes: [...(options.notes ?? []), ...anyOfNotes(before, lock)] };
+}
+
+/** One sentence per any-of group whose choice is new or changed: which member and why. */
+function anyOfNotes(before: Lockfile | undefined, after: Lockfile): string[] {
+  const notes: string[] = [];
+  for (const [target, lt] of Object.entries(after.targets).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [name, c] of Object.entries(lt.components).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      for (const [key, choice] of Object.entries(c.anyOf ?? {})) {
+        if (before?.targets[target]?.components[name]?.anyOf?.[key]?.chosen === choice.chosen) continue;
+        notes.push(`${target}: ${renderAnyOfChoice(name, key, choice, { target, neededBy: neededBy(lt, key, choice.chosen) })}`);
+      }
+    }
+  }
+  return notes;
+}
+
+/** Who pulls `chosen` into the closure other than the components that need it through the group `key`. */
+function neededBy(lt: LockedTarget, key: string, chosen: string): string[] {
+  return (lt.components[chosen]?.requiredBy ?? []).filter((by) => by !== PROJECT && lt.components[by]?.anyOf?.[key]?.chosen !== chosen);
 }
 
 // ---------------------------------------------------------------------------------------------
 // add / remove / install / update
 
 interface AddOptions extends ProjectOptions {
-  /** Targets to add to the project (a component applies to every target of the project). */
+  /**
+   * Request the components for these targets only (rumpkg.json `targetComponents`), adding each
+   * target to the project when it is new. Without it a component is requested for every target.
+   */
   targets?: string[];
 }
 
+interface Requested {
+  /** What the user typed (`virtio-net`, `tcpip@^10`), for hints. */
+  spec: string;
+  name: string;
+  range?: string;
+}
+
+/**
+ * `rumpkg add`: a component for every target of the project (or, with `targets`, for those only),
+ * resolved, locked and fetched. Bare names are pinned to `^` the version chosen (npm/cargo): for
+ * every target, the lowest version chosen among the targets; for one target, the version chosen
+ * there. A component requested for every target that cannot serve some of them, while it does
+ * serve others, fails with the explanation and a hint naming `--target` for the targets it serves
+ * (nothing is written): a project never silently lacks a component on one target.
+ */
 export async function addComponents(dir: string, specs: string[], options: AddOptions = {}): Promise<ProjectResult> {
   return withProjectLock(dir, async () => {
     const manifest = await readProject(dir);
@@ -529,14 +599,15 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
     const session = await openSession(dir, options);
     if (before !== undefined) await checkLockAgainstRegistry(before, session);
     const notes: string[] = [];
-    for (const t of options.targets ?? []) {
+    const only = options.targets === undefined || options.targets.length === 0 ? undefined : [...new Set(options.targets)];
+    for (const t of only ?? []) {
       parseTarget(t);
       if (!manifest.targets.includes(t)) {
         manifest.targets = [...manifest.targets, t];
         notes.push(`added target ${t} to ${PROJECT_FILE}`);
       }
     }
-    const requested: Array<{ name: string; range?: string }> = [];
+    const requested: Requested[] = [];
     for (const spec of specs) {
       const at = spec.lastIndexOf('@');
       const word = at > 0 ? spec.slice(0, at) : spec;
@@ -544,48 +615,162 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
       if (note !== undefined) notes.push(note);
       if ((await session.client.versions(name)).length === 0) throw await unknownComponentError(session.client, word, name);
       const parsed = parseSpec(at > 0 ? `${name}@${spec.slice(at + 1)}` : name);
-      requested.push({ name: parsed.name, ...(at > 0 ? { range: parsed.range } : {}) });
+      requested.push({ spec, name: parsed.name, ...(at > 0 ? { range: parsed.range } : {}) });
     }
-    // Solve with `*` for bare names, then pin them to ^chosen (npm/cargo behaviour).
+    // Solve with `*` for bare names, then pin them to ^chosen.
     const components = { ...manifest.components };
-    for (const r of requested) components[r.name] = r.range ?? '*';
-    let lock = await resolveProject({ ...manifest, components }, session.provider, before === undefined ? {} : { lock: before });
+    const targetComponents = cloneTargetComponents(manifest.targetComponents);
+    for (const r of requested) {
+      if (only === undefined) {
+        const was = Object.keys(targetComponents).filter((t) => targetComponents[t]?.[r.name] !== undefined).sort();
+        for (const t of was) delete targetComponents[t]?.[r.name];
+        if (was.length > 0) notes.push(`${r.name} is now requested for every target (it was for ${was.join(', ')} only)`);
+        components[r.name] = r.range ?? '*';
+        continue;
+      }
+      if (components[r.name] !== undefined) {
+        throw new RumpkgError('E_USAGE', `${r.name} is already requested for every target of ${manifest.name}`, {
+          context: { component: r.name, targets: only },
+          hint: `to keep it off a target instead, run rumpkg remove ${r.spec.replace(/@[^@/]*$/, '')} --target <that target>`,
+        });
+      }
+      for (const t of only) (targetComponents[t] ??= {})[r.name] = r.range ?? '*';
+    }
+    const draft = withTargetComponents({ ...manifest, components }, targetComponents);
+    const prefer = before === undefined ? {} : { lock: before };
+    let lock: Lockfile;
+    try {
+      lock = await resolveProject(draft, session.provider, prefer);
+    } catch (e) {
+      if (only === undefined && isRumpkgError(e, 'E_RESOLVE')) throw (await servesSomeTargets(manifest, requested, session.provider, prefer)) ?? e;
+      throw e;
+    }
     let repin = false;
     for (const r of requested) {
       if (r.range !== undefined) continue;
-      const versions = Object.values(lock.targets).flatMap((t) => (t.components[r.name] === undefined ? [] : [t.components[r.name]!.version]));
-      const lowest = versions.sort(semver.compare)[0];
-      if (lowest !== undefined) {
-        components[r.name] = `^${lowest}`;
-        repin = true;
+      if (only === undefined) {
+        const versions = Object.values(lock.targets).flatMap((t) => (t.components[r.name] === undefined ? [] : [t.components[r.name]!.version]));
+        const lowest = versions.sort(semver.compare)[0];
+        if (lowest !== undefined) {
+          components[r.name] = `^${lowest}`;
+          repin = true;
+        }
+        continue;
+      }
+      for (const t of only) {
+        const v = lock.targets[t]?.components[r.name]?.version;
+        if (v !== undefined) {
+          (targetComponents[t] as Record<string, string>)[r.name] = `^${v}`;
+          repin = true;
+        }
       }
     }
-    const next: ProjectManifest = { ...manifest, components: sortRecord(components) };
+    const next = withTargetComponents({ ...manifest, components: sortRecord(components) }, targetComponents);
     if (repin) lock = await resolveProject(next, session.provider, { lock });
     return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
   }, options);
 }
 
-export async function removeComponents(dir: string, words: string[], options: ProjectOptions = {}): Promise<ProjectResult> {
+function cloneTargetComponents(tc: ProjectManifest['targetComponents']): Record<Target, Record<string, string>> {
+  return Object.fromEntries(Object.entries(tc ?? {}).map(([t, r]) => [t, { ...r }]));
+}
+
+/** `m` with these per-target requests (sorted; empty targets and an empty map dropped). */
+function withTargetComponents(m: ProjectManifest, tc: Record<Target, Record<string, string>>): ProjectManifest {
+  const kept: Record<Target, Record<string, string>> = {};
+  for (const t of Object.keys(tc).sort()) if (Object.keys(tc[t] ?? {}).length > 0) kept[t] = sortRecord(tc[t] as Record<string, string>);
+  const { targetComponents: _old, ...rest } = m;
+  return { ...rest, ...(Object.keys(kept).length > 0 ? { targetComponents: kept } : {}) };
+}
+
+/**
+ * After `add` for every target failed: the first requested component that resolves (with what the
+ * project already requests) for some targets of the project but not for others, as an E_RESOLVE
+ * that explains the first target it cannot serve and suggests `--target` for those it serves.
+ * Undefined when no requested component is like that (the failure is not about targets).
+ */
+async function servesSomeTargets(manifest: ProjectManifest, requested: Requested[], provider: Provider, prefer: { lock?: Lockfile }): Promise<RumpkgError | undefined> {
+  const targets = [...manifest.targets].sort();
+  for (const r of requested) {
+    const serves: Target[] = [];
+    const failures: Array<{ target: Target; failure: Parameters<typeof renderFailure>[0] }> = [];
+    for (const target of targets) {
+      const locked = prefer.lock?.targets[target] === undefined ? undefined : lockedVersions(prefer.lock, target);
+      const res = await solve(
+        { root: { name: manifest.name, dependencies: { ...projectRequests(manifest, target), [r.name]: r.range ?? '*' } }, target, ...(locked === undefined ? {} : { locked }) },
+        provider,
+      );
+      if (res.ok) serves.push(target);
+      else failures.push({ target, failure: res.failure });
+    }
+    const first = failures[0];
+    if (serves.length === 0 || first === undefined) continue;
+    const explanation = renderFailure(first.failure);
+    const cannot = failures.map((f) => f.target);
+    return new RumpkgError(
+      'E_RESOLVE',
+      `${r.name} cannot be used for ${cannot.join(', ')} (it resolves for ${serves.join(', ')}); for ${first.target}:\n${explanation}`,
+      {
+        context: { project: manifest.name, component: r.name, target: first.target, cannot, serves, explanation, derivation: failureToJSON(first.failure) },
+        hint: `to request it for the targets it serves only, run rumpkg add ${r.spec} ${serves.map((t) => `--target ${t}`).join(' ')}`,
+      },
+    );
+  }
+  return undefined;
+}
+
+interface RemoveOptions extends ProjectOptions {
+  /** Remove the components for these targets only; a component requested for every target stays for the others. */
+  targets?: string[];
+}
+
+export async function removeComponents(dir: string, words: string[], options: RemoveOptions = {}): Promise<ProjectResult> {
   return withProjectLock(dir, async () => {
     const manifest = await readProject(dir);
     const before = await readLock(dir);
     const session = await openSession(dir, options);
     if (before !== undefined) await checkLockAgainstRegistry(before, session);
     const components = { ...manifest.components };
-    for (const w of words) {
-      const name = w.startsWith('@') ? w : Object.keys(components).find((n) => n === `${DEFAULT_SCOPE}/${w}`) ?? (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name;
-      if (components[name] === undefined) {
-        throw new RumpkgError('E_NOT_FOUND', `${name} is not a component of ${manifest.name}`, {
-          context: { component: name },
-          hint: `the project has: ${Object.keys(components).join(', ') || '(none)'}`,
-        });
+    const targetComponents = cloneTargetComponents(manifest.targetComponents);
+    const only = options.targets === undefined || options.targets.length === 0 ? undefined : [...new Set(options.targets)];
+    for (const t of only ?? []) {
+      if (!manifest.targets.includes(t)) {
+        throw new RumpkgError('E_TARGET', `${t} is not a target of ${manifest.name}`, { context: { target: t }, hint: `its targets: ${manifest.targets.join(', ')}` });
       }
-      delete components[name];
     }
-    const next = { ...manifest, components };
+    const notes: string[] = [];
+    const requestedNames = (): string[] => [...new Set([...Object.keys(components), ...Object.values(targetComponents).flatMap((r) => Object.keys(r))])].sort();
+    for (const w of words) {
+      const name = w.startsWith('@') ? w : requestedNames().find((n) => n === `${DEFAULT_SCOPE}/${w}`) ?? (await session.client.resolveName(w, { defaultScope: DEFAULT_SCOPE })).name;
+      const notRequested = (where: string): RumpkgError =>
+        new RumpkgError('E_NOT_FOUND', `${name} is not a component of ${manifest.name}${where}`, {
+          context: { component: name, ...(only === undefined ? {} : { targets: only }) },
+          hint: `the project has: ${requestedNames().join(', ') || '(none)'}`,
+        });
+      if (only === undefined) {
+        const perTarget = Object.keys(targetComponents).filter((t) => targetComponents[t]?.[name] !== undefined);
+        if (components[name] === undefined && perTarget.length === 0) throw notRequested('');
+        delete components[name];
+        for (const t of perTarget) delete targetComponents[t]?.[name];
+        continue;
+      }
+      const range = components[name];
+      if (range !== undefined) {
+        // Requested for every target: it stays requested for the other targets, each on its own.
+        const others = manifest.targets.filter((t) => !only.includes(t));
+        delete components[name];
+        for (const t of others) (targetComponents[t] ??= {})[name] = range;
+        notes.push(others.length === 0 ? `${name} is no longer requested` : `${name} stays requested for ${others.join(', ')} only`);
+        continue;
+      }
+      for (const t of only) {
+        if (targetComponents[t]?.[name] === undefined) throw notRequested(` for ${t}`);
+        delete targetComponents[t]?.[name];
+      }
+    }
+    const next = withTargetComponents({ ...manifest, components }, targetComponents);
     const lock = await resolveProject(next, session.provider, before === undefined ? {} : { lock: before });
-    return commit(dir, session, next, before, lock, { ...options, writeManifest: true });
+    return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
   }, options);
 }
 
@@ -659,7 +844,7 @@ export async function outdatedComponents(dir: string, options: ProjectOptions = 
     for (const [name, c] of Object.entries(lt.components).sort(([a], [b]) => (a < b ? -1 : 1))) {
       const candidates = (await session.provider.versions(name)).filter((v) => !v.yanked && v.targets.includes(target) && semver.prerelease(v.version) === null);
       const versions = candidates.map((v) => v.version).sort(semver.rcompare);
-      const range = manifest.components[name] ?? c.requiredBy.map((by) => lt.components[by]?.dependencies[name]).find((r) => r !== undefined) ?? '*';
+      const range = projectRequests(manifest, target)[name] ?? c.requiredBy.map((by) => lt.components[by]?.dependencies[name]).find((r) => r !== undefined) ?? '*';
       const wanted = versions.find((v) => semver.satisfies(v, range)) ?? c.version;
       const latest = versions[0] ?? c.version;
       if (wanted !== c.version || latest !== c.version) rows.push({ name, target, current: c.version, wanted, latest, range });
@@ -671,8 +856,10 @@ export async function outdatedComponents(dir: string, options: ProjectOptions = 
 export interface TreeNode {
   name: string;
   version: string;
-  /** How it is reached from its parent: a range, or `capability <cap>`. */
+  /** How it is reached from its parent: a range, `capability <cap>`, or `one of <a> | <b>`. */
   via: string;
+  /** A request of the project for this target only (rumpkg.json targetComponents). */
+  targetOnly?: true;
   children: TreeNode[];
   /** Already shown above (cycles and shared dependencies are printed once). */
   deduped?: boolean;
@@ -691,9 +878,13 @@ export function planTree(lock: Lockfile, target: Target, requested: Record<strin
     const kids: TreeNode[] = [];
     for (const [dep, range] of Object.entries(c.dependencies).sort(([a], [b]) => (a < b ? -1 : 1))) kids.push(node(dep, range));
     for (const [cap, provider] of Object.entries(c.requires).sort(([a], [b]) => (a < b ? -1 : 1))) kids.push(node(provider, `capability ${cap}`));
+    for (const [key, choice] of Object.entries(c.anyOf ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) kids.push(node(choice.chosen, `one of ${key.split('|').join(' | ')}`));
     return { name, version, via, children: kids };
   };
-  const roots = Object.entries(requested).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, r]) => node(n, r));
+  const only = lock.targetRequested?.[target] ?? {};
+  const roots = Object.entries(requested)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([n, r]) => ({ ...node(n, r), ...(Object.hasOwn(only, n) ? { targetOnly: true as const } : {}) }));
   // Anything locked but not reached (e.g. a platform pulled only by a capability of the root).
   for (const name of lt.linkOrder) if (!seen.has(name)) roots.push(node(name, 'locked'));
   return roots;
@@ -710,6 +901,34 @@ export function planWhy(lock: Lockfile, target: Target, name: string): string[][
     });
   }
   return whyChains(lt, name);
+}
+
+/**
+ * What the chains to `name` in one target's closure pass through that a chain alone does not say
+ * (from the lockfile, offline): a request for this target only, and for every any-of group on a
+ * chain, which member was chosen and why. One sentence each, in chain order, each once.
+ */
+export function planWhyReasons(lock: Lockfile, target: Target, name: string): string[] {
+  const lt = lock.targets[target];
+  if (lt === undefined) return [];
+  const out: string[] = [];
+  const add = (line: string): void => {
+    if (!out.includes(line)) out.push(line);
+  };
+  for (const chain of planWhy(lock, target, name)) {
+    for (let i = 1; i < chain.length; i++) {
+      const from = chain[i - 1] as string;
+      const to = chain[i] as string;
+      if (from === PROJECT) {
+        if (lock.targetRequested?.[target]?.[to] !== undefined) add(`rumpkg.json requests ${to} for ${target} only`);
+        continue;
+      }
+      for (const [key, choice] of Object.entries(lt.components[from]?.anyOf ?? {})) {
+        if (choice.chosen === to) add(renderAnyOfChoice(from, key, choice, { target, neededBy: neededBy(lt, key, to) }));
+      }
+    }
+  }
+  return out;
 }
 
 /** A bare word → the locked component name it means (`tcpip`, `netinet`, `@rump/tcpip`). */

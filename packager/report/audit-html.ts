@@ -65,7 +65,7 @@ const evidenceChip = (e: string): Html => html`<span class="${`chip ev-${e}`}">$
 function upstreamText(c: AuditComponent): Html {
   if (c.upstream === null) return html`<span class="muted">—</span>`;
   const u = c.upstream;
-  return html`${u.project} <code>${u.repository}</code> <code>${u.ref}</code>${u.commit === undefined ? '' : html` <code>${u.commit.slice(0, 12)}</code>`}<br><code>${u.path}</code>`;
+  return html`${u.project} <code>${u.repository}</code> <code>${u.ref ?? 'unknown ref'}</code>${u.commit === undefined ? '' : html` <code>${u.commit.slice(0, 12)}</code>`}<br><code>${u.path}</code>`;
 }
 
 function symbolsText(c: AuditComponent): string {

@@ -4,14 +4,24 @@
  *
  * - `versions(name)`: every version of the packument of `name` from the registry of its scope;
  *   targets = keys of `rump.targets`; yanked via `isYanked`; registry = scope key; tarball
- *   registry-relative; integrity passed through to the lockfile. Versions without a `rump`
- *   section are not components and are left out.
- * - `providersOf(cap)`: a search for the keyword `rump-provides:<cap>` (published components
- *   carry one keyword per capability they provide), confirmed against each hit's metadata.
+ *   registry-relative; integrity passed through to the lockfile; `rump.anyOf` groups. Versions
+ *   without a `rump` section are not components and are left out.
+ * - `providersOf(cap)`: works from packuments alone, so any npm-protocol registry resolves
+ *   capabilities. The candidates are the union of (1) the known providers that the manifests
+ *   read so far name for `cap` (`rump.providers`, Debian's `a | b`: the requirer names its
+ *   alternatives), (2) the components read so far that provide `cap`, and (3) the hits of a
+ *   search for the keyword `rump-provides:<cap>` — an extension that finds providers nobody
+ *   names yet (third-party platforms), on registries whose search indexes keywords. A search
+ *   that fails (typed error: offline, HTTP error, no search endpoint) or finds nothing adds
+ *   nothing. "Read so far" means every packument asked for before the call: it first waits for
+ *   the fetches in flight and queued, so the answer is the same whatever the timing. Each
+ *   candidate is then confirmed against its own metadata (some version provides `cap`); a name
+ *   that is not published, or whose scope has no registry configured, is no provider.
  * - `prefetch(names)`: fetches packuments in parallel with bounded concurrency; failures are
  *   left for `versions` to report.
  */
 import type { CandidateVersion, Provider } from '../../resolver/index.js';
+import { isRumpkgError } from '../../components/index.js';
 import type { RegistryClient, VersionInfo } from './client.js';
 
 interface RegistryProviderOptions {
@@ -21,6 +31,15 @@ interface RegistryProviderOptions {
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+/** `rump.providers` as published: capability → names (anything else in it is ignored). */
+function providerLists(v: unknown): Array<[string, string[]]> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return [];
+  return Object.entries(v as Record<string, unknown>).map(([cap, names]) => [cap, strings(names)]);
+}
+/** `rump.anyOf` as published: groups of names (malformed groups are dropped). */
+function groups(v: unknown): string[][] {
+  return Array.isArray(v) ? v.filter((g) => Array.isArray(g)).map((g) => strings(g)).filter((g) => g.length > 0) : [];
 }
 function record(v: unknown): Record<string, string> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return {};
@@ -40,6 +59,7 @@ export function toCandidate(v: VersionInfo): CandidateVersion | undefined {
     requires: strings(rump.requires),
     provides: strings(rump.provides),
     conflicts: strings(rump.conflicts),
+    ...(groups(rump.anyOf).length === 0 ? {} : { anyOf: groups(rump.anyOf) }),
     targets,
     yanked: v.yanked,
     kind: rump.kind === 'platform' ? 'platform' : 'component',
@@ -55,51 +75,101 @@ export function toCandidate(v: VersionInfo): CandidateVersion | undefined {
 export function createRegistryProvider(client: RegistryClient, options: RegistryProviderOptions = {}): Provider {
   const concurrency = Math.max(1, options.concurrency ?? 16);
   const cache = new Map<string, Promise<CandidateVersion[]>>();
-  const providers = new Map<string, Promise<string[]>>();
+  const searched = new Map<string, Promise<string[]>>();
+  /** Capability → names that read manifests offer as its providers, or that provide it. */
+  const known = new Map<string, Set<string>>();
+  /** Fetches started and not settled; names waiting for a prefetch slot. */
+  const inflight = new Set<Promise<unknown>>();
+  const queue: string[] = [];
+  let running = 0;
+
+  const note = (cap: string, name: string): void => {
+    let names = known.get(cap);
+    if (names === undefined) known.set(cap, (names = new Set()));
+    names.add(name);
+  };
+
+  const read = async (name: string): Promise<CandidateVersion[]> => {
+    const vs = await client.versions(name);
+    for (const v of vs) {
+      const rump = v.manifest.rump as Record<string, unknown> | undefined;
+      if (rump === undefined || rump === null || typeof rump !== 'object') continue;
+      for (const [cap, names] of providerLists(rump.providers)) for (const n of names) note(cap, n);
+      for (const cap of strings(rump.provides)) note(cap, name);
+    }
+    return vs.flatMap((v) => toCandidate(v) ?? []);
+  };
 
   const versions = (name: string): Promise<CandidateVersion[]> => {
     let p = cache.get(name);
     if (p === undefined) {
-      p = client.versions(name).then((vs) => vs.flatMap((v) => toCandidate(v) ?? []));
+      p = read(name);
       cache.set(name, p);
       p.catch(() => cache.delete(name));
+      const settled = p.then(
+        () => undefined,
+        () => undefined,
+      );
+      inflight.add(settled);
+      void settled.then(() => inflight.delete(settled));
     }
     return p;
   };
 
-  const providersOf = (capability: string): Promise<string[]> => {
-    let p = providers.get(capability);
+  /** Search hits for the keyword; a registry that cannot answer (a typed error) has none. */
+  const search = (capability: string): Promise<string[]> => {
+    let p = searched.get(capability);
     if (p === undefined) {
-      p = (async () => {
-        const hits = await client.search([`rump-provides:${capability}`], { size: 250 });
-        const names = [...new Set(hits.map((h) => h.name))].sort();
-        const confirmed = await Promise.all(
-          names.map(async (n) => ((await versions(n)).some((c) => c.provides.includes(capability)) ? n : undefined)),
-        );
-        return confirmed.filter((n): n is string => n !== undefined);
-      })();
-      providers.set(capability, p);
-      p.catch(() => providers.delete(capability));
+      p = client.search([`rump-provides:${capability}`], { size: 250 }).then(
+        (hits) => hits.map((h) => h.name),
+        (e: unknown) => {
+          if (isRumpkgError(e)) return [];
+          throw e;
+        },
+      );
+      searched.set(capability, p);
     }
     return p;
+  };
+
+  /** Is `name` a published component that provides `capability`? Unknown names and unconfigured scopes are not. */
+  const provides = async (name: string, capability: string): Promise<boolean> => {
+    try {
+      return (await versions(name)).some((c) => c.provides.includes(capability));
+    } catch (e) {
+      if (isRumpkgError(e, 'E_SCOPE') || isRumpkgError(e, 'E_NOT_FOUND')) return false;
+      throw e;
+    }
+  };
+
+  const providersOf = async (capability: string): Promise<string[]> => {
+    const hits = await search(capability);
+    // Every packument asked for so far has been read (or has failed) before the known set is taken.
+    while (inflight.size > 0) await Promise.all([...inflight]);
+    const names = [...new Set([...(known.get(capability) ?? []), ...hits])].sort();
+    const confirmed = await Promise.all(names.map(async (n) => ((await provides(n, capability)) ? n : undefined)));
+    return confirmed.filter((n): n is string => n !== undefined);
+  };
+
+  const next = (): void => {
+    while (running < concurrency && queue.length > 0) {
+      const n = queue.shift() as string;
+      if (cache.has(n)) continue;
+      running++;
+      // Tracked until the next queued fetch has started, so `providersOf` never sees a gap.
+      const task = versions(n)
+        .catch(() => undefined)
+        .finally(() => {
+          running--;
+          next();
+        });
+      inflight.add(task);
+      void task.then(() => inflight.delete(task));
+    }
   };
 
   const prefetch = (names: string[]): void => {
-    const queue = names.filter((n) => !cache.has(n));
-    let running = 0;
-    const next = (): void => {
-      while (running < concurrency && queue.length > 0) {
-        const n = queue.shift() as string;
-        if (cache.has(n)) continue;
-        running++;
-        versions(n)
-          .catch(() => undefined)
-          .finally(() => {
-            running--;
-            next();
-          });
-      }
-    };
+    for (const n of names) if (!cache.has(n) && !queue.includes(n)) queue.push(n);
     next();
   };
 

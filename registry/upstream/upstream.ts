@@ -443,13 +443,20 @@ export async function verifyUpstream(upstream: Upstream, options: { client: Upst
       hint: 'record them first: rumpkg import upstream --ref REF DIR',
     });
   }
-  const t = await options.client.readTree(upstream.repository, { ref: upstream.ref, path: upstream.path });
+  const at = upstream.ref ?? upstream.commit;
+  if (at === undefined) {
+    throw new RumpkgError('E_UPSTREAM', `${options.what ?? upstream.path} records neither an upstream ref nor a commit`, {
+      context: { repository: upstream.repository, path: upstream.path },
+      hint: 'record them: rumpkg import upstream --ref REF DIR (or import archives with --upstream-ref / --upstream-commit)',
+    });
+  }
+  const t = await options.client.readTree(upstream.repository, { ref: at, path: upstream.path });
   const diff = compareUpstreamFiles(upstream.files, t.files);
   const recordedCommit = upstream.commit ?? null;
   const commitChanged = recordedCommit !== null && recordedCommit !== t.commit;
   return {
     repository: upstream.repository,
-    ref: upstream.ref,
+    ref: at,
     path: t.path,
     recordedCommit,
     commit: t.commit,

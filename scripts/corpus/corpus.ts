@@ -57,11 +57,16 @@ export interface CorpusToolchain {
   hostedCc: string | null;
   /** Debian package to install when the compiler is missing. */
   package: string;
+  /**
+   * How components register, as real builds for the target do: Linux-hosted posix builds through
+   * constructors (`.init_array`), rumprun hw builds through `link_set_rump_components`.
+   */
+  registration: 'constructor' | 'link-set';
 }
 
 /** One row per target. */
 export const CORPUS_TARGETS: Readonly<Record<Target, CorpusToolchain>> = {
-  'posix-x86_64': { cc: 'cc', cflags: [], abiFlags: ['-fcommon'], ar: 'ar', nm: 'nm', hostedCc: 'cc', package: 'gcc binutils' },
+  'posix-x86_64': { cc: 'cc', cflags: [], abiFlags: ['-fcommon'], ar: 'ar', nm: 'nm', hostedCc: 'cc', package: 'gcc binutils', registration: 'constructor' },
   'hw-x86_64': {
     cc: 'clang',
     cflags: ['--target=x86_64-unknown-none-elf', '-mno-red-zone'],
@@ -70,6 +75,7 @@ export const CORPUS_TARGETS: Readonly<Record<Target, CorpusToolchain>> = {
     nm: 'llvm-nm',
     hostedCc: null,
     package: 'clang binutils',
+    registration: 'link-set',
   },
   'xen-x86_64': {
     cc: 'clang',
@@ -79,6 +85,7 @@ export const CORPUS_TARGETS: Readonly<Record<Target, CorpusToolchain>> = {
     nm: 'llvm-nm',
     hostedCc: null,
     package: 'clang binutils',
+    registration: 'link-set',
   },
   'hw-riscv64': {
     cc: 'clang',
@@ -88,6 +95,7 @@ export const CORPUS_TARGETS: Readonly<Record<Target, CorpusToolchain>> = {
     nm: 'llvm-nm',
     hostedCc: null,
     package: 'clang binutils',
+    registration: 'link-set',
   },
 };
 
@@ -322,6 +330,22 @@ export function planCorpus(options: { versions?: readonly string[]; targets?: re
   }));
 }
 
+/**
+ * The known providers of each capability in `requires` (manifest `rump.providers`): every corpus
+ * component (catalog and CORPUS_EXTRA_COMPONENTS) that provides it, whatever targets it ships —
+ * the resolver keeps those that ship the target. So the corpus resolves on a registry whose
+ * search does not index keywords. Pure.
+ */
+export function corpusProviders(requires: readonly string[]): Record<string, string[]> {
+  const all = [...loadCatalog().components, ...CORPUS_EXTRA_COMPONENTS];
+  const out: Record<string, string[]> = {};
+  for (const cap of [...requires].sort()) {
+    const names = all.filter((e) => e.provides.includes(cap)).map((e) => scoped(e.name)).sort();
+    if (names.length > 0) out[cap] = names;
+  }
+  return out;
+}
+
 /** The manifest of a planned component, given the per-target entries it ships. Pure. */
 export function corpusManifest(plan: CorpusComponentPlan, targets: Record<Target, TargetEntry>): ComponentManifest {
   const { entry, version } = plan;
@@ -346,6 +370,7 @@ export function corpusManifest(plan: CorpusComponentPlan, targets: Record<Target
       faction: entry.faction,
       initLevels: entry.initLevels,
       requires: entry.requires,
+      ...(entry.requires.length === 0 ? {} : { providers: corpusProviders(entry.requires) }),
       provides: entry.provides,
       conflicts: entry.conflicts.map(scoped),
       optionalDependencies: toMap(entry.optionalDependencies),
@@ -407,19 +432,22 @@ export function corpusComponentSource(plan: CorpusComponentPlan): string {
   }
   const hook = INIT_HOOKS[lib];
   if (hook !== undefined) out.push(``, `void ${hook.fn}(void); /* ${hook.level}: autoconfiguration */`);
-  entry.initLevels.forEach((level, i) => {
+  // One struct per init level, named as NetBSD's RUMP_COMPONENT(LEVEL) names them; registered
+  // by constructor or link-set entry per target (rump_component.h RUMP_COMPONENT_REGISTER).
+  for (const level of entry.initLevels) {
+    checkLevel(level);
     out.push(
       ``,
       `static void`,
-      `rumpcomp_init_${i}(void)`,
+      `rumpcompinit${level}(void)`,
       `{`,
       `\trumpns_${lib}_attach();`,
       ...(hook?.level === level ? [`\t${hook.fn}();`] : []),
       `}`,
-      `static const struct rump_component rumpcomp_${i} = { ${checkLevel(level)}, rumpcomp_init_${i}, "${lib}", "${level}" };`,
-      `RUMP_LINK_SET_ADD(rumpcomp_${i});`,
+      `static const struct rump_component rumpcomp${level} = { ${level}, rumpcompinit${level}, "${lib}", "${level}" };`,
+      `RUMP_COMPONENT_REGISTER(${level});`,
     );
-  });
+  }
   return out.join('\n') + '\n';
 }
 
@@ -570,10 +598,11 @@ async function buildGroup(
     // component sources in `jobs` slices (one `cc -c` per slice; object names are unique per
     // version, so the slices share one object directory), the platform packages, rumpuser.
     if (hosted.length > 0 && tc.hostedCc === null) throw new Error(`corpus: ${target} has no hosted compiler for rumpuser`);
+    const register = tc.registration === 'constructor' ? ['-DRUMPKG_REGISTER_BY_CONSTRUCTOR'] : [];
     const per = Math.max(1, Math.ceil(free.length / Math.max(1, jobs)));
     const slices = Array.from({ length: Math.ceil(free.length / per) }, (_, i) => free.slice(i * per, (i + 1) * per));
     await Promise.all([
-      ...slices.map((slice) => limit(() => run(tc.cc, [...CORPUS_CFLAGS, ...tc.cflags, ...prefix, '-c', ...slice], { cwd: obj, pkg: tc.package }))),
+      ...slices.map((slice) => limit(() => run(tc.cc, [...CORPUS_CFLAGS, ...tc.cflags, ...register, ...prefix, '-c', ...slice], { cwd: obj, pkg: tc.package }))),
       // Platform packages: boot code and hypercalls, compiled without PIC; boot.o and the linker
       // script ship next to the archive (TargetEntry objects / linkerScript).
       ...platforms.map(async (c) => {
@@ -664,7 +693,7 @@ export async function buildCorpus(outDir: string, options: BuildCorpusOptions = 
   const bySig = new Map<string, Target[]>();
   for (const t of targets) {
     const row = table(t);
-    const sig = JSON.stringify([row.cc, row.cflags, row.hostedCc]);
+    const sig = JSON.stringify([row.cc, row.cflags, row.hostedCc, row.registration]);
     bySig.set(sig, [...(bySig.get(sig) ?? []), t]);
   }
   const groups = [...bySig.values()];

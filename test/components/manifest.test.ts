@@ -156,6 +156,27 @@ describe('component manifests', () => {
     expect(n2.dependencies).toEqual({});
     expect(n2.rump.optionalDependencies).toEqual({});
     expect(n2.rump.initLevels).toEqual([]);
+    // Additive fields appear only when used (an older reader never sees them otherwise).
+    expect(n2.rump.providers).toBeUndefined();
+    expect(n2.rump.anyOf).toBeUndefined();
+    expect(normalizeManifest({ ...bare, rump: { ...bare.rump, providers: {}, anyOf: [] } }).rump).toEqual(n2.rump);
+  });
+
+  it('known providers and any-of groups: validated, sorted, idempotent', () => {
+    const m = designComponentManifest() as Record<string, any>;
+    m.rump.requires = ['hypercall:17', 'bus:pci'];
+    m.rump.providers = { 'hypercall:17': ['@rump/rumpuser', '@rump/platform-hw-x86_64'], 'bus:pci': ['@rump/pci'] };
+    m.rump.anyOf = [['@rump/sockin', '@rump/net-net'], ['@rump/b', '@rump/a']];
+    m.rump.conflicts = [];
+    const r = parseComponentManifest(text(m), { file: 'package.json' });
+    expect(r.errors).toEqual([]);
+    expect(r.value?.rump.providers).toEqual({ 'bus:pci': ['@rump/pci'], 'hypercall:17': ['@rump/platform-hw-x86_64', '@rump/rumpuser'] });
+    expect(Object.keys(r.value?.rump.providers ?? {})).toEqual(['bus:pci', 'hypercall:17']);
+    expect(Object.keys(r.value?.rump ?? {})).toEqual([
+      'schemaVersion', 'kind', 'lib', 'aliases', 'faction', 'initLevels', 'requires', 'providers', 'provides', 'conflicts', 'anyOf', 'optionalDependencies', 'targets', 'upstream',
+    ]);
+    expect(r.value?.rump.anyOf).toEqual([['@rump/a', '@rump/b'], ['@rump/net-net', '@rump/sockin']]);
+    expect(JSON.stringify(normalizeManifest(r.value as ComponentManifestInput))).toBe(JSON.stringify(r.value));
   });
 
   const cases: Array<[string, (m: Record<string, any>) => void, string, RegExp]> = [
@@ -176,6 +197,18 @@ describe('component manifests', () => {
     ['unsafe archive path', (m) => (m.rump.targets['posix-x86_64'].archive = '../../etc/passwd'), '/rump/targets/posix-x86_64/archive', /must match pattern/],
     ['unknown init level', (m) => (m.rump.initLevels = ['RUMP_COMPONENT_FOO']), '/rump/initLevels/0', /not an allowed value/],
     ['invalid licence', (m) => (m.license = 'BSD or whatever'), '/license', /not a valid SPDX licence expression/],
+    ['providers of a capability not required', (m) => (m.rump.providers = { 'bus:pci': ['@rump/pci'] }), '/rump/providers/bus:pci', /^providers names bus:pci, which is not in requires$/],
+    ['provider listed twice', (m) => (m.rump.providers = { 'hypercall:17': ['@rump/rumpuser', '@rump/rumpuser'] }), '/rump/providers/hypercall:17/1', /^provider "@rump\/rumpuser" is listed twice$/],
+    ['itself as a provider', (m) => (m.rump.providers = { 'hypercall:17': ['@rump/tcpip'] }), '/rump/providers/hypercall:17/0', /^@rump\/tcpip names itself as a provider of hypercall:17$/],
+    ['provider with a bad name', (m) => (m.rump.providers = { 'hypercall:17': ['@rump/../x'] }), '/rump/providers/hypercall:17/0', /must match pattern|must not contain/],
+    ['providers list empty', (m) => (m.rump.providers = { 'hypercall:17': [] }), '/rump/providers/hypercall:17', /fewer than 1 items/],
+    ['any-of group of one', (m) => (m.rump.anyOf = [['@rump/net-net']]), '/rump/anyOf/0', /fewer than 2 items/],
+    ['any-of naming itself', (m) => (m.rump.anyOf = [['@rump/tcpip', '@rump/sockin2']]), '/rump/anyOf/0/0', /^@rump\/tcpip lists itself in an any-of group$/],
+    ['any-of name twice', (m) => (m.rump.anyOf = [['@rump/a', '@rump/b', '@rump/a']]), '/rump/anyOf/0/2', /^any-of name "@rump\/a" is listed twice$/],
+    ['any-of group twice', (m) => (m.rump.anyOf = [['@rump/a', '@rump/b'], ['@rump/b', '@rump/a']]), '/rump/anyOf/1', /^the any-of group @rump\/b \| @rump\/a is listed twice$/],
+    ['any-of with a hard dependency', (m) => (m.rump.anyOf = [['@rump/net', '@rump/b']]), '/rump/anyOf/0/0', /^@rump\/net is a hard dependency, so the any-of group is always satisfied$/],
+    ['any-of with a conflict', (m) => (m.rump.anyOf = [['@rump/net-net', '@rump/sockin']]), '/rump/anyOf/0/1', /^@rump\/sockin is both an any-of alternative and a conflict$/],
+    ['any-of with a bad name', (m) => (m.rump.anyOf = [['@rump/a', 'A B']]), '/rump/anyOf/0/1', /must match pattern/],
     ['__proto__ key', (m) => (m.rump.targets['posix-x86_64'] = JSON.parse('{"archive":"a.a","__proto__":{"x":1}}')), '/rump/targets/posix-x86_64/__proto__', /the key "__proto__" is not allowed/],
   ];
   for (const [what, edit, pointer, message] of cases) {
@@ -287,6 +320,28 @@ describe('project manifest', () => {
     expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('targetComponents: sorted, placed after components, empty entries dropped; omitted when empty', () => {
+    const m = {
+      ...designProjectManifest(),
+      components: { tcpip: '^10.0.0' },
+      targetComponents: { 'posix-x86_64': {}, 'hw-x86_64': { 'virtio-net': '^10.0.0', 'virtio-blk': '^10.0.0' } },
+    } as unknown as ProjectManifest;
+    const text1 = renderProjectManifest(m);
+    const back = JSON.parse(text1) as Record<string, unknown>;
+    expect(Object.keys(back)).toEqual(['schemaVersion', 'name', 'targets', 'components', 'targetComponents', 'registries', 'image']);
+    expect(back.targetComponents).toEqual({ 'hw-x86_64': { 'virtio-blk': '^10.0.0', 'virtio-net': '^10.0.0' } });
+    expect(Object.keys((back.targetComponents as Record<string, Record<string, string>>)['hw-x86_64']!)).toEqual(['virtio-blk', 'virtio-net']);
+    expect(parseProjectManifest(text1, { file: 'rumpkg.json' }).value?.targetComponents).toEqual(back.targetComponents);
+    const none = renderProjectManifest({ ...m, targetComponents: { 'hw-x86_64': {} } });
+    expect(none).not.toContain('targetComponents');
+    const bad = parseProjectManifest(text({ ...designProjectManifest(), targetComponents: { 'xen-x86_64': { 'a..b': '^1' }, 'hw-x86_64': { tcpip: '^10' } } }), { file: 'rumpkg.json' });
+    expect(bad.errors.map((e) => [e.pointer, e.message])).toEqual([
+      ['/targetComponents/hw-x86_64/tcpip', 'tcpip is requested for every target (components) and for hw-x86_64'],
+      ['/targetComponents/xen-x86_64', "xen-x86_64 is not one of the project's targets (posix-x86_64, hw-x86_64)"],
+      ['/targetComponents/xen-x86_64/a..b', 'component name "a..b": a name must not contain ".."'],
+    ]);
+  });
+
   it('never writes an invalid manifest, and keeps the old file', async () => {
     const path = join(tmp, 'keep.json');
     await writeProjectManifest(path, designProjectManifest() as unknown as ProjectManifest);
@@ -352,5 +407,17 @@ describe('lockfile', () => {
       '/targets/posix-x86_64/linkOrder/3',
     ]);
     expect(errorFromProblems(r.errors, { file: 'rumpkg.lock', kind: 'lockfile' }).code).toBe('E_LOCKFILE');
+  });
+
+  it('targetRequested: only for targets with a closure, with valid names', () => {
+    const lock = sampleLockfile() as Record<string, any>;
+    lock.targetRequested = { 'posix-x86_64': { '@rump/net': '^10.0.0' } };
+    expect(parseLockfileText(JSON.stringify(lock), { file: 'rumpkg.lock' }).errors).toEqual([]);
+    lock.targetRequested = { 'hw-x86_64': { '@rump/net': '^10.0.0' } };
+    expect(parseLockfileText(JSON.stringify(lock), { file: 'rumpkg.lock' }).errors.map((e) => [e.pointer, e.message])).toEqual([
+      ['/targetRequested/hw-x86_64', 'requests for hw-x86_64, which has no locked closure'],
+    ]);
+    lock.targetRequested = { 'posix-x86_64': { '@rump/../x': '^10.0.0' } };
+    expect(parseLockfileText(JSON.stringify(lock), { file: 'rumpkg.lock' }).errors.map((e) => e.pointer)).toEqual(['/targetRequested/posix-x86_64/@rump~1..~1x']);
   });
 });

@@ -21,6 +21,9 @@ export interface FixtureComponent {
   dependencies?: Record<string, string>;
   provides?: string[];
   requires?: string[];
+  /** Known providers of required capabilities (`rump.providers`). */
+  providers?: Record<string, string[]>;
+  anyOf?: string[][];
   aliases?: string[];
   description?: string;
   targets?: string[];
@@ -57,8 +60,10 @@ export function componentDir(root: string, c: FixtureComponent): string {
           faction: 'net',
           initLevels: ['RUMP_COMPONENT_NET'],
           requires: c.requires ?? [],
+          ...(c.providers === undefined ? {} : { providers: c.providers }),
           provides: c.provides ?? [],
           conflicts: [],
+          ...(c.anyOf === undefined ? {} : { anyOf: c.anyOf }),
           optionalDependencies: {},
           targets,
         },

@@ -41,6 +41,19 @@ struct rump_component {
 	static const void *const __link_set_rump_components_sym_##sym \
 	    __attribute__((section("link_set_rump_components"), used)) = &sym
 
+/* How a component registers rumpcomp<LEVEL>, as real builds do:
+ * - on Linux/ELF hosts (posix targets, -DRUMPKG_REGISTER_BY_CONSTRUCTOR) a constructor
+ *   rumpcomp_ctor<LEVEL> in .init_array calls rump_component_load(&rumpcomp<LEVEL>) before main;
+ * - NetBSD-native and rumprun hw builds put the struct's address in the link set. */
+void rump_component_load(const struct rump_component *);
+#ifdef RUMPKG_REGISTER_BY_CONSTRUCTOR
+#define RUMP_COMPONENT_REGISTER(level) \
+	static void rumpcomp_ctor##level(void) __attribute__((constructor)); \
+	static void rumpcomp_ctor##level(void) { rump_component_load(&rumpcomp##level); }
+#else
+#define RUMP_COMPONENT_REGISTER(level) RUMP_LINK_SET_ADD(rumpcomp##level)
+#endif
+
 /* rumpuser hypercalls (ABI 17) used by the miniature base; provided by the platform package. */
 int rumpuser_init(int version, const void *hyp);
 void rumpuser_putchar(int c);

@@ -1,7 +1,9 @@
 /*
  * Miniature rump kernel bootstrap (librump.a, component "base"). Not NetBSD code.
- * rump_init(): checks the hypercall ABI, then runs every link_set_rump_components entry by the
- * real init-level run order (rump_run_order), ties in link-set order, printing one line per entry.
+ * rump_init(): checks the hypercall ABI, then runs every registered component by the real
+ * init-level run order (rump_run_order), printing one line per component. Components register
+ * through constructors calling rump_component_load() (posix, as real Linux-hosted builds) or
+ * through link_set_rump_components entries (hw); ties run in registration (= link) order.
  */
 #include "rump_component.h"
 
@@ -32,6 +34,29 @@ static const int rump_run_order[] = {
 
 static int rump_inited;
 
+/* Components registered by constructors, in the order the constructors ran (link order). */
+#define RUMP_MAX_LOADED 128
+static const struct rump_component *rump_loaded[RUMP_MAX_LOADED];
+static unsigned int rump_nloaded;
+
+void
+rump_component_load(const struct rump_component *c)
+{
+	if (rump_nloaded < RUMP_MAX_LOADED)
+		rump_loaded[rump_nloaded++] = c;
+}
+
+static void
+rump_component_run(const struct rump_component *c)
+{
+	rump_printf("init ");
+	rump_printf(c->rc_level);
+	rump_printf(" ");
+	rump_printf(c->rc_name);
+	rump_printf("\n");
+	c->rc_init();
+}
+
 void
 rump_printf(const char *s)
 {
@@ -60,7 +85,7 @@ int
 rump_init(void)
 {
 	const struct rump_component *const *p;
-	unsigned int i;
+	unsigned int i, k;
 	int rv;
 
 	if (rump_inited)
@@ -72,15 +97,13 @@ rump_init(void)
 	}
 	rump_inited = 1;
 	for (i = 0; i < sizeof(rump_run_order) / sizeof(rump_run_order[0]); i++) {
+		for (k = 0; k < rump_nloaded; k++) {
+			if (rump_loaded[k]->rc_type == rump_run_order[i])
+				rump_component_run(rump_loaded[k]);
+		}
 		for (p = __start_link_set_rump_components; p < __stop_link_set_rump_components; p++) {
-			if ((*p)->rc_type != rump_run_order[i])
-				continue;
-			rump_printf("init ");
-			rump_printf((*p)->rc_level);
-			rump_printf(" ");
-			rump_printf((*p)->rc_name);
-			rump_printf("\n");
-			(*p)->rc_init();
+			if ((*p)->rc_type == rump_run_order[i])
+				rump_component_run(*p);
 		}
 	}
 	return 0;

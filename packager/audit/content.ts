@@ -1,0 +1,165 @@
+/**
+ * Content evidence for the audit: a known component's archive members (fingerprint prints:
+ * per symbol the masked sha256 of its bytes, per registration its init function) looked for in
+ * an image's bytes (components/binary image-content.ts). Pure.
+ *
+ * Per member, over its non-weak symbols (a weak definition may be legitimately overridden):
+ * - `present`: every symbol is in the image with the same size and masked bytes;
+ * - `modified`: some are, but a global symbol of the same name has other bytes, or some are
+ *   missing (a member is linked whole or not at all);
+ * - `absent`: none is there;
+ * - `unverifiable`: the member's symbols are all shared, byte for byte, with another known
+ *   component (`component_simple.o` in three archives): its presence proves nothing.
+ * A symbol counts as evidence only when its (name, bytes) pair belongs to this component alone.
+ *
+ * Per registration (constructor or link-set entry, with its level): found when an image
+ * registration of that level has an init function with the same masked bytes — which tells
+ * activation shims such as netinet and netinet6 apart, with or without a symbol table.
+ *
+ * A component (linked `--whole-archive`) is confirmed when every member is present (or
+ * unverifiable) and every registration found. A platform package is linked as a normal archive,
+ * so only the members the link needed are in the image: absent members are expected; modified
+ * ones are not.
+ */
+import { maskedHash, type ImageContent, type MemberPrint, type SymbolPrint } from '../../components/index.js';
+
+export interface MemberVerdict {
+  member: string;
+  state: 'present' | 'absent' | 'modified' | 'unverifiable';
+  matched: number;
+  total: number;
+  /** Global symbols found with other bytes. */
+  differing: string[];
+  /** Symbols not found (only listed for members that are partly there). */
+  missing: string[];
+}
+
+export interface ContentVerdict {
+  present: boolean;
+  members: MemberVerdict[];
+  registrations: { expected: string[]; found: string[] };
+  reasons: string[];
+}
+
+export interface Distinctive {
+  /** Whether (name, bytes) of `p` belong to component `owner` alone. */
+  bytes(p: SymbolPrint, owner: string): boolean;
+  /** Whether the name of `p` belongs to component `owner` alone. */
+  name(p: SymbolPrint, owner: string): boolean;
+  /** Whether the bytes of `p` (whatever the name) belong to component `owner` alone. */
+  content(p: SymbolPrint, owner: string): boolean;
+}
+
+/** Which symbols belong to one component only, across every component known. */
+export function distinctiveIndex(components: ReadonlyArray<{ name: string; members?: readonly MemberPrint[] }>): Distinctive {
+  const byBytes = new Map<string, string | null>();
+  const byName = new Map<string, string | null>();
+  const byContent = new Map<string, string | null>();
+  const own = (map: Map<string, string | null>, key: string, owner: string): void => {
+    const o = map.get(key);
+    if (o === undefined) map.set(key, owner);
+    else if (o !== owner) map.set(key, null);
+  };
+  for (const c of components) {
+    for (const m of c.members ?? []) {
+      for (const s of m.symbols) {
+        own(byBytes, `${s.name}\0${s.hash}`, c.name);
+        own(byName, s.name, c.name);
+        own(byContent, `${s.size}\0${s.hash}`, c.name);
+      }
+    }
+  }
+  return {
+    bytes: (p, owner) => byBytes.get(`${p.name}\0${p.hash}`) === owner,
+    name: (p, owner) => byName.get(p.name) === owner,
+    content: (p, owner) => byContent.get(`${p.size}\0${p.hash}`) === owner,
+  };
+}
+
+/** Whether the image holds symbol `p` with the same size and masked bytes. */
+export function imageHas(content: ImageContent, p: SymbolPrint): 'same' | 'other' | 'none' {
+  const entries = content.symbols(p.name);
+  if (entries.length === 0) return 'none';
+  const local = p.bind === 'local';
+  for (const e of entries) {
+    // Same size and binding (a global made local, or the other way round, is a change).
+    if (e.size !== p.size || (e.bind === 'local') !== local) continue;
+    const b = content.bytes(e.value, e.size);
+    if (b !== null && maskedHash(b, p.mask) === p.hash) return 'same';
+  }
+  return 'other';
+}
+
+const MAX_NAMES = 8;
+
+/** The content verdict of one known component version in one image (see the module head). */
+export function contentVerdict(
+  component: { name: string; kind: string; members: readonly MemberPrint[] },
+  content: ImageContent,
+  distinctive: Distinctive,
+): ContentVerdict {
+  const platform = component.kind === 'platform';
+  const members: MemberVerdict[] = [];
+  for (const m of component.members) {
+    const syms = m.symbols.filter((s) => s.bind !== 'weak');
+    let matched = 0;
+    let evidence = 0;
+    const differing: string[] = [];
+    const missing: string[] = [];
+    for (const s of syms) {
+      const r = content.hasSymbols ? imageHas(content, s) : 'none';
+      if (r === 'same') {
+        matched++;
+        if (distinctive.bytes(s, component.name)) evidence++;
+      } else if (r === 'other' && s.bind === 'global' && distinctive.name(s, component.name)) differing.push(s.name);
+      else missing.push(s.name);
+    }
+    // Only a distinctive symbol says the member is there; a global name only this component
+    // defines, present with other bytes, says it was changed.
+    let state: MemberVerdict['state'];
+    if (syms.length === 0) state = 'unverifiable';
+    else if (differing.length > 0) state = 'modified';
+    else if (evidence === 0) state = missing.length > 0 ? 'absent' : 'unverifiable';
+    else if (missing.length > 0) state = 'modified';
+    else state = 'present';
+    members.push({ member: m.member, state, matched, total: syms.length, differing, missing: state === 'modified' ? missing : [] });
+  }
+
+  // Registrations: each expected (level, init bytes) against the image's registrations.
+  const expected: string[] = [];
+  const found: string[] = [];
+  const missingRegs: string[] = [];
+  const used = new Set<number>();
+  for (const m of component.members) {
+    for (const r of m.registrations) {
+      const level = r.level ?? 'unknown';
+      expected.push(level);
+      const init = r.init;
+      // An init function other components share byte for byte cannot say whose it is.
+      if (init === null || !distinctive.content(init, component.name)) continue;
+      const hit = content.registrations.findIndex((x, i) => {
+        if (used.has(i) || x.init === null) return false;
+        const b = content.bytes(x.init, init.size);
+        return b !== null && maskedHash(b, init.mask) === init.hash;
+      });
+      if (hit >= 0) {
+        used.add(hit);
+        found.push(level);
+      } else missingRegs.push(level);
+    }
+  }
+  expected.sort();
+  found.sort();
+
+  const reasons: string[] = [];
+  const list = (names: readonly string[]): string => `${names.slice(0, MAX_NAMES).join(', ')}${names.length > MAX_NAMES ? ', …' : ''}`;
+  for (const v of members) {
+    if (v.state === 'modified') {
+      if (v.differing.length > 0) reasons.push(`${v.member}: ${v.differing.length} symbol(s) have other bytes than in the archive (${list(v.differing)})`);
+      if (v.missing.length > 0) reasons.push(`${v.member}: ${v.missing.length} of ${v.total} symbols missing from the image (${list(v.missing)})`);
+    } else if (v.state === 'absent' && !platform) reasons.push(`${v.member} is not in the image`);
+  }
+  const anyThere = members.some((v) => v.state === 'present' || v.state === 'modified') || found.length > 0;
+  if (anyThere && missingRegs.length > 0 && !platform) reasons.push(`registers ${missingRegs.sort().join(', ')} in its archive, not in the image`);
+  return { present: anyThere, members, registrations: { expected, found }, reasons };
+}
