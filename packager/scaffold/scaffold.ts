@@ -4,7 +4,8 @@
  *
  *   NAME/package.json              the component manifest (one archive per chosen target)
  *   NAME/src/<id>.c                 the component: rumpns_ globals, RUMP_COMPONENT(level) init
- *   NAME/src/rump_component.h       the component ABI it registers through (link set)
+ *   NAME/src/rump_component.h       the component ABI it registers through (constructor on
+ *                                   posix targets, link set on hw targets)
  *   NAME/build.sh                   compiles and archives lib/<target>/<lib>.a per target
  *   NAME/README.md                  what to do next
  *
@@ -61,7 +62,9 @@ function buildRule(target: Target): { cc: string; ar: string; cflags: string[]; 
   const tc = selectToolchain(target);
   const hosted = parseTarget(target).hosted;
   const cc = [tc.tools.cc.command, ...tc.tools.cc.args].join(' ');
-  return { cc, ar: hosted ? 'ar' : 'llvm-ar', cflags: tc.cflags, abiFlags: tc.cflags.filter((f) => f.startsWith('-m')) };
+  // Hosted (posix) images register components through constructors, like Linux-hosted rump
+  // kernels; freestanding ones through the link set (the convention `import archives` enforces).
+  return { cc, ar: hosted ? 'ar' : 'llvm-ar', cflags: [...tc.cflags, ...(hosted ? ['-DRUMP_USE_CTOR'] : [])], abiFlags: tc.cflags.filter((f) => f.startsWith('-m')) };
 }
 
 /** Writes a new component directory (see the module head). E_EXISTS when `dir` holds files. */

@@ -1,7 +1,8 @@
 /**
  * `rumpkg new component`: the directory it writes builds with the real toolchains (its own
  * build.sh), validates, packs and publishes to a file registry without a single edit, follows
- * the archive conventions (only rumpns_ globals here, a link-set entry), and — resolved with
+ * the archive conventions (only rumpns_ globals here; a constructor registration on posix, a
+ * link-set entry on hw), and — resolved with
  * the miniature corpus's base and platforms — registers its init level in real images: a posix
  * process and an hw-x86_64 unikernel under QEMU both print `init RUMP_COMPONENT_DEV <lib>`.
  * Bad input (an existing directory, a bad name, a target without a toolchain, a faction rumpkg
@@ -61,7 +62,14 @@ describe('rumpkg new component', () => {
     const posixA = join(dir, 'lib', 'posix-x86_64', 'librumpdev_hello.a');
     const globals = sh('nm', ['-g', '-P', '--defined-only', posixA], dir).stdout.split('\n').filter((l) => / [A-Z] /.test(l)).map((l) => l.split(' ')[0]!);
     expect(globals.sort()).toEqual(['rumpns_hello_attach', 'rumpns_hello_version']);
-    expect(sh('objdump', ['-h', posixA], dir).stdout).toContain('link_set_rump_components');
+    // Registration: a constructor calling rump_component_load on posix, a link-set entry on hw.
+    const posixSections = sh('objdump', ['-h', posixA], dir).stdout;
+    expect(posixSections).toContain('.init_array');
+    expect(posixSections).not.toContain('link_set_rump_components');
+    expect(sh('nm', ['-u', posixA], dir).stdout).toMatch(/\brump_component_load\b/);
+    const hwSections = sh('llvm-objdump', ['-h', join(dir, 'lib', 'hw-x86_64', 'librumpdev_hello.a')], dir).stdout;
+    expect(hwSections).toContain('link_set_rump_components');
+    expect(hwSections).not.toContain('.init_array');
 
     // validate, pack, publish — the directory as written.
     const v = await runCli(['validate', dir]);

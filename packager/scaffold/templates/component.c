@@ -4,7 +4,8 @@
  * - every global symbol carries the rump kernel prefix `rumpns_` (only rump*, RUMP* and __*
  *   names stay unprefixed), so the component cannot clash with the host or the application;
  * - its init code is registered with RUMP_COMPONENT(level) for each level in the manifest's
- *   rump.initLevels (here @LEVEL@); rump_init() of @rump/base runs it in the rump init order;
+ *   rump.initLevels (here @LEVEL@): by a constructor on posix targets, in the link set on hw
+ *   targets; rump_init() of @rump/base runs it in the rump init order;
  * - it is compiled per target with that target's ABI flags (build.sh; manifest abiFlags).
  */
 #include "rump_component.h"

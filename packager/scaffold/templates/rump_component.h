@@ -2,8 +2,9 @@
  * The rump kernel component ABI this component is built against (written by
  * `rumpkg new component`). It imitates NetBSD's sys/rump/librump/rumpkern/rump_private.h as
  * rumpkg's base component (librump, @rump/base) implements it: one `struct rump_component` per
- * init level, its address placed in the link set `link_set_rump_components`, which rump_init()
- * runs in the rump init order, printing `init <level> <lib>` for each entry.
+ * init level, registered by a constructor (posix) or placed in the link set
+ * `link_set_rump_components` (hw); rump_init() runs them in the rump init order, printing
+ * `init <level> <lib>` for each.
  */
 #ifndef RUMP_COMPONENT_H
 #define RUMP_COMPONENT_H
@@ -41,6 +42,21 @@ struct rump_component {
 	    __attribute__((section("link_set_rump_components"), used)) = &sym
 
 /*
+ * How the struct is registered, as in NetBSD's rump_private.h: with RUMP_USE_CTOR (hosted
+ * builds: posix targets, like Linux-hosted rump kernels) a constructor in .init_array hands it to
+ * rump_component_load() before main; otherwise (hw targets, NetBSD-native builds) its address
+ * goes into the link set. build.sh passes -DRUMP_USE_CTOR for posix targets.
+ */
+void rump_component_load(const struct rump_component *);
+#ifdef RUMP_USE_CTOR
+#define RUMP_COMPONENT_REGISTER(level) \
+	static void rumpcomp_ctor_##level(void) __attribute__((constructor)); \
+	static void rumpcomp_ctor_##level(void) { rump_component_load(&rumpcomp_##level); }
+#else
+#define RUMP_COMPONENT_REGISTER(level) RUMP_LINK_SET_ADD(rumpcomp_##level);
+#endif
+
+/*
  * RUMP_COMPONENT(level) { body }: the body runs when rump_init() reaches `level`, as in NetBSD
  * (`RUMP_COMPONENT(RUMP_COMPONENT_DEV) { config_init_component(…); }`). RUMP_COMPONENT_LIB
  * names the library (the build passes -DRUMP_COMPONENT_LIB=…).
@@ -49,7 +65,7 @@ struct rump_component {
 	static void rumpcompinit_##level(void); \
 	static const struct rump_component rumpcomp_##level = \
 	    { level, rumpcompinit_##level, RUMP_COMPONENT_LIB, #level }; \
-	RUMP_LINK_SET_ADD(rumpcomp_##level); \
+	RUMP_COMPONENT_REGISTER(level) \
 	static void rumpcompinit_##level(void)
 
 #endif
