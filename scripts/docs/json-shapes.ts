@@ -52,6 +52,7 @@ const projectResult = obj({
   project: str('rumpkg.json name'),
   targets: arr(str(), 'targets of the project'),
   components: map(str(), 'the requested components: name → range (rumpkg.json components)'),
+  targetComponents: map(map(str()), 'target → name → range: requests for one target only (rumpkg.json targetComponents)'),
   lockWritten: bool('whether rumpkg.lock was (re)written'),
   changes: arr(obj({ target: str(), name: str(), from: str('version before'), to: str('version after') }, { optional: ['from', 'to'] }), 'what changed in the lockfile, per target'),
   fetched: num('locked components now in the store'),
@@ -87,9 +88,16 @@ const auditComponent = obj({
   evidence: { enum: ['confirmed', 'modified', 'claimed-but-absent', 'present-but-unclaimed', 'unverified', 'locked'], description: 'what the bytes say' },
   claimed: bool('the image manifest (or lockfile) names it'),
   symbols: obj({ checked: bool(), expected: nullable(num()), found: num(), missing: arr(str(), 'up to 20 fingerprint symbols not found') }),
-  linkSet: obj({ expected: arr(str()), found: arr(str()) }, { description: 'init levels expected and found in link_set_rump_components' }),
+  linkSet: obj({ expected: arr(str()), found: arr(str()) }, { description: 'init levels expected and registrations found (constructors or link-set entries)' }),
+  content: obj(
+    {
+      members: obj({ present: num(), absent: num(), modified: num(), unverifiable: num() }, { description: 'archive members matched by content (masked per-symbol hashes)' }),
+      modifiedMembers: arr(str()),
+    },
+    { description: 'present when the archive content was compared' },
+  ),
   reasons: arr(str(), 'why the evidence is what it is'),
-});
+}, { optional: ['content'] });
 
 /** `part`: a piece other shapes refer to, not printed on its own. */
 export const JSON_SHAPES: Record<string, { commands: string; description: string; schema: Schema; part?: true }> = {
@@ -245,7 +253,11 @@ export const JSON_SHAPES: Record<string, { commands: string; description: string
     description: 'One node of a tree.',
     schema: obj({ name: str(), version: str(), via: str('dependency, capability …'), deduped: bool('shown above already'), children: arr({ $ref: '#/$defs/tree-node' }) }, { optional: ['deduped'] }),
   },
-  why: { commands: 'why NAME', description: 'target → every chain from the project to the component.', schema: obj({ component: str(), chains: map(arr(arr(str()))) }) },
+  why: {
+    commands: 'why NAME',
+    description: 'target → every chain from the project to the component, and what the chains do not say (target-only requests, which any-of member was chosen and why).',
+    schema: obj({ component: str(), chains: map(arr(arr(str()))), reasons: map(arr(str())) }),
+  },
   graph: {
     commands: 'graph [--format json]',
     description: 'The closure of each target as nodes and edges, and where it came from.',
