@@ -329,7 +329,7 @@ function transpileSources(): string {
   if (transpiled !== undefined) return transpiled;
   const root = resolve(import.meta.dirname, '..', '..');
   const out = tempDir('build');
-  for (const mod of ['schemas', 'components', 'registry']) {
+  for (const mod of ['schemas', 'components', 'resolver', 'registry']) {
     const walk = (rel: string): void => {
       for (const e of readdirSync(join(root, rel))) {
         const r = join(rel, e);
