@@ -170,6 +170,13 @@ export const netConfig = {
     addr: { type: 'string', maxLength: 64, pattern: '^[0-9A-Fa-f.:]+$', description: 'Static address (method `static`).' },
     mask: { type: 'string', maxLength: 64, pattern: '^[0-9A-Fa-f.:/]+$', description: 'Netmask or prefix length.' },
     gw: { type: 'string', maxLength: 64, pattern: '^[0-9A-Fa-f.:]+$', description: 'Default gateway.' },
+    linkstr: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1024,
+      pattern: '^[^\\u0000]+$',
+      description: 'The link of a cloned interface, set before it is addressed and brought up: for `shmif0` the bus file shared by the rump kernels of one segment (relative to the working directory).',
+    },
   },
 } as const;
 

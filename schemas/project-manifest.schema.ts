@@ -51,7 +51,7 @@ export const projectManifestSchema = {
         },
         sources: {
           type: 'array',
-          description: 'Application C sources compiled for each target, relative to the project.',
+          description: 'Application C sources compiled for each target, relative to the project; `.h` files listed here are headers the sources include (staged with them, not compiled).',
           items: { type: 'string', minLength: 1, maxLength: 1024 },
           maxItems: 1024,
         },

@@ -89,7 +89,7 @@ export function register(program: Command): void {
       const unneeded = r.findings.filter((f) => f.status === 'unneeded');
       if (missing.length > 0) {
         print(bold(yellow(`symbols prove ${missing.length} edge${missing.length === 1 ? '' : 's'} the catalog lacks:`)));
-        for (const f of missing) print(`  ${f.from} → ${f.to}${f.status === 'missing-any-of' ? ' (any one of; written as an any-of group)' : ' (written)'}  ${dim((f.examples ?? []).slice(0, 3).join(', '))}`);
+        for (const f of missing) print(`  ${f.from} → ${f.to}${f.status === 'missing-any-of' ? ' (any one of: written as an any-of group)' : ' (written)'}  ${dim((f.examples ?? []).slice(0, 3).join(', '))}`);
       }
       const conflicts = r.findings.filter((f) => f.status === 'conflict');
       if (conflicts.length > 0) {

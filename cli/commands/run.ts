@@ -1,15 +1,15 @@
 /**
  * `rumpkg run [--target T] [--image FILE] [--timeout SEC] [-- ARGS]`: run the project's built
- * image and exit with the image's status. posix-*: executed on the host, its output streamed.
+ * image — the one `rumpkg build` last wrote for the target (`-o FILE` included), refused with
+ * what to run when it is missing or out of date — and exit with the image's status. posix-*: executed on the host, its output streamed.
  * hw-*: booted under QEMU (packager bootImage), the serial console streamed to stdout (the
  * firmware banner only with --verbose), bounded by --timeout (default 30 s; a guest that does not
  * power off in time is E_RUN and QEMU is killed). With `--json` the output is collected and
  * printed as `{target, image, status, signal, timedOut, stdout, stderr}` (+ `timings` for hw).
  */
 import { isAbsolute, join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { globalOptions, printJson } from '../output.js';
+import { createReporter, globalOptions, printJson } from '../output.js';
 
 export function register(program: Command): void {
   program
@@ -22,19 +22,18 @@ export function register(program: Command): void {
     .action(async (args: string[], opts: { target?: string; image?: string; timeout?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { RumpkgError, readImageManifest } = await import('../../components/index.js');
-      const { runImage, defaultImagePath } = await import('../../packager/index.js');
+      const { runImage, locateProjectImage, storeComponentDirResolver } = await import('../../packager/index.js');
       let target = opts.target;
       let image = opts.image === undefined ? undefined : isAbsolute(opts.image) ? opts.image : join(g.cwd, opts.image);
       if (image === undefined) {
-        let project: { name?: string; targets?: string[] };
-        try {
-          project = JSON.parse(await readFile(join(g.cwd, 'rumpkg.json'), 'utf8')) as typeof project;
-        } catch (e) {
-          throw new RumpkgError('E_NOT_FOUND', `cannot read ${join(g.cwd, 'rumpkg.json')}`, { context: { path: join(g.cwd, 'rumpkg.json') }, hint: 'run it in a project, or give --image FILE', cause: e });
-        }
-        target ??= (project.targets ?? []).find((t) => t.startsWith('posix-')) ?? project.targets?.[0];
-        if (target === undefined) throw new RumpkgError('E_TARGET', 'rumpkg.json lists no target', { hint: 'give --target' });
-        image = defaultImagePath(g.cwd, target, project.name ?? 'image');
+        // The project's image: the one rumpkg build last wrote for the target (-o included),
+        // refused with what to run when it is missing or out of date.
+        const located = await locateProjectImage(g.cwd, {
+          ...(target === undefined ? {} : { target }),
+          resolveComponentDir: await storeComponentDirResolver(g.cwd, { reporter: createReporter(g) }),
+        });
+        target = located.target;
+        image = located.image;
       }
       target ??= (await readImageManifest(image)).target;
       let timeoutMs: number | undefined;

@@ -89,10 +89,12 @@ function decodeMemberHeader(hb: Buffer, off: number, len: number, file: string):
     arError(file, `member at offset ${off} has an invalid size field "${hb.toString('latin1', 48, 58).trim()}"`, { offset: off });
   }
   const dataStart = off + HEADER;
-  if (size > len - dataStart) {
-    arError(file, `member at offset ${off} (size ${size}) extends past the end of the archive (${len} bytes)`, { offset: off, size });
-  }
   const rawName = hb.toString('latin1', 0, 16);
+  if (size > len - dataStart) {
+    const shown = rawName.trimEnd().replace(/\/$/, '');
+    const member = /^[\x20-\x7e]+$/.test(shown) && shown !== '' ? `member ${shown}` : 'member';
+    arError(file, `${member} at offset ${off} (size ${size}) extends past the end of the archive (${len} bytes): the archive is truncated`, { offset: off, size, member: shown });
+  }
   if (rawName === '/               ' || rawName === '/SYM64/         ') {
     return { size, dataStart, name: { kind: 'symtab', index: rawName.startsWith('/SYM64/') ? 'sysv64' : 'sysv' } };
   }

@@ -542,6 +542,7 @@ function normalizeProjectManifest(m: ProjectManifestInput): ProjectManifest {
         if (n.addr !== undefined) o.addr = n.addr;
         if (n.mask !== undefined) o.mask = n.mask;
         if (n.gw !== undefined) o.gw = n.gw;
+        if (n.linkstr !== undefined) o.linkstr = n.linkstr;
         return o;
       });
     }

@@ -289,6 +289,8 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
         requires: entry?.requires ?? [],
         provides: entry?.provides ?? (isPlatform ? [`hypercall:${HYPERCALL_ABI_VERSION}`] : []),
         conflicts: [...new Set([...(entry?.conflicts ?? []), ...w.conflicts.map(libName)])].map(scoped),
+        // Any one of each group must be linked (symbols several archives define, such as ifunit).
+        ...(w.anyOf.length === 0 ? {} : { anyOf: w.anyOf.map((g) => g.map((l) => scoped(libName(l))).sort()) }),
         optionalDependencies: opt,
         targets: { [options.target]: target },
         ...(entry === undefined

@@ -102,6 +102,11 @@ export interface NetConfig {
   addr?: string;
   mask?: string;
   gw?: string;
+  /**
+   * The interface's link, set before it is addressed and brought up: for shmif the bus file the
+   * rump kernels of one segment share (a path, relative to the image's working directory).
+   */
+  linkstr?: string;
 }
 
 export interface BlockConfig {

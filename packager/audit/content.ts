@@ -105,6 +105,7 @@ export function contentVerdict(
     let matched = 0;
     let evidence = 0;
     const differing: string[] = [];
+    const otherLocals: string[] = [];
     const missing: string[] = [];
     for (const s of syms) {
       const r = content.hasSymbols ? imageHas(content, s) : 'none';
@@ -112,8 +113,13 @@ export function contentVerdict(
         matched++;
         if (distinctive.bytes(s, component.name)) evidence++;
       } else if (r === 'other' && s.bind === 'global' && distinctive.name(s, component.name)) differing.push(s.name);
+      else if (r === 'other' && s.bind === 'local') otherLocals.push(s.name);
       else missing.push(s.name);
     }
+    // A local of the same name with other bytes is a change only in a member that is otherwise
+    // there (locals repeat across members: elsewhere it is someone else's).
+    if (evidence > 0) differing.push(...otherLocals);
+    else missing.push(...otherLocals);
     // Only a distinctive symbol says the member is there; a global name only this component
     // defines, present with other bytes, says it was changed.
     let state: MemberVerdict['state'];

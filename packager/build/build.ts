@@ -156,7 +156,8 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
   const projectDir = resolve(options.projectDir);
   const image = options.project.image ?? {};
   const abs = (p: string): string => resolve(projectDir, p);
-  const sources = (image.sources ?? []).map(abs);
+  const listed = (image.sources ?? []).map(abs);
+  const sources = listed.filter((s) => !s.endsWith('.h'));
   const objects: string[] = [];
   const entries = (image.entry ?? []).map(abs);
   for (const e of entries) {
@@ -165,7 +166,7 @@ async function planBuild(options: BuildImageOptions): Promise<{ plan: LinkPlan; 
     } else if (!objects.includes(e)) objects.push(e);
   }
   // The application's own headers: every *.h next to one of its sources (staged with them).
-  const headers: string[] = [];
+  const headers: string[] = listed.filter((s) => s.endsWith('.h'));
   for (const d of [...new Set(sources.map((s) => dirname(s)))].sort()) {
     let names: string[];
     try {
@@ -712,9 +713,88 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
     }
     const componentDirs: Record<string, string> = {};
     for (const [name, locked] of Object.entries(lt.components)) componentDirs[name] = await options.resolveComponentDir(name, locked);
-    results.push(await buildImage(imageOptions(componentDirs)));
+    const built = await buildImage(imageOptions(componentDirs));
+    if (!built.dryRun) await recordImage(dir, target, built.image);
+    results.push(built);
   }
   return results;
+}
+
+/** Where a project records the image each target was last built to (`rumpkg build -o` included). */
+const IMAGES_FILE = join('build', '.rumpkg-images.json');
+
+function readRecordedImages(projectDir: string): Record<string, string> {
+  try {
+    const o = JSON.parse(readFileSync(join(projectDir, IMAGES_FILE), 'utf8')) as unknown;
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) return {};
+    return Object.fromEntries(Object.entries(o as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string' && KNOWN_TARGET.test(e[0])));
+  } catch {
+    return {}; // none recorded (or unreadable): the default image path applies
+  }
+}
+const KNOWN_TARGET = /^[a-z][a-z0-9]*-[a-z0-9_]+$/;
+
+async function recordImage(projectDir: string, target: Target, image: string): Promise<void> {
+  const images = readRecordedImages(projectDir);
+  images[target] = image;
+  const file = join(projectDir, IMAGES_FILE);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    await writeAtomically(file, (tmp) => writeFile(tmp, `${JSON.stringify(images, null, 2)}\n`));
+  } catch {
+    // Recording is a convenience for rumpkg run; the image itself is built.
+  }
+}
+
+export interface ProjectImage {
+  target: Target;
+  image: string;
+}
+
+/**
+ * The image `rumpkg run` should run for `target` (default: the project's first posix target,
+ * else its first): the one `rumpkg build` last wrote for it (`-o FILE` included), else the
+ * default path. E_NOT_FOUND when it was never built, E_STALE when it no longer matches
+ * rumpkg.lock, the components or the application sources — each saying what to run.
+ */
+export async function locateProjectImage(projectDir: string, options: { target?: Target; resolveComponentDir: BuildProjectOptions['resolveComponentDir'] }): Promise<ProjectImage> {
+  const dir = resolve(projectDir);
+  const project = await readJson<ProjectManifest>(join(dir, 'rumpkg.json'), 'rumpkg.json');
+  const targets = project.targets ?? [];
+  const target = options.target ?? targets.find((t) => t.startsWith('posix-')) ?? targets[0];
+  if (target === undefined) throw new RumpkgError('E_TARGET', 'rumpkg.json lists no target', { hint: 'add one with rumpkg init --target T, or give --target' });
+  const recorded = readRecordedImages(dir)[target];
+  const image = recorded ?? defaultImagePath(dir, target, project.name);
+  const build = `rumpkg build --target ${target}${recorded !== undefined && recorded !== defaultImagePath(dir, target, project.name) ? ` -o ${recorded}` : ''}`;
+  if (!statSync(image, { throwIfNoEntry: false })?.isFile()) {
+    throw new RumpkgError('E_NOT_FOUND', `no image for ${target}: ${image} does not exist`, { context: { path: image, target }, hint: `build it first: ${build}` });
+  }
+  const lockfile = await readJson<Lockfile>(join(dir, 'rumpkg.lock'), 'rumpkg.lock');
+  const lt = lockfile?.targets?.[target];
+  if (lt === undefined) throw new RumpkgError('E_LOCKFILE', `rumpkg.lock has no closure for ${target}`, { context: { target }, hint: 'run rumpkg install' });
+  const lookup = options.resolveComponentDir.lookup;
+  const opts = (componentDirs: Record<string, string>): BuildImageOptions => ({
+    projectDir: dir,
+    target,
+    lockedTarget: lt,
+    componentDirs,
+    project: { name: project.name, ...(project.image === undefined ? {} : { image: project.image }) },
+    output: image,
+  });
+  let current: BuildResult | undefined;
+  if (lookup !== undefined) current = await upToDateFromLookup(lt, lookup, opts);
+  if (current === undefined) {
+    const dirs: Record<string, string> = {};
+    for (const [name, locked] of Object.entries(lt.components)) dirs[name] = await options.resolveComponentDir(name, locked);
+    current = await checkImageUpToDate(opts(dirs));
+  }
+  if (current === undefined) {
+    throw new RumpkgError('E_STALE', `${image} is out of date: rumpkg.lock, a component or the application changed since it was built`, {
+      context: { path: image, target },
+      hint: `rebuild it: ${build}`,
+    });
+  }
+  return { target, image };
 }
 
 /**
@@ -744,12 +824,12 @@ async function upToDateFromLookup(
 /**
  * A `resolveComponentDir` over a plain directory of unpacked components: tries
  * `<root>/<version>/<name>`, `<root>/<version>/<name without scope>` (the corpus layout),
- * `<root>/<name>@<version>` and `<root>/<name>`.
+ * `<root>/<name>@<version>`, `<root>/<name>` and `<root>/<name without scope>` (the layout `rumpkg import archives -o` writes).
  */
 export function componentDirsFromRoot(root: string): (name: string, locked: LockedComponent) => Promise<string> {
   return async (name, locked) => {
     const bare = name.replace(/^@[^/]+\//, '');
-    const candidates = [join(root, locked.version, name), join(root, locked.version, bare), join(root, `${name}@${locked.version}`), join(root, name)];
+    const candidates = [join(root, locked.version, name), join(root, locked.version, bare), join(root, `${name}@${locked.version}`), join(root, name), join(root, bare)];
     for (const c of candidates) {
       try {
         if (statSync(join(c, 'package.json')).isFile()) return c;

@@ -60,6 +60,8 @@ interface Call {
 
 const DECLS = {
   ifcreate: 'extern int rump_pub_netconfig_ifcreate(const char *);',
+  linkstr: 'extern int rump_pub_netconfig_ifsetlinkstr(const char *, const char *);',
+  ifup: 'extern int rump_pub_netconfig_ifup(const char *);',
   ipv4: 'extern int rump_pub_netconfig_ipv4_ifaddr(const char *, const char *, const char *);',
   dhcp4: 'extern int rump_pub_netconfig_dhcp_ipv4_oneshot(const char *);',
   gw4: 'extern int rump_pub_netconfig_ipv4_gw(const char *);',
@@ -96,6 +98,11 @@ function netCalls(net: NetConfig[]): Call[] {
     const f = `image.net[${i}]`;
     if (typeof n.if !== 'string' || !/^[a-z][a-z0-9]{0,14}$/.test(n.if)) throw bad(`${f}.if`, `'${String(n.if)}' is not an interface name (like vioif0 or virt0)`);
     calls.push({ decl: DECLS.ifcreate, fn: 'rump_pub_netconfig_ifcreate', args: [cString(n.if)], label: n.if });
+    if (n.linkstr !== undefined) {
+      // The interface's link (shmif: the bus file shared by the rump kernels on one segment).
+      if (typeof n.linkstr !== 'string' || n.linkstr === '') throw bad(`${f}.linkstr`, 'a non-empty string is required');
+      calls.push({ decl: DECLS.linkstr, fn: 'rump_pub_netconfig_ifsetlinkstr', args: [cString(n.if), cString(n.linkstr)], label: `${n.if}, ${n.linkstr}` });
+    }
     if (n.type === 'inet' && n.method === 'dhcp') {
       calls.push({ decl: DECLS.dhcp4, fn: 'rump_pub_netconfig_dhcp_ipv4_oneshot', args: [cString(n.if)], label: n.if });
     } else if (n.type === 'inet' && n.method === 'static') {
@@ -120,6 +127,8 @@ function netCalls(net: NetConfig[]): Call[] {
     } else {
       throw bad(f, `unsupported type/method '${String(n.type)}'/'${String(n.method)}' (inet|inet6, dhcp|static)`);
     }
+    // An interface given a link is brought up once addressed (a cloned interface such as shmif starts down).
+    if (n.linkstr !== undefined) calls.push({ decl: DECLS.ifup, fn: 'rump_pub_netconfig_ifup', args: [cString(n.if)], label: n.if });
   });
   return calls;
 }

@@ -116,7 +116,7 @@ catch (e) { process.stdout.write(String(e.code ?? e.message)); }
         c.on('close', () => res(out));
       });
     const results = await Promise.all(files.map(run));
-    expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+    expect(results.filter((r) => r === 'ok'), JSON.stringify(results)).toHaveLength(1);
     expect(results.filter((r) => r === 'E_REGISTRY_CONFLICT')).toHaveLength(9);
     const winner = packs[results.indexOf('ok')];
     expect(integrityOf(readFileSync(join(dir, '@rump/tcpip/-/tcpip-10.0.0.tgz')))).toBe(winner?.integrity);
