@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const repo = resolve(import.meta.dirname, '..');
 const components = await import(join(repo, 'dist/components/index.js'));
-const corpus = await import(join(repo, 'dist/scripts/corpus/index.js'));
+const corpusLib = await import(join(repo, 'dist/scripts/corpus/index.js'));
 const registry = await import(join(repo, 'dist/registry/index.js'));
 
 const argv = process.argv.slice(2);
@@ -25,24 +25,11 @@ const opt = (name, dflt) => {
 const concurrency = opt('--concurrency', 8);
 const npmSamples = opt('--npm', 5);
 
-/** A built corpus: one the tests already built (test/helpers/corpus.ts), else build posix-only. */
+/** The corpus the tests and the demo use (scripts/corpus cachedCorpus: built once per content). */
 async function findCorpus() {
-  const shared = join(tmpdir(), 'rumpkg-corpus');
-  if (existsSync(shared)) {
-    for (const d of readdirSync(shared)) {
-      const p = join(shared, d);
-      if (/^[0-9a-f]+$/.test(d) && statSync(p).isDirectory() && readdirSync(p).some((v) => /^\d+\.\d+\.\d+$/.test(v))) return p;
-    }
-  }
-  const own = join(tmpdir(), 'rumpkg-bench-corpus', 'posix-x86_64');
-  if (existsSync(own)) return own;
-  mkdirSync(join(own, '..'), { recursive: true });
-  const work = mkdtempSync(`${own}.tmp-`);
-  const t0 = performance.now();
-  await corpus.buildCorpus(work, { targets: ['posix-x86_64'] });
-  renameSync(work, own);
-  console.log(`built the corpus (posix-x86_64) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return own;
+  const c = await corpusLib.cachedCorpus();
+  if (c.built) console.log(`built the corpus in ${(c.info.ms / 1000).toFixed(1)} s`);
+  return c.root;
 }
 
 async function pool(items, n, fn) {

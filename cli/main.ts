@@ -8,7 +8,8 @@ import { Command, CommanderError } from 'commander';
 import { cliVersion } from './version.js';
 import { registerAll } from './commands/index.js';
 
-function createProgram(): Command {
+/** The commander tree of every command (also what docs/commands.md is generated from). */
+export function createProgram(): Command {
   const program = new Command('rumpkg')
     .description('package manager for rump kernel components: publish, resolve, package and audit NetBSD drivers')
     .addHelpText('beforeAll', `rumpkg ${cliVersion()}\n`)

@@ -23,8 +23,15 @@ export function globalOptions(cmd: Command): GlobalOptions {
   };
 }
 
-const useColor = (): boolean =>
-  process.env.NO_COLOR === undefined && process.env.FORCE_COLOR !== '0' && process.stdout.isTTY === true;
+/**
+ * Whether to colour a stream: only a terminal, and not when NO_COLOR is set to a non-empty value
+ * (no-color.org: an empty NO_COLOR does not disable colour) or FORCE_COLOR is `0`.
+ */
+export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.NO_COLOR ?? '') === '' && env.FORCE_COLOR !== '0' && stream.isTTY === true;
+}
+
+const useColor = (): boolean => colorEnabled(process.stdout);
 
 const paint = (code: string) => (s: string): string => (useColor() ? `\u001b[${code}m${s}\u001b[0m` : s);
 export const bold = paint('1');
@@ -48,7 +55,7 @@ export function note(g: GlobalOptions, message: string): void {
   if (!g.quiet) process.stderr.write(`${dim('note:')} ${message}\n`);
 }
 export function warn(message: string): void {
-  const c = process.env.NO_COLOR === undefined && process.stderr.isTTY === true;
+  const c = colorEnabled(process.stderr);
   process.stderr.write(`${c ? '\u001b[33mwarning:\u001b[0m' : 'warning:'} ${message}\n`);
 }
 

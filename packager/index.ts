@@ -5,3 +5,5 @@ export * from './build/index.js';
 export * from './run/index.js';
 export * from './audit/index.js';
 export * from './report/index.js';
+export * from './doctor/index.js';
+export * from './scaffold/index.js';

@@ -10,7 +10,8 @@ const files = readdirSync('bench').filter((f) => f.endsWith('.mjs')).sort()
 let failed = 0;
 for (const f of files) {
   process.stdout.write(`\n## ${f}\n`);
-  const r = spawnSync(process.execPath, ['--expose-gc', join('bench', f)], { stdio: 'inherit' });
+  // A missing peer tool or toolchain ends a bench with what to install, not a stack trace.
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', './bench/lib/tool-errors.mjs', join('bench', f)], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
 process.exitCode = failed === 0 ? 0 : 1;

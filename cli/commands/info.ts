@@ -1,6 +1,6 @@
 /**
- * `rumpkg info NAME[@RANGE] [--offline]`: a component's versions (yanked ones marked),
- * dist-tags, and for the newest version matching RANGE: targets, dependencies,
+ * `rumpkg info NAME[@RANGE] [--offline]`: a component's versions (yanked ones marked), `latest`
+ * (the newest version not yanked), dist-tags, and for the newest version matching RANGE: targets, dependencies,
  * requires/provides/conflicts, library name, aliases and licence.
  */
 import type { Command } from 'commander';
@@ -12,16 +12,19 @@ export function register(program: Command): void {
     .description("show a component's versions, targets, dependencies and capabilities")
     .argument('<spec>', 'NAME or NAME@RANGE, e.g. tcpip or tcpip@^10')
     .option('--offline', 'use only the cache')
-    .action(async (spec: string, opts: { offline?: boolean }, cmd: Command) => {
+    .option('--registry <url>', 'ask this registry instead of the ones config.json and rumpkg.json pin')
+    .action(async (spec: string, opts: { offline?: boolean; registry?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { parseSpec, RumpkgError } = await import('../../components/index.js');
-      const { openRegistryClient } = await import('../../registry/index.js');
+      const { parseSpec, RumpkgError, isRumpkgError } = await import('../../components/index.js');
+      const { openRegistryClient, unknownComponentError } = await import('../../registry/index.js');
       const semver = { satisfies: ((await import('semver/functions/satisfies.js')) as unknown as { default: typeof import('semver/functions/satisfies.js') }).default };
       const parsed = parseSpec(spec);
-      const { client, config } = await openRegistryClient({ cwd: g.cwd, offline: opts.offline === true, reporter: createReporter(g) });
+      const { client, config } = await openRegistryClient({ cwd: g.cwd, ...(opts.registry === undefined ? {} : { registry: opts.registry }), offline: opts.offline === true, reporter: createReporter(g) });
       const { name, note: aliasNote } = await client.resolveName(parsed.name, { defaultScope: config.defaultScope });
       if (aliasNote !== undefined) note(g, aliasNote);
-      const p = await client.packument(name);
+      const p = await client.packument(name).catch(async (e: unknown) => {
+        throw isRumpkgError(e, 'E_NOT_FOUND') ? await unknownComponentError(client, parsed.name, name, { defaultScope: config.defaultScope }) : e;
+      });
       const versions = await client.versions(name);
       const matching = versions.filter((v) => semver.satisfies(v.version, parsed.range, { includePrerelease: false }));
       const pick = [...matching].reverse().find((v) => !v.yanked) ?? matching.at(-1);
@@ -34,8 +37,12 @@ export function register(program: Command): void {
       const rump = (m.rump ?? {}) as Record<string, unknown>;
       const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
       const targets = rump.targets !== null && typeof rump.targets === 'object' ? Object.keys(rump.targets as object).sort() : [];
+      // `latest` is the newest version that is not yanked: a yanked version keeps its dist-tag
+      // on the registry (yank only marks it), but nobody should be pointed at it.
+      const latest = [...versions].reverse().find((v) => !v.yanked && !v.version.includes('-'))?.version ?? null;
       const shown = {
         name,
+        latest,
         distTags: p['dist-tags'],
         versions: versions.map((v) => ({ version: v.version, yanked: v.yanked, ...(v.deprecated === undefined ? {} : { deprecated: v.deprecated }), integrity: v.integrity })),
         selected: {
@@ -70,7 +77,9 @@ export function register(program: Command): void {
       if (s.provides.length > 0) print(`provides: ${s.provides.join(', ')}`);
       if (s.conflicts.length > 0) print(`conflicts: ${s.conflicts.join(', ')}`);
       print(`integrity: ${s.integrity}`);
-      print(`dist-tags: ${Object.entries(shown.distTags).map(([t, v]) => `${t}=${v}`).join(' ')}`);
+      print(`latest: ${shown.latest ?? dim('(every version is yanked)')}`);
+      const yanked = new Set(shown.versions.filter((v) => v.yanked).map((v) => v.version));
+      print(`dist-tags: ${Object.entries(shown.distTags).map(([t, v]) => `${t}=${v}${yanked.has(v) ? ` ${red('[yanked]')}` : ''}`).join(' ')}`);
       print(`versions: ${shown.versions.map((v) => (v.yanked ? `${v.version} ${red('[yanked]')}` : v.version)).join(', ')}`);
     });
 }

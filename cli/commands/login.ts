@@ -1,10 +1,15 @@
 /**
- * `rumpkg login --registry URL`: reads a token from stdin (piped, or typed with echo off on a
- * terminal) and stores it in `$RUMPKG_HOME/credentials.json` (mode 0600). The token is never
- * printed, logged or written anywhere else.
+ * The account commands:
+ * - `rumpkg login --registry URL`: reads a token from stdin (piped, or typed with echo off on a
+ *   terminal) and stores it in `$RUMPKG_HOME/credentials.json` (mode 0600). The token is never
+ *   printed, logged or written anywhere else.
+ * - `rumpkg whoami [--registry URL]`: who the stored token of the registry belongs to (npm's
+ *   `GET /-/whoami`); default: the registry of the default scope.
+ * - `rumpkg logout [--registry URL]`: forgets the stored token (the registry itself keeps it
+ *   valid until it is revoked there).
  */
 import type { Command } from 'commander';
-import { globalOptions, print, printJson } from '../output.js';
+import { globalOptions, print, printJson, warn, type GlobalOptions } from '../output.js';
 
 async function readSecret(): Promise<string> {
   const stdin = process.stdin;
@@ -85,5 +90,71 @@ export function register(program: Command): void {
       await storeToken(home, url, { token });
       if (g.json) printJson({ registry: redactUrl(url), stored: true, ...(username === undefined ? {} : { username }) });
       else print(`logged in to ${redactUrl(url)}${username === undefined ? '' : ` as ${username}`} (token stored in ${home}/credentials.json, mode 0600)`);
+    });
+}
+
+/** The registry an account command is about: `--registry`, else the default scope's (http only). */
+async function accountRegistry(g: GlobalOptions, registry: string | undefined, verb: string): Promise<{ url: string; home: string }> {
+  const { openRegistryClient, resolveHome } = await import('../../registry/index.js');
+  const { RumpkgError } = await import('../../components/index.js');
+  const { registries, config } = await openRegistryClient({ cwd: g.cwd, ...(registry === undefined ? {} : { registry }) });
+  const url = registries[config.defaultScope];
+  if (url === undefined) {
+    throw new RumpkgError('E_SCOPE', `no registry is configured for the default scope ${config.defaultScope}`, { hint: `pass --registry URL, or rumpkg config set ${config.defaultScope}:registry URL` });
+  }
+  if (url.startsWith('file:')) {
+    throw new RumpkgError('E_USAGE', `${url} is a file: registry: it has no accounts (whoever can write the directory publishes to it), so there is nothing to ${verb}`, {
+      context: { registry: url },
+      hint: `name an http(s) registry: rumpkg ${verb} --registry http://HOST:PORT/`,
+    });
+  }
+  return { url, home: resolveHome() };
+}
+
+export function registerAccount(program: Command): void {
+  program
+    .command('whoami')
+    .description('show the user the stored token of a registry belongs to (asks the registry)')
+    .option('--registry <url>', 'the registry (default: the registry of the default scope)')
+    .action(async (opts: { registry?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { url, home } = await accountRegistry(g, opts.registry, 'whoami');
+      const { readToken, redactUrl, registryRequest, DEFAULT_LIMITS } = await import('../../registry/index.js');
+      const { RumpkgError } = await import('../../components/index.js');
+      const token = await readToken(home, url);
+      if (token === undefined) {
+        throw new RumpkgError('E_REGISTRY_AUTH', `not logged in to ${redactUrl(url)}`, {
+          context: { registry: redactUrl(url) },
+          hint: `rumpkg login --registry ${redactUrl(url)} < token-file`,
+        });
+      }
+      const r = await registryRequest({
+        method: 'GET',
+        url: new URL('-/whoami', url).href,
+        registry: url,
+        token,
+        what: 'whoami',
+        limits: { ...DEFAULT_LIMITS, retries: 1 },
+      });
+      const u = (r.body as { username?: unknown } | undefined)?.username;
+      if (typeof u !== 'string' || u === '') {
+        throw new RumpkgError('E_REGISTRY', `${redactUrl(url)} answered /-/whoami without a user name`, { context: { registry: redactUrl(url) } });
+      }
+      if (g.json) printJson({ registry: redactUrl(url), username: u });
+      else print(u);
+    });
+
+  program
+    .command('logout')
+    .description("forget the stored token of a registry (the registry keeps it valid until it is revoked there)")
+    .option('--registry <url>', 'the registry (default: the registry of the default scope)')
+    .action(async (opts: { registry?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { url, home } = await accountRegistry(g, opts.registry, 'logout');
+      const { removeToken, redactUrl } = await import('../../registry/index.js');
+      const removed = await removeToken(home, url);
+      if (g.json) printJson({ registry: redactUrl(url), removed });
+      else if (removed) print(`logged out of ${redactUrl(url)} (token removed from ${home}/credentials.json; revoke it on the registry to end it there)`);
+      else warn(`no token was stored for ${redactUrl(url)}`);
     });
 }

@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command('remove')
     .alias('rm')
     .description('remove components from rumpkg.json and re-lock')
-    .argument('<name...>')
+    .argument('<name...>', 'components to remove (names or aliases)')
     .option('--target <target...>', 'remove them for these targets only (a component requested for every target stays for the others)')
     .option('--offline', 'use only the cache')
     .action(async (names: string[], opts: { target?: string[]; offline?: boolean }, cmd: Command) => {

@@ -12,10 +12,11 @@ export function register(program: Command): void {
     .argument('<words...>', 'search words')
     .option('--size <n>', 'maximum results', '20')
     .option('--offline', 'use only local registries and the cache')
-    .action(async (words: string[], opts: { size: string; offline?: boolean }, cmd: Command) => {
+    .option('--registry <url>', 'ask this registry instead of the ones config.json and rumpkg.json pin')
+    .action(async (words: string[], opts: { size: string; offline?: boolean; registry?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { openRegistryClient } = await import('../../registry/index.js');
-      const { client } = await openRegistryClient({ cwd: g.cwd, offline: opts.offline === true, reporter: createReporter(g) });
+      const { client } = await openRegistryClient({ cwd: g.cwd, ...(opts.registry === undefined ? {} : { registry: opts.registry }), offline: opts.offline === true, reporter: createReporter(g) });
       const size = Math.max(1, Math.min(250, Number.parseInt(opts.size, 10) || 20));
       const hits = await client.search(words, { size });
       if (g.json) {

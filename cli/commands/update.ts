@@ -7,7 +7,7 @@ export function register(program: Command): void {
   program
     .command('update')
     .description('re-resolve allowing the named components (default: all) to move within their ranges')
-    .argument('[name...]')
+    .argument('[name...]', 'components allowed to move (default: all)')
     .option('--offline', 'use only the cache')
     .action(async (names: string[], opts: { offline?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);

@@ -113,7 +113,16 @@ export function register(program: Command): void {
           hint: 'the recorded files are not what upstream has at that ref: re-import, or investigate the change',
         });
       }
-      if (g.json) printJson({ results });
-      else if (results.length === 0) print('nothing to verify');
+      if (g.json) {
+        printJson({ results });
+        return;
+      }
+      // Say what was not checked: a run that checked nothing must not look like a clean pass.
+      const skipped = results.filter((r) => r.skipped !== undefined);
+      const checked = results.length - skipped.length;
+      if (g.verbose || checked === 0) for (const r of skipped) print(`${dim('skipped')} ${String(r.name)}@${String(r.version)}: ${String(r.skipped)}`);
+      if (results.length === 0) print('nothing verified: no locked components');
+      else if (checked === 0) print(`nothing verified: none of the ${skipped.length} component${skipped.length === 1 ? '' : 's'} records upstream file hashes (rump.upstream.files; rumpkg import upstream records them)`);
+      else if (skipped.length > 0) print(dim(`${checked} checked; ${skipped.length} record${skipped.length === 1 ? 's' : ''} no upstream file hashes and ${skipped.length === 1 ? 'was' : 'were'} not checked`));
     });
 }

@@ -10,7 +10,7 @@ export function register(program: Command): void {
   program
     .command('why')
     .description('show every chain of dependencies from the project to a component')
-    .argument('<name>')
+    .argument('<name>', 'a locked component (name or alias)')
     .option('--target <target>', 'which target (default: every locked target)')
     .action(async (word: string, opts: { target?: string }, cmd: Command) => {
       const g = globalOptions(cmd);

@@ -13,7 +13,8 @@ export function register(program: Command): void {
     .argument('<spec>', 'NAME@VERSION, e.g. tcpip@10.0.0')
     .option('--undo', 'restore a yanked version')
     .option('--reason <text>', 'why the version is withdrawn')
-    .action(async (spec: string, opts: { undo?: boolean; reason?: string }, cmd: Command) => {
+    .option('--registry <url>', 'ask this registry instead of the ones config.json and rumpkg.json pin')
+    .action(async (spec: string, opts: { undo?: boolean; reason?: string; registry?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { RumpkgError } = await import('../../components/index.js');
       const semver = { valid: ((await import('semver/functions/valid.js')) as unknown as { default: typeof import('semver/functions/valid.js') }).default };
@@ -25,10 +26,11 @@ export function register(program: Command): void {
           hint: 'e.g. rumpkg yank tcpip@10.0.0',
         });
       }
-      const { openRegistryClient } = await import('../../registry/index.js');
-      const { client, config } = await openRegistryClient({ cwd: g.cwd, reporter: createReporter(g) });
+      const { openRegistryClient, unknownComponentError } = await import('../../registry/index.js');
+      const { client, config } = await openRegistryClient({ cwd: g.cwd, ...(opts.registry === undefined ? {} : { registry: opts.registry }), reporter: createReporter(g) });
       const { name, note: aliasNote } = await client.resolveName(word, { defaultScope: config.defaultScope });
       if (aliasNote !== undefined) note(g, aliasNote);
+      if ((await client.versions(name)).length === 0) throw await unknownComponentError(client, word, name, { defaultScope: config.defaultScope });
       await client.yank(name, version, { undo: opts.undo === true, ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
       if (g.json) printJson({ name, version, yanked: opts.undo !== true });
       else print(`${opts.undo === true ? 'restored' : 'yanked'} ${name}@${version}`);

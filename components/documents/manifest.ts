@@ -731,10 +731,20 @@ function checkLockfile(lock: Lockfile, options: { file?: string } = {}): Documen
   return out;
 }
 
+/** The lockfile format version this rumpkg reads and writes. */
+const LOCKFILE_VERSION = 1;
+
 /** Parses rumpkg.lock text: safe JSON → schema → semantic checks. Pure. */
 export function parseLockfileText(text: string | Uint8Array, options: { file: string }): DocumentResult<Lockfile> {
   const parsed = parseToProblems(text, options.file);
   if (parsed.errors.length > 0) return { errors: parsed.errors };
+  // Another format version is reported as such, not as the keys this version would miss.
+  const version = parsed.doc !== null && typeof parsed.doc === 'object' && !Array.isArray(parsed.doc) ? (parsed.doc as Record<string, unknown>).lockfileVersion : undefined;
+  if (version !== undefined && version !== LOCKFILE_VERSION) {
+    return {
+      errors: [{ file: options.file, pointer: '/lockfileVersion', message: `unsupported lockfileVersion ${JSON.stringify(version)}: this rumpkg reads lockfileVersion ${LOCKFILE_VERSION}`, expected: String(LOCKFILE_VERSION), stage: 'schema' }],
+    };
+  }
   const schema = validateDocument<Lockfile>('lockfile', parsed.doc, options);
   if (schema.value === undefined) return { errors: schema.errors };
   const errors = checkLockfile(schema.value, options);

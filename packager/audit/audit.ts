@@ -621,7 +621,11 @@ export function auditVerdict(report: AuditReport, options: { auditLevel?: Severi
     const what = report.image?.path ?? 'the lockfile';
     verdict.error = new RumpkgError('E_AUDIT_FINDINGS', `audit of ${what}: ${parts.join('; ')}`, {
       context: { path: what, evidence: evidence.map((c) => ({ name: c.name, evidence: c.evidence })), advisories: advisories.map((a) => a.id), licenses },
-      hint: 'see the report above; --audit-level sets which advisory severities fail',
+      hint: [
+        ...(evidence.length > 0 ? ['the image is not what its manifest claims: rebuild it (rumpkg build) or find out who changed it'] : []),
+        ...(advisories.length > 0 ? [`update the affected components (rumpkg update NAME); --audit-level sets which advisory severities fail`] : []),
+        ...(licenses > 0 ? ['a component is usable only under a licence --deny refuses: remove it (rumpkg remove NAME) or drop that id from --deny'] : []),
+      ].join('; '),
       exitCode: 3,
     });
   }

@@ -1,5 +1,7 @@
 /**
  * SBOMs of what an audit found in an image (or a lockfile): CycloneDX 1.6 JSON and SPDX 2.3 JSON.
+ * CycloneDX goes through the CycloneDX project's library (`@cyclonedx/cyclonedx-library`);
+ * SPDX 2.3 JSON is written here by hand (no maintained npm library writes SPDX 2.3 documents).
  *
  * Deterministic: the same report gives the same bytes. The CycloneDX serial number and the SPDX
  * document namespace are a UUID derived (SHA-256, formatted as a version-5 UUID) from the image's
@@ -13,6 +15,7 @@
  * `vcs`; SPDX `downloadLocation` `git+https://github.com/<repo>@<ref>#<path>`).
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { RumpkgError, toolVersion } from '../../components/index.js';
 import type { AuditComponent, AuditReport } from './audit.js';
 
@@ -90,60 +93,69 @@ function subjectName(report: AuditReport): string {
   return 'project';
 }
 
-/** CycloneDX 1.6 JSON (an object; serialise with JSON.stringify(…, null, 2)). */
+type CycloneDxLibrary = typeof import('@cyclonedx/cyclonedx-library');
+let cyclonedx: CycloneDxLibrary | undefined;
+/** The CycloneDX library, loaded on first use (~100 ms of modules no other command needs). */
+function cycloneDxLibrary(): CycloneDxLibrary {
+  cyclonedx ??= createRequire(import.meta.url)('@cyclonedx/cyclonedx-library') as CycloneDxLibrary;
+  return cyclonedx;
+}
+
+/**
+ * CycloneDX 1.6 JSON (an object; serialise with JSON.stringify(…, null, 2)), built with the
+ * CycloneDX project's own library (models + its JSON normaliser for spec 1.6): rumpkg decides
+ * what goes in, the library decides how CycloneDX spells it. Lists keep the report's order (the
+ * report is sorted), so the output is deterministic.
+ */
 export function renderCycloneDx(report: AuditReport, options: SbomOptions = {}): Record<string, unknown> {
+  const { Enums, Models, Serialize, Spec } = cycloneDxLibrary();
   const version = options.toolVersion ?? toolVersion();
-  const subjectRef = 'rumpkg:subject';
+  const properties = (pairs: Array<[string, string]>): InstanceType<typeof Models.PropertyRepository> =>
+    new Models.PropertyRepository(pairs.map(([n, v]) => new Models.Property(n, v)));
   const comps = listed(report).map((c) => {
     const purl = componentPurl(c.name, c.version);
     const m = /^@([^/]+)\/(.+)$/.exec(c.name);
     const hash = integrityHex(c.integrity);
     const vcs = upstreamUrl(c);
-    const properties = [
-      { name: 'rumpkg:evidence', value: c.evidence },
-      ...(c.lib === '' ? [] : [{ name: 'rumpkg:lib', value: c.lib }]),
-      ...(c.upstream === null ? [] : [{ name: 'rumpkg:upstream', value: `${c.upstream.repository} ${c.upstream.path} @ ${c.upstream.ref ?? c.upstream.commit ?? 'unknown ref'}` }]),
-      ...(c.version === null ? [{ name: 'rumpkg:candidate-versions', value: c.candidates.join(' ') }] : []),
-    ];
-    return {
-      type: c.kind === 'platform' ? 'platform' : 'library',
-      'bom-ref': purl,
-      ...(m === null ? { name: c.name } : { group: `@${m[1]}`, name: m[2] }),
+    const component = new Models.Component(c.kind === 'platform' ? Enums.ComponentType.Platform : Enums.ComponentType.Library, m === null ? c.name : m[2]!, {
+      bomRef: purl,
+      ...(m === null ? {} : { group: `@${m[1]}` }),
       ...(c.version === null ? {} : { version: c.version }),
       purl,
-      ...(hash === undefined ? {} : { hashes: [{ alg: hash.alg, content: hash.hex }] }),
-      ...(c.license === '' ? {} : { licenses: [{ expression: c.license }] }),
-      ...(vcs === undefined ? {} : { externalReferences: [{ type: 'vcs', url: vcs, comment: `upstream ${c.upstream!.path} at ${c.upstream!.ref ?? c.upstream!.commit ?? 'unknown ref'}` }] }),
-      properties,
-    };
+      properties: properties([
+        ['rumpkg:evidence', c.evidence],
+        ...(c.lib === '' ? [] : [['rumpkg:lib', c.lib] as [string, string]]),
+        ...(c.upstream === null ? [] : [['rumpkg:upstream', `${c.upstream.repository} ${c.upstream.path} @ ${c.upstream.ref ?? c.upstream.commit ?? 'unknown ref'}`] as [string, string]]),
+        ...(c.version === null ? [['rumpkg:candidate-versions', c.candidates.join(' ')] as [string, string]] : []),
+      ]),
+    });
+    if (hash !== undefined) component.hashes.set(Enums.HashAlgorithm[hash.alg], hash.hex);
+    if (c.license !== '') component.licenses.add(new Models.LicenseExpression(c.license));
+    if (vcs !== undefined) component.externalReferences.add(new Models.ExternalReference(vcs, Enums.ExternalReferenceType.VCS, { comment: `upstream ${c.upstream!.path} at ${c.upstream!.ref ?? c.upstream!.commit ?? 'unknown ref'}` }));
+    return component;
   });
   const subjectHash = report.image === null ? undefined : /^sha256-([0-9a-f]{64})$/.exec(report.image.sha256)?.[1];
-  return {
-    $schema: 'http://cyclonedx.org/schema/bom-1.6.schema.json',
-    bomFormat: 'CycloneDX',
-    specVersion: '1.6',
+  const subject = new Models.Component(report.image === null ? Enums.ComponentType.Application : Enums.ComponentType.Firmware, subjectName(report), {
+    bomRef: 'rumpkg:subject',
+    properties: properties([
+      ['rumpkg:manifest', report.manifest],
+      ...(report.target === null ? [] : [['rumpkg:target', report.target] as [string, string]]),
+    ]),
+    dependencies: new Models.BomRefRepository(comps.map((c) => c.bomRef)),
+  });
+  if (subjectHash !== undefined) subject.hashes.set(Enums.HashAlgorithm['SHA-256'], subjectHash);
+  const bom = new Models.Bom({
     serialNumber: `urn:uuid:${seededUuid(seedOf(report))}`,
-    version: 1,
-    metadata: {
-      timestamp: sbomTimestamp(options.env),
-      tools: { components: [{ type: 'application', name: 'rumpkg', version }] },
-      component: {
-        type: report.image === null ? 'application' : 'firmware',
-        'bom-ref': subjectRef,
-        name: subjectName(report),
-        ...(subjectHash === undefined ? {} : { hashes: [{ alg: 'SHA-256', content: subjectHash }] }),
-        properties: [
-          { name: 'rumpkg:manifest', value: report.manifest },
-          ...(report.target === null ? [] : [{ name: 'rumpkg:target', value: report.target }]),
-        ],
-      },
-    },
-    components: comps,
-    dependencies: [
-      { ref: subjectRef, dependsOn: comps.map((c) => c['bom-ref']) },
-      ...comps.map((c) => ({ ref: c['bom-ref'] })),
-    ],
-  };
+    metadata: new Models.Metadata({
+      timestamp: new Date(sbomTimestamp(options.env)),
+      tools: new Models.Tools({ components: new Models.ComponentRepository([new Models.Component(Enums.ComponentType.Application, 'rumpkg', { version })]) }),
+      component: subject,
+    }),
+    components: new Models.ComponentRepository(comps),
+  });
+  // The library's normalizer gives the document as a plain object (its JSON serializer
+  // stringifies exactly this; keys left undefined vanish there as in the rendered output).
+  return new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6).makeForBom().normalize(bom, { sortLists: false }) as unknown as Record<string, unknown>;
 }
 
 const spdxIdPart = (s: string): string => s.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '') || 'x';

@@ -81,6 +81,7 @@ import {
   resolveHome,
   withLock,
   writeFileAtomic,
+  unknownComponentError,
   type RegistryClient,
   type Store,
 } from '../../registry/index.js';
@@ -204,7 +205,10 @@ export async function readLock(dir: string): Promise<Lockfile | undefined> {
   if (value === undefined) {
     throw new RumpkgError('E_LOCKFILE', `${path} is not a valid lockfile: ${errors[0]?.pointer ?? ''} ${errors[0]?.message ?? ''}`.trim(), {
       context: { path, problems: errors },
-      hint: 'fix or delete the lockfile and run rumpkg install',
+      hint:
+        errors[0]?.pointer === '/lockfileVersion'
+          ? 'the lockfile was written in another format version (by another rumpkg): use that rumpkg, or delete rumpkg.lock and run rumpkg install to resolve again'
+          : 'fix or delete the lockfile and run rumpkg install',
     });
   }
   return value;
@@ -282,14 +286,21 @@ async function checkLockAgainstRegistry(lock: Lockfile, session: Session): Promi
 async function checkEntriesAgainstRegistry(entries: LockedEntry[], session: Session): Promise<void> {
   const names = [...new Set(entries.map((c) => c.name))];
   const listings = new Map<string, Awaited<ReturnType<RegistryClient['versions']>>>();
+  const notCached: string[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < names.length) {
       const n = names[next++] as string;
-      listings.set(n, await session.client.versions(n));
+      try {
+        listings.set(n, await session.client.versions(n));
+      } catch (e) {
+        if (!isRumpkgError(e, 'E_OFFLINE')) throw e;
+        for (const c of entries) if (c.name === n) notCached.push(`${c.name}@${c.version}`);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, names.length) }, worker));
+  if (notCached.length > 0) throw offlineMisses(notCached);
   for (const c of entries) {
     const id = `${c.name}@${c.version}`;
     const v = listings.get(c.name)?.find((x) => x.version === c.version);
@@ -439,16 +450,32 @@ async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectR
   if (absent.length > 0) await checkEntriesAgainstRegistry(absent, session);
   let done = 0;
   let next = 0;
+  const notCached: string[] = [];
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const c = items[next++] as LockedComponent & { name: string };
-      await store.ensureUnpacked(c.name, c.version, { integrity: c.integrity, tarball: c.tarball });
+      try {
+        await store.ensureUnpacked(c.name, c.version, { integrity: c.integrity, tarball: c.tarball });
+      } catch (e) {
+        if (!isRumpkgError(e, 'E_OFFLINE')) throw e;
+        notCached.push(`${c.name}@${c.version}`);
+      }
       done++;
       reporter?.progress?.('fetching', done, items.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, items.length) }, worker));
+  if (notCached.length > 0) throw offlineMisses(notCached);
   return items.length;
+}
+
+/** One E_OFFLINE naming every locked component the cache lacks (not just the first one met). */
+function offlineMisses(missing: string[]): RumpkgError {
+  const all = [...new Set(missing)].sort();
+  return new RumpkgError('E_OFFLINE', `offline: ${all.length} locked component${all.length === 1 ? ' is' : 's are'} not in the cache: ${all.join(', ')}`, {
+    context: { missing: all },
+    hint: 'run rumpkg install once without --offline to fill the cache',
+  });
 }
 
 /**
@@ -650,6 +677,7 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
       const word = at > 0 ? spec.slice(0, at) : spec;
       const { name, note } = await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE, verb: 'add' });
       if (note !== undefined) notes.push(note);
+      if ((await session.client.versions(name)).length === 0) throw await unknownComponentError(session.client, word, name);
       const parsed = parseSpec(at > 0 ? `${name}@${spec.slice(at + 1)}` : name);
       requested.push({ spec, name: parsed.name, ...(at > 0 ? { range: parsed.range } : {}) });
     }

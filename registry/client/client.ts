@@ -22,7 +22,7 @@
  */
 import { join } from 'node:path';
 import { DEFAULT_SCOPE, RumpkgError, integrityOf, isRumpkgError, parseIntegrity, readProjectManifest, readTarballEntries, verifyIntegrity } from '../../components/index.js';
-import { checkSeen, cleanStaleTemp, effectiveRegistries, ensureHome, readConfig, registryForName, resolveHome, type RumpkgConfig } from '../home/index.js';
+import { checkSeen, cleanStaleTemp, effectiveRegistries, ensureHome, normalizeRegistryUrl, readConfig, registryForName, resolveHome, type RumpkgConfig } from '../home/index.js';
 import { DEFAULT_LIMITS, redactUrl, type TransportLimits } from '../transport/index.js';
 import { componentClaims, isYanked, metadataDifferences, tarballPath, type Packument, type PackumentVersion } from '../storage/index.js';
 import { createBackend } from './backend.js';
@@ -299,14 +299,21 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const search = async (words: string[], opts: { size?: number; scope?: string } = {}): Promise<ClientSearchHit[]> => {
     const size = opts.size ?? 20;
     const scopes = opts.scope !== undefined ? [opts.scope] : Object.keys(options.registries).sort();
+    // Each registry is asked once, however many scopes are pinned to it, and a hit counts only
+    // when its scope is one of those asked and pinned to the registry that answered (RG-06: a
+    // name is only ever fetched from its scope's registry).
+    const urls = [...new Set(scopes.flatMap((s) => (options.registries[s] === undefined ? [] : [options.registries[s]!])))];
     const all = await Promise.all(
-      scopes.map(async (scope): Promise<ClientSearchHit[]> => {
-        const url = options.registries[scope];
-        if (url === undefined) return [];
-        return (await backendOf(url).search(words, { size })).map((h) => ({ ...h, registry: scope }));
-      }),
+      urls.map(async (url): Promise<ClientSearchHit[]> =>
+        (await backendOf(url).search(words, { size })).flatMap((h) => {
+          const scope = h.name.startsWith('@') ? h.name.slice(0, Math.max(0, h.name.indexOf('/'))) : '';
+          return scopes.includes(scope) && options.registries[scope] === url ? [{ ...h, registry: scope }] : [];
+        }),
+      ),
     );
-    return all.flat().sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, size);
+    const best = new Map<string, ClientSearchHit>();
+    for (const h of all.flat()) if ((best.get(h.name)?.score ?? -Infinity) < h.score) best.set(h.name, h);
+    return [...best.values()].sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, size);
   };
 
   const resolveName = async (word: string, opts: { defaultScope?: string; verb?: string } = {}): Promise<{ name: string; note?: string }> => {
@@ -357,6 +364,11 @@ interface OpenClientOptions {
   reporter?: ClientReporter;
   env?: NodeJS.ProcessEnv;
   limits?: Partial<TransportLimits>;
+  /**
+   * A command's `--registry URL`: this registry serves every scope for this run (the default
+   * scope included), instead of what config.json and rumpkg.json pin.
+   */
+  registry?: string;
 }
 
 /** The client for a CLI run: home from `$RUMPKG_HOME`, config, and the project's registries. */
@@ -377,7 +389,11 @@ export async function openRegistryClient(options: OpenClientOptions): Promise<{
   } catch (e) {
     if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
   }
-  const registries = effectiveRegistries(config, { ...(project === undefined ? {} : { project }), projectDir: options.cwd });
+  let registries = effectiveRegistries(config, { ...(project === undefined ? {} : { project }), projectDir: options.cwd });
+  if (options.registry !== undefined) {
+    const url = normalizeRegistryUrl(options.registry, { base: options.cwd });
+    registries = Object.fromEntries([...new Set([...Object.keys(registries), config.defaultScope])].sort().map((scope) => [scope, url]));
+  }
   const client = createRegistryClient({
     home,
     registries,

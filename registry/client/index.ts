@@ -4,3 +4,4 @@ export * from './client.js';
 export { registryKind } from './backend.js';
 export type { RegistryKind, ClientReporter } from './types.js';
 export * from './provider.js';
+export { suggestComponents, unknownComponentError } from './suggest.js';

@@ -159,3 +159,63 @@ export function registryForName(name: string, registries: Record<string, string>
   }
   return { scope, url };
 }
+
+/**
+ * `rumpkg config` keys: `defaultScope`, `registry` (the registry of the default scope) and
+ * npm's spelling `@scope:registry`; E_USAGE for anything else.
+ */
+function configKey(key: string, config: RumpkgConfig): { kind: 'defaultScope' } | { kind: 'registry'; scope: string } {
+  if (key === 'defaultScope') return { kind: 'defaultScope' };
+  if (key === 'registry') return { kind: 'registry', scope: config.defaultScope };
+  const m = /^(@[^:]+):registry$/.exec(key);
+  if (m !== null && SCOPE_RE.test(m[1]!)) return { kind: 'registry', scope: m[1]! };
+  throw new RumpkgError('E_USAGE', `unknown config key ${JSON.stringify(key)}`, {
+    context: { key },
+    hint: 'keys: defaultScope, registry (the default scope\'s registry), @SCOPE:registry (e.g. @rump:registry)',
+  });
+}
+
+/** Every setting as `key → value` (the form `rumpkg config list` prints), keys sorted. */
+export function configEntries(config: RumpkgConfig): Array<[string, string]> {
+  return [
+    ['defaultScope', config.defaultScope] as [string, string],
+    ...Object.entries(config.registries)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([scope, url]): [string, string] => [`${scope}:registry`, url]),
+  ];
+}
+
+/** The value of one key (E_USAGE for an unknown key, E_NOT_FOUND for a scope with no registry). */
+export function getConfigValue(config: RumpkgConfig, key: string): string {
+  const k = configKey(key, config);
+  if (k.kind === 'defaultScope') return config.defaultScope;
+  const url = config.registries[k.scope];
+  if (url === undefined) {
+    throw new RumpkgError('E_NOT_FOUND', `no registry is configured for ${k.scope}`, { context: { key, scope: k.scope }, hint: `rumpkg config set ${k.scope}:registry URL` });
+  }
+  return url;
+}
+
+/**
+ * Sets (`value` given) or deletes (`value` undefined) one key of `<home>/config.json` and writes
+ * it atomically; registry URLs are normalised (relative `file:` paths against `base`). Deleting a
+ * scope the defaults pin (`@rump`) gives it back its default registry. Returns the new config.
+ */
+export async function updateConfig(root: string, key: string, value: string | undefined, options: { base?: string } = {}): Promise<RumpkgConfig> {
+  const config = await readConfig(root);
+  const k = configKey(key, config);
+  if (k.kind === 'defaultScope') {
+    if (value === undefined) config.defaultScope = defaultConfig(root).defaultScope;
+    else if (!SCOPE_RE.test(value)) {
+      throw new RumpkgError('E_USAGE', `defaultScope must be a scope such as @rump, not ${JSON.stringify(value)}`, { context: { key, value } });
+    } else config.defaultScope = value;
+  } else if (value === undefined) {
+    delete config.registries[k.scope];
+    const fallback = defaultConfig(root).registries[k.scope];
+    if (fallback !== undefined) config.registries[k.scope] = fallback;
+  } else {
+    config.registries[k.scope] = normalizeRegistryUrl(value, options.base === undefined ? {} : { base: options.base });
+  }
+  await writeConfig(root, config);
+  return config;
+}

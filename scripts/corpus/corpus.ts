@@ -7,9 +7,10 @@
  *   <outDir>/<version>/<name>/src/*.c, *.h           the miniature sources
  *   <outDir>/<version>/<name>/lib/<target>/<lib>.a   one archive per target it ships
  *
- * `generateCorpus` writes the sources (I/O, no compiler); `buildCorpus` generates, compiles (one
- * `cc -c` per version × target for all components, versions in parallel), archives with
- * `ar rcsD` (deterministic) and writes the manifests. Targets are rows of CORPUS_TARGETS: adding
+ * `generateCorpus` writes the sources (I/O, no compiler); `buildCorpus` generates, compiles (a
+ * few `cc -c` per version × toolchain, each compiling a slice of the components; every version
+ * and toolchain at once, at most `jobs` processes running), archives with `ar -M` (deterministic,
+ * like `ar rcsD`) and writes the manifests. Targets are rows of CORPUS_TARGETS: adding
  * an arch or platform is one row. The versions differ where CORPUS_VERSION_CHANGES says so
  * (miniature history for the resolver to choose from, not NetBSD's real history); every archive
  * embeds its version string, so archives of different versions differ.
@@ -21,6 +22,7 @@
  * (platform.o), `objects` linked first (boot.o) and a `linkerScript` for its target.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -544,7 +546,7 @@ export interface BuildCorpusOptions {
   targets?: readonly Target[];
   /** Compiler for posix targets (default `cc`). */
   cc?: string;
-  /** Versions built in parallel (default: min(2, CPUs)). */
+  /** Compiler and archiver processes at once, over all versions and targets (default: the CPUs). */
   jobs?: number;
   onEvent?: (event: CorpusEvent) => void;
 }
@@ -568,6 +570,8 @@ async function buildGroup(
   plan: CorpusVersionPlan,
   group: readonly Target[],
   tc: CorpusToolchain,
+  limit: Limiter,
+  jobs: number,
 ): Promise<Map<Target, Map<string, TargetEntry>>> {
   const comps = plan.components.filter((c) => c.targets.some((t) => group.includes(t)));
   const target = group.join('+');
@@ -590,20 +594,25 @@ async function buildGroup(
       members.set(c.entry.name, files.map((f) => f.replace(/\.c$/, '.o')));
       (c.entry.lib === 'librumpuser' ? hosted : free).push(...files.map((f) => join(src, f)));
     }
+    // Every compiler process of this version × toolchain at once, each under the limiter: the
+    // component sources in `jobs` slices (one `cc -c` per slice; object names are unique per
+    // version, so the slices share one object directory), the platform packages, rumpuser.
+    if (hosted.length > 0 && tc.hostedCc === null) throw new Error(`corpus: ${target} has no hosted compiler for rumpuser`);
     const register = tc.registration === 'constructor' ? ['-DRUMPKG_REGISTER_BY_CONSTRUCTOR'] : [];
-    if (free.length > 0) await run(tc.cc, [...CORPUS_CFLAGS, ...tc.cflags, ...register, ...prefix, '-c', ...free], { cwd: obj, pkg: tc.package });
-    // Platform packages: boot code and hypercalls, compiled without PIC; boot.o and the linker
-    // script ship next to the archive (TargetEntry objects / linkerScript).
-    for (const c of platforms) {
-      const src = join(vdir, c.entry.name, 'src');
-      const pobj = join(obj, c.entry.name);
-      await mkdir(pobj, { recursive: true });
-      await run(tc.cc, [...PLATFORM_CFLAGS, ...tc.cflags, ...prefix, `-ffile-prefix-map=${pobj}=.`, '-c', join(src, 'boot.S'), join(src, 'platform.c')], { cwd: pobj, pkg: tc.package });
-    }
-    if (hosted.length > 0) {
-      if (tc.hostedCc === null) throw new Error(`corpus: ${target} has no hosted compiler for rumpuser`);
-      await run(tc.hostedCc, ['-std=c11', '-O2', '-fPIE', '-g0', '-Wall', '-Werror', ...prefix, '-c', ...hosted], { cwd: obj, pkg: tc.package });
-    }
+    const per = Math.max(1, Math.ceil(free.length / Math.max(1, jobs)));
+    const slices = Array.from({ length: Math.ceil(free.length / per) }, (_, i) => free.slice(i * per, (i + 1) * per));
+    await Promise.all([
+      ...slices.map((slice) => limit(() => run(tc.cc, [...CORPUS_CFLAGS, ...tc.cflags, ...register, ...prefix, '-c', ...slice], { cwd: obj, pkg: tc.package }))),
+      // Platform packages: boot code and hypercalls, compiled without PIC; boot.o and the linker
+      // script ship next to the archive (TargetEntry objects / linkerScript).
+      ...platforms.map(async (c) => {
+        const src = join(vdir, c.entry.name, 'src');
+        const pobj = join(obj, c.entry.name);
+        await mkdir(pobj, { recursive: true });
+        await limit(() => run(tc.cc, [...PLATFORM_CFLAGS, ...tc.cflags, ...prefix, `-ffile-prefix-map=${pobj}=.`, '-c', join(src, 'boot.S'), join(src, 'platform.c')], { cwd: pobj, pkg: tc.package }));
+      }),
+      ...(hosted.length > 0 ? [limit(() => run(tc.hostedCc as string, ['-std=c11', '-O2', '-fPIE', '-g0', '-Wall', '-Werror', ...prefix, '-c', ...hosted], { cwd: obj, pkg: tc.package }))] : []),
+    ]);
     // One ar process per version × target: an MRI script creates every archive (GNU ar writes
     // deterministic archives — zero dates/uids, mode 644, symbol index — like `ar rcsD`).
     const mri: string[] = [];
@@ -620,7 +629,7 @@ async function buildGroup(
         hint: 'build the corpus in a directory whose path has no such characters',
       });
     }
-    await runWithInput(tc.ar, ['-M'], mri.join('\n'), { cwd: obj, pkg: tc.package });
+    await limit(() => runWithInput(tc.ar, ['-M'], mri.join('\n'), { cwd: obj, pkg: tc.package }));
     const out = new Map<Target, Map<string, TargetEntry>>();
     for (const t of group) {
       const entries = new Map<string, TargetEntry>();
@@ -645,18 +654,22 @@ async function buildGroup(
   }
 }
 
-/** Runs `fn` over `items` with at most `jobs` in flight. */
-async function pool<T, R>(items: readonly T[], jobs: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
+/** Runs the functions given to it with at most `jobs` of them in flight (the rest wait in order). */
+type Limiter = <R>(fn: () => Promise<R>) => Promise<R>;
+
+function createLimiter(jobs: number): Limiter {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <R>(fn: () => Promise<R>): Promise<R> => {
+    if (active >= jobs) await new Promise<void>((go) => waiting.push(go));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
-  return results;
 }
 
 /**
@@ -674,7 +687,8 @@ export async function buildCorpus(outDir: string, options: BuildCorpusOptions = 
     if (options.cc === undefined || !t.startsWith('posix-')) return row;
     return { ...row, cc: options.cc, hostedCc: options.cc };
   };
-  const jobs = options.jobs ?? Math.min(2, availableParallelism());
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  const limit = createLimiter(jobs);
   // Targets with the same toolchain row share one compilation.
   const bySig = new Map<string, Target[]>();
   for (const t of targets) {
@@ -685,18 +699,19 @@ export async function buildCorpus(outDir: string, options: BuildCorpusOptions = 
   const groups = [...bySig.values()];
   let components = 0;
   let archives = 0;
-  await pool(plans, jobs, async (plan) => {
+  // Every version × toolchain at once; the limiter keeps `jobs` processes running until the end.
+  await Promise.all(plans.map(async (plan) => {
     const t0 = Date.now();
     const entries = new Map<string, Record<Target, TargetEntry>>(plan.components.map((c) => [c.entry.name, {}]));
-    for (const group of groups) {
+    await Promise.all(groups.map(async (group) => {
       const t1 = Date.now();
-      const built = await buildGroup(outDir, plan, group, table(group[0] as Target));
+      const built = await buildGroup(outDir, plan, group, table(group[0] as Target), limit, jobs);
       for (const [target, byName] of built) {
         for (const [name, e] of byName) (entries.get(name) as Record<Target, TargetEntry>)[target] = e;
         archives += byName.size;
         options.onEvent?.({ type: 'compiled', version: plan.version, target, components: byName.size, ms: Date.now() - t1 });
       }
-    }
+    }));
     for (const c of plan.components) {
       const targetEntries = entries.get(c.entry.name) as Record<Target, TargetEntry>;
       const dir = join(outDir, plan.version, c.entry.name);
@@ -709,7 +724,7 @@ export async function buildCorpus(outDir: string, options: BuildCorpusOptions = 
       components++;
     }
     options.onEvent?.({ type: 'version-done', version: plan.version, ms: Date.now() - t0 });
-  });
+  }));
   return { outDir, versions, targets, components, archives, ms: Date.now() - started };
 }
 
@@ -720,9 +735,16 @@ export async function corpusInputFiles(): Promise<string[]> {
   const pdir = fileURLToPath(new URL('./platforms/', import.meta.url));
   assets.push(join(pdir, 'hw-common.c'));
   for (const t of [...new Set(Object.values(PLATFORM_SOURCES))].sort()) for (const f of PLATFORM_FILES) assets.push(join(pdir, t, f));
-  const self = fileURLToPath(import.meta.url);
-  const ext = self.endsWith('.ts') ? 'ts' : 'js'; // sources (vitest) or dist/
-  return [self, fileURLToPath(new URL(`../../components/catalog/catalog.${ext}`, import.meta.url)), fileURLToPath(new URL('../../components/catalog/netbsd.json', import.meta.url)), ...assets];
+  // The TypeScript sources whenever they are there (a checkout), also when running from dist/:
+  // the tests (sources) and the demo (dist/) then compute the same key and share one cache.
+  const fromDist = import.meta.url.endsWith('.js');
+  const dist = new URL('../../', import.meta.url);
+  const repo = fromDist ? new URL('../', dist) : dist;
+  const code = (rel: string): string => {
+    const ts = fileURLToPath(new URL(`${rel}.ts`, repo));
+    return existsSync(ts) ? ts : fileURLToPath(new URL(`${rel}.js`, dist));
+  };
+  return [code('scripts/corpus/corpus'), code('components/catalog/catalog'), fileURLToPath(new URL('../../components/catalog/netbsd.json', import.meta.url)), ...assets];
 }
 
 /**

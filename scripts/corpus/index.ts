@@ -2,3 +2,4 @@
 // part of the product: nothing under schemas/ components/ resolver/ registry/ packager/ cli/
 // imports it (test/architecture.test.ts checks).
 export * from './corpus.js';
+export * from './cache.js';

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   INIT_LEVEL_RUN_ORDER,
@@ -16,7 +16,7 @@ import {
   type CatalogEntry,
   type ComponentManifest,
 } from '../../components/index.js';
-import { buildCorpus, corpusEntry, CORPUS_EXTRA_COMPONENTS, CORPUS_VERSIONS } from '../../scripts/corpus/index.js';
+import { buildCorpus, cachedCorpus, corpusEntry, corpusFingerprint, CORPUS_EXTRA_COMPONENTS, CORPUS_VERSIONS } from '../../scripts/corpus/index.js';
 import { corpusBuildInfo, corpusDir } from '../helpers/corpus.js';
 
 const POSIX = 'posix-x86_64';
@@ -151,13 +151,15 @@ describe('corpus build', () => {
     for (const e of loadCatalog().components) expect(deps(LATEST, e.name).sort()).toEqual(e.dependencies.map((d) => `@rump/${d}`).sort());
   });
 
-  it('builds reproducibly: the same archives from another directory', async () => {
-    const again = join(work, 'again');
-    await buildCorpus(again, { versions: [LATEST], targets: [POSIX] });
-    for (const name of ['base', 'tcpip', 'rumpuser', 'virtio-net']) {
-      const a = await readFile(archive(LATEST, name));
-      const b = await readFile(join(again, LATEST, name, 'lib', POSIX, `${entry(name).lib}.a`));
-      expect(b.equals(a), name).toBe(true);
+  it('builds reproducibly: the same archives from another directory, however the compilation is sliced (jobs)', async () => {
+    for (const jobs of [1, 7]) {
+      const again = join(work, `again-${jobs}`);
+      await buildCorpus(again, { versions: [LATEST], targets: [POSIX], jobs });
+      for (const name of ['base', 'tcpip', 'rumpuser', 'virtio-net']) {
+        const a = await readFile(archive(LATEST, name));
+        const b = await readFile(join(again, LATEST, name, 'lib', POSIX, `${entry(name).lib}.a`));
+        expect(b.equals(a), `${name} (jobs ${jobs})`).toBe(true);
+      }
     }
     // and the archives of two versions differ (the version string is embedded)
     expect((await readFile(archive('10.0.0', 'tcpip'))).equals(await readFile(archive(LATEST, 'tcpip')))).toBe(false);
@@ -310,5 +312,22 @@ void _start(void) { rumpuser_exit(rump_init()); }
       // riscv64: no pci/virtio-pci → bus:virtio is missing, and the linker says so
       else expect(r.stderr).toContain('rumpns_bus_virtio_attach');
     }
+  });
+});
+
+describe('the corpus cache (cachedCorpus: tests and the demo share it)', () => {
+  it('builds once per fingerprint: concurrent callers get one build, later callers the cached root', async () => {
+    const cacheDir = join(work, 'cache');
+    const opts = { versions: [LATEST], targets: [POSIX], cacheDir };
+    const [a, b] = await Promise.all([cachedCorpus(opts), cachedCorpus(opts)]);
+    expect(a.root).toBe(b.root);
+    expect([a.built, b.built].sort()).toEqual([false, true]);
+    expect(a.root).toBe(join(cacheDir, await corpusFingerprint({ versions: [LATEST], targets: [POSIX] })));
+    const again = await cachedCorpus(opts);
+    expect(again).toMatchObject({ root: a.root, built: false, info: { components: a.info.components, archives: a.info.archives } });
+    // Nothing but the corpus and its build record is left in the cache (no temporary directories, no lock).
+    expect((await readdir(cacheDir)).sort()).toEqual([basename(a.root), `${basename(a.root)}.build.json`]);
+    // Another key (another version set) is another corpus.
+    expect((await corpusFingerprint({ versions: ['10.0.0'], targets: [POSIX] })) === basename(a.root)).toBe(false);
   });
 });

@@ -126,6 +126,7 @@ describe('rumpkg audit --advisories --audit-level (lockfile audit)', () => {
       for (const [j, level] of levels.entries()) {
         const r = await run(['--json', 'audit', '--cwd', dir, '--advisories', adv, '--audit-level', level, '--no-registry']);
         expect({ severity, level, code: r.code }).toEqual({ severity, level, code: i >= j ? 3 : 0 });
+        if (i >= j) expect((JSON.parse(r.stdout) as { verdict: { error?: { hint?: string } } }).verdict.error?.hint ?? '').toMatch(/--audit-level/);
         const doc = JSON.parse(r.stdout) as { advisories: Array<{ id: string; component: string; fixed?: string }> };
         expect(doc.advisories).toMatchObject([{ id: `RUMP-${severity}`, component: '@rump/tcpip', fixed: '10.1.0' }]);
       }
@@ -140,6 +141,9 @@ describe('rumpkg audit --advisories --audit-level (lockfile audit)', () => {
     const d = await run(['audit', '--cwd', dir, '--deny', 'BSD-2-Clause', '--no-registry']);
     expect(d.code).toBe(3);
     expect(d.stdout).toMatch(/denied: @rump\/tcpip@10\.0\.0 is licensed BSD-2-Clause/);
+    // …whose hint is about the licence policy, not about advisories.
+    expect(d.stderr).toMatch(/hint: .*--deny/);
+    expect(d.stderr).not.toMatch(/advisor/);
     // A malformed advisory file: exit 1, E_ADVISORY.
     writeFileSync(adv, JSON.stringify({ id: 'B', affected: [{ package: { name: 'tcpip' }, versions: 'x' }] }));
     const bad = await run(['audit', '--cwd', dir, '--advisories', adv, '--no-registry']);

@@ -5,30 +5,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INIT_LEVEL_RUN_ORDER, type ComponentManifest, type LockedComponent, type LockedTarget, type Lockfile, type ProjectManifest, type Target } from '../../components/index.js';
-import { buildCorpus, corpusFingerprint } from '../../scripts/corpus/index.js';
+import { corpusDir } from '../helpers/corpus.js';
 
 export const VERSION = '10.0.0';
 export const TARGET: Target = 'posix-x86_64';
 
-/** The corpus root (`<root>/<version>/<bare name>/…`), built once and cached by fingerprint. */
-export async function corpusRoot(): Promise<string> {
-  const opts = { versions: [VERSION], targets: [TARGET] };
-  const fp = createHash('sha256').update(await corpusFingerprint(opts)).digest('hex').slice(0, 16);
-  const root = join(tmpdir(), `rumpkg-packager-corpus-${fp}`);
-  if (existsSync(join(root, '.done'))) return root;
-  const tmp = mkdtempSync(join(tmpdir(), 'rumpkg-packager-corpus-tmp-'));
-  await buildCorpus(tmp, opts);
-  writeFileSync(join(tmp, '.done'), '');
-  try {
-    renameSync(tmp, root);
-  } catch {
-    rmSync(tmp, { recursive: true, force: true }); // another worker won
-  }
-  return root;
+/** The corpus root (`<root>/<version>/<bare name>/…`): one version for posix, from the shared corpus cache. */
+export function corpusRoot(): Promise<string> {
+  return corpusDir({ versions: [VERSION], targets: [TARGET] });
 }
 
 const bare = (name: string): string => name.replace(/^@[^/]+\//, '');

@@ -68,14 +68,14 @@ describe('CycloneDX 1.6', () => {
     expect(tcpip.hashes).toEqual([{ alg: 'SHA-512', content: integrityHex(locked.integrity)!.hex }]);
     expect(tcpip.licenses).toEqual([{ expression: 'BSD-2-Clause' }]);
     expect(tcpip.externalReferences).toEqual([{ type: 'vcs', url: 'https://github.com/NetBSD/src/tree/netbsd-10-0-RELEASE/sys/rump/net/lib/libnetinet', comment: expect.any(String) }]);
-    expect(bom.metadata.timestamp).toBe('1970-01-01T00:00:00Z');
+    expect(bom.metadata.timestamp).toBe('1970-01-01T00:00:00.000Z');
     expect(bom.metadata.component.hashes[0]!.content).toBe(report.image!.sha256.slice('sha256-'.length));
   });
 
   it('is deterministic; SOURCE_DATE_EPOCH sets the timestamp, the serial follows the image hash', () => {
     expect(renderSbom(report, 'cyclonedx', { env: {} })).toBe(renderSbom(report, 'cyclonedx', { env: {} }));
     const a = renderCycloneDx(report, { env: { SOURCE_DATE_EPOCH: '1700000000' } }) as { metadata: { timestamp: string }; serialNumber: string };
-    expect(a.metadata.timestamp).toBe('2023-11-14T22:13:20Z');
+    expect(a.metadata.timestamp).toBe('2023-11-14T22:13:20.000Z');
     const other = renderCycloneDx({ ...report, image: { ...report.image!, sha256: 'sha256-' + '0'.repeat(64) } }, { env: {} }) as { serialNumber: string };
     expect(other.serialNumber).not.toBe(a.serialNumber);
   });
@@ -105,5 +105,25 @@ describe('SPDX 2.3', () => {
     expect(tcpip.externalRefs![0]!.referenceLocator).toBe('pkg:npm/%40rump/tcpip@10.0.0');
     expect(doc.relationships.filter((r) => r.relationshipType === 'CONTAINS')).toHaveLength(pkgs.length);
     expect(renderSbom(report, 'spdx', { env: {} })).toBe(renderSbom(report, 'spdx', { env: {} }));
+  });
+});
+
+describe('CycloneDX through the CycloneDX library', () => {
+  it('has the library-normalised shape: tools as components, one dependency entry per component, the subject depending on every listed one', () => {
+    const bom = renderCycloneDx(report, { env: {} }) as {
+      bomFormat: string;
+      specVersion: string;
+      version: number;
+      metadata: { tools: { components: Array<{ type: string; name: string; version: string }> }; component: { 'bom-ref': string; type: string } };
+      components: Array<{ 'bom-ref': string; type: string }>;
+      dependencies: Array<{ ref: string; dependsOn?: string[] }>;
+    };
+    expect(bom).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1 });
+    expect(bom.metadata.tools.components).toEqual([expect.objectContaining({ type: 'application', name: 'rumpkg' })]);
+    expect(bom.metadata.component).toMatchObject({ 'bom-ref': 'rumpkg:subject', type: 'firmware' });
+    const subject = bom.dependencies.find((d) => d.ref === 'rumpkg:subject');
+    expect([...(subject?.dependsOn ?? [])].sort()).toEqual(bom.components.map((c) => c['bom-ref']).sort());
+    expect(new Set(bom.dependencies.map((d) => d.ref))).toEqual(new Set(['rumpkg:subject', ...bom.components.map((c) => c['bom-ref'])]));
+    expect(bom.components.some((c) => c.type === 'library')).toBe(true);
   });
 });

@@ -17,7 +17,7 @@ import { readdir } from 'node:fs/promises';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { createFileStorage, createRegistryClient, createRegistryProvider, createRegistryServer, createStore, homePaths, storeToken, type RegistryServer } from '../../registry/index.js';
+import { createFileStorage, createRegistryClient, createRegistryProvider, createRegistryServer, createStore, homePaths, storeToken, suggestComponents, unknownComponentError, type RegistryServer } from '../../registry/index.js';
 import { integrityOf, isRumpkgError, packComponent, type Lockfile } from '../../components/index.js';
 import { addComponents, initProject } from '../../packager/index.js';
 import { corpusDir } from '../helpers/corpus.js';
@@ -205,6 +205,19 @@ describe('Verdaccio (a real npm-protocol registry)', () => {
     }
     expect(isRumpkgError(err, 'E_REGISTRY_AUTH')).toBe(true);
     expect((err as Error).message).not.toContain('not-a-valid-token');
+  });
+
+  it('search lists each component once, even when several scopes are pinned to this Verdaccio', async () => {
+    const client = createRegistryClient({ home: tempDir('verdaccio-search2'), registries: { '@rump': url, '@other': url } });
+    const hits = await client.search(['tcpip']);
+    expect(hits.map((h) => h.name)).toEqual(['@rump/tcpip']);
+    expect(hits[0]!.registry).toBe('@rump');
+    // A hit whose scope is pinned to another registry is not offered (it would never be fetched from here).
+    // Did-you-mean draws its candidates from Verdaccio's search too.
+    expect((await suggestComponents(client, 'tcpipp')).map((x) => x.name)).toEqual(['@rump/tcpip']);
+    expect((await unknownComponentError(client, 'tcpipp', '@rump/tcpipp')).hint).toBe('did you mean tcpip?');
+    const pinnedElsewhere = createRegistryClient({ home: tempDir('verdaccio-search3'), registries: { '@rump': 'http://127.0.0.1:9/', '@other': url } });
+    expect((await pinnedElsewhere.search(['tcpip'], { scope: '@other' })).map((h) => h.name)).toEqual([]);
   });
 });
 

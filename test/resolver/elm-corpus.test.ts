@@ -1,16 +1,17 @@
 /**
- * The Elm registry snapshot (/work/shared/corpora/elm-registry.json): real dependency data nobody
+ * The Elm registry snapshot (../shared/corpora/elm-registry.json): real dependency data nobody
  * here designed. Every answer is checked independently: a solution must satisfy every chosen
  * version's dependencies; a failure must be confirmed by a separate backtracking search (or that
  * search must run out of budget, which is counted and bounded).
  */
-import { readFileSync } from 'node:fs';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { createMemoryProvider, renderFailure, solve, type CandidateVersion, type Provider } from '../../resolver/index.js';
+import { sharedFile, sharedTitle } from '../helpers/shared.js';
 
 type Elm = Record<string, Record<string, { deps: Record<string, string> }>>;
-const elm = JSON.parse(readFileSync('/work/shared/corpora/elm-registry.json', 'utf8')) as Elm;
+const elmFile = sharedFile('corpora/elm-registry.json');
+const elm: Elm = elmFile.available ? elmFile.json<Elm>() : {};
 const TARGET = 'elm';
 
 function candidates(): CandidateVersion[] {
@@ -79,7 +80,7 @@ function shuffledProvider(list: CandidateVersion[], seed: number): Provider {
   return { versions: async (n) => (await base.versions(n)).reverse(), providersOf: (c) => base.providersOf(c) };
 }
 
-describe('Elm registry corpus', () => {
+describe.skipIf(!elmFile.available)(sharedTitle(elmFile, 'Elm registry corpus'), () => {
   const list = candidates();
   const provider = createMemoryProvider(list);
   const names = Object.keys(elm).sort();
