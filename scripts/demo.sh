@@ -122,6 +122,9 @@ if [ -n "${RUMPKG_REAL_ARCHIVES:-}" ]; then
   fi
   if [ -n "$RUMPRUN" ] && command -v qemu-system-x86_64 >/dev/null; then
     step "Real rumprun hw-x86_64: import the kernel components and the platform, build examples/unikernel-http, boot it"
+    # Another build of NetBSD 7.99.34 (rumprun's src-netbsd): its own registry, as a team would
+    # keep one per build rather than mix two builds under one version.
+    export RUMPKG_HOME=$WORK/real-hw-home
     rumpkg import archives "$RUMPRUN/lib/rumprun-hw" --target hw-x86_64 --version 7.99.34 -o "$REAL/hw"
     rumpkg import platform "$RUMPRUN" --target hw-x86_64 --version 7.99.34 -o "$REAL/hw" --upstream-commit b04d42225a12a6fae57a78a9c1cf23642e46cd00
     rumpkg --quiet publish "$REAL"/hw/*

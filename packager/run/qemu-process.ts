@@ -75,3 +75,43 @@ export function spawnQemu(program: string, args: readonly string[], options: { p
     },
   };
 }
+
+/** How a supervised QEMU ended. */
+export interface QemuEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** It was killed at the deadline. */
+  timedOut: boolean;
+  /** Its stderr (the first 64 KiB). */
+  stderr: string;
+}
+
+/**
+ * Bounds a started QEMU: keeps (and passes on) its stderr, kills it at `timeoutMs`, and settles
+ * once it is gone — rejected with `startError(e)` when it could not start, else with how it ended.
+ * Its process group is released in every case. The console (stdout) is the caller's to read.
+ */
+export function superviseQemu(q: QemuProcess, options: { timeoutMs: number; stderr?: NodeJS.WritableStream; startError: (e: Error) => Error }): Promise<QemuEnd> {
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    let timedOut = false;
+    q.child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += d.toString('utf8');
+      options.stderr?.write(d);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      q.release();
+    }, options.timeoutMs);
+    q.child.on('error', (e) => {
+      clearTimeout(timer);
+      q.release();
+      reject(options.startError(e));
+    });
+    q.child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      q.release();
+      resolve({ code, signal, timedOut, stderr });
+    });
+  });
+}

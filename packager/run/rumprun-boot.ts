@@ -36,7 +36,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
 import { RumpkgError, fsError, type ImageManifest, type Target } from '../../components/index.js';
 import { findProgram, parseTarget, renderRumprunCmdline } from '../build/index.js';
-import { spawnQemu } from './qemu-process.js';
+import { spawnQemu, superviseQemu } from './qemu-process.js';
 
 /** Emulator per arch for rumprun images. */
 const EMULATOR: Record<string, { command: string; debianPackage: string; netDevice: string }> = {
@@ -224,9 +224,9 @@ export async function bootRumprun(imagePath: string, manifest: RumprunManifest, 
   const con = createRumprunConsole();
   const marks: { platformUpMs: number | null; mainMs: number | null; appOutputMs: number | null; haltMs: number | null } = { platformUpMs: null, mainMs: null, appOutputMs: null, haltMs: null };
   return new Promise<RumprunBootResult>((resolve, reject) => {
-    const { child, release } = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }) });
+    const qemu = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }) });
+    const { child, release } = qemu;
     let stdout = '';
-    let stderr = '';
     let pending = '';
     let terminal = false;
     const emit = (text: string): void => {
@@ -255,23 +255,12 @@ export async function bootRumprun(imagePath: string, manifest: RumprunManifest, 
         }
       }
     });
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 64 * 1024) stderr += d.toString('utf8');
-      options.stderr?.write(d);
+    const supervised = superviseQemu(qemu, {
+      timeoutMs,
+      ...(options.stderr === undefined ? {} : { stderr: options.stderr }),
+      startError: (e) => new RumpkgError('E_RUN', `cannot start ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { context: { path: imagePath, target }, cause: e }),
     });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      release();
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      release();
-      reject(new RumpkgError('E_RUN', `cannot start ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { context: { path: imagePath, target }, cause: e }));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      release();
+    supervised.then(({ code, signal, timedOut, stderr }) => {
       if (!terminal && pending !== '') emit(pending.replace(/\r\n/g, '\n'));
       const exitMs = Date.now() - started;
       const s = con.state;
@@ -297,6 +286,6 @@ export async function bootRumprun(imagePath: string, manifest: RumprunManifest, 
       const status = s.exit ?? s.returned;
       if (status === null) return fail(`the ${target} guest ${imagePath} halted without running its program`, 'see the console above');
       resolve({ status, stdout, stderr, emulator: plan.command, cmdline: plan.cmdline, timings: { ...marks, exitMs } });
-    });
+    }, reject);
   });
 }

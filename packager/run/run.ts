@@ -31,7 +31,7 @@ import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { RumpkgError, fsError, openFileSource, parseElfHeader, readElfLayout, readEmbeddedManifest, type ImageManifest, type Target } from '../../components/index.js';
 import { elfMachineName, findProgram, parseTarget, type Arch } from '../build/index.js';
-import { spawnQemu } from './qemu-process.js';
+import { spawnQemu, superviseQemu } from './qemu-process.js';
 import { bootRumprun } from './rumprun-boot.js';
 
 interface RunImageOptions {
@@ -244,13 +244,13 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
   const marker = `rumpkg: ${target} platform up`;
   const started = Date.now();
   return new Promise<ImageRunResult>((resolve, reject) => {
-    const { child, release } = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }) });
+    const qemu = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }) });
+    const { child } = qemu;
     let firmware = '';
     let up = options.verbose === true;
     let platformUpMs: number | null = null;
     let pending = ''; // console text not yet passed on (before the marker; or a trailing CR)
     let stdout = '';
-    let stderr = '';
     const emit = (text: string): void => {
       if (text === '') return;
       if (options.stdout === undefined) stdout += text;
@@ -280,24 +280,12 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
       emit(pending.slice(0, pending.length - keep).replace(/\r\n/g, '\n'));
       pending = pending.slice(pending.length - keep);
     });
-    child.stderr.on('data', (d: Buffer) => {
-      const text = d.toString('utf8');
-      if (stderr.length < 64 * 1024) stderr += text;
-      options.stderr?.write(d);
+    const supervised = superviseQemu(qemu, {
+      timeoutMs,
+      ...(options.stderr === undefined ? {} : { stderr: options.stderr }),
+      startError: (e) => new RumpkgError('E_RUN', `cannot start ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { context: { path: imagePath, target }, cause: e }),
     });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      release();
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      release();
-      reject(new RumpkgError('E_RUN', `cannot start ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { context: { path: imagePath, target }, cause: e }));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      release();
+    supervised.then(({ code, signal, timedOut, stderr }) => {
       emit(pending.replace(/\r\n/g, '\n'));
       const exitMs = Date.now() - started;
       const context = { path: imagePath, target, emulator: plan.command, exitCode: code, signal, stderr: stderr.slice(0, 4000) };
@@ -328,6 +316,6 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
         );
       }
       resolve({ status, signal: null, timedOut: false, stdout, stderr, firmware: firmware.replace(/\r\n/g, '\n'), emulator: plan.command, timings: { platformUpMs, exitMs } });
-    });
+    }, reject);
   });
 }

@@ -26,7 +26,7 @@ import { checkSeen, cleanStaleTemp, effectiveRegistries, ensureHome, normalizeRe
 import { DEFAULT_LIMITS, redactUrl, type TransportLimits } from '../transport/index.js';
 import { componentClaims, isYanked, metadataDifferences, tarballPath, type Packument, type PackumentVersion } from '../storage/index.js';
 import { createBackend } from './backend.js';
-import type { BackendContext, ClientReporter, RegistryBackend } from './types.js';
+import type { BackendContext, BackendSearchHit, ClientReporter, RegistryBackend } from './types.js';
 import compare from 'semver/functions/compare.js';
 import valid from 'semver/functions/valid.js';
 
@@ -75,17 +75,10 @@ interface ClientPublishResult {
   registry: string;
 }
 
-interface ClientSearchHit {
-  name: string;
-  version: string;
-  description: string;
-  keywords: string[];
-  aliases: string[];
-  lib?: string;
-  score: number;
+type ClientSearchHit = BackendSearchHit & {
   /** The scope key whose registry answered. */
   registry: string;
-}
+};
 
 export interface RegistryClient {
   readonly offline: boolean;
