@@ -13,8 +13,11 @@ import {
   ANY,
   compareVersions,
   contains,
+  countIn,
   exactly,
   fromIntervals,
+  highestIn,
+  indexIn,
   isAny,
   isEmpty,
   parseRange,
@@ -71,29 +74,21 @@ export class ComponentListing {
   }
 
   count(allowed: VersionSet): number {
-    if (isAny(allowed)) return this.eligible.length;
-    let n = 0;
-    for (const x of this.eligible) if (contains(allowed, x.v)) n++;
-    return n;
+    return isAny(allowed) ? this.eligible.length : countIn(allowed, this.versions);
   }
 
   /** The locked version if allowed, otherwise the newest allowed candidate. */
   best(allowed: VersionSet): Candidate | undefined {
     const locked = this.policy.locked(this.name);
     if (locked !== undefined) {
-      const lv = parseVersion(locked);
-      const hit = this.eligible.find((x) => compareVersions(x.v, lv) === 0);
+      const hit = this.find(parseVersion(locked));
       if (hit !== undefined && contains(allowed, hit.v)) return hit;
     }
-    for (let k = this.eligible.length - 1; k >= 0; k--) {
-      const x = this.eligible[k] as Candidate;
-      if (contains(allowed, x.v)) return x;
-    }
-    return undefined;
+    return this.eligible[highestIn(allowed, this.versions)];
   }
 
   find(v: Version): Candidate | undefined {
-    return this.eligible.find((x) => compareVersions(x.v, v) === 0);
+    return this.eligible[indexIn(v, this.versions)];
   }
 
   /** Index range of adjacent candidates around `k` for which `same` holds. */
@@ -110,7 +105,7 @@ export class ComponentListing {
    * conflicts, each not emitted before, in a fixed order (edges sorted by name).
    */
   incompatibilitiesFor(chosen: Candidate): Incompatibility[] {
-    const k = this.eligible.indexOf(chosen);
+    const k = indexIn(chosen.v, this.versions);
     const c = chosen.c;
     const out: Incompatibility[] = [];
     const emit = (key: string, make: () => Incompatibility | null): void => {

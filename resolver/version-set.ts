@@ -213,7 +213,23 @@ function endsBefore(hi: Bound | null, lo: Bound | null): boolean {
   return c < 0 || (c === 0 && !(hi.inclusive && lo.inclusive));
 }
 
-/** `a ⊆ b`, by one merge walk and without allocating (sets are normalised: disjoint, non-adjacent). */
+/**
+ * The first index k >= `from` of `list` whose interval does not end before `lo`, or list.length.
+ * Binary search: the accumulated terms of a package can hold hundreds of intervals (every
+ * version ruled out one by one), and the terms checked against them one or two.
+ */
+function seek(list: readonly Interval[], lo: Bound | null, from: number): number {
+  let a = from;
+  let b = list.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (endsBefore((list[mid] as Interval).hi, lo)) a = mid + 1;
+    else b = mid;
+  }
+  return a;
+}
+
+/** `a ⊆ b`, without allocating (sets are normalised: disjoint, non-adjacent). */
 export function isSubset(a: VersionSet, b: VersionSet): boolean {
   if (a === b || isEmpty(a) || isAny(b)) return true;
   const A = a.intervals;
@@ -221,7 +237,7 @@ export function isSubset(a: VersionSet, b: VersionSet): boolean {
   let j = 0;
   for (let i = 0; i < A.length; i++) {
     const x = A[i] as Interval;
-    while (j < B.length && endsBefore((B[j] as Interval).hi, x.lo)) j++;
+    j = seek(B, x.lo, j);
     const y = B[j];
     if (y === undefined) return false;
     // x is non-empty and b's intervals neither touch nor overlap, so x must fit inside y alone.
@@ -230,35 +246,30 @@ export function isSubset(a: VersionSet, b: VersionSet): boolean {
   return true;
 }
 
-/** `a ∩ b = ∅`, by one merge walk and without allocating. */
+/** `a ∩ b = ∅`, without allocating: each interval of the smaller set is looked up in the larger. */
 export function isDisjoint(a: VersionSet, b: VersionSet): boolean {
-  const A = a.intervals;
-  const B = b.intervals;
-  let i = 0;
+  const [A, B] = a.intervals.length <= b.intervals.length ? [a.intervals, b.intervals] : [b.intervals, a.intervals];
   let j = 0;
-  while (i < A.length && j < B.length) {
+  for (let i = 0; i < A.length; i++) {
     const x = A[i] as Interval;
-    const y = B[j] as Interval;
-    const lo = cmpLo(x.lo, y.lo) >= 0 ? x.lo : y.lo;
-    const hi = cmpHi(x.hi, y.hi) <= 0 ? x.hi : y.hi;
-    if (nonEmpty(lo, hi)) return false;
-    if (cmpHi(x.hi, y.hi) < 0) i++;
-    else j++;
+    j = seek(B, x.lo, j);
+    const y = B[j];
+    if (y === undefined) return true;
+    // y is the first interval of the larger set that does not end before x starts: they meet
+    // unless y starts after x ends.
+    if (!endsBefore(x.hi, y.lo)) return false;
   }
   return true;
 }
 
 export function contains(s: VersionSet, v: Version): boolean {
-  for (const i of s.intervals) {
-    if (i.lo !== null) {
-      const c = compareVersions(v, i.lo.v);
-      if (c < 0 || (c === 0 && !i.lo.inclusive)) return false;
-    }
-    if (i.hi === null) return true;
-    const c = compareVersions(v, i.hi.v);
-    if (c < 0 || (c === 0 && i.hi.inclusive)) return true;
-  }
-  return false;
+  const list = s.intervals;
+  const bound: Bound = { v, inclusive: true };
+  const y = list[seek(list, bound, 0)];
+  if (y === undefined) return false;
+  if (y.lo === null) return true;
+  const c = compareVersions(v, y.lo.v);
+  return c > 0 || (c === 0 && y.lo.inclusive);
 }
 
 export function equals(a: VersionSet, b: VersionSet): boolean {
@@ -372,6 +383,60 @@ function renderInterval(i: Interval): string {
 export function renderSet(s: VersionSet): string {
   if (isEmpty(s)) return '<empty>';
   return s.intervals.map(renderInterval).join(' or ');
+}
+
+/** The number of `sorted` (ascending) versions below `b` as a lower bound (null = -∞). */
+function countBelow(sorted: readonly Version[], b: Bound | null): number {
+  if (b === null) return 0;
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compareVersions(sorted[mid] as Version, b.v);
+    if (c < 0 || (c === 0 && !b.inclusive)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The number of `sorted` (ascending) versions at or below `b` as an upper bound (null = +∞). */
+function countUpTo(sorted: readonly Version[], b: Bound | null): number {
+  if (b === null) return sorted.length;
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compareVersions(sorted[mid] as Version, b.v);
+    if (c < 0 || (c === 0 && b.inclusive)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** How many of the ascending, distinct `sorted` versions lie in `s` (binary searches, no scan). */
+export function countIn(s: VersionSet, sorted: readonly Version[]): number {
+  let n = 0;
+  for (const i of s.intervals) {
+    const k = countUpTo(sorted, i.hi) - countBelow(sorted, i.lo);
+    if (k > 0) n += k;
+  }
+  return n;
+}
+
+/** The index of the highest of the ascending, distinct `sorted` versions in `s`, or -1. */
+export function highestIn(s: VersionSet, sorted: readonly Version[]): number {
+  for (let k = s.intervals.length - 1; k >= 0; k--) {
+    const i = s.intervals[k] as Interval;
+    const top = countUpTo(sorted, i.hi) - 1;
+    if (top >= countBelow(sorted, i.lo)) return top;
+  }
+  return -1;
+}
+
+/** The index of `v` in the ascending, distinct `sorted` versions, or -1. */
+export function indexIn(v: Version, sorted: readonly Version[]): number {
+  const k = countBelow(sorted, { v, inclusive: true });
+  return k < sorted.length && compareVersions(sorted[k] as Version, v) === 0 ? k : -1;
 }
 
 /**
