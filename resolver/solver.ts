@@ -133,6 +133,21 @@ class DecisionQueue {
   }
 }
 
+/**
+ * An incompatibility as the solver tracks it: one entry per incompatibility, listed under every
+ * package it mentions. `contradictedAt` is the decision level at which the partial solution was
+ * found to contradict it (-1: not known). A contradicted incompatibility stays contradicted
+ * until a backtrack below that level (terms only narrow), so propagation skips it (pubgrub-rs
+ * keeps the same fact in a map); at level 1 or below it is contradicted for good.
+ */
+interface Entry {
+  readonly inc: Incompatibility;
+  contradictedAt: number;
+}
+
+/** Assignments at this decision level or below are never undone (backjumps stop at level 1). */
+const ROOT_LEVEL = 1;
+
 class SolveFailed {
   constructor(readonly incompatibility: Incompatibility) {}
 }
@@ -140,7 +155,9 @@ class SolveFailed {
 type Listing = ComponentListing | CapabilityListing;
 
 class Solver {
-  private readonly incompatibilities = new Map<string, Incompatibility[]>();
+  private readonly incompatibilities = new Map<string, Entry[]>();
+  /** Entries marked contradicted above ROOT_LEVEL, in the (non-decreasing) order of their levels. */
+  private readonly contradicted: Entry[] = [];
   private readonly solution = new PartialSolution();
   private readonly listings = new Map<string, Listing>();
   private readonly pending = new Map<string, Promise<Listing>>();
@@ -215,15 +232,17 @@ class Solver {
     return { ok: true, solution: this.result() };
   }
 
-  private add(inc: Incompatibility): void {
+  private add(inc: Incompatibility): Entry {
+    const entry: Entry = { inc, contradictedAt: -1 };
     for (const t of inc.terms) {
       let list = this.incompatibilities.get(t.name);
       if (list === undefined) {
         list = [];
         this.incompatibilities.set(t.name, list);
       }
-      list.push(inc);
+      list.push(entry);
     }
+    return entry;
   }
 
   /** Unit propagation from `start` (pub: newest incompatibilities first). */
@@ -232,12 +251,18 @@ class Solver {
     while (changed.size > 0) {
       const name = changed.values().next().value as string;
       changed.delete(name);
-      const list = this.incompatibilities.get(name) ?? [];
+      const list = this.incompatibilities.get(name);
+      if (list === undefined) continue;
+      let settled = 0;
       for (let k = list.length - 1; k >= 0; k--) {
-        const inc = list[k] as Incompatibility;
-        const result = this.propagateOne(inc);
+        const entry = list[k] as Entry;
+        if (entry.contradictedAt >= 0) {
+          if (entry.contradictedAt <= ROOT_LEVEL) settled++;
+          continue;
+        }
+        const result = this.propagateOne(entry);
         if (result === 'conflict') {
-          const rootCause = this.resolveConflict(inc);
+          const rootCause = this.resolveConflict(entry);
           changed.clear();
           const again = this.propagateOne(rootCause);
           if (typeof again !== 'string') throw new Error('internal: learned incompatibility does not propagate');
@@ -246,14 +271,27 @@ class Solver {
         }
         if (result !== null) changed.add(result);
       }
+      // Incompatibilities contradicted for good only cost time: drop them once they are many.
+      if (settled > 16 && settled * 2 > list.length) {
+        this.incompatibilities.set(name, list.filter((e) => !(e.contradictedAt >= 0 && e.contradictedAt <= ROOT_LEVEL)));
+      }
     }
   }
 
-  private propagateOne(inc: Incompatibility): string | 'conflict' | null {
+  private markContradicted(entry: Entry): void {
+    const level = this.solution.decisionLevel;
+    entry.contradictedAt = level;
+    if (level > ROOT_LEVEL) this.contradicted.push(entry);
+  }
+
+  private propagateOne(entry: Entry): string | 'conflict' | null {
     let unsatisfied: Term | null = null;
-    for (const t of inc.terms) {
+    for (const t of entry.inc.terms) {
       const r = this.solution.relation(t);
-      if (r === 'contradicts') return null;
+      if (r === 'contradicts') {
+        this.markContradicted(entry);
+        return null;
+      }
       if (r === 'inconclusive') {
         if (unsatisfied !== null) return null;
         unsatisfied = t;
@@ -261,13 +299,24 @@ class Solver {
     }
     if (unsatisfied === null) return 'conflict';
     this.tick();
-    this.solution.derive(negate(unsatisfied), inc);
+    this.solution.derive(negate(unsatisfied), entry.inc);
+    // The derivation contradicts the term it came from.
+    this.markContradicted(entry);
     return unsatisfied.name;
   }
 
+  /** Backtracks the partial solution and forgets the contradictions found above `level`. */
+  private backtrack(level: number): void {
+    this.solution.backtrack(level);
+    const stack = this.contradicted;
+    while (stack.length > 0 && (stack[stack.length - 1] as Entry).contradictedAt > level) {
+      (stack.pop() as Entry).contradictedAt = -1;
+    }
+  }
+
   /** Conflict resolution: learn the root cause and backjump, or fail. */
-  private resolveConflict(conflicting: Incompatibility): Incompatibility {
-    let inc = conflicting;
+  private resolveConflict(conflicting: Entry): Entry {
+    let inc = conflicting.inc;
     let isNew = false;
     while (!isFailure(inc)) {
       this.tick();
@@ -305,9 +354,8 @@ class Solver {
         const jump = mostRecent.decisionLevel - previousLevel;
         const chronological = jump > CHRONOLOGICAL_JUMP && this.decisionsMade !== this.chronologicalMark;
         if (chronological) this.chronologicalMark = this.decisionsMade;
-        this.solution.backtrack(chronological ? mostRecent.decisionLevel - 1 : previousLevel);
-        if (isNew) this.add(inc);
-        return inc;
+        this.backtrack(chronological ? mostRecent.decisionLevel - 1 : previousLevel);
+        return isNew ? this.add(inc) : conflicting;
       }
       const cause = mostRecent.cause;
       const terms: Term[] = inc.terms.filter((t) => t !== mostRecentTerm);
