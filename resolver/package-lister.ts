@@ -48,7 +48,10 @@ export class ComponentListing {
   /** The candidates of this solve, ascending. */
   readonly eligible: Candidate[];
   readonly versions: Version[];
-  private readonly emitted = new Set<string>();
+  /** Edge → the first candidate index of every run already turned into an incompatibility. */
+  private readonly emittedDeps = new Map<string, Set<number>>();
+  private readonly emittedRequires = new Map<string, Set<number>>();
+  private readonly emittedConflicts = new Map<string, Set<number>>();
 
   constructor(
     readonly name: string,
@@ -108,39 +111,56 @@ export class ComponentListing {
     const k = indexIn(chosen.v, this.versions);
     const c = chosen.c;
     const out: Incompatibility[] = [];
-    const emit = (key: string, make: () => Incompatibility | null): void => {
-      if (this.emitted.has(key)) return;
-      this.emitted.add(key);
-      const inc = make();
-      if (inc !== null) out.push(inc);
-    };
-    for (const dep of Object.keys(c.dependencies).sort()) {
+    const deps = Object.keys(c.dependencies);
+    if (deps.length > 1) deps.sort();
+    for (const dep of deps) {
       const range = c.dependencies[dep] as string;
       const [lo, hi] = this.run(k, (o) => o.dependencies[dep] === range);
-      emit(`d\0${dep}\0${lo}\0${hi}`, () => {
+      if (this.firstEmit(this.emittedDeps, dep, lo)) {
         const set = parseRange(range, `${this.name}@${c.version} → ${dep}`);
         const depender = term(this.name, runSet(this.versions, lo, hi));
         // "not dep <empty>" is always true, so the fact is about the depender alone.
-        if (isEmpty(set)) return createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range });
-        return createIncompatibility([depender, term(dep, set, false)], { kind: 'dependency' });
-      });
+        const inc = isEmpty(set)
+          ? createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range })
+          : createIncompatibility([depender, term(dep, set, false)], { kind: 'dependency' });
+        // null: a self-dependency its own versions satisfy, which says nothing.
+        if (inc !== null) out.push(inc);
+      }
     }
-    for (const cap of [...new Set(c.requires)].sort()) {
+    for (const cap of c.requires.length === 0 ? c.requires : [...new Set(c.requires)].sort()) {
       const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
-      emit(`r\0${cap}\0${lo}\0${hi}`, () =>
-        createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
-          kind: 'requires',
-          capability: cap,
-        }),
-      );
+      if (this.firstEmit(this.emittedRequires, cap, lo)) {
+        out.push(
+          createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
+            kind: 'requires',
+            capability: cap,
+          }) as Incompatibility,
+        );
+      }
     }
-    for (const other of [...new Set(c.conflicts)].sort()) {
+    for (const other of c.conflicts.length === 0 ? c.conflicts : [...new Set(c.conflicts)].sort()) {
       const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
-      emit(`c\0${other}\0${lo}\0${hi}`, () =>
-        createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other }),
-      );
+      if (this.firstEmit(this.emittedConflicts, other, lo)) {
+        const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
+        if (inc !== null) out.push(inc);
+      }
     }
     return out;
+  }
+
+  /**
+   * True the first time the run starting at candidate `lo` is emitted for edge `key`: the runs of
+   * one edge partition the candidates that have it, so their first index names them.
+   */
+  private firstEmit(emitted: Map<string, Set<number>>, key: string, lo: number): boolean {
+    let runs = emitted.get(key);
+    if (runs === undefined) {
+      runs = new Set();
+      emitted.set(key, runs);
+    }
+    if (runs.has(lo)) return false;
+    runs.add(lo);
+    return true;
   }
 
   /** The candidates providing `cap`, as a set of this package's versions (lister-style runs). */

@@ -156,6 +156,8 @@ type Listing = ComponentListing | CapabilityListing;
 
 class Solver {
   private readonly incompatibilities = new Map<string, Entry[]>();
+  /** The work list of `propagate`, reused. */
+  private readonly changed: string[] = [];
   /** Entries marked contradicted above ROOT_LEVEL, in the (non-decreasing) order of their levels. */
   private readonly contradicted: Entry[] = [];
   private readonly solution = new PartialSolution();
@@ -164,7 +166,8 @@ class Solver {
   private readonly policy: ListingPolicy;
   private readonly maxSteps: number;
   private readonly rootDeps: Array<[string, VersionSet, string]>;
-  private readonly counts = new WeakMap<Term, number>();
+  /** Per package: the last term whose candidates were counted, and the count. */
+  private readonly counts = new Map<string, { term: Term; count: number }>();
   private readonly queue = new DecisionQueue();
   /** Decisions made so far, and its value at the last chronological backtrack. */
   private decisionsMade = 0;
@@ -247,10 +250,13 @@ class Solver {
 
   /** Unit propagation from `start` (pub: newest incompatibilities first). */
   private propagate(start: string): void {
-    const changed = new Set<string>([start]);
-    while (changed.size > 0) {
-      const name = changed.values().next().value as string;
-      changed.delete(name);
+    // Packages to visit, oldest first; short, so a scan beats a Set.
+    const changed = this.changed;
+    changed.length = 0;
+    changed.push(start);
+    let head = 0;
+    while (head < changed.length) {
+      const name = changed[head++] as string;
       const list = this.incompatibilities.get(name);
       if (list === undefined) continue;
       let settled = 0;
@@ -263,13 +269,14 @@ class Solver {
         const result = this.propagateOne(entry);
         if (result === 'conflict') {
           const rootCause = this.resolveConflict(entry);
-          changed.clear();
+          changed.length = 0;
+          head = 0;
           const again = this.propagateOne(rootCause);
           if (typeof again !== 'string') throw new Error('internal: learned incompatibility does not propagate');
-          changed.add(again);
+          changed.push(again);
           break;
         }
-        if (result !== null) changed.add(result);
+        if (result !== null && changed.indexOf(result, head) < 0) changed.push(result);
       }
       // Incompatibilities contradicted for good only cost time: drop them once they are many.
       if (settled > 16 && settled * 2 > list.length) {
@@ -425,12 +432,11 @@ class Solver {
   }
 
   private countFor(t: Term, l: Listing): number {
-    let n = this.counts.get(t);
-    if (n === undefined) {
-      n = l.count(allowed(t));
-      this.counts.set(t, n);
-    }
-    return n;
+    const known = this.counts.get(t.name);
+    if (known !== undefined && known.term === t) return known.count;
+    const count = l.count(allowed(t));
+    this.counts.set(t.name, { term: t, count });
+    return count;
   }
 
   /**
@@ -502,13 +508,9 @@ class Solver {
       this.add(inc);
       conflict ||= inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
     }
-    const next = [
-      ...Object.keys(chosen.c.dependencies),
-      ...chosen.c.requires.map(capabilityPackage),
-      ...chosen.c.conflicts,
-    ].filter((n) => !this.listings.has(n) && !this.pending.has(n));
-    if (next.length > 0) {
-      this.provider.prefetch?.(next.filter((n) => capabilityOf(n) === null));
+    if (this.provider.prefetch !== undefined) {
+      const next = [...Object.keys(chosen.c.dependencies), ...chosen.c.conflicts].filter((n) => !this.listings.has(n) && !this.pending.has(n));
+      if (next.length > 0) this.provider.prefetch(next);
     }
     if (!conflict) this.decide(t.name, chosen.v);
     return t.name;

@@ -55,6 +55,9 @@ export function allowed(t: Term): VersionSet {
 /** `a ∩ b`, or null when nothing satisfies both (only possible if one is positive). */
 export function intersectTerms(a: Term, b: Term): Term | null {
   if (a.positive && b.positive) {
+    // A decision inside the package's term (the common case) needs no new set.
+    if (isSubset(b.set, a.set)) return b;
+    if (isSubset(a.set, b.set)) return a;
     const s = setIntersect(a.set, b.set);
     return isEmpty(s) ? null : { name: a.name, positive: true, set: s };
   }

@@ -59,6 +59,11 @@ export function parseVersion(text: string): Version {
 
 export function compareVersions(a: Version, b: Version): number {
   if (a === b) return 0;
+  // The common case without semver's call overhead: numeric fields, no prerelease.
+  if (a.major !== b.major) return a.major < b.major ? -1 : 1;
+  if (a.minor !== b.minor) return a.minor < b.minor ? -1 : 1;
+  if (a.patch !== b.patch) return a.patch < b.patch ? -1 : 1;
+  if (a.prerelease.length === 0 && b.prerelease.length === 0) return 0;
   return a.compare(b);
 }
 
@@ -446,5 +451,5 @@ export function indexIn(v: Version, sorted: readonly Version[]): number {
 export function runSet(versions: readonly Version[], from: number, to: number): VersionSet {
   const lo = from === 0 ? null : { v: versions[from] as Version, inclusive: true };
   const hi = to >= versions.length - 1 ? null : { v: versions[to + 1] as Version, inclusive: false };
-  return fromIntervals([{ lo, hi }]);
+  return lo === null && hi === null ? ANY : { intervals: [{ lo, hi }] };
 }
