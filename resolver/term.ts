@@ -9,6 +9,7 @@ import {
   ANY,
   EMPTY,
   complement,
+  difference,
   intersect as setIntersect,
   isDisjoint,
   isEmpty,
@@ -64,7 +65,7 @@ export function intersectTerms(a: Term, b: Term): Term | null {
   if (!a.positive && !b.positive) return { name: a.name, positive: false, set: setUnion(a.set, b.set) };
   const p = a.positive ? a : b;
   const n = a.positive ? b : a;
-  const s = setIntersect(p.set, complement(n.set));
+  const s = difference(p.set, n.set);
   return isEmpty(s) ? null : { name: a.name, positive: true, set: s };
 }
 

@@ -144,19 +144,59 @@ export function fromIntervals(list: Interval[]): VersionSet {
 export function intersect(a: VersionSet, b: VersionSet): VersionSet {
   if (isAny(a)) return b;
   if (isAny(b)) return a;
+  // Each interval of the smaller set against the intervals of the larger one it meets (found by
+  // binary search): a package's accumulated term can hold hundreds of intervals.
+  const [A, B] = a.intervals.length <= b.intervals.length ? [a.intervals, b.intervals] : [b.intervals, a.intervals];
   const out: Interval[] = [];
-  let i = 0;
   let j = 0;
-  const A = a.intervals;
-  const B = b.intervals;
-  while (i < A.length && j < B.length) {
+  for (let i = 0; i < A.length; i++) {
     const x = A[i] as Interval;
-    const y = B[j] as Interval;
-    const lo = cmpLo(x.lo, y.lo) >= 0 ? x.lo : y.lo;
-    const hi = cmpHi(x.hi, y.hi) <= 0 ? x.hi : y.hi;
-    if (nonEmpty(lo, hi)) out.push({ lo, hi });
-    if (cmpHi(x.hi, y.hi) < 0) i++;
-    else j++;
+    j = seek(B, x.lo, j);
+    while (j < B.length) {
+      const y = B[j] as Interval;
+      if (endsBefore(x.hi, y.lo)) break;
+      const lo = cmpLo(x.lo, y.lo) >= 0 ? x.lo : y.lo;
+      const hi = cmpHi(x.hi, y.hi) <= 0 ? x.hi : y.hi;
+      if (lo === y.lo && hi === y.hi) out.push(y);
+      else if (lo === x.lo && hi === x.hi) out.push(x);
+      else out.push({ lo, hi });
+      if (cmpHi(y.hi, x.hi) > 0) break; // y reaches past x: the next x may meet it too
+      j++;
+    }
+  }
+  return out.length === 0 ? EMPTY : { intervals: out };
+}
+
+/** `a \ b` without building the complement of `b` (which has as many intervals as `b`). */
+export function difference(a: VersionSet, b: VersionSet): VersionSet {
+  if (isEmpty(b) || isEmpty(a)) return a;
+  if (isAny(b)) return EMPTY;
+  const B = b.intervals;
+  const out: Interval[] = [];
+  let j = 0;
+  for (const x of a.intervals) {
+    j = seek(B, x.lo, j);
+    let lo: Bound | null = x.lo;
+    let open = true; // whether part of x above `lo` is still left
+    let untouched = true;
+    while (j < B.length) {
+      const y = B[j] as Interval;
+      if (endsBefore(x.hi, y.lo)) break;
+      untouched = false;
+      // The part of x below y.
+      if (y.lo !== null) {
+        const hi: Bound = { v: y.lo.v, inclusive: !y.lo.inclusive };
+        if (nonEmpty(lo, hi)) out.push({ lo, hi });
+      }
+      if (y.hi === null || cmpHi(y.hi, x.hi) >= 0) {
+        open = false; // y covers the rest of x (and may meet the next x)
+        break;
+      }
+      lo = { v: y.hi.v, inclusive: !y.hi.inclusive };
+      j++;
+    }
+    if (untouched) out.push(x);
+    else if (open && nonEmpty(lo, x.hi)) out.push({ lo, hi: x.hi });
   }
   return out.length === 0 ? EMPTY : { intervals: out };
 }
@@ -165,23 +205,34 @@ export function union(a: VersionSet, b: VersionSet): VersionSet {
   if (isEmpty(a)) return b;
   if (isEmpty(b)) return a;
   if (isAny(a) || isAny(b)) return ANY;
-  // Both are sorted: merge by lower bound and coalesce, no sort.
+  // Both are sorted: merge by lower bound and coalesce, no sort; an interval that merges with
+  // nothing is kept as is (intervals are immutable), so only merged ones are allocated.
   const A = a.intervals;
   const B = b.intervals;
   const out: Interval[] = [];
   let i = 0;
   let j = 0;
   let cur: Interval | null = null;
+  let fresh = false;
   while (i < A.length || j < B.length) {
     let next: Interval;
     if (j >= B.length || (i < A.length && cmpLo((A[i] as Interval).lo, (B[j] as Interval).lo) <= 0)) next = A[i++] as Interval;
     else next = B[j++] as Interval;
-    if (cur === null) cur = { lo: next.lo, hi: next.hi };
-    else if (touches(cur.hi, next.lo)) {
-      if (cmpHi(next.hi, cur.hi) > 0) cur.hi = next.hi;
+    if (cur === null) {
+      cur = next;
+      fresh = false;
+    } else if (touches(cur.hi, next.lo)) {
+      if (cmpHi(next.hi, cur.hi) > 0) {
+        if (fresh) cur.hi = next.hi;
+        else {
+          cur = { lo: cur.lo, hi: next.hi };
+          fresh = true;
+        }
+      }
     } else {
       out.push(cur);
-      cur = { lo: next.lo, hi: next.hi };
+      cur = next;
+      fresh = false;
     }
   }
   if (cur !== null) out.push(cur);
@@ -205,10 +256,6 @@ export function complement(a: VersionSet): VersionSet {
   }
   if (prev !== null) out.push({ lo: { v: prev.v, inclusive: !prev.inclusive }, hi: null });
   return out.length === 0 ? EMPTY : { intervals: out };
-}
-
-export function difference(a: VersionSet, b: VersionSet): VersionSet {
-  return intersect(a, complement(b));
 }
 
 /** True when an interval ending at `hi` lies wholly below one starting at `lo` (no common version). */
