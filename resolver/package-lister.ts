@@ -48,31 +48,45 @@ export class ComponentListing {
   /** The candidates of this solve, ascending. */
   readonly eligible: Candidate[];
   readonly versions: Version[];
-  /** Edge → the first candidate index of every run already turned into an incompatibility. */
-  private readonly emittedDeps = new Map<string, Set<number>>();
-  private readonly emittedRequires = new Map<string, Set<number>>();
-  private readonly emittedConflicts = new Map<string, Set<number>>();
+  /**
+   * Edge → the first candidate index of every run already turned into an incompatibility
+   * (created on first use: most listings of a solve never emit a conflict or a requirement).
+   */
+  private emittedDeps: Map<string, Set<number>> | undefined;
+  private emittedRequires: Map<string, Set<number>> | undefined;
+  private emittedConflicts: Map<string, Set<number>> | undefined;
 
   constructor(
     readonly name: string,
     published: CandidateVersion[],
     readonly policy: ListingPolicy,
   ) {
-    const seen = new Map<string, Candidate>();
+    let all: Candidate[] = [];
+    let ascending = true;
     for (const c of published) {
       if (c.name !== name) continue;
-      const v = parseVersion(c.version);
-      if (!seen.has(v.version)) seen.set(v.version, { v, c });
+      const x = { v: parseVersion(c.version), c };
+      const last = all[all.length - 1];
+      if (last !== undefined && compareVersions(last.v, x.v) >= 0) ascending = false;
+      all.push(x);
     }
-    this.all = [...seen.values()].sort((a, b) => compareVersions(a.v, b.v));
+    if (!ascending) {
+      // Providers usually list versions in order; otherwise sort (stably: of equal versions the
+      // provider's first stays first) and keep one per version.
+      all.sort((a, b) => compareVersions(a.v, b.v));
+      all = all.filter((x, k) => k === 0 || compareVersions((all[k - 1] as Candidate).v, x.v) !== 0);
+    }
+    this.all = all;
     const locked = policy.locked(name);
-    this.eligible = this.all.filter((x) => {
-      const isLocked = locked !== undefined && x.v.version === parseVersion(locked).version;
+    const lockedVersion = locked === undefined ? undefined : parseVersion(locked).version;
+    const keep = (x: Candidate): boolean => {
+      const isLocked = x.v.version === lockedVersion;
       if (!x.c.targets.includes(policy.target)) return false;
       if (x.c.yanked && !isLocked) return false;
       if (x.v.prerelease.length > 0 && !isLocked && !policy.prereleaseAllowed(name)) return false;
       return true;
-    });
+    };
+    this.eligible = all.every(keep) ? all : all.filter(keep);
     this.versions = this.eligible.map((x) => x.v);
   }
 
@@ -116,7 +130,7 @@ export class ComponentListing {
     for (const dep of deps) {
       const range = c.dependencies[dep] as string;
       const [lo, hi] = this.run(k, (o) => o.dependencies[dep] === range);
-      if (this.firstEmit(this.emittedDeps, dep, lo)) {
+      if (this.firstEmit((this.emittedDeps ??= new Map()), dep, lo)) {
         const set = parseRange(range, `${this.name}@${c.version} → ${dep}`);
         const depender = term(this.name, runSet(this.versions, lo, hi));
         // "not dep <empty>" is always true, so the fact is about the depender alone.
@@ -129,7 +143,7 @@ export class ComponentListing {
     }
     for (const cap of c.requires.length === 0 ? c.requires : [...new Set(c.requires)].sort()) {
       const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
-      if (this.firstEmit(this.emittedRequires, cap, lo)) {
+      if (this.firstEmit((this.emittedRequires ??= new Map()), cap, lo)) {
         out.push(
           createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
             kind: 'requires',
@@ -140,7 +154,7 @@ export class ComponentListing {
     }
     for (const other of c.conflicts.length === 0 ? c.conflicts : [...new Set(c.conflicts)].sort()) {
       const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
-      if (this.firstEmit(this.emittedConflicts, other, lo)) {
+      if (this.firstEmit((this.emittedConflicts ??= new Map()), other, lo)) {
         const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
         if (inc !== null) out.push(inc);
       }

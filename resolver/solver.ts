@@ -594,31 +594,36 @@ class Solver {
     }
     const edges: Edge[] = [];
     for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
+    // `canonical` sorted the records and lists already.
     for (const name of Object.keys(components)) {
       const c = components[name] as CandidateVersion;
-      for (const dep of Object.keys(c.dependencies).sort()) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
-      for (const cap of [...new Set(c.requires)].sort()) {
-        edges.push({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap });
-      }
-      for (const dep of Object.keys(c.optionalDependencies).sort()) {
+      for (const dep of Object.keys(c.dependencies)) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      for (const cap of c.requires) edges.push({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap });
+      for (const dep of Object.keys(c.optionalDependencies)) {
         edges.push({ from: name, to: dep, kind: 'optional', range: c.optionalDependencies[dep] as string });
       }
     }
-    const kindRank: Record<EdgeKind, number> = { dependency: 0, capability: 1, optional: 2 };
-    edges.sort((a, b) => cmp(a.from, b.from) || kindRank[a.kind] - kindRank[b.kind] || cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
+    edges.sort((a, b) => cmp(a.from, b.from) || KIND_RANK[a.kind] - KIND_RANK[b.kind] || cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
     return { components, capabilities, edges, decisions: this.solution.decisions.size, steps: this.steps };
   }
 }
 
+const KIND_RANK: Record<EdgeKind, number> = { dependency: 0, capability: 1, optional: 2 };
+
 function sortedRecord(r: Record<string, string>): Record<string, string> {
+  const keys = Object.keys(r);
+  if (keys.length < 2) return { ...r };
   const out: Record<string, string> = {};
-  for (const k of Object.keys(r).sort(cmp)) out[k] = r[k] as string;
+  for (const k of keys.sort(cmp)) out[k] = r[k] as string;
   return out;
+}
+
+function sorted(a: readonly string[]): string[] {
+  return a.length < 2 ? [...a] : [...new Set(a)].sort(cmp);
 }
 
 /** A copy with records and sets in sorted order, so provider ordering never shows in results. */
 function canonical(c: CandidateVersion): CandidateVersion {
-  const sorted = (a: string[]): string[] => [...new Set(a)].sort(cmp);
   return {
     ...c,
     dependencies: sortedRecord(c.dependencies),
