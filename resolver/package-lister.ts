@@ -29,11 +29,6 @@ import {
   type VersionSet,
 } from './version-set.js';
 
-export interface Candidate {
-  readonly v: Version;
-  readonly c: CandidateVersion;
-}
-
 /** What a solve allows: the target, locked versions, prerelease opt-ins. */
 export interface ListingPolicy {
   target: string;
@@ -41,13 +36,19 @@ export interface ListingPolicy {
   prereleaseAllowed(name: string): boolean;
 }
 
+/**
+ * One name's versions for one solve, kept as parallel arrays (a version and its metadata at the
+ * same index; no wrapper object per version): the resolver's memory per version is two array
+ * slots, one more pair when some version is not eligible.
+ */
 export class ComponentListing {
   readonly kind = 'component' as const;
-  /** Every published version, ascending, one per version string. */
-  readonly all: Candidate[];
-  /** The candidates of this solve, ascending. */
-  readonly eligible: Candidate[];
+  /** Every published version, ascending, one per version; `all[i]` is published as `allVersions[i]`. */
+  readonly allVersions: Version[];
+  readonly all: CandidateVersion[];
+  /** The candidates of this solve, ascending (the same arrays when every version is eligible). */
   readonly versions: Version[];
+  readonly eligible: CandidateVersion[];
   /**
    * Edge → the first candidate index of every run already turned into an incompatibility
    * (created on first use: most listings of a solve never emit a conflict or a requirement).
@@ -61,69 +62,89 @@ export class ComponentListing {
     published: CandidateVersion[],
     readonly policy: ListingPolicy,
   ) {
-    let all: Candidate[] = [];
+    let all: CandidateVersion[] = [];
+    let allVersions: Version[] = [];
     let ascending = true;
     for (const c of published) {
       if (c.name !== name) continue;
-      const x = { v: parseVersion(c.version), c };
-      const last = all[all.length - 1];
-      if (last !== undefined && compareVersions(last.v, x.v) >= 0) ascending = false;
-      all.push(x);
+      const v = parseVersion(c.version);
+      const last = allVersions[allVersions.length - 1];
+      if (last !== undefined && compareVersions(last, v) >= 0) ascending = false;
+      all.push(c);
+      allVersions.push(v);
     }
     if (!ascending) {
       // Providers usually list versions in order; otherwise sort (stably: of equal versions the
       // provider's first stays first) and keep one per version.
-      all.sort((a, b) => compareVersions(a.v, b.v));
-      all = all.filter((x, k) => k === 0 || compareVersions((all[k - 1] as Candidate).v, x.v) !== 0);
+      const order = all.map((_, k) => k).sort((a, b) => compareVersions(allVersions[a] as Version, allVersions[b] as Version));
+      const keep = order.filter((k, i) => i === 0 || compareVersions(allVersions[order[i - 1] as number] as Version, allVersions[k] as Version) !== 0);
+      all = keep.map((k) => all[k] as CandidateVersion);
+      allVersions = keep.map((k) => allVersions[k] as Version);
     }
     this.all = all;
+    this.allVersions = allVersions;
     const locked = policy.locked(name);
     const lockedVersion = locked === undefined ? undefined : parseVersion(locked).version;
-    const keep = (x: Candidate): boolean => {
-      const isLocked = x.v.version === lockedVersion;
-      if (!x.c.targets.includes(policy.target)) return false;
-      if (x.c.yanked && !isLocked) return false;
-      if (x.v.prerelease.length > 0 && !isLocked && !policy.prereleaseAllowed(name)) return false;
+    const prerelease = policy.prereleaseAllowed(name);
+    const eligible = (k: number): boolean => {
+      const c = all[k] as CandidateVersion;
+      const v = allVersions[k] as Version;
+      const isLocked = v.version === lockedVersion;
+      if (!c.targets.includes(policy.target)) return false;
+      if (c.yanked && !isLocked) return false;
+      if (v.prerelease.length > 0 && !isLocked && !prerelease) return false;
       return true;
     };
-    this.eligible = all.every(keep) ? all : all.filter(keep);
-    this.versions = this.eligible.map((x) => x.v);
+    let every = true;
+    for (let k = 0; k < all.length && every; k++) every = eligible(k);
+    if (every) {
+      this.eligible = all;
+      this.versions = allVersions;
+    } else {
+      this.eligible = [];
+      this.versions = [];
+      for (let k = 0; k < all.length; k++) {
+        if (!eligible(k)) continue;
+        this.eligible.push(all[k] as CandidateVersion);
+        this.versions.push(allVersions[k] as Version);
+      }
+    }
   }
 
   count(allowed: VersionSet): number {
     return isAny(allowed) ? this.eligible.length : countIn(allowed, this.versions);
   }
 
-  /** The locked version if allowed, otherwise the newest allowed candidate. */
-  best(allowed: VersionSet): Candidate | undefined {
+  /** The index of the locked version if allowed, otherwise of the newest allowed candidate; -1 if none. */
+  best(allowed: VersionSet): number {
     const locked = this.policy.locked(this.name);
     if (locked !== undefined) {
-      const hit = this.find(parseVersion(locked));
-      if (hit !== undefined && contains(allowed, hit.v)) return hit;
+      const k = indexIn(parseVersion(locked), this.versions);
+      if (k >= 0 && contains(allowed, this.versions[k] as Version)) return k;
     }
-    return this.eligible[highestIn(allowed, this.versions)];
+    return highestIn(allowed, this.versions);
   }
 
-  find(v: Version): Candidate | undefined {
+  /** The candidate published as `v`, if it is one. */
+  find(v: Version): CandidateVersion | undefined {
     return this.eligible[indexIn(v, this.versions)];
   }
 
   /** Index range of adjacent candidates around `k` for which `same` holds. */
   private run(k: number, same: (c: CandidateVersion) => boolean): [number, number] {
     let lo = k;
-    while (lo > 0 && same((this.eligible[lo - 1] as Candidate).c)) lo--;
+    while (lo > 0 && same(this.eligible[lo - 1] as CandidateVersion)) lo--;
     let hi = k;
-    while (hi < this.eligible.length - 1 && same((this.eligible[hi + 1] as Candidate).c)) hi++;
+    while (hi < this.eligible.length - 1 && same(this.eligible[hi + 1] as CandidateVersion)) hi++;
     return [lo, hi];
   }
 
   /**
-   * The incompatibilities for choosing `chosen`: dependencies, capability requirements and
+   * The incompatibilities for choosing candidate `k`: dependencies, capability requirements and
    * conflicts, each not emitted before, in a fixed order (edges sorted by name).
    */
-  incompatibilitiesFor(chosen: Candidate): Incompatibility[] {
-    const k = indexIn(chosen.v, this.versions);
-    const c = chosen.c;
+  incompatibilitiesFor(k: number): Incompatibility[] {
+    const c = this.eligible[k] as CandidateVersion;
     const out: Incompatibility[] = [];
     const deps = Object.keys(c.dependencies);
     if (deps.length > 1) deps.sort();
@@ -183,12 +204,12 @@ export class ComponentListing {
     let k = 0;
     const n = this.eligible.length;
     while (k < n) {
-      if (!(this.eligible[k] as Candidate).c.provides.includes(cap)) {
+      if (!(this.eligible[k] as CandidateVersion).provides.includes(cap)) {
         k++;
         continue;
       }
       const start = k;
-      while (k + 1 < n && (this.eligible[k + 1] as Candidate).c.provides.includes(cap)) k++;
+      while (k + 1 < n && (this.eligible[k + 1] as CandidateVersion).provides.includes(cap)) k++;
       parts.push(...runSet(this.versions, start, k).intervals);
       k++;
     }

@@ -13,7 +13,7 @@ import {
   isFailure,
   type Incompatibility,
 } from './incompatibility.js';
-import { CapabilityListing, ComponentListing, type Candidate, type ListingPolicy } from './package-lister.js';
+import { CapabilityListing, ComponentListing, type ListingPolicy } from './package-lister.js';
 import { PartialSolution, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
@@ -424,7 +424,7 @@ class Solver {
       if (set.intervals.length > 0) {
         providers.push(names[k] as string);
         sets.push(set);
-      } else if (l.all.some((x) => x.c.provides.includes(cap))) {
+      } else if (l.all.some((c) => c.provides.includes(cap))) {
         elsewhere.push(names[k] as string);
       }
     });
@@ -497,29 +497,30 @@ class Solver {
       this.add(createIncompatibility([term(t.name, ANY)], { kind: 'unknown' }) as Incompatibility);
       return t.name;
     }
-    const chosen = listing.best(set);
-    if (chosen === undefined) {
+    const k = listing.best(set);
+    if (k < 0) {
       this.add(this.noVersions(t, listing));
       return t.name;
     }
-    const incs = listing.incompatibilitiesFor(chosen);
+    const chosen = listing.eligible[k] as CandidateVersion;
+    const incs = listing.incompatibilitiesFor(k);
     let conflict = false;
     for (const inc of incs) {
       this.add(inc);
       conflict ||= inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
     }
     if (this.provider.prefetch !== undefined) {
-      const next = [...Object.keys(chosen.c.dependencies), ...chosen.c.conflicts].filter((n) => !this.listings.has(n) && !this.pending.has(n));
+      const next = [...Object.keys(chosen.dependencies), ...chosen.conflicts].filter((n) => !this.listings.has(n) && !this.pending.has(n));
       if (next.length > 0) this.provider.prefetch(next);
     }
-    if (!conflict) this.decide(t.name, chosen.v);
+    if (!conflict) this.decide(t.name, listing.versions[k] as Version);
     return t.name;
   }
 
   /** Why no candidate of `listing` matches `t`: target, yanked/prerelease, or nothing at all. */
   private noVersions(t: Term, listing: ComponentListing): Incompatibility {
     const set = allowed(t);
-    const inSet = listing.all.filter((x) => t.positive && setHas(set, x));
+    const inSet = listing.all.map((c, k) => ({ c, v: listing.allVersions[k] as Version })).filter((x) => t.positive && contains(set, x.v));
     const shipping = inSet.filter((x) => x.c.targets.includes(this.request.target));
     if (inSet.length > 0 && shipping.length === 0) {
       return createIncompatibility([term(t.name, t.set)], { kind: 'target', target: this.request.target }) as Incompatibility;
@@ -534,7 +535,7 @@ class Solver {
 
   private chooseProvider(t: Term, listing: CapabilityListing): string {
     const set = allowed(t);
-    const candidates = listing.versions.filter((v) => setHas(set, { v }));
+    const candidates = listing.versions.filter((v) => contains(set, v));
     if (candidates.length === 0) {
       this.add(
         createIncompatibility([term(t.name, t.set)], {
@@ -590,7 +591,7 @@ class Solver {
       const v = this.solution.decisions.get(name) as Version;
       const l = this.listings.get(name) as Listing;
       if (l.kind === 'capability') capabilities[l.capability] = l.providers[l.indexOf(v)] as string;
-      else if (name !== PROJECT) components[name] = canonical((l.find(v) as Candidate).c);
+      else if (name !== PROJECT) components[name] = canonical(l.find(v) as CandidateVersion);
     }
     const edges: Edge[] = [];
     for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
@@ -638,10 +639,6 @@ function canonical(c: CandidateVersion): CandidateVersion {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function setHas(set: VersionSet, x: { v: Version }): boolean {
-  return contains(set, x.v);
 }
 
 /**
