@@ -593,23 +593,42 @@ class Solver {
       if (l.kind === 'capability') capabilities[l.capability] = l.providers[l.indexOf(v)] as string;
       else if (name !== PROJECT) components[name] = canonical(l.find(v) as CandidateVersion);
     }
+    // Edges in their final order (from, kind, to, capability) as they are made, per component
+    // (no sort of every edge: a closure can have tens of thousands). Keys are sorted again even
+    // though `canonical` inserted them in order: an object lists integer-like keys first.
     const edges: Edge[] = [];
-    for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
-    // `canonical` sorted the records and lists already.
-    for (const name of Object.keys(components)) {
+    // (`names`, not Object.keys(components): an object lists integer-like keys first.)
+    const froms = names.filter((n) => Object.hasOwn(components, n));
+    froms.splice(lowerBound(froms, PROJECT), 0, PROJECT);
+    for (const name of froms) {
+      if (name === PROJECT) {
+        for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
+        continue;
+      }
       const c = components[name] as CandidateVersion;
-      for (const dep of Object.keys(c.dependencies)) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
-      for (const cap of c.requires) edges.push({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap });
-      for (const dep of Object.keys(c.optionalDependencies)) {
+      for (const dep of Object.keys(c.dependencies).sort(cmp)) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
+      if (caps.length > 1) caps.sort((a, b) => cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
+      edges.push(...caps);
+      for (const dep of Object.keys(c.optionalDependencies).sort(cmp)) {
         edges.push({ from: name, to: dep, kind: 'optional', range: c.optionalDependencies[dep] as string });
       }
     }
-    edges.sort((a, b) => cmp(a.from, b.from) || KIND_RANK[a.kind] - KIND_RANK[b.kind] || cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
     return { components, capabilities, edges, decisions: this.solution.decisions.size, steps: this.steps };
   }
 }
 
-const KIND_RANK: Record<EdgeKind, number> = { dependency: 0, capability: 1, optional: 2 };
+/** The index at which `x` goes into the sorted `list`. */
+function lowerBound(list: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((list[mid] as string) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 function sortedRecord(r: Record<string, string>): Record<string, string> {
   const keys = Object.keys(r);

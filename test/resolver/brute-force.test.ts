@@ -110,6 +110,11 @@ describe('the solver against exhaustive search', () => {
           expect(violations(chosen, deps)).toEqual([]);
           // every chosen component is a published candidate, as published
           for (const c of chosen.values()) expect(list.some((x) => x.name === c.name && x.version === c.version)).toBe(true);
+          // edges are in the documented order: from, kind (dependency, capability, optional), to, capability
+          const rank = { dependency: 0, capability: 1, optional: 2 };
+          const key = (e: (typeof r.solution.edges)[number]): string => `${e.from}\0${rank[e.kind]}\0${e.to}\0${e.capability ?? ''}`;
+          const keys = r.solution.edges.map(key);
+          expect(keys).toEqual([...keys].sort());
         } else {
           unsolvable++;
           expect(renderFailure(r.failure)).toMatch(/version solving failed\.$/);
