@@ -226,7 +226,16 @@ class Solver {
             cause: this.options.signal.reason,
           });
         }
-        next = await this.choose();
+        // Listings are loaded (awaited) only when a package without one needs ranking; the
+        // rest of the loop is synchronous (no promise per decision).
+        const dirty = this.solution.takeDirty();
+        if (this.solution.undecidedCount === 0) break;
+        const missing = this.missingListings(dirty);
+        if (missing.length > 0) {
+          this.provider.prefetch?.(missing.filter((n) => capabilityOf(n) === null && n !== PROJECT));
+          await Promise.all(missing.map((n) => this.listing(n)));
+        }
+        next = this.choose(dirty);
       }
     } catch (e) {
       if (e instanceof SolveFailed) return { ok: false, failure: this.failure(e.incompatibility) };
@@ -440,23 +449,22 @@ class Solver {
   }
 
   /**
-   * Decision making: returns the package to propagate next, or null when the solution is total.
+   * Decision making (`dirty`: the packages whose term changed, with their listings loaded):
+   * returns the package to propagate next.
    * The undecided packages sit in a heap keyed by (allowed candidates, insertion order); only
    * packages whose term changed since the last decision are re-ranked, stale entries are skipped
    * when popped. That is the same choice as scanning every undecided package (fewest candidates,
    * ties in pub's insertion order) without the scan.
    */
-  private async choose(): Promise<string | null> {
-    const dirty = this.solution.takeDirty();
-    if (this.solution.undecidedCount === 0) return null;
+  private missingListings(dirty: string[]): string[] {
     const missing: string[] = [];
     for (const n of dirty) {
       if (!this.listings.has(n) && !missing.includes(n) && this.solution.undecidedSeq(n) !== undefined) missing.push(n);
     }
-    if (missing.length > 0) {
-      this.provider.prefetch?.(missing.filter((n) => capabilityOf(n) === null && n !== PROJECT));
-      await Promise.all(missing.map((n) => this.listing(n)));
-    }
+    return missing;
+  }
+
+  private choose(dirty: string[]): string {
     for (const name of dirty) {
       const seq = this.solution.undecidedSeq(name);
       const t = this.solution.positiveTerm(name);
@@ -632,7 +640,10 @@ function lowerBound(list: readonly string[], x: string): number {
 
 function sortedRecord(r: Record<string, string>): Record<string, string> {
   const keys = Object.keys(r);
-  if (keys.length < 2) return { ...r };
+  let inOrder = true;
+  for (let k = 1; k < keys.length && inOrder; k++) inOrder = (keys[k - 1] as string) < (keys[k] as string);
+  // A copy of an object in order keeps its shape (cheap); building one adds key after key.
+  if (inOrder) return { ...r };
   const out: Record<string, string> = {};
   for (const k of keys.sort(cmp)) out[k] = r[k] as string;
   return out;
