@@ -22,6 +22,9 @@
 //   b1  a synthetic registry of 10,000 components × 20 versions shaped like a real one
 //       (bench/lib/synthetic-registry.mjs), 20 projects of 2–8 dependencies each;
 //   b2  the same at 50,000 × 20 (issue 18's scale), 20 projects;
+//   b3  the former part (b) at 50,000 × 20, a stress test: each version depends on up to 3 of the
+//       next 300 components, 20 single-component roots with closures of 1 to ~27,000 components
+//       (issue 18's "6.5 s, 1.7 GB" were measured on it, with the old harness);
 //   c1–c3 pubgrub-rs's benches/backtracking.rs patterns (solana-* crates): a chain p1 → … → pP,
 //       version v ≥ 1 of p_n depending on p_{n+1} at exactly v (singletons) or at >= V-v (ranges),
 //       dead for every version of p1 but 0.0.0 — the last package has no versions (c1, c3) or
@@ -35,7 +38,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
-import { syntheticRegistry } from './lib/synthetic-registry.mjs';
+import { randomDagRegistry, syntheticRegistry } from './lib/synthetic-registry.mjs';
 
 const ELM = '/work/shared/corpora/elm-registry.json';
 const rounds = Number(process.env.RESOLVER_ROUNDS ?? 5);
@@ -47,6 +50,7 @@ const WORKLOADS = {
   a: { title: 'Elm registry, newest of every package as a root', goal: { ratio: 20 }, options: {} },
   b1: { title: 'synthetic 10,000 × 20, 20 projects', goal: { ratio: 20 }, options: { maxSteps: 300_000 } },
   b2: { title: 'synthetic 50,000 × 20, 20 projects', goal: { ms: 3000, heapMB: 500 }, options: { maxSteps: 300_000 } },
+  b3: { title: 'former (b) random DAG 50,000 × 20, 20 roots (stress)', goal: { ms: 3000, heapMB: 500 }, options: { maxSteps: 300_000 } },
   c1: { title: `backtracking singletons ${P1} × ${V1}`, goal: { ratio: 20 }, options: { maxSteps: 10_000_000 } },
   c2: { title: `backtracking disjoint versions ${P2} × ${V2}`, goal: { ratio: 20 }, options: { maxSteps: 10_000_000 } },
   c3: { title: `backtracking ranges ${P3} × ${V3}`, goal: { ratio: 20 }, options: { maxSteps: 10_000_000 } },
@@ -80,6 +84,10 @@ function make(id) {
     case 'b1':
     case 'b2': {
       const { doc, apps } = syntheticRegistry({ components: id === 'b1' ? 10_000 : 50_000, versions: 20, seed: 42, apps: 20 });
+      return { doc, roots: apps };
+    }
+    case 'b3': {
+      const { doc, apps } = randomDagRegistry({ components: 50_000, seed: 42, roots: 20 });
       return { doc, roots: apps };
     }
     case 'c1':
