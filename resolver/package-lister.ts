@@ -53,9 +53,9 @@ export class ComponentListing {
    * Edge → the first candidate index of every run already turned into an incompatibility
    * (created on first use: most listings of a solve never emit a conflict or a requirement).
    */
-  private emittedDeps: Map<string, Set<number>> | undefined;
-  private emittedRequires: Map<string, Set<number>> | undefined;
-  private emittedConflicts: Map<string, Set<number>> | undefined;
+  private emittedDeps: Map<string, number[]> | undefined;
+  private emittedRequires: Map<string, number[]> | undefined;
+  private emittedConflicts: Map<string, number[]> | undefined;
 
   constructor(
     readonly name: string,
@@ -187,14 +187,15 @@ export class ComponentListing {
    * True the first time the run starting at candidate `lo` is emitted for edge `key`: the runs of
    * one edge partition the candidates that have it, so their first index names them.
    */
-  private firstEmit(emitted: Map<string, Set<number>>, key: string, lo: number): boolean {
-    let runs = emitted.get(key);
+  private firstEmit(emitted: Map<string, number[]>, key: string, lo: number): boolean {
+    const runs = emitted.get(key);
     if (runs === undefined) {
-      runs = new Set();
-      emitted.set(key, runs);
+      emitted.set(key, [lo]);
+      return true;
     }
-    if (runs.has(lo)) return false;
-    runs.add(lo);
+    // A handful of runs per edge at most: an array beats a Set (size and speed).
+    if (runs.includes(lo)) return false;
+    runs.push(lo);
     return true;
   }
 
