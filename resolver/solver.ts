@@ -448,14 +448,7 @@ class Solver {
     return count;
   }
 
-  /**
-   * Decision making (`dirty`: the packages whose term changed, with their listings loaded):
-   * returns the package to propagate next.
-   * The undecided packages sit in a heap keyed by (allowed candidates, insertion order); only
-   * packages whose term changed since the last decision are re-ranked, stale entries are skipped
-   * when popped. That is the same choice as scanning every undecided package (fewest candidates,
-   * ties in pub's insertion order) without the scan.
-   */
+  /** The undecided packages among `dirty` whose listing is not loaded yet. */
   private missingListings(dirty: string[]): string[] {
     const missing: string[] = [];
     for (const n of dirty) {
@@ -464,6 +457,14 @@ class Solver {
     return missing;
   }
 
+  /**
+   * Decision making (`dirty`: the packages whose term changed, with their listings loaded):
+   * returns the package to propagate next.
+   * The undecided packages sit in a heap keyed by (allowed candidates, insertion order); only
+   * packages whose term changed since the last decision are re-ranked, stale entries are skipped
+   * when popped. That is the same choice as scanning every undecided package (fewest candidates,
+   * ties in pub's insertion order) without the scan.
+   */
   private choose(dirty: string[]): string {
     for (const name of dirty) {
       const seq = this.solution.undecidedSeq(name);
