@@ -9,14 +9,18 @@
 // warm-up rounds, discarded, until RESOLVER_WARMUP_MS (default 3000, as criterion, which
 // pubgrub-rs's benches use) have passed and at least 2 rounds ran — the first one, cold JIT, is
 // printed: a single CLI run pays it — then RESOLVER_ROUNDS measured rounds (default 5); min and
-// median are printed, the ratio is median rumpkg / median floor. A round forces a GC before the
-// floor only: a forced GC shrinks V8's young generation and makes whatever runs next pay to grow
-// it again. Peak heap is the V8 heap in use (garbage included) sampled during rumpkg's part, at
+// median are printed, the ratio is median rumpkg / median floor.
+// Before each side, untimed, a scavenge empties the young generation, so neither side pays for
+// the other's short-lived garbage; not a full GC, which also shrinks the young generation and
+// made whatever ran next pay to grow it again (3-5x on the small workloads). Peak heap is the V8 heap in use, garbage included, sampled during rumpkg's part at
 // provider calls and after each solve, at most every 2 ms; the loaded registry's live size is
 // measured once, untimed; peak RSS is the child's maxRSS (everything: code, the floor's text and
 // document). A workload with a heap goal is also run once, floor included, under
 // --max-old-space-size=<goal>: that run completing is what "heap < goal" means (a sampled heap
 // counts garbage V8 had no reason to collect yet).
+// Every solution of the last round is checked (untimed): each root dependency and each chosen
+// version's dependencies satisfied by the chosen versions (semver.satisfies); a failure fails the
+// bench.
 // Workloads (RESOLVER_BENCH=a,b1,... selects; default all):
 //   a   the Elm registry snapshot, the newest version of every package as a root;
 //   b1  a synthetic registry of 10,000 components × 20 versions shaped like a real one
@@ -38,6 +42,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
+import semver from 'semver';
 import { randomDagRegistry, syntheticRegistry } from './lib/synthetic-registry.mjs';
 
 const ELM = '/work/shared/corpora/elm-registry.json';
@@ -132,6 +137,22 @@ function files(id) {
 
 // ---- child: one workload, measured ----------------------------------------------------------
 
+/** Every edge of every solution satisfied by the chosen versions; returns how many were checked. */
+function verify(solutions) {
+  for (const [deps, solution] of solutions) {
+    const chosen = solution.components;
+    const check = (from, name, range) => {
+      const c = chosen[name];
+      if (c === undefined || !semver.satisfies(c.version, range)) {
+        throw new Error(`invalid solution: ${from} needs ${name} ${range}, chose ${c?.version ?? 'nothing'}`);
+      }
+    };
+    for (const [name, range] of Object.entries(deps)) check('the root', name, range);
+    for (const c of Object.values(chosen)) for (const [name, range] of Object.entries(c.dependencies)) check(`${c.name}@${c.version}`, name, range);
+  }
+  return solutions.length;
+}
+
 async function measure(id) {
   // RUMPKG_DIST (a directory) measures another build, e.g. a copy of dist/ from before a change.
   const dist = process.env.RUMPKG_DIST === undefined ? new URL('../dist/', import.meta.url) : pathToFileURL(`${process.env.RUMPKG_DIST}/`);
@@ -140,6 +161,8 @@ async function measure(id) {
   const { meta, roots: rootsFile } = files(id);
   const roots = JSON.parse(readFileSync(rootsFile, 'utf8'));
   const gc = globalThis.gc ?? (() => {});
+  // A scavenge empties the young generation without shrinking it (a full GC would).
+  const minorGc = () => gc({ type: 'minor' });
   let peakHeap = 0;
   let sampled = 0;
   /** At most every 2 ms (a sample costs ~3 µs; the Elm workload calls the provider 8,000 times). */
@@ -177,15 +200,17 @@ async function measure(id) {
   const solves = [];
   let stats;
   let cold;
+  let verified = 0;
   const start = performance.now();
   let warm = 0; // warm-up rounds so far, then fixed
   let warming = warmupMs > 0;
   for (let r = 0; warming || r < warm + rounds; r++) {
-    gc();
+    minorGc();
     let t = performance.now();
     let { list, components } = load();
     floors.push(performance.now() - t);
     const versions = list.length;
+    minorGc();
     t = performance.now();
     const inner = createMemoryProvider(list);
     list = undefined;
@@ -201,12 +226,14 @@ async function measure(id) {
     let failed = 0;
     let limited = 0;
     let steps = 0;
+    const solutions = [];
     for (const deps of roots) {
       try {
         const res = await solve({ root: { name: 'bench', dependencies: deps }, target: 't' }, provider, w.options);
         if (res.ok) {
           closures.push(Object.keys(res.solution.components).length);
           steps += res.solution.steps;
+          solutions.push([deps, res.solution]);
         } else failed++;
       } catch (e) {
         if (e?.code !== 'E_RESOLVE_LIMIT') throw e;
@@ -215,6 +242,7 @@ async function measure(id) {
       sample();
     }
     solves.push(performance.now() - t);
+    if (!warming && r === warm + rounds - 1) verified = verify(solutions);
     if (r === 0) cold = { floor: floors[0], solve: solves[0] };
     if (warming) {
       floors.pop();
@@ -225,7 +253,7 @@ async function measure(id) {
     closures.sort((a, b) => a - b);
     stats = { components, versions, roots: roots.length, solved: closures.length, failed, limited, steps, closures };
   }
-  return { id, floors, solves, cold, warm, stats, peakHeap, registryHeap, maxRSS: process.resourceUsage().maxRSS * 1024 };
+  return { id, floors, solves, cold, warm, stats, verified, peakHeap, registryHeap, maxRSS: process.resourceUsage().maxRSS * 1024 };
 }
 
 // ---- parent: every workload in its own process, then the table ------------------------------
@@ -264,7 +292,7 @@ if (process.argv[2] === '--workload') {
     const goal = w.goal.ratio !== undefined ? `≤ ${w.goal.ratio}× floor` : `< ${w.goal.ms / 1000} s, heap < ${w.goal.heapMB} MB`;
     console.log(`\n### (${id}) ${w.title}`);
     console.log(`metadata: ${s.components} components, ${s.versions} versions; ${s.roots} roots: ${s.solved} solved, ${s.failed} no solution, ${s.limited} hit maxSteps; ${s.steps} steps`);
-    if (c.length > 0) console.log(`closure sizes (components per solution): min ${c[0]}, median ${median(c)}, max ${c[c.length - 1]}`);
+    if (c.length > 0) console.log(`closure sizes (components per solution): min ${c[0]}, median ${median(c)}, max ${c[c.length - 1]}; ${m.verified} solutions verified edge by edge`);
     console.log(`floor  (read + parse into candidates): min ${ms(min(m.floors))}, median ${ms(median(m.floors))}`);
     console.log(`rumpkg (provider + solve every root):  min ${ms(min(m.solves))}, median ${ms(median(m.solves))}`);
     console.log(`first round (cold JIT; one of ${m.warm} warm-up rounds, not counted): floor ${ms(m.cold.floor)}, rumpkg ${ms(m.cold.solve)}, ratio ${(m.cold.solve / m.cold.floor).toFixed(2)}×`);
