@@ -12,8 +12,9 @@
 // median are printed, the ratio is median rumpkg / median floor.
 // Before each side, untimed, a scavenge empties the young generation, so neither side pays for
 // the other's short-lived garbage; not a full GC, which also shrinks the young generation and
-// made whatever ran next pay to grow it again (3-5x on the small workloads). Peak heap is the V8 heap in use, garbage included, sampled during rumpkg's part at
-// provider calls and after each solve, at most every 2 ms; the loaded registry's live size is
+// made whatever ran next pay to grow it again (3-5x on the small workloads). Peak heap is the V8
+// heap in use, garbage included, sampled during rumpkg's part at provider calls and after each
+// solve, at most every 2 ms; the loaded registry's live size is
 // measured once, untimed; peak RSS is the child's maxRSS (everything: code, the floor's text and
 // document). A workload with a heap goal is also run once, floor included, under
 // --max-old-space-size=<goal>: that run completing is what "heap < goal" means (a sampled heap
