@@ -44,35 +44,39 @@ export interface ListingPolicy {
 export class ComponentListing {
   readonly kind = 'component' as const;
   /** Every published version, ascending, one per version; `all[i]` is published as `allVersions[i]`. */
-  readonly allVersions: Version[];
-  readonly all: CandidateVersion[];
+  readonly allVersions: readonly Version[];
+  readonly all: readonly CandidateVersion[];
   /** The candidates of this solve, ascending (the same arrays when every version is eligible). */
-  readonly versions: Version[];
-  readonly eligible: CandidateVersion[];
+  readonly versions: readonly Version[];
+  readonly eligible: readonly CandidateVersion[];
   /**
    * Edge → the first candidate index of every run already turned into an incompatibility
    * (created on first use: most listings of a solve never emit a conflict or a requirement).
    */
-  private emittedDeps: Map<string, number[]> | undefined;
-  private emittedRequires: Map<string, number[]> | undefined;
-  private emittedConflicts: Map<string, number[]> | undefined;
+  private emittedDeps: Map<string, number[] | Set<number>> | undefined;
+  private emittedRequires: Map<string, number[] | Set<number>> | undefined;
+  private emittedConflicts: Map<string, number[] | Set<number>> | undefined;
 
   constructor(
     readonly name: string,
-    published: CandidateVersion[],
+    published: readonly CandidateVersion[],
     readonly policy: ListingPolicy,
   ) {
-    let all: CandidateVersion[] = [];
     let allVersions: Version[] = [];
     let ascending = true;
+    let foreign = false;
     for (const c of published) {
-      if (c.name !== name) continue;
+      if (c.name !== name) {
+        foreign = true;
+        continue;
+      }
       const v = parseVersion(c.version);
       const last = allVersions[allVersions.length - 1];
       if (last !== undefined && compareVersions(last, v) >= 0) ascending = false;
-      all.push(c);
       allVersions.push(v);
     }
+    // The provider's own list when it holds just this name (never modified here).
+    let all = foreign ? published.filter((c) => c.name === name) : published;
     if (!ascending) {
       // Providers usually list versions in order; otherwise sort (stably: of equal versions the
       // provider's first stays first) and keep one per version.
@@ -101,13 +105,15 @@ export class ComponentListing {
       this.eligible = all;
       this.versions = allVersions;
     } else {
-      this.eligible = [];
-      this.versions = [];
+      const cs: CandidateVersion[] = [];
+      const vs: Version[] = [];
       for (let k = 0; k < all.length; k++) {
         if (!eligible(k)) continue;
-        this.eligible.push(all[k] as CandidateVersion);
-        this.versions.push(allVersions[k] as Version);
+        cs.push(all[k] as CandidateVersion);
+        vs.push(allVersions[k] as Version);
       }
+      this.eligible = cs;
+      this.versions = vs;
     }
   }
 
@@ -187,15 +193,22 @@ export class ComponentListing {
    * True the first time the run starting at candidate `lo` is emitted for edge `key`: the runs of
    * one edge partition the candidates that have it, so their first index names them.
    */
-  private firstEmit(emitted: Map<string, number[]>, key: string, lo: number): boolean {
+  private firstEmit(emitted: Map<string, number[] | Set<number>>, key: string, lo: number): boolean {
     const runs = emitted.get(key);
     if (runs === undefined) {
       emitted.set(key, [lo]);
       return true;
     }
-    // A handful of runs per edge at most: an array beats a Set (size and speed).
-    if (runs.includes(lo)) return false;
-    runs.push(lo);
+    // Usually a run or two per edge: an array (smaller than a Set); a package tried version by
+    // version (pubgrub-rs's patterns) has hundreds, then a Set.
+    if (Array.isArray(runs)) {
+      if (runs.includes(lo)) return false;
+      if (runs.length < 8) runs.push(lo);
+      else emitted.set(key, new Set([...runs, lo]));
+      return true;
+    }
+    if (runs.has(lo)) return false;
+    runs.add(lo);
     return true;
   }
 
