@@ -12,13 +12,13 @@
 // median are printed, the ratio is median rumpkg / median floor.
 // Before each side, untimed, a scavenge empties the young generation, so neither side pays for
 // the other's short-lived garbage; not a full GC, which also shrinks the young generation and
-// made whatever ran next pay to grow it again (3-5x on the small workloads). Peak heap is the V8
-// heap in use, garbage included, sampled during rumpkg's part at provider calls and after each
-// solve, at most every 2 ms; the loaded registry's live size is
-// measured once, untimed; peak RSS is the child's maxRSS (everything: code, the floor's text and
-// document). A workload with a heap goal is also run once, floor included, under
-// --max-old-space-size=<goal>: that run completing is what "heap < goal" means (a sampled heap
-// counts garbage V8 had no reason to collect yet).
+// made whatever ran next pay to grow it again (3-5x on the small workloads).
+// Memory, measured in an untimed round before the warm-up: the live heap of the loaded registry
+// (candidates and provider, after a full GC), and the peak live heap while resolving (full GCs
+// at provider calls, spaced so they take at most a tenth of the time, and after each solve);
+// peak RSS is the child's maxRSS (everything: code, the floor's text and document). A workload
+// with a heap goal is also run once, floor included, under --max-old-space-size=<goal>, and must
+// complete.
 // Every solution of the last round is checked (untimed): each root dependency and each chosen
 // version's dependencies satisfied by the chosen versions (semver.satisfies); a failure fails the
 // bench.
@@ -164,16 +164,6 @@ async function measure(id) {
   const gc = globalThis.gc ?? (() => {});
   // A scavenge empties the young generation without shrinking it (a full GC would).
   const minorGc = () => gc({ type: 'minor' });
-  let peakHeap = 0;
-  let sampled = 0;
-  /** At most every 2 ms (a sample costs ~3 µs; the Elm workload calls the provider 8,000 times). */
-  const sample = () => {
-    const now = performance.now();
-    if (now - sampled < 2) return;
-    sampled = now;
-    const h = v8.getHeapStatistics().used_heap_size;
-    if (h > peakHeap) peakHeap = h;
-  };
   // Immutable parts every candidate shares (the provider never hands out mutable arrays).
   const none = Object.freeze([]);
   const noDeps = Object.freeze({});
@@ -190,12 +180,34 @@ async function measure(id) {
     }
     return { list, components: Object.keys(doc).length };
   };
-  // Untimed: the loaded registry's live size.
+  // Untimed, before the warm-up: the live heap. Load, collect, measure the registry; then solve
+  // every root, collecting and measuring at provider calls (spaced so collections take at most
+  // a tenth of the time) and after each solve: the peak of what is live while resolving.
+  const used = () => v8.getHeapStatistics().used_heap_size;
   gc();
-  const heap0 = v8.getHeapStatistics().used_heap_size;
-  let probe = load();
+  const heap0 = used();
+  let probe = createMemoryProvider(load().list);
   gc();
-  const registryHeap = v8.getHeapStatistics().used_heap_size - heap0;
+  const registryHeap = used() - heap0;
+  let peakLive = registryHeap;
+  let next = 0;
+  const measureLive = () => {
+    const t0 = performance.now();
+    gc();
+    peakLive = Math.max(peakLive, used() - heap0);
+    next = performance.now() + 10 * (performance.now() - t0);
+  };
+  const probing = { versions: (name) => (performance.now() >= next && measureLive(), probe.versions(name)), providersOf: (c) => probe.providersOf(c) };
+  const kept = [];
+  for (const deps of roots) {
+    try {
+      kept.push(await solve({ root: { name: 'bench', dependencies: deps }, target: 't' }, probing, w.options));
+    } catch (e) {
+      if (e?.code !== 'E_RESOLVE_LIMIT') throw e;
+    }
+    measureLive();
+    kept.length = 0; // the solution was live at that measurement; not afterwards
+  }
   probe = undefined;
   const floors = [];
   const solves = [];
@@ -213,16 +225,8 @@ async function measure(id) {
     const versions = list.length;
     minorGc();
     t = performance.now();
-    const inner = createMemoryProvider(list);
+    const provider = createMemoryProvider(list);
     list = undefined;
-    const provider = {
-      versions: (name) => {
-        sample();
-        return inner.versions(name);
-      },
-      providersOf: (c) => inner.providersOf(c),
-    };
-    sampled = 0;
     const closures = [];
     let failed = 0;
     let limited = 0;
@@ -240,7 +244,6 @@ async function measure(id) {
         if (e?.code !== 'E_RESOLVE_LIMIT') throw e;
         limited++;
       }
-      sample();
     }
     solves.push(performance.now() - t);
     if (!warming && r === warm + rounds - 1) verified = verify(solutions);
@@ -254,7 +257,7 @@ async function measure(id) {
     closures.sort((a, b) => a - b);
     stats = { components, versions, roots: roots.length, solved: closures.length, failed, limited, steps, closures };
   }
-  return { id, floors, solves, cold, warm, stats, verified, peakHeap, registryHeap, maxRSS: process.resourceUsage().maxRSS * 1024 };
+  return { id, floors, solves, cold, warm, stats, verified, peakLive, registryHeap, maxRSS: process.resourceUsage().maxRSS * 1024 };
 }
 
 // ---- parent: every workload in its own process, then the table ------------------------------
@@ -289,7 +292,7 @@ if (process.argv[2] === '--workload') {
     const s = m.stats;
     const c = s.closures;
     const ratio = median(m.solves) / median(m.floors);
-    const met = w.goal.ratio !== undefined ? ratio <= w.goal.ratio : median(m.solves) < w.goal.ms && fits;
+    const met = w.goal.ratio !== undefined ? ratio <= w.goal.ratio : median(m.solves) < w.goal.ms && m.peakLive < w.goal.heapMB * 1048576 && fits;
     const goal = w.goal.ratio !== undefined ? `≤ ${w.goal.ratio}× floor` : `< ${w.goal.ms / 1000} s, heap < ${w.goal.heapMB} MB`;
     console.log(`\n### (${id}) ${w.title}`);
     console.log(`metadata: ${s.components} components, ${s.versions} versions; ${s.roots} roots: ${s.solved} solved, ${s.failed} no solution, ${s.limited} hit maxSteps; ${s.steps} steps`);
@@ -297,12 +300,13 @@ if (process.argv[2] === '--workload') {
     console.log(`floor  (read + parse into candidates): min ${ms(min(m.floors))}, median ${ms(median(m.floors))}`);
     console.log(`rumpkg (provider + solve every root):  min ${ms(min(m.solves))}, median ${ms(median(m.solves))}`);
     console.log(`first round (cold JIT; one of ${m.warm} warm-up rounds, not counted): floor ${ms(m.cold.floor)}, rumpkg ${ms(m.cold.solve)}, ratio ${(m.cold.solve / m.cold.floor).toFixed(2)}×`);
-    console.log(`floor + rumpkg (median): ${ms(median(m.floors) + median(m.solves))}; registry as candidates ${mb(m.registryHeap)} live; peak heap during rumpkg (sampled, garbage included) ${mb(m.peakHeap)}; peak RSS ${mb(m.maxRSS)}`);
+    console.log(`floor + rumpkg (median): ${ms(median(m.floors) + median(m.solves))}`);
+    console.log(`live heap: registry (candidates + provider) ${mb(m.registryHeap)}, peak while resolving ${mb(m.peakLive)} (the resolver's own: ${mb(m.peakLive - m.registryHeap)}); peak RSS ${mb(m.maxRSS)}`);
     if (fits !== undefined) console.log(`one round, floor included, with --max-old-space-size=${w.goal.heapMB}: ${fits ? 'completes' : 'runs out of heap'}`);
     console.log(`ratio ${ratio.toFixed(2)}× (min/min ${(min(m.solves) / min(m.floors)).toFixed(2)}×); goal ${goal}: ${met ? 'met' : 'NOT met'}`);
-    rows.push({ id, floor: median(m.floors), solve: median(m.solves), ratio, heap: m.peakHeap, goal, met });
+    rows.push({ id, floor: median(m.floors), solve: median(m.solves), ratio, heap: m.peakLive, goal, met });
   }
-  console.log(`\n| workload | floor (median) | rumpkg (median) | ratio | peak heap | goal | met |`);
+  console.log(`\n| workload | floor (median) | rumpkg (median) | ratio | peak live heap | goal | met |`);
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.id} | ${ms(r.floor)} | ${ms(r.solve)} | ${r.ratio.toFixed(2)}× | ${mb(r.heap)} | ${r.goal} | ${r.met ? 'yes' : 'no'} |`);
   console.log(`load average ${load()}`);
