@@ -15,8 +15,11 @@ import {
   ANY,
   compareVersions,
   contains,
+  countIn,
   exactly,
   fromIntervals,
+  highestIn,
+  indexIn,
   isAny,
   isEmpty,
   parseRange,
@@ -28,11 +31,6 @@ import {
   type VersionSet,
 } from './version-set.js';
 
-export interface Candidate {
-  readonly v: Version;
-  readonly c: CandidateVersion;
-}
-
 /** What a solve allows: the target, locked versions, prerelease opt-ins. */
 export interface ListingPolicy {
   target: string;
@@ -40,123 +38,192 @@ export interface ListingPolicy {
   prereleaseAllowed(name: string): boolean;
 }
 
+/**
+ * One name's versions for one solve, kept as parallel arrays (a version and its metadata at the
+ * same index; no wrapper object per version): the resolver's memory per version is two array
+ * slots, one more pair when some version is not eligible.
+ */
 export class ComponentListing {
   readonly kind = 'component' as const;
-  /** Every published version, ascending, one per version string. */
-  readonly all: Candidate[];
-  /** The candidates of this solve, ascending. */
-  readonly eligible: Candidate[];
-  readonly versions: Version[];
-  private readonly emitted = new Set<string>();
+  /** Every published version, ascending, one per version; `all[i]` is published as `allVersions[i]`. */
+  readonly allVersions: readonly Version[];
+  readonly all: readonly CandidateVersion[];
+  /** The candidates of this solve, ascending (the same arrays when every version is eligible). */
+  readonly versions: readonly Version[];
+  readonly eligible: readonly CandidateVersion[];
+  /**
+   * Edge → the first candidate index of every run already turned into an incompatibility
+   * (created on first use: most listings of a solve never emit a conflict or a requirement).
+   */
+  private emittedDeps: Map<string, number[] | Set<number>> | undefined;
+  private emittedRequires: Map<string, number[] | Set<number>> | undefined;
+  private emittedConflicts: Map<string, number[] | Set<number>> | undefined;
+  private emittedAnyOf: Map<string, number[] | Set<number>> | undefined;
 
   constructor(
     readonly name: string,
-    published: CandidateVersion[],
+    published: readonly CandidateVersion[],
     readonly policy: ListingPolicy,
   ) {
-    const seen = new Map<string, Candidate>();
+    let allVersions: Version[] = [];
+    let ascending = true;
+    let foreign = false;
     for (const c of published) {
-      if (c.name !== name) continue;
+      if (c.name !== name) {
+        foreign = true;
+        continue;
+      }
       const v = parseVersion(c.version);
-      if (!seen.has(v.version)) seen.set(v.version, { v, c });
+      const last = allVersions[allVersions.length - 1];
+      if (last !== undefined && compareVersions(last, v) >= 0) ascending = false;
+      allVersions.push(v);
     }
-    this.all = [...seen.values()].sort((a, b) => compareVersions(a.v, b.v));
+    // The provider's own list when it holds just this name (never modified here).
+    let all = foreign ? published.filter((c) => c.name === name) : published;
+    if (!ascending) {
+      // Providers usually list versions in order; otherwise sort (stably: of equal versions the
+      // provider's first stays first) and keep one per version.
+      const order = all.map((_, k) => k).sort((a, b) => compareVersions(allVersions[a] as Version, allVersions[b] as Version));
+      const keep = order.filter((k, i) => i === 0 || compareVersions(allVersions[order[i - 1] as number] as Version, allVersions[k] as Version) !== 0);
+      all = keep.map((k) => all[k] as CandidateVersion);
+      allVersions = keep.map((k) => allVersions[k] as Version);
+    }
+    this.all = all;
+    this.allVersions = allVersions;
     const locked = policy.locked(name);
-    this.eligible = this.all.filter((x) => {
-      const isLocked = locked !== undefined && x.v.version === parseVersion(locked).version;
-      if (!x.c.targets.includes(policy.target)) return false;
-      if (x.c.yanked && !isLocked) return false;
-      if (x.v.prerelease.length > 0 && !isLocked && !policy.prereleaseAllowed(name)) return false;
+    const lockedVersion = locked === undefined ? undefined : parseVersion(locked).version;
+    const prerelease = policy.prereleaseAllowed(name);
+    const eligible = (k: number): boolean => {
+      const c = all[k] as CandidateVersion;
+      const v = allVersions[k] as Version;
+      const isLocked = v.version === lockedVersion;
+      if (!c.targets.includes(policy.target)) return false;
+      if (c.yanked && !isLocked) return false;
+      if (v.prerelease.length > 0 && !isLocked && !prerelease) return false;
       return true;
-    });
-    this.versions = this.eligible.map((x) => x.v);
+    };
+    let every = true;
+    for (let k = 0; k < all.length && every; k++) every = eligible(k);
+    if (every) {
+      this.eligible = all;
+      this.versions = allVersions;
+    } else {
+      const cs: CandidateVersion[] = [];
+      const vs: Version[] = [];
+      for (let k = 0; k < all.length; k++) {
+        if (!eligible(k)) continue;
+        cs.push(all[k] as CandidateVersion);
+        vs.push(allVersions[k] as Version);
+      }
+      this.eligible = cs;
+      this.versions = vs;
+    }
   }
 
   count(allowed: VersionSet): number {
-    if (isAny(allowed)) return this.eligible.length;
-    let n = 0;
-    for (const x of this.eligible) if (contains(allowed, x.v)) n++;
-    return n;
+    return isAny(allowed) ? this.eligible.length : countIn(allowed, this.versions);
   }
 
-  /** The locked version if allowed, otherwise the newest allowed candidate. */
-  best(allowed: VersionSet): Candidate | undefined {
+  /** The index of the locked version if allowed, otherwise of the newest allowed candidate; -1 if none. */
+  best(allowed: VersionSet): number {
     const locked = this.policy.locked(this.name);
     if (locked !== undefined) {
-      const lv = parseVersion(locked);
-      const hit = this.eligible.find((x) => compareVersions(x.v, lv) === 0);
-      if (hit !== undefined && contains(allowed, hit.v)) return hit;
+      const k = indexIn(parseVersion(locked), this.versions);
+      if (k >= 0 && contains(allowed, this.versions[k] as Version)) return k;
     }
-    for (let k = this.eligible.length - 1; k >= 0; k--) {
-      const x = this.eligible[k] as Candidate;
-      if (contains(allowed, x.v)) return x;
-    }
-    return undefined;
+    return highestIn(allowed, this.versions);
   }
 
-  find(v: Version): Candidate | undefined {
-    return this.eligible.find((x) => compareVersions(x.v, v) === 0);
+  /** The candidate published as `v`, if it is one. */
+  find(v: Version): CandidateVersion | undefined {
+    return this.eligible[indexIn(v, this.versions)];
   }
 
   /** Index range of adjacent candidates around `k` for which `same` holds. */
   private run(k: number, same: (c: CandidateVersion) => boolean): [number, number] {
     let lo = k;
-    while (lo > 0 && same((this.eligible[lo - 1] as Candidate).c)) lo--;
+    while (lo > 0 && same(this.eligible[lo - 1] as CandidateVersion)) lo--;
     let hi = k;
-    while (hi < this.eligible.length - 1 && same((this.eligible[hi + 1] as Candidate).c)) hi++;
+    while (hi < this.eligible.length - 1 && same(this.eligible[hi + 1] as CandidateVersion)) hi++;
     return [lo, hi];
   }
 
   /**
-   * The incompatibilities for choosing `chosen`: dependencies, capability requirements and
+   * The incompatibilities for choosing candidate `k`: dependencies, capability requirements and
    * conflicts, each not emitted before, in a fixed order (edges sorted by name).
    */
-  incompatibilitiesFor(chosen: Candidate): Incompatibility[] {
-    const k = this.eligible.indexOf(chosen);
-    const c = chosen.c;
+  incompatibilitiesFor(k: number): Incompatibility[] {
+    const c = this.eligible[k] as CandidateVersion;
     const out: Incompatibility[] = [];
-    const emit = (key: string, make: () => Incompatibility | null): void => {
-      if (this.emitted.has(key)) return;
-      this.emitted.add(key);
-      const inc = make();
-      if (inc !== null) out.push(inc);
-    };
-    for (const dep of Object.keys(c.dependencies).sort()) {
+    const deps = Object.keys(c.dependencies);
+    if (deps.length > 1) deps.sort();
+    for (const dep of deps) {
       const range = c.dependencies[dep] as string;
       const [lo, hi] = this.run(k, (o) => o.dependencies[dep] === range);
-      emit(`d\0${dep}\0${lo}\0${hi}`, () => {
+      if (this.firstEmit((this.emittedDeps ??= new Map()), dep, lo)) {
         const set = parseRange(range, `${this.name}@${c.version} → ${dep}`);
         const depender = term(this.name, runSet(this.versions, lo, hi));
         // "not dep <empty>" is always true, so the fact is about the depender alone.
-        if (isEmpty(set)) return createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range });
-        return createIncompatibility([depender, term(dep, set, false)], { kind: 'dependency' });
-      });
+        const inc = isEmpty(set)
+          ? createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range })
+          : createIncompatibility([depender, term(dep, set, false)], { kind: 'dependency' });
+        // null: a self-dependency its own versions satisfy, which says nothing.
+        if (inc !== null) out.push(inc);
+      }
     }
-    for (const cap of [...new Set(c.requires)].sort()) {
+    for (const cap of c.requires.length === 0 ? c.requires : [...new Set(c.requires)].sort()) {
       const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
-      emit(`r\0${cap}\0${lo}\0${hi}`, () =>
-        createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
-          kind: 'requires',
-          capability: cap,
-        }),
-      );
+      if (this.firstEmit((this.emittedRequires ??= new Map()), cap, lo)) {
+        out.push(
+          createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
+            kind: 'requires',
+            capability: cap,
+          }) as Incompatibility,
+        );
+      }
     }
-    for (const other of [...new Set(c.conflicts)].sort()) {
+    for (const other of c.conflicts.length === 0 ? c.conflicts : [...new Set(c.conflicts)].sort()) {
       const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
-      emit(`c\0${other}\0${lo}\0${hi}`, () =>
-        createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other }),
-      );
+      if (this.firstEmit((this.emittedConflicts ??= new Map()), other, lo)) {
+        const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
+        if (inc !== null) out.push(inc);
+      }
     }
     for (const key of anyOfKeys(c)) {
       const [lo, hi] = this.run(k, (o) => anyOfKeys(o).includes(key));
-      emit(`a\0${key}\0${lo}\0${hi}`, () =>
-        createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
-          kind: 'anyOf',
-          group: key.split('|'),
-        }),
-      );
+      if (this.firstEmit((this.emittedAnyOf ??= new Map()), key, lo)) {
+        out.push(
+          createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
+            kind: 'anyOf',
+            group: key.split('|'),
+          }) as Incompatibility,
+        );
+      }
     }
     return out;
+  }
+
+  /**
+   * True the first time the run starting at candidate `lo` is emitted for edge `key`: the runs of
+   * one edge partition the candidates that have it, so their first index names them.
+   */
+  private firstEmit(emitted: Map<string, number[] | Set<number>>, key: string, lo: number): boolean {
+    const runs = emitted.get(key);
+    if (runs === undefined) {
+      emitted.set(key, [lo]);
+      return true;
+    }
+    // Usually a run or two per edge: an array (smaller than a Set); a package tried version by
+    // version (pubgrub-rs's patterns) has hundreds, then a Set.
+    if (Array.isArray(runs)) {
+      if (runs.includes(lo)) return false;
+      if (runs.length < 8) runs.push(lo);
+      else emitted.set(key, new Set([...runs, lo]));
+      return true;
+    }
+    if (runs.has(lo)) return false;
+    runs.add(lo);
+    return true;
   }
 
   /** The candidates providing `cap`, as a set of this package's versions (lister-style runs). */
@@ -165,12 +232,12 @@ export class ComponentListing {
     let k = 0;
     const n = this.eligible.length;
     while (k < n) {
-      if (!(this.eligible[k] as Candidate).c.provides.includes(cap)) {
+      if (!(this.eligible[k] as CandidateVersion).provides.includes(cap)) {
         k++;
         continue;
       }
       const start = k;
-      while (k + 1 < n && (this.eligible[k + 1] as Candidate).c.provides.includes(cap)) k++;
+      while (k + 1 < n && (this.eligible[k + 1] as CandidateVersion).provides.includes(cap)) k++;
       parts.push(...runSet(this.versions, start, k).intervals);
       k++;
     }
@@ -207,7 +274,7 @@ export class CapabilityListing {
     this.name = requirement.kind === 'capability' ? capabilityPackage(requirement.capability) : anyOfPackage(requirement.group);
     listings.forEach((l, k) => {
       const set = requirement.kind === 'capability' ? l.providingSet(requirement.capability) : l.eligible.length > 0 ? ANY : fromIntervals([]);
-      const published = requirement.kind === 'capability' ? l.all.some((x) => x.c.provides.includes(requirement.capability)) : l.all.length > 0;
+      const published = requirement.kind === 'capability' ? l.all.some((c) => c.provides.includes(requirement.capability)) : l.all.length > 0;
       if (set.intervals.length > 0) {
         this.providers.push(names[k] as string);
         this.providerSets.push(set);
@@ -292,10 +359,10 @@ export function explainAnyOf(
     let other: AnyOfOther;
     if (Object.hasOwn(closure.components, m)) other = { reason: 'in-closure' };
     else if (l === undefined || l.all.length === 0) other = { reason: 'missing' };
-    else if (!l.all.some((x) => x.c.targets.includes(closure.target))) other = { reason: 'target' };
+    else if (!l.all.some((c) => c.targets.includes(closure.target))) other = { reason: 'target' };
     else if (l.eligible.length === 0) other = { reason: 'unavailable' };
     else {
-      const blockers = l.eligible.map((x) => against(x.c));
+      const blockers = l.eligible.map((c) => against(c));
       const first = blockers[blockers.length - 1];
       other = blockers.every((b) => b !== undefined) && first !== undefined ? { reason: 'conflict', with: first } : { reason: 'available' };
     }

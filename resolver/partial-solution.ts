@@ -170,11 +170,22 @@ export class PartialSolution {
     return out;
   }
 
-  /** The earliest assignment such that the assignments up to it satisfy `t`. */
+  /**
+   * The earliest assignment such that the assignments up to it satisfy `t`. A package's
+   * accumulated terms only narrow along its list, so "acc satisfies t" is false then true:
+   * binary search (a package ruled out version by version has hundreds of assignments).
+   */
   satisfier(t: Term): Assignment {
-    for (const a of this.byName.get(t.name) ?? []) {
-      if (satisfies(a.acc, t)) return a;
+    const list = this.byName.get(t.name) ?? [];
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (satisfies((list[mid] as Assignment).acc, t)) hi = mid;
+      else lo = mid + 1;
     }
-    throw new Error(`internal: no satisfier for ${t.name}`);
+    const a = list[lo];
+    if (a === undefined) throw new Error(`internal: no satisfier for ${t.name}`);
+    return a;
   }
 }

@@ -16,7 +16,7 @@ import {
   isFailure,
   type Incompatibility,
 } from './incompatibility.js';
-import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, type Candidate, type ListingPolicy } from './package-lister.js';
+import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, type ListingPolicy } from './package-lister.js';
 import { PartialSolution, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
@@ -140,6 +140,21 @@ class DecisionQueue {
   }
 }
 
+/**
+ * An incompatibility as the solver tracks it: one entry per incompatibility, listed under every
+ * package it mentions. `contradictedAt` is the decision level at which the partial solution was
+ * found to contradict it (-1: not known). A contradicted incompatibility stays contradicted
+ * until a backtrack below that level (terms only narrow), so propagation skips it (pubgrub-rs
+ * keeps the same fact in a map); at level 1 or below it is contradicted for good.
+ */
+interface Entry {
+  readonly inc: Incompatibility;
+  contradictedAt: number;
+}
+
+/** Assignments at this decision level or below are never undone (backjumps stop at level 1). */
+const ROOT_LEVEL = 1;
+
 class SolveFailed {
   constructor(readonly incompatibility: Incompatibility) {}
 }
@@ -147,14 +162,19 @@ class SolveFailed {
 type Listing = ComponentListing | CapabilityListing;
 
 class Solver {
-  private readonly incompatibilities = new Map<string, Incompatibility[]>();
+  private readonly incompatibilities = new Map<string, Entry[]>();
+  /** The work list of `propagate`, reused. */
+  private readonly changed: string[] = [];
+  /** Entries marked contradicted above ROOT_LEVEL, in the (non-decreasing) order of their levels. */
+  private readonly contradicted: Entry[] = [];
   private readonly solution = new PartialSolution();
   private readonly listings = new Map<string, Listing>();
   private readonly pending = new Map<string, Promise<Listing>>();
   private readonly policy: ListingPolicy;
   private readonly maxSteps: number;
   private readonly rootDeps: Array<[string, VersionSet, string]>;
-  private readonly counts = new WeakMap<Term, number>();
+  /** Per package: the last term whose candidates were counted, and the count. */
+  private readonly counts = new Map<string, { term: Term; count: number }>();
   private readonly queue = new DecisionQueue();
   /** Decisions made so far, and its value at the last chronological backtrack. */
   private decisionsMade = 0;
@@ -213,7 +233,16 @@ class Solver {
             cause: this.options.signal.reason,
           });
         }
-        next = await this.choose();
+        // Listings are loaded (awaited) only when a package without one needs ranking; the
+        // rest of the loop is synchronous (no promise per decision).
+        const dirty = this.solution.takeDirty();
+        if (this.solution.undecidedCount === 0) break;
+        const missing = this.missingListings(dirty);
+        if (missing.length > 0) {
+          this.provider.prefetch?.(missing.filter((n) => capabilityOf(n) === null && n !== PROJECT));
+          await Promise.all(missing.map((n) => this.listing(n)));
+        }
+        next = this.choose(dirty);
       }
     } catch (e) {
       if (e instanceof SolveFailed) return { ok: false, failure: this.failure(e.incompatibility) };
@@ -222,45 +251,70 @@ class Solver {
     return { ok: true, solution: this.result() };
   }
 
-  private add(inc: Incompatibility): void {
+  private add(inc: Incompatibility): Entry {
+    const entry: Entry = { inc, contradictedAt: -1 };
     for (const t of inc.terms) {
       let list = this.incompatibilities.get(t.name);
       if (list === undefined) {
         list = [];
         this.incompatibilities.set(t.name, list);
       }
-      list.push(inc);
+      list.push(entry);
     }
+    return entry;
   }
 
   /** Unit propagation from `start` (pub: newest incompatibilities first). */
   private propagate(start: string): void {
-    const changed = new Set<string>([start]);
-    while (changed.size > 0) {
-      const name = changed.values().next().value as string;
-      changed.delete(name);
-      const list = this.incompatibilities.get(name) ?? [];
+    // Packages to visit, oldest first; short, so a scan beats a Set.
+    const changed = this.changed;
+    changed.length = 0;
+    changed.push(start);
+    let head = 0;
+    while (head < changed.length) {
+      const name = changed[head++] as string;
+      const list = this.incompatibilities.get(name);
+      if (list === undefined) continue;
+      let settled = 0;
       for (let k = list.length - 1; k >= 0; k--) {
-        const inc = list[k] as Incompatibility;
-        const result = this.propagateOne(inc);
+        const entry = list[k] as Entry;
+        if (entry.contradictedAt >= 0) {
+          if (entry.contradictedAt <= ROOT_LEVEL) settled++;
+          continue;
+        }
+        const result = this.propagateOne(entry);
         if (result === 'conflict') {
-          const rootCause = this.resolveConflict(inc);
-          changed.clear();
+          const rootCause = this.resolveConflict(entry);
+          changed.length = 0;
+          head = 0;
           const again = this.propagateOne(rootCause);
           if (typeof again !== 'string') throw new Error('internal: learned incompatibility does not propagate');
-          changed.add(again);
+          changed.push(again);
           break;
         }
-        if (result !== null) changed.add(result);
+        if (result !== null && changed.indexOf(result, head) < 0) changed.push(result);
+      }
+      // Incompatibilities contradicted for good only cost time: drop them once they are many.
+      if (settled > 16 && settled * 2 > list.length) {
+        this.incompatibilities.set(name, list.filter((e) => !(e.contradictedAt >= 0 && e.contradictedAt <= ROOT_LEVEL)));
       }
     }
   }
 
-  private propagateOne(inc: Incompatibility): string | 'conflict' | null {
+  private markContradicted(entry: Entry): void {
+    const level = this.solution.decisionLevel;
+    entry.contradictedAt = level;
+    if (level > ROOT_LEVEL) this.contradicted.push(entry);
+  }
+
+  private propagateOne(entry: Entry): string | 'conflict' | null {
     let unsatisfied: Term | null = null;
-    for (const t of inc.terms) {
+    for (const t of entry.inc.terms) {
       const r = this.solution.relation(t);
-      if (r === 'contradicts') return null;
+      if (r === 'contradicts') {
+        this.markContradicted(entry);
+        return null;
+      }
       if (r === 'inconclusive') {
         if (unsatisfied !== null) return null;
         unsatisfied = t;
@@ -268,13 +322,24 @@ class Solver {
     }
     if (unsatisfied === null) return 'conflict';
     this.tick();
-    this.solution.derive(negate(unsatisfied), inc);
+    this.solution.derive(negate(unsatisfied), entry.inc);
+    // The derivation contradicts the term it came from.
+    this.markContradicted(entry);
     return unsatisfied.name;
   }
 
+  /** Backtracks the partial solution and forgets the contradictions found above `level`. */
+  private backtrack(level: number): void {
+    this.solution.backtrack(level);
+    const stack = this.contradicted;
+    while (stack.length > 0 && (stack[stack.length - 1] as Entry).contradictedAt > level) {
+      (stack.pop() as Entry).contradictedAt = -1;
+    }
+  }
+
   /** Conflict resolution: learn the root cause and backjump, or fail. */
-  private resolveConflict(conflicting: Incompatibility): Incompatibility {
-    let inc = conflicting;
+  private resolveConflict(conflicting: Entry): Entry {
+    let inc = conflicting.inc;
     let isNew = false;
     while (!isFailure(inc)) {
       this.tick();
@@ -312,9 +377,8 @@ class Solver {
         const jump = mostRecent.decisionLevel - previousLevel;
         const chronological = jump > CHRONOLOGICAL_JUMP && this.decisionsMade !== this.chronologicalMark;
         if (chronological) this.chronologicalMark = this.decisionsMade;
-        this.solution.backtrack(chronological ? mostRecent.decisionLevel - 1 : previousLevel);
-        if (isNew) this.add(inc);
-        return inc;
+        this.backtrack(chronological ? mostRecent.decisionLevel - 1 : previousLevel);
+        return isNew ? this.add(inc) : conflicting;
       }
       const cause = mostRecent.cause;
       const terms: Term[] = inc.terms.filter((t) => t !== mostRecentTerm);
@@ -372,32 +436,31 @@ class Solver {
   }
 
   private countFor(t: Term, l: Listing): number {
-    let n = this.counts.get(t);
-    if (n === undefined) {
-      n = l.count(allowed(t));
-      this.counts.set(t, n);
+    const known = this.counts.get(t.name);
+    if (known !== undefined && known.term === t) return known.count;
+    const count = l.count(allowed(t));
+    this.counts.set(t.name, { term: t, count });
+    return count;
+  }
+
+  /** The undecided packages among `dirty` whose listing is not loaded yet. */
+  private missingListings(dirty: string[]): string[] {
+    const missing: string[] = [];
+    for (const n of dirty) {
+      if (!this.listings.has(n) && !missing.includes(n) && this.solution.undecidedSeq(n) !== undefined) missing.push(n);
     }
-    return n;
+    return missing;
   }
 
   /**
-   * Decision making: returns the package to propagate next, or null when the solution is total.
+   * Decision making (`dirty`: the packages whose term changed, with their listings loaded):
+   * returns the package to propagate next.
    * The undecided packages sit in a heap keyed by (allowed candidates, insertion order); only
    * packages whose term changed since the last decision are re-ranked, stale entries are skipped
    * when popped. That is the same choice as scanning every undecided package (fewest candidates,
    * ties in pub's insertion order) without the scan.
    */
-  private async choose(): Promise<string | null> {
-    const dirty = this.solution.takeDirty();
-    if (this.solution.undecidedCount === 0) return null;
-    const missing: string[] = [];
-    for (const n of dirty) {
-      if (!this.listings.has(n) && !missing.includes(n) && this.solution.undecidedSeq(n) !== undefined) missing.push(n);
-    }
-    if (missing.length > 0) {
-      this.provider.prefetch?.(missing.filter((n) => capabilityOf(n) === null && n !== PROJECT));
-      await Promise.all(missing.map((n) => this.listing(n)));
-    }
+  private choose(dirty: string[]): string {
     for (const name of dirty) {
       const seq = this.solution.undecidedSeq(name);
       const t = this.solution.positiveTerm(name);
@@ -438,33 +501,30 @@ class Solver {
       this.add(createIncompatibility([term(t.name, ANY)], { kind: 'unknown' }) as Incompatibility);
       return t.name;
     }
-    const chosen = listing.best(set);
-    if (chosen === undefined) {
+    const k = listing.best(set);
+    if (k < 0) {
       this.add(this.noVersions(t, listing));
       return t.name;
     }
-    const incs = listing.incompatibilitiesFor(chosen);
+    const chosen = listing.eligible[k] as CandidateVersion;
+    const incs = listing.incompatibilitiesFor(k);
     let conflict = false;
     for (const inc of incs) {
       this.add(inc);
       conflict ||= inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
     }
-    const next = [
-      ...Object.keys(chosen.c.dependencies),
-      ...chosen.c.requires.map(capabilityPackage),
-      ...chosen.c.conflicts,
-    ].filter((n) => !this.listings.has(n) && !this.pending.has(n));
-    if (next.length > 0) {
-      this.provider.prefetch?.(next.filter((n) => capabilityOf(n) === null));
+    if (this.provider.prefetch !== undefined) {
+      const next = [...Object.keys(chosen.dependencies), ...chosen.conflicts].filter((n) => !this.listings.has(n) && !this.pending.has(n));
+      if (next.length > 0) this.provider.prefetch(next);
     }
-    if (!conflict) this.decide(t.name, chosen.v);
+    if (!conflict) this.decide(t.name, listing.versions[k] as Version);
     return t.name;
   }
 
   /** Why no candidate of `listing` matches `t`: target, yanked/prerelease, or nothing at all. */
   private noVersions(t: Term, listing: ComponentListing): Incompatibility {
     const set = allowed(t);
-    const inSet = listing.all.filter((x) => t.positive && setHas(set, x));
+    const inSet = listing.all.map((c, k) => ({ c, v: listing.allVersions[k] as Version })).filter((x) => t.positive && contains(set, x.v));
     const shipping = inSet.filter((x) => x.c.targets.includes(this.request.target));
     if (inSet.length > 0 && shipping.length === 0) {
       return createIncompatibility([term(t.name, t.set)], { kind: 'target', target: this.request.target }) as Incompatibility;
@@ -479,7 +539,7 @@ class Solver {
 
   private chooseProvider(t: Term, listing: CapabilityListing): string {
     const set = allowed(t);
-    const candidates = listing.versions.filter((v) => setHas(set, { v }));
+    const candidates = listing.versions.filter((v) => contains(set, v));
     if (candidates.length === 0) {
       this.add(listing.noneLeft(t.set, this.request.target));
       return t.name;
@@ -532,26 +592,32 @@ class Solver {
         const r = l.requirement;
         if (r.kind === 'capability') capabilities[r.capability] = l.providers[l.indexOf(v)] as string;
         else anyOf[anyOfKey(r.group)] = l.providers[l.indexOf(v)] as string;
-      } else if (name !== PROJECT) components[name] = canonical((l.find(v) as Candidate).c);
+      } else if (name !== PROJECT) components[name] = canonical(l.find(v) as CandidateVersion);
     }
+    // Edges in their final order (from, kind, to, capability) as they are made, per component
+    // (no sort of every edge: a closure can have tens of thousands). Keys are sorted again even
+    // though `canonical` inserted them in order: an object lists integer-like keys first.
     const edges: Edge[] = [];
-    for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
-    for (const name of Object.keys(components)) {
-      const c = components[name] as CandidateVersion;
-      for (const dep of Object.keys(c.dependencies).sort()) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
-      for (const cap of [...new Set(c.requires)].sort()) {
-        edges.push({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap });
+    // (`names`, not Object.keys(components): an object lists integer-like keys first.)
+    const froms = names.filter((n) => Object.hasOwn(components, n));
+    froms.splice(lowerBound(froms, PROJECT), 0, PROJECT);
+    for (const name of froms) {
+      if (name === PROJECT) {
+        for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
+        continue;
       }
-      for (const key of anyOfKeys(c)) edges.push({ from: name, to: anyOf[key] as string, kind: 'anyOf', group: key.split('|') });
-      for (const dep of Object.keys(c.optionalDependencies).sort()) {
+      const c = components[name] as CandidateVersion;
+      for (const dep of Object.keys(c.dependencies).sort(cmp)) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
+      if (caps.length > 1) caps.sort((a, b) => cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
+      edges.push(...caps);
+      const groups: Edge[] = anyOfKeys(c).map((key) => ({ from: name, to: anyOf[key] as string, kind: 'anyOf', group: key.split('|') }));
+      if (groups.length > 1) groups.sort((a, b) => cmp(a.to, b.to) || cmp(a.group?.join('|') ?? '', b.group?.join('|') ?? ''));
+      edges.push(...groups);
+      for (const dep of Object.keys(c.optionalDependencies).sort(cmp)) {
         edges.push({ from: name, to: dep, kind: 'optional', range: c.optionalDependencies[dep] as string });
       }
     }
-    const kindRank: Record<EdgeKind, number> = { dependency: 0, capability: 1, anyOf: 2, optional: 3 };
-    edges.sort(
-      (a, b) =>
-        cmp(a.from, b.from) || kindRank[a.kind] - kindRank[b.kind] || cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? '') || cmp(a.group?.join('|') ?? '', b.group?.join('|') ?? ''),
-    );
     const choices: Record<string, LockedAnyOf> = {};
     for (const key of Object.keys(anyOf).sort()) {
       const name = anyOfPackage(key.split('|'));
@@ -567,15 +633,35 @@ class Solver {
   }
 }
 
+/** The index at which `x` goes into the sorted `list`. */
+function lowerBound(list: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((list[mid] as string) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function sortedRecord(r: Record<string, string>): Record<string, string> {
+  const keys = Object.keys(r);
+  let inOrder = true;
+  for (let k = 1; k < keys.length && inOrder; k++) inOrder = (keys[k - 1] as string) < (keys[k] as string);
+  // A copy of an object in order keeps its shape (cheap); building one adds key after key.
+  if (inOrder) return { ...r };
   const out: Record<string, string> = {};
-  for (const k of Object.keys(r).sort(cmp)) out[k] = r[k] as string;
+  for (const k of keys.sort(cmp)) out[k] = r[k] as string;
   return out;
+}
+
+function sorted(a: readonly string[]): string[] {
+  return a.length < 2 ? [...a] : [...new Set(a)].sort(cmp);
 }
 
 /** A copy with records and sets in sorted order, so provider ordering never shows in results. */
 function canonical(c: CandidateVersion): CandidateVersion {
-  const sorted = (a: string[]): string[] => [...new Set(a)].sort(cmp);
   return {
     ...c,
     dependencies: sortedRecord(c.dependencies),
@@ -590,10 +676,6 @@ function canonical(c: CandidateVersion): CandidateVersion {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function setHas(set: VersionSet, x: { v: Version }): boolean {
-  return contains(set, x.v);
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   ANY,
   EMPTY,
   complement,
+  difference,
   intersect as setIntersect,
   isDisjoint,
   isEmpty,
@@ -55,13 +56,16 @@ export function allowed(t: Term): VersionSet {
 /** `a ∩ b`, or null when nothing satisfies both (only possible if one is positive). */
 export function intersectTerms(a: Term, b: Term): Term | null {
   if (a.positive && b.positive) {
+    // A decision inside the package's term (the common case) needs no new set.
+    if (isSubset(b.set, a.set)) return b;
+    if (isSubset(a.set, b.set)) return a;
     const s = setIntersect(a.set, b.set);
     return isEmpty(s) ? null : { name: a.name, positive: true, set: s };
   }
   if (!a.positive && !b.positive) return { name: a.name, positive: false, set: setUnion(a.set, b.set) };
   const p = a.positive ? a : b;
   const n = a.positive ? b : a;
-  const s = setIntersect(p.set, complement(n.set));
+  const s = difference(p.set, n.set);
   return isEmpty(s) ? null : { name: a.name, positive: true, set: s };
 }
 

@@ -59,6 +59,11 @@ export function parseVersion(text: string): Version {
 
 export function compareVersions(a: Version, b: Version): number {
   if (a === b) return 0;
+  // The common case without semver's call overhead: numeric fields, no prerelease.
+  if (a.major !== b.major) return a.major < b.major ? -1 : 1;
+  if (a.minor !== b.minor) return a.minor < b.minor ? -1 : 1;
+  if (a.patch !== b.patch) return a.patch < b.patch ? -1 : 1;
+  if (a.prerelease.length === 0 && b.prerelease.length === 0) return 0;
   return a.compare(b);
 }
 
@@ -139,19 +144,59 @@ export function fromIntervals(list: Interval[]): VersionSet {
 export function intersect(a: VersionSet, b: VersionSet): VersionSet {
   if (isAny(a)) return b;
   if (isAny(b)) return a;
+  // Each interval of the smaller set against the intervals of the larger one it meets (found by
+  // binary search): a package's accumulated term can hold hundreds of intervals.
+  const [A, B] = a.intervals.length <= b.intervals.length ? [a.intervals, b.intervals] : [b.intervals, a.intervals];
   const out: Interval[] = [];
-  let i = 0;
   let j = 0;
-  const A = a.intervals;
-  const B = b.intervals;
-  while (i < A.length && j < B.length) {
+  for (let i = 0; i < A.length; i++) {
     const x = A[i] as Interval;
-    const y = B[j] as Interval;
-    const lo = cmpLo(x.lo, y.lo) >= 0 ? x.lo : y.lo;
-    const hi = cmpHi(x.hi, y.hi) <= 0 ? x.hi : y.hi;
-    if (nonEmpty(lo, hi)) out.push({ lo, hi });
-    if (cmpHi(x.hi, y.hi) < 0) i++;
-    else j++;
+    j = seek(B, x.lo, j);
+    while (j < B.length) {
+      const y = B[j] as Interval;
+      if (endsBefore(x.hi, y.lo)) break;
+      const lo = cmpLo(x.lo, y.lo) >= 0 ? x.lo : y.lo;
+      const hi = cmpHi(x.hi, y.hi) <= 0 ? x.hi : y.hi;
+      if (lo === y.lo && hi === y.hi) out.push(y);
+      else if (lo === x.lo && hi === x.hi) out.push(x);
+      else out.push({ lo, hi });
+      if (cmpHi(y.hi, x.hi) > 0) break; // y reaches past x: the next x may meet it too
+      j++;
+    }
+  }
+  return out.length === 0 ? EMPTY : { intervals: out };
+}
+
+/** `a \ b` without building the complement of `b` (which has as many intervals as `b`). */
+export function difference(a: VersionSet, b: VersionSet): VersionSet {
+  if (isEmpty(b) || isEmpty(a)) return a;
+  if (isAny(b)) return EMPTY;
+  const B = b.intervals;
+  const out: Interval[] = [];
+  let j = 0;
+  for (const x of a.intervals) {
+    j = seek(B, x.lo, j);
+    let lo: Bound | null = x.lo;
+    let open = true; // whether part of x above `lo` is still left
+    let untouched = true;
+    while (j < B.length) {
+      const y = B[j] as Interval;
+      if (endsBefore(x.hi, y.lo)) break;
+      untouched = false;
+      // The part of x below y.
+      if (y.lo !== null) {
+        const hi: Bound = { v: y.lo.v, inclusive: !y.lo.inclusive };
+        if (nonEmpty(lo, hi)) out.push({ lo, hi });
+      }
+      if (y.hi === null || cmpHi(y.hi, x.hi) >= 0) {
+        open = false; // y covers the rest of x (and may meet the next x)
+        break;
+      }
+      lo = { v: y.hi.v, inclusive: !y.hi.inclusive };
+      j++;
+    }
+    if (untouched) out.push(x);
+    else if (open && nonEmpty(lo, x.hi)) out.push({ lo, hi: x.hi });
   }
   return out.length === 0 ? EMPTY : { intervals: out };
 }
@@ -160,23 +205,34 @@ export function union(a: VersionSet, b: VersionSet): VersionSet {
   if (isEmpty(a)) return b;
   if (isEmpty(b)) return a;
   if (isAny(a) || isAny(b)) return ANY;
-  // Both are sorted: merge by lower bound and coalesce, no sort.
+  // Both are sorted: merge by lower bound and coalesce, no sort; an interval that merges with
+  // nothing is kept as is (intervals are immutable), so only merged ones are allocated.
   const A = a.intervals;
   const B = b.intervals;
   const out: Interval[] = [];
   let i = 0;
   let j = 0;
   let cur: Interval | null = null;
+  let fresh = false;
   while (i < A.length || j < B.length) {
     let next: Interval;
     if (j >= B.length || (i < A.length && cmpLo((A[i] as Interval).lo, (B[j] as Interval).lo) <= 0)) next = A[i++] as Interval;
     else next = B[j++] as Interval;
-    if (cur === null) cur = { lo: next.lo, hi: next.hi };
-    else if (touches(cur.hi, next.lo)) {
-      if (cmpHi(next.hi, cur.hi) > 0) cur.hi = next.hi;
+    if (cur === null) {
+      cur = next;
+      fresh = false;
+    } else if (touches(cur.hi, next.lo)) {
+      if (cmpHi(next.hi, cur.hi) > 0) {
+        if (fresh) cur.hi = next.hi;
+        else {
+          cur = { lo: cur.lo, hi: next.hi };
+          fresh = true;
+        }
+      }
     } else {
       out.push(cur);
-      cur = { lo: next.lo, hi: next.hi };
+      cur = next;
+      fresh = false;
     }
   }
   if (cur !== null) out.push(cur);
@@ -202,10 +258,6 @@ export function complement(a: VersionSet): VersionSet {
   return out.length === 0 ? EMPTY : { intervals: out };
 }
 
-export function difference(a: VersionSet, b: VersionSet): VersionSet {
-  return intersect(a, complement(b));
-}
-
 /** True when an interval ending at `hi` lies wholly below one starting at `lo` (no common version). */
 function endsBefore(hi: Bound | null, lo: Bound | null): boolean {
   if (hi === null || lo === null) return false;
@@ -213,7 +265,23 @@ function endsBefore(hi: Bound | null, lo: Bound | null): boolean {
   return c < 0 || (c === 0 && !(hi.inclusive && lo.inclusive));
 }
 
-/** `a ⊆ b`, by one merge walk and without allocating (sets are normalised: disjoint, non-adjacent). */
+/**
+ * The first index k >= `from` of `list` whose interval does not end before `lo`, or list.length.
+ * Binary search: the accumulated terms of a package can hold hundreds of intervals (every
+ * version ruled out one by one), and the terms checked against them one or two.
+ */
+function seek(list: readonly Interval[], lo: Bound | null, from: number): number {
+  let a = from;
+  let b = list.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (endsBefore((list[mid] as Interval).hi, lo)) a = mid + 1;
+    else b = mid;
+  }
+  return a;
+}
+
+/** `a ⊆ b`, without allocating (sets are normalised: disjoint, non-adjacent). */
 export function isSubset(a: VersionSet, b: VersionSet): boolean {
   if (a === b || isEmpty(a) || isAny(b)) return true;
   const A = a.intervals;
@@ -221,7 +289,7 @@ export function isSubset(a: VersionSet, b: VersionSet): boolean {
   let j = 0;
   for (let i = 0; i < A.length; i++) {
     const x = A[i] as Interval;
-    while (j < B.length && endsBefore((B[j] as Interval).hi, x.lo)) j++;
+    j = seek(B, x.lo, j);
     const y = B[j];
     if (y === undefined) return false;
     // x is non-empty and b's intervals neither touch nor overlap, so x must fit inside y alone.
@@ -230,35 +298,30 @@ export function isSubset(a: VersionSet, b: VersionSet): boolean {
   return true;
 }
 
-/** `a ∩ b = ∅`, by one merge walk and without allocating. */
+/** `a ∩ b = ∅`, without allocating: each interval of the smaller set is looked up in the larger. */
 export function isDisjoint(a: VersionSet, b: VersionSet): boolean {
-  const A = a.intervals;
-  const B = b.intervals;
-  let i = 0;
+  const [A, B] = a.intervals.length <= b.intervals.length ? [a.intervals, b.intervals] : [b.intervals, a.intervals];
   let j = 0;
-  while (i < A.length && j < B.length) {
+  for (let i = 0; i < A.length; i++) {
     const x = A[i] as Interval;
-    const y = B[j] as Interval;
-    const lo = cmpLo(x.lo, y.lo) >= 0 ? x.lo : y.lo;
-    const hi = cmpHi(x.hi, y.hi) <= 0 ? x.hi : y.hi;
-    if (nonEmpty(lo, hi)) return false;
-    if (cmpHi(x.hi, y.hi) < 0) i++;
-    else j++;
+    j = seek(B, x.lo, j);
+    const y = B[j];
+    if (y === undefined) return true;
+    // y is the first interval of the larger set that does not end before x starts: they meet
+    // unless y starts after x ends.
+    if (!endsBefore(x.hi, y.lo)) return false;
   }
   return true;
 }
 
 export function contains(s: VersionSet, v: Version): boolean {
-  for (const i of s.intervals) {
-    if (i.lo !== null) {
-      const c = compareVersions(v, i.lo.v);
-      if (c < 0 || (c === 0 && !i.lo.inclusive)) return false;
-    }
-    if (i.hi === null) return true;
-    const c = compareVersions(v, i.hi.v);
-    if (c < 0 || (c === 0 && i.hi.inclusive)) return true;
-  }
-  return false;
+  const list = s.intervals;
+  const bound: Bound = { v, inclusive: true };
+  const y = list[seek(list, bound, 0)];
+  if (y === undefined) return false;
+  if (y.lo === null) return true;
+  const c = compareVersions(v, y.lo.v);
+  return c > 0 || (c === 0 && y.lo.inclusive);
 }
 
 export function equals(a: VersionSet, b: VersionSet): boolean {
@@ -374,6 +437,60 @@ export function renderSet(s: VersionSet): string {
   return s.intervals.map(renderInterval).join(' or ');
 }
 
+/** The number of `sorted` (ascending) versions below `b` as a lower bound (null = -∞). */
+function countBelow(sorted: readonly Version[], b: Bound | null): number {
+  if (b === null) return 0;
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compareVersions(sorted[mid] as Version, b.v);
+    if (c < 0 || (c === 0 && !b.inclusive)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The number of `sorted` (ascending) versions at or below `b` as an upper bound (null = +∞). */
+function countUpTo(sorted: readonly Version[], b: Bound | null): number {
+  if (b === null) return sorted.length;
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compareVersions(sorted[mid] as Version, b.v);
+    if (c < 0 || (c === 0 && b.inclusive)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** How many of the ascending, distinct `sorted` versions lie in `s` (binary searches, no scan). */
+export function countIn(s: VersionSet, sorted: readonly Version[]): number {
+  let n = 0;
+  for (const i of s.intervals) {
+    const k = countUpTo(sorted, i.hi) - countBelow(sorted, i.lo);
+    if (k > 0) n += k;
+  }
+  return n;
+}
+
+/** The index of the highest of the ascending, distinct `sorted` versions in `s`, or -1. */
+export function highestIn(s: VersionSet, sorted: readonly Version[]): number {
+  for (let k = s.intervals.length - 1; k >= 0; k--) {
+    const i = s.intervals[k] as Interval;
+    const top = countUpTo(sorted, i.hi) - 1;
+    if (top >= countBelow(sorted, i.lo)) return top;
+  }
+  return -1;
+}
+
+/** The index of `v` in the ascending, distinct `sorted` versions, or -1. */
+export function indexIn(v: Version, sorted: readonly Version[]): number {
+  const k = countBelow(sorted, { v, inclusive: true });
+  return k < sorted.length && compareVersions(sorted[k] as Version, v) === 0 ? k : -1;
+}
+
 /**
  * The set "from `versions[from]` up to but excluding `versions[to + 1]`", open-ended when the run
  * touches either end of the list (pub's package lister: dependency ranges look like user ranges).
@@ -381,5 +498,5 @@ export function renderSet(s: VersionSet): string {
 export function runSet(versions: readonly Version[], from: number, to: number): VersionSet {
   const lo = from === 0 ? null : { v: versions[from] as Version, inclusive: true };
   const hi = to >= versions.length - 1 ? null : { v: versions[to + 1] as Version, inclusive: false };
-  return fromIntervals([{ lo, hi }]);
+  return lo === null && hi === null ? ANY : { intervals: [{ lo, hi }] };
 }

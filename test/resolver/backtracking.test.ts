@@ -74,7 +74,7 @@ describe('backtracking-heavy chains', () => {
 
 describe('random DAG registry (long backjumps)', () => {
   // 3,000 components × 20 versions, each version depending on up to 3 of the next 300
-  // components with ^M.0.0 or >=M.m.0 ranges (bench/resolver.mjs part (b), smaller).
+  // components with ^M.0.0 or >=M.m.0 ranges.
   const rnd = prng(42);
   const N = 3000;
   const list: CandidateVersion[] = [];

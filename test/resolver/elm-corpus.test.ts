@@ -118,6 +118,37 @@ describe.skipIf(!elmFile.available)(sharedTitle(elmFile, 'Elm registry corpus'),
     expect(failedUnknown).toBeLessThanOrEqual(Math.max(2, (failedConfirmed + failedUnknown) / 5));
   });
 
+  it('every package as a root: every solution verified, every failure cross-checked', async () => {
+    let solved = 0;
+    let confirmed = 0;
+    let unknown = 0;
+    for (const name of names) {
+      const deps = { [name]: newest(name) };
+      const r = await solve({ root: { name: 'elm-app', dependencies: deps }, target: TARGET }, provider);
+      if (r.ok) {
+        solved++;
+        const chosen = r.solution.components;
+        expect(chosen[name]?.version, name).toBe(deps[name]);
+        for (const c of Object.values(chosen)) {
+          expect(elm[c.name]?.[c.version], `${c.name}@${c.version} is published`).toBeDefined();
+          for (const [dep, range] of Object.entries(c.dependencies)) {
+            const d = chosen[dep];
+            expect(d !== undefined && sat(d.version, range), `${name}: ${c.name}@${c.version} → ${dep} ${range}, chose ${d?.version}`).toBe(true);
+          }
+        }
+      } else {
+        const check = bruteForce(deps);
+        expect(check, `${name}: the solver failed but a solution exists`).not.toBe(true);
+        if (check === false) confirmed++;
+        else unknown++;
+      }
+    }
+    console.log(`elm corpus, every package: ${names.length} roots, ${solved} solved and verified, ${confirmed} failures confirmed, ${unknown} unconfirmed (budget)`);
+    expect(solved + confirmed + unknown).toBe(names.length);
+    expect(solved).toBeGreaterThan(names.length * 0.9);
+    expect(unknown).toBeLessThanOrEqual(Math.max(2, (confirmed + unknown) / 5));
+  });
+
   it('agrees with brute force on solvability for a sample', async () => {
     for (const name of names.filter((_, i) => i % 23 === 1)) {
       const deps = { [name]: newest(name) };
