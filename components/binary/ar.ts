@@ -170,16 +170,21 @@ interface ParseArOptions {
   file?: string;
 }
 
+/** The global header: `!<arch>\n`, not the thin variant (E_ELF naming `file` otherwise). */
+function checkMagic(file: string, len: number, magic: () => string): void {
+  if (len < 8) arError(file, 'no ar magic (!<arch>)');
+  const m = magic();
+  if (m === THIN) arError(file, 'thin archives (!<thin>) hold no member data and are not supported');
+  if (m !== MAGIC) arError(file, 'no ar magic (!<arch>) at offset 0');
+}
+
 /** Parses an ar archive. Malformed input → RumpkgError E_ELF naming `options.file`. */
 export function parseAr(bytes: Uint8Array, options: ParseArOptions = {}): ArArchive {
   const file = options.file ?? '<bytes>';
   const len = bytes.length;
   if (len === 0) arError(file, 'the file is empty');
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (len < 8) arError(file, 'no ar magic (!<arch>)');
-  const magic = buf.toString('latin1', 0, 8);
-  if (magic === THIN) arError(file, 'thin archives (!<thin>) hold no member data and are not supported');
-  if (magic !== MAGIC) arError(file, 'no ar magic (!<arch>) at offset 0');
+  checkMagic(file, len, () => buf.toString('latin1', 0, 8));
 
   const members: ArMember[] = [];
   let symbolIndex: ArArchive['symbolIndex'] = null;
@@ -223,10 +228,8 @@ export async function readArMembers(source: ByteSource): Promise<{ members: ArMe
   const file = source.file;
   const len = source.size;
   if (len === 0) arError(file, 'the file is empty');
-  if (len < 8) arError(file, 'no ar magic (!<arch>)');
-  const magic = Buffer.from(await source.read(0, 8)).toString('latin1');
-  if (magic === THIN) arError(file, 'thin archives (!<thin>) hold no member data and are not supported');
-  if (magic !== MAGIC) arError(file, 'no ar magic (!<arch>) at offset 0');
+  const head = len < 8 ? '' : Buffer.from(await source.read(0, 8)).toString('latin1');
+  checkMagic(file, len, () => head);
   const members: ArMemberRef[] = [];
   let symbolIndex: ArArchive['symbolIndex'] = null;
   let longNames: Uint8Array | undefined;

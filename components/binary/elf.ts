@@ -521,6 +521,16 @@ export function findSymbolTable(sections: readonly ElfSection[]): ElfSection | u
   return sections.find((s) => s.type === SHT.SYMTAB) ?? sections.find((s) => s.type === SHT.DYNSYM);
 }
 
+/** The name of the table `findSymbolTable` chose, as reports show it. */
+export function symbolTableName(symtab: ElfSection | undefined): '.symtab' | '.dynsym' | null {
+  return symtab === undefined ? null : symtab.type === SHT.SYMTAB ? '.symtab' : '.dynsym';
+}
+
+/** The identity every reader's result starts with: the file and what its ELF header says it is for. */
+export function elfIdentity(info: Pick<ElfLayout, 'file' | 'class' | 'endian' | 'machine' | 'machineName'>): Pick<ElfLayout, 'file' | 'class' | 'endian' | 'machine' | 'machineName'> {
+  return { file: info.file, class: info.class, endian: info.endian, machine: info.machine, machineName: info.machineName };
+}
+
 /** Validated geometry of a symbol table: where entries are, how many, their names, SHN_XINDEX. */
 export interface SymbolTableView {
   section: ElfSection;
@@ -718,15 +728,11 @@ export function parseElf(bytes: Uint8Array, options: ParseElfOptions = {}): ElfF
   const symbols =
     options.symbols === false || symtab === undefined ? [] : decodeSymbols(symbolTableView(info, symtab));
   return {
-    file,
-    class: info.class,
-    endian: info.endian,
-    machine: info.machine,
-    machineName: info.machineName,
+    ...elfIdentity({ ...info, file }),
     type: info.type,
     entry: info.entry,
     sections: info.sections,
-    symbolTable: symtab === undefined ? null : symtab.type === SHT.SYMTAB ? '.symtab' : '.dynsym',
+    symbolTable: symbolTableName(symtab),
     symbols,
     notes: options.notes === false ? [] : decodeNotes(info),
     bytes,

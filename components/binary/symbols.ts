@@ -29,7 +29,9 @@ import {
   type SymbolTableView,
   createReader,
   elfError,
+  elfIdentity,
   findSymbolTable,
+  symbolTableName,
   sectionHasData,
   isElf,
   parseElfSections,
@@ -641,12 +643,8 @@ export function imageSymbols(elfBytes: Uint8Array, options: SymbolsOptions = {})
   const symtab = findSymbolTable(info.sections);
   const defined = symtab === undefined ? [] : indexDefinedSymbols(symbolTableView(info, symtab)).names();
   return {
-    file,
-    class: info.class,
-    endian: info.endian,
-    machine: info.machine,
-    machineName: info.machineName,
-    symbolTable: symtab === undefined ? null : symtab.type === SHT.SYMTAB ? '.symtab' : '.dynsym',
+    ...elfIdentity({ ...info, file }),
+    symbolTable: symbolTableName(symtab),
     defined,
     linkSet: imageLinkSet(info),
   };
@@ -781,7 +779,7 @@ export async function readImageIndex(source: ByteSource): Promise<ImageIndex> {
   let hidden: DefinedIndex | undefined;
   return {
     layout,
-    symbolTable: symtab === undefined ? null : symtab.type === SHT.SYMTAB ? '.symtab' : '.dynsym',
+    symbolTable: symbolTableName(symtab),
     defined: view === undefined ? empty : indexDefinedSymbols(view),
     hidden: () => (hidden ??= view === undefined ? empty : indexDefinedSymbols(view, { hiddenLocals: true })),
     linkSet,
