@@ -162,7 +162,8 @@ export function errorCode(r: CliRun): string | undefined {
   return undefined;
 }
 
-/** Every file under `dir` (relative paths), sorted. */
+/** Every file under `dir` (relative paths), sorted; symbolic links are followed, and a dangling
+ *  one (a writer killed between symlink(2) and rename(2) leaves one in its staging area) is listed as a file. */
 export function listFiles(dir: string, rel = ''): string[] {
   let names: string[];
   try {
@@ -172,7 +173,8 @@ export function listFiles(dir: string, rel = ''): string[] {
   }
   return names.flatMap((n) => {
     const r = rel === '' ? n : `${rel}/${n}`;
-    return statSync(join(dir, r)).isDirectory() ? [`${r}/`, ...listFiles(dir, r)] : [r];
+    const isDir = statSync(join(dir, r), { throwIfNoEntry: false })?.isDirectory() ?? false;
+    return isDir ? [`${r}/`, ...listFiles(dir, r)] : [r];
   });
 }
 
