@@ -1,6 +1,6 @@
 /**
  * The registry client: one small facade over one backend per registry kind (backend.ts: `file:`
- * storage in-process, `http(s):` through pacote), chosen per scope with no fallback (RG-06).
+ * storage in-process, `http(s):` over HTTP with the download cache), chosen per scope with no fallback (RG-06).
  *
  * Policies the facade applies whatever the backend:
  * - RG-01: metadata older than what this home has already seen is refused (home/ seen.ts).

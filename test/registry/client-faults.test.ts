@@ -1,6 +1,6 @@
 /**
  * The client against a scriptable npm-protocol registry on 127.0.0.1 (RELIABILITY.md IN-01/02/04,
- * RG-03/04/05, NW-01/02): every fault ends in a typed error, and the pacote cache is
+ * RG-03/04/05, NW-01/02): every fault ends in a typed error, and the download cache is
  * byte-identical before and after the failed operation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,7 +172,7 @@ async function faultCase(m: Mode, code: string, extra: Partial<Parameters<typeof
   return err;
 }
 
-describe('registry client over HTTP (pacote)', () => {
+describe('registry client over HTTP', () => {
   it('fetches, verifies and caches a tarball; offline afterwards uses only the cache', async () => {
     mode = 'ok';
     const home = tempDir('faults-ok');
@@ -220,7 +220,7 @@ describe('registry client over HTTP (pacote)', () => {
     } finally {
       mode = 'ok';
     }
-    // pacote may leave the cut-off body in cacache's temp area (CA-01: leftovers only in a temp
+    // A cut-off cache write may leave a partial file in cacache's temp area (CA-01: leftovers only in a temp
     // area that the next run cleans); nothing else in the cache changes.
     expect(hashTree(cache, { skip: ['tmp'] })).toBe(before);
     await cleanStaleTemp(home, { maxAgeMs: -1 });
