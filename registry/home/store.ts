@@ -22,7 +22,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { RumpkgError, fsError, isRumpkgError, parseIntegrity, unpackComponent } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
@@ -172,7 +172,8 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     await rm(away, { recursive: true, force: true });
   };
 
-  const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<void> => {
+  /** Builds the entry in tmp/ and renames it into place; true when this run's entry is the one in place. */
+  const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<boolean> => {
     const tgz = await source.tarball(name, version, { integrity, ...(tarball === undefined ? {} : { tarball }) });
     // The pid in the name lets the next run remove what a killed run left (home.ts cleanStaleTemp).
     const staging = join(paths.tmp, `store-${process.pid}-${randomBytes(8).toString('hex')}`);
@@ -189,7 +190,13 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       const sizes: Record<string, number> = {};
       const files = hashTree(join(staging, 'pkg'), sizes);
       const index: StoreIndex = { storeVersion: 1, name, version, integrity, files, sizes };
-      await writeFileAtomic(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+      // The staging directory is private and becomes the entry in one rename: a plain write is
+      // as atomic here as a temp file + rename would be.
+      try {
+        await writeFile(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`, { flag: 'wx' });
+      } catch (e) {
+        throw fsError(e, join(staging, 'index.json'), 'write');
+      }
       try {
         await mkdir(paths.store, { recursive: true });
       } catch (e) {
@@ -197,10 +204,12 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       }
       try {
         await rename(staging, dir);
+        return true;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw fsError(e, dir, 'move a new entry into');
         // Another run won the race; its entry is checked by the caller.
+        return false;
       }
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -238,12 +247,15 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       await evict(dir);
     }
     for (let attempt = 0; attempt < 2; attempt++) {
+      let ours: boolean;
       try {
-        await build(name, version, opts.integrity, dir, opts.tarball);
+        ours = await build(name, version, opts.integrity, dir, opts.tarball);
       } catch (e) {
         if (attempt === 0 && isRumpkgError(e) && (e.code === 'E_INTEGRITY' || e.code === 'E_CACHE')) continue;
         throw e;
       }
+      // Our own entry was hashed from the staging directory it was renamed from.
+      if (ours) return join(dir, 'pkg');
       const problem = check(dir, opts.integrity);
       if (problem === undefined) {
         checkIdentity(dir, name, version);
