@@ -25,8 +25,8 @@
  *   4. `rename(staging, dest)`. On any error the staging directory is removed; `dest` is never
  *      created or touched.
  */
-import { constants as fsc } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { chmodSync, closeSync, constants as fsc, fchmodSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { lstat, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as zlib from 'node:zlib';
 import { RumpkgError, fsError } from '../model/index.js';
@@ -373,17 +373,11 @@ type UnpackOptions = {
 
 interface UnpackResult {
   manifest: ComponentManifest;
+  /** `package/package.json` as parsed JSON (for manifest-confusion checks). */
+  packageJson: unknown;
   files: TarballEntry[];
   /** The sha512 SRI of the bytes unpacked (verified against the expected one when given). */
   integrity: string;
-}
-
-async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
-    off += bytesWritten;
-  }
 }
 
 /**
@@ -414,25 +408,27 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
   } catch (e) {
     throw fsError(e, dirname(target), 'create a staging directory in');
   }
-  let fh: FileHandle | undefined;
+  // The extraction writes synchronously: a component is mostly small files in a private
+  // directory, and one await per open/write/chmod/close cost more than the writes themselves.
+  let fd: number | undefined;
   try {
-    await chmod(staging, 0o700);
+    chmodSync(staging, 0o700);
     const made = new Set<string>(['']);
-    const ensureDir = async (rel: string): Promise<void> => {
+    const ensureDir = (rel: string): void => {
       if (made.has(rel)) return;
       const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-      await ensureDir(parent);
+      ensureDir(parent);
       const p = join(staging, rel);
       try {
-        await mkdir(p, { mode: 0o755 });
+        mkdirSync(p, { mode: 0o755 });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const st = await lstat(p);
+        const st = lstatSync(p);
         if (!st.isDirectory() || st.isSymbolicLink()) {
           throw new RumpkgError('E_TAR_PATH', `${what}: ${p} appeared during extraction and is not a directory`, { context: { what, path: p } });
         }
       }
-      await chmod(p, 0o755);
+      chmodSync(p, 0o755);
       made.add(rel);
     };
     // Second pass: the same parser re-validates every byte it writes (the chunks pass 2 kept, or
@@ -446,33 +442,39 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
           current = ev.entry;
           const rel = ev.entry.path;
           if (ev.entry.type === 'directory') {
-            await ensureDir(rel);
+            ensureDir(rel);
             continue;
           }
-          await ensureDir(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
-          fh = await open(join(staging, rel), flags, ev.entry.mode);
+          ensureDir(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+          fd = openSync(join(staging, rel), flags, ev.entry.mode);
         } else if (ev.kind === 'data') {
-          if (fh === undefined) throw new Error(`tarball: data without an open file (${current?.path})`);
-          await writeAll(fh, ev.bytes);
+          if (fd === undefined) throw new Error(`tarball: data without an open file (${current?.path})`);
+          for (let off = 0; off < ev.bytes.length; ) off += writeSync(fd, ev.bytes, off, ev.bytes.length - off);
         } else {
-          if (fh === undefined) throw new Error(`tarball: entry end without an open file (${current?.path})`);
-          await fh.chmod(current?.mode ?? 0o644);
-          await fh.close();
-          fh = undefined;
+          if (fd === undefined) throw new Error(`tarball: entry end without an open file (${current?.path})`);
+          fchmodSync(fd, current?.mode ?? 0o644);
+          closeSync(fd);
+          fd = undefined;
         }
       }
     }
     parser.end();
-    await chmod(staging, 0o755);
+    chmodSync(staging, 0o755);
     await assertAbsent(target, what);
     await rename(staging, target);
   } catch (e) {
-    await fh?.close().catch(() => undefined);
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
     await rm(staging, { recursive: true, force: true });
     if (e instanceof RumpkgError) throw e;
     throw fsError(e, target, 'extract into');
   }
-  return { manifest: checked.manifest, files: checked.entries, integrity };
+  return { manifest: checked.manifest, packageJson: checked.packageJson, files: checked.entries, integrity };
 }
 
 async function assertAbsent(target: string, what: string): Promise<void> {
