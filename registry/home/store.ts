@@ -68,9 +68,14 @@ interface StoreOptions {
   reporter?: { info?(m: string): void; warn?(m: string): void };
 }
 
-/** The tarball source the store needs: the client's `tarball`. */
+/**
+ * The tarball source the store needs: the client's `tarball`, or its `tarballToUnpack` (every
+ * check but IN-04, which the store runs on the package.json unpack read, before the entry is
+ * put in place: one validation pass of the tarball instead of two).
+ */
 export interface TarballSource {
   tarball(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<Buffer>;
+  tarballToUnpack?(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }>;
 }
 
 /** `sha512-<base64>` → hex, the directory name of the entry. */
@@ -174,7 +179,9 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
 
   /** Builds the entry in tmp/ and renames it into place; true when this run's entry is the one in place. */
   const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<boolean> => {
-    const tgz = await source.tarball(name, version, { integrity, ...(tarball === undefined ? {} : { tarball }) });
+    const where = { integrity, ...(tarball === undefined ? {} : { tarball }) };
+    const fetched = source.tarballToUnpack === undefined ? { bytes: await source.tarball(name, version, where), checkPackageJson: undefined } : await source.tarballToUnpack(name, version, where);
+    const tgz = fetched.bytes;
     // The pid in the name lets the next run remove what a killed run left (home.ts cleanStaleTemp).
     const staging = join(paths.tmp, `store-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
@@ -186,7 +193,8 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
     try {
       // unpackComponent verifies the integrity, validates every header, and writes the package root.
-      await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
+      const unpacked = await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
+      fetched.checkPackageJson?.(unpacked.packageJson);
       const sizes: Record<string, number> = {};
       const files = hashTree(join(staging, 'pkg'), sizes);
       const index: StoreIndex = { storeVersion: 1, name, version, integrity, files, sizes };

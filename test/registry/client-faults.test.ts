@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { cleanStaleTemp, createRegistryClient, homePaths, type RegistryClient } from '../../registry/index.js';
+import { cleanStaleTemp, createRegistryClient, createStore, homePaths, type RegistryClient } from '../../registry/index.js';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { isRumpkgError } from '../../components/index.js';
 import { hashTree, packFixture, packumentFor, startServer, tempDir, type PackedFixture, type TestServer } from './client-fixtures.js';
@@ -256,6 +256,18 @@ describe('registry client over HTTP', () => {
     mode = 'confused';
     const e = await expectCode(client(tempDir('faults-confused')).tarball(NAME, '1.0.0'), 'E_MANIFEST_CONFUSION');
     expect(e.message).toContain('dependencies');
+    // The store checks IN-04 on what it unpacked, before the entry is put in place: nothing stays.
+    const home = tempDir('faults-confused-store');
+    const c = client(home);
+    const store = createStore(c, { home });
+    const [v] = await c.versions(NAME);
+    const s = await expectCode(store.ensureUnpacked(NAME, '1.0.0', { integrity: v!.integrity }), 'E_MANIFEST_CONFUSION');
+    expect(s.message).toContain('dependencies');
+    expect(existsSync(homePaths(home).store) ? readdirSync(homePaths(home).store) : []).toEqual([]);
+    expect(existsSync(homePaths(home).tmp) ? readdirSync(homePaths(home).tmp) : []).toEqual([]);
+    mode = 'ok';
+    const honest = client(home, { preferOnline: true }); // the confused packument is still fresh in the cache
+    expect(existsSync(await createStore(honest, { home }).ensureUnpacked(NAME, '1.0.0', { integrity: v!.integrity }))).toBe(true);
   });
 
   it('NW-01: 5xx twice then success is retried', async () => {
