@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RumpkgError, integrityOf, verifyIntegrity } from '../../components/index.js';
-import { PACKUMENT_KEY, TARBALL_KEY, homePaths, loadCacache, readToken } from '../home/index.js';
+import { PACKUMENT_KEY, TARBALL_KEY, homePaths, loadDownloadCache, readToken } from '../home/index.js';
 import { deadline, httpFetch, readCapped, redactUrl, registryRequest, toRegistryError, withRetries, type FetchLike, type HttpResponse } from '../transport/index.js';
 import { resolveTarballUrl, tarballFileName, tarballPath, yankMessage, type Packument } from '../storage/index.js';
 import type { BackendContext, RegistryBackend } from './types.js';
@@ -86,7 +86,7 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
 
   /** The cached copy of a packument; undefined when absent, or damaged (online: warned, refetched). */
   const cachedPackument = async (name: string, key: string, docUrl: string): Promise<{ body: Buffer; meta: PackumentMeta } | undefined> => {
-    const cacache = await loadCacache();
+    const cacache = await loadDownloadCache();
     try {
       const hit = await cacache.get(paths.cache, key);
       const meta = hit.metadata as Partial<PackumentMeta> | undefined;
@@ -201,7 +201,7 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
   /** Best effort: a cache that cannot be written costs the next run a download, nothing more. */
   const storePackument = async (key: string, body: Buffer, meta: PackumentMeta): Promise<void> => {
     try {
-      await (await loadCacache()).put(paths.cache, key, body, { metadata: meta, algorithms: ['sha512'] });
+      await (await loadDownloadCache()).put(paths.cache, key, body, { metadata: meta, algorithms: ['sha512'] });
     } catch (e) {
       reporter.warn?.(`could not cache the metadata from ${redactUrl(meta.url)}: ${(e as { code?: unknown }).code ?? 'error'}`);
     }
@@ -213,7 +213,7 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
    * after they matched the integrity (IN-01), so a failed transfer leaves the cache untouched.
    */
   const fetchTarball = async (id: string, tarUrl: string, integrity: string): Promise<Buffer> => {
-    const cacache = await loadCacache();
+    const cacache = await loadDownloadCache();
     let damaged: string | undefined;
     try {
       // By digest in the cache (cacache verifies the content while reading it).

@@ -19,3 +19,27 @@ declare module 'cacache' {
   };
   export default cacache;
 }
+
+// cacache's own files for the download cache's hot path (see registry/home/cache.ts).
+declare module 'cacache/lib/get.js' {
+  import type cacache from 'cacache';
+  const get: typeof cacache.get;
+  export default get;
+}
+declare module 'cacache/lib/put.js' {
+  import type cacache from 'cacache';
+  const put: typeof cacache.put;
+  export default put;
+}
+declare module 'cacache/lib/entry-index.js' {
+  const index: { delete(cache: string, key: string): Promise<unknown> };
+  export default index;
+}
+declare module 'cacache/lib/content/rm.js' {
+  const rm: (cache: string, integrity: string) => Promise<unknown>;
+  export default rm;
+}
+declare module 'cacache/lib/memoization.js' {
+  const memo: { clearMemoized(): unknown };
+  export default memo;
+}

@@ -23,6 +23,43 @@ export function loadCacache(): Promise<CacacheApi> {
   return loaded;
 }
 
+/** What the registry client reads and writes the download cache with. */
+export interface DownloadCache {
+  get: CacacheApi['get'];
+  put: CacacheApi['put'];
+  rm: { entry(cache: string, key: string): Promise<unknown>; content(cache: string, integrity: string): Promise<unknown> };
+}
+let core: Promise<DownloadCache> | undefined;
+
+/**
+ * cacache's get, put and rm, loaded from their own files (the pinned cacache's layout): its index
+ * also loads ls, verify and rm.all with glob — ~9 ms of a cold `rumpkg add` for nothing. `rm` does
+ * what cacache's own rm.entry / rm.content do (forget memoised reads, then delete).
+ */
+export function loadDownloadCache(): Promise<DownloadCache> {
+  core ??= Promise.all([
+    import('cacache/lib/get.js'),
+    import('cacache/lib/put.js'),
+    import('cacache/lib/entry-index.js'),
+    import('cacache/lib/content/rm.js'),
+    import('cacache/lib/memoization.js'),
+  ]).then(([get, put, index, rmContent, memo]) => ({
+    get: get.default,
+    put: put.default,
+    rm: {
+      entry: (cache, key) => {
+        memo.default.clearMemoized();
+        return index.default.delete(cache, key);
+      },
+      content: (cache, integrity) => {
+        memo.default.clearMemoized();
+        return rmContent.default(cache, integrity);
+      },
+    },
+  }));
+  return core;
+}
+
 /** The cache keys of the download cache: HTTP packuments and tarballs by URL. */
 export const PACKUMENT_KEY = 'rumpkg:packument:';
 export const TARBALL_KEY = 'rumpkg:tarball:';
