@@ -123,13 +123,15 @@ if (text.startsWith('#!')) text = text.slice(text.indexOf('\n') + 1);
 const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*["'][^."'])/g;
 const dynamicImports = text.match(DYNAMIC_IMPORT)?.length ?? 0;
 text = text.replace(DYNAMIC_IMPORT, '__rumpkgImport(');
-// node:http (the registry server), node:worker_threads (the audit's hashing worker) and
-// node:child_process (the build's tools; commander's executable subcommands) cost ~8 ms to load
-// and are used only inside functions: they load on first use. esbuild binds a named import as
+// node:http (the registry server), node:worker_threads (the audit's hashing worker),
+// node:child_process (the build's tools; commander's executable subcommands), node:crypto,
+// node:zlib, node:stream, node:net and node:string_decoder (hashing, tarballs and HTTP, which a
+// no-op install, build or run never reach; ~10 ms of a no-op install together) are used only
+// inside functions: they load on first use. esbuild binds a named import as
 // `import_node_x = require("node:x")` (commander: `var childProcess = require(…)`) and uses it
 // only as `binding.name`; both are checked, so a use of another shape fails the build instead of
 // meeting a half-loaded module.
-const LAZY = ['http', 'worker_threads', 'child_process'];
+const LAZY = ['http', 'worker_threads', 'child_process', 'crypto', 'zlib', 'stream', 'net', 'string_decoder'];
 let lazyCount = 0;
 for (const id of LAZY) {
   const binding = new RegExp(`\\b([A-Za-z_$][\\w$]*) = require\\("node:${id}"\\);`, 'g');
