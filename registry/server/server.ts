@@ -22,7 +22,8 @@
  * and `Cache-Control: no-cache` — clients may keep them but must revalidate, so a publish is seen
  * at once; a matching `If-None-Match` gets 304 without the body. Tarballs never change once
  * published: ETag = their integrity, `Cache-Control: public, max-age=31536000, immutable`, 304
- * before the bytes are read. Search answers are kept in memory for SEARCH_TTL_MS (a search reads
+ * before the bytes are read. A rendered packument is kept (body and ETag) while its file is
+ * unchanged, so a revalidation costs a stat, not a read and a parse. Search answers are kept in memory for SEARCH_TTL_MS (a search reads
  * every packument) and dropped at once when this server takes a write; a write made to the
  * directory by another process shows in search within SEARCH_TTL_MS.
  *
@@ -39,6 +40,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { RumpkgError, isRumpkgError, type ErrorCode } from '../../components/index.js';
 import {
   absolutizePackument,
@@ -109,6 +112,9 @@ export interface RegistryServer {
   tokens: TokenStore;
   close(): Promise<void>;
 }
+
+/** Rendered packuments kept (the least recently used goes first). */
+const RENDERED_PACKUMENTS = 2000;
 
 /** How long a search answer is kept (writes through this server drop it at once). */
 const SEARCH_TTL_MS = 30_000;
@@ -297,10 +303,15 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
     return h.split(',').some((t) => t.trim() === '*' || strip(t) === etag);
   }
 
+  const etagOf = (text: string): string => `"${createHash('sha256').update(text).digest('base64url').slice(0, 32)}"`;
+
   /** A JSON document clients may keep: a strong ETag of its body; 304 when they have it. */
   function sendCacheable(req: IncomingMessage, res: ServerResponse, body: unknown, cacheControl: string): void {
     const text = `${JSON.stringify(body)}\n`;
-    const etag = `"${createHash('sha256').update(text).digest('base64url').slice(0, 32)}"`;
+    sendText(req, res, text, etagOf(text), cacheControl);
+  }
+
+  function sendText(req: IncomingMessage, res: ServerResponse, text: string, etag: string, cacheControl: string): void {
     if (notModified(req, etag)) {
       res.writeHead(304, { etag, 'cache-control': cacheControl });
       res.end();
@@ -337,9 +348,41 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
   // ------------------------------------------------------------------------------------------
   // Handlers
 
+  /**
+   * Rendered packuments (body + ETag, per base URL), reused while the packument file is the one
+   * they were rendered from: its identity (inode, size, mtime, through storage's link) is checked
+   * before every use, and storage reads it again whenever that changed. A stat is checked BEFORE
+   * the read it keys, so a publish in between only causes one more read, never a stale answer.
+   */
+  const rendered = new Map<string, { key: string; base: string; text: string; etag: string }>();
+  async function packumentIdentity(name: string): Promise<string | undefined> {
+    try {
+      const st = await stat(join(storage.dir, ...name.split('/'), 'packument.json'), { bigint: true });
+      return st.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}` : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async function getPackument(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const base = baseUrl(req);
+    const key = await packumentIdentity(name);
+    const hit = rendered.get(name);
+    if (key !== undefined && hit !== undefined && hit.key === key && hit.base === base) {
+      rendered.delete(name);
+      rendered.set(name, hit); // most recently used last
+      sendText(req, res, hit.text, hit.etag, 'no-cache');
+      return;
+    }
     const doc = await storage.readPackument(name);
-    sendCacheable(req, res, absolutizePackument(doc, baseUrl(req)), 'no-cache');
+    const text = `${JSON.stringify(absolutizePackument(doc, base))}\n`;
+    const etag = etagOf(text);
+    if (key !== undefined) {
+      rendered.delete(name);
+      rendered.set(name, { key, base, text, etag });
+      if (rendered.size > RENDERED_PACKUMENTS) rendered.delete(rendered.keys().next().value as string);
+    }
+    sendText(req, res, text, etag, 'no-cache');
   }
 
   async function getVersion(req: IncomingMessage, res: ServerResponse, name: string, spec: string): Promise<void> {

@@ -8,7 +8,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { integrityOf } from '../../components/index.js';
-import { createRegistryServer, type Packument, type RegistryServer, type ServerEvent } from '../../registry/index.js';
+import { createFileStorage, createRegistryServer, type Packument, type RegistryServer, type ServerEvent } from '../../registry/index.js';
 import { buildTar, componentEntries, gz, manifestJson } from '../helpers/tar.js';
 import { hashTree, npmPublishBody, packFixture, raw, tempDir } from './server-fixtures.js';
 
@@ -115,6 +115,17 @@ describe('registry server: reads and publish', () => {
     const after = await raw(ctx.url, 'GET', '/@rump%2ftcpip', { headers: { 'if-none-match': before } });
     expect(after.status).toBe(200);
     expect(Object.keys((after.json() as { versions: object }).versions)).toContain('10.0.7');
+  });
+
+  it('a packument changed by another writer of the directory is served at once (rendered copies are keyed by the file)', async () => {
+    const first = await raw(ctx.url, 'GET', '/@rump%2ftcpip');
+    expect((await raw(ctx.url, 'GET', '/@rump%2ftcpip', { headers: { 'if-none-match': first.headers.etag as string } })).status).toBe(304);
+    // Another process (here: a second storage instance) publishes into the same directory.
+    await createFileStorage(ctx.dir).publish((await packFixture({ version: '10.0.9' })).data);
+    const after = await raw(ctx.url, 'GET', '/@rump%2ftcpip', { headers: { 'if-none-match': first.headers.etag as string } });
+    expect(after.status).toBe(200);
+    expect(after.headers.etag).not.toBe(first.headers.etag);
+    expect(Object.keys((after.json() as { versions: object }).versions)).toContain('10.0.9');
   });
 
   it('a publish through the server is found by the next search at once (the search cache is dropped)', async () => {
