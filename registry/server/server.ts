@@ -321,17 +321,23 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
     res.end(text);
   }
 
-  /** Search answers by query, kept SEARCH_TTL_MS; emptied by every write this server takes. */
-  const searches = new Map<string, { at: number; value: Awaited<ReturnType<RegistryStorage['search']>> }>();
-  async function searchCached(words: string[], size: number, from: number): Promise<Awaited<ReturnType<RegistryStorage['search']>>> {
+  /**
+   * Search answers by query, kept SEARCH_TTL_MS from when they were ready; the same query asked
+   * while it runs waits for that run. Emptied by every write this server takes.
+   */
+  const searches = new Map<string, { at: number; value: Promise<Awaited<ReturnType<RegistryStorage['search']>>> }>();
+  function searchCached(words: string[], size: number, from: number): Promise<Awaited<ReturnType<RegistryStorage['search']>>> {
     const key = JSON.stringify([words, size, from]);
     const hit = searches.get(key);
-    const t = Date.now();
-    if (hit !== undefined && t - hit.at < SEARCH_TTL_MS) return hit.value;
-    const value = await storage.search(words, { size, from });
+    if (hit !== undefined && Date.now() - hit.at < SEARCH_TTL_MS) return hit.value;
+    const entry = { at: Number.POSITIVE_INFINITY, value: storage.search(words, { size, from }) };
     if (searches.size >= SEARCH_CACHE_ENTRIES) searches.delete(searches.keys().next().value as string);
-    searches.set(key, { at: t, value });
-    return value;
+    searches.set(key, entry);
+    entry.value.then(
+      () => (entry.at = Date.now()),
+      () => searches.get(key) === entry && searches.delete(key),
+    );
+    return entry.value;
   }
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
