@@ -28,7 +28,7 @@
 import { chmodSync, closeSync, constants as fsc, fchmodSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { lstat, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import * as zlib from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { RumpkgError, fsError } from '../model/index.js';
 import { integrityOf, integrityOfAsync, parseIntegrity, verifyIntegrityAsync } from '../model/index.js';
 import { MAX_MANIFEST_BYTES, loadManifestForPack, parseManifestText } from './tar-manifest.js';
@@ -131,7 +131,7 @@ export async function packComponent(dir: string, options: PackOptions = {}): Pro
   // policy unpack applies (collisions, depth, path length…).
   const parser = new TarParser({ what: `packing ${manifest.name}@${manifest.version} from ${root}`, limits: options.limits });
   const files: TarballEntry[] = [];
-  const gz = zlib.createGzip({ level: GZIP_LEVEL, chunkSize: 1024 * 1024 });
+  const gz = createGzip({ level: GZIP_LEVEL, chunkSize: 1024 * 1024 });
   const out: Buffer[] = [];
   gz.on('data', (c: Buffer) => out.push(c));
   const finished = new Promise<void>((res, rej) => {
@@ -212,7 +212,7 @@ async function* inflate(tgz: Buffer, limits: TarLimits, what: string): AsyncGene
     });
   }
   const cap = Math.min(limits.maxDecompressedSize, Math.max(limits.ratioFloor, limits.maxRatio * tgz.length));
-  const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   gunzip.end(tgz);
   let total = 0;
   try {

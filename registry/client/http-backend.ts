@@ -23,6 +23,7 @@
  * integrity (IN-01).
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { RumpkgError, integrityOf, verifyIntegrity } from '../../components/index.js';
 import { PACKUMENT_KEY, TARBALL_KEY, homePaths, loadDownloadCache, readToken } from '../home/index.js';
 import { deadline, httpFetch, readCapped, redactUrl, registryRequest, toRegistryError, withRetries, type FetchLike, type HttpResponse } from '../transport/index.js';
@@ -86,6 +87,9 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
 
   /** The cached copy of a packument; undefined when absent, or damaged (online: warned, refetched). */
   const cachedPackument = async (name: string, key: string, docUrl: string): Promise<{ body: Buffer; meta: PackumentMeta } | undefined> => {
+    // A home whose cache was never written has nothing to read: the first request of a cold run
+    // does not wait for the cache library to load.
+    if (!existsSync(paths.cache)) return undefined;
     const cacache = await loadDownloadCache();
     try {
       const hit = await cacache.get(paths.cache, key);
