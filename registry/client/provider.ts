@@ -20,7 +20,8 @@
  *   that is not published, or whose scope has no registry configured, is no provider.
  * - `prefetch(names)`: fetches packuments in parallel with bounded concurrency; failures are
  *   left for `versions` to report. The capability searches for what the newest version of a
- *   packument requires start as soon as it is read.
+ *   packument requires, and the reads of the providers it names for them, start as soon as it is
+ *   read.
  */
 import type { CandidateVersion, Provider } from '../../resolver/index.js';
 import { isRumpkgError } from '../../components/index.js';
@@ -101,8 +102,12 @@ export function createRegistryProvider(client: RegistryClient, options: Registry
     }
     // The searches `providersOf` will likely make — for what the newest version requires — start
     // now, beside the packument fetches (an answer is memoised: the same whenever it is used).
+    // So do the reads of the providers it names for them (the candidates providersOf confirms).
     const newest = vs[vs.length - 1]?.manifest.rump as Record<string, unknown> | undefined;
-    if (newest !== undefined && newest !== null && typeof newest === 'object') for (const cap of strings(newest.requires)) search(cap).catch(() => undefined);
+    if (newest !== undefined && newest !== null && typeof newest === 'object') {
+      for (const cap of strings(newest.requires)) search(cap).catch(() => undefined);
+      prefetch(providerLists(newest.providers).flatMap(([cap, names]) => (strings(newest.requires).includes(cap) ? names : [])));
+    }
     return vs.flatMap((v) => toCandidate(v) ?? []);
   };
 
