@@ -1,22 +1,18 @@
-// ELF symbol reading on a ~100 MB image: rumpkg's imageSymbols (components/symbols.ts; bytes in
-// memory) and readImageSymbols (positioned reads: headers, symbol table and strings only) against
-// `nm --defined-only -g` and `readelf -Ws` on the same file, in the same run, in turns. Needs `npm run
-// build` first (imports ../dist) and cc + binutils. The image is generated once (assembly with
-// many global functions and data objects, a link_set_rump_components section, and a large
-// initialised array to reach the size) and cached in the temp directory.
-//
+// Reading the defined global symbols of a ~100 MB ELF image, process against process: a node
+// process running rumpkg's readImageSymbols (positioned reads: headers, symbol table and strings
+// only) against `nm --defined-only -g` and `readelf -Ws` on the same file, alternating. The
+// in-process parse times are printed for the record. Needs `npm run build`, cc and binutils. The
+// image is generated once and cached (bench/lib/big-elf.mjs, shared with bench/audit.mjs).
 // Env: BENCH_ELF_SYMBOLS (default 300000 functions + 100000 data objects), BENCH_ELF_MB (100),
-// BENCH_RUNS (5).
+// BENCH_ROUNDS (5).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { bigElfImage } from './lib/big-elf.mjs';
-import { median, timeRounds, tool } from './lib/measure.mjs';
+import { fmtMs, loadAverage, report, rounds, tool } from './lib/measure.mjs';
 
 const { imageSymbols, readImageSymbols } = await import('../dist/components/index.js');
 
-const runs = Number(process.env.BENCH_RUNS ?? 5);
 const { image, size } = bigElfImage();
-const timeRoundsN = (fns) => timeRounds(fns, runs);
 
 // correctness first: the same defined globals as nm
 let ours = imageSymbols(new Uint8Array(readFileSync(image)), { file: image });
@@ -26,36 +22,25 @@ if (JSON.stringify(ours.defined) !== JSON.stringify(nmNames)) throw new Error('i
 const summary = { defined: ours.defined.length, entries: ours.linkSet?.entries, types: ours.linkSet?.types, names: ours.defined };
 ours = undefined;
 nmNames = undefined;
-
 const positioned = await readImageSymbols(image);
 if (JSON.stringify(positioned.defined) !== JSON.stringify(summary.names) || JSON.stringify(positioned.linkSet?.types) !== JSON.stringify(summary.types)) {
   throw new Error('readImageSymbols disagrees with imageSymbols');
 }
 summary.names = undefined;
-const bytes = new Uint8Array(readFileSync(image));
-const script = `const { imageSymbols, readImageSymbols } = await import(${JSON.stringify(new URL('../dist/components/index.js', import.meta.url).href)}); await readImageSymbols(${JSON.stringify(image)});`;
-const [tParse, tReadParse, tPositioned, tProcess, tNm, tNmP, tReadelf] = await timeRoundsN([
-  () => imageSymbols(bytes, { file: image }),
-  () => imageSymbols(new Uint8Array(readFileSync(image)), { file: image }),
-  () => readImageSymbols(image),
-  tool(process.execPath, ['--max-semi-space-size=64', '--input-type=module', '-e', script]),
-  tool('nm', ['--defined-only', '-g', image]),
-  tool('nm', ['-P', '--defined-only', '-g', image]),
-  tool('readelf', ['-Ws', image]),
-]);
+console.log(`image: ${(size / 1e6).toFixed(1)} MB, ${summary.defined} defined globals, link set entries ${summary.entries}; ${loadAverage()}`);
 
-const ms = (x) => `${x.toFixed(1)} ms`;
-process.stdout.write(`image: ${(size / 1e6).toFixed(1)} MB, ${summary.defined} defined globals, link set entries ${summary.entries} (rc_types ${JSON.stringify(summary.types)}); median of ${runs}\n`);
-process.stdout.write(`imageSymbols (bytes in memory)          ${ms(tParse)}\n`);
-process.stdout.write(`imageSymbols (readFile + parse)         ${ms(tReadParse)}\n`);
-process.stdout.write(`readImageSymbols (positioned reads)     ${ms(tPositioned)}\n`);
-process.stdout.write(`node process: import + readImageSymbols ${ms(tProcess)}\n`);
-process.stdout.write(`nm --defined-only -g                    ${ms(tNm)}\n`);
-process.stdout.write(`nm -P --defined-only -g                 ${ms(tNmP)}\n`);
-process.stdout.write(`readelf -Ws                             ${ms(tReadelf)}\n`);
-process.stdout.write(`ratio nm / (readFile + parse):          ${(tNm / tReadParse).toFixed(2)}x\n`);
-process.stdout.write(`ratio nm / readImageSymbols:            ${(tNm / tPositioned).toFixed(2)}x\n`);
-process.stdout.write(`ratio nm / whole node process:          ${(tNm / tProcess).toFixed(2)}x\n`);
-process.stdout.write(`ratio readelf -Ws / (readFile + parse): ${(tReadelf / tReadParse).toFixed(2)}x\n`);
-process.stdout.write(`ratio readelf -Ws / readImageSymbols:   ${(tReadelf / tPositioned).toFixed(2)}x\n`);
-process.stdout.write(`ratio readelf -Ws / whole node process: ${(tReadelf / tProcess).toFixed(2)}x\n`);
+const script = `const { readImageSymbols } = await import(${JSON.stringify(new URL('../dist/components/index.js', import.meta.url).href)}); await readImageSymbols(${JSON.stringify(image)});`;
+const r = await rounds([
+  { name: 'rumpkg', run: tool(process.execPath, ['--input-type=module', '-e', script]) },
+  { name: 'nm', run: tool('nm', ['--defined-only', '-g', image]) },
+  { name: 'readelf', run: tool('readelf', ['-Ws', image]) },
+]);
+report({ metric: 'defined globals of a 100 MB ELF: node + readImageSymbols vs nm --defined-only -g (process vs process)', rumpkg: r.rumpkg, peer: r.nm, peerName: 'nm' });
+report({ metric: 'defined globals of a 100 MB ELF: node + readImageSymbols vs readelf -Ws (process vs process)', rumpkg: r.rumpkg, peer: r.readelf, peerName: 'readelf' });
+
+const bytes = new Uint8Array(readFileSync(image));
+const inproc = await rounds([
+  { name: 'parse', run: () => imageSymbols(bytes, { file: image }) },
+  { name: 'positioned', run: () => readImageSymbols(image) },
+]);
+console.log(`in process: imageSymbols (bytes in memory) ${fmtMs(inproc.parse.median)}, readImageSymbols (positioned reads) ${fmtMs(inproc.positioned.median)} (medians)`);

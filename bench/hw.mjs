@@ -1,103 +1,68 @@
-// hw targets: examples/hello-virtio (tcpip + virtio-net + net-config) for hw-x86_64 and hw-riscv64.
-//   - image size per target and per component (rumpkg size, from the ld.lld map);
-//   - build time: `rumpkg build --force --target T` (CLI, fresh process);
-//   - boot: time from starting `rumpkg run --target T` to the first init line and to the guest's
-//     exit, next to the very same QEMU command started by hand (planQemu's command line, raw
-//     serial output; the OpenSBI banner included on riscv64), in the same run; ratio = rumpkg/hand.
-// Median of RUNS runs (BENCH_RUNS, default 5). Needs `npm run build` and clang, ld.lld,
-// llvm-objcopy, qemu-system-x86_64/riscv64. Run: `npm run bench -- hw`.
-import { spawn, spawnSync } from 'node:child_process';
+// hw targets: examples/hello-virtio (tcpip + virtio-net + net-config) for hw-x86_64 and hw-riscv64,
+// whole process against whole process, alternating:
+//   - `rumpkg run --target T` (the shipped bin: start-up, project and image checks, QEMU, console
+//     filtering) vs the very same QEMU command line started by hand (planQemu's command, raw
+//     serial output), timed to the guest's exit (the goal row for hw-x86_64: ≤ 1.1×) and to the
+//     first init line; a bare Node.js launcher of the same QEMU command in the same rounds (the
+//     floor of any Node.js program that boots it: Node's start-up + QEMU);
+//   - the image size per component (rumpkg size) and `rumpkg build --force --target T` times.
+// Needs `npm run build` and clang, ld.lld, llvm-objcopy, qemu-system-x86_64/riscv64.
+// Env: BENCH_ROUNDS (default 5).
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
 import { buildCorpus } from '../dist/scripts/corpus/index.js';
-import { findProgram, planQemu } from '../dist/packager/index.js';
+import { planQemu } from '../dist/packager/index.js';
+import { BIN, ROOT, cli, exec, fmtMs, loadAverage, missingTools, report, rounds, rumpkg, skip, stats, tool } from './lib/measure.mjs';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const BIN = resolve('dist/cli/bin.js');
 const TARGETS = ['hw-x86_64', 'hw-riscv64'];
-const missing = ['clang', 'ld.lld', 'llvm-objcopy', 'qemu-system-x86_64', 'qemu-system-riscv64'].filter((t) => findProgram(t) === null);
+const missing = missingTools(['clang', 'ld.lld', 'llvm-objcopy', 'qemu-system-x86_64', 'qemu-system-riscv64']);
 if (missing.length > 0) {
-  console.log(`skipped: ${missing.join(', ')} not on PATH`);
+  skip('rumpkg run --target hw-x86_64 vs the same QEMU command by hand', `${missing.join(', ')} not on PATH`, { ratio: 1.1 });
   process.exit(0);
 }
 
 const work = mkdtempSync(join(tmpdir(), 'rumpkg-bench-hw-'));
 const env = { ...process.env, RUMPKG_HOME: join(work, 'home') };
-const cli = (args, cwd) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`rumpkg ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-};
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (x) => `${x.toFixed(0)} ms`;
-
-/** Starts a process, returns ms to the first line matching `re` on stdout and ms to exit. */
-function timeRun(cmd, args, re, cwd) {
-  return new Promise((res, rej) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let first = null;
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      if (first !== null) return;
-      buf += d.toString('latin1');
-      if (re.test(buf)) first = performance.now() - t0;
-    });
-    child.on('error', rej);
-    child.on('close', (code) => res({ first, exit: performance.now() - t0, code }));
-  });
-}
-
 try {
-  const t0 = performance.now();
   const corpus = join(work, 'corpus');
   await buildCorpus(corpus, { versions: ['10.1.0'], targets: TARGETS });
-  console.log(`corpus (10.1.0, ${TARGETS.join(' + ')}): ${ms(performance.now() - t0)}`);
-  cli(['--quiet', 'publish', ...readdirSync(join(corpus, '10.1.0')).map((n) => join(corpus, '10.1.0', n))], work);
+  await cli(['--quiet', 'publish', ...readdirSync(join(corpus, '10.1.0')).map((n) => join(corpus, '10.1.0', n))], { cwd: work, env });
   const dir = join(work, 'hello-virtio');
-  cpSync(resolve('examples/hello-virtio'), dir, { recursive: true });
-  cli(['install'], dir);
+  cpSync(join(ROOT, 'examples/hello-virtio'), dir, { recursive: true });
+  await cli(['install'], { cwd: dir, env });
+  console.log(`examples/hello-virtio installed; ${loadAverage()}`);
 
-  const rows = [];
   for (const target of TARGETS) {
-    const build = [];
-    for (let i = 0; i < RUNS; i++) {
-      const s = performance.now();
-      cli(['build', '--force', '--target', target], dir);
-      build.push(performance.now() - s);
-    }
+    const b = await rounds([{ name: 'build', run: rumpkg(['build', '--force', '--target', target], { cwd: dir, env }) }]);
     const image = join(dir, 'build', target, 'hello-virtio');
-    console.log(`\n### ${target}\n`);
-    process.stdout.write(cli(['size', image], dir));
+    console.log(`\n### ${target}: rumpkg build --force ${fmtMs(b.build.median)} (min ${fmtMs(b.build.min)})\n`);
+    process.stdout.write(await cli(['size', image], { cwd: dir, env }));
     const qemu = planQemu(image, target).command;
-    const viaRumpkg = [];
-    const byHand = [];
-    for (let i = 0; i < RUNS; i++) {
-      // alternate, so machine load hits both the same way
-      const a = await timeRun(process.execPath, [BIN, 'run', '--target', target, '--timeout', '60'], /^init /m, dir);
-      const b = await timeRun(qemu[0], qemu.slice(1), /init /, dir);
-      if (a.code !== 0) throw new Error(`rumpkg run --target ${target} exited ${a.code}`);
-      viaRumpkg.push(a);
-      byHand.push(b);
-    }
-    const r = {
-      target,
-      build: median(build),
-      rumpkgFirst: median(viaRumpkg.map((x) => x.first)),
-      rumpkgExit: median(viaRumpkg.map((x) => x.exit)),
-      handFirst: median(byHand.map((x) => x.first)),
-      handExit: median(byHand.map((x) => x.exit)),
+    const first = { rumpkg: [], qemu: [] };
+    // QEMU's own exit status encodes the guest's (x86_64 isa-debug-exit: 1 = status 0).
+    const timed = (name, cmd, args, watch) => async (_ctx, r) => {
+      const res = await exec(cmd, args, { cwd: dir, env, watch, allowFailure: name === 'qemu' });
+      if (res.firstMs === undefined) throw new Error(`${name} never printed an init line`);
+      if (r >= 0) first[name].push(res.firstMs);
+      return res;
     };
-    rows.push(r);
+    // The floor of any Node.js program that boots the image: node starting, spawning the same
+    // QEMU command with its console piped through, and waiting for it.
+    const launcher = `const r = require('node:child_process').spawnSync(${JSON.stringify(qemu[0])}, ${JSON.stringify(qemu.slice(1))}, { stdio: ['ignore', 'inherit', 'inherit'] }); process.exit(r.status === null ? 1 : 0);`;
+    const r = await rounds([
+      { name: 'rumpkg', run: timed('rumpkg', process.execPath, [BIN, 'run', '--target', target, '--timeout', '60'], /^init /m) },
+      { name: 'qemu', run: timed('qemu', qemu[0], qemu.slice(1), /init /) },
+      { name: 'nodeQemu', run: tool(process.execPath, ['-e', launcher], { cwd: dir }) },
+    ]);
+    const floor = { name: 'node -e "spawn the same QEMU"', ...r.nodeQemu };
+    report({
+      metric: `rumpkg run --target ${target} vs the same QEMU command by hand (to the guest's exit)`,
+      rumpkg: r.rumpkg, peer: r.qemu, peerName: 'qemu by hand', floor,
+      ...(target === 'hw-x86_64' ? { goal: { ratio: 1.1 }, note: 'a Node.js program that only spawns the same QEMU (the floor) already costs Node\'s start-up on top of QEMU\'s boot; rumpkg adds its CLI, the project and image checks (the up-to-date stamp) and the console filter' } : {}),
+    });
+    report({ metric: `rumpkg run --target ${target} vs QEMU by hand (to the first init line)`, rumpkg: stats(first.rumpkg), peer: stats(first.qemu), peerName: 'qemu by hand' });
   }
-  console.log(`\n| target | rumpkg build --force | rumpkg run → first init line | by hand (qemu) | ratio | rumpkg run → guest exit | by hand (qemu) | ratio |`);
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    console.log(`| ${r.target} | ${ms(r.build)} | ${ms(r.rumpkgFirst)} | ${ms(r.handFirst)} | ${(r.rumpkgFirst / r.handFirst).toFixed(2)} | ${ms(r.rumpkgExit)} | ${ms(r.handExit)} | ${(r.rumpkgExit / r.handExit).toFixed(2)} |`);
-  }
-  console.log(`\nmedian of ${RUNS}; "by hand" is the same QEMU command line (rumpkg adds: node start-up, project/manifest reading, the ELF arch check, console filtering).`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

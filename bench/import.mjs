@@ -7,22 +7,24 @@
 // of its catalog dependencies, a link_set_rump_components entry, and an initialised array
 // padding it to ~2 MB (real archives: 10 MB for 82; the padding stands for code and data).
 //
-// Timed: (a) the analysis alone (`dryRun`: read + scan + symbol analysis + manifests),
-// (b) the full import (also copies the 200 MB and writes 100 component directories),
-// (c) `nm -g` over the 100 archives (one process) — what the analysis needs at minimum,
-// (d) `nm` (all symbols). Env: BENCH_RUNS (default 3), BENCH_IMPORT_MB (per archive, default 2).
+// The archives register through link sets (like NetBSD-native and rumprun builds), so they are
+// imported for hw-x86_64. Timed, process against process, alternating: (a) `rumpkg import archives --dry-run` (the
+// shipped bin: read + scan + symbol analysis + manifests), (b) the full import (also copies the
+// 200 MB and writes 100 component directories), against (c) `nm -g` over the 100 archives (one
+// process) — what the analysis needs at minimum — and (d) `nm` (all symbols). The import on the
+// real archives is the lead's bench. Env: BENCH_ROUNDS (default 5), BENCH_IMPORT_MB (per
+// archive, default 2).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { median, timeRounds } from './lib/measure.mjs';
+import { loadAverage, report, rounds, rumpkg, tool } from './lib/measure.mjs';
 
 const { importArchives, loadCatalog } = await import('../dist/components/index.js');
 
 const nfunc = Number(process.env.BENCH_IMPORT_FUNCS ?? 2500);
 const mbPer = Number(process.env.BENCH_IMPORT_MB ?? 2);
-const runs = Number(process.env.BENCH_RUNS ?? 3);
 const N = 100;
 const dir = join(tmpdir(), `rumpkg-bench-import-v1-${nfunc}-${mbPer}`);
 const lib = join(dir, 'lib');
@@ -67,34 +69,19 @@ if (!existsSync(join(lib, 'librump.a')) || readdirSync(lib).length !== N) {
 const files = readdirSync(lib).sort().map((f) => join(lib, f));
 const total = files.reduce((n, f) => n + statSync(f).size, 0);
 
-const timeRoundsN = (fns) => timeRounds(fns, runs);
-function nm(args) {
-  const r = spawnSync('nm', [...args, ...files], { maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`nm failed: ${r.stderr}`);
-  return r.stdout.length;
-}
-
-let last;
 const out = join(dir, 'out');
-const [analysis, full, nmG, nmAll] = await timeRoundsN([
-  async () => {
-    last = await importArchives(lib, { target: 'posix-x86_64', version: '10.0.0', dryRun: true });
-  },
-  async () => {
-    rmSync(out, { recursive: true, force: true });
-    await importArchives(lib, { target: 'posix-x86_64', version: '10.0.0', out });
-  },
-  () => nm(['-g']),
-  () => nm([]),
+const common = ['import', 'archives', lib, '--target', 'hw-x86_64', '--version', '10.0.0', '--no-include'];
+const r = await rounds([
+  { name: 'analysis', run: rumpkg([...common, '--dry-run', '--json']) },
+  { name: 'full', run: rumpkg([...common, '-o', out, '--json']), teardown: () => rmSync(out, { recursive: true, force: true }) },
+  { name: 'nmG', run: tool('nm', ['-g', ...files]) },
+  { name: 'nmAll', run: tool('nm', files) },
 ]);
-rmSync(out, { recursive: true, force: true });
-
-const ms = (x) => `${x.toFixed(0).padStart(6)} ms`;
-process.stdout.write(`${files.length} archives, ${(total / 1e6).toFixed(0)} MB, ${nfunc} functions each; median of ${runs} rounds (contenders in turns)\n`);
-process.stdout.write(`  rumpkg import (analysis, --dry-run) ${ms(analysis)}   ${(analysis / nmG).toFixed(2)}x nm -g\n`);
-process.stdout.write(`  rumpkg import (full, writes 100 dirs) ${ms(full)}   ${(full / nmG).toFixed(2)}x nm -g\n`);
-process.stdout.write(`  nm -g (one process, 100 archives)     ${ms(nmG)}\n`);
-process.stdout.write(`  nm (all symbols)                      ${ms(nmAll)}\n`);
+process.stdout.write(`${files.length} archives, ${(total / 1e6).toFixed(0)} MB, ${nfunc} functions each; ${loadAverage()}\n`);
+report({ metric: 'rumpkg import archives --dry-run vs nm -g (100 synthetic archives, 200 MB)', rumpkg: r.analysis, peer: r.nmG, peerName: 'nm -g' });
+report({ metric: 'rumpkg import archives (writes 100 dirs) vs nm -g (100 synthetic archives, 200 MB)', rumpkg: r.full, peer: r.nmG, peerName: 'nm -g' });
+report({ metric: 'rumpkg import archives --dry-run vs nm, all symbols (100 synthetic archives)', rumpkg: r.analysis, peer: r.nmAll, peerName: 'nm' });
+const last = await importArchives(lib, { target: 'hw-x86_64', version: '10.0.0', dryRun: true });
 const counts = {};
 for (const st of Object.values(last.analysis.status)) for (const v of Object.values(st)) counts[v] = (counts[v] ?? 0) + 1;
 process.stdout.write(`  symbol edges: ${JSON.stringify(counts)}; findings: ${last.findings.length}\n`);

@@ -12,7 +12,7 @@ import { registerAll } from './commands/index.js';
 export function createProgram(): Command {
   const program = new Command('rumpkg')
     .description('package manager for rump kernel components: publish, resolve, package and audit NetBSD drivers')
-    .addHelpText('beforeAll', `rumpkg ${cliVersion()}\n`)
+    .addHelpText('beforeAll', () => `rumpkg ${cliVersion()}\n`)
     .addHelpText('after', '\n`rumpkg -V` / `rumpkg --version` prints the version.')
     .option('--json', 'machine-readable output on stdout')
     .option('-q, --quiet', 'print less')

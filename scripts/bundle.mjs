@@ -16,7 +16,10 @@
 //   each lazily imported module (`await import('../../packager/index.js')` in the commands) in a
 //   lazily initialised wrapper, requires included, so `--version` runs no library code at all.
 // - semver and commander (small, pure JS, on every start-up path) are inlined: ~30 fewer files
-//   to resolve. Every other package stays external and loads from node_modules as before.
+//   to resolve. cacache (the download cache, loaded on first use with `import()`) is inlined with
+//   everything it requires: ~60 files a cold `rumpkg add` would otherwise resolve and compile
+//   (~45 ms of CPU), in a lazily initialised wrapper, so other commands never run it. Every
+//   other package stays external and loads from node_modules as before.
 // - The code cache spares V8 parsing the whole bundle on each run; when it does not fit (another
 //   node or V8 flags) V8 rejects it and compiles normally.
 //
@@ -40,7 +43,14 @@ const launcher = join(dist, 'rumpkg.cjs');
 const bin = join(dist, 'cli', 'bin.js');
 const unbundled = join(dist, 'cli', 'bin.unbundled.js');
 const MARKER = '// rumpkg launcher stub (scripts/bundle.mjs)';
-const INLINE = new Set(['semver', 'commander']);
+const INLINE = new Set(['semver', 'commander', 'cacache']);
+/** Inlined packages: INLINE and, transitively, what they require. */
+const packageOf = (file) => {
+  const rest = file.split(`${sep}node_modules${sep}`).pop();
+  const parts = rest.split(sep);
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+};
+const inlined = (importer) => importer.includes(`${sep}node_modules${sep}`) && INLINE.has(packageOf(importer));
 
 function fail(message) {
   console.error(`bundle: ${message}`);
@@ -59,7 +69,12 @@ const plugin = {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:')) return { external: true };
       const pkg = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
-      return INLINE.has(pkg) ? undefined : { external: true };
+      if (INLINE.has(pkg)) return undefined;
+      if (inlined(args.importer)) {
+        INLINE.add(pkg); // required by an inlined package: inlined too
+        return undefined;
+      }
+      return { external: true };
     });
     b.onLoad({ filter: /\.js$/ }, async (args) => {
       if (!args.path.startsWith(dist + sep)) return undefined;
@@ -108,13 +123,15 @@ if (text.startsWith('#!')) text = text.slice(text.indexOf('\n') + 1);
 const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*["'][^."'])/g;
 const dynamicImports = text.match(DYNAMIC_IMPORT)?.length ?? 0;
 text = text.replace(DYNAMIC_IMPORT, '__rumpkgImport(');
-// node:http (the registry server), node:worker_threads (the audit's hashing worker) and
-// node:child_process (the build's tools; commander's executable subcommands) cost ~8 ms to load
-// and are used only inside functions: they load on first use. esbuild binds a named import as
+// node:http (the registry server), node:worker_threads (the audit's hashing worker),
+// node:child_process (the build's tools; commander's executable subcommands), node:crypto,
+// node:zlib, node:stream, node:net and node:string_decoder (hashing, tarballs and HTTP, which a
+// no-op install, build or run never reach; ~10 ms of a no-op install together) are used only
+// inside functions: they load on first use. esbuild binds a named import as
 // `import_node_x = require("node:x")` (commander: `var childProcess = require(…)`) and uses it
 // only as `binding.name`; both are checked, so a use of another shape fails the build instead of
 // meeting a half-loaded module.
-const LAZY = ['http', 'worker_threads', 'child_process'];
+const LAZY = ['http', 'worker_threads', 'child_process', 'crypto', 'zlib', 'stream', 'net', 'string_decoder'];
 let lazyCount = 0;
 for (const id of LAZY) {
   const binding = new RegExp(`\\b([A-Za-z_$][\\w$]*) = require\\("node:${id}"\\);`, 'g');

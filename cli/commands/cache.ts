@@ -1,5 +1,5 @@
 /**
- * `rumpkg cache ls|verify|clean`: the pacote cache (HTTP packuments and tarballs) and the store
+ * `rumpkg cache ls|verify|clean`: the download cache (HTTP packuments and tarballs) and the store
  * of unpacked components under `$RUMPKG_HOME`.
  */
 import type { Command } from 'commander';

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--integrity <sri>', 'the expected SRI integrity (sha512-…)')
     .action(async (fileArg: string, opts: { extract?: string; integrity?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { readTarballEntries, unpackComponent, integrityOf, fsError } = await import('../../components/index.js');
+      const { readTarballEntries, unpackComponent, fsError } = await import('../../components/index.js');
       const path = resolve(g.cwd, fileArg);
       let data: Buffer;
       try {
@@ -27,17 +27,19 @@ export function register(program: Command): void {
         throw fsError(e, path, 'read');
       }
       const what = fileArg;
-      const integrity = integrityOf(data);
       let manifest;
       let files;
+      let integrity: string;
       let extracted: string | undefined;
       if (opts.extract !== undefined) {
         extracted = resolve(g.cwd, opts.extract);
-        ({ manifest, files } = await unpackComponent(data, extracted, { integrity: opts.integrity ?? integrity, what }));
+        // Without --integrity this is the user's own file: nothing to verify, its integrity is shown.
+        ({ manifest, files, integrity } = await unpackComponent(data, extracted, opts.integrity === undefined ? { localFile: true, what } : { integrity: opts.integrity, what }));
       } else {
         const r = await readTarballEntries(data, { what, ...(opts.integrity === undefined ? {} : { integrity: opts.integrity }) });
         manifest = r.manifest;
         files = r.entries;
+        integrity = r.integrity;
       }
       const summary = {
         name: manifest.name,

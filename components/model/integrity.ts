@@ -66,6 +66,38 @@ export function parseIntegrity(s: string | undefined | null, options: { what?: s
   return best;
 }
 
+const WEBCRYPTO: Record<IntegrityAlgorithm, string> = { sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' };
+
+/** The digest of `bytes`, computed off the main thread (WebCrypto runs it on the libuv pool). */
+async function digestAsync(algorithm: IntegrityAlgorithm, bytes: Uint8Array): Promise<Buffer> {
+  return Buffer.from(await globalThis.crypto.subtle.digest(WEBCRYPTO[algorithm], bytes));
+}
+
+/** `integrityOf`, computed off the main thread: the caller keeps working (decompressing…) meanwhile. */
+export async function integrityOfAsync(bytes: Uint8Array): Promise<string> {
+  return `sha512-${(await digestAsync('sha512', bytes)).toString('base64')}`;
+}
+
+function mismatch(want: IntegrityHash, actual: Buffer, what: string): RumpkgError {
+  const actualSri = `${want.algorithm}-${actual.toString('base64')}`;
+  return new RumpkgError('E_INTEGRITY', `integrity mismatch for ${what}: expected ${want.sri}, got ${actualSri}`, {
+    context: { what, expected: want.sri, actual: actualSri },
+    hint: 'the bytes were altered in transit or in storage; nothing was written',
+  });
+}
+
+/**
+ * `verifyIntegrity`, with the digest computed off the main thread. `expected` is parsed (and a
+ * weak or missing one refused) before it returns the promise.
+ */
+export function verifyIntegrityAsync(bytes: Uint8Array, expected: string | undefined | null, options: { what: string }): Promise<IntegrityHash> {
+  const want = parseIntegrity(expected, { what: options.what });
+  return digestAsync(want.algorithm, bytes).then((actual) => {
+    if (actual.length !== want.digest.length || !timingSafeEqual(actual, want.digest)) throw mismatch(want, actual, options.what);
+    return want;
+  });
+}
+
 /**
  * Checks `bytes` against `expected` (an SRI string); throws E_INTEGRITY naming `what` with the
  * expected and the actual digest, or E_INTEGRITY_WEAK when `expected` is missing or sha1-only.
@@ -74,16 +106,6 @@ export function parseIntegrity(s: string | undefined | null, options: { what?: s
 export function verifyIntegrity(bytes: Uint8Array, expected: string | undefined | null, options: { what: string }): IntegrityHash {
   const want = parseIntegrity(expected, { what: options.what });
   const actual = createHash(want.algorithm).update(bytes).digest();
-  if (actual.length !== want.digest.length || !timingSafeEqual(actual, want.digest)) {
-    const actualSri = `${want.algorithm}-${actual.toString('base64')}`;
-    throw new RumpkgError(
-      'E_INTEGRITY',
-      `integrity mismatch for ${options.what}: expected ${want.sri}, got ${actualSri}`,
-      {
-        context: { what: options.what, expected: want.sri, actual: actualSri },
-        hint: 'the bytes were altered in transit or in storage; nothing was written',
-      },
-    );
-  }
+  if (actual.length !== want.digest.length || !timingSafeEqual(actual, want.digest)) throw mismatch(want, actual, options.what);
   return want;
 }

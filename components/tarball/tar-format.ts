@@ -34,6 +34,12 @@ export interface TarLimits {
   maxPathLength: number;
   /** Maximum size of one pax extended header. */
   maxPaxSize: number;
+  /**
+   * Memory, not policy: decompressed bytes unpack keeps from its validation pass for the
+   * extraction pass (and holds while the integrity is being checked); a larger tarball is
+   * decompressed twice instead.
+   */
+  replayBytes: number;
 }
 
 export const DEFAULT_TAR_LIMITS: TarLimits = {
@@ -45,6 +51,7 @@ export const DEFAULT_TAR_LIMITS: TarLimits = {
   maxDepth: 32,
   maxPathLength: 1024,
   maxPaxSize: 64 * 1024,
+  replayBytes: 128 * 1024 * 1024,
 };
 
 export type TarEntryType = 'file' | 'directory';

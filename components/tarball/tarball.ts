@@ -11,22 +11,26 @@
  * `node_modules`, `.DS_Store` anywhere and `*.tgz` at the package root (like npm-packlist).
  *
  * Unpacking order (nothing is trusted before it is checked):
- *   1. the SRI integrity of the whole buffer;
+ *   1. the SRI integrity of the whole buffer, hashed off the main thread while gzip decompresses
+ *      into memory — not one header is parsed before it matched (a local file the user unpacks
+ *      without an expected integrity, `localFile`, has its integrity computed and returned);
  *   2. a validation pass over every header (streaming gunzip with a size and ratio cap, the
  *      strict parser of ./tar-format.ts, the manifest checked against the files) — no writes;
  *   3. extraction into a fresh private staging directory (mkdtemp next to `dest`, 0700) with
  *      `O_CREAT|O_EXCL|O_NOFOLLOW` files and normalised modes — the bytes are parsed and
- *      validated again on the way, so what was validated is exactly what is written;
+ *      validated again on the way, so what was validated is exactly what is written. The
+ *      decompressed chunks of pass 2 are kept for pass 3 up to `limits.replayBytes` (gunzip runs
+ *      once; the same immutable buffers are parsed again), above it pass 3 decompresses again,
+ *      so memory stays bounded;
  *   4. `rename(staging, dest)`. On any error the staging directory is removed; `dest` is never
  *      created or touched.
  */
-import { constants as fsc } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { chmodSync, closeSync, constants as fsc, fchmodSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { lstat, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { RumpkgError, fsError } from '../model/index.js';
-import { integrityOf, verifyIntegrity } from '../model/index.js';
+import { integrityOf, integrityOfAsync, parseIntegrity, verifyIntegrityAsync } from '../model/index.js';
 import { MAX_MANIFEST_BYTES, loadManifestForPack, parseManifestText } from './tar-manifest.js';
 import {
   DEFAULT_TAR_LIMITS,
@@ -44,7 +48,6 @@ export { DEFAULT_TAR_LIMITS, collisionKey, type TarLimits, type TarballEntry, ty
 
 /** The gzip level is part of the format: changing it changes every integrity. */
 const GZIP_LEVEL = 6;
-const gzip = promisify(zlib.gzip);
 
 export interface PackResult {
   /** The `.tgz` bytes. */
@@ -122,39 +125,58 @@ export async function packComponent(dir: string, options: PackOptions = {}): Pro
 
   const tarPath = (s: SourceEntry): string => `package/${s.rel}${s.type === 'directory' ? '/' : ''}`;
   sources.sort((a, b) => byteOrder(tarPath(a), tarPath(b)));
-  const parts: Buffer[] = [];
-  for (const s of sources) {
-    if (s.type === 'directory') {
-      parts.push(encodeEntryHeader(tarPath(s), 'directory', 0o755, 0));
-      continue;
-    }
-    let bytes: Buffer;
-    try {
-      // O_NOFOLLOW: a file swapped for a symlink after the walk is refused, not followed.
-      const fh = await open(s.abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-      try {
-        bytes = await fh.readFile();
-      } finally {
-        await fh.close();
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
-        throw new RumpkgError('E_TAR_ENTRY_TYPE', `cannot pack ${s.abs}: it became a symbolic link while packing`, { context: { path: s.abs } });
-      }
-      throw fsError(e, s.abs, 'read');
-    }
-    parts.push(encodeEntryHeader(tarPath(s), 'file', s.mode, bytes.length), bytes, paddingFor(bytes.length));
-  }
-  parts.push(END_OF_ARCHIVE);
-  const tar = Buffer.concat(parts);
-
-  // The packed tarball must pass the policy unpack applies (collisions, depth, path length…).
+  // The tar stream goes to gzip as it is built (gzip runs on the libuv pool while the next file is
+  // read); the output is byte for byte zlib's level 6 of the whole stream, however it is fed. The
+  // stream is checked on the way by the parser unpack uses: the packed tarball must pass the
+  // policy unpack applies (collisions, depth, path length…).
   const parser = new TarParser({ what: `packing ${manifest.name}@${manifest.version} from ${root}`, limits: options.limits });
   const files: TarballEntry[] = [];
-  for (const ev of parser.write(tar)) if (ev.kind === 'entry') files.push(ev.entry);
-  parser.end();
-
-  const data = await gzip(tar, { level: GZIP_LEVEL });
+  const gz = createGzip({ level: GZIP_LEVEL, chunkSize: 1024 * 1024 });
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  const finished = new Promise<void>((res, rej) => {
+    gz.on('end', res);
+    gz.on('error', rej);
+  });
+  finished.catch(() => undefined);
+  const emit = (bytes: Buffer): void => {
+    for (const ev of parser.write(bytes)) if (ev.kind === 'entry') files.push(ev.entry);
+    gz.write(bytes);
+  };
+  try {
+    for (const s of sources) {
+      if (s.type === 'directory') {
+        emit(encodeEntryHeader(tarPath(s), 'directory', 0o755, 0));
+        continue;
+      }
+      let bytes: Buffer;
+      try {
+        // O_NOFOLLOW: a file swapped for a symlink after the walk is refused, not followed.
+        const fh = await open(s.abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+        try {
+          bytes = await fh.readFile();
+        } finally {
+          await fh.close();
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+          throw new RumpkgError('E_TAR_ENTRY_TYPE', `cannot pack ${s.abs}: it became a symbolic link while packing`, { context: { path: s.abs } });
+        }
+        throw fsError(e, s.abs, 'read');
+      }
+      emit(encodeEntryHeader(tarPath(s), 'file', s.mode, bytes.length));
+      emit(bytes);
+      emit(paddingFor(bytes.length));
+    }
+    emit(END_OF_ARCHIVE);
+    parser.end();
+  } catch (e) {
+    gz.destroy();
+    throw e;
+  }
+  gz.end();
+  await finished;
+  const data = Buffer.concat(out);
   // zlib writes MTIME 0 and no FNAME; pin the OS byte so every platform gives the same bytes.
   data[9] = 3;
   return { data, integrity: integrityOf(data), size: data.length, manifest, files };
@@ -190,7 +212,7 @@ async function* inflate(tgz: Buffer, limits: TarLimits, what: string): AsyncGene
     });
   }
   const cap = Math.min(limits.maxDecompressedSize, Math.max(limits.ratioFloor, limits.maxRatio * tgz.length));
-  const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   gunzip.end(tgz);
   let total = 0;
   try {
@@ -221,16 +243,25 @@ interface Scan {
   entries: TarballEntry[];
   packageJson: unknown;
   manifest: ComponentManifest;
+  /** The decompressed tar stream, when `keep` was asked for and it fit limits.replayBytes. */
+  inflated?: Buffer[];
 }
 
-/** The validation pass: every header and the manifest, no writes. */
-async function scan(tgz: Buffer, limits: TarLimits, what: string): Promise<Scan> {
+/**
+ * The validation pass: every header and the manifest, no writes. With `gate` (the integrity
+ * check, running off the main thread), the gzip stream is decompressed into memory meanwhile —
+ * up to limits.replayBytes bytes, then it waits — and not one header is parsed before `gate` resolved;
+ * when `gate` rejects, that is the error, whatever the bytes would have said.
+ */
+async function scan(tgz: Buffer, limits: TarLimits, what: string, keep = false, gate?: Promise<unknown>): Promise<Scan> {
   const parser = new TarParser({ what, limits });
   const entries: TarballEntry[] = [];
   let pj: Buffer[] | undefined;
   let pjSize = 0;
   let inPj = false;
-  for await (const chunk of inflate(tgz, limits, what)) {
+  let inflated: Buffer[] | undefined = keep ? [] : undefined;
+  let kept = 0;
+  const feed = (chunk: Buffer): void => {
     for (const ev of parser.write(chunk)) {
       if (ev.kind === 'entry') {
         if (ev.entry.path !== '') entries.push(ev.entry);
@@ -246,6 +277,36 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string): Promise<Scan>
         pjSize += ev.bytes.length;
       } else if (ev.kind === 'entryEnd') inPj = false;
     }
+  };
+  let held: Buffer[] | undefined = gate === undefined ? undefined : [];
+  let heldBytes = 0;
+  const release = async (): Promise<void> => {
+    await gate;
+    const chunks = held ?? [];
+    held = undefined;
+    for (const c of chunks) feed(c);
+  };
+  try {
+    for await (const chunk of inflate(tgz, limits, what)) {
+      if (inflated !== undefined) {
+        kept += chunk.length;
+        // zlib hands out a fresh buffer region per chunk and never writes to it again.
+        if (kept <= limits.replayBytes) inflated.push(chunk);
+        else inflated = undefined;
+      }
+      if (held !== undefined) {
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (heldBytes > limits.replayBytes) await release();
+        continue;
+      }
+      feed(chunk);
+    }
+    if (held !== undefined) await release();
+  } catch (e) {
+    // A tarball that fails its integrity is reported as such, not by what its bytes say.
+    await gate;
+    throw e;
   }
   parser.end();
   if (pj === undefined) {
@@ -257,40 +318,66 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string): Promise<Scan>
   const text = Buffer.concat(pj, pjSize).toString('utf8');
   const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
   const { manifest, packageJson } = parseManifestText(text, { file: `${what}: package/package.json`, files });
-  return { entries, packageJson, manifest };
+  return { entries, packageJson, manifest, ...(inflated === undefined ? {} : { inflated }) };
 }
 
 /**
- * The validation pass alone: verifies `integrity` when given, then reads every header and the
- * manifest without writing anything. Used by `rumpkg inspect` and by the registry server.
+ * The sha512 SRI of `tgz`, computed off the main thread; when `expected` is given the bytes are
+ * checked against it too (E_INTEGRITY; a weak or missing `expected` is refused at once, before
+ * the promise exists). The returned promise never goes unhandled: callers await it later.
+ */
+function digestOf(tgz: Buffer, expected: string | undefined, what: string): Promise<string> {
+  let p: Promise<string>;
+  if (expected === undefined) p = integrityOfAsync(tgz);
+  else {
+    const checked = verifyIntegrityAsync(tgz, expected, { what });
+    p = checked.then(async (h) => (h.algorithm === 'sha512' ? h.sri : integrityOfAsync(tgz)));
+  }
+  p.catch(() => undefined);
+  return p;
+}
+
+/**
+ * The validation pass alone: verifies `integrity` when given (before a header is parsed), then
+ * reads every header and the manifest without writing anything. Used by `rumpkg inspect`, the
+ * registry client (IN-04) and the registry server.
  */
 export async function readTarballEntries(tgz: Buffer, options: ReadTarballOptions = {}): Promise<TarballContents> {
   const what = options.what ?? 'component tarball';
-  if (options.integrity !== undefined) verifyIntegrity(tgz, options.integrity, { what });
+  const digest = digestOf(tgz, options.integrity, what);
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
-  const s = await scan(tgz, limits, what);
-  return { ...s, integrity: integrityOf(tgz), size: tgz.length };
+  const s = await scan(tgz, limits, what, false, digest);
+  return { ...s, integrity: await digest, size: tgz.length };
 }
 
-interface UnpackOptions {
-  /** Expected SRI of the whole tarball (required: IN-02, no silent downgrade). */
-  integrity: string;
+type UnpackOptions = {
   limits?: Partial<TarLimits>;
   /** What the tarball is (component id, file name, URL); named in every error. */
   what?: string;
-}
+} & (
+  | {
+      /** Expected SRI of the whole tarball (required: IN-02, no silent downgrade). */
+      integrity: string;
+      localFile?: never;
+    }
+  | {
+      /**
+       * The user's own file, unpacked on request with no expected integrity (`rumpkg inspect
+       * --extract FILE` without `--integrity`): there is nothing to verify; the integrity is
+       * computed and returned. Every header is checked as always.
+       */
+      localFile: true;
+      integrity?: undefined;
+    }
+);
 
 interface UnpackResult {
   manifest: ComponentManifest;
+  /** `package/package.json` as parsed JSON (for manifest-confusion checks). */
+  packageJson: unknown;
   files: TarballEntry[];
-}
-
-async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
-    off += bytesWritten;
-  }
+  /** The sha512 SRI of the bytes unpacked (verified against the expected one when given). */
+  integrity: string;
 }
 
 /**
@@ -300,11 +387,20 @@ async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
  */
 export async function unpackComponent(tgz: Buffer, dest: string, options: UnpackOptions): Promise<UnpackResult> {
   const what = options.what ?? 'component tarball';
-  verifyIntegrity(tgz, options.integrity, { what });
+  const expected = options.localFile === true ? undefined : (options.integrity as string | undefined);
+  // IN-02: a missing or weak expected integrity is refused before anything else.
+  if (options.localFile !== true) parseIntegrity(expected, { what });
+  const digest = digestOf(tgz, expected, what);
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
   const target = resolve(dest);
-  await assertAbsent(target, what);
-  const checked = await scan(tgz, limits, what);
+  try {
+    await assertAbsent(target, what);
+  } catch (e) {
+    await digest;
+    throw e;
+  }
+  const checked = await scan(tgz, limits, what, true, digest);
+  const integrity = await digest;
 
   let staging: string;
   try {
@@ -312,64 +408,73 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
   } catch (e) {
     throw fsError(e, dirname(target), 'create a staging directory in');
   }
-  let fh: FileHandle | undefined;
+  // The extraction writes synchronously: a component is mostly small files in a private
+  // directory, and one await per open/write/chmod/close cost more than the writes themselves.
+  let fd: number | undefined;
   try {
-    await chmod(staging, 0o700);
+    chmodSync(staging, 0o700);
     const made = new Set<string>(['']);
-    const ensureDir = async (rel: string): Promise<void> => {
+    const ensureDir = (rel: string): void => {
       if (made.has(rel)) return;
       const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-      await ensureDir(parent);
+      ensureDir(parent);
       const p = join(staging, rel);
       try {
-        await mkdir(p, { mode: 0o755 });
+        mkdirSync(p, { mode: 0o755 });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const st = await lstat(p);
+        const st = lstatSync(p);
         if (!st.isDirectory() || st.isSymbolicLink()) {
           throw new RumpkgError('E_TAR_PATH', `${what}: ${p} appeared during extraction and is not a directory`, { context: { what, path: p } });
         }
       }
-      await chmod(p, 0o755);
+      chmodSync(p, 0o755);
       made.add(rel);
     };
-    // Second pass: the same parser re-validates every byte it writes.
+    // Second pass: the same parser re-validates every byte it writes (the chunks pass 2 kept, or
+    // decompressed again when they did not fit the budget).
     const parser = new TarParser({ what, limits });
     let current: TarballEntry | undefined;
     const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
-    for await (const chunk of inflate(tgz, limits, what)) {
+    for await (const chunk of checked.inflated ?? inflate(tgz, limits, what)) {
       for (const ev of parser.write(chunk)) {
         if (ev.kind === 'entry') {
           current = ev.entry;
           const rel = ev.entry.path;
           if (ev.entry.type === 'directory') {
-            await ensureDir(rel);
+            ensureDir(rel);
             continue;
           }
-          await ensureDir(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
-          fh = await open(join(staging, rel), flags, ev.entry.mode);
+          ensureDir(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+          fd = openSync(join(staging, rel), flags, ev.entry.mode);
         } else if (ev.kind === 'data') {
-          if (fh === undefined) throw new Error(`tarball: data without an open file (${current?.path})`);
-          await writeAll(fh, ev.bytes);
+          if (fd === undefined) throw new Error(`tarball: data without an open file (${current?.path})`);
+          for (let off = 0; off < ev.bytes.length; ) off += writeSync(fd, ev.bytes, off, ev.bytes.length - off);
         } else {
-          if (fh === undefined) throw new Error(`tarball: entry end without an open file (${current?.path})`);
-          await fh.chmod(current?.mode ?? 0o644);
-          await fh.close();
-          fh = undefined;
+          if (fd === undefined) throw new Error(`tarball: entry end without an open file (${current?.path})`);
+          fchmodSync(fd, current?.mode ?? 0o644);
+          closeSync(fd);
+          fd = undefined;
         }
       }
     }
     parser.end();
-    await chmod(staging, 0o755);
+    chmodSync(staging, 0o755);
     await assertAbsent(target, what);
     await rename(staging, target);
   } catch (e) {
-    await fh?.close().catch(() => undefined);
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
     await rm(staging, { recursive: true, force: true });
     if (e instanceof RumpkgError) throw e;
     throw fsError(e, target, 'extract into');
   }
-  return { manifest: checked.manifest, files: checked.entries };
+  return { manifest: checked.manifest, packageJson: checked.packageJson, files: checked.entries, integrity };
 }
 
 async function assertAbsent(target: string, what: string): Promise<void> {

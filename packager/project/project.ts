@@ -671,11 +671,17 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
         notes.push(`added target ${t} to ${PROJECT_FILE}`);
       }
     }
+    // The names are looked up at once (one packument round trip, not one per name); notes and
+    // requests keep the order the user typed them in.
+    const resolved = await Promise.all(
+      specs.map(async (spec) => {
+        const at = spec.lastIndexOf('@');
+        const word = at > 0 ? spec.slice(0, at) : spec;
+        return { spec, at, word, ...(await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE, verb: 'add' })) };
+      }),
+    );
     const requested: Requested[] = [];
-    for (const spec of specs) {
-      const at = spec.lastIndexOf('@');
-      const word = at > 0 ? spec.slice(0, at) : spec;
-      const { name, note } = await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE, verb: 'add' });
+    for (const { spec, at, word, name, note } of resolved) {
       if (note !== undefined) notes.push(note);
       if ((await session.client.versions(name)).length === 0) throw await unknownComponentError(session.client, word, name);
       const parsed = parseSpec(at > 0 ? `${name}@${spec.slice(at + 1)}` : name);
@@ -730,9 +736,28 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
       }
     }
     const next = withTargetComponents({ ...manifest, components: sortRecord(components) }, targetComponents);
-    if (repin) lock = await resolveProject(next, session.provider, { lock });
+    // One resolution when the pins admit what was chosen (always so for one target): the same
+    // closure, recorded with the pinned ranges. Otherwise (a lower version on another target
+    // pins ^lower) the closure is solved again under the pins.
+    if (repin) lock = pinsAdmit(next, lock) ? relock(next, lock) : await resolveProject(next, session.provider, { lock });
     return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
   }, options);
+}
+
+/** Does every target's locked version of each requested component satisfy what `m` requests for that target? */
+function pinsAdmit(m: ProjectManifest, lock: Lockfile): boolean {
+  for (const [target, lt] of Object.entries(lock.targets)) {
+    for (const [name, range] of Object.entries(projectRequests(m, target))) {
+      const v = lt.components[name]?.version;
+      if (v === undefined || !semver.satisfies(v, range)) return false;
+    }
+  }
+  return true;
+}
+
+/** `lock`'s closures, recorded for the requests of `m`. */
+function relock(m: ProjectManifest, lock: Lockfile): Lockfile {
+  return buildLockfile(m.components, lock.targets, m.targetComponents === undefined ? {} : { targetRequested: m.targetComponents });
 }
 
 function cloneTargetComponents(tc: ProjectManifest['targetComponents']): Record<Target, Record<string, string>> {

@@ -5,8 +5,8 @@
  * confusion, memoisation, name resolution; a backend only moves bytes for its kind:
  *
  * - `file`: a file registry directory (the embedded default), read and written in-process
- *   through storage/ — no pacote, no HTTP (file-backend.ts);
- * - `http`: any npm-protocol registry, read through pacote and fetch, written with the npm
+ *   through storage/ — no HTTP (file-backend.ts);
+ * - `http`: any npm-protocol registry, read over HTTP with the download cache, written with the npm
  *   `PUT` protocol (http-backend.ts).
  *
  * `createBackend` is the one switch on the kind (with an exhaustiveness check).

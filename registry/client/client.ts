@@ -1,6 +1,6 @@
 /**
  * The registry client: one small facade over one backend per registry kind (backend.ts: `file:`
- * storage in-process, `http(s):` through pacote), chosen per scope with no fallback (RG-06).
+ * storage in-process, `http(s):` over HTTP with the download cache), chosen per scope with no fallback (RG-06).
  *
  * Policies the facade applies whatever the backend:
  * - RG-01: metadata older than what this home has already seen is refused (home/ seen.ts).
@@ -90,6 +90,12 @@ export interface RegistryClient {
   versions(name: string): Promise<VersionInfo[]>;
   /** Fetches and checks one tarball (see the module head for the policies). */
   tarball(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<Buffer>;
+  /**
+   * `tarball` for a caller that unpacks the bytes anyway (the store): every check but IN-04,
+   * which is `checkPackageJson`, run on the package.json unpack read — one validation pass instead
+   * of two. The caller must call it before it puts anything unpacked in place.
+   */
+  tarballToUnpack(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }>;
   publish(tgz: Uint8Array, options?: { registry?: string; tag?: string; token?: string }): Promise<ClientPublishResult>;
   yank(name: string, version: string, options?: { undo?: boolean; reason?: string; token?: string }): Promise<void>;
   search(words: string[], options?: { size?: number; scope?: string }): Promise<ClientSearchHit[]>;
@@ -103,10 +109,8 @@ export interface RegistryClient {
   resolveName(word: string, options?: { defaultScope?: string; verb?: string }): Promise<{ name: string; note?: string }>;
 }
 
-/** Reads the tarball's package.json (validation pass over all headers, no writes). */
-async function tarballPackageJson(tgz: Uint8Array, integrity: string | undefined, what: string): Promise<Record<string, unknown>> {
-  const r = await readTarballEntries(Buffer.from(tgz), { what, ...(integrity === undefined ? {} : { integrity }) });
-  const pj = r.packageJson;
+/** A tarball's package.json as a record (E_TAR_CONTENT when it is another JSON value). */
+function packageJsonRecord(pj: unknown, what: string): Record<string, unknown> {
   if (pj === null || typeof pj !== 'object' || Array.isArray(pj)) {
     throw new RumpkgError('E_TAR_CONTENT', `${what}: package/package.json is not a JSON object`, { context: { component: what } });
   }
@@ -136,6 +140,23 @@ function checkTarballLocation(name: string, version: string, location: string, r
     context: { component: id, url: redactUrl(registryUrl), tarball: location.slice(0, 200) },
     hint: 'the registry serves hostile or broken metadata for this version; nothing was fetched or written — report it to the registry operator',
   });
+}
+
+/** Reads the tarball's package.json (validation pass over all headers, no writes). */
+async function tarballPackageJson(tgz: Uint8Array, integrity: string | undefined, what: string): Promise<Record<string, unknown>> {
+  const r = await readTarballEntries(Buffer.from(tgz), { what, ...(integrity === undefined ? {} : { integrity }) });
+  return packageJsonRecord(r.packageJson, what);
+}
+
+/** IN-04: the registry's version metadata must describe the tarball's own package.json. */
+function checkManifestConfusion(id: string, doc: PackumentVersion, inside: Record<string, unknown>): void {
+  const diffs = metadataDifferences(doc as unknown as Record<string, unknown>, inside);
+  if (diffs.length > 0) {
+    throw new RumpkgError('E_MANIFEST_CONFUSION', `${id}: registry metadata differs from the tarball's package.json in ${diffs.join(', ')}`, {
+      context: { component: id, fields: diffs },
+      hint: 'the registry serves metadata that does not describe the tarball; do not use this version',
+    });
+  }
 }
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
@@ -207,7 +228,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       }));
   };
 
-  const tarball = async (name: string, version: string, opts: { integrity?: string; tarball?: string } = {}): Promise<Buffer> => {
+  /** The verified bytes of name@version and its registry metadata: every policy but IN-04. */
+  const fetchVerified = async (name: string, version: string, opts: { integrity?: string; tarball?: string }): Promise<{ id: string; bytes: Buffer; doc: PackumentVersion; sri: string }> => {
     const id = `${name}@${version}`;
     const { url: registryUrl } = registryFor(name);
     const backend = backendOf(registryUrl);
@@ -255,16 +277,19 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     }
     const bytes = await backend.readTarball(id, name, version, doc, declared.sri);
     verifyIntegrity(bytes, declared.sri, { what: id });
+    return { id, bytes, doc, sri: declared.sri };
+  };
+
+  const tarball = async (name: string, version: string, opts: { integrity?: string; tarball?: string } = {}): Promise<Buffer> => {
+    const { id, bytes, doc, sri } = await fetchVerified(name, version, opts);
     // IN-04: metadata ≠ the tarball's own package.json → manifest confusion.
-    const inside = await tarballPackageJson(bytes, declared.sri, id);
-    const diffs = metadataDifferences(doc as unknown as Record<string, unknown>, inside);
-    if (diffs.length > 0) {
-      throw new RumpkgError('E_MANIFEST_CONFUSION', `${id}: registry metadata differs from the tarball's package.json in ${diffs.join(', ')}`, {
-        context: { component: id, fields: diffs },
-        hint: 'the registry serves metadata that does not describe the tarball; do not use this version',
-      });
-    }
+    checkManifestConfusion(id, doc, await tarballPackageJson(bytes, sri, id));
     return bytes;
+  };
+
+  const tarballToUnpack = async (name: string, version: string, opts: { integrity?: string; tarball?: string } = {}): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }> => {
+    const { id, bytes, doc } = await fetchVerified(name, version, opts);
+    return { bytes, checkPackageJson: (pj) => checkManifestConfusion(id, doc, packageJsonRecord(pj, id)) };
   };
 
   const publish = async (tgz: Uint8Array, opts: { registry?: string; tag?: string; token?: string } = {}): Promise<ClientPublishResult> => {
@@ -346,7 +371,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return { name: only.name, note: `${word} is the ${only.as} of ${only.name}; rumpkg.json records the full name` };
   };
 
-  return { offline, registryFor, packument, versions, tarball, publish, yank, search, resolveName };
+  return { offline, registryFor, packument, versions, tarball, tarballToUnpack, publish, yank, search, resolveName };
 }
 
 interface OpenClientOptions {

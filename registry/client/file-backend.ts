@@ -1,7 +1,7 @@
 /**
  * The `file:` backend: a file registry directory (the embedded default) used in-process through
  * storage/ — the same storage `rumpkg registry serve` exposes over HTTP, so its publish rules
- * (immutability, ownership, atomic writes under a lock) hold here too. No pacote, no HTTP.
+ * (immutability, ownership, atomic writes under a lock) hold here too. No HTTP.
  */
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';

@@ -1,97 +1,127 @@
 /**
  * The `http(s):` backend: any npm-protocol registry (rumpkg's own server, Verdaccio, a hosted
- * npm registry). Packuments are fetched through **npm-registry-fetch** — pacote's own fetch
- * layer, the copy pacote uses, with the same options pacote gave it (full metadata, its cacache
- * under `<home>/cache`, offline / prefer-online) — and their bytes go through the one packument
- * reader (storage/ `parsePackument`: the safe JSON reader, then the shape), not through pacote's
- * plain `JSON.parse`; the body is capped at maxJsonBytes by a counting one-shot agent (RG-04:
- * npm-registry-fetch has no body cap). Tarballs come through our own fetch under deadline, size
- * cap and retry policy, only from the origin of the registry (RG-03), and enter pacote's cacache
- * only after they matched their integrity (IN-01); publish and yank (npm deprecate) use the npm
- * `PUT` protocol through transport/ `registryRequest`.
+ * npm registry), read with transport/'s httpFetch (node:http, keep-alive) under our deadline,
+ * size caps (RG-04/05) and retry policy (NW-01); written with the npm `PUT` protocol through
+ * transport/ `registryRequest`.
+ *
+ * Packuments (full metadata, `accept: application/json`) are cached in the download cache
+ * (`<home>/cache`, cacache, key `rumpkg:packument:<url>`) with the response's validators, and
+ * revalidated by a conditional GET (If-None-Match / If-Modified-Since; 304 → the cached copy).
+ * A copy younger than the response's `Cache-Control: max-age` is used without asking; `no-cache`
+ * always asks, `no-store` is never stored; `preferOnline` always asks; offline (NW-02) uses only
+ * the cache and names what is missing. cacache verifies the content on every read: a damaged
+ * copy is refetched online (E_CACHE offline), like a damaged tarball (IN-08). Only a document
+ * that parsed and has the right shape is stored.
+ *
+ * Why not pacote (npm's fetcher): loading pacote and make-fetch-happen costs ~180 ms of CPU per
+ * process and ~8 ms per packument — npm's own overhead, which `rumpkg add` must undercut
+ * (bench/add.mjs). The HTTP caching rumpkg needs is the small part above; cacache, npm's
+ * content-addressed store, is the library underneath.
+ *
+ * Every packument's bytes, from the network or the cache, go through the one packument reader
+ * (storage/ `parsePackument`: the safe JSON reader — no duplicate keys, no `__proto__` — then
+ * the shape and the name), never a plain `JSON.parse`.
+ *
+ * Tarballs: first the cache (by digest, verified by cacache on read), then one transfer, only
+ * from the origin of the registry (RG-03), entering the cache only after they matched their
+ * integrity (IN-01).
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { RumpkgError, integrityOf, verifyIntegrity } from '../../components/index.js';
-import { cacache, homePaths, readToken } from '../home/index.js';
-import { deadline, readCapped, redactUrl, registryRequest, toRegistryError, withRetries } from '../transport/index.js';
+import { PACKUMENT_KEY, TARBALL_KEY, homePaths, loadDownloadCache, readToken } from '../home/index.js';
+import { deadline, httpFetch, readCapped, redactUrl, registryRequest, toRegistryError, withRetries, type FetchLike, type HttpResponse } from '../transport/index.js';
 import { parsePackument, resolveTarballUrl, tarballFileName, tarballPath, yankMessage, type Packument } from '../storage/index.js';
 import type { BackendContext, RegistryBackend } from './types.js';
-
-interface RegistryResponse {
-  buffer(): Promise<Buffer>;
-}
-type RegistryFetch = (url: string, opts: Record<string, unknown>) => Promise<RegistryResponse>;
-let registryFetchModule: RegistryFetch | undefined;
-/** npm-registry-fetch, resolved from pacote (the copy pacote itself uses; loaded on first use). */
-function registryFetch(): RegistryFetch {
-  if (registryFetchModule === undefined) {
-    const fromPacote = createRequire(createRequire(import.meta.url).resolve('pacote'));
-    registryFetchModule = fromPacote('npm-registry-fetch') as RegistryFetch;
-  }
-  return registryFetchModule;
-}
-
-/**
- * An HTTP(S) agent for one request whose sockets count the bytes they receive and are destroyed
- * past `cap` (headers included), calling `onExceed` first. Loaded lazily (start-up time).
- */
-function cappedAgent(url: string, cap: number, onExceed: () => void): unknown {
-  const mod = createRequire(import.meta.url)(url.startsWith('https:') ? 'node:https' : 'node:http') as typeof import('node:http');
-  const agent = new mod.Agent({ keepAlive: false });
-  const create = agent.createConnection.bind(agent) as (...args: unknown[]) => import('node:net').Socket;
-  (agent as unknown as { createConnection: (...args: unknown[]) => import('node:net').Socket }).createConnection = (...args: unknown[]) => {
-    const socket = create(...args);
-    let received = 0;
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > cap) {
-        onExceed();
-        socket.destroy(new Error(`response exceeds ${cap} bytes`));
-      }
-    });
-    return socket;
-  };
-  return agent;
-}
 
 /** `@rump/tcpip` → `@rump%2ftcpip` (the form npm puts in registry URLs). */
 function escapedName(name: string): string {
   return name.startsWith('@') ? name.replace('/', '%2f') : encodeURIComponent(name);
 }
 
+/** What the cache keeps next to a packument: its validators and how long it is fresh. */
+interface PackumentMeta {
+  url: string;
+  etag?: string;
+  lastModified?: string;
+  /** Epoch ms until which the copy may be used without asking (0: always revalidate). */
+  freshUntil: number;
+}
+
+/** `Cache-Control` of a response → store it? fresh until when? */
+function cachePolicy(cacheControl: string | null, now: number): { store: boolean; freshUntil: number } {
+  const cc = (cacheControl ?? '').toLowerCase();
+  if (/(^|[\s,])no-store([\s,]|$)/.test(cc)) return { store: false, freshUntil: 0 };
+  if (/(^|[\s,])no-cache([\s,]|$)/.test(cc)) return { store: true, freshUntil: 0 };
+  const m = /(?:^|[\s,])max-age=(\d{1,9})(?:[\s,]|$)/.exec(cc);
+  return { store: true, freshUntil: m === null ? 0 : now + Number(m[1]) * 1000 };
+}
+
 export function createHttpBackend(url: string, ctx: BackendContext): RegistryBackend {
   const { limits, offline, reporter } = ctx;
   const paths = homePaths(ctx.home);
-  const options = { fetch: ctx.fetch };
   const reqFetch = ctx.fetch === undefined ? {} : { fetch: ctx.fetch };
+  const doFetch: FetchLike = (ctx.fetch as FetchLike | undefined) ?? httpFetch;
 
   const onRetry = (what: string) => (i: { attempt: number; delayMs: number; reason: string }): void =>
     reporter.info?.(`retrying ${what} (attempt ${i.attempt + 1}, ${i.reason}, in ${i.delayMs} ms)`);
 
-  /** The options pacote passed to npm-registry-fetch for a packument. */
-  const pacoteOpts = (signal: AbortSignal, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-    registry: url,
-    cache: paths.cache,
-    fullMetadata: true,
-    offline,
-    preferOnline: ctx.preferOnline && !offline,
-    fetchRetries: 0,
-    timeout: limits.idleTimeoutMs,
-    signal,
-    // Packuments are not memoised inside pacote across calls; the client memoises them itself.
-    packumentCache: undefined,
-    ...extra,
-  });
+  /** The cached copy of a packument; undefined when absent, or damaged (online: warned, refetched). */
+  const cachedPackument = async (name: string, key: string, docUrl: string): Promise<{ body: Buffer; meta: PackumentMeta } | undefined> => {
+    // A home whose cache was never written has nothing to read: the first request of a cold run
+    // does not wait for the cache library to load.
+    if (!existsSync(paths.cache)) return undefined;
+    const cacache = await loadDownloadCache();
+    try {
+      const hit = await cacache.get(paths.cache, key);
+      const meta = hit.metadata as Partial<PackumentMeta> | undefined;
+      return { body: hit.data, meta: { url: docUrl, freshUntil: typeof meta?.freshUntil === 'number' ? meta.freshUntil : 0, ...(typeof meta?.etag === 'string' ? { etag: meta.etag } : {}), ...(typeof meta?.lastModified === 'string' ? { lastModified: meta.lastModified } : {}) } };
+    } catch (e) {
+      const code = String((e as { code?: unknown }).code);
+      if (code === 'ENOENT' || code === 'ENOTCACHED') return undefined;
+      // IN-08: a damaged copy is never used; its content goes (so that a refetch of the same bytes
+      // stores a good copy), and (online) it is fetched again.
+      const info = await cacache.get.info(paths.cache, key).catch(() => null);
+      if (info !== null) await cacache.rm.content(paths.cache, info.integrity).catch(() => undefined);
+      await cacache.rm.entry(paths.cache, key).catch(() => undefined);
+      if (offline) {
+        throw new RumpkgError('E_CACHE', `offline: the cached metadata of ${name} is damaged (${code}) and cannot be refetched`, {
+          context: { component: name, url: redactUrl(docUrl) },
+          hint: 'run `rumpkg cache verify`, then fetch again without --offline',
+        });
+      }
+      reporter.warn?.(`the cached metadata of ${name} is damaged (${code}); fetching it again`);
+      return undefined;
+    }
+  };
 
-  /** Runs one pacote operation under a deadline and our retry loop, mapping its errors. */
-  const viaPacote = async <T>(what: string, reqUrl: string, op: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+  /** One GET under our deadline, body cap and retry policy; 304 and 2xx come back, the rest throws. */
+  const get = async (what: string, reqUrl: string, headers: Record<string, string>, max: number): Promise<{ status: number; headers: HttpResponse['headers']; body: Buffer }> => {
     try {
       return await withRetries(
         async () => {
           const d = deadline(limits.timeoutMs);
           try {
-            return await op(d.signal);
+            const res = await doFetch(reqUrl, { redirect: 'manual', signal: d.signal, headers: { 'user-agent': 'rumpkg', ...headers } });
+            if (res.status >= 300 && res.status !== 304) {
+              await res.body?.cancel().catch(() => undefined);
+              if (res.status < 400) {
+                throw new RumpkgError('E_FOREIGN_TARBALL', `${what}: the registry redirected the request (HTTP ${res.status}) to ${redactUrl(res.headers.get('location') ?? '?')}`, {
+                  context: { component: what, url: redactUrl(reqUrl) },
+                  hint: 'rumpkg reads only from the registry origin itself; configure the final registry URL',
+                });
+              }
+              throw Object.assign(new Error(`HTTP ${res.status}`), { statusCode: res.status, headers: res.headers });
+            }
+            const declaredLength = Number(res.headers.get('content-length') ?? '0');
+            if (declaredLength > max) {
+              d.controller.abort();
+              throw new RumpkgError('E_TOO_LARGE', `${what} from ${redactUrl(reqUrl)} declares ${declaredLength} bytes (limit ${max})`, {
+                context: { component: what, url: redactUrl(reqUrl), limit: max },
+              });
+            }
+            const body = res.body === null ? Buffer.alloc(0) : await readCapped(res.body, { max, what, url: reqUrl, onTooLarge: () => d.controller.abort() });
+            return { status: res.status, headers: res.headers, body };
           } catch (e) {
             if (d.expired()) throw Object.assign(new Error('deadline exceeded'), { name: 'AbortError' });
             throw e;
@@ -108,40 +138,66 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
 
   const readPackument = async (name: string): Promise<Packument> => {
     const docUrl = new URL(escapedName(name), url).href;
-    let over = false;
-    let bytes: Buffer;
-    try {
-      bytes = await viaPacote(name, docUrl, async (signal) => {
-        const res = await registryFetch()(docUrl, {
-          ...pacoteOpts(signal, { agent: cappedAgent(docUrl, limits.maxJsonBytes, () => (over = true)) }),
-          // What pacote sends for a full packument; packuments carry no integrity of their own.
-          headers: { 'user-agent': 'rumpkg', accept: 'application/json', 'pacote-req-type': 'packument', 'pacote-pkg-id': `registry:${name}` },
-          spec: name,
-          integrity: null,
+    const key = `${PACKUMENT_KEY}${docUrl}`;
+    const parse = (body: Buffer): Packument => parsePackument(body, { name, source: redactUrl(docUrl), maxBytes: limits.maxJsonBytes });
+    const cached = await cachedPackument(name, key, docUrl);
+    if (offline) {
+      if (cached === undefined) {
+        throw new RumpkgError('E_OFFLINE', `offline: ${name} is not in the cache (${redactUrl(docUrl)})`, {
+          context: { component: name, url: redactUrl(docUrl) },
+          hint: 'run once without --offline to fill the cache',
         });
-        return res.buffer();
-      });
-    } catch (e) {
-      if (!over) throw e;
-      throw new RumpkgError('E_TOO_LARGE', `the metadata of ${name} from ${redactUrl(docUrl)} exceeds ${limits.maxJsonBytes} bytes`, {
-        context: { component: name, url: redactUrl(docUrl), limit: limits.maxJsonBytes },
-        hint: 'the registry sent more metadata than rumpkg accepts for one component; nothing was cached',
-        cause: e,
-      });
+      }
+      return parse(cached.body);
     }
-    return parsePackument(bytes, { name, source: redactUrl(docUrl), maxBytes: limits.maxJsonBytes });
+    const now = Date.now();
+    if (cached !== undefined && !ctx.preferOnline && now < cached.meta.freshUntil) {
+      return parse(cached.body);
+    }
+    const conditional: Record<string, string> = {};
+    if (cached?.meta.etag !== undefined) conditional['if-none-match'] = cached.meta.etag;
+    if (cached?.meta.lastModified !== undefined) conditional['if-modified-since'] = cached.meta.lastModified;
+    const res = await get(name, docUrl, { accept: 'application/json', ...conditional }, limits.maxJsonBytes);
+    const policy = cachePolicy(res.headers.get('cache-control'), now);
+    if (res.status === 304) {
+      if (cached === undefined) {
+        throw new RumpkgError('E_REGISTRY', `the registry answered 304 Not Modified for ${name} without being asked conditionally (${redactUrl(docUrl)})`, {
+          context: { component: name, url: redactUrl(docUrl) },
+        });
+      }
+      const p = parse(cached.body);
+      if (policy.freshUntil > now) await storePackument(key, cached.body, { ...cached.meta, freshUntil: policy.freshUntil });
+      return p;
+    }
+    const p = parse(res.body);
+    if (policy.store) {
+      const etag = res.headers.get('etag');
+      const lastModified = res.headers.get('last-modified');
+      await storePackument(key, res.body, { url: docUrl, freshUntil: policy.freshUntil, ...(etag === null ? {} : { etag }), ...(lastModified === null ? {} : { lastModified }) });
+    }
+    return p;
+  };
+
+  /** Best effort: a cache that cannot be written costs the next run a download, nothing more. */
+  const storePackument = async (key: string, body: Buffer, meta: PackumentMeta): Promise<void> => {
+    try {
+      await (await loadDownloadCache()).put(paths.cache, key, body, { metadata: meta, algorithms: ['sha512'] });
+    } catch (e) {
+      reporter.warn?.(`could not cache the metadata from ${redactUrl(meta.url)}: ${(e as { code?: unknown }).code ?? 'error'}`);
+    }
   };
 
   /**
-   * A tarball over HTTP: first pacote's cacache (by digest, verified by cacache on read), then
-   * one transfer under our deadline, size cap and retry policy; the bytes enter the cache only
+   * A tarball over HTTP: first the cache (by digest, verified by cacache on read), then one
+   * transfer under our deadline, size cap and retry policy; the bytes enter the cache only
    * after they matched the integrity (IN-01), so a failed transfer leaves the cache untouched.
    */
   const fetchTarball = async (id: string, tarUrl: string, integrity: string): Promise<Buffer> => {
+    const cacache = await loadDownloadCache();
     let damaged: string | undefined;
     try {
-      // By digest in pacote's cacache (cacache verifies the content while reading it).
-      const hit = await cacache().get.byDigest(paths.cache, integrity);
+      // By digest in the cache (cacache verifies the content while reading it).
+      const hit = await cacache.get.byDigest(paths.cache, integrity);
       if (integrityOf(hit) === integrity) return hit;
       damaged = 'EINTEGRITY';
     } catch (e) {
@@ -149,7 +205,7 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
       if (code !== 'ENOTCACHED' && code !== 'ENOENT') {
         damaged = String(code);
         // Drop the damaged content so that the refetch can store a good copy.
-        await cacache().rm.content(paths.cache, integrity).catch(() => undefined);
+        await cacache.rm.content(paths.cache, integrity).catch(() => undefined);
       }
     }
     if (damaged !== undefined) {
@@ -168,54 +224,10 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
         hint: 'run once without --offline to fill the cache',
       });
     }
-    const doFetch = options.fetch ?? fetch;
-    let bytes: Buffer;
-    try {
-      bytes = await withRetries(
-        async () => {
-          const d = deadline(limits.timeoutMs);
-          try {
-            const res = await doFetch(tarUrl, { redirect: 'manual', signal: d.signal, headers: { accept: '*/*', 'user-agent': 'rumpkg' } });
-            if (res.status >= 300 && res.status < 400) {
-              await res.body?.cancel().catch(() => undefined);
-              throw new RumpkgError('E_FOREIGN_TARBALL', `${id}: the registry redirected the tarball download (HTTP ${res.status}) to ${redactUrl(res.headers.get('location') ?? '?')}`, {
-                context: { component: id, url: redactUrl(tarUrl) },
-                hint: 'rumpkg downloads tarballs only from the registry origin itself; configure the final registry URL',
-              });
-            }
-            if (res.status >= 400) {
-              await res.body?.cancel().catch(() => undefined);
-              throw Object.assign(new Error(`HTTP ${res.status}`), { statusCode: res.status, headers: res.headers });
-            }
-            const declaredLength = Number(res.headers.get('content-length') ?? '0');
-            if (declaredLength > limits.maxTarballBytes) {
-              d.controller.abort();
-              throw new RumpkgError('E_TOO_LARGE', `${id} from ${redactUrl(tarUrl)} declares ${declaredLength} bytes (limit ${limits.maxTarballBytes})`, {
-                context: { component: id, url: redactUrl(tarUrl), limit: limits.maxTarballBytes },
-              });
-            }
-            if (res.body === null) return Buffer.alloc(0);
-            return await readCapped(res.body as unknown as AsyncIterable<Uint8Array>, {
-              max: limits.maxTarballBytes,
-              what: id,
-              url: tarUrl,
-              onTooLarge: () => d.controller.abort(),
-            });
-          } catch (e) {
-            if (d.expired()) throw Object.assign(new Error('deadline exceeded'), { name: 'AbortError' });
-            throw e;
-          } finally {
-            d.done();
-          }
-        },
-        { limits, onRetry: onRetry(id) },
-      );
-    } catch (e) {
-      throw toRegistryError(e, { what: id, url: tarUrl, timeoutMs: limits.timeoutMs });
-    }
+    const { body: bytes } = await get(id, tarUrl, { accept: '*/*' }, limits.maxTarballBytes);
     verifyIntegrity(bytes, integrity, { what: `${id} from ${redactUrl(tarUrl)}` });
     try {
-      await cacache().put(paths.cache, `rumpkg:tarball:${tarUrl}`, bytes, { integrity, algorithms: ['sha512'] });
+      await cacache.put(paths.cache, `${TARBALL_KEY}${tarUrl}`, bytes, { integrity, algorithms: ['sha512'] });
     } catch (e) {
       reporter.warn?.(`could not cache ${id}: ${(e as { code?: unknown }).code ?? 'error'}`);
     }

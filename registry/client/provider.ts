@@ -13,12 +13,15 @@
  *   search for the keyword `rump-provides:<cap>` — an extension that finds providers nobody
  *   names yet (third-party platforms), on registries whose search indexes keywords. A search
  *   that fails (typed error: offline, HTTP error, no search endpoint) or finds nothing adds
- *   nothing. "Read so far" means every packument asked for before the call: it first waits for
- *   the fetches in flight and queued, so the answer is the same whatever the timing. Each
+ *   nothing; a hit whose keywords are shown and lack the keyword is no candidate. "Read so
+ *   far" means every packument asked for before the call: it first waits for the fetches in
+ *   flight and queued, so the answer is the same whatever the timing. Each
  *   candidate is then confirmed against its own metadata (some version provides `cap`); a name
  *   that is not published, or whose scope has no registry configured, is no provider.
  * - `prefetch(names)`: fetches packuments in parallel with bounded concurrency; failures are
- *   left for `versions` to report.
+ *   left for `versions` to report. The capability searches for what the newest version of a
+ *   packument requires, and the reads of the providers it names for them, start as soon as it is
+ *   read.
  */
 import type { CandidateVersion, Provider } from '../../resolver/index.js';
 import { isRumpkgError } from '../../components/index.js';
@@ -97,6 +100,14 @@ export function createRegistryProvider(client: RegistryClient, options: Registry
       for (const [cap, names] of providerLists(rump.providers)) for (const n of names) note(cap, n);
       for (const cap of strings(rump.provides)) note(cap, name);
     }
+    // The searches `providersOf` will likely make — for what the newest version requires — start
+    // now, beside the packument fetches (an answer is memoised: the same whenever it is used).
+    // So do the reads of the providers it names for them (the candidates providersOf confirms).
+    const newest = vs[vs.length - 1]?.manifest.rump as Record<string, unknown> | undefined;
+    if (newest !== undefined && newest !== null && typeof newest === 'object') {
+      for (const cap of strings(newest.requires)) search(cap).catch(() => undefined);
+      prefetch(providerLists(newest.providers).flatMap(([cap, names]) => (strings(newest.requires).includes(cap) ? names : [])));
+    }
     return vs.flatMap((v) => toCandidate(v) ?? []);
   };
 
@@ -120,8 +131,11 @@ export function createRegistryProvider(client: RegistryClient, options: Registry
   const search = (capability: string): Promise<string[]> => {
     let p = searched.get(capability);
     if (p === undefined) {
-      p = client.search([`rump-provides:${capability}`], { size: 250 }).then(
-        (hits) => hits.map((h) => h.name),
+      const keyword = `rump-provides:${capability}`;
+      p = client.search([keyword], { size: 250 }).then(
+        // A hit that shows its keywords without this one matched something else (a description):
+        // not a candidate, and not worth fetching its packument to confirm.
+        (hits) => hits.filter((h) => h.keywords.length === 0 || h.keywords.includes(keyword)).map((h) => h.name),
         (e: unknown) => {
           if (isRumpkgError(e)) return [];
           throw e;

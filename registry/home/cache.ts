@@ -1,13 +1,12 @@
 /**
- * `rumpkg cache ls|verify|clean` over the two caches of a rumpkg home: pacote's cacache
- * (`<home>/cache`, HTTP packuments and tarballs, content-addressed and verified by cacache)
- * and the store of unpacked components (`<home>/store`, registry/store.ts). Nothing here
- * prints; the CLI renders the results.
+ * `rumpkg cache ls|verify|clean` over the two caches of a rumpkg home: the download cache
+ * (`<home>/cache`, npm's cacache: HTTP packuments and tarballs, content-addressed and verified by
+ * cacache on every read) and the store of unpacked components (`<home>/store`,
+ * registry/store.ts). Nothing here prints; the CLI renders the results.
  *
- * cacache is pacote's own cache library (a dependency of pacote, loaded from pacote's
- * install); it is not a direct dependency of rumpkg.
+ * cacache is loaded on first use (`loadCacache`), not at start-up: commands that never touch the
+ * download cache (a no-op install, build, run) do not pay for it.
  */
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,25 +14,55 @@ import { homePaths } from './home.js';
 import { createStore, type StoreProblem } from './store.js';
 import { redactUrl } from '../transport/index.js';
 
-interface CacacheEntry {
-  key: string;
-  integrity: string;
-  size: number;
-  time: number;
-}
-interface CacacheApi {
-  ls(cache: string): Promise<Record<string, CacacheEntry>>;
-  verify(cache: string): Promise<Record<string, unknown>>;
-  put(cache: string, key: string, data: Buffer, opts: { integrity: string; algorithms?: string[] }): Promise<string>;
-  get: { byDigest(cache: string, integrity: string): Promise<Buffer> };
-  rm: { content(cache: string, integrity: string): Promise<unknown> };
+type CacacheApi = typeof import('cacache').default;
+let loaded: Promise<CacacheApi> | undefined;
+
+/** npm's cacache, loaded on first use. */
+export function loadCacache(): Promise<CacacheApi> {
+  loaded ??= import('cacache').then((m) => m.default);
+  return loaded;
 }
 
-/** pacote's cacache (the same copy pacote uses, so both agree on the cache format). */
-export function cacache(): CacacheApi {
-  const req = createRequire(createRequire(import.meta.url).resolve('pacote'));
-  return req('cacache') as CacacheApi;
+/** What the registry client reads and writes the download cache with. */
+export interface DownloadCache {
+  get: CacacheApi['get'];
+  put: CacacheApi['put'];
+  rm: { entry(cache: string, key: string): Promise<unknown>; content(cache: string, integrity: string): Promise<unknown> };
 }
+let core: Promise<DownloadCache> | undefined;
+
+/**
+ * cacache's get, put and rm, loaded from their own files (the pinned cacache's layout): its index
+ * also loads ls, verify and rm.all with glob — ~9 ms of a cold `rumpkg add` for nothing. `rm` does
+ * what cacache's own rm.entry / rm.content do (forget memoised reads, then delete).
+ */
+export function loadDownloadCache(): Promise<DownloadCache> {
+  core ??= Promise.all([
+    import('cacache/lib/get.js'),
+    import('cacache/lib/put.js'),
+    import('cacache/lib/entry-index.js'),
+    import('cacache/lib/content/rm.js'),
+    import('cacache/lib/memoization.js'),
+  ]).then(([get, put, index, rmContent, memo]) => ({
+    get: get.default,
+    put: put.default,
+    rm: {
+      entry: (cache, key) => {
+        memo.default.clearMemoized();
+        return index.default.delete(cache, key);
+      },
+      content: (cache, integrity) => {
+        memo.default.clearMemoized();
+        return rmContent.default(cache, integrity);
+      },
+    },
+  }));
+  return core;
+}
+
+/** The cache keys of the download cache: HTTP packuments and tarballs by URL. */
+export const PACKUMENT_KEY = 'rumpkg:packument:';
+export const TARBALL_KEY = 'rumpkg:tarball:';
 
 interface CacheListing {
   http: Array<{ url: string; integrity: string; size: number; time: string }>;
@@ -43,15 +72,15 @@ interface CacheListing {
 /** Lists what the caches of a home hold. */
 export async function listCache(home: string): Promise<CacheListing> {
   const paths = homePaths(home);
-  let entries: Record<string, CacacheEntry> = {};
+  let entries: Awaited<ReturnType<CacacheApi['ls']>> = {};
   try {
-    entries = await cacache().ls(paths.cache);
+    entries = await (await loadCacache()).ls(paths.cache);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   const http = Object.values(entries)
     .map((e) => ({
-      url: redactUrl(e.key.replace(/^(make-fetch-happen:request-cache|rumpkg:tarball):/, '')),
+      url: redactUrl(e.key.replace(/^(make-fetch-happen:request-cache|rumpkg:tarball|rumpkg:packument):/, '')),
       integrity: e.integrity,
       size: e.size,
       time: new Date(e.time).toISOString(),
@@ -77,7 +106,7 @@ export async function verifyCache(home: string): Promise<CacheVerifyResult> {
   const paths = homePaths(home);
   let stats: Record<string, unknown> = {};
   try {
-    stats = await cacache().verify(paths.cache);
+    stats = await (await loadCacache()).verify(paths.cache);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }

@@ -4,7 +4,7 @@
  *
  *   config.json       scope → registry URL (the default `@rump` → `file:<home>/registry`)
  *   credentials.json  registry → token, mode 0600 from the moment it exists
- *   cache/            pacote's cacache (packuments and tarballs fetched over HTTP)
+ *   cache/            the download cache, npm's cacache (packuments and tarballs fetched over HTTP)
  *   store/            unpacked components, content-addressed by integrity (registry/store.ts)
  *   tmp/              staging for atomic writes; leftovers are removed by the next run
  *   registry/         the embedded file registry
@@ -66,8 +66,8 @@ export async function cleanStaleTemp(root: string, options: { maxAgeMs?: number 
 
 /**
  * One temp area: rumpkg's own (`<home>/tmp`, names carry the writer's pid) or cacache's
- * (`<home>/cache/tmp`: pacote leaves a partial body there when a packument download is cut off,
- * e.g. at the size cap; those names carry no pid, so only age makes them stale).
+ * (`<home>/cache/tmp`: a write cut off by a crash leaves a partial file there; those names carry
+ * no pid, so only age makes them stale).
  */
 async function cleanTempDir(dir: string, maxAge: number): Promise<number> {
   let removed = 0;

@@ -22,7 +22,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { RumpkgError, fsError, isRumpkgError, parseIntegrity, parseJsonDocument, unpackComponent } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
@@ -68,9 +68,14 @@ interface StoreOptions {
   reporter?: { info?(m: string): void; warn?(m: string): void };
 }
 
-/** The tarball source the store needs: the client's `tarball`. */
+/**
+ * The tarball source the store needs: the client's `tarball`, or its `tarballToUnpack` (every
+ * check but IN-04, which the store runs on the package.json unpack read, before the entry is
+ * put in place: one validation pass of the tarball instead of two).
+ */
 export interface TarballSource {
   tarball(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<Buffer>;
+  tarballToUnpack?(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }>;
 }
 
 /** `sha512-<base64>` → hex, the directory name of the entry. */
@@ -188,8 +193,11 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     await rm(away, { recursive: true, force: true });
   };
 
-  const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<void> => {
-    const tgz = await source.tarball(name, version, { integrity, ...(tarball === undefined ? {} : { tarball }) });
+  /** Builds the entry in tmp/ and renames it into place; true when this run's entry is the one in place. */
+  const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<boolean> => {
+    const where = { integrity, ...(tarball === undefined ? {} : { tarball }) };
+    const fetched = source.tarballToUnpack === undefined ? { bytes: await source.tarball(name, version, where), checkPackageJson: undefined } : await source.tarballToUnpack(name, version, where);
+    const tgz = fetched.bytes;
     // The pid in the name lets the next run remove what a killed run left (home.ts cleanStaleTemp).
     const staging = join(paths.tmp, `store-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
@@ -201,11 +209,18 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
     try {
       // unpackComponent verifies the integrity, validates every header, and writes the package root.
-      await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
+      const unpacked = await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
+      fetched.checkPackageJson?.(unpacked.packageJson);
       const sizes: Record<string, number> = {};
       const files = hashTree(join(staging, 'pkg'), sizes);
       const index: StoreIndex = { storeVersion: 1, name, version, integrity, files, sizes };
-      await writeFileAtomic(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+      // The staging directory is private and becomes the entry in one rename: a plain write is
+      // as atomic here as a temp file + rename would be.
+      try {
+        await writeFile(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`, { flag: 'wx' });
+      } catch (e) {
+        throw fsError(e, join(staging, 'index.json'), 'write');
+      }
       try {
         await mkdir(paths.store, { recursive: true });
       } catch (e) {
@@ -213,10 +228,12 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       }
       try {
         await rename(staging, dir);
+        return true;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw fsError(e, dir, 'move a new entry into');
         // Another run won the race; its entry is checked by the caller.
+        return false;
       }
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -254,12 +271,15 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       await evict(dir);
     }
     for (let attempt = 0; attempt < 2; attempt++) {
+      let ours: boolean;
       try {
-        await build(name, version, opts.integrity, dir, opts.tarball);
+        ours = await build(name, version, opts.integrity, dir, opts.tarball);
       } catch (e) {
         if (attempt === 0 && isRumpkgError(e) && (e.code === 'E_INTEGRITY' || e.code === 'E_CACHE')) continue;
         throw e;
       }
+      // Our own entry was hashed from the staging directory it was renamed from.
+      if (ours) return join(dir, 'pkg');
       const problem = check(dir, opts.integrity);
       if (problem === undefined) {
         checkIdentity(dir, name, version);

@@ -18,6 +18,15 @@
  *                                                 only `deprecated` may change, as `npm
  *                                                 deprecate` sends it)
  *
+ * HTTP caching: packuments and version documents carry a strong ETag (a hash of the body sent)
+ * and `Cache-Control: no-cache` — clients may keep them but must revalidate, so a publish is seen
+ * at once; a matching `If-None-Match` gets 304 without the body. Tarballs never change once
+ * published: ETag = their integrity, `Cache-Control: public, max-age=31536000, immutable`, 304
+ * before the bytes are read. A rendered packument is kept (body and ETag) while its file is
+ * unchanged, so a revalidation costs a stat, not a read and a parse. Search answers are kept in memory for SEARCH_TTL_MS (a search reads
+ * every packument) and dropped at once when this server takes a write; a write made to the
+ * directory by another process shows in search within SEARCH_TTL_MS.
+ *
  * Rules: anonymous may read; writes need `Authorization: Bearer <token>` (registry/tokens.ts);
  * the first publisher of a name owns it; only owners publish new versions, yank, deprecate and
  * change dist-tags (SV-01). The server validates names and route parameters (400; an
@@ -33,6 +42,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { RumpkgError, isRumpkgError, parseJsonDocument, type ErrorCode } from '../../components/index.js';
 import {
   absolutizePackument,
@@ -103,6 +114,13 @@ export interface RegistryServer {
   tokens: TokenStore;
   close(): Promise<void>;
 }
+
+/** Rendered packuments kept (the least recently used goes first). */
+const RENDERED_PACKUMENTS = 2000;
+
+/** How long a search answer is kept (writes through this server drop it at once). */
+const SEARCH_TTL_MS = 30_000;
+const SEARCH_CACHE_ENTRIES = 256;
 
 /** A response with a status, sent as JSON `{error, code}` for failures. */
 class HttpError extends Error {
@@ -259,6 +277,51 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
     return user;
   }
 
+  /** Does the request's If-None-Match (a list, weak comparison, or `*`) match `etag`? */
+  function notModified(req: IncomingMessage, etag: string): boolean {
+    const h = req.headers['if-none-match'];
+    if (typeof h !== 'string' || h.length > 4096) return false;
+    const strip = (t: string): string => t.trim().replace(/^W\//, '');
+    return h.split(',').some((t) => t.trim() === '*' || strip(t) === etag);
+  }
+
+  const etagOf = (text: string): string => `"${createHash('sha256').update(text).digest('base64url').slice(0, 32)}"`;
+
+  /** A JSON document clients may keep: a strong ETag of its body; 304 when they have it. */
+  function sendCacheable(req: IncomingMessage, res: ServerResponse, body: unknown, cacheControl: string): void {
+    const text = `${JSON.stringify(body)}\n`;
+    sendText(req, res, text, etagOf(text), cacheControl);
+  }
+
+  function sendText(req: IncomingMessage, res: ServerResponse, text: string, etag: string, cacheControl: string): void {
+    if (notModified(req, etag)) {
+      res.writeHead(304, { etag, 'cache-control': cacheControl });
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), etag, 'cache-control': cacheControl });
+    res.end(text);
+  }
+
+  /**
+   * Search answers by query, kept SEARCH_TTL_MS from when they were ready; the same query asked
+   * while it runs waits for that run. Emptied by every write this server takes.
+   */
+  const searches = new Map<string, { at: number; value: Promise<Awaited<ReturnType<RegistryStorage['search']>>> }>();
+  function searchCached(words: string[], size: number, from: number): Promise<Awaited<ReturnType<RegistryStorage['search']>>> {
+    const key = JSON.stringify([words, size, from]);
+    const hit = searches.get(key);
+    if (hit !== undefined && Date.now() - hit.at < SEARCH_TTL_MS) return hit.value;
+    const entry = { at: Number.POSITIVE_INFINITY, value: storage.search(words, { size, from }) };
+    if (searches.size >= SEARCH_CACHE_ENTRIES) searches.delete(searches.keys().next().value as string);
+    searches.set(key, entry);
+    entry.value.then(
+      () => (entry.at = Date.now()),
+      () => searches.get(key) === entry && searches.delete(key),
+    );
+    return entry.value;
+  }
+
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = `${JSON.stringify(body)}\n`;
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
@@ -273,9 +336,41 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
   // ------------------------------------------------------------------------------------------
   // Handlers
 
+  /**
+   * Rendered packuments (body + ETag, per base URL), reused while the packument file is the one
+   * they were rendered from: its identity (inode, size, mtime, through storage's link) is checked
+   * before every use, and storage reads it again whenever that changed. A stat is checked BEFORE
+   * the read it keys, so a publish in between only causes one more read, never a stale answer.
+   */
+  const rendered = new Map<string, { key: string; base: string; text: string; etag: string }>();
+  async function packumentIdentity(name: string): Promise<string | undefined> {
+    try {
+      const st = await stat(join(storage.dir, ...name.split('/'), 'packument.json'), { bigint: true });
+      return st.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}` : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async function getPackument(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const base = baseUrl(req);
+    const key = await packumentIdentity(name);
+    const hit = rendered.get(name);
+    if (key !== undefined && hit !== undefined && hit.key === key && hit.base === base) {
+      rendered.delete(name);
+      rendered.set(name, hit); // most recently used last
+      sendText(req, res, hit.text, hit.etag, 'no-cache');
+      return;
+    }
     const doc = await storage.readPackument(name);
-    send(res, 200, absolutizePackument(doc, baseUrl(req)));
+    const text = `${JSON.stringify(absolutizePackument(doc, base))}\n`;
+    const etag = etagOf(text);
+    if (key !== undefined) {
+      rendered.delete(name);
+      rendered.set(name, { key, base, text, etag });
+      if (rendered.size > RENDERED_PACKUMENTS) rendered.delete(rendered.keys().next().value as string);
+    }
+    sendText(req, res, text, etag, 'no-cache');
   }
 
   async function getVersion(req: IncomingMessage, res: ServerResponse, name: string, spec: string): Promise<void> {
@@ -283,10 +378,10 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
     const version = doc['dist-tags'][spec] ?? spec;
     const v = doc.versions[version];
     if (v === undefined) throw new HttpError(404, `${name}@${spec} is not in this registry`, 'E_NOT_FOUND');
-    send(res, 200, absolutizePackument({ ...doc, versions: { [version]: v } }, baseUrl(req)).versions[version]);
+    sendCacheable(req, res, absolutizePackument({ ...doc, versions: { [version]: v } }, baseUrl(req)).versions[version], 'no-cache');
   }
 
-  async function getTarball(res: ServerResponse, name: string, file: string, head: boolean): Promise<void> {
+  async function getTarball(req: IncomingMessage, res: ServerResponse, name: string, file: string, head: boolean): Promise<void> {
     const prefix = `${baseName(name)}-`;
     if (!file.startsWith(prefix) || !file.endsWith('.tgz')) throw new HttpError(404, `no tarball ${file} for ${name}`, 'E_NOT_FOUND');
     const version = file.slice(prefix.length, -'.tgz'.length);
@@ -295,8 +390,16 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
     } catch {
       throw new HttpError(400, `invalid tarball file name ${JSON.stringify(file.slice(0, 100))}`, 'E_SEMVER');
     }
+    // A published version never changes: its integrity names its bytes.
+    const integrity = (await storage.readPackument(name)).versions[version]?.dist?.integrity;
+    const cache = integrity === undefined ? {} : { etag: `"${integrity}"`, 'cache-control': 'public, max-age=31536000, immutable' };
+    if (integrity !== undefined && notModified(req, `"${integrity}"`)) {
+      res.writeHead(304, cache);
+      res.end();
+      return;
+    }
     const bytes = await storage.readTarball(name, version);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, ...cache });
     res.end(head ? undefined : bytes);
   }
 
@@ -434,8 +537,10 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
         const size = Number(query.get('size') ?? 20);
         const from = Number(query.get('from') ?? 0);
         if (!Number.isInteger(size) || size < 0 || !Number.isInteger(from) || from < 0) throw new HttpError(400, 'size and from must be non-negative integers', 'E_USAGE');
-        const words = text.split(/\s+/).filter((w) => w !== '' && !w.includes(':'));
-        const r = await storage.search(words, { size: Math.min(size, 250), from });
+        const given = text.split(/\s+/).filter((w) => w !== '');
+        const words = searchTerms(given);
+        // Only unsupported qualifiers (`author:x`): nothing matches, rather than everything.
+        const r = given.length > 0 && words.length === 0 ? { hits: [], total: 0 } : await searchCached(words, Math.min(size, 250), from);
         send(res, 200, renderNpmSearch(r.hits, r.total, now()));
         return undefined;
       }
@@ -465,7 +570,7 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
       } catch {
         throw new HttpError(400, 'malformed percent-encoding in the path', 'E_USAGE');
       }
-      await getTarball(res, name, file, method === 'HEAD');
+      await getTarball(req, res, name, file, method === 'HEAD');
       return undefined;
     }
     if (rest.length === 1 && (method === 'GET' || method === 'HEAD')) {
@@ -509,6 +614,7 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
           return;
         }
         user = await route(req, res, path, query);
+        if (req.method !== 'GET' && req.method !== 'HEAD') searches.clear();
         finish(res.statusCode);
       } catch (e) {
         let status: number;
@@ -561,3 +667,21 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
   };
 }
 
+/** npm search qualifiers (`keywords:a,b`, `author:x`, …); everything else with a colon is a word. */
+const SEARCH_QUALIFIERS = new Set(['keywords', 'author', 'maintainer', 'scope', 'is', 'not', 'boost-exact']);
+
+/**
+ * The words of a search text as storage matches them: `keywords:a,b` gives `a` and `b`; the other
+ * npm qualifiers are not supported and dropped; a word like `rump-provides:bus:pci` (rumpkg's
+ * capability keywords, which the client's provider searches for) is an ordinary word.
+ */
+function searchTerms(words: string[]): string[] {
+  const out: string[] = [];
+  for (const w of words) {
+    const colon = w.indexOf(':');
+    const qualifier = colon < 0 ? undefined : w.slice(0, colon).toLowerCase();
+    if (qualifier === undefined || !SEARCH_QUALIFIERS.has(qualifier)) out.push(w);
+    else if (qualifier === 'keywords') out.push(...w.slice(colon + 1).split(',').filter((k) => k !== ''));
+  }
+  return out;
+}

@@ -3,8 +3,7 @@
  *
  * - **Retries** (NW-01): only transient failures are retried — connection resets/refusals,
  *   5xx, 408 and 429 — with bounded exponential backoff (full jitter) and `Retry-After`
- *   honoured up to the cap. 4xx answers are never retried. pacote's own retries are switched
- *   off so this is the only retry loop.
+ *   honoured up to the cap. 4xx answers are never retried. This is the only retry loop.
  * - **Deadlines and size caps** (RG-04/05): every operation runs under an AbortSignal deadline
  *   (trickled bytes cannot keep it alive) and bodies are counted while streaming; a body over
  *   its cap aborts the transfer. Memory stays bounded by the cap.
@@ -14,11 +13,12 @@
  *   redirects are never followed with a token (RG-09).
  */
 import { RumpkgError, isRumpkgError, parseJsonDocument } from '../../components/index.js';
+import { httpFetch, type FetchLike } from './http.js';
 
 export interface TransportLimits {
   /** Whole-operation deadline, ms (RG-05). */
   timeoutMs: number;
-  /** Idle-socket timeout handed to pacote, ms. */
+  /** Idle-socket timeout, ms (kept for configurations that set it; the deadline bounds every request). */
   idleTimeoutMs: number;
   /** Largest tarball accepted, bytes (RG-04). */
   maxTarballBytes: number;
@@ -64,7 +64,7 @@ function redactText(text: string, secrets: readonly string[] = []): string {
     .replace(/\/\/[^/@\s]*:[^/@\s]*@/g, '//***@');
 }
 
-/** The status code of an HTTP error thrown by pacote / npm-registry-fetch, if any. */
+/** The status code an HTTP error carries (`statusCode`, or `status`), if any. */
 function statusOf(e: unknown): number | undefined {
   const o = e as { statusCode?: unknown; status?: unknown } | null;
   if (o === null || typeof o !== 'object') return undefined;
@@ -287,6 +287,7 @@ interface RegistryRequest {
   json?: unknown;
   what: string;
   limits: TransportLimits;
+  /** Default: httpFetch (./http.ts). */
   fetch?: typeof fetch;
   onRetry?: RetryOptions['onRetry'];
 }
@@ -298,7 +299,7 @@ interface RegistryRequest {
  * refuses a second copy of a version (409 is then reported as a conflict).
  */
 export async function registryRequest(req: RegistryRequest): Promise<{ status: number; body: unknown }> {
-  const doFetch = req.fetch ?? fetch;
+  const doFetch = (req.fetch as FetchLike | undefined) ?? httpFetch;
   const reg = new URL(req.registry);
   const target = new URL(req.url);
   if (target.origin !== reg.origin) {
@@ -317,8 +318,8 @@ export async function registryRequest(req: RegistryRequest): Promise<{ status: n
         body = JSON.stringify(req.json);
         headers['content-type'] = 'application/json';
       }
-      const res = await doFetch(target, { method: req.method, headers, body, redirect: 'manual', signal: d.signal });
-      const buf = res.body === null ? Buffer.alloc(0) : await readCapped(res.body as unknown as AsyncIterable<Uint8Array>, { max: req.limits.maxJsonBytes, what: req.what, url: req.url, onTooLarge: () => d.controller.abort() });
+      const res = await doFetch(target, { method: req.method, headers, ...(body === undefined ? {} : { body }), redirect: 'manual', signal: d.signal });
+      const buf = res.body === null ? Buffer.alloc(0) : await readCapped(res.body, { max: req.limits.maxJsonBytes, what: req.what, url: req.url, onTooLarge: () => d.controller.abort() });
       if (res.status >= 300 && res.status < 400) {
         throw new RumpkgError('E_REGISTRY', `the registry redirected the request for ${req.what} (HTTP ${res.status}); rumpkg does not follow redirects with credentials`, {
           context: { component: req.what, url: redactUrl(req.url), status: res.status },

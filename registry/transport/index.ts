@@ -1,2 +1,3 @@
 // registry/transport
 export * from './fetch.js';
+export * from './http.js';

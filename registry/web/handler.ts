@@ -14,7 +14,7 @@ import { isRumpkgError } from '../../components/index.js';
 import type { Resolution } from '../../resolver/index.js';
 import { checkRegistryName, type RegistryStorage } from '../storage/index.js';
 import { readPackuments, solveLatestPerTarget, summarize, WEB_PROJECT, type ComponentSummary } from './catalog.js';
-import { PAGE_CSP, renderComponentPage, renderErrorPage, renderIndexPage, type ClosureView } from './pages.js';
+import { pageCsp, renderComponentPage, renderErrorPage, renderIndexPage, type ClosureView } from './pages.js';
 
 /** Draws one closure (or failure) as inline SVG markup. */
 export type WebGraphRenderer = (input: { project: string; target: string; resolution: Resolution }) => Promise<string>;
@@ -33,7 +33,7 @@ function sendPage(res: ServerResponse, status: number, body: string, head: boole
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'content-length': bytes.length,
-    'content-security-policy': PAGE_CSP,
+    'content-security-policy': pageCsp(),
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-cache',

@@ -4,7 +4,7 @@
  * (escaped); the only markup inserted as it is: this file's own, and the SVG of the dependency
  * graphs, which rumpkg drew with Graphviz (registry/web/handler.ts gets it from its `renderGraph`
  * option). No external assets: styles and the one small script are inline, and the page's
- * Content-Security-Policy (`PAGE_CSP`) allows exactly that script, by hash.
+ * Content-Security-Policy (`pageCsp()`) allows exactly that script, by hash.
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_SCOPE } from '../../components/index.js';
@@ -47,16 +47,24 @@ export const PAGE_SCRIPT = `(() => {
   }
 })();`;
 
-/** The Content-Security-Policy of every page: inline styles, this one script, nothing fetched. */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  "style-src 'unsafe-inline'",
-  `script-src 'sha256-${createHash('sha256').update(PAGE_SCRIPT).digest('base64')}'`,
-  "img-src 'self' data:",
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+let csp: string | undefined;
+
+/**
+ * The Content-Security-Policy of every page: inline styles, this one script, nothing fetched.
+ * Computed on first use: hashing at module load would load node:crypto for every command.
+ */
+export function pageCsp(): string {
+  csp ??= [
+    "default-src 'none'",
+    "style-src 'unsafe-inline'",
+    `script-src 'sha256-${createHash('sha256').update(PAGE_SCRIPT).digest('base64')}'`,
+    "img-src 'self' data:",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return csp;
+}
 
 const STYLE = `
 :root { color-scheme: light; --ink: #1d1d1f; --muted: #5f6368; --line: #dadce0; --accent: #1f4e9c; --bad: #c62828; --warn: #9a6b00; }

@@ -273,4 +273,51 @@ describe('integrity first', () => {
     await expect(unpackComponent(tgz, sb.out, { integrity: '' })).rejects.toMatchObject({ code: 'E_INTEGRITY_WEAK' });
     expect(readdirSync(sb.base)).toEqual(['canary.txt']);
   });
+
+  it('reports a wrong integrity, not what the bytes say, while gzip decompresses during the check', async () => {
+    const sb = sandbox();
+    const other = integrityOf(Buffer.from('something else'));
+    const corrupt = Buffer.concat([evil(file('package/x', 'y'.repeat(100_000))).subarray(0, 200), Buffer.alloc(300, 7)]);
+    const bomb = gzipSync(Buffer.alloc(40 * 1024 * 1024));
+    for (const tgz of [corrupt, bomb, evil(file('package/../../canary.txt', 'pwned'))]) {
+      // replayBytes 1024: decompression outruns the held-bytes budget and waits for the digest.
+      for (const limits of [{}, { replayBytes: 1024 }]) {
+        await expect(unpackComponent(tgz, sb.out, { integrity: other, limits, what: '@rump/evil@1.0.0' })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+        await expect(readTarballEntries(tgz, { integrity: other, limits })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+      }
+    }
+    // An existing destination with a wrong integrity: still the integrity first.
+    mkdirSync(sb.out);
+    await expect(unpackComponent(corrupt, sb.out, { integrity: other })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+    expect(readdirSync(sb.base).sort()).toEqual(['canary.txt', 'out']);
+    expect(readdirSync(sb.out)).toEqual([]);
+    expect(readFileSync(sb.canary, 'utf8')).toBe('original\n');
+  });
+
+  it('a local file without an expected integrity (inspect --extract): unpacked, its integrity returned', async () => {
+    const sb = sandbox();
+    const tgz = evil(file('package/data.bin', 'z'.repeat(70_000)));
+    const r = await unpackComponent(tgz, sb.out, { localFile: true });
+    expect(r.integrity).toBe(integrityOf(tgz));
+    expect(readFileSync(join(sb.out, 'data.bin'), 'utf8')).toBe('z'.repeat(70_000));
+    await expectRejected(evil(file('package/../../canary.txt', 'pwned')), 'E_TAR_PATH', '../../canary.txt');
+    const bad = evil(file('package/../../canary.txt', 'pwned'));
+    await expect(unpackComponent(bad, join(sb.base, 'other'), { localFile: true })).rejects.toMatchObject({ code: 'E_TAR_PATH' });
+    expect(existsSync(join(sb.base, 'other'))).toBe(false);
+  });
+});
+
+describe('memory budget (limits.replayBytes)', () => {
+  it('gives the same files and the same refusals when the decompressed stream does not fit it', async () => {
+    const tgz = evil(file('package/a.bin', Buffer.alloc(300_000, 1)), file('package/b.bin', Buffer.alloc(200_000, 2)));
+    for (const replayBytes of [1024, 256 * 1024, 64 * 1024 * 1024]) {
+      const sb = sandbox();
+      const r = await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz), limits: { replayBytes } });
+      expect(r.integrity).toBe(integrityOf(tgz));
+      expect(readFileSync(join(sb.out, 'a.bin')).equals(Buffer.alloc(300_000, 1))).toBe(true);
+      expect(readFileSync(join(sb.out, 'b.bin')).equals(Buffer.alloc(200_000, 2))).toBe(true);
+    }
+    await expectRejected(evil(file('package/big', Buffer.alloc(300_000)), file('package/../../canary.txt', 'pwned')), 'E_TAR_PATH', '../../canary.txt', { limits: { replayBytes: 1024 } });
+    await expectRejected(evil(file('package/a', 'x'), file('package/A', 'y')), 'E_TAR_COLLISION', 'package/A', { limits: { replayBytes: 600 } });
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * The download cache (pacote's cacache under `<home>/cache`): a flipped byte in a cached
+ * The download cache (cacache under `<home>/cache`): a flipped byte in a cached
  * tarball is detected on read (IN-08) — offline it is E_CACHE, online it is refetched once —
  * and `cache verify` / `cache clean` see and remove what is there.
  */

@@ -1,11 +1,11 @@
 /**
  * The client against a scriptable npm-protocol registry on 127.0.0.1 (RELIABILITY.md IN-01/02/04,
- * RG-03/04/05, NW-01/02): every fault ends in a typed error, and the pacote cache is
+ * RG-03/04/05, NW-01/02): every fault ends in a typed error, and the download cache is
  * byte-identical before and after the failed operation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { cleanStaleTemp, createRegistryClient, homePaths, type RegistryClient } from '../../registry/index.js';
+import { cleanStaleTemp, createRegistryClient, createStore, homePaths, type RegistryClient } from '../../registry/index.js';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { isRumpkgError } from '../../components/index.js';
 import { hashTree, packFixture, packumentFor, startServer, tempDir, type PackedFixture, type TestServer } from './client-fixtures.js';
@@ -172,7 +172,7 @@ async function faultCase(m: Mode, code: string, extra: Partial<Parameters<typeof
   return err;
 }
 
-describe('registry client over HTTP (pacote)', () => {
+describe('registry client over HTTP', () => {
   it('fetches, verifies and caches a tarball; offline afterwards uses only the cache', async () => {
     mode = 'ok';
     const home = tempDir('faults-ok');
@@ -220,7 +220,7 @@ describe('registry client over HTTP (pacote)', () => {
     } finally {
       mode = 'ok';
     }
-    // pacote may leave the cut-off body in cacache's temp area (CA-01: leftovers only in a temp
+    // A cut-off cache write may leave a partial file in cacache's temp area (CA-01: leftovers only in a temp
     // area that the next run cleans); nothing else in the cache changes.
     expect(hashTree(cache, { skip: ['tmp'] })).toBe(before);
     await cleanStaleTemp(home, { maxAgeMs: -1 });
@@ -256,6 +256,18 @@ describe('registry client over HTTP (pacote)', () => {
     mode = 'confused';
     const e = await expectCode(client(tempDir('faults-confused')).tarball(NAME, '1.0.0'), 'E_MANIFEST_CONFUSION');
     expect(e.message).toContain('dependencies');
+    // The store checks IN-04 on what it unpacked, before the entry is put in place: nothing stays.
+    const home = tempDir('faults-confused-store');
+    const c = client(home);
+    const store = createStore(c, { home });
+    const [v] = await c.versions(NAME);
+    const s = await expectCode(store.ensureUnpacked(NAME, '1.0.0', { integrity: v!.integrity }), 'E_MANIFEST_CONFUSION');
+    expect(s.message).toContain('dependencies');
+    expect(existsSync(homePaths(home).store) ? readdirSync(homePaths(home).store) : []).toEqual([]);
+    expect(existsSync(homePaths(home).tmp) ? readdirSync(homePaths(home).tmp) : []).toEqual([]);
+    mode = 'ok';
+    const honest = client(home, { preferOnline: true }); // the confused packument is still fresh in the cache
+    expect(existsSync(await createStore(honest, { home }).ensureUnpacked(NAME, '1.0.0', { integrity: v!.integrity }))).toBe(true);
   });
 
   it('NW-01: 5xx twice then success is retried', async () => {

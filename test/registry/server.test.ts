@@ -8,7 +8,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { integrityOf } from '../../components/index.js';
-import { createRegistryServer, type Packument, type RegistryServer, type ServerEvent } from '../../registry/index.js';
+import { createFileStorage, createRegistryServer, type Packument, type RegistryServer, type ServerEvent } from '../../registry/index.js';
 import { buildTar, componentEntries, gz, manifestJson } from '../helpers/tar.js';
 import { hashTree, npmPublishBody, packFixture, raw, tempDir } from './server-fixtures.js';
 
@@ -89,6 +89,64 @@ describe('registry server: reads and publish', () => {
     expect(s.objects[0]?.package).toMatchObject({ name: '@rump/tcpip', version: '10.0.0' });
     expect(((await raw(ctx.url, 'GET', '/-/v1/search?text=zzz')).json() as { total: number }).total).toBe(0);
     expect((await raw(ctx.url, 'GET', '/-/v1/search?text=a&size=-1')).status).toBe(400);
+  });
+
+  it('HTTP caching: ETag + no-cache on packuments and version documents, immutable tarballs, 304 without the body', async () => {
+    for (const path of ['/@rump%2ftcpip', '/@rump%2ftcpip/10.0.0']) {
+      const first = await raw(ctx.url, 'GET', path);
+      expect(first.status).toBe(200);
+      expect(first.headers['cache-control']).toBe('no-cache');
+      const etag = first.headers.etag as string;
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
+      const again = await raw(ctx.url, 'GET', path, { headers: { 'if-none-match': etag } });
+      expect([again.status, again.body.length, again.headers.etag]).toEqual([304, 0, etag]);
+      expect((await raw(ctx.url, 'GET', path, { headers: { 'if-none-match': `W/"other", W/${etag}` } })).status).toBe(304);
+      expect((await raw(ctx.url, 'GET', path, { headers: { 'if-none-match': '"other"' } })).status).toBe(200);
+    }
+    const t = await raw(ctx.url, 'GET', '/@rump/tcpip/-/tcpip-10.0.0.tgz');
+    expect(t.headers.etag).toBe(`"${pack.integrity}"`);
+    expect(t.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const t304 = await raw(ctx.url, 'GET', '/@rump/tcpip/-/tcpip-10.0.0.tgz', { headers: { 'if-none-match': `"${pack.integrity}"` } });
+    expect([t304.status, t304.body.length]).toEqual([304, 0]);
+    // A publish changes the packument, so its ETag: the old one no longer gets 304.
+    const before = (await raw(ctx.url, 'GET', '/@rump%2ftcpip')).headers.etag as string;
+    const next = await packFixture({ version: '10.0.7' });
+    expect((await raw(ctx.url, 'PUT', '/@rump%2ftcpip', { token: alice, body: npmPublishBody(next, { registryUrl: ctx.url }) })).status).toBe(201);
+    const after = await raw(ctx.url, 'GET', '/@rump%2ftcpip', { headers: { 'if-none-match': before } });
+    expect(after.status).toBe(200);
+    expect(Object.keys((after.json() as { versions: object }).versions)).toContain('10.0.7');
+  });
+
+  it('a packument changed by another writer of the directory is served at once (rendered copies are keyed by the file)', async () => {
+    const first = await raw(ctx.url, 'GET', '/@rump%2ftcpip');
+    expect((await raw(ctx.url, 'GET', '/@rump%2ftcpip', { headers: { 'if-none-match': first.headers.etag as string } })).status).toBe(304);
+    // Another process (here: a second storage instance) publishes into the same directory.
+    await createFileStorage(ctx.dir).publish((await packFixture({ version: '10.0.9' })).data);
+    const after = await raw(ctx.url, 'GET', '/@rump%2ftcpip', { headers: { 'if-none-match': first.headers.etag as string } });
+    expect(after.status).toBe(200);
+    expect(after.headers.etag).not.toBe(first.headers.etag);
+    expect(Object.keys((after.json() as { versions: object }).versions)).toContain('10.0.9');
+  });
+
+  it('a publish through the server is found by the next search at once (the search cache is dropped)', async () => {
+    const find = async (): Promise<number> => ((await raw(ctx.url, 'GET', '/-/v1/search?text=cachedsearch')).json() as { total: number }).total;
+    expect(await find()).toBe(0);
+    const p = await packFixture({ name: '@rump/cachedsearch', version: '1.0.0' });
+    expect((await raw(ctx.url, 'PUT', '/@rump%2fcachedsearch', { token: alice, body: npmPublishBody(p, { registryUrl: ctx.url }) })).status).toBe(201);
+    expect(await find()).toBe(1);
+  });
+
+  it('searches keywords with colons (rump-provides:<cap>) and keywords:a,b; other qualifiers alone match nothing', async () => {
+    const names = async (text: string): Promise<string[]> =>
+      ((await raw(ctx.url, 'GET', `/-/v1/search?text=${encodeURIComponent(text)}&size=250`)).json() as { objects: Array<{ package: { name: string } }> }).objects.map((o) => o.package.name).sort();
+    const prov = await packFixture({ name: '@rump/search-prov', version: '1.0.0', keywords: ['rump-component', 'rump-provides:bus:search'] });
+    const plain = await packFixture({ name: '@rump/search-plain', version: '1.0.0', keywords: ['rump-component'] });
+    for (const p of [prov, plain]) expect((await raw(ctx.url, 'PUT', `/${encodeURIComponent(p.manifest.name)}`, { token: alice, body: npmPublishBody(p, { registryUrl: ctx.url }) })).status).toBe(201);
+    expect(await names('rump-provides:bus:search')).toEqual(['@rump/search-prov']);
+    expect(await names('keywords:rump-provides:bus:search')).toEqual(['@rump/search-prov']);
+    expect(await names('rump-provides:bus:nothing')).toEqual([]);
+    expect(await names('author:someone')).toEqual([]);
+    expect(await names('search-plain maintainer:x')).toEqual(['@rump/search-plain']);
   });
 
   it('never lets a published version be replaced: identical bytes, after yank, another token (SV-02)', async () => {

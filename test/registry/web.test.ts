@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { packComponent } from '../../components/index.js';
 import { renderResolutionSvg } from '../../packager/index.js';
-import { createFileStorage, createRegistryServer, escapeHtml, html, PAGE_CSP, PAGE_SCRIPT, trustedHtml, type RegistryServer } from '../../registry/index.js';
+import { createFileStorage, createRegistryServer, escapeHtml, html, pageCsp, PAGE_SCRIPT, trustedHtml, type RegistryServer } from '../../registry/index.js';
 import { HAS_CHROMIUM, openBrowser, screenshotStats, type TestBrowser } from '../helpers/browser.js';
 import { demoWorld, releaseDemoWorld, type DemoWorld } from '../helpers/demo.js';
 import { manifestJson, writeComponentDir } from '../helpers/tar.js';
@@ -73,7 +73,7 @@ describe('registry web UI over HTTP', () => {
     const r = await raw(hostile.url, 'GET', '/');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(r.headers['content-security-policy']).toBe(PAGE_CSP);
+    expect(r.headers['content-security-policy']).toBe(pageCsp());
     expect(r.headers['x-content-type-options']).toBe('nosniff');
     const body = text(r);
     expect(body).toContain(escapeHtml(EVIL));
@@ -82,7 +82,7 @@ describe('registry web UI over HTTP', () => {
     // The only script is the page's own, allowed by hash.
     const scripts = [...body.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
     expect(scripts).toEqual([PAGE_SCRIPT]);
-    expect(PAGE_CSP).toContain(`'sha256-${createHash('sha256').update(PAGE_SCRIPT).digest('base64')}'`);
+    expect(pageCsp()).toContain(`'sha256-${createHash('sha256').update(PAGE_SCRIPT).digest('base64')}'`);
     expect(body.match(/<tr data-search=/g)).toHaveLength(3);
     expect(body).toContain('<a href="/-/web/component/%40rump/tcpip">@rump/tcpip</a>');
 

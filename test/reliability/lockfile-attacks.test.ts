@@ -193,7 +193,7 @@ describe('RG-01 rollback: metadata older than what the lockfile or this machine 
     void root;
   });
 
-  it('over HTTP (pacote, revalidating): a registry that starts serving an older packument is refused', async () => {
+  it('over HTTP (revalidating): a registry that starts serving an older packument is refused', async () => {
     const src = tempDir('rel-http');
     const v1 = await packFixture(src, { name: '@rump/foo', version: '1.0.0' });
     const v2 = await packFixture(src, { name: '@rump/foo', version: '1.1.0' });

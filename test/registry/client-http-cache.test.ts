@@ -1,0 +1,173 @@
+/**
+ * The download cache of packuments over HTTP (registry/client/http-backend.ts): validators kept
+ * and revalidated (ETag → If-None-Match, Last-Modified → If-Modified-Since; 304 reuses the copy),
+ * `Cache-Control` honoured (max-age: no request while fresh, except preferOnline; no-store: never
+ * kept), offline from the cache only, and a damaged cached copy never used (IN-08): refetched
+ * online with a warning, E_CACHE offline. Against a scriptable server on 127.0.0.1.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRumpkgError } from '../../components/index.js';
+import { createRegistryClient, homePaths, listCache } from '../../registry/index.js';
+import { packFixture, packumentFor, startServer, tempDir, type PackedFixture, type TestServer } from './client-fixtures.js';
+
+const NAME = '@rump/cachy';
+const PKT = '/@rump%2fcachy';
+
+interface Served {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+let server: TestServer;
+let v1: PackedFixture;
+let v2: PackedFixture;
+/** What the server does with the next packument request (given the request's headers). */
+let answer: (h: Record<string, string | string[] | undefined>) => Served;
+let requests: Array<Record<string, string | string[] | undefined>> = [];
+
+const doc = (...ps: PackedFixture[]): string => {
+  const docs = ps.map((p) => packumentFor(p, `${server.url}@rump/cachy/-/cachy-${p.manifest.version}.tgz`) as { versions: Record<string, unknown>; time: Record<string, string>; 'dist-tags': Record<string, string> });
+  const last = docs[docs.length - 1]!;
+  return JSON.stringify({ ...last, versions: Object.assign({}, ...docs.map((d) => d.versions)) });
+};
+
+beforeAll(async () => {
+  const src = tempDir('cachy-src');
+  v1 = await packFixture(src, { name: NAME, version: '1.0.0' });
+  v2 = await packFixture(src, { name: NAME, version: '1.1.0' });
+  server = await startServer((req, res) => {
+    if (req.url !== PKT) {
+      res.writeHead(404).end();
+      return;
+    }
+    requests.push(req.headers);
+    const a = answer(req.headers);
+    res.writeHead(a.status, a.headers).end(a.body);
+  });
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+const client = (home: string, extra: Partial<Parameters<typeof createRegistryClient>[0]> = {}) =>
+  createRegistryClient({ home, registries: { '@rump': server.url }, limits: { retries: 0 }, ...extra });
+const versions = async (home: string, extra: Partial<Parameters<typeof createRegistryClient>[0]> = {}): Promise<string[]> =>
+  Object.keys((await client(home, extra).packument(NAME)).versions).sort();
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return isRumpkgError(e) ? e.code : String(e);
+  }
+  return 'ok';
+}
+
+describe('packuments in the download cache', () => {
+  it('ETag: the copy is revalidated with If-None-Match; 304 reuses it; a new ETag brings the new document', async () => {
+    const home = tempDir('cachy-etag');
+    let current = { etag: '"v1"', body: doc(v1) };
+    answer = (h): Served =>
+      h['if-none-match'] === current.etag ? { status: 304, headers: { etag: current.etag }, body: '' } : { status: 200, headers: { 'content-type': 'application/json', etag: current.etag }, body: current.body };
+    requests = [];
+    expect(await versions(home)).toEqual(['1.0.0']);
+    expect(requests[0]?.['if-none-match']).toBeUndefined();
+    expect(requests[0]?.accept).toBe('application/json');
+    expect(await versions(home)).toEqual(['1.0.0']);
+    expect(requests[1]?.['if-none-match']).toBe('"v1"');
+    current = { etag: '"v2"', body: doc(v1, v2) };
+    expect(await versions(home)).toEqual(['1.0.0', '1.1.0']);
+    expect(requests[2]?.['if-none-match']).toBe('"v1"');
+    expect(await versions(home)).toEqual(['1.0.0', '1.1.0']);
+    expect(requests[3]?.['if-none-match']).toBe('"v2"');
+    expect(requests).toHaveLength(4);
+    // rumpkg cache ls shows the packument by its URL.
+    expect((await listCache(home)).http.map((e) => e.url)).toContain(`${server.url}@rump%2fcachy`);
+  });
+
+  it('Last-Modified: revalidated with If-Modified-Since', async () => {
+    const home = tempDir('cachy-lm');
+    const stamp = 'Wed, 21 Oct 2015 07:28:00 GMT';
+    answer = (h): Served => (h['if-modified-since'] === stamp ? { status: 304, headers: {}, body: '' } : { status: 200, headers: { 'last-modified': stamp }, body: doc(v1) });
+    requests = [];
+    expect(await versions(home)).toEqual(['1.0.0']);
+    expect(await versions(home)).toEqual(['1.0.0']);
+    expect(requests.map((r) => r['if-modified-since'])).toEqual([undefined, stamp]);
+  });
+
+  it('max-age: a fresh copy is used without asking, preferOnline asks anyway; no-cache always asks', async () => {
+    const home = tempDir('cachy-fresh');
+    answer = () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300', etag: '"f"' }, body: doc(v1) });
+    requests = [];
+    await versions(home);
+    await versions(home);
+    expect(requests).toHaveLength(1);
+    await versions(home, { preferOnline: true });
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.['if-none-match']).toBe('"f"');
+
+    const other = tempDir('cachy-nocache');
+    answer = () => ({ status: 200, headers: { 'cache-control': 'no-cache, max-age=300' }, body: doc(v1) });
+    requests = [];
+    await versions(other);
+    await versions(other);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('no-store: never kept, so offline it is E_OFFLINE; offline with a kept copy needs no network', async () => {
+    const home = tempDir('cachy-nostore');
+    answer = () => ({ status: 200, headers: { 'cache-control': 'no-store' }, body: doc(v1) });
+    await versions(home);
+    expect(await code(client(home, { offline: true }).packument(NAME))).toBe('E_OFFLINE');
+
+    const kept = tempDir('cachy-kept');
+    answer = () => ({ status: 200, headers: {}, body: doc(v1) });
+    await versions(kept);
+    answer = () => ({ status: 500, headers: {}, body: 'down' });
+    requests = [];
+    expect(await versions(kept, { offline: true })).toEqual(['1.0.0']);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('IN-08: a flipped byte in the cached copy is never used — refetched online with a warning, E_CACHE offline', async () => {
+    const body = doc(v1);
+    answer = () => ({ status: 200, headers: { etag: '"d"' }, body });
+    const home = tempDir('cachy-damaged');
+    await versions(home);
+    const hex = createHash('sha512').update(body).digest('hex');
+    const file = join(homePaths(home).cache, 'content-v2', 'sha512', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
+    const flip = (): void => {
+      const bytes = readFileSync(file);
+      bytes[10] = (bytes[10] ?? 0) ^ 0x01;
+      writeFileSync(file, bytes);
+    };
+    flip();
+    const warnings: string[] = [];
+    requests = [];
+    expect(Object.keys((await client(home, { reporter: { warn: (m) => warnings.push(m) } }).packument(NAME)).versions)).toEqual(['1.0.0']);
+    expect(warnings.join('\n')).toMatch(/cached metadata of @rump\/cachy is damaged/);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.['if-none-match']).toBeUndefined(); // not revalidated against a copy it cannot trust
+    expect(await versions(home, { offline: true })).toEqual(['1.0.0']); // the good copy is back
+    flip();
+    expect(await code(client(home, { offline: true }).packument(NAME))).toBe('E_CACHE');
+  });
+
+  it('a 304 to an unconditional request, invalid JSON and a document for another name are refused and not kept', async () => {
+    for (const [served, want] of [
+      [{ status: 304, headers: {}, body: '' }, 'E_REGISTRY'],
+      [{ status: 200, headers: {}, body: '{"name": "@rump/cachy", "versions": ' }, 'E_REGISTRY'],
+      [{ status: 200, headers: {}, body: JSON.stringify({ name: '@rump/other', versions: {} }) }, 'E_REGISTRY'],
+    ] as Array<[Served, string]>) {
+      const home = tempDir('cachy-bad');
+      answer = () => served;
+      expect(await code(client(home).packument(NAME))).toBe(want);
+      expect((await listCache(home)).http).toEqual([]);
+    }
+  });
+});
