@@ -1,0 +1,85 @@
+// The real NetBSD 7.99.34 posix-x86_64 archives (../shared/netbsd/real), whole process against
+// whole process, alternating rounds (bench/README.md):
+//   - `rumpkg import archives` of the whole set (82 archives; analysis without writing, and the
+//     full import writing 81 component directories) vs `nm -g` over the same archives;
+//   - `rumpkg build --force` of the real UDP image (examples/real/udp: tcpip) vs the plan's own
+//     commands run by `sh` (the --dry-run script) and vs its link command alone;
+//   - `rumpkg audit` of that image vs `nm` on it.
+// Needs `npm run build`; skips its rows with a message without ../shared.
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, ROOT, cli, exec, missingTools, report, rounds, rumpkg, skip, tmpName, tool } from './lib/measure.mjs';
+import { realSet } from './lib/real.mjs';
+
+const posix = realSet('posix');
+const METRICS = {
+  analyse: ['rumpkg import archives (82 real archives, analysis) vs nm -g over them', { ratio: 1 }],
+  import: ['rumpkg import archives (82 real archives, writing 81 components) vs nm -g over them', { ratio: 1 }],
+  build: ['rumpkg build --force (real UDP image) vs the plan\'s own commands (sh)', { ratio: 1.15, plusMs: 100 }],
+  link: ['rumpkg build --force (real UDP image) vs its link command alone', { ratio: 1.15, plusMs: 100 }],
+  audit: ['rumpkg audit (real UDP image) vs nm on it', { ratio: 1 }],
+};
+const missing = missingTools(['nm', 'cc', 'objcopy', 'sh']);
+if (!posix.available || missing.length > 0) {
+  const why = !posix.available ? posix.skipReason : `${missing.join(', ')} not on PATH`;
+  for (const [metric, goal] of Object.values(METRICS)) skip(metric, why, goal);
+  process.exit(0);
+}
+
+const build = await posix.dir();
+const lib = join(build, 'lib');
+const archives = readdirSync(lib).filter((f) => f.endsWith('.a')).sort().map((f) => join(lib, f));
+const work = tmpName('rumpkg-bench-real-');
+mkdirSync(work, { recursive: true });
+const env = { ...process.env, RUMPKG_HOME: join(work, 'home'), NO_COLOR: '1' };
+const importArgs = (out) => ['import', 'archives', lib, '--target', 'posix-x86_64', '--version', '7.99.34', '-o', out, '--upstream-commit', '82f3a6905f6a3a65ceb3a21046de62437f61e7dd'];
+
+try {
+  // import vs nm -g over the same archives
+  const r1 = await rounds([
+    { name: 'analyse', run: rumpkg([...importArgs(join(work, 'dry')), '--dry-run', '--json'], { env }) },
+    { name: 'import', setup: (r) => join(work, `out-${r}`), run: (out) => exec(process.execPath, [BIN, ...importArgs(out), '--quiet'], { env }), teardown: (out) => rmSync(out, { recursive: true, force: true }) },
+    { name: 'nm', run: tool('nm', ['-g', ...archives]) },
+    { name: 'node', run: tool(process.execPath, ['-e', '0']) },
+  ]);
+  const floor = { name: 'node -e 0', ...r1.node };
+  report({ metric: METRICS.analyse[0], rumpkg: r1.analyse, peer: r1.nm, peerName: 'nm -g', goal: METRICS.analyse[1], floor });
+  report({ metric: METRICS.import[0], rumpkg: r1.import, peer: r1.nm, peerName: 'nm -g', goal: METRICS.import[1], floor });
+
+  // a project: the real UDP example, imported components published into the embedded registry
+  const comps = join(work, 'components');
+  await exec(process.execPath, [BIN, ...importArgs(comps), '--quiet'], { env });
+  await exec(process.execPath, [BIN, '--quiet', 'publish', ...readdirSync(comps).sort().map((d) => join(comps, d))], { env });
+  const ex = join(work, 'examples');
+  cpSync(join(ROOT, 'examples/real'), ex, { recursive: true });
+  const dir = join(ex, 'udp');
+  await exec(process.execPath, [BIN, 'install'], { cwd: dir, env });
+  await exec(process.execPath, [BIN, 'build'], { cwd: dir, env });
+  const image = join(dir, 'build/posix-x86_64/real-udp');
+  // The plan's own commands: the dry-run script, and its last cc step (the link) run alone in a
+  // directory the script prepared.
+  const script = await cli(['build', '--dry-run'], { cwd: dir, env });
+  writeFileSync(join(work, 'plan.sh'), script);
+  const linkLine = script.split('\n').filter((l) => /(^| )-o image\.linked /.test(l)).pop();
+  // the whole plan once in a fixed directory, where the link can then be run on its own
+  const staged = join(work, 'staged');
+  writeFileSync(join(work, 'stage.sh'), script.replace('B=$(mktemp -d)', `B=${staged}; rm -rf "$B"; mkdir -p "$B"`));
+  await exec('sh', [join(work, 'stage.sh')], { cwd: work, env: { ...env, OUT: join(work, 'staged.img') } });
+  const r2 = await rounds([
+    { name: 'rumpkg', run: rumpkg(['build', '--force'], { cwd: dir, env }) },
+    { name: 'sh', run: tool('sh', [join(work, 'plan.sh')], { cwd: work, env: { ...env, OUT: join(work, 'by-hand.img') } }) },
+    { name: 'link', run: tool('sh', ['-c', linkLine], { cwd: staged, env }) },
+  ]);
+  report({ metric: METRICS.build[0], rumpkg: r2.rumpkg, peer: r2.sh, peerName: 'sh plan', goal: METRICS.build[1], floor: { name: 'the link alone', ...r2.link } });
+  report({ metric: METRICS.link[0], rumpkg: r2.rumpkg, peer: r2.link, peerName: 'cc link', goal: METRICS.link[1], note: 'the plan also compiles the app and the glue and embeds the manifest: the sh row is the same work' });
+
+  // audit vs nm
+  const r3 = await rounds([
+    { name: 'rumpkg', run: rumpkg(['audit', image, '--json'], { cwd: dir, env }) },
+    { name: 'nm', run: tool('nm', [image]) },
+    { name: 'node', run: tool(process.execPath, ['-e', '0']) },
+  ]);
+  report({ metric: METRICS.audit[0], rumpkg: r3.rumpkg, peer: r3.nm, peerName: 'nm', goal: METRICS.audit[1], floor: { name: 'node -e 0', ...r3.node }, note: 'the audit also hashes the image, matches every archive member by content and checks licences' });
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
