@@ -6,6 +6,8 @@
  *
  * Component directories: `--components-dir DIR` (unpacked components as `DIR/<version>/<name>`,
  * e.g. the miniature corpus); otherwise the project's store (`storeComponentDirResolver`).
+ * Compiled application and glue objects are kept in `$RUMPKG_HOME/objects` (packager
+ * build/object-cache.ts: keyed by the exact inputs), so `--force` re-links without recompiling.
  */
 import { isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
@@ -23,11 +25,13 @@ export function register(program: Command): void {
     .action(async (opts: { target?: string; dryRun?: boolean; output?: string; force?: boolean; componentsDir?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { buildProject, componentDirsFromRoot, renderPlanScript, storeComponentDirResolver } = await import('../../packager/index.js');
+      const { resolveHome } = await import('../../registry/index.js');
       const abs = (p: string): string => (isAbsolute(p) ? p : join(g.cwd, p));
       const resolveComponentDir = opts.componentsDir !== undefined ? componentDirsFromRoot(abs(opts.componentsDir)) : await storeComponentDirResolver(g.cwd);
       const results = await buildProject(g.cwd, {
         resolveComponentDir,
         reporter: createReporter(g),
+        objectCache: join(resolveHome(), 'objects'),
         ...(opts.target === undefined ? {} : { target: opts.target }),
         ...(opts.output === undefined ? {} : { output: abs(opts.output) }),
         ...(opts.dryRun === true ? { dryRun: true } : {}),

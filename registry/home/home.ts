@@ -8,6 +8,8 @@
  *   store/            unpacked components, content-addressed by integrity (registry/store.ts)
  *   tmp/              staging for atomic writes; leftovers are removed by the next run
  *   registry/         the embedded file registry
+ *   objects/          compiled objects of `rumpkg build` (packager build/object-cache.ts; any entry
+ *                     that fails its checks is recompiled, so the directory may be removed at will)
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
