@@ -690,6 +690,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
   // Leftovers of killed builds (other pids) are swept while this build runs.
   const sweeping = cleanLeftovers(outDir);
   const stores: Array<Promise<void>> = [];
+  let removing: Promise<void> | undefined;
   let dir: string;
   try {
     dir = await mkdtemp(join(tmpdir(), `rumpkg-build-${process.pid}-`));
@@ -698,13 +699,15 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
     throw e;
   }
   try {
-    for (const f of plan.files) {
-      const p = join(dir, f.path);
-      await mkdir(dirname(p), { recursive: true, mode: 0o700 });
-      if (f.role === 'include-dir') await symlink(f.from as string, p, 'dir');
-      else await writeFile(p, f.from !== undefined ? contents.get(f.path)! : (f.content ?? ''), { mode: 0o600 });
-    }
-    await mkdir(join(dir, 'obj'), { recursive: true, mode: 0o700 });
+    // The directories first, then every file written side by side.
+    for (const d of [...new Set(['obj', ...plan.files.map((f) => dirname(f.path))])].sort()) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
+    await Promise.all(
+      plan.files.map((f) => {
+        const p = join(dir, f.path);
+        if (f.role === 'include-dir') return symlink(f.from as string, p, 'dir');
+        return writeFile(p, f.from !== undefined ? contents.get(f.path)! : (f.content ?? ''), { mode: 0o600 });
+      }),
+    );
     const cache = options.objectCache === undefined ? undefined : new ObjectCache(options.objectCache);
     const run = async (step: PlanStep): Promise<RunResult> => {
       if (cache === undefined || cacheableOutputs(step) === undefined) return runStep(step, dir, toolchain);
@@ -736,8 +739,10 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
       });
     });
     reporter.progress?.('build', done, plan.steps.length);
-    const bytes = await readFile(join(dir, plan.output));
-    const map = await readFile(join(dir, plan.map));
+    const [bytes, map] = await Promise.all([readFile(join(dir, plan.output)), readFile(join(dir, plan.map))]);
+    const headers = plan.files.some((f) => f.role === 'include-dir') ? await readHeaderDeps(plan, dir) : undefined;
+    // Nothing more is read from the build directory (the cache entries were read when stored).
+    removing = rm(dir, { recursive: true, force: true }).catch(() => undefined);
     // The map and the image are written (and synced) side by side; then the map is renamed into
     // place first, then the image (the commit point), then the stamp is written: an interruption
     // before the stamp only costs a rebuild.
@@ -752,13 +757,12 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
       await Promise.all(temps.map((t) => rm(t, { force: true }).catch(() => undefined)));
       throw e;
     }
-    const headers = plan.files.some((f) => f.role === 'include-dir') ? await readHeaderDeps(plan, dir) : undefined;
     const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: sha256(bytes), map: sha256(map), ...(headers === undefined ? {} : { headers }) };
     await writeAtomically(stampPath, (tmp) => writeFile(tmp, `${JSON.stringify(stamp)}\n`));
     return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${sha256(bytes)}`, bytes: bytes.length };
   } finally {
     await Promise.all([sweeping, ...stores]);
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await (removing ?? rm(dir, { recursive: true, force: true }).catch(() => undefined));
   }
 }
 
