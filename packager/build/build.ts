@@ -876,6 +876,7 @@ const KNOWN_TARGET = /^[a-z][a-z0-9]*-[a-z0-9_]+$/;
 
 async function recordImage(projectDir: string, target: Target, image: string): Promise<void> {
   const images = readRecordedImages(projectDir);
+  if (images[target] === image) return; // already recorded: nothing to write
   images[target] = image;
   const file = join(projectDir, IMAGES_FILE);
   try {
