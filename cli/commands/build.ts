@@ -25,13 +25,13 @@ export function register(program: Command): void {
     .action(async (opts: { target?: string; dryRun?: boolean; output?: string; force?: boolean; componentsDir?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { buildProject, componentDirsFromRoot, renderPlanScript, storeComponentDirResolver } = await import('../../packager/index.js');
-      const { resolveHome } = await import('../../registry/index.js');
+      const { homePaths, resolveHome } = await import('../../registry/index.js');
       const abs = (p: string): string => (isAbsolute(p) ? p : join(g.cwd, p));
       const resolveComponentDir = opts.componentsDir !== undefined ? componentDirsFromRoot(abs(opts.componentsDir)) : await storeComponentDirResolver(g.cwd);
       const results = await buildProject(g.cwd, {
         resolveComponentDir,
         reporter: createReporter(g),
-        objectCache: join(resolveHome(), 'objects'),
+        objectCache: homePaths(resolveHome()).objects,
         ...(opts.target === undefined ? {} : { target: opts.target }),
         ...(opts.output === undefined ? {} : { output: abs(opts.output) }),
         ...(opts.dryRun === true ? { dryRun: true } : {}),

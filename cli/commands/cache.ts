@@ -1,6 +1,6 @@
 /**
  * `rumpkg cache ls|verify|clean`: the download cache (HTTP packuments and tarballs) and the store
- * of unpacked components under `$RUMPKG_HOME`.
+ * of unpacked components under `$RUMPKG_HOME`; `clean` also removes the build's object cache.
  */
 import type { Command } from 'commander';
 import { bold, globalOptions, print, printJson, table } from '../output.js';

@@ -26,6 +26,8 @@ interface HomePaths {
   store: string;
   tmp: string;
   registry: string;
+  /** Compiled objects of `rumpkg build` (packager build/object-cache.ts). */
+  objects: string;
 }
 
 /** The home directory rumpkg uses: `$RUMPKG_HOME`, else `~/.rumpkg`. */
@@ -45,6 +47,7 @@ export function homePaths(root: string): HomePaths {
     store: join(r, 'store'),
     tmp: join(r, 'tmp'),
     registry: join(r, 'registry'),
+    objects: join(r, 'objects'),
   };
 }
 
