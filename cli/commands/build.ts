@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('-t, --target <target>', 'the target to build (default: every locked target of rumpkg.json)')
     .option('--dry-run', 'print the link plan (a shell script; --json: the plan) and build nothing')
     .option('-o, --output <file>', 'the image path (default: build/<target>/<name>)')
-    .option('--force', 'rebuild even when nothing changed')
+    .option('--force', 'rebuild even when nothing changed (unchanged compiles come from the object cache)')
     .option('--components-dir <dir>', 'take unpacked components from DIR/<version>/<name> instead of the store')
     .action(async (opts: { target?: string; dryRun?: boolean; output?: string; force?: boolean; componentsDir?: string }, cmd: Command) => {
       const g = globalOptions(cmd);

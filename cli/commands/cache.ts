@@ -41,7 +41,7 @@ export function register(program: Command): void {
     });
   cache
     .command('clean')
-    .description('remove the download cache and the store')
+    .description('remove the download cache, the store and the object cache of builds')
     .action(async (_opts: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const { cleanCache, resolveHome } = await import('../../registry/index.js');
