@@ -39,6 +39,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { parseJsonDocument } from '../../components/index.js';
 import type { PlanStep } from './link-plan.js';
 import { findProgram, type ResolvedToolchain } from './toolchain.js';
 
@@ -149,7 +150,7 @@ export class ObjectCache {
       const buf = readFileSync(this.file(key));
       const nl = buf.indexOf(10);
       if (nl < 0) return undefined;
-      const h = JSON.parse(buf.subarray(0, nl).toString('utf8')) as EntryHeader;
+      const h = parseJsonDocument(buf.subarray(0, nl), { file: this.file(key), maxBytes: 16 * 1024 * 1024, maxDepth: 4 }) as EntryHeader | null;
       if (h === null || typeof h !== 'object' || h.v !== ENTRY_VERSION || h.key !== key || !Array.isArray(h.outputs) || h.deps === null || typeof h.deps !== 'object') return undefined;
       let at = nl + 1;
       const out = new Map<string, Buffer>();
