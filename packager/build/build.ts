@@ -15,6 +15,10 @@
  *   checked before linking), a compile failure (E_BUILD) and a link failure (E_LINK, with the
  *   undefined symbols and the component whose archive references them).
  * - Next to the image the build leaves `<output>.map` (the linker map, for `rumpkg size`).
+ * - With `objectCache` (the CLI: `$RUMPKG_HOME/objects`), a compile or `--redefine-sym` step
+ *   whose exact inputs ran before writes the outputs it wrote then instead of running
+ *   (object-cache.ts: what the key holds, why a damaged entry is only a miss); the link and the
+ *   manifest embedding always run. `--force` ignores the stamp, not the object cache.
  * - Every document is read by its one validated reader (components/documents): rumpkg.json,
  *   rumpkg.lock and each component's package.json — whose archive, objects, linker script,
  *   ldflags and abiFlags reach the file system and the compiler's and linker's command lines, so
