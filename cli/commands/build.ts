@@ -6,6 +6,8 @@
  *
  * Component directories: `--components-dir DIR` (unpacked components as `DIR/<version>/<name>`,
  * e.g. the miniature corpus); otherwise the project's store (`storeComponentDirResolver`).
+ * Compiled application and glue objects are kept in `$RUMPKG_HOME/objects` (packager
+ * build/object-cache.ts: keyed by the exact inputs), so `--force` re-links without recompiling.
  */
 import { isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
@@ -18,16 +20,18 @@ export function register(program: Command): void {
     .option('-t, --target <target>', 'the target to build (default: every locked target of rumpkg.json)')
     .option('--dry-run', 'print the link plan (a shell script; --json: the plan) and build nothing')
     .option('-o, --output <file>', 'the image path (default: build/<target>/<name>)')
-    .option('--force', 'rebuild even when nothing changed')
+    .option('--force', 'rebuild even when nothing changed (unchanged compiles come from the object cache)')
     .option('--components-dir <dir>', 'take unpacked components from DIR/<version>/<name> instead of the store')
     .action(async (opts: { target?: string; dryRun?: boolean; output?: string; force?: boolean; componentsDir?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { buildProject, componentDirsFromRoot, renderPlanScript, storeComponentDirResolver } = await import('../../packager/index.js');
+      const { homePaths, resolveHome } = await import('../../registry/index.js');
       const abs = (p: string): string => (isAbsolute(p) ? p : join(g.cwd, p));
       const resolveComponentDir = opts.componentsDir !== undefined ? componentDirsFromRoot(abs(opts.componentsDir)) : await storeComponentDirResolver(g.cwd);
       const results = await buildProject(g.cwd, {
         resolveComponentDir,
         reporter: createReporter(g),
+        objectCache: homePaths(resolveHome()).objects,
         ...(opts.target === undefined ? {} : { target: opts.target }),
         ...(opts.output === undefined ? {} : { output: abs(opts.output) }),
         ...(opts.dryRun === true ? { dryRun: true } : {}),

@@ -1,6 +1,6 @@
 /**
  * `rumpkg cache ls|verify|clean`: the download cache (HTTP packuments and tarballs) and the store
- * of unpacked components under `$RUMPKG_HOME`.
+ * of unpacked components under `$RUMPKG_HOME`; `clean` also removes the build's object cache.
  */
 import type { Command } from 'commander';
 import { bold, globalOptions, print, printJson, table } from '../output.js';
@@ -41,7 +41,7 @@ export function register(program: Command): void {
     });
   cache
     .command('clean')
-    .description('remove the download cache and the store')
+    .description('remove the download cache, the store and the object cache of builds')
     .action(async (_opts: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const { cleanCache, resolveHome } = await import('../../registry/index.js');

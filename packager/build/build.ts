@@ -15,6 +15,10 @@
  *   checked before linking), a compile failure (E_BUILD) and a link failure (E_LINK, with the
  *   undefined symbols and the component whose archive references them).
  * - Next to the image the build leaves `<output>.map` (the linker map, for `rumpkg size`).
+ * - With `objectCache` (the CLI: `$RUMPKG_HOME/objects`), a compile or `--redefine-sym` step
+ *   whose exact inputs ran before writes the outputs it wrote then instead of running
+ *   (object-cache.ts: what the key holds, why a damaged entry is only a miss); the link and the
+ *   manifest embedding always run. `--force` ignores the stamp, not the object cache.
  * - Every document is read by its one validated reader (components/documents): rumpkg.json,
  *   rumpkg.lock and each component's package.json — whose archive, objects, linker script,
  *   ldflags and abiFlags reach the file system and the compiler's and linker's command lines, so
@@ -24,7 +28,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
@@ -58,6 +62,7 @@ import { checkRumprunConfig, renderRumprunGlue, rumprunProgramNames } from './ru
 import { planLink, type LinkPlan, type PlanFile, type PlanStep } from './link-plan.js';
 import { elfMachineName, parseTarget } from './targets.js';
 import { findToolchain, type ResolvedToolchain } from './toolchain.js';
+import { ObjectCache, cacheableOutputs, stepKey } from './object-cache.js';
 
 /** Progress and notes from a build (the CLI's Reporter fits). */
 interface BuildReporter {
@@ -85,6 +90,11 @@ interface BuildImageOptions {
   reporter?: BuildReporter;
   /** PATH used to find the toolchain (default process.env.PATH). */
   path?: string;
+  /**
+   * The object cache directory (object-cache.ts; the CLI gives `$RUMPKG_HOME/objects`): compile
+   * steps whose exact inputs were compiled before take their outputs from it. Absent: no cache.
+   */
+  objectCache?: string;
 }
 
 export interface BuildResult {
@@ -410,6 +420,8 @@ interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   output: string;
+  /** The outputs came from the object cache; nothing ran. */
+  cached?: boolean;
 }
 
 function runStep(step: PlanStep, cwd: string, toolchain: ResolvedToolchain): Promise<RunResult> {
@@ -579,6 +591,11 @@ function linkError(plan: LinkPlan, r: RunResult): RumpkgError {
 }
 
 async function writeAtomically(dest: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  await commitTemp(await writeTemp(dest, write), dest);
+}
+
+/** Writes and syncs a temporary file next to `dest` (removed again on failure); its path. */
+async function writeTemp(dest: string, write: (tmp: string) => Promise<void>): Promise<string> {
   const tmp = join(dirname(dest), `.${basename(dest)}.rumpkg-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await write(tmp);
@@ -588,6 +605,16 @@ async function writeAtomically(dest: string, write: (tmp: string) => Promise<voi
     } finally {
       await fh.close();
     }
+    return tmp;
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw fsError(e, dest, 'write');
+  }
+}
+
+/** Renames a temporary file from writeTemp into place (removing it on failure). */
+async function commitTemp(tmp: string, dest: string): Promise<void> {
+  try {
     await rename(tmp, dest);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
@@ -664,22 +691,46 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
   } catch (e) {
     throw fsError(e, outDir, 'create directory');
   }
-  await cleanLeftovers(outDir);
-  const dir = await mkdtemp(join(tmpdir(), `rumpkg-build-${process.pid}-`));
+  // Leftovers of killed builds (other pids) are swept while this build runs.
+  const sweeping = cleanLeftovers(outDir);
+  const stores: Array<Promise<void>> = [];
+  let removing: Promise<void> | undefined;
+  let dir: string;
   try {
-    for (const f of plan.files) {
-      const p = join(dir, f.path);
-      await mkdir(dirname(p), { recursive: true, mode: 0o700 });
-      if (f.role === 'include-dir') await symlink(f.from as string, p, 'dir');
-      else await writeFile(p, f.from !== undefined ? contents.get(f.path)! : (f.content ?? ''), { mode: 0o600 });
-    }
-    await mkdir(join(dir, 'obj'), { recursive: true, mode: 0o700 });
+    dir = await mkdtemp(join(tmpdir(), `rumpkg-build-${process.pid}-`));
+  } catch (e) {
+    await sweeping;
+    throw e;
+  }
+  try {
+    // The directories first, then every file written side by side.
+    for (const d of [...new Set(['obj', ...plan.files.map((f) => dirname(f.path))])].sort()) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
+    await Promise.all(
+      plan.files.map((f) => {
+        const p = join(dir, f.path);
+        if (f.role === 'include-dir') return symlink(f.from as string, p, 'dir');
+        return writeFile(p, f.from !== undefined ? contents.get(f.path)! : (f.content ?? ''), { mode: 0o600 });
+      }),
+    );
+    const cache = options.objectCache === undefined ? undefined : new ObjectCache(options.objectCache);
+    const run = async (step: PlanStep): Promise<RunResult> => {
+      if (cache === undefined || cacheableOutputs(step) === undefined) return runStep(step, dir, toolchain);
+      const key = stepKey(step, dir, toolchain);
+      const hit = cache.lookup(key, dir);
+      if (hit !== undefined) {
+        await Promise.all([...hit].map(([p, b]) => writeFile(join(dir, p), b, { mode: 0o600 })));
+        return { code: 0, signal: null, output: '', cached: true };
+      }
+      const r = await runStep(step, dir, toolchain);
+      if (r.code === 0) stores.push(cache.store(key, step, dir));
+      return r;
+    };
     let done = 0;
-    await runSteps(plan, (step) => runStep(step, dir, toolchain), (step, r) => {
+    await runSteps(plan, run, (step, r) => {
       if (r.code === 0) {
         done++;
         reporter.progress?.('build', done, plan.steps.length);
-        reporter.info(`${step.description}: ${[...step.command, ...step.args].join(' ')}`);
+        reporter.info(`${step.description}${r.cached === true ? ' (object cache)' : ''}: ${[...step.command, ...step.args].join(' ')}`);
         return;
       }
       if (r.signal !== null) throw new RumpkgError('E_BUILD', `${step.command[0]} was killed by ${r.signal} (${step.description})`, { context: { step: step.description } });
@@ -692,20 +743,30 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
       });
     });
     reporter.progress?.('build', done, plan.steps.length);
-    const bytes = await readFile(join(dir, plan.output));
-    const map = await readFile(join(dir, plan.map));
-    // The map goes first, then the image (the commit point), then the stamp: an interruption
-    // before the stamp only costs a rebuild.
-    await writeAtomically(mapPath, (tmp) => copyFile(join(dir, plan.map), tmp));
-    await writeAtomically(image, async (tmp) => {
-      await writeFile(tmp, bytes, { mode: 0o755 });
-    });
+    const [bytes, map] = await Promise.all([readFile(join(dir, plan.output)), readFile(join(dir, plan.map))]);
     const headers = plan.files.some((f) => f.role === 'include-dir') ? await readHeaderDeps(plan, dir) : undefined;
+    // Nothing more is read from the build directory (the cache entries were read when stored).
+    removing = rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    // The map and the image are written (and synced) side by side; then the map is renamed into
+    // place first, then the image (the commit point), then the stamp is written: an interruption
+    // before the stamp only costs a rebuild.
+    const written = await Promise.allSettled([writeTemp(mapPath, (tmp) => writeFile(tmp, map)), writeTemp(image, (tmp) => writeFile(tmp, bytes, { mode: 0o755 }))]);
+    const temps = written.flatMap((w) => (w.status === 'fulfilled' ? [w.value] : []));
+    const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    try {
+      if (failed !== undefined) throw failed.reason;
+      await commitTemp(temps[0]!, mapPath);
+      await commitTemp(temps[1]!, image);
+    } catch (e) {
+      await Promise.all(temps.map((t) => rm(t, { force: true }).catch(() => undefined)));
+      throw e;
+    }
     const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: sha256(bytes), map: sha256(map), ...(headers === undefined ? {} : { headers }) };
     await writeAtomically(stampPath, (tmp) => writeFile(tmp, `${JSON.stringify(stamp)}\n`));
     return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${sha256(bytes)}`, bytes: bytes.length };
   } finally {
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await Promise.all([sweeping, ...stores]);
+    await (removing ?? rm(dir, { recursive: true, force: true }).catch(() => undefined));
   }
 }
 
@@ -729,6 +790,8 @@ export interface BuildProjectOptions {
    */
   lookupComponentDir?: ComponentDirLookup;
   path?: string;
+  /** The object cache directory (see BuildImageOptions.objectCache). */
+  objectCache?: string;
 }
 
 /** rumpkg.lock through its one validated reader (E_NOT_FOUND with a hint when there is none). */
@@ -782,6 +845,7 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
       ...(options.force === undefined ? {} : { force: options.force }),
       ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
       ...(options.path === undefined ? {} : { path: options.path }),
+      ...(options.objectCache === undefined ? {} : { objectCache: options.objectCache }),
     });
     if (lookup !== undefined && options.dryRun !== true && options.force !== true) {
       const current = await upToDateFromLookup(lt, lookup, imageOptions);
@@ -816,6 +880,7 @@ const KNOWN_TARGET = /^[a-z][a-z0-9]*-[a-z0-9_]+$/;
 
 async function recordImage(projectDir: string, target: Target, image: string): Promise<void> {
   const images = readRecordedImages(projectDir);
+  if (images[target] === image) return; // already recorded: nothing to write
   images[target] = image;
   const file = join(projectDir, IMAGES_FILE);
   try {

@@ -8,3 +8,4 @@ export * from './image-manifest.js';
 export * from './rumprun.js';
 export * from './platform-info.js';
 export * from './build.js';
+export * from './object-cache.js';

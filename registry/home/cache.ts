@@ -118,12 +118,12 @@ export async function verifyCache(home: string): Promise<CacheVerifyResult> {
   };
 }
 
-/** Removes both caches (each by an atomic rename into tmp first, then deletion). */
+/** Removes both caches and the build's object cache (each by an atomic rename into tmp first, then deletion). */
 export async function cleanCache(home: string): Promise<{ removed: string[] }> {
   const paths = homePaths(home);
   const removed: string[] = [];
   await mkdir(paths.tmp, { recursive: true });
-  for (const dir of [paths.cache, paths.store]) {
+  for (const dir of [paths.cache, paths.store, paths.objects]) {
     const away = join(paths.tmp, `clean-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       await rename(dir, away);

@@ -8,6 +8,8 @@
  *   store/            unpacked components, content-addressed by integrity (registry/store.ts)
  *   tmp/              staging for atomic writes; leftovers are removed by the next run
  *   registry/         the embedded file registry
+ *   objects/          compiled objects of `rumpkg build` (packager build/object-cache.ts; any entry
+ *                     that fails its checks is recompiled, so the directory may be removed at will)
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -24,6 +26,8 @@ interface HomePaths {
   store: string;
   tmp: string;
   registry: string;
+  /** Compiled objects of `rumpkg build` (packager build/object-cache.ts). */
+  objects: string;
 }
 
 /** The home directory rumpkg uses: `$RUMPKG_HOME`, else `~/.rumpkg`. */
@@ -43,6 +47,7 @@ export function homePaths(root: string): HomePaths {
     store: join(r, 'store'),
     tmp: join(r, 'tmp'),
     registry: join(r, 'registry'),
+    objects: join(r, 'objects'),
   };
 }
 

@@ -151,9 +151,13 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
   };
 
-  /** Undefined when the entry is intact; otherwise what is wrong. `sizes` receives the file sizes. */
-  const check = (dir: string, integrity?: string, sizes?: Record<string, number>): string | undefined => {
+  /**
+   * Undefined when the entry is intact; otherwise what is wrong. `sizes` receives the file sizes,
+   * `read.index` the index.json checked against (read and parsed once per check).
+   */
+  const check = (dir: string, integrity?: string, sizes?: Record<string, number>, read?: { index?: StoreIndex }): string | undefined => {
     const index = readIndex(dir);
+    if (read !== undefined) read.index = index;
     if (index === undefined) return 'missing or unreadable index.json';
     if (integrity !== undefined && index.integrity !== integrity) return 'index.json names another integrity';
     let actual: Record<string, string>;
@@ -174,8 +178,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
    * its index.json gets them — the bytes a fresh entry of the same tarball has. Best effort (a
    * read-only home keeps the old index and the verified path).
    */
-  const addSizes = async (dir: string, sizes: Record<string, number>): Promise<void> => {
-    const index = readIndex(dir);
+  const addSizes = async (dir: string, sizes: Record<string, number>, index = readIndex(dir)): Promise<void> => {
     if (index === undefined || index.sizes !== undefined) return;
     const upgraded: StoreIndex = { storeVersion: 1, name: index.name, version: index.version, integrity: index.integrity, files: index.files, sizes };
     await writeFileAtomic(join(dir, 'index.json'), `${JSON.stringify(upgraded, null, 2)}\n`).catch(() => undefined);
@@ -242,8 +245,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
 
   /** RG-08/IN-03: an integrity names exactly one name@version; a lockfile that gives a component
    * the integrity of another one (whose entry is in the store) is refused, never served. */
-  const checkIdentity = (dir: string, name: string, version: string): void => {
-    const index = readIndex(dir);
+  const checkIdentity = (dir: string, name: string, version: string, index = readIndex(dir)): void => {
     if (index !== undefined && (index.name !== name || index.version !== version)) {
       throw identityError(name, version, index);
     }
@@ -261,10 +263,11 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
     if (present) {
       const sizes: Record<string, number> = {};
-      const problem = check(dir, opts.integrity, sizes);
+      const read: { index?: StoreIndex } = {};
+      const problem = check(dir, opts.integrity, sizes, read);
       if (problem === undefined) {
-        checkIdentity(dir, name, version);
-        await addSizes(dir, sizes);
+        checkIdentity(dir, name, version, read.index);
+        await addSizes(dir, sizes, read.index);
         return join(dir, 'pkg');
       }
       options.reporter?.warn?.(`store entry of ${id} is damaged (${problem}); evicting and refetching`);

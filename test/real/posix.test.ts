@@ -9,11 +9,14 @@
  *   TCP over a shmif bus configured from rumpkg.json;
  * - audit of those images, with and without the embedded manifest, and with a component removed,
  *   an extra one, and a really changed archive member;
+ * - build --force through the object cache: the bytes of a cold build, damaged entries compiled
+ *   again, --dry-run still the whole plan;
  * - run: the image `build -o` wrote, a stale one, a missing one;
  * - bad archives: not ar, truncated, the other registration convention, another architecture.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAr, parseElf, relocatedBytes, relocationsFor, type ComponentManifest } from '../../components/index.js';
@@ -234,6 +237,55 @@ describe.skipIf(!posix.available)(title(posix, 'real posix-x86_64 archives, end 
         expect(doc.components.filter((c) => c.name !== '@rump/tcpip').every((c) => c.evidence === 'confirmed')).toBe(true);
         expect(r.code).toBe(3);
       });
+    });
+  });
+
+  describe('build --force and the object cache', () => {
+    it('re-links from cached objects into the bytes of a cold build; a damaged entry is compiled again', async () => {
+      const dir = join(w.work, 'udp-cache');
+      cpSync(join(ex, 'udp'), dir, { recursive: true, filter: (s) => !s.includes('/build') });
+      const objects = join(w.work, 'home', 'objects');
+      rmSync(objects, { recursive: true, force: true });
+      const image = join(dir, 'build', T, 'real-udp');
+      const digest = (): string => createHash('sha256').update(readFileSync(image)).digest('hex');
+      const hits = (stderr: string): string[] => stderr.split('\n').filter((l) => l.includes(' (object cache): '));
+
+      const cold = await w.rumpkg(['--verbose', 'build'], { cwd: dir });
+      expect(cold.code, cold.stderr).toBe(0);
+      expect(hits(cold.stderr)).toEqual([]);
+      const coldSha = digest();
+
+      const warm = await w.rumpkg(['--verbose', 'build', '--force'], { cwd: dir });
+      expect(warm.code, warm.stderr).toBe(0);
+      // the application and the glue compiles and the main renaming: from the cache; the link ran
+      expect(hits(warm.stderr).map((l) => l.split(' (object cache)')[0]).sort()).toEqual([`compile ${join(dir, 'app.c')}`, 'compile the orchestration glue', 'rename main to rumpkg_main_0 in obj/app0.o']);
+      expect(warm.stderr).toMatch(/^link the image for posix-x86_64: cc /m);
+      expect(digest()).toBe(coldSha);
+
+      // every entry damaged (a flipped byte in its last output): each step runs again, same bytes
+      const entries = readdirSync(objects).filter((d) => d !== 'tmp').flatMap((d) => readdirSync(join(objects, d)).map((f) => join(objects, d, f)));
+      expect(entries).toHaveLength(3);
+      for (const f of entries) {
+        const b = readFileSync(f);
+        b[b.length - 1] = b[b.length - 1]! ^ 0x01;
+        writeFileSync(f, b);
+      }
+      const damaged = await w.rumpkg(['--verbose', 'build', '--force'], { cwd: dir });
+      expect(damaged.code, damaged.stderr).toBe(0);
+      expect(hits(damaged.stderr)).toEqual([]);
+      expect(digest()).toBe(coldSha);
+      // ...and their entries were written again
+      const again = await w.rumpkg(['--verbose', 'build', '--force'], { cwd: dir });
+      expect(hits(again.stderr)).toHaveLength(3);
+      expect(digest()).toBe(coldSha);
+
+      // --dry-run still prints the whole plan, compiles included, and it makes the same bytes
+      const dry = await w.rumpkg(['build', '--dry-run'], { cwd: dir });
+      expect(dry.stdout).toMatch(/^cc -c .* -o obj\/app0\.o src\/0\/app\.c$/m);
+      expect(dry.stdout).toMatch(/^cc -c .* -o obj\/rumpkg_main\.o glue\/rumpkg_main\.c$/m);
+      const byHand = join(w.work, 'udp-cache-by-hand.img');
+      execFileSync('sh', ['-c', dry.stdout], { env: { ...process.env, OUT: byHand } });
+      expect(createHash('sha256').update(readFileSync(byHand)).digest('hex')).toBe(coldSha);
     });
   });
 

@@ -4,7 +4,7 @@
  * and `cache verify` / `cache clean` see and remove what is there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanCache, createRegistryClient, homePaths, listCache, verifyCache } from '../../registry/index.js';
 import { isRumpkgError } from '../../components/index.js';
@@ -68,8 +68,13 @@ describe('download cache', () => {
 
     const v = await verifyCache(home);
     expect(v.http.badContentCount).toBe(0);
-    await cleanCache(home);
+    // the build's object cache goes with them
+    mkdirSync(join(homePaths(home).objects, 'ab'), { recursive: true });
+    writeFileSync(join(homePaths(home).objects, 'ab', 'entry'), 'x');
+    const cleaned = await cleanCache(home);
+    expect(cleaned.removed).toContain(homePaths(home).objects);
     expect(readdirSync(home)).not.toContain('cache');
+    expect(readdirSync(home)).not.toContain('objects');
     expect((await listCache(home)).http).toEqual([]);
   });
 });
