@@ -40,6 +40,7 @@
  *   `rtrequest`, `ifpromisc`); both manifests record the conflict.
  */
 import {
+  archiveTables,
   linkSetLevels,
   openFileSource,
   readArchiveTables,
@@ -80,12 +81,27 @@ const STB_WEAK = 2;
 const SHN_COMMON = 0xfff2;
 
 /**
- * The symbols of one archive for `analyzeArchives`, read with positioned reads: member headers, symbol tables, string
- * tables and link sets only (E_NOT_FOUND / E_EACCES / E_ELF / E_ARCH).
+ * Archives up to this size are read whole, in one read, with `sync` (then parsed in memory by
+ * the same readers): for archives of a few MB in the page cache one read(2) costs less than
+ * walking member headers and symbol tables with positioned reads through read-ahead windows.
+ * Larger ones keep the positioned reads (their code and data are never read).
+ */
+const WHOLE_ARCHIVE = 32 * 1024 * 1024;
+
+/**
+ * The symbols of one archive for `analyzeArchives` (E_NOT_FOUND / E_EACCES / E_ELF / E_ARCH):
+ * with `sync` and an archive up to WHOLE_ARCHIVE bytes, read whole in one read; otherwise with
+ * positioned reads of member headers, symbol tables, string tables and link sets only. Both
+ * paths run the same checks and give the same answers (`archiveTables` ≡ `readArchiveTables`).
  */
 export async function readArchiveScan(path: string, options: { lib: string; sync?: boolean }): Promise<ArchiveScan> {
   const source = await openFileSource(path, { sync: options.sync ?? false });
   try {
+    if (options.sync === true && source.size > 0 && source.size <= WHOLE_ARCHIVE) {
+      const bytes = await source.read(0, source.size);
+      const t = archiveTables(bytes, { file: path });
+      return scanTables(t, options.lib, tableRegistrations(t, (o, n) => bytes.subarray(o, o + n)));
+    }
     const t = await readArchiveTables(source);
     const members = new Map<number, Uint8Array>();
     for (const o of registeringObjects(t)) members.set(o.offset, await source.read(o.offset, o.size));
