@@ -158,12 +158,21 @@ interface ElfReader {
   u8(off: number): number;
   u16(off: number): number;
   u32(off: number): number;
-  /** A 64-bit (ELF64) or 32-bit (ELF32) word that must be an exact number. */
-  word(off: number, what: string): number;
+  /**
+   * A 64-bit (ELF64) or 32-bit (ELF32) word that must be an exact number. `what` names it in
+   * errors; with `n`, its `#` stands for `n` (hot loops pass a constant: no string is built per
+   * call unless there is an error).
+   */
+  word(off: number, what: string, n?: number): number;
   /** A 64-bit (ELF64) or 32-bit (ELF32) address. */
   addr(off: number): bigint;
   /** Decodes bytes [start, end) as UTF-8. */
   utf8(start: number, end: number): string;
+}
+
+/** An error's name for a field: `what`, its `#` replaced by `n` when given. */
+function fieldName(what: string, n: number | undefined): string {
+  return n === undefined ? what : what.replace('#', String(n));
 }
 
 /** Buffer's own utf8Slice skips toString's argument handling (a third of the decode time). */
@@ -191,10 +200,10 @@ export function createReader(bytes: Uint8Array, file: string, le: boolean, is64:
     u16: (off) => dv.getUint16(off, le),
     u32,
     word: is64
-      ? (off, what) => {
+      ? (off, what, n) => {
           const lo = dv.getUint32(off + (le ? 0 : 4), le);
           const hi = dv.getUint32(off + (le ? 4 : 0), le);
-          if (hi > 0x1fffff) elfError(file, `${what} is implausibly large (0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')})`);
+          if (hi > 0x1fffff) elfError(file, `${fieldName(what, n)} is implausibly large (0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')})`);
           return hi * 0x100000000 + lo;
         }
       : (off) => u32(off),
@@ -206,8 +215,8 @@ export function createReader(bytes: Uint8Array, file: string, le: boolean, is64:
 interface StringTable {
   /** The section's bytes (offsets below are local to them). */
   readonly data: Uint8Array;
-  /** Decodes the string at `index`; E_ELF if out of range or unterminated. */
-  get(index: number, what: string): string;
+  /** Decodes the string at `index`; E_ELF if out of range or unterminated (`what`, `n` as in `ElfReader.word`). */
+  get(index: number, what: string, n?: number): string;
   /** Byte range [start, end) of the string at `index` within `data` (no decoding). */
   range(index: number, what: string): [number, number];
   /**
@@ -226,7 +235,7 @@ function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Arr
   if (sec === undefined) {
     return {
       data: empty,
-      get: (index, what) => (index === 0 ? '' : elfError(file, `${what}: name index ${index} but there is no ${label}`)),
+      get: (index, what, n) => (index === 0 ? '' : elfError(file, `${fieldName(what, n)}: name index ${index} but there is no ${label}`)),
       range: (index, what) => (index === 0 ? [0, 0] : elfError(file, `${what}: name index ${index} but there is no ${label}`)),
       charge: () => undefined,
     };
@@ -266,10 +275,10 @@ function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Arr
     data,
     range,
     charge,
-    get: (index, what) => {
+    get: (index, what, n) => {
       if (index >= size) {
         if (index === 0) return '';
-        elfError(file, `${what}: string index ${index} is outside ${label} (size ${size})`, { index });
+        elfError(file, `${fieldName(what, n)}: string index ${index} is outside ${label} (size ${size})`, { index });
       }
       // Names are short: a loop finds the NUL (the table's last byte) and whether the name is
       // ASCII (then latin1 decoding, which skips UTF-8 validation, gives the same string).
@@ -423,14 +432,14 @@ function decodeSections(h: HeaderFields, table: Uint8Array, shnum: number): ElfS
           index: i,
           name: '',
           type,
-          flags: r.word(o + 8, `section ${i} sh_flags`),
+          flags: r.word(o + 8, 'section # sh_flags', i),
           addr: r.addr(o + 16),
-          offset: r.word(o + 24, `section ${i} sh_offset`),
-          size: r.word(o + 32, `section ${i} sh_size`),
+          offset: r.word(o + 24, 'section # sh_offset', i),
+          size: r.word(o + 32, 'section # sh_size', i),
           link: r.u32(o + 40),
           info: r.u32(o + 44),
-          addralign: r.word(o + 48, `section ${i} sh_addralign`),
-          entsize: r.word(o + 56, `section ${i} sh_entsize`),
+          addralign: r.word(o + 48, 'section # sh_addralign', i),
+          entsize: r.word(o + 56, 'section # sh_entsize', i),
         }
       : {
           index: i,
@@ -469,7 +478,7 @@ function sectionNameTable(h: HeaderFields, sections: ElfSection[], shstrndx: num
 function nameSections(h: HeaderFields, sections: ElfSection[], table: Uint8Array, shstrtab: ElfSection, data: Uint8Array): void {
   const strtab = stringTableOf(h.layout.file, shstrtab, data, 'the section name table');
   const r = createReader(table, h.layout.file, h.le, h.is64);
-  for (const s of sections) s.name = strtab.get(r.u32(s.index * h.shdrSize), `section ${s.index} name`);
+  for (const s of sections) s.name = strtab.get(r.u32(s.index * h.shdrSize), 'section # name', s.index);
 }
 
 /** Decodes the ELF header and the section header table (with names); no symbols. */
@@ -668,13 +677,13 @@ function decodeSymbols(view: SymbolTableView): ElfSymbol[] {
     const other = r.u8(o + (r.is64 ? 5 : 13));
     const rawShndx = r.u16(o + (r.is64 ? 6 : 14));
     const value = r.is64 ? r.dv.getBigUint64(o + 8, r.le) : BigInt(r.u32(o + 4));
-    const size = r.is64 ? r.word(o + 16, `symbol ${i} st_size`) : r.u32(o + 8);
+    const size = r.is64 ? r.word(o + 16, 'symbol # st_size', i) : r.u32(o + 8);
     const shndx = view.shndx(i, rawShndx);
     const section = view.sectionOf(i, rawShndx);
     const b = stInfo >> 4;
     const t = stInfo & 0xf;
     out[i] = {
-      name: names.get(nameIdx, `symbol ${i}`),
+      name: names.get(nameIdx, 'symbol #', i),
       value,
       size,
       bind: BINDS[b] ?? (b === 10 ? 'unique' : 'other'),

@@ -108,10 +108,10 @@ function scanSymbols(view: SymbolTableView, wantUndefined: boolean): ObjectScan 
     const sec = raw !== 0 && raw < 0xff00 && raw < view.sectionCount ? raw : view.sectionOf(i, raw);
     if (sec === 'UND') {
       if (!wantUndefined) continue;
-      const name = names.get(r.u32(o), `symbol ${i}`);
+      const name = names.get(r.u32(o), 'symbol #', i);
       if (name !== '') (bind === 2 ? weakUndef : undef).push(name);
     } else {
-      const name = names.get(r.u32(o), `symbol ${i}`);
+      const name = names.get(r.u32(o), 'symbol #', i);
       if (name !== '') defined.push(name);
     }
   }

@@ -137,10 +137,10 @@ function scanTables(t: ArchiveTables, lib: string, registrations: ArchiveRegistr
         const isWeak = bind === STB_WEAK;
         const isCommon = !isWeak && shndx === SHN_COMMON;
         if (pass === 1) {
-          if (isWeak) weak.add(view.names.get(r.u32(o), `symbol ${i}`));
-          else if (isCommon) common.add(view.names.get(r.u32(o), `symbol ${i}`));
+          if (isWeak) weak.add(view.names.get(r.u32(o), 'symbol #', i));
+          else if (isCommon) common.add(view.names.get(r.u32(o), 'symbol #', i));
         } else if (!isWeak && !isCommon) {
-          const n = view.names.get(r.u32(o), `symbol ${i}`);
+          const n = view.names.get(r.u32(o), 'symbol #', i);
           if (weak.has(n) || common.has(n)) strongSomewhere.add(n);
         }
       }
