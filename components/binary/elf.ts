@@ -734,17 +734,25 @@ export function parseElf(bytes: Uint8Array, options: ParseElfOptions = {}): ElfF
   const file = options.file ?? '<bytes>';
   const info = parseElfSections(bytes, file);
   const symtab = findSymbolTable(info.sections);
-  const symbols =
-    options.symbols === false || symtab === undefined ? [] : decodeSymbols(symbolTableView(info, symtab));
+  const view = options.symbols === false || symtab === undefined ? undefined : symbolTableView(info, symtab);
+  return elfFileOf(info, view, options.notes !== false);
+}
+
+/**
+ * The `ElfFile` of an object already read by `parseElfSections` (+ `symbolTableView` of the table
+ * `findSymbolTable` picks, or undefined for no symbols): what `parseElf` of the same bytes gives,
+ * without decoding the header and section table again.
+ */
+export function elfFileOf(info: ElfHeaderInfo, view: SymbolTableView | undefined, notes = false): ElfFile {
   return {
-    ...elfIdentity({ ...info, file }),
+    ...elfIdentity(info),
     type: info.type,
     entry: info.entry,
     sections: info.sections,
-    symbolTable: symbolTableName(symtab),
-    symbols,
-    notes: options.notes === false ? [] : decodeNotes(info),
-    bytes,
+    symbolTable: symbolTableName(findSymbolTable(info.sections)),
+    symbols: view === undefined ? [] : decodeSymbols(view),
+    notes: notes ? decodeNotes(info) : [],
+    bytes: info.reader.bytes,
   };
 }
 

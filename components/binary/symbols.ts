@@ -40,6 +40,7 @@ import {
   SHF_ALLOC,
   SHT,
   parseElf,
+  elfFileOf,
   symbolTableView,
 } from './elf.js';
 import { indexDefinedSymbols, type DefinedIndex } from './symbol-index.js';
@@ -571,14 +572,16 @@ export interface ArchiveRegistration {
 const SHT_INIT_ARRAY = 14;
 
 /**
- * The registrations of the objects of `t` that can carry one (`registeringObjects`): those
- * members are taken whole through `read` and their relocations followed (registrations.ts);
- * the others (most of an archive) cost nothing more.
+ * The registrations of the objects of `t` that can carry one (`registeringObjects`): their
+ * relocations are followed (registrations.ts) — from the parse `t` already holds when the object
+ * was read whole, else taken whole through `read`; the others (most of an archive) cost nothing more.
  */
 export function tableRegistrations(t: ArchiveTables, read: (offset: number, size: number) => Uint8Array, levelNames: readonly string[] = RUMP_COMPONENT_TYPES): ArchiveRegistration[] {
   const out: ArchiveRegistration[] = [];
-  for (const o of registeringObjects(t)) {
-    const elf = parseElf(read(o.offset, o.size), { file: o.label, notes: false });
+  for (const o of t.objects) {
+    if (!registers(o)) continue;
+    // Read in memory (`archiveTables`): its header, sections and symbol table are parsed already.
+    const elf = 'reader' in o.layout ? elfFileOf(o.layout as ElfHeaderInfo, o.view) : parseElf(read(o.offset, o.size), { file: o.label, notes: false });
     for (const r of objectRegistrations(elf)) {
       out.push({ member: o.member, level: r.type === null ? null : (levelNames[r.type] ?? `rc_type:${r.type}`), via: r.via });
     }
@@ -588,7 +591,11 @@ export function tableRegistrations(t: ArchiveTables, read: (offset: number, size
 
 /** The objects of `t` that can carry a registration (a `.init_array` or link-set section). */
 export function registeringObjects(t: ArchiveTables): Array<{ label: string; member: string; offset: number; size: number }> {
-  return t.objects.filter((o) => o.layout.sections.some((s) => s.type === SHT_INIT_ARRAY || s.name.startsWith('.init_array') || s.name.startsWith('.ctors') || s.name === LINK_SET_SECTION));
+  return t.objects.filter(registers);
+}
+
+function registers(o: ObjectTables): boolean {
+  return o.layout.sections.some((s) => s.type === SHT_INIT_ARRAY || s.name.startsWith('.init_array') || s.name.startsWith('.ctors') || s.name === LINK_SET_SECTION);
 }
 
 /** The fingerprint recorded per target at pack/publish time (SymbolEvidence in types.ts). */
