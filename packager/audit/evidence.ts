@@ -24,15 +24,15 @@
  * of the archive's bytes and of this code. The audit still reads every archive whole and hashes
  * it (sha256) on every run; an entry is used only when its recorded sha256 equals the hash of the
  * bytes just read and its format and tool version are this code's — otherwise the facts are
- * computed from the bytes and the entry is (re)written (atomically: temp file + rename; a failed
- * write only costs the next run the computation). So a cached answer is always the answer for
+ * computed from the bytes and the entry is (re)written (atomically: a temp file in <home>/cache/tmp, then
+ * rename; a failed write only costs the next run the computation). So a cached answer is always the answer for
  * the bytes audited now; an entry is as trusted as the store beside it (the same home, the same
  * owner). Bump PRINTS_FORMAT whenever what `archiveFacts` computes changes.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { read as fsRead } from 'node:fs';
 import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   RumpkgError,
@@ -369,6 +369,9 @@ interface ArchiveFacts {
 /** The cache entry format (see the module head); bump when `archiveFacts` computes otherwise. */
 const PRINTS_FORMAT = 1;
 
+/** `rumpkg@<version>`, recorded in and required of cache entries (read once). */
+let toolName: string | undefined;
+
 /** Archive facts already computed in this process, by the archive's sha256. */
 const factsByHash = new Map<string, ArchiveFacts>();
 
@@ -393,7 +396,8 @@ async function archiveFacts(path: string, cacheDir: string | undefined): Promise
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const known = factsByHash.get(sha256);
   if (known !== undefined) return known;
-  const tool = `rumpkg@${toolVersion()}`;
+  toolName ??= `rumpkg@${toolVersion()}`;
+  const tool = toolName;
   const entry = cacheDir === undefined ? undefined : join(cacheDir, `${sha256}.json`);
   if (entry !== undefined) {
     try {
@@ -411,9 +415,13 @@ async function archiveFacts(path: string, cacheDir: string | undefined): Promise
   const facts: ArchiveFacts = { defined: s.defined, linkSetTypes: s.linkSet?.types ?? null, prints: archivePrints(bytes, { file: path }) };
   factsByHash.set(sha256, facts);
   if (entry !== undefined && cacheDir !== undefined) {
-    const tmp = `${entry}.${process.pid}.${Date.now()}.tmp`;
+    // staged in <home>/cache/tmp under a `<kind>-<pid>-` name: a write cut off by a crash is
+    // removed by the next run's stale-temp sweep (registry/home cleanStaleTemp, CA-01)
+    const tmpDir = join(dirname(cacheDir), 'tmp');
+    const tmp = join(tmpDir, `prints-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       await mkdir(cacheDir, { recursive: true });
+      await mkdir(tmpDir, { recursive: true });
       await writeFile(tmp, JSON.stringify({ format: PRINTS_FORMAT, tool, sha256, ...facts }));
       await rename(tmp, entry);
     } catch {
