@@ -19,15 +19,16 @@
  * by their link-set entries: by `rc_name` when the struct has one, else by the init levels left
  * over once every component found by symbols has taken its own.
  *
- * The archive facts cache (`printsCache`, `<home>/cache/prints`): what a known component's
- * archive yields (its defined names, link-set levels, member content prints) is a pure function
- * of the archive's bytes and of this code. The audit still reads every archive whole and hashes
- * it (sha256) on every run; an entry is used only when its recorded sha256 equals the hash of the
- * bytes just read and its format and tool version are this code's — otherwise the facts are
- * computed from the bytes and the entry is (re)written (atomically: a temp file in <home>/cache/tmp, then
- * rename; a failed write only costs the next run the computation). So a cached answer is always the answer for
- * the bytes audited now; an entry is as trusted as the store beside it (the same home, the same
- * owner). Bump PRINTS_FORMAT whenever what `archiveFacts` computes changes.
+ * The archive facts cache (`printsCache`, `<home>/cache/prints`), and why it is safe: what a
+ * known component's archive yields (its defined names, link-set levels, member content prints)
+ * is a pure function of the archive's bytes and of this code. The audit still reads every
+ * archive whole and hashes it (sha256) on every run; an entry is used only when its recorded
+ * sha256 equals the hash of the bytes just read and its format and tool version are this
+ * code's — otherwise the facts are computed from the bytes and the entry is (re)written
+ * (atomically: a temp file in `<home>/cache/tmp`, then rename; a failed write only costs the
+ * next run the computation). So a cached answer is the answer for the bytes audited now; an
+ * entry is as trusted as the store beside it (the same home, the same owner). Bump
+ * PRINTS_FORMAT whenever what `archiveFacts` computes changes.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { read as fsRead } from 'node:fs';
