@@ -18,7 +18,7 @@
  *   `st_shndx == SHN_XINDEX` are resolved through the `SHT_SYMTAB_SHNDX` section.
  * - Program headers are not decoded (nothing here needs them); notes come from SHT_NOTE sections.
  */
-import { Buffer } from 'node:buffer';
+import { Buffer, isAscii } from 'node:buffer';
 import { RumpkgError } from '../model/index.js';
 
 export const SHT = {
@@ -268,6 +268,8 @@ function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Arr
     charge(e - index);
     return [index, e];
   };
+  // A table of ASCII names (checked once, natively) needs no per-byte scan of each name.
+  const ascii = isAscii(data);
   const fastLatin1 = (buf as Buffer & { latin1Slice?: (s: number, e: number) => string }).latin1Slice;
   const latin1 =
     typeof fastLatin1 === 'function' ? (s: number, e: number): string => fastLatin1.call(buf, s, e) : (s: number, e: number): string => buf.toString('latin1', s, e);
@@ -279,6 +281,13 @@ function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Arr
       if (index >= size) {
         if (index === 0) return '';
         elfError(file, `${fieldName(what, n)}: string index ${index} is outside ${label} (size ${size})`, { index });
+      }
+      if (ascii) {
+        // memchr finds the NUL (the table's last byte bounds it); ASCII decodes the same as latin1.
+        const end = buf.indexOf(0, index);
+        if (end === index) return '';
+        charge(end - index);
+        return latin1(index, end);
       }
       // Names are short: a loop finds the NUL (the table's last byte) and whether the name is
       // ASCII (then latin1 decoding, which skips UTF-8 validation, gives the same string).
