@@ -40,12 +40,12 @@
  *   `rtrequest`, `ifpromisc`); both manifests record the conflict.
  */
 import {
+  archiveDefinitions,
   archiveTables,
   linkSetLevels,
   openFileSource,
   readArchiveTables,
   registeringObjects,
-  summarizeArchive,
   symbolDigest,
   tableRegistrations,
   type ArchiveRegistration,
@@ -77,8 +77,6 @@ export interface ArchiveScan {
   evidence: SymbolEvidence;
 }
 
-const STB_WEAK = 2;
-const SHN_COMMON = 0xfff2;
 
 /**
  * Archives up to this size are read whole, in one read, with `sync` (then parsed in memory by
@@ -112,40 +110,11 @@ export async function readArchiveScan(path: string, options: { lib: string; sync
 }
 
 function scanTables(t: ArchiveTables, lib: string, registrations: ArchiveRegistration[]): ArchiveScan {
-  const s = summarizeArchive(t);
-  // summarizeArchive does not say how a name is defined; one more pass over the symbol tables
-  // picks out weak and common definitions (names decoded only for those).
-  const weak = new Set<string>();
-  const common = new Set<string>();
-  const strongSomewhere = new Set<string>();
-  const tables = t.objects.flatMap((o) => (o.view === undefined ? [] : [o.view]));
-  // Pass 1 decodes weak and common definitions; pass 2 (only when there are some) the strong
-  // definitions, to see which of those names another member defines strongly.
-  for (const pass of [1, 2]) {
-    // One symbol table holds one entry per global name, so a single-object archive needs no pass 2.
-    if (pass === 2 && ((weak.size === 0 && common.size === 0) || tables.length < 2)) break;
-    for (const view of tables) {
-      const r = view.reader;
-      const infoAt = r.is64 ? 4 : 12;
-      const shndxAt = r.is64 ? 6 : 14;
-      for (let i = 1; i < view.count; i++) {
-        const o = i * view.entsize;
-        const bind = (view.data[o + infoAt] as number) >> 4;
-        if (bind !== 1 && bind !== STB_WEAK && bind !== 10) continue;
-        const shndx = r.u16(o + shndxAt);
-        if (shndx === 0) continue; // undefined
-        const isWeak = bind === STB_WEAK;
-        const isCommon = !isWeak && shndx === SHN_COMMON;
-        if (pass === 1) {
-          if (isWeak) weak.add(view.names.get(r.u32(o), 'symbol #', i));
-          else if (isCommon) common.add(view.names.get(r.u32(o), 'symbol #', i));
-        } else if (!isWeak && !isCommon) {
-          const n = view.names.get(r.u32(o), 'symbol #', i);
-          if (weak.has(n) || common.has(n)) strongSomewhere.add(n);
-        }
-      }
-    }
-  }
+  // One walk of the symbol tables: the summary and how each defined name is defined.
+  const s = archiveDefinitions(t);
+  const weak = s.weakDefined;
+  const common = s.commonDefined;
+  const strongSomewhere = s.strongToo;
   // Strong: the defined names less those only weakly or commonly defined (the sets are small).
   const notStrong = (n: string): boolean => (weak.has(n) || common.has(n)) && !strongSomewhere.has(n);
   const strong = weak.size === 0 && common.size === 0 ? s.defined : s.defined.filter((n) => !notStrong(n));
