@@ -151,7 +151,6 @@ export function isElf(bytes: Uint8Array): boolean {
 interface ElfReader {
   readonly file: string;
   readonly bytes: Uint8Array;
-  readonly buf: Buffer;
   readonly dv: DataView;
   readonly le: boolean;
   readonly is64: boolean;
@@ -178,21 +177,20 @@ function fieldName(what: string, n: number | undefined): string {
 /** Buffer's own utf8Slice skips toString's argument handling (a third of the decode time). */
 type FastBuffer = Buffer & { utf8Slice?: (start: number, end: number) => string };
 
+/** `bytes` as a Buffer: itself when it is one (archive members and sections are views of one). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** A reader over `bytes` (a whole file, or one section read on its own: offsets are local to it). */
 export function createReader(bytes: Uint8Array, file: string, le: boolean, is64: boolean): ElfReader {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u32 = (off: number): number => dv.getUint32(off, le);
-  const fast = buf as FastBuffer;
-  const utf8 =
-    typeof fast.utf8Slice === 'function'
-      ? (s: number, e: number): string => (fast.utf8Slice as (s: number, e: number) => string).call(buf, s, e)
-      : (s: number, e: number): string => buf.toString('utf8', s, e);
   return {
-    utf8,
+    // only notes decode UTF-8 through a reader
+    utf8: (s, e) => asBuffer(bytes).toString('utf8', s, e),
     file,
     bytes,
-    buf,
     dv,
     le,
     is64,
@@ -246,7 +244,7 @@ function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Arr
   // The ELF spec requires the last byte of a string table to be NUL; relying on it bounds every
   // scan below by the section end.
   if (size > 0 && data[size - 1] !== 0) elfError(file, `${label} (section ${sec.index}) does not end with a NUL byte`);
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const buf = asBuffer(data);
   const fast = buf as FastBuffer;
   const utf8 =
     typeof fast.utf8Slice === 'function'
@@ -284,7 +282,7 @@ function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Arr
       }
       if (ascii) {
         // memchr finds the NUL (the table's last byte bounds it); ASCII decodes the same as latin1.
-        const end = buf.indexOf(0, index);
+        const end = data.indexOf(0, index);
         if (end === index) return '';
         charge(end - index);
         return latin1(index, end);
