@@ -672,7 +672,38 @@ function symbolSection(shndx: number, machine: number): SymbolSection {
   return 'RESERVED';
 }
 
-function decodeSymbols(view: SymbolTableView): ElfSymbol[] {
+/**
+ * A decoded symbol whose name is decoded when first read: for readers that need the names of a
+ * few symbols of a table (registrations.ts). The name index was checked when it was made.
+ */
+class LazyNameSymbol implements ElfSymbol {
+  #names: StringTable;
+  #index: number;
+  #symbol: number;
+  #name: string | undefined;
+  constructor(
+    names: StringTable,
+    index: number,
+    symbol: number,
+    public value: bigint,
+    public size: number,
+    public bind: SymbolBind,
+    public type: SymbolType,
+    public visibility: number,
+    public section: SymbolSection,
+    public shndx: number,
+  ) {
+    this.#names = names;
+    this.#index = index;
+    this.#symbol = symbol;
+  }
+  get name(): string {
+    this.#name ??= this.#names.get(this.#index, 'symbol #', this.#symbol);
+    return this.#name;
+  }
+}
+
+function decodeSymbols(view: SymbolTableView, lazyNames = false): ElfSymbol[] {
   const r = view.reader;
   const { count, entsize, names } = view;
   const base = 0;
@@ -689,6 +720,13 @@ function decodeSymbols(view: SymbolTableView): ElfSymbol[] {
     const section = view.sectionOf(i, rawShndx);
     const b = stInfo >> 4;
     const t = stInfo & 0xf;
+    if (lazyNames) {
+      // the same range check (and error) decoding would give now; the string itself later
+      if (nameIdx !== 0 && nameIdx >= names.data.length) names.get(nameIdx, 'symbol #', i);
+      const bind = BINDS[b] ?? (b === 10 ? 'unique' : 'other');
+      out[i] = new LazyNameSymbol(names, nameIdx, i, value, size, bind, TYPES[t] ?? (t === 10 ? 'ifunc' : 'other'), other & 3, section, shndx);
+      continue;
+    }
     out[i] = {
       name: names.get(nameIdx, 'symbol #', i),
       value,
@@ -748,16 +786,17 @@ export function parseElf(bytes: Uint8Array, options: ParseElfOptions = {}): ElfF
 /**
  * The `ElfFile` of an object already read by `parseElfSections` (+ `symbolTableView` of the table
  * `findSymbolTable` picks, or undefined for no symbols): what `parseElf` of the same bytes gives,
- * without decoding the header and section table again.
+ * without decoding the header and section table again. `lazyNames`: symbol names are decoded
+ * when read (name indexes are still checked here).
  */
-export function elfFileOf(info: ElfHeaderInfo, view: SymbolTableView | undefined, notes = false): ElfFile {
+export function elfFileOf(info: ElfHeaderInfo, view: SymbolTableView | undefined, notes = false, lazyNames = false): ElfFile {
   return {
     ...elfIdentity(info),
     type: info.type,
     entry: info.entry,
     sections: info.sections,
     symbolTable: symbolTableName(findSymbolTable(info.sections)),
-    symbols: view === undefined ? [] : decodeSymbols(view),
+    symbols: view === undefined ? [] : decodeSymbols(view, lazyNames),
     notes: notes ? decodeNotes(info) : [],
     bytes: info.reader.bytes,
   };

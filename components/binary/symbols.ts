@@ -629,7 +629,7 @@ export function tableRegistrations(t: ArchiveTables, read: (offset: number, size
   for (const o of t.objects) {
     if (!registers(o)) continue;
     // Read in memory (`archiveTables`): its header, sections and symbol table are parsed already.
-    const elf = 'reader' in o.layout ? elfFileOf(o.layout as ElfHeaderInfo, o.view) : parseElf(read(o.offset, o.size), { file: o.label, notes: false });
+    const elf = 'reader' in o.layout ? elfFileOf(o.layout as ElfHeaderInfo, o.view, false, true) : parseElf(read(o.offset, o.size), { file: o.label, notes: false });
     for (const r of objectRegistrations(elf)) {
       out.push({ member: o.member, level: r.type === null ? null : (levelNames[r.type] ?? `rc_type:${r.type}`), via: r.via });
     }
