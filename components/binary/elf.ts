@@ -182,31 +182,48 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A reader over `bytes` (a whole file, or one section read on its own: offsets are local to it). */
+/**
+ * A reader over `bytes` (a whole file, or one section read on its own: offsets are local to it).
+ * A class, not an object of closures: objects keep one reader per member and per table read.
+ */
+class Reader implements ElfReader {
+  readonly dv: DataView;
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly file: string,
+    readonly le: boolean,
+    readonly is64: boolean,
+  ) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  u8(off: number): number {
+    return this.dv.getUint8(off);
+  }
+  u16(off: number): number {
+    return this.dv.getUint16(off, this.le);
+  }
+  u32(off: number): number {
+    return this.dv.getUint32(off, this.le);
+  }
+  word(off: number, what: string, n?: number): number {
+    if (!this.is64) return this.dv.getUint32(off, this.le);
+    const le = this.le;
+    const lo = this.dv.getUint32(off + (le ? 0 : 4), le);
+    const hi = this.dv.getUint32(off + (le ? 4 : 0), le);
+    if (hi > 0x1fffff) elfError(this.file, `${fieldName(what, n)} is implausibly large (0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')})`);
+    return hi * 0x100000000 + lo;
+  }
+  addr(off: number): bigint {
+    return this.is64 ? this.dv.getBigUint64(off, this.le) : BigInt(this.dv.getUint32(off, this.le));
+  }
+  // only notes decode UTF-8 through a reader
+  utf8(start: number, end: number): string {
+    return asBuffer(this.bytes).toString('utf8', start, end);
+  }
+}
+
 export function createReader(bytes: Uint8Array, file: string, le: boolean, is64: boolean): ElfReader {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const u32 = (off: number): number => dv.getUint32(off, le);
-  return {
-    // only notes decode UTF-8 through a reader
-    utf8: (s, e) => asBuffer(bytes).toString('utf8', s, e),
-    file,
-    bytes,
-    dv,
-    le,
-    is64,
-    u8: (off) => dv.getUint8(off),
-    u16: (off) => dv.getUint16(off, le),
-    u32,
-    word: is64
-      ? (off, what, n) => {
-          const lo = dv.getUint32(off + (le ? 0 : 4), le);
-          const hi = dv.getUint32(off + (le ? 4 : 0), le);
-          if (hi > 0x1fffff) elfError(file, `${fieldName(what, n)} is implausibly large (0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')})`);
-          return hi * 0x100000000 + lo;
-        }
-      : (off) => u32(off),
-    addr: is64 ? (off) => dv.getBigUint64(off, le) : (off) => BigInt(u32(off)),
-  };
+  return new Reader(bytes, file, le, is64);
 }
 
 /** Reads NUL-terminated strings from one string table section, with a total work budget. */
