@@ -315,7 +315,6 @@ function imageLinkSet(info: ElfHeaderInfo): ImageLinkSet | null {
   };
 }
 
-const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Whether `x` is in `sorted` (sorted by UTF-16 code unit): binary search. */
 function inSorted(sorted: readonly string[], x: string): boolean {
@@ -333,10 +332,11 @@ function inSorted(sorted: readonly string[], x: string): boolean {
 
 /** Sorted (by UTF-16 code unit, = byte order for ASCII names) and unique. */
 function sortedUnique(xs: Iterable<string>): string[] {
-  // An explicit comparator and an adjacent-duplicate pass: much faster than `new Set` +
-  // the default sort on hundreds of thousands of fresh strings.
+  // The default sort (strings compared by UTF-16 code unit inside the engine, no comparator
+  // call per comparison: about half the time, cold or warm) and an adjacent-duplicate pass
+  // (cheaper than a `new Set` of hundreds of thousands of fresh strings).
   const a = Array.isArray(xs) ? (xs as string[]).slice() : [...xs];
-  a.sort(byCodeUnit);
+  a.sort();
   let w = 0;
   for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[w - 1]) a[w++] = a[i] as string;
   a.length = w;
