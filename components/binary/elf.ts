@@ -174,9 +174,6 @@ function fieldName(what: string, n: number | undefined): string {
   return n === undefined ? what : what.replace('#', String(n));
 }
 
-/** Buffer's own utf8Slice skips toString's argument handling (a third of the decode time). */
-type FastBuffer = Buffer & { utf8Slice?: (start: number, end: number) => string };
-
 /** `bytes` as a Buffer: itself when it is one (archive members and sections are views of one). */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -261,63 +258,73 @@ function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Arr
   // The ELF spec requires the last byte of a string table to be NUL; relying on it bounds every
   // scan below by the section end.
   if (size > 0 && data[size - 1] !== 0) elfError(file, `${label} (section ${sec.index}) does not end with a NUL byte`);
-  const buf = asBuffer(data);
-  const fast = buf as FastBuffer;
-  const utf8 =
-    typeof fast.utf8Slice === 'function'
-      ? (s: number, e: number): string => (fast.utf8Slice as (s: number, e: number) => string).call(buf, s, e)
-      : (s: number, e: number): string => buf.toString('utf8', s, e);
+  return new Strings(file, data, label);
+}
+
+type Slice = (this: Buffer, start: number, end: number) => string;
+const bufferProto = Buffer.prototype as Buffer & { latin1Slice?: Slice; utf8Slice?: Slice };
+/** Buffer's own latin1Slice / utf8Slice skip toString's argument handling (a third of the decode time). */
+const latin1Slice: Slice = typeof bufferProto.latin1Slice === 'function' ? bufferProto.latin1Slice : function (s, e) { return this.toString('latin1', s, e); };
+const utf8Slice: Slice = typeof bufferProto.utf8Slice === 'function' ? bufferProto.utf8Slice : function (s, e) { return this.toString('utf8', s, e); };
+
+/** A checked, NUL-terminated string table (`stringTableOf`): a class, one per table read. */
+class Strings implements StringTable {
+  readonly #buf: Buffer;
+  readonly #size: number;
+  /** All names ASCII (checked once, natively): no per-byte scan of each name. */
+  readonly #ascii: boolean;
   // Overlapping names (suffix sharing) are legitimate, but a hostile table could make many
   // symbols point at one huge string: cap the total bytes decoded.
-  let budget = size * 8 + (1 << 20);
-  const charge = (n: number): void => {
-    budget -= n;
-    if (budget < 0) elfError(file, `${label}: string references overlap implausibly (decoding budget exceeded)`);
-  };
-  const range = (index: number, what: string): [number, number] => {
-    if (index >= size) {
+  #budget: number;
+  constructor(
+    readonly file: string,
+    readonly data: Uint8Array,
+    readonly label: string,
+  ) {
+    this.#buf = asBuffer(data);
+    this.#size = data.length;
+    this.#ascii = isAscii(data);
+    this.#budget = data.length * 8 + (1 << 20);
+  }
+  charge(n: number): void {
+    this.#budget -= n;
+    if (this.#budget < 0) elfError(this.file, `${this.label}: string references overlap implausibly (decoding budget exceeded)`);
+  }
+  range(index: number, what: string): [number, number] {
+    if (index >= this.#size) {
       if (index === 0) return [0, 0];
-      elfError(file, `${what}: string index ${index} is outside ${label} (size ${size})`, { index });
+      elfError(this.file, `${what}: string index ${index} is outside ${this.label} (size ${this.#size})`, { index });
     }
-    const e = buf.indexOf(0, index); // memchr; the table's final NUL bounds it
-    charge(e - index);
+    const e = this.data.indexOf(0, index); // the table's final NUL bounds it
+    this.charge(e - index);
     return [index, e];
-  };
-  // A table of ASCII names (checked once, natively) needs no per-byte scan of each name.
-  const ascii = isAscii(data);
-  const fastLatin1 = (buf as Buffer & { latin1Slice?: (s: number, e: number) => string }).latin1Slice;
-  const latin1 =
-    typeof fastLatin1 === 'function' ? (s: number, e: number): string => fastLatin1.call(buf, s, e) : (s: number, e: number): string => buf.toString('latin1', s, e);
-  return {
-    data,
-    range,
-    charge,
-    get: (index, what, n) => {
-      if (index >= size) {
-        if (index === 0) return '';
-        elfError(file, `${fieldName(what, n)}: string index ${index} is outside ${label} (size ${size})`, { index });
-      }
-      if (ascii) {
-        // memchr finds the NUL (the table's last byte bounds it); ASCII decodes the same as latin1.
-        const end = data.indexOf(0, index);
-        if (end === index) return '';
-        charge(end - index);
-        return latin1(index, end);
-      }
-      // Names are short: a loop finds the NUL (the table's last byte) and whether the name is
-      // ASCII (then latin1 decoding, which skips UTF-8 validation, gives the same string).
-      let e = index;
-      let acc = 0;
-      let c = data[e] as number;
-      while (c !== 0) {
-        acc |= c;
-        c = data[++e] as number;
-      }
-      if (e === index) return '';
-      charge(e - index);
-      return acc < 0x80 ? latin1(index, e) : utf8(index, e);
-    },
-  };
+  }
+  get(index: number, what: string, n?: number): string {
+    if (index >= this.#size) {
+      if (index === 0) return '';
+      elfError(this.file, `${fieldName(what, n)}: string index ${index} is outside ${this.label} (size ${this.#size})`, { index });
+    }
+    const data = this.data;
+    if (this.#ascii) {
+      // memchr finds the NUL; ASCII decodes the same as latin1
+      const end = data.indexOf(0, index);
+      if (end === index) return '';
+      this.charge(end - index);
+      return latin1Slice.call(this.#buf, index, end);
+    }
+    // Names are short: a loop finds the NUL (the table's last byte) and whether the name is
+    // ASCII (then latin1 decoding, which skips UTF-8 validation, gives the same string).
+    let e = index;
+    let acc = 0;
+    let c = data[e] as number;
+    while (c !== 0) {
+      acc |= c;
+      c = data[++e] as number;
+    }
+    if (e === index) return '';
+    this.charge(e - index);
+    return acc < 0x80 ? latin1Slice.call(this.#buf, index, e) : utf8Slice.call(this.#buf, index, e);
+  }
 }
 
 /** What the ELF header and section header table say, read without the rest of the file. */
