@@ -449,14 +449,15 @@ function sectionCount(h: HeaderFields, s0: Uint8Array | undefined): { shnum: num
 }
 
 /** Decodes `shnum` section headers from `table` (the table's bytes), checking each against the file size. */
-function decodeSections(h: HeaderFields, table: Uint8Array, shnum: number): ElfSection[] {
-  const { file, size: len } = h.layout;
+function decodeSections(h: HeaderFields, table: Table, shnum: number): ElfSection[] {
+  const { size: len } = h.layout;
+  const file = h.layout.file;
   const is64 = h.is64;
-  const r = createReader(table, file, h.le, is64);
+  const { r, at } = table;
   const shdrSize = h.shdrSize;
   const sections: ElfSection[] = new Array<ElfSection>(shnum);
   for (let i = 0; i < shnum; i++) {
-    const o = i * shdrSize;
+    const o = at + i * shdrSize;
     const type = r.u32(o + 4);
     const sec: ElfSection = is64
       ? {
@@ -506,10 +507,16 @@ function sectionNameTable(h: HeaderFields, sections: ElfSection[], shstrndx: num
   return sec;
 }
 
-function nameSections(h: HeaderFields, sections: ElfSection[], table: Uint8Array, shstrtab: ElfSection, data: Uint8Array): void {
+function nameSections(h: HeaderFields, sections: ElfSection[], table: Table, shstrtab: ElfSection, data: Uint8Array): void {
   const strtab = stringTableOf(h.layout.file, shstrtab, data, 'the section name table');
-  const r = createReader(table, h.layout.file, h.le, h.is64);
-  for (const s of sections) s.name = strtab.get(r.u32(s.index * h.shdrSize), 'section # name', s.index);
+  const { r, at } = table;
+  for (const s of sections) s.name = strtab.get(r.u32(at + s.index * h.shdrSize), 'section # name', s.index);
+}
+
+/** The section header table: a reader and the table's offset in its bytes. */
+interface Table {
+  r: ElfReader;
+  at: number;
 }
 
 /** Decodes the ELF header and the section header table (with names); no symbols. */
@@ -518,7 +525,8 @@ export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo
   const reader = createReader(bytes, file, h.le, h.is64);
   if (h.shoff === 0) return { ...h.layout, reader, sections: [] };
   const { shnum, shstrndx } = sectionCount(h, bytes.subarray(h.shoff, h.shoff + h.shdrSize));
-  const table = bytes.subarray(h.shoff, h.shoff + shnum * h.shdrSize);
+  // the whole-file reader serves the section table too (sectionCount checked that it fits)
+  const table = { r: reader, at: h.shoff };
   const sections = decodeSections(h, table, shnum);
   const names = sectionNameTable(h, sections, shstrndx);
   if (names !== undefined) nameSections(h, sections, table, names, bytes.subarray(names.offset, names.offset + names.size));
@@ -549,7 +557,7 @@ export async function readElfLayout(source: ByteSource): Promise<ElfLayout> {
   if (h.shoff === 0) return { ...h.layout, sections: [] };
   const s0 = needsSection0(h) ? await source.read(h.shoff, h.shdrSize) : undefined;
   const { shnum, shstrndx } = sectionCount(h, s0);
-  const table = await source.read(h.shoff, shnum * h.shdrSize);
+  const table = { r: createReader(await source.read(h.shoff, shnum * h.shdrSize), file, h.le, h.is64), at: 0 };
   const sections = decodeSections(h, table, shnum);
   const names = sectionNameTable(h, sections, shstrndx);
   if (names !== undefined) nameSections(h, sections, table, names, await source.read(names.offset, names.size));
