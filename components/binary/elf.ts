@@ -356,9 +356,14 @@ interface HeaderFields {
   shnum: number;
   shstrndx: number;
   shdrSize: number;
+  /** A reader over `head`. */
+  reader: ElfReader;
 }
 
-/** Decodes and checks the ELF header; `head` holds the first min(size, 64) bytes of a file of `size` bytes. */
+/**
+ * Decodes and checks the ELF header; `head` holds the first min(size, 64) bytes of a file of
+ * `size` bytes, or more (the whole file: then `reader` serves the whole file).
+ */
 function decodeHeader(head: Uint8Array, size: number, file: string): HeaderFields {
   const len = size;
   if (len === 0) elfError(file, 'the file is empty');
@@ -413,7 +418,7 @@ function decodeHeader(head: Uint8Array, size: number, file: string): HeaderField
       elfError(file, `the section header table (e_shoff ${shoff}) lies past the end of the file (${len} bytes)`, { offset: shoff });
     }
   }
-  return { layout, le, is64, shoff, shnum, shstrndx, shdrSize };
+  return { layout, le, is64, shoff, shnum, shstrndx, shdrSize, reader: r };
 }
 
 /**
@@ -521,8 +526,8 @@ interface Table {
 
 /** Decodes the ELF header and the section header table (with names); no symbols. */
 export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo {
-  const h = decodeHeader(bytes.subarray(0, 64), bytes.length, file);
-  const reader = createReader(bytes, file, h.le, h.is64);
+  const h = decodeHeader(bytes, bytes.length, file);
+  const reader = h.reader;
   if (h.shoff === 0) return { ...h.layout, reader, sections: [] };
   const { shnum, shstrndx } = sectionCount(h, bytes.subarray(h.shoff, h.shoff + h.shdrSize));
   // the whole-file reader serves the section table too (sectionCount checked that it fits)
