@@ -225,9 +225,12 @@ interface Providers {
 
 /**
  * Who defines each name some archive references (only those: indexing every definition of a
- * real set would cost more than the scan). Strong providers are one string or several.
+ * real set would cost more than the scan). Strong providers are one string or several. And the
+ * strong conflicts: pairs of archives that define the same strong global (the link of both fails
+ * with "multiple definition"): library → other library → the shared names. Weak and common
+ * definitions merge and are not conflicts.
  */
-function providerIndex(scans: readonly ArchiveScan[]): Map<string, Providers> {
+function providerIndex(scans: readonly ArchiveScan[]): { idx: Map<string, Providers>; clashes: Map<string, Map<string, string[]>> } {
   const wanted = new Set<string>();
   for (const s of scans) {
     for (const n of s.undefined) if (isRumpReference(n)) wanted.add(n);
@@ -235,17 +238,33 @@ function providerIndex(scans: readonly ArchiveScan[]): Map<string, Providers> {
   }
   const idx = new Map<string, Providers>();
   const put = (name: string, lib: string, kind: keyof Providers): void => {
-    if (!wanted.has(name)) return;
     let p = idx.get(name);
     if (p === undefined) idx.set(name, (p = { strong: [], weak: [], common: [] }));
     p[kind].push(lib);
   };
+  // One walk of every strong definition serves both indexes (the set's largest lists).
+  const first = new Map<string, string>();
+  const clashes = new Map<string, Map<string, string[]>>();
+  const note = (a: string, b: string, name: string): void => {
+    let m = clashes.get(a);
+    if (m === undefined) clashes.set(a, (m = new Map()));
+    m.set(b, [...(m.get(b) ?? []), name]);
+  };
   for (const s of scans) {
-    for (const n of s.strong) put(n, s.lib, 'strong');
-    for (const n of s.weak) put(n, s.lib, 'weak');
-    for (const n of s.common) put(n, s.lib, 'common');
+    const lib = s.lib;
+    for (const n of s.strong) {
+      if (wanted.has(n)) put(n, lib, 'strong');
+      const other = first.get(n);
+      if (other === undefined) first.set(n, lib);
+      else if (other !== lib) {
+        note(lib, other, n);
+        note(other, lib, n);
+      }
+    }
+    for (const n of s.weak) if (wanted.has(n)) put(n, lib, 'weak');
+    for (const n of s.common) if (wanted.has(n)) put(n, lib, 'common');
   }
-  return idx;
+  return { idx, clashes };
 }
 
 /** Per archive: hard, optional and any-of edges proven by its references. Pure. */
@@ -345,37 +364,10 @@ function capabilityCovers(cat: CatalogByLib, from: string, to: string): boolean 
 }
 
 /**
- * Pairs of archives that define the same strong global (the link of both fails with "multiple
- * definition"): library → other library → the shared names. Weak and common definitions merge
- * and are not conflicts.
- */
-function strongConflicts(scans: readonly ArchiveScan[]): Map<string, Map<string, string[]>> {
-  const first = new Map<string, string>();
-  const out = new Map<string, Map<string, string[]>>();
-  const note = (a: string, b: string, name: string): void => {
-    let m = out.get(a);
-    if (m === undefined) out.set(a, (m = new Map()));
-    m.set(b, [...(m.get(b) ?? []), name]);
-  };
-  for (const s of scans) {
-    for (const n of s.strong) {
-      const other = first.get(n);
-      if (other === undefined) first.set(n, s.lib);
-      else if (other !== s.lib) {
-        note(s.lib, other, n);
-        note(other, s.lib, n);
-      }
-    }
-  }
-  return out;
-}
-
-/**
  * The symbol analysis of a set of archives against a catalog (see the module head). Pure.
  */
 export function analyzeArchives(scans: readonly ArchiveScan[], options: { catalog: Catalog }): SymbolAnalysis {
-  const idx = providerIndex(scans);
-  const clashes = strongConflicts(scans);
+  const { idx, clashes } = providerIndex(scans);
   const cat = catalogByLib(options.catalog);
   const present = new Map(scans.map((s) => [s.lib, s]));
   const archives: Record<string, ArchiveAnalysis> = {};
