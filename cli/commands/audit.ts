@@ -71,7 +71,7 @@ export function register(program: Command): void {
           // An image without a manifest does not say its target: try every locked target.
           lookup = async ({ target }) => {
             const targets = target === null ? Object.keys(lockfile.targets).sort() : [target];
-            const found = await Promise.all(targets.map((t) => packager.knownFromLockfile(lockfile, t, resolveDir, { reporter })));
+            const found = await Promise.all(targets.map((t) => packager.knownFromLockfile(lockfile, t, resolveDir, { reporter, ...(resolveDir.printsCache === undefined ? {} : { printsCache: resolveDir.printsCache }) })));
             return found.flat();
           };
         } else if (opts.componentsDir === undefined && opts.registry !== false) {

@@ -18,7 +18,7 @@
  *   `st_shndx == SHN_XINDEX` are resolved through the `SHT_SYMTAB_SHNDX` section.
  * - Program headers are not decoded (nothing here needs them); notes come from SHT_NOTE sections.
  */
-import { Buffer } from 'node:buffer';
+import { Buffer, isAscii } from 'node:buffer';
 import { RumpkgError } from '../model/index.js';
 
 export const SHT = {
@@ -151,63 +151,84 @@ export function isElf(bytes: Uint8Array): boolean {
 interface ElfReader {
   readonly file: string;
   readonly bytes: Uint8Array;
-  readonly buf: Buffer;
   readonly dv: DataView;
   readonly le: boolean;
   readonly is64: boolean;
   u8(off: number): number;
   u16(off: number): number;
   u32(off: number): number;
-  /** A 64-bit (ELF64) or 32-bit (ELF32) word that must be an exact number. */
-  word(off: number, what: string): number;
+  /**
+   * A 64-bit (ELF64) or 32-bit (ELF32) word that must be an exact number. `what` names it in
+   * errors; with `n`, its `#` stands for `n` (hot loops pass a constant: no string is built per
+   * call unless there is an error).
+   */
+  word(off: number, what: string, n?: number): number;
   /** A 64-bit (ELF64) or 32-bit (ELF32) address. */
   addr(off: number): bigint;
   /** Decodes bytes [start, end) as UTF-8. */
   utf8(start: number, end: number): string;
 }
 
-/** Buffer's own utf8Slice skips toString's argument handling (a third of the decode time). */
-type FastBuffer = Buffer & { utf8Slice?: (start: number, end: number) => string };
+/** An error's name for a field: `what`, its `#` replaced by `n` when given. */
+function fieldName(what: string, n: number | undefined): string {
+  return n === undefined ? what : what.replace('#', String(n));
+}
 
-/** A reader over `bytes` (a whole file, or one section read on its own: offsets are local to it). */
+/** `bytes` as a Buffer: itself when it is one (archive members and sections are views of one). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * A reader over `bytes` (a whole file, or one section read on its own: offsets are local to it).
+ * A class, not an object of closures: objects keep one reader per member and per table read.
+ */
+class Reader implements ElfReader {
+  readonly dv: DataView;
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly file: string,
+    readonly le: boolean,
+    readonly is64: boolean,
+  ) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  u8(off: number): number {
+    return this.dv.getUint8(off);
+  }
+  u16(off: number): number {
+    return this.dv.getUint16(off, this.le);
+  }
+  u32(off: number): number {
+    return this.dv.getUint32(off, this.le);
+  }
+  word(off: number, what: string, n?: number): number {
+    if (!this.is64) return this.dv.getUint32(off, this.le);
+    const le = this.le;
+    const lo = this.dv.getUint32(off + (le ? 0 : 4), le);
+    const hi = this.dv.getUint32(off + (le ? 4 : 0), le);
+    if (hi > 0x1fffff) elfError(this.file, `${fieldName(what, n)} is implausibly large (0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')})`);
+    return hi * 0x100000000 + lo;
+  }
+  addr(off: number): bigint {
+    return this.is64 ? this.dv.getBigUint64(off, this.le) : BigInt(this.dv.getUint32(off, this.le));
+  }
+  // only notes decode UTF-8 through a reader
+  utf8(start: number, end: number): string {
+    return asBuffer(this.bytes).toString('utf8', start, end);
+  }
+}
+
 export function createReader(bytes: Uint8Array, file: string, le: boolean, is64: boolean): ElfReader {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const u32 = (off: number): number => dv.getUint32(off, le);
-  const fast = buf as FastBuffer;
-  const utf8 =
-    typeof fast.utf8Slice === 'function'
-      ? (s: number, e: number): string => (fast.utf8Slice as (s: number, e: number) => string).call(buf, s, e)
-      : (s: number, e: number): string => buf.toString('utf8', s, e);
-  return {
-    utf8,
-    file,
-    bytes,
-    buf,
-    dv,
-    le,
-    is64,
-    u8: (off) => dv.getUint8(off),
-    u16: (off) => dv.getUint16(off, le),
-    u32,
-    word: is64
-      ? (off, what) => {
-          const lo = dv.getUint32(off + (le ? 0 : 4), le);
-          const hi = dv.getUint32(off + (le ? 4 : 0), le);
-          if (hi > 0x1fffff) elfError(file, `${what} is implausibly large (0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')})`);
-          return hi * 0x100000000 + lo;
-        }
-      : (off) => u32(off),
-    addr: is64 ? (off) => dv.getBigUint64(off, le) : (off) => BigInt(u32(off)),
-  };
+  return new Reader(bytes, file, le, is64);
 }
 
 /** Reads NUL-terminated strings from one string table section, with a total work budget. */
 interface StringTable {
   /** The section's bytes (offsets below are local to them). */
   readonly data: Uint8Array;
-  /** Decodes the string at `index`; E_ELF if out of range or unterminated. */
-  get(index: number, what: string): string;
+  /** Decodes the string at `index`; E_ELF if out of range or unterminated (`what`, `n` as in `ElfReader.word`). */
+  get(index: number, what: string, n?: number): string;
   /** Byte range [start, end) of the string at `index` within `data` (no decoding). */
   range(index: number, what: string): [number, number];
   /**
@@ -226,7 +247,7 @@ function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Arr
   if (sec === undefined) {
     return {
       data: empty,
-      get: (index, what) => (index === 0 ? '' : elfError(file, `${what}: name index ${index} but there is no ${label}`)),
+      get: (index, what, n) => (index === 0 ? '' : elfError(file, `${fieldName(what, n)}: name index ${index} but there is no ${label}`)),
       range: (index, what) => (index === 0 ? [0, 0] : elfError(file, `${what}: name index ${index} but there is no ${label}`)),
       charge: () => undefined,
     };
@@ -237,54 +258,73 @@ function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Arr
   // The ELF spec requires the last byte of a string table to be NUL; relying on it bounds every
   // scan below by the section end.
   if (size > 0 && data[size - 1] !== 0) elfError(file, `${label} (section ${sec.index}) does not end with a NUL byte`);
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const fast = buf as FastBuffer;
-  const utf8 =
-    typeof fast.utf8Slice === 'function'
-      ? (s: number, e: number): string => (fast.utf8Slice as (s: number, e: number) => string).call(buf, s, e)
-      : (s: number, e: number): string => buf.toString('utf8', s, e);
+  return new Strings(file, data, label);
+}
+
+type Slice = (this: Buffer, start: number, end: number) => string;
+const bufferProto = Buffer.prototype as Buffer & { latin1Slice?: Slice; utf8Slice?: Slice };
+/** Buffer's own latin1Slice / utf8Slice skip toString's argument handling (a third of the decode time). */
+const latin1Slice: Slice = typeof bufferProto.latin1Slice === 'function' ? bufferProto.latin1Slice : function (s, e) { return this.toString('latin1', s, e); };
+const utf8Slice: Slice = typeof bufferProto.utf8Slice === 'function' ? bufferProto.utf8Slice : function (s, e) { return this.toString('utf8', s, e); };
+
+/** A checked, NUL-terminated string table (`stringTableOf`): a class, one per table read. */
+class Strings implements StringTable {
+  readonly #buf: Buffer;
+  readonly #size: number;
+  /** All names ASCII (checked once, natively): no per-byte scan of each name. */
+  readonly #ascii: boolean;
   // Overlapping names (suffix sharing) are legitimate, but a hostile table could make many
   // symbols point at one huge string: cap the total bytes decoded.
-  let budget = size * 8 + (1 << 20);
-  const charge = (n: number): void => {
-    budget -= n;
-    if (budget < 0) elfError(file, `${label}: string references overlap implausibly (decoding budget exceeded)`);
-  };
-  const range = (index: number, what: string): [number, number] => {
-    if (index >= size) {
+  #budget: number;
+  constructor(
+    readonly file: string,
+    readonly data: Uint8Array,
+    readonly label: string,
+  ) {
+    this.#buf = asBuffer(data);
+    this.#size = data.length;
+    this.#ascii = isAscii(data);
+    this.#budget = data.length * 8 + (1 << 20);
+  }
+  charge(n: number): void {
+    this.#budget -= n;
+    if (this.#budget < 0) elfError(this.file, `${this.label}: string references overlap implausibly (decoding budget exceeded)`);
+  }
+  range(index: number, what: string): [number, number] {
+    if (index >= this.#size) {
       if (index === 0) return [0, 0];
-      elfError(file, `${what}: string index ${index} is outside ${label} (size ${size})`, { index });
+      elfError(this.file, `${what}: string index ${index} is outside ${this.label} (size ${this.#size})`, { index });
     }
-    const e = buf.indexOf(0, index); // memchr; the table's final NUL bounds it
-    charge(e - index);
+    const e = this.data.indexOf(0, index); // the table's final NUL bounds it
+    this.charge(e - index);
     return [index, e];
-  };
-  const fastLatin1 = (buf as Buffer & { latin1Slice?: (s: number, e: number) => string }).latin1Slice;
-  const latin1 =
-    typeof fastLatin1 === 'function' ? (s: number, e: number): string => fastLatin1.call(buf, s, e) : (s: number, e: number): string => buf.toString('latin1', s, e);
-  return {
-    data,
-    range,
-    charge,
-    get: (index, what) => {
-      if (index >= size) {
-        if (index === 0) return '';
-        elfError(file, `${what}: string index ${index} is outside ${label} (size ${size})`, { index });
-      }
-      // Names are short: a loop finds the NUL (the table's last byte) and whether the name is
-      // ASCII (then latin1 decoding, which skips UTF-8 validation, gives the same string).
-      let e = index;
-      let acc = 0;
-      let c = data[e] as number;
-      while (c !== 0) {
-        acc |= c;
-        c = data[++e] as number;
-      }
-      if (e === index) return '';
-      charge(e - index);
-      return acc < 0x80 ? latin1(index, e) : utf8(index, e);
-    },
-  };
+  }
+  get(index: number, what: string, n?: number): string {
+    if (index >= this.#size) {
+      if (index === 0) return '';
+      elfError(this.file, `${fieldName(what, n)}: string index ${index} is outside ${this.label} (size ${this.#size})`, { index });
+    }
+    const data = this.data;
+    if (this.#ascii) {
+      // memchr finds the NUL; ASCII decodes the same as latin1
+      const end = data.indexOf(0, index);
+      if (end === index) return '';
+      this.charge(end - index);
+      return latin1Slice.call(this.#buf, index, end);
+    }
+    // Names are short: a loop finds the NUL (the table's last byte) and whether the name is
+    // ASCII (then latin1 decoding, which skips UTF-8 validation, gives the same string).
+    let e = index;
+    let acc = 0;
+    let c = data[e] as number;
+    while (c !== 0) {
+      acc |= c;
+      c = data[++e] as number;
+    }
+    if (e === index) return '';
+    this.charge(e - index);
+    return acc < 0x80 ? latin1Slice.call(this.#buf, index, e) : utf8Slice.call(this.#buf, index, e);
+  }
 }
 
 /** What the ELF header and section header table say, read without the rest of the file. */
@@ -316,9 +356,14 @@ interface HeaderFields {
   shnum: number;
   shstrndx: number;
   shdrSize: number;
+  /** A reader over `head`. */
+  reader: ElfReader;
 }
 
-/** Decodes and checks the ELF header; `head` holds the first min(size, 64) bytes of a file of `size` bytes. */
+/**
+ * Decodes and checks the ELF header; `head` holds the first min(size, 64) bytes of a file of
+ * `size` bytes, or more (the whole file: then `reader` serves the whole file).
+ */
 function decodeHeader(head: Uint8Array, size: number, file: string): HeaderFields {
   const len = size;
   if (len === 0) elfError(file, 'the file is empty');
@@ -373,7 +418,7 @@ function decodeHeader(head: Uint8Array, size: number, file: string): HeaderField
       elfError(file, `the section header table (e_shoff ${shoff}) lies past the end of the file (${len} bytes)`, { offset: shoff });
     }
   }
-  return { layout, le, is64, shoff, shnum, shstrndx, shdrSize };
+  return { layout, le, is64, shoff, shnum, shstrndx, shdrSize, reader: r };
 }
 
 /**
@@ -409,28 +454,29 @@ function sectionCount(h: HeaderFields, s0: Uint8Array | undefined): { shnum: num
 }
 
 /** Decodes `shnum` section headers from `table` (the table's bytes), checking each against the file size. */
-function decodeSections(h: HeaderFields, table: Uint8Array, shnum: number): ElfSection[] {
-  const { file, size: len } = h.layout;
+function decodeSections(h: HeaderFields, table: Table, shnum: number): ElfSection[] {
+  const { size: len } = h.layout;
+  const file = h.layout.file;
   const is64 = h.is64;
-  const r = createReader(table, file, h.le, is64);
+  const { r, at } = table;
   const shdrSize = h.shdrSize;
   const sections: ElfSection[] = new Array<ElfSection>(shnum);
   for (let i = 0; i < shnum; i++) {
-    const o = i * shdrSize;
+    const o = at + i * shdrSize;
     const type = r.u32(o + 4);
     const sec: ElfSection = is64
       ? {
           index: i,
           name: '',
           type,
-          flags: r.word(o + 8, `section ${i} sh_flags`),
+          flags: r.word(o + 8, 'section # sh_flags', i),
           addr: r.addr(o + 16),
-          offset: r.word(o + 24, `section ${i} sh_offset`),
-          size: r.word(o + 32, `section ${i} sh_size`),
+          offset: r.word(o + 24, 'section # sh_offset', i),
+          size: r.word(o + 32, 'section # sh_size', i),
           link: r.u32(o + 40),
           info: r.u32(o + 44),
-          addralign: r.word(o + 48, `section ${i} sh_addralign`),
-          entsize: r.word(o + 56, `section ${i} sh_entsize`),
+          addralign: r.word(o + 48, 'section # sh_addralign', i),
+          entsize: r.word(o + 56, 'section # sh_entsize', i),
         }
       : {
           index: i,
@@ -466,19 +512,26 @@ function sectionNameTable(h: HeaderFields, sections: ElfSection[], shstrndx: num
   return sec;
 }
 
-function nameSections(h: HeaderFields, sections: ElfSection[], table: Uint8Array, shstrtab: ElfSection, data: Uint8Array): void {
+function nameSections(h: HeaderFields, sections: ElfSection[], table: Table, shstrtab: ElfSection, data: Uint8Array): void {
   const strtab = stringTableOf(h.layout.file, shstrtab, data, 'the section name table');
-  const r = createReader(table, h.layout.file, h.le, h.is64);
-  for (const s of sections) s.name = strtab.get(r.u32(s.index * h.shdrSize), `section ${s.index} name`);
+  const { r, at } = table;
+  for (const s of sections) s.name = strtab.get(r.u32(at + s.index * h.shdrSize), 'section # name', s.index);
+}
+
+/** The section header table: a reader and the table's offset in its bytes. */
+interface Table {
+  r: ElfReader;
+  at: number;
 }
 
 /** Decodes the ELF header and the section header table (with names); no symbols. */
 export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo {
-  const h = decodeHeader(bytes.subarray(0, 64), bytes.length, file);
-  const reader = createReader(bytes, file, h.le, h.is64);
+  const h = decodeHeader(bytes, bytes.length, file);
+  const reader = h.reader;
   if (h.shoff === 0) return { ...h.layout, reader, sections: [] };
   const { shnum, shstrndx } = sectionCount(h, bytes.subarray(h.shoff, h.shoff + h.shdrSize));
-  const table = bytes.subarray(h.shoff, h.shoff + shnum * h.shdrSize);
+  // the whole-file reader serves the section table too (sectionCount checked that it fits)
+  const table = { r: reader, at: h.shoff };
   const sections = decodeSections(h, table, shnum);
   const names = sectionNameTable(h, sections, shstrndx);
   if (names !== undefined) nameSections(h, sections, table, names, bytes.subarray(names.offset, names.offset + names.size));
@@ -509,7 +562,7 @@ export async function readElfLayout(source: ByteSource): Promise<ElfLayout> {
   if (h.shoff === 0) return { ...h.layout, sections: [] };
   const s0 = needsSection0(h) ? await source.read(h.shoff, h.shdrSize) : undefined;
   const { shnum, shstrndx } = sectionCount(h, s0);
-  const table = await source.read(h.shoff, shnum * h.shdrSize);
+  const table = { r: createReader(await source.read(h.shoff, shnum * h.shdrSize), file, h.le, h.is64), at: 0 };
   const sections = decodeSections(h, table, shnum);
   const names = sectionNameTable(h, sections, shstrndx);
   if (names !== undefined) nameSections(h, sections, table, names, await source.read(names.offset, names.size));
@@ -656,7 +709,38 @@ function symbolSection(shndx: number, machine: number): SymbolSection {
   return 'RESERVED';
 }
 
-function decodeSymbols(view: SymbolTableView): ElfSymbol[] {
+/**
+ * A decoded symbol whose name is decoded when first read: for readers that need the names of a
+ * few symbols of a table (registrations.ts). The name index was checked when it was made.
+ */
+class LazyNameSymbol implements ElfSymbol {
+  #names: StringTable;
+  #index: number;
+  #symbol: number;
+  #name: string | undefined;
+  constructor(
+    names: StringTable,
+    index: number,
+    symbol: number,
+    public value: bigint,
+    public size: number,
+    public bind: SymbolBind,
+    public type: SymbolType,
+    public visibility: number,
+    public section: SymbolSection,
+    public shndx: number,
+  ) {
+    this.#names = names;
+    this.#index = index;
+    this.#symbol = symbol;
+  }
+  get name(): string {
+    this.#name ??= this.#names.get(this.#index, 'symbol #', this.#symbol);
+    return this.#name;
+  }
+}
+
+function decodeSymbols(view: SymbolTableView, lazyNames = false): ElfSymbol[] {
   const r = view.reader;
   const { count, entsize, names } = view;
   const base = 0;
@@ -668,13 +752,20 @@ function decodeSymbols(view: SymbolTableView): ElfSymbol[] {
     const other = r.u8(o + (r.is64 ? 5 : 13));
     const rawShndx = r.u16(o + (r.is64 ? 6 : 14));
     const value = r.is64 ? r.dv.getBigUint64(o + 8, r.le) : BigInt(r.u32(o + 4));
-    const size = r.is64 ? r.word(o + 16, `symbol ${i} st_size`) : r.u32(o + 8);
+    const size = r.is64 ? r.word(o + 16, 'symbol # st_size', i) : r.u32(o + 8);
     const shndx = view.shndx(i, rawShndx);
     const section = view.sectionOf(i, rawShndx);
     const b = stInfo >> 4;
     const t = stInfo & 0xf;
+    if (lazyNames) {
+      // the same range check (and error) decoding would give now; the string itself later
+      if (nameIdx !== 0 && nameIdx >= names.data.length) names.get(nameIdx, 'symbol #', i);
+      const bind = BINDS[b] ?? (b === 10 ? 'unique' : 'other');
+      out[i] = new LazyNameSymbol(names, nameIdx, i, value, size, bind, TYPES[t] ?? (t === 10 ? 'ifunc' : 'other'), other & 3, section, shndx);
+      continue;
+    }
     out[i] = {
-      name: names.get(nameIdx, `symbol ${i}`),
+      name: names.get(nameIdx, 'symbol #', i),
       value,
       size,
       bind: BINDS[b] ?? (b === 10 ? 'unique' : 'other'),
@@ -725,17 +816,26 @@ export function parseElf(bytes: Uint8Array, options: ParseElfOptions = {}): ElfF
   const file = options.file ?? '<bytes>';
   const info = parseElfSections(bytes, file);
   const symtab = findSymbolTable(info.sections);
-  const symbols =
-    options.symbols === false || symtab === undefined ? [] : decodeSymbols(symbolTableView(info, symtab));
+  const view = options.symbols === false || symtab === undefined ? undefined : symbolTableView(info, symtab);
+  return elfFileOf(info, view, options.notes !== false);
+}
+
+/**
+ * The `ElfFile` of an object already read by `parseElfSections` (+ `symbolTableView` of the table
+ * `findSymbolTable` picks, or undefined for no symbols): what `parseElf` of the same bytes gives,
+ * without decoding the header and section table again. `lazyNames`: symbol names are decoded
+ * when read (name indexes are still checked here).
+ */
+export function elfFileOf(info: ElfHeaderInfo, view: SymbolTableView | undefined, notes = false, lazyNames = false): ElfFile {
   return {
-    ...elfIdentity({ ...info, file }),
+    ...elfIdentity(info),
     type: info.type,
     entry: info.entry,
     sections: info.sections,
-    symbolTable: symbolTableName(symtab),
-    symbols,
-    notes: options.notes === false ? [] : decodeNotes(info),
-    bytes,
+    symbolTable: symbolTableName(findSymbolTable(info.sections)),
+    symbols: view === undefined ? [] : decodeSymbols(view, lazyNames),
+    notes: notes ? decodeNotes(info) : [],
+    bytes: info.reader.bytes,
   };
 }
 

@@ -38,7 +38,6 @@ export function relocationsOf(elf: ElfFile, sec: ElfSection): Relocation[] {
   for (let k = 0; k < n; k++) {
     const o = k * ent;
     let offset: number;
-    let info: bigint | number;
     let symbol: number;
     let type: number;
     if (is64) {
@@ -46,12 +45,12 @@ export function relocationsOf(elf: ElfFile, sec: ElfSection): Relocation[] {
       const hi = dv.getUint32(o + (le ? 4 : 0), le);
       if (hi > 0x1fffff) elfError(elf.file, `relocation ${k} of ${sec.name}: r_offset is implausibly large`);
       offset = hi * 0x100000000 + lo;
-      info = dv.getBigUint64(o + 8, le);
-      symbol = Number(info >> 32n);
-      type = Number(info & 0xffffffffn);
+      // r_info's halves as two 32-bit reads (ELF64_R_SYM: high, ELF64_R_TYPE: low): no BigInt per entry
+      symbol = dv.getUint32(o + (le ? 12 : 8), le);
+      type = dv.getUint32(o + (le ? 8 : 12), le);
     } else {
       offset = dv.getUint32(o, le);
-      info = dv.getUint32(o + 4, le);
+      const info = dv.getUint32(o + 4, le);
       symbol = info >>> 8;
       type = info & 0xff;
     }

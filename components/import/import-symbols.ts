@@ -40,11 +40,12 @@
  *   `rtrequest`, `ifpromisc`); both manifests record the conflict.
  */
 import {
+  archiveDefinitions,
+  archiveTables,
   linkSetLevels,
   openFileSource,
   readArchiveTables,
   registeringObjects,
-  summarizeArchive,
   symbolDigest,
   tableRegistrations,
   type ArchiveRegistration,
@@ -76,16 +77,29 @@ export interface ArchiveScan {
   evidence: SymbolEvidence;
 }
 
-const STB_WEAK = 2;
-const SHN_COMMON = 0xfff2;
 
 /**
- * The symbols of one archive for `analyzeArchives`, read with positioned reads: member headers, symbol tables, string
- * tables and link sets only (E_NOT_FOUND / E_EACCES / E_ELF / E_ARCH).
+ * Archives up to this size are read whole, in one read, with `sync` (then parsed in memory by
+ * the same readers): for archives of a few MB in the page cache one read(2) costs less than
+ * walking member headers and symbol tables with positioned reads through read-ahead windows.
+ * Larger ones keep the positioned reads (their code and data are never read).
+ */
+const WHOLE_ARCHIVE = 32 * 1024 * 1024;
+
+/**
+ * The symbols of one archive for `analyzeArchives` (E_NOT_FOUND / E_EACCES / E_ELF / E_ARCH):
+ * with `sync` and an archive up to WHOLE_ARCHIVE bytes, read whole in one read; otherwise with
+ * positioned reads of member headers, symbol tables, string tables and link sets only. Both
+ * paths run the same checks and give the same answers (`archiveTables` ≡ `readArchiveTables`).
  */
 export async function readArchiveScan(path: string, options: { lib: string; sync?: boolean }): Promise<ArchiveScan> {
   const source = await openFileSource(path, { sync: options.sync ?? false });
   try {
+    if (options.sync === true && source.size > 0 && source.size <= WHOLE_ARCHIVE) {
+      const bytes = await source.read(0, source.size);
+      const t = archiveTables(bytes, { file: path });
+      return scanTables(t, options.lib, tableRegistrations(t, (o, n) => bytes.subarray(o, o + n)));
+    }
     const t = await readArchiveTables(source);
     const members = new Map<number, Uint8Array>();
     for (const o of registeringObjects(t)) members.set(o.offset, await source.read(o.offset, o.size));
@@ -96,40 +110,11 @@ export async function readArchiveScan(path: string, options: { lib: string; sync
 }
 
 function scanTables(t: ArchiveTables, lib: string, registrations: ArchiveRegistration[]): ArchiveScan {
-  const s = summarizeArchive(t);
-  // summarizeArchive does not say how a name is defined; one more pass over the symbol tables
-  // picks out weak and common definitions (names decoded only for those).
-  const weak = new Set<string>();
-  const common = new Set<string>();
-  const strongSomewhere = new Set<string>();
-  const tables = t.objects.flatMap((o) => (o.view === undefined ? [] : [o.view]));
-  // Pass 1 decodes weak and common definitions; pass 2 (only when there are some) the strong
-  // definitions, to see which of those names another member defines strongly.
-  for (const pass of [1, 2]) {
-    // One symbol table holds one entry per global name, so a single-object archive needs no pass 2.
-    if (pass === 2 && ((weak.size === 0 && common.size === 0) || tables.length < 2)) break;
-    for (const view of tables) {
-      const r = view.reader;
-      const infoAt = r.is64 ? 4 : 12;
-      const shndxAt = r.is64 ? 6 : 14;
-      for (let i = 1; i < view.count; i++) {
-        const o = i * view.entsize;
-        const bind = (view.data[o + infoAt] as number) >> 4;
-        if (bind !== 1 && bind !== STB_WEAK && bind !== 10) continue;
-        const shndx = r.u16(o + shndxAt);
-        if (shndx === 0) continue; // undefined
-        const isWeak = bind === STB_WEAK;
-        const isCommon = !isWeak && shndx === SHN_COMMON;
-        if (pass === 1) {
-          if (isWeak) weak.add(view.names.get(r.u32(o), `symbol ${i}`));
-          else if (isCommon) common.add(view.names.get(r.u32(o), `symbol ${i}`));
-        } else if (!isWeak && !isCommon) {
-          const n = view.names.get(r.u32(o), `symbol ${i}`);
-          if (weak.has(n) || common.has(n)) strongSomewhere.add(n);
-        }
-      }
-    }
-  }
+  // One walk of the symbol tables: the summary and how each defined name is defined.
+  const s = archiveDefinitions(t);
+  const weak = s.weakDefined;
+  const common = s.commonDefined;
+  const strongSomewhere = s.strongToo;
   // Strong: the defined names less those only weakly or commonly defined (the sets are small).
   const notStrong = (n: string): boolean => (weak.has(n) || common.has(n)) && !strongSomewhere.has(n);
   const strong = weak.size === 0 && common.size === 0 ? s.defined : s.defined.filter((n) => !notStrong(n));
@@ -240,9 +225,12 @@ interface Providers {
 
 /**
  * Who defines each name some archive references (only those: indexing every definition of a
- * real set would cost more than the scan). Strong providers are one string or several.
+ * real set would cost more than the scan). Strong providers are one string or several. And the
+ * strong conflicts: pairs of archives that define the same strong global (the link of both fails
+ * with "multiple definition"): library → other library → the shared names. Weak and common
+ * definitions merge and are not conflicts.
  */
-function providerIndex(scans: readonly ArchiveScan[]): Map<string, Providers> {
+function providerIndex(scans: readonly ArchiveScan[]): { idx: Map<string, Providers>; clashes: Map<string, Map<string, string[]>> } {
   const wanted = new Set<string>();
   for (const s of scans) {
     for (const n of s.undefined) if (isRumpReference(n)) wanted.add(n);
@@ -250,17 +238,33 @@ function providerIndex(scans: readonly ArchiveScan[]): Map<string, Providers> {
   }
   const idx = new Map<string, Providers>();
   const put = (name: string, lib: string, kind: keyof Providers): void => {
-    if (!wanted.has(name)) return;
     let p = idx.get(name);
     if (p === undefined) idx.set(name, (p = { strong: [], weak: [], common: [] }));
     p[kind].push(lib);
   };
+  // One walk of every strong definition serves both indexes (the set's largest lists).
+  const first = new Map<string, string>();
+  const clashes = new Map<string, Map<string, string[]>>();
+  const note = (a: string, b: string, name: string): void => {
+    let m = clashes.get(a);
+    if (m === undefined) clashes.set(a, (m = new Map()));
+    m.set(b, [...(m.get(b) ?? []), name]);
+  };
   for (const s of scans) {
-    for (const n of s.strong) put(n, s.lib, 'strong');
-    for (const n of s.weak) put(n, s.lib, 'weak');
-    for (const n of s.common) put(n, s.lib, 'common');
+    const lib = s.lib;
+    for (const n of s.strong) {
+      if (wanted.has(n)) put(n, lib, 'strong');
+      const other = first.get(n);
+      if (other === undefined) first.set(n, lib);
+      else if (other !== lib) {
+        note(lib, other, n);
+        note(other, lib, n);
+      }
+    }
+    for (const n of s.weak) if (wanted.has(n)) put(n, lib, 'weak');
+    for (const n of s.common) if (wanted.has(n)) put(n, lib, 'common');
   }
-  return idx;
+  return { idx, clashes };
 }
 
 /** Per archive: hard, optional and any-of edges proven by its references. Pure. */
@@ -360,37 +364,10 @@ function capabilityCovers(cat: CatalogByLib, from: string, to: string): boolean 
 }
 
 /**
- * Pairs of archives that define the same strong global (the link of both fails with "multiple
- * definition"): library → other library → the shared names. Weak and common definitions merge
- * and are not conflicts.
- */
-function strongConflicts(scans: readonly ArchiveScan[]): Map<string, Map<string, string[]>> {
-  const first = new Map<string, string>();
-  const out = new Map<string, Map<string, string[]>>();
-  const note = (a: string, b: string, name: string): void => {
-    let m = out.get(a);
-    if (m === undefined) out.set(a, (m = new Map()));
-    m.set(b, [...(m.get(b) ?? []), name]);
-  };
-  for (const s of scans) {
-    for (const n of s.strong) {
-      const other = first.get(n);
-      if (other === undefined) first.set(n, s.lib);
-      else if (other !== s.lib) {
-        note(s.lib, other, n);
-        note(other, s.lib, n);
-      }
-    }
-  }
-  return out;
-}
-
-/**
  * The symbol analysis of a set of archives against a catalog (see the module head). Pure.
  */
 export function analyzeArchives(scans: readonly ArchiveScan[], options: { catalog: Catalog }): SymbolAnalysis {
-  const idx = providerIndex(scans);
-  const clashes = strongConflicts(scans);
+  const { idx, clashes } = providerIndex(scans);
   const cat = catalogByLib(options.catalog);
   const present = new Map(scans.map((s) => [s.lib, s]));
   const archives: Record<string, ArchiveAnalysis> = {};

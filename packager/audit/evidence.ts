@@ -18,11 +18,22 @@
  * Activation shims (tcpip, tcpip6: no global definitions, only a link-set entry) are recognised
  * by their link-set entries: by `rc_name` when the struct has one, else by the init levels left
  * over once every component found by symbols has taken its own.
+ *
+ * The archive facts cache (`printsCache`, `<home>/cache/prints`), and why it is safe: what a
+ * known component's archive yields (its defined names, link-set levels, member content prints)
+ * is a pure function of the archive's bytes and of this code. The audit still reads every
+ * archive whole and hashes it (sha256) on every run; an entry is used only when its recorded
+ * sha256 equals the hash of the bytes just read and its format and tool version are this
+ * code's — otherwise the facts are computed from the bytes and the entry is (re)written
+ * (atomically: a temp file in `<home>/cache/tmp`, then rename; a failed write only costs the
+ * next run the computation). So a cached answer is the answer for the bytes audited now; an
+ * entry is as trusted as the store beside it (the same home, the same owner). Bump
+ * PRINTS_FORMAT whenever what `archiveFacts` computes changes.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { read as fsRead } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   RumpkgError,
@@ -31,8 +42,9 @@ import {
   readEmbeddedManifest,
   fsError,
   openFileSource,
-  readArchiveTables,
+  archiveTables,
   readImageIndex,
+  toolVersion,
   archivePrints,
   imageContent,
   parseElf,
@@ -177,6 +189,13 @@ async function hashHere(fd: number, size: number, path: string): Promise<string>
   return h.digest('hex');
 }
 
+/** The hash of an open file on this thread, with the interface of `hashOpenFile`. */
+function hashHereOpen(fd: number, size: number, path: string): { digest: Promise<string>; stop(): Promise<void> } {
+  const digest = hashHere(fd, size, path);
+  digest.catch(() => undefined); // awaited by the caller; a parse error must not leave it unhandled
+  return { digest, stop: () => digest.then(() => undefined, () => undefined) };
+}
+
 /** The hash of an open file on a worker; `stop()` ends the worker early (resolves once it no longer reads the descriptor). */
 function hashOpenFile(fd: number, size: number, path: string): { digest: Promise<string>; stop(): Promise<void> } {
   const w = new Worker(HASH_WORKER, { workerData: { fd, size } });
@@ -217,11 +236,6 @@ function hashOpenFile(fd: number, size: number, path: string): { digest: Promise
 }
 
 /**
- * Reads an image file (E_NOT_FOUND / E_EACCES / E_ELF) with positioned reads: its headers, symbol
- * table and strings, link set and manifest — a few MB of a 100 MB image — while a worker thread
- * hashes the whole file.
- */
-/**
  * The content view of an image (components/binary image-content.ts): the whole file is read and
  * its symbol table decoded — done only when some known component has content fingerprints.
  */
@@ -235,9 +249,21 @@ export async function readImageContent(imagePath: string): Promise<ImageContent>
   return imageContent(parseElf(bytes, { file: imagePath, notes: false }));
 }
 
+/**
+ * Images up to this size are hashed on this thread (sha256 runs at ~1 GB/s with SHA extensions:
+ * ~15 ms here) rather than on a worker, whose start-up alone (~40–70 ms) is longer and sits on
+ * the audit's critical path (the evidence waits for the digest). Larger images keep the worker.
+ */
+const HASH_HERE_MAX = 16 * 1024 * 1024;
+
+/**
+ * Reads an image file (E_NOT_FOUND / E_EACCES / E_ELF) with positioned reads: its headers, symbol
+ * table and strings, link set and manifest — a few MB of a 100 MB image — while the whole file is
+ * hashed (on a worker thread above HASH_HERE_MAX).
+ */
 export async function readImageEvidence(imagePath: string, options: { levelNames?: readonly string[] } = {}): Promise<ImageEvidence> {
   const source = await openFileSource(imagePath);
-  const hash = hashOpenFile(source.fd, source.size, imagePath);
+  const hash = source.size <= HASH_HERE_MAX ? hashHereOpen(source.fd, source.size, imagePath) : hashOpenFile(source.fd, source.size, imagePath);
   let done = false;
   try {
     const ev = await evidenceFrom(source, hash.digest, options);
@@ -294,7 +320,7 @@ function knownFromManifest(m: ComponentManifest, target: Target, extra: { integr
  */
 async function readKnownComponentDir(
   dir: string,
-  options: { target?: Target; integrity?: string; source?: string } = {},
+  options: { target?: Target; integrity?: string; source?: string; printsCache?: string } = {},
 ): Promise<KnownComponent[]> {
   const p = join(dir, 'package.json');
   let m: unknown;
@@ -317,27 +343,13 @@ async function readKnownComponentDir(
     const archive = m.rump.targets[t]?.archive;
     if (typeof archive === 'string' && !archive.includes('..')) {
       const ap = join(dir, archive);
-      let s: ReturnType<typeof summarizeArchive> | undefined;
-      let source: Awaited<ReturnType<typeof openFileSource>> | undefined;
-      try {
-        source = await openFileSource(ap);
-      } catch {
-        source = undefined; // a missing archive: the recorded fingerprint is all we have
-      }
-      if (source !== undefined) {
-        try {
-          const tables = await readArchiveTables(source);
-          s = summarizeArchive(tables);
-        } finally {
-          await source.close();
-        }
-      }
-      if (s !== undefined) {
-        k.defined = s.defined;
-        k.computed = { defined: s.defined.length, digest: symbolDigest(s.defined) };
-        if (s.linkSet?.types != null && s.linkSet.types.length > 0) k.computed.linkSet = linkSetLevels(s.linkSet.types);
+      const a = await archiveFacts(ap, options.printsCache);
+      if (a !== undefined) {
+        k.defined = a.defined;
+        k.computed = { defined: a.defined.length, digest: symbolDigest(a.defined) };
+        if (a.linkSetTypes !== null && a.linkSetTypes.length > 0) k.computed.linkSet = linkSetLevels(a.linkSetTypes);
         const objects = (m.rump.targets[t]?.objects ?? []).filter((o) => typeof o === 'string' && !o.includes('..'));
-        k.members = await readPrints([ap, ...objects.map((o) => join(dir, o))]);
+        k.members = [...a.prints, ...(await readPrints(objects.map((o) => join(dir, o))))];
       }
     }
     out.push(k);
@@ -345,10 +357,85 @@ async function readKnownComponentDir(
   return out;
 }
 
-/** Prints of archives and objects already read in this process: by path, size and mtime. */
+/** What a known component's archive yields for the audit (a pure function of its bytes). */
+interface ArchiveFacts {
+  /** Defined global names: sorted, unique. */
+  defined: string[];
+  /** rc_type of each link-set entry, when every one could be followed; else null. */
+  linkSetTypes: number[] | null;
+  /** Content prints of its members (fingerprint.ts). */
+  prints: MemberPrint[];
+}
+
+/** The cache entry format (see the module head); bump when `archiveFacts` computes otherwise. */
+const PRINTS_FORMAT = 1;
+
+/** `rumpkg@<version>`, recorded in and required of cache entries (read once). */
+let toolName: string | undefined;
+
+/** Archive facts already computed in this process, by the archive's sha256. */
+const factsByHash = new Map<string, ArchiveFacts>();
+
+/**
+ * The facts of the archive at `path`, from its bytes (read whole, hashed; see the module head for
+ * `cacheDir`). Undefined when it cannot be opened or is not a regular file (a missing archive:
+ * the recorded fingerprint is all there is); a malformed archive → E_ELF / E_ARCH.
+ */
+async function archiveFacts(path: string, cacheDir: string | undefined): Promise<ArchiveFacts | undefined> {
+  let source: Awaited<ReturnType<typeof openFileSource>>;
+  try {
+    source = await openFileSource(path, { sync: true });
+  } catch {
+    return undefined;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = source.size === 0 ? new Uint8Array(0) : await source.read(0, source.size);
+  } finally {
+    await source.close();
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const known = factsByHash.get(sha256);
+  if (known !== undefined) return known;
+  toolName ??= `rumpkg@${toolVersion()}`;
+  const tool = toolName;
+  const entry = cacheDir === undefined ? undefined : join(cacheDir, `${sha256}.json`);
+  if (entry !== undefined) {
+    try {
+      const c = parseJsonDocument(await readFile(entry), { file: entry, maxBytes: 256 * 1024 * 1024 }) as Partial<ArchiveFacts & { format: number; tool: string; sha256: string }>;
+      if (c.format === PRINTS_FORMAT && c.tool === tool && c.sha256 === sha256 && Array.isArray(c.defined) && Array.isArray(c.prints) && (c.linkSetTypes === null || Array.isArray(c.linkSetTypes))) {
+        const facts: ArchiveFacts = { defined: c.defined, linkSetTypes: c.linkSetTypes, prints: c.prints };
+        factsByHash.set(sha256, facts);
+        return facts;
+      }
+    } catch {
+      // no entry, or an unreadable one: computed below and rewritten
+    }
+  }
+  const s = summarizeArchive(archiveTables(bytes, { file: path }));
+  const facts: ArchiveFacts = { defined: s.defined, linkSetTypes: s.linkSet?.types ?? null, prints: archivePrints(bytes, { file: path }) };
+  factsByHash.set(sha256, facts);
+  if (entry !== undefined && cacheDir !== undefined) {
+    // staged in <home>/cache/tmp under a `<kind>-<pid>-` name: a write cut off by a crash is
+    // removed by the next run's stale-temp sweep (registry/home cleanStaleTemp, CA-01)
+    const tmpDir = join(dirname(cacheDir), 'tmp');
+    const tmp = join(tmpDir, `prints-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(cacheDir, { recursive: true });
+      await mkdir(tmpDir, { recursive: true });
+      await writeFile(tmp, JSON.stringify({ format: PRINTS_FORMAT, tool, sha256, ...facts }));
+      await rename(tmp, entry);
+    } catch {
+      await unlink(tmp).catch(() => undefined); // the cache is an optimisation: the audit goes on
+    }
+  }
+  return facts;
+}
+
+/** Prints of objects already read in this process: by path, size and mtime. */
 const printCache = new Map<string, MemberPrint[]>();
 
-/** Content fingerprints of the archive and objects at `paths` (members of each, in order); cached. */
+/** Content fingerprints of the objects at `paths` (members of each, in order); cached. */
 async function readPrints(paths: readonly string[]): Promise<MemberPrint[]> {
   const out: MemberPrint[] = [];
   for (const p of paths) {
@@ -426,12 +513,13 @@ interface EvidenceReporter {
  * Known components from the project's lockfile + store: every locked component of `target`,
  * unpacked by `resolveDir` (the store lookup `rumpkg build` uses) and read with its archive.
  * A component that cannot be had is reported and skipped (the audit then says `unverified`).
+ * `printsCache`: the archive facts cache directory (see the module head), if any.
  */
 export async function knownFromLockfile(
   lockfile: Lockfile,
   target: Target,
   resolveDir: (name: string, locked: LockedComponent) => string | Promise<string>,
-  options: { reporter?: EvidenceReporter } = {},
+  options: { reporter?: EvidenceReporter; printsCache?: string } = {},
 ): Promise<KnownComponent[]> {
   const lt = lockfile.targets[target];
   if (lt === undefined) return [];
@@ -439,7 +527,7 @@ export async function knownFromLockfile(
   for (const [name, locked] of Object.entries(lt.components).sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     try {
       const dir = await resolveDir(name, locked);
-      out.push(...(await readKnownComponentDir(dir, { target, integrity: locked.integrity, source: 'store' })));
+      out.push(...(await readKnownComponentDir(dir, { target, integrity: locked.integrity, source: 'store', ...(options.printsCache === undefined ? {} : { printsCache: options.printsCache }) })));
     } catch (e) {
       if (!(e instanceof RumpkgError)) throw e;
       options.reporter?.warn?.(`cannot read the fingerprint of ${name}@${locked.version}: ${e.message}`);

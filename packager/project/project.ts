@@ -79,6 +79,7 @@ import {
   readConfig,
   registryForName,
   resolveHome,
+  homePaths,
   withLock,
   writeFileAtomic,
   unknownComponentError,
@@ -487,6 +488,8 @@ function offlineMisses(missing: string[]): RumpkgError {
  */
 type StoreComponentDirResolver = ((name: string, locked: LockedComponent) => Promise<string>) & {
   lookup(name: string, locked: LockedComponent): string | undefined;
+  /** The home's archive facts cache for the audit (`<home>/cache/prints`; packager/audit/evidence.ts). */
+  printsCache?: string;
 };
 
 export async function storeComponentDirResolver(dir: string, options: ProjectOptions = {}): Promise<StoreComponentDirResolver> {
@@ -499,7 +502,10 @@ export async function storeComponentDirResolver(dir: string, options: ProjectOpt
     );
     return (await verified).ensureUnpacked(name, locked.version, { integrity: locked.integrity, tarball: locked.tarball });
   };
-  return Object.assign(resolveDir, { lookup: (name: string, locked: LockedComponent) => peek.lookup(name, locked.version, { integrity: locked.integrity }) });
+  return Object.assign(resolveDir, {
+    lookup: (name: string, locked: LockedComponent) => peek.lookup(name, locked.version, { integrity: locked.integrity }),
+    printsCache: join(homePaths(home).cache, 'prints'),
+  });
 }
 
 /** The tarball source of a store that is only looked into. */

@@ -1,7 +1,8 @@
 /**
  * `readImageEvidence` (positioned reads, a byte index of the defined names, the hash on a
  * worker) against independent oracles:
- * - the sha256 of the file (node:crypto), the defined names of the in-memory symbol scan
+ * - the sha256 of the file (node:crypto; hashed on this thread up to 16 MiB, on a worker above),
+ *   the defined names of the in-memory symbol scan
  *   (`imageSymbols`), the link set entries (with rc_name) and the manifest that were built in;
  * - `planImageAudit` gives the same report from either (the id-based matching of the index
  *   against the Set-based fallback), for present, absent, shared and partly present components;
@@ -83,6 +84,20 @@ describe('readImageEvidence', () => {
       { level: 'RUMP_COMPONENT_NET', rcName: 'libbeta' },
     ]);
     expect(a.manifest).toEqual(p === stripped ? null : manifest);
+  });
+
+  it('an image above the on-thread hash limit (16 MiB) is hashed on the worker: the same digest and evidence', async () => {
+    const bytes = readFileSync(stripped);
+    const big = join(dir, 'big');
+    // trailing bytes after the section table: still the same ELF, hashed whole
+    const tail = Buffer.alloc(17 * 1024 * 1024);
+    for (let i = 0; i < tail.length; i += 4096) tail[i] = i & 0xff;
+    writeFileSync(big, Buffer.concat([bytes, tail]));
+    const all = readFileSync(big);
+    const a = await readImageEvidence(big);
+    expect(a.bytes).toBe(all.length);
+    expect(a.sha256).toBe(`sha256-${createHash('sha256').update(all).digest('hex')}`);
+    expect(a.defined).toEqual((await readImageEvidence(stripped)).defined);
   });
 
   it('planImageAudit: the same report from the index and from the name list', async () => {
