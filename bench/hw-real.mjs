@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { importArchives, importRumprunPlatform, packComponent, parseLinkerMap, readImageManifest } from '../dist/components/index.js';
 import { buildProject, findProgram, planRumprunQemu, readSizeReport, renderPlanScript, storeComponentDirResolver } from '../dist/packager/index.js';
 import { createFileStorage } from '../dist/registry/index.js';
+import { report } from './lib/measure.mjs';
 
 const ROUNDS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
 const BIN = resolve('dist/rumpkg.cjs');
@@ -197,6 +198,15 @@ try {
   line('the same QEMU command by hand', run.hand.map((x) => x.first));
   const rr = stats(run.rumpkg.map((x) => x.first)).median / stats(run.hand.map((x) => x.first)).median;
   console.log(`ratio ${rr.toFixed(2)} (goal ≤ 1.1)`);
+  // The same figures as rows of npm run bench's table.
+  const row = (xs) => ({ ...stats(xs), samples: xs });
+  report({ metric: 'rumpkg build --force (real rumprun unikernel, hw-x86_64) vs the plan\'s commands by sh', rumpkg: row(build.rumpkg), peer: row(build.script), peerName: 'sh plan', goal: { ratio: 1.15, plusMs: 100 }, floor: { name: 'the ld.lld link alone', ...row(build.link) } });
+  report({ metric: 'rumpkg build --force (real rumprun unikernel) vs its ld.lld link alone', rumpkg: row(build.rumpkg), peer: row(build.link), peerName: 'ld.lld link', goal: { ratio: 1.15, plusMs: 100 } });
+  report({
+    metric: 'rumpkg run --target hw-x86_64 (real unikernel) to "httpd: listening" vs the same QEMU command by hand',
+    rumpkg: row(run.rumpkg.map((x) => x.first)), peer: row(run.hand.map((x) => x.first)), peerName: 'qemu by hand', goal: { ratio: 1.1 },
+    floor: { name: 'rumpkg --version (the CLI start-up, not part of the by-hand side)', ...row(run.version) },
+  });
   line('  rumpkg --version (the CLI\'s bare start-up)', run.version);
   line('  … to the halt after GET /quit: rumpkg run', run.rumpkg.map((x) => x.halted));
   line('  … by hand', run.hand.map((x) => x.halted));

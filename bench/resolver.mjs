@@ -45,6 +45,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import semver from 'semver';
+import { report } from './lib/measure.mjs';
 import { randomDagRegistry, syntheticRegistry } from './lib/synthetic-registry.mjs';
 
 // The Elm snapshot is reference data next to the checkout (../shared); a clone without it skips (a).
@@ -308,6 +309,15 @@ if (process.argv[2] === '--workload') {
     if (fits !== undefined) console.log(`one round, floor included, with --max-old-space-size=${w.goal.heapMB}: ${fits ? 'completes' : 'runs out of heap'}`);
     console.log(`ratio ${ratio.toFixed(2)}× (min/min ${(min(m.solves) / min(m.floors)).toFixed(2)}×); goal ${goal}: ${met ? 'met' : 'NOT met'}`);
     rows.push({ id, floor: median(m.floors), solve: median(m.solves), ratio, heap: m.peakLive, goal, met });
+    // The same figures as a row of npm run bench's table (in-process against in-process).
+    const solve = { min: min(m.solves), median: median(m.solves), samples: m.solves };
+    const floor = { name: 'read + parse into candidates', min: min(m.floors), median: median(m.floors), samples: m.floors };
+    report({
+      metric: `resolver (${id}) ${w.title}: provider + solve every root (in process) vs the floor`,
+      rumpkg: solve,
+      ...(w.goal.ratio !== undefined ? { peer: floor, peerName: 'read + parse (floor)', goal: { ratio: w.goal.ratio } } : { goal: { ms: w.goal.ms }, floor }),
+      note: `peak live heap ${mb(m.peakLive)}${w.goal.heapMB === undefined ? '' : ` (goal < ${w.goal.heapMB} MB: ${m.peakLive < w.goal.heapMB * 1048576 ? 'met' : 'NOT met'})`}; ${s.solved} solved, ${s.failed} without solution`,
+    });
   }
   console.log(`\n| workload | floor (median) | rumpkg (median) | ratio | peak live heap | goal | met |`);
   console.log('|---|---|---|---|---|---|---|');
