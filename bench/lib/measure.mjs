@@ -16,8 +16,6 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 /** The shipped bin (package.json `bin`): what a user runs. */
 export const BIN = join(ROOT, 'dist', 'rumpkg.cjs');
-/** The real NetBSD archives next to the checkout (../shared/netbsd/real), as test/helpers/real.ts. */
-export const REAL_DIR = process.env.RUMPKG_REAL_DATA ?? resolve(ROOT, '../shared/netbsd/real');
 /** Rounds per comparison: BENCH_ROUNDS (BENCH_RUNS is the older name), default 5. */
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? process.env.BENCH_RUNS ?? 5);
 
