@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNode } from '../helpers/cli.js';
 import { createGitRepo, startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
 import { corpusRoot, writeProject } from '../packager/helpers.js';
 
@@ -23,19 +24,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Runs the bin asynchronously (the loopback GitHub server answers from this process). */
 function rumpkg(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? work,
-      env: { ...process.env, RUMPKG_HOME: join(work, 'home'), NO_COLOR: '1', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
-  });
+  return runNode([BIN, ...args], { cwd: options.cwd ?? work, env: { ...process.env, RUMPKG_HOME: join(work, 'home'), NO_COLOR: '1', ...options.env } });
 }
 
 beforeAll(() => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNode } from '../helpers/cli.js';
 import { demoWorld, releaseDemoWorld, type DemoWorld } from '../helpers/demo.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -33,19 +34,7 @@ export async function resolve(specifier, context, next) {
 writeFileSync(REGISTER, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(HOOKS).href)});\n`);
 
 function rumpkg(args: string[], log: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(REGISTER).href, BIN, ...args], {
-      cwd,
-      env: { ...env, NO_COLOR: '1', RUMPKG_TEST_IMPORT_LOG: log },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
-  });
+  return runNode(['--import', pathToFileURL(REGISTER).href, BIN, ...args], { cwd, env: { ...env, NO_COLOR: '1', RUMPKG_TEST_IMPORT_LOG: log } });
 }
 
 const imported = (log: string): string[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter((l) => l !== '') : []);

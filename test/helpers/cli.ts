@@ -1,4 +1,5 @@
-/** Runs the CLI in-process (cli/main.ts `main`) and captures what it writes. */
+/** Runs the CLI in-process (cli/main.ts `main`) and captures what it writes; `runNode`, a bin as a child process. */
+import { spawn } from 'node:child_process';
 import { vi } from 'vitest';
 import { main } from '../../cli/main.js';
 
@@ -22,4 +23,17 @@ export async function runCli(argv: string[]): Promise<CliRun> {
     vi.restoreAllMocks();
     process.exitCode = saved;
   }
+}
+
+/** Runs `node ARGS` as a child process (a shipped bin, with or without node flags) and collects its output. */
+export function runNode(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code, stdout, stderr }));
+  });
 }
