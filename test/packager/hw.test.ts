@@ -5,14 +5,13 @@
  * typed errors within the timeout and leave no QEMU running. Skipped (with a message) only when
  * clang, ld.lld, llvm-objcopy or QEMU are missing (.ci/run installs them).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   catalogShipsTarget,
-  isRumpkgError,
   packComponent,
   type CatalogEntry,
   type Lockfile,
@@ -30,6 +29,7 @@ import {
 } from '../../packager/index.js';
 import { createFileStorage } from '../../registry/index.js';
 import { corpusDir } from '../helpers/corpus.js';
+import { expectCode, noProcess } from '../helpers/process.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/hello-virtio');
 const LATEST = CORPUS_VERSIONS[CORPUS_VERSIONS.length - 1] as string;
@@ -42,26 +42,6 @@ let work: string;
 let env: NodeJS.ProcessEnv;
 /** A home whose registry lacks platform-hw-riscv64. */
 let envNoRiscvPlatform: NodeJS.ProcessEnv;
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<Error & { context?: Record<string, unknown>; hint?: string }> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isRumpkgError(e) ? e.code : e).toBe(code);
-    return e as Error;
-  }
-  throw new Error(`expected ${code}, but it succeeded`);
-}
-
-/** No process whose command line contains `needle` (pgrep -f). */
-function noProcess(needle: string): boolean {
-  try {
-    execFileSync('pgrep', ['-f', needle], { encoding: 'utf8' });
-    return false;
-  } catch (e) {
-    return (e as { status?: number }).status === 1;
-  }
-}
 
 async function project(name: string, patch: (m: Record<string, unknown>) => void = () => undefined, files: Record<string, string> = {}): Promise<string> {
   const dir = join(work, name);

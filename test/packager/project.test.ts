@@ -28,6 +28,7 @@ import {
 } from '../../packager/index.js';
 import { createFileStorage } from '../../registry/index.js';
 import { corpusDir } from '../helpers/corpus.js';
+import { expectCode } from '../helpers/process.js';
 
 let work: string;
 let env: NodeJS.ProcessEnv;
@@ -40,16 +41,6 @@ async function newProject(name: string, targets = ['posix-x86_64']): Promise<str
   await cp(join(work, 'skeleton'), dir, { recursive: true });
   await initProject(dir, { name, targets });
   return dir;
-}
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isRumpkgError(e) ? e.code : e).toBe(code);
-    return e as Error;
-  }
-  throw new Error(`expected ${code}, but it succeeded`);
 }
 
 const versionsOf = (lock: Lockfile, target = 'posix-x86_64'): Record<string, string> =>

@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   importArchives,
   importRumprunPlatform,
-  isRumpkgError,
   loadComponentDir,
   packComponent,
   type ComponentManifest,
@@ -22,21 +21,12 @@ import {
 import { installProject, planTree, planWhy, readLock } from '../../packager/index.js';
 import { HW_TARGET, HW_VERSION, RUMPRUN_COMMIT, hwProject, realHwRegistry, type RealHwRegistry } from '../helpers/real-hw.js';
 import { realSet, title } from '../helpers/real.js';
+import { expectCode } from '../helpers/process.js';
 
 const hw = realSet('hw');
 const posix = realSet('posix');
 let reg: RealHwRegistry;
 let scratch: string;
-
-async function expectCode(p: Promise<unknown> | (() => unknown), code: string): Promise<Error & { context?: Record<string, unknown>; hint?: string }> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    expect(isRumpkgError(e) ? e.code : e).toBe(code);
-    return e as Error;
-  }
-  throw new Error(`expected ${code}, but it succeeded`);
-}
 
 const manifestOf = (name: string): ComponentManifest => reg.archives.components.find((c) => c.name === `@rump/${name}`)!.manifest;
 

@@ -14,14 +14,15 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRumpkgError, packComponent, readImageManifest, type Lockfile } from '../../components/index.js';
+import { packComponent, readImageManifest, type Lockfile } from '../../components/index.js';
 import { buildProject, findProgram, installProject, readLock, readSizeReport, renderPlanScript, runImage, storeComponentDirResolver, type BuildResult } from '../../packager/index.js';
 import { createFileStorage } from '../../registry/index.js';
 import { HW_TARGET, hwProject, realHwRegistry, type RealHwRegistry } from '../helpers/real-hw.js';
 import { realSet, title } from '../helpers/real.js';
+import { expectCode, freePort, noProcess } from '../helpers/process.js';
 
 const hw = realSet('hw');
 const posix = realSet('posix');
@@ -32,35 +33,6 @@ const skip = !hw.available || missingTools.length > 0;
 const why = !hw.available ? hw.skipReason : `${missingTools.join(', ')} not on PATH (Debian: clang lld llvm qemu-system-x86 e2fsprogs)`;
 
 let reg: RealHwRegistry;
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<Error & { context?: Record<string, unknown>; hint?: string }> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isRumpkgError(e) ? e.code : e, String((e as Error).message)).toBe(code);
-    return e as Error;
-  }
-  throw new Error(`expected ${code}, but it succeeded`);
-}
-
-/** A port free on 127.0.0.1 right now. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** No process whose command line contains `needle` (pgrep -f). */
-function noProcess(needle: string): boolean {
-  try {
-    execFileSync('pgrep', ['-f', needle], { encoding: 'utf8' });
-    return false;
-  } catch (e) {
-    return (e as { status?: number }).status === 1;
-  }
-}
 
 async function installAndBuild(dir: string, options: { force?: boolean } = {}): Promise<{ lock: Lockfile; result: BuildResult }> {
   await installProject(dir, { env: reg.env });

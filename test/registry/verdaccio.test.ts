@@ -22,19 +22,9 @@ import { integrityOf, isRumpkgError, packComponent, type Lockfile } from '../../
 import { addComponents, initProject } from '../../packager/index.js';
 import { corpusDir } from '../helpers/corpus.js';
 import { filesUnder, packFixture, tempDir, type PackedFixture } from './client-fixtures.js';
+import { freePort } from '../helpers/process.js';
 
 const VERDACCIO = resolve(import.meta.dirname, '../../node_modules/.bin/verdaccio');
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 interface Verdaccio {
   url: string;

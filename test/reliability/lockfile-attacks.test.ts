@@ -12,17 +12,7 @@ import { addComponents, installProject, readLock, updateComponents } from '../..
 import { createFileStorage, createRegistryClient, seenDir } from '../../registry/index.js';
 import { packFixture, packumentFor, startServer } from '../registry/client-fixtures.js';
 import { hashTree, registryHome, tempDir, writeProject } from './helpers.js';
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    if (!isRumpkgError(e)) throw e;
-    expect(e.code, e.message).toBe(code);
-    return e;
-  }
-  throw new Error(`expected ${code}, but it succeeded`);
-}
+import { expectCode } from '../helpers/process.js';
 
 /** A project with app-x locked (1.1.0 closure) in its own home. Returns a fresh home too. */
 async function lockedProject(): Promise<{ dir: string; home: string; env: NodeJS.ProcessEnv; lock: Lockfile; fresh: { home: string; env: NodeJS.ProcessEnv } }> {
