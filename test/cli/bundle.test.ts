@@ -49,6 +49,20 @@ describe('the bundled CLI (package.json bin)', () => {
     expect(viaDist.stderr).toBe('rumpkg: code cache accepted\n');
   });
 
+  it('ships a code cache trained on the commands, not only on --version (scripts/code-cache.mjs)', () => {
+    // The same launcher and bundle in a directory of their own, cache made from `--version` alone:
+    // what V8 compiles to print the version. The shipped cache holds the commands' code besides
+    // (import, build, audit, add, …), several times more.
+    const dir = join(work, 'version-only');
+    mkdirSync(dir);
+    for (const f of ['rumpkg.cjs', 'rumpkg-bundle.cjs']) writeFileSync(join(dir, f), readFileSync(join(ROOT, 'dist', f)));
+    const r = spawnSync(process.execPath, [join(dir, 'rumpkg.cjs'), '--version'], { encoding: 'utf8', env: { ...process.env, RUMPKG_WRITE_CODE_CACHE: '1' } });
+    expect(r.status, r.stderr).toBe(0);
+    const versionOnly = readFileSync(join(dir, 'rumpkg-bundle.cjs.cache')).length;
+    const shipped = readFileSync(join(ROOT, 'dist/rumpkg-bundle.cjs.cache')).length;
+    expect(shipped).toBeGreaterThan(3 * versionOnly);
+  });
+
   it('finds its assets: schema validators and spdx (validate), the glue template (build), and audits on a worker', async () => {
     const root = await corpusRoot();
     const v = await rumpkg(['validate', join(root, '10.0.0', 'tcpip', 'package.json')]);
