@@ -59,6 +59,8 @@ export class ComponentListing {
   private emittedRequires: Map<string, number[] | Set<number>> | undefined;
   private emittedConflicts: Map<string, number[] | Set<number>> | undefined;
   private emittedAnyOf: Map<string, number[] | Set<number>> | undefined;
+  /** Candidate index → its dependency names, sorted (made once per chosen candidate; see `dependencyNames`). */
+  private depNames: Array<SortedNames | undefined> | undefined;
 
   constructor(
     readonly name: string,
@@ -139,6 +141,11 @@ export class ComponentListing {
     return this.eligible[indexIn(v, this.versions)];
   }
 
+  /** The candidate index of `v`, or -1. */
+  indexOf(v: Version): number {
+    return indexIn(v, this.versions);
+  }
+
   /** Index range of adjacent candidates around `k` for which `same` holds. */
   private run(k: number, same: (c: CandidateVersion) => boolean): [number, number] {
     let lo = k;
@@ -155,9 +162,7 @@ export class ComponentListing {
   incompatibilitiesFor(k: number): Incompatibility[] {
     const c = this.eligible[k] as CandidateVersion;
     const out: Incompatibility[] = [];
-    const deps = Object.keys(c.dependencies);
-    if (deps.length > 1) deps.sort();
-    for (const dep of deps) {
+    for (const dep of this.dependencyNames(k).names) {
       const range = c.dependencies[dep] as string;
       const [lo, hi] = this.run(k, (o) => o.dependencies[dep] === range);
       if (this.firstEmit((this.emittedDeps ??= new Map()), dep, lo)) {
@@ -204,6 +209,23 @@ export class ComponentListing {
   }
 
   /**
+   * The dependency names of candidate `k`, sorted, and whether its record lists them in that
+   * order. Enumerating a record is the costly first touch of a candidate's metadata (each record
+   * has keys no other has, so its shape is new to the engine): done once per candidate, shared
+   * by the incompatibilities and the solution's edges and records.
+   */
+  dependencyNames(k: number): SortedNames {
+    const cache = (this.depNames ??= []);
+    let d = cache[k];
+    if (d === undefined) {
+      const names = Object.keys((this.eligible[k] as CandidateVersion).dependencies);
+      d = { names, inOrder: sortStrings(names) };
+      cache[k] = d;
+    }
+    return d;
+  }
+
+  /**
    * True the first time the run starting at candidate `lo` is emitted for edge `key`: the runs of
    * one edge partition the candidates that have it, so their first index names them.
    */
@@ -243,6 +265,39 @@ export class ComponentListing {
     }
     return fromIntervals(parts);
   }
+}
+
+/** A record's keys in sorted order; `inOrder` when the record already listed them so. */
+export interface SortedNames {
+  readonly names: readonly string[];
+  readonly inOrder: boolean;
+}
+
+/**
+ * Sorts distinct strings in place by UTF-16 code units (as `Array.prototype.sort` without a
+ * comparator, and `<`) and says whether they were in order already. Records have a few keys:
+ * an insertion sort allocates nothing, where the engine's sort allocates work arrays per call.
+ */
+export function sortStrings(a: string[]): boolean {
+  if (a.length > 32) {
+    let inOrder = true;
+    for (let k = 1; k < a.length && inOrder; k++) inOrder = (a[k - 1] as string) < (a[k] as string);
+    if (!inOrder) a.sort();
+    return inOrder;
+  }
+  let inOrder = true;
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i] as string;
+    let j = i - 1;
+    if ((a[j] as string) < x) continue;
+    inOrder = false;
+    while (j >= 0 && (a[j] as string) > x) {
+      a[j + 1] = a[j] as string;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+  return inOrder;
 }
 
 /** What a virtual package stands for: a capability, or an any-of group of components. */

@@ -16,7 +16,7 @@ import {
   isFailure,
   type Incompatibility,
 } from './incompatibility.js';
-import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, type ListingPolicy } from './package-lister.js';
+import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, sortStrings, type ListingPolicy, type SortedNames } from './package-lister.js';
 import { PackageRecord, PartialSolution, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
@@ -599,17 +599,23 @@ class Solver {
     const components: Record<string, CandidateVersion> = {};
     const capabilities: Record<string, string> = {};
     const anyOf: Record<string, string> = {};
-    const decided = [...this.solution.decisions].sort((a, b) => cmp(a.name, b.name));
-    const names = decided.map((p) => p.name);
-    for (const p of decided) {
-      const name = p.name;
+    const names = this.solution.decisions.map((p) => p.name).sort();
+    /** Per chosen component: its dependency names, sorted (the listing's, made when it was chosen). */
+    const depNames = new Map<string, SortedNames>();
+    for (const name of names) {
+      const p = this.solution.records.get(name) as Pkg;
       const v = p.decision as Version;
       const l = p.listing as Listing;
       if (l.kind === 'capability') {
         const r = l.requirement;
         if (r.kind === 'capability') capabilities[r.capability] = l.providers[l.indexOf(v)] as string;
         else anyOf[anyOfKey(r.group)] = l.providers[l.indexOf(v)] as string;
-      } else if (name !== PROJECT) components[name] = canonical(l.find(v) as CandidateVersion);
+      } else if (name !== PROJECT) {
+        const k = l.indexOf(v);
+        const deps = l.dependencyNames(k);
+        depNames.set(name, deps);
+        components[name] = canonical(l.eligible[k] as CandidateVersion, deps);
+      }
     }
     // Edges in their final order (from, kind, to, capability) as they are made, per component
     // (no sort of every edge: a closure can have tens of thousands). Keys are sorted again even
@@ -624,7 +630,7 @@ class Solver {
         continue;
       }
       const c = components[name] as CandidateVersion;
-      for (const dep of Object.keys(c.dependencies).sort(cmp)) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      for (const dep of (depNames.get(name) as SortedNames).names) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
       const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
       if (caps.length > 1) caps.sort((a, b) => cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
       edges.push(...caps);
@@ -662,15 +668,18 @@ function lowerBound(list: readonly string[], x: string): number {
   return lo;
 }
 
-function sortedRecord(r: Record<string, string>): Record<string, string> {
-  const keys = Object.keys(r);
-  let inOrder = true;
-  for (let k = 1; k < keys.length && inOrder; k++) inOrder = (keys[k - 1] as string) < (keys[k] as string);
+/** A copy of `r` with its keys in sorted order (`keys`: those keys, sorted). */
+function sortedRecord(r: Record<string, string>, keys: SortedNames = sortedKeys(r)): Record<string, string> {
   // A copy of an object in order keeps its shape (cheap); building one adds key after key.
-  if (inOrder) return { ...r };
+  if (keys.inOrder) return { ...r };
   const out: Record<string, string> = {};
-  for (const k of keys.sort(cmp)) out[k] = r[k] as string;
+  for (const k of keys.names) out[k] = r[k] as string;
   return out;
+}
+
+function sortedKeys(r: Record<string, string>): SortedNames {
+  const names = Object.keys(r);
+  return { names, inOrder: sortStrings(names) };
 }
 
 function sorted(a: readonly string[]): string[] {
@@ -678,10 +687,10 @@ function sorted(a: readonly string[]): string[] {
 }
 
 /** A copy with records and sets in sorted order, so provider ordering never shows in results. */
-function canonical(c: CandidateVersion): CandidateVersion {
+function canonical(c: CandidateVersion, deps: SortedNames): CandidateVersion {
   return {
     ...c,
-    dependencies: sortedRecord(c.dependencies),
+    dependencies: sortedRecord(c.dependencies, deps),
     optionalDependencies: sortedRecord(c.optionalDependencies),
     requires: sorted(c.requires),
     provides: sorted(c.provides),
