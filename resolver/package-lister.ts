@@ -8,7 +8,7 @@
  * `any:a|b` for "the group is satisfied by its i-th eligible member (by name)".
  */
 import type { AnyOfOther, LockedAnyOf } from '../components/index.js';
-import { PROJECT, anyOfKey, anyOfPackage, capabilityPackage, createIncompatibility, type Incompatibility } from './incompatibility.js';
+import { PROJECT, anyOfKey, anyOfPackage, capabilityPackage, createIncompatibility, type Cause, type Incompatibility } from './incompatibility.js';
 import type { CandidateVersion } from './provider.js';
 import { term } from './term.js';
 import {
@@ -22,6 +22,7 @@ import {
   indexIn,
   isAny,
   isEmpty,
+  knownRange,
   parseRange,
   parseVersion,
   runSet,
@@ -30,6 +31,9 @@ import {
   type Version,
   type VersionSet,
 } from './version-set.js';
+
+/** The cause of every dependency incompatibility (causes are never modified). */
+const DEPENDENCY: Cause = Object.freeze({ kind: 'dependency' });
 
 /** What a solve allows: the target, locked versions, prerelease opt-ins. */
 export interface ListingPolicy {
@@ -162,16 +166,30 @@ export class ComponentListing {
   incompatibilitiesFor(k: number): Incompatibility[] {
     const c = this.eligible[k] as CandidateVersion;
     const out: Incompatibility[] = [];
+    const eligible = this.eligible;
+    // The depender set of the last run: a candidate's edges often share one run (just itself).
+    let runLo = -1;
+    let runHi = -1;
+    let runVersions: VersionSet = ANY;
     for (const dep of this.dependencyNames(k).names) {
       const range = c.dependencies[dep] as string;
-      const [lo, hi] = this.run(k, (o) => o.dependencies[dep] === range);
+      // The run of adjacent candidates with the same edge (as `run`, without a closure per edge).
+      let lo = k;
+      while (lo > 0 && (eligible[lo - 1] as CandidateVersion).dependencies[dep] === range) lo--;
+      let hi = k;
+      while (hi < eligible.length - 1 && (eligible[hi + 1] as CandidateVersion).dependencies[dep] === range) hi++;
       if (this.firstEmit((this.emittedDeps ??= new Map()), dep, lo)) {
-        const set = parseRange(range, `${this.name}@${c.version} → ${dep}`);
-        const depender = term(this.name, runSet(this.versions, lo, hi));
+        const set = knownRange(range) ?? parseRange(range, `${this.name}@${c.version} → ${dep}`);
+        if (lo !== runLo || hi !== runHi) {
+          runLo = lo;
+          runHi = hi;
+          runVersions = runSet(this.versions, lo, hi);
+        }
+        const depender = term(this.name, runVersions);
         // "not dep <empty>" is always true, so the fact is about the depender alone.
         const inc = isEmpty(set)
           ? createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range })
-          : createIncompatibility([depender, term(dep, set, false)], { kind: 'dependency' });
+          : createIncompatibility([depender, term(dep, set, false)], DEPENDENCY);
         // null: a self-dependency its own versions satisfy, which says nothing.
         if (inc !== null) out.push(inc);
       }

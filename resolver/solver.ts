@@ -599,11 +599,13 @@ class Solver {
     const components: Record<string, CandidateVersion> = {};
     const capabilities: Record<string, string> = {};
     const anyOf: Record<string, string> = {};
-    const names = this.solution.decisions.map((p) => p.name).sort();
-    /** Per chosen component: its dependency names, sorted (the listing's, made when it was chosen). */
-    const depNames = new Map<string, SortedNames>();
-    for (const name of names) {
-      const p = this.solution.records.get(name) as Pkg;
+    const decided = [...this.solution.decisions].sort(byName);
+    // The chosen components in name order, and their dependency names, sorted (the listing's,
+    // made when each was chosen).
+    const froms: string[] = [];
+    const fromDeps: SortedNames[] = [];
+    for (const p of decided) {
+      const name = p.name;
       const v = p.decision as Version;
       const l = p.listing as Listing;
       if (l.kind === 'capability') {
@@ -613,7 +615,8 @@ class Solver {
       } else if (name !== PROJECT) {
         const k = l.indexOf(v);
         const deps = l.dependencyNames(k);
-        depNames.set(name, deps);
+        froms.push(name);
+        fromDeps.push(deps);
         components[name] = canonical(l.eligible[k] as CandidateVersion, deps);
       }
     }
@@ -621,16 +624,16 @@ class Solver {
     // (no sort of every edge: a closure can have tens of thousands). Keys are sorted again even
     // though `canonical` inserted them in order: an object lists integer-like keys first.
     const edges: Edge[] = [];
-    // (`names`, not Object.keys(components): an object lists integer-like keys first.)
-    const froms = names.filter((n) => Object.hasOwn(components, n));
-    froms.splice(lowerBound(froms, PROJECT), 0, PROJECT);
-    for (const name of froms) {
-      if (name === PROJECT) {
+    // (`froms`, not Object.keys(components): an object lists integer-like keys first.)
+    const projectAt = lowerBound(froms, PROJECT);
+    for (let i = 0; i <= froms.length; i++) {
+      if (i === projectAt) {
         for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
-        continue;
       }
+      if (i === froms.length) break;
+      const name = froms[i] as string;
       const c = components[name] as CandidateVersion;
-      for (const dep of (depNames.get(name) as SortedNames).names) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      for (const dep of (fromDeps[i] as SortedNames).names) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
       const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
       if (caps.length > 1) caps.sort((a, b) => cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
       edges.push(...caps);
@@ -698,6 +701,11 @@ function canonical(c: CandidateVersion, deps: SortedNames): CandidateVersion {
     targets: sorted(c.targets),
     initLevels: [...c.initLevels],
   };
+}
+
+/** Records by name (names are distinct). */
+function byName(a: PackageRecord, b: PackageRecord): number {
+  return a.name < b.name ? -1 : 1;
 }
 
 function cmp(a: string, b: string): number {

@@ -343,6 +343,11 @@ export const MAX_RANGE_LENGTH = 1024;
 
 const rangeCache = new Map<string, VersionSet>();
 
+/** The set of a range already converted (no message to build on the hot path), if any. */
+export function knownRange(text: string): VersionSet | undefined {
+  return rangeCache.get(text);
+}
+
 /**
  * Converts an npm range to a version set. Throws E_SEMVER for an invalid or oversized range;
  * `where` names the component edge for the message.
