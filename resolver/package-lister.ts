@@ -71,21 +71,14 @@ export class ComponentListing {
     published: readonly CandidateVersion[],
     readonly policy: ListingPolicy,
   ) {
-    let allVersions: Version[] = [];
-    let ascending = true;
     let foreign = false;
-    for (const c of published) {
-      if (c.name !== name) {
-        foreign = true;
-        continue;
-      }
-      const v = parseVersion(c.version);
-      const last = allVersions[allVersions.length - 1];
-      if (last !== undefined && compareVersions(last, v) >= 0) ascending = false;
-      allVersions.push(v);
-    }
+    for (let k = 0; k < published.length && !foreign; k++) foreign = (published[k] as CandidateVersion).name !== name;
     // The provider's own list when it holds just this name (never modified here).
     let all = foreign ? published.filter((c) => c.name === name) : published;
+    // (`map` sizes the array once; pushing grew it twice for twenty versions.)
+    let allVersions = all.map((c) => parseVersion(c.version));
+    let ascending = true;
+    for (let k = 1; k < allVersions.length && ascending; k++) ascending = compareVersions(allVersions[k - 1] as Version, allVersions[k] as Version) < 0;
     if (!ascending) {
       // Providers usually list versions in order; otherwise sort (stably: of equal versions the
       // provider's first stays first) and keep one per version.

@@ -266,8 +266,7 @@ class Solver {
   }
 
   private add(inc: Incompatibility): Entry {
-    const pkgs: Pkg[] = [];
-    for (const t of inc.terms) pkgs.push(this.solution.record(t.name));
+    const pkgs = inc.terms.map((t) => this.solution.record(t.name));
     const entry: Entry = { inc, pkgs, contradictedAt: -1 };
     for (const p of pkgs) p.entries.push(entry);
     return entry;
@@ -420,7 +419,24 @@ class Solver {
     return p;
   }
 
-  private async load(name: string): Promise<Listing> {
+  /**
+   * The listing of `name`, loaded. A component's is the provider's promise and one step (an
+   * async function per listing cost most of the allocation of loading one); the project and the
+   * virtual packages go through `loadSpecial`. A provider that throws rejects, as if it were async.
+   */
+  private load(name: string): Promise<Listing> {
+    if (name === PROJECT || capabilityOf(name) !== null || anyOfGroup(name) !== null) return this.loadSpecial(name);
+    let versions: Promise<CandidateVersion[]>;
+    try {
+      // (A native promise passes through Promise.resolve as itself.)
+      versions = Promise.resolve(this.provider.versions(name));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return versions.then((list) => new ComponentListing(name, list, this.policy));
+  }
+
+  private async loadSpecial(name: string): Promise<Listing> {
     if (name === PROJECT) {
       const root: CandidateVersion = {
         name: PROJECT,
@@ -441,7 +457,6 @@ class Solver {
     }
     const cap = capabilityOf(name);
     const group = anyOfGroup(name);
-    if (cap === null && group === null) return new ComponentListing(name, await this.provider.versions(name), this.policy);
     const names = group ?? [...new Set(await this.provider.providersOf(cap as string))].sort();
     this.provider.prefetch?.(names.filter((n) => this.solution.records.get(n)?.listing === undefined));
     const listed = (await Promise.all(names.map((n) => this.listing(this.solution.record(n))))).filter((l): l is ComponentListing => l.kind === 'component');
