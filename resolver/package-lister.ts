@@ -8,7 +8,7 @@
  * `any:a|b` for "the group is satisfied by its i-th eligible member (by name)".
  */
 import type { AnyOfOther, LockedAnyOf } from '../components/index.js';
-import { PROJECT, anyOfKey, anyOfPackage, capabilityPackage, createIncompatibility, type Incompatibility } from './incompatibility.js';
+import { PROJECT, anyOfKey, anyOfPackage, capabilityPackage, createIncompatibility, type Cause, type Incompatibility } from './incompatibility.js';
 import type { CandidateVersion } from './provider.js';
 import { term } from './term.js';
 import {
@@ -22,6 +22,7 @@ import {
   indexIn,
   isAny,
   isEmpty,
+  knownRange,
   parseRange,
   parseVersion,
   runSet,
@@ -30,6 +31,9 @@ import {
   type Version,
   type VersionSet,
 } from './version-set.js';
+
+/** The cause of every dependency incompatibility (causes are never modified). */
+const DEPENDENCY: Cause = Object.freeze({ kind: 'dependency' });
 
 /** What a solve allows: the target, locked versions, prerelease opt-ins. */
 export interface ListingPolicy {
@@ -59,27 +63,22 @@ export class ComponentListing {
   private emittedRequires: Map<string, number[] | Set<number>> | undefined;
   private emittedConflicts: Map<string, number[] | Set<number>> | undefined;
   private emittedAnyOf: Map<string, number[] | Set<number>> | undefined;
+  /** Candidate index → its dependency names, sorted (made once per chosen candidate; see `dependencyNames`). */
+  private depNames: Array<SortedNames | undefined> | undefined;
 
   constructor(
     readonly name: string,
     published: readonly CandidateVersion[],
     readonly policy: ListingPolicy,
   ) {
-    let allVersions: Version[] = [];
-    let ascending = true;
     let foreign = false;
-    for (const c of published) {
-      if (c.name !== name) {
-        foreign = true;
-        continue;
-      }
-      const v = parseVersion(c.version);
-      const last = allVersions[allVersions.length - 1];
-      if (last !== undefined && compareVersions(last, v) >= 0) ascending = false;
-      allVersions.push(v);
-    }
+    for (let k = 0; k < published.length && !foreign; k++) foreign = (published[k] as CandidateVersion).name !== name;
     // The provider's own list when it holds just this name (never modified here).
     let all = foreign ? published.filter((c) => c.name === name) : published;
+    // (`map` sizes the array once; pushing grew it twice for twenty versions.)
+    let allVersions = all.map((c) => parseVersion(c.version));
+    let ascending = true;
+    for (let k = 1; k < allVersions.length && ascending; k++) ascending = compareVersions(allVersions[k - 1] as Version, allVersions[k] as Version) < 0;
     if (!ascending) {
       // Providers usually list versions in order; otherwise sort (stably: of equal versions the
       // provider's first stays first) and keep one per version.
@@ -139,6 +138,11 @@ export class ComponentListing {
     return this.eligible[indexIn(v, this.versions)];
   }
 
+  /** The candidate index of `v`, or -1. */
+  indexOf(v: Version): number {
+    return indexIn(v, this.versions);
+  }
+
   /** Index range of adjacent candidates around `k` for which `same` holds. */
   private run(k: number, same: (c: CandidateVersion) => boolean): [number, number] {
     let lo = k;
@@ -155,18 +159,30 @@ export class ComponentListing {
   incompatibilitiesFor(k: number): Incompatibility[] {
     const c = this.eligible[k] as CandidateVersion;
     const out: Incompatibility[] = [];
-    const deps = Object.keys(c.dependencies);
-    if (deps.length > 1) deps.sort();
-    for (const dep of deps) {
+    const eligible = this.eligible;
+    // The depender set of the last run: a candidate's edges often share one run (just itself).
+    let runLo = -1;
+    let runHi = -1;
+    let runVersions: VersionSet = ANY;
+    for (const dep of this.dependencyNames(k).names) {
       const range = c.dependencies[dep] as string;
-      const [lo, hi] = this.run(k, (o) => o.dependencies[dep] === range);
+      // The run of adjacent candidates with the same edge (as `run`, without a closure per edge).
+      let lo = k;
+      while (lo > 0 && (eligible[lo - 1] as CandidateVersion).dependencies[dep] === range) lo--;
+      let hi = k;
+      while (hi < eligible.length - 1 && (eligible[hi + 1] as CandidateVersion).dependencies[dep] === range) hi++;
       if (this.firstEmit((this.emittedDeps ??= new Map()), dep, lo)) {
-        const set = parseRange(range, `${this.name}@${c.version} → ${dep}`);
-        const depender = term(this.name, runSet(this.versions, lo, hi));
+        const set = knownRange(range) ?? parseRange(range, `${this.name}@${c.version} → ${dep}`);
+        if (lo !== runLo || hi !== runHi) {
+          runLo = lo;
+          runHi = hi;
+          runVersions = runSet(this.versions, lo, hi);
+        }
+        const depender = term(this.name, runVersions);
         // "not dep <empty>" is always true, so the fact is about the depender alone.
         const inc = isEmpty(set)
           ? createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range })
-          : createIncompatibility([depender, term(dep, set, false)], { kind: 'dependency' });
+          : createIncompatibility([depender, term(dep, set, false)], DEPENDENCY);
         // null: a self-dependency its own versions satisfy, which says nothing.
         if (inc !== null) out.push(inc);
       }
@@ -201,6 +217,23 @@ export class ComponentListing {
       }
     }
     return out;
+  }
+
+  /**
+   * The dependency names of candidate `k`, sorted, and whether its record lists them in that
+   * order. Enumerating a record is the costly first touch of a candidate's metadata (each record
+   * has keys no other has, so its shape is new to the engine): done once per candidate, shared
+   * by the incompatibilities and the solution's edges and records.
+   */
+  dependencyNames(k: number): SortedNames {
+    const cache = (this.depNames ??= []);
+    let d = cache[k];
+    if (d === undefined) {
+      const names = Object.keys((this.eligible[k] as CandidateVersion).dependencies);
+      d = { names, inOrder: sortStrings(names) };
+      cache[k] = d;
+    }
+    return d;
   }
 
   /**
@@ -243,6 +276,39 @@ export class ComponentListing {
     }
     return fromIntervals(parts);
   }
+}
+
+/** A record's keys in sorted order; `inOrder` when the record already listed them so. */
+export interface SortedNames {
+  readonly names: readonly string[];
+  readonly inOrder: boolean;
+}
+
+/**
+ * Sorts distinct strings in place by UTF-16 code units (as `Array.prototype.sort` without a
+ * comparator, and `<`) and says whether they were in order already. Records have a few keys:
+ * an insertion sort allocates nothing, where the engine's sort allocates work arrays per call.
+ */
+export function sortStrings(a: string[]): boolean {
+  if (a.length > 32) {
+    let inOrder = true;
+    for (let k = 1; k < a.length && inOrder; k++) inOrder = (a[k - 1] as string) < (a[k] as string);
+    if (!inOrder) a.sort();
+    return inOrder;
+  }
+  let inOrder = true;
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i] as string;
+    let j = i - 1;
+    if ((a[j] as string) < x) continue;
+    inOrder = false;
+    while (j >= 0 && (a[j] as string) > x) {
+      a[j + 1] = a[j] as string;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+  return inOrder;
 }
 
 /** What a virtual package stands for: a capability, or an any-of group of components. */

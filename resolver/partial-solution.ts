@@ -1,9 +1,9 @@
 /**
  * The partial solution (pub doc/solver.md § Partial Solution): an ordered list of assignments —
  * decisions (one exact version) and derivations (a term plus the incompatibility that forced it),
- * each with a decision level. Per-package accumulated terms make `relation` O(1) in the number
- * of assignments; per-package assignment lists make `satisfier` and `backtrack` proportional to
- * what they touch, not to the whole solution.
+ * each with a decision level. Everything known about one package sits on one record (its
+ * accumulated term, assignments, decision, undecided rank), found once per name: `relation` is
+ * O(1) in the number of assignments, `satisfier` and `backtrack` proportional to what they touch.
  */
 import type { Incompatibility } from './incompatibility.js';
 import { intersectTerms, relation, satisfies, term, type Relation, type Term } from './term.js';
@@ -21,128 +21,161 @@ export interface Assignment {
   acc: Term;
 }
 
-export class PartialSolution {
+/**
+ * One package's state in a solve. The solver subclasses it with its own per-package state
+ * (listing, incompatibilities), so a name is looked up once, not once per concern.
+ */
+export class PackageRecord {
+  /** This package's assignments, oldest first. */
   readonly assignments: Assignment[] = [];
-  readonly decisions = new Map<string, Version>();
-  private readonly byName = new Map<string, Assignment[]>();
-  /** Accumulated positive terms, in the order each package first became positive (pub's order). */
-  private readonly positive = new Map<string, Term>();
-  private readonly negative = new Map<string, Term>();
+  /** The accumulated term (the `acc` of the last assignment); undefined when none mentions it. */
+  term: Term | undefined = undefined;
+  decision: Version | undefined = undefined;
   /**
-   * Names in `positive` without a decision → a sequence number that grows with every insertion,
-   * so (count, seq) orders them as pub's insertion order does.
+   * While the package has a positive term and no decision: a sequence number that grows with
+   * every insertion, so (count, seq) orders undecided packages as pub's insertion order does;
+   * -1 otherwise.
    */
-  private readonly undecided = new Map<string, number>();
+  seq = -1;
+  /** Marks the record while `backtrack` restores it. */
+  touched = false;
+
+  constructor(readonly name: string) {}
+}
+
+export class PartialSolution<R extends PackageRecord = PackageRecord> {
+  readonly assignments: Assignment[] = [];
+  /** Every record made so far, by name. */
+  readonly records = new Map<string, R>();
+  /** Decided records, in the order of their decisions (backtracking pops them). */
+  private readonly decided: R[] = [];
+  /** Undecided records with a positive term, in insertion order (pub's order). */
+  private readonly undecided = new Set<R>();
   private seq = 0;
-  /** Undecided names whose positive term changed (or that became undecided) since `takeDirty`. */
-  private dirty: string[] = [];
+  /** Undecided records whose positive term changed (or that became undecided) since `takeDirty`. */
+  private dirty: R[] = [];
   /** Decisions made after a backtrack (pub's attemptedSolutions). */
   attemptedSolutions = 1;
   private backtracking = false;
 
+  constructor(private readonly make: (name: string) => R) {}
+
+  /** The record of `name`, made on first use. */
+  record(name: string): R {
+    let r = this.records.get(name);
+    if (r === undefined) {
+      r = this.make(name);
+      this.records.set(name, r);
+    }
+    return r;
+  }
+
   /** The number of decisions so far: the project's decision is level 1, derivations before it 0. */
   get decisionLevel(): number {
-    return this.decisions.size;
+    return this.decided.length;
   }
 
-  decide(name: string, version: Version): void {
+  /** The decided records, in decision order. */
+  get decisions(): readonly R[] {
+    return this.decided;
+  }
+
+  decide(r: R, version: Version): void {
     if (this.backtracking) this.attemptedSolutions++;
     this.backtracking = false;
-    this.decisions.set(name, version);
-    this.undecided.delete(name);
-    const t = term(name, exactly(version));
-    this.assign({ term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause: null, version, acc: t });
-  }
-
-  derive(t: Term, cause: Incompatibility): void {
-    this.assign({ term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause, version: null, acc: t });
-  }
-
-  private assign(a: Assignment): void {
-    this.assignments.push(a);
-    let list = this.byName.get(a.term.name);
-    if (list === undefined) {
-      list = [];
-      this.byName.set(a.term.name, list);
+    this.decided.push(r);
+    r.decision = version;
+    if (r.seq >= 0) {
+      r.seq = -1;
+      this.undecided.delete(r);
     }
-    list.push(a);
-    this.register(a);
+    const t = term(r.name, exactly(version));
+    this.assign(r, { term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause: null, version, acc: t });
   }
 
-  private register(a: Assignment): void {
-    const name = a.term.name;
-    const pos = this.positive.get(name);
-    if (pos !== undefined) {
-      const merged = intersectTerms(pos, a.term);
-      if (merged === null) throw new Error(`internal: empty positive term for ${name}`);
-      this.positive.set(name, merged);
+  derive(r: R, t: Term, cause: Incompatibility): void {
+    this.assign(r, { term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause, version: null, acc: t });
+  }
+
+  private assign(r: R, a: Assignment): void {
+    this.assignments.push(a);
+    r.assignments.push(a);
+    const known = r.term;
+    if (known !== undefined && known.positive) {
+      const merged = intersectTerms(known, a.term);
+      if (merged === null) throw new Error(`internal: empty positive term for ${r.name}`);
+      r.term = merged;
       a.acc = merged;
-      if (this.undecided.has(name)) this.dirty.push(name);
+      if (r.seq >= 0) this.dirty.push(r);
       return;
     }
-    const neg = this.negative.get(name);
-    const t = neg === undefined ? a.term : intersectTerms(a.term, neg);
-    if (t === null) throw new Error(`internal: empty term for ${name}`);
+    const t = known === undefined ? a.term : intersectTerms(a.term, known);
+    if (t === null) throw new Error(`internal: empty term for ${r.name}`);
     a.acc = t;
-    this.restore(name, t);
+    this.restore(r, t);
   }
 
-  /** Makes `t` the accumulated term of `name`, which has none at the moment. */
-  private restore(name: string, t: Term): void {
-    if (t.positive) {
-      this.negative.delete(name);
-      this.positive.set(name, t);
-      if (!this.decisions.has(name)) {
-        this.undecided.set(name, this.seq++);
-        this.dirty.push(name);
-      }
-    } else {
-      this.negative.set(name, t);
+  /** Makes `t` the accumulated term of `r`, which has no positive one at the moment. */
+  private restore(r: R, t: Term): void {
+    r.term = t;
+    if (t.positive && r.decision === undefined) {
+      r.seq = this.seq++;
+      this.undecided.add(r);
+      this.dirty.push(r);
     }
   }
 
   /** Removes every assignment above `level`. */
   backtrack(level: number): void {
     this.backtracking = true;
-    const touched = new Set<string>();
+    const touched: R[] = [];
     for (;;) {
       const last = this.assignments[this.assignments.length - 1];
       if (last === undefined || last.decisionLevel <= level) break;
       this.assignments.pop();
-      touched.add(last.term.name);
-      this.byName.get(last.term.name)?.pop();
-      if (last.cause === null) this.decisions.delete(last.term.name);
+      const r = this.records.get(last.term.name) as R;
+      if (!r.touched) {
+        r.touched = true;
+        touched.push(r);
+      }
+      r.assignments.pop();
+      if (last.cause === null) {
+        this.decided.pop();
+        r.decision = undefined;
+      }
     }
-    for (const name of touched) {
-      this.positive.delete(name);
-      this.negative.delete(name);
-      this.undecided.delete(name);
+    for (const r of touched) {
+      r.touched = false;
+      r.term = undefined;
+      if (r.seq >= 0) {
+        r.seq = -1;
+        this.undecided.delete(r);
+      }
       // Each assignment remembers the accumulated term after it: no re-intersection.
-      const rest = this.byName.get(name);
-      const last = rest === undefined ? undefined : rest[rest.length - 1];
-      if (last !== undefined) this.restore(name, last.acc);
+      const last = r.assignments[r.assignments.length - 1];
+      if (last !== undefined) this.restore(r, last.acc);
     }
   }
 
   /** The accumulated term for a package, if any assignment mentions it. */
   termFor(name: string): Term | undefined {
-    return this.positive.get(name) ?? this.negative.get(name);
+    return this.records.get(name)?.term;
   }
 
-  relation(t: Term): Relation {
-    const known = this.positive.get(t.name) ?? this.negative.get(t.name);
+  /** How the accumulated term of `r` relates to `t` (a term about `r`). */
+  relation(r: R, t: Term): Relation {
+    const known = r.term;
     return known === undefined ? 'inconclusive' : relation(known, t);
   }
 
   satisfies(t: Term): boolean {
-    return this.relation(t) === 'satisfies';
+    const r = this.records.get(t.name);
+    return r !== undefined && this.relation(r, t) === 'satisfies';
   }
 
-  /** Packages with a positive derivation but no decision, in pub's order. */
-  unsatisfied(): Term[] {
-    const out: Term[] = [];
-    for (const name of this.undecided.keys()) out.push(this.positive.get(name) as Term);
-    return out;
+  /** Undecided records with a positive term, in pub's order. */
+  unsatisfied(): R[] {
+    return [...this.undecided];
   }
 
   /** How many packages have a positive derivation but no decision. */
@@ -150,21 +183,11 @@ export class PartialSolution {
     return this.undecided.size;
   }
 
-  /** The insertion sequence number of an undecided package (undefined once decided). */
-  undecidedSeq(name: string): number | undefined {
-    return this.undecided.get(name);
-  }
-
-  /** The accumulated positive term of a package, if any. */
-  positiveTerm(name: string): Term | undefined {
-    return this.positive.get(name);
-  }
-
   /**
-   * The names whose undecided positive term changed since the last call (possibly repeated,
+   * The records whose undecided positive term changed since the last call (possibly repeated,
    * possibly decided since): the solver's decision queue re-ranks just these.
    */
-  takeDirty(): string[] {
+  takeDirty(): R[] {
     const out = this.dirty;
     this.dirty = [];
     return out;
@@ -176,7 +199,7 @@ export class PartialSolution {
    * binary search (a package ruled out version by version has hundreds of assignments).
    */
   satisfier(t: Term): Assignment {
-    const list = this.byName.get(t.name) ?? [];
+    const list = this.records.get(t.name)?.assignments ?? [];
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {

@@ -46,14 +46,17 @@ export interface Provider {
 export function createMemoryProvider(list: readonly CandidateVersion[]): Provider {
   const byName = new Map<string, CandidateVersion[]>();
   const byCapability = new Map<string, Set<string>>();
-  for (const c of list) {
+  // Index loops: a registry has a million candidates, and an iterator per `provides` list shows.
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i] as CandidateVersion;
     let versions = byName.get(c.name);
     if (versions === undefined) {
       versions = [];
       byName.set(c.name, versions);
     }
     versions.push(c);
-    for (const cap of c.provides) {
+    for (let k = 0; k < c.provides.length; k++) {
+      const cap = c.provides[k] as string;
       let names = byCapability.get(cap);
       if (names === undefined) {
         names = new Set();
@@ -63,7 +66,7 @@ export function createMemoryProvider(list: readonly CandidateVersion[]): Provide
     }
   }
   return {
-    versions: async (name) => [...(byName.get(name) ?? [])],
+    versions: async (name) => byName.get(name)?.slice() ?? [],
     providersOf: async (capability) => [...(byCapability.get(capability) ?? [])],
   };
 }

@@ -16,8 +16,8 @@ import {
   isFailure,
   type Incompatibility,
 } from './incompatibility.js';
-import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, type ListingPolicy } from './package-lister.js';
-import { PartialSolution, type Assignment } from './partial-solution.js';
+import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, sortStrings, type ListingPolicy, type SortedNames } from './package-lister.js';
+import { PackageRecord, PartialSolution, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
 import { ANY, contains, parseRange, type Version, type VersionSet } from './version-set.js';
@@ -87,6 +87,7 @@ interface QueueEntry {
   count: number;
   seq: number;
   term: Term;
+  pkg: Pkg;
 }
 
 /** A binary min-heap of decision candidates by (count, seq); stale entries are dropped lazily. */
@@ -149,7 +150,25 @@ class DecisionQueue {
  */
 interface Entry {
   readonly inc: Incompatibility;
+  /** The record of each term's package (`pkgs[i]` is that of `inc.terms[i]`). */
+  readonly pkgs: readonly Pkg[];
   contradictedAt: number;
+}
+
+/** The solver's state of one package, next to the partial solution's (one lookup per name). */
+class Pkg extends PackageRecord {
+  listing: Listing | undefined = undefined;
+  pending: Promise<Listing> | undefined = undefined;
+  /** The incompatibilities mentioning this package, oldest first. */
+  entries: Entry[] = [];
+  /** The last term whose candidates were counted, and the count. */
+  countTerm: Term | undefined = undefined;
+  count = 0;
+}
+
+/** A queue entry still ranks its package: undecided, same insertion, same term. */
+function live(e: QueueEntry): boolean {
+  return e.pkg.seq === e.seq && e.pkg.term === e.term;
 }
 
 /** Assignments at this decision level or below are never undone (backjumps stop at level 1). */
@@ -162,19 +181,14 @@ class SolveFailed {
 type Listing = ComponentListing | CapabilityListing;
 
 class Solver {
-  private readonly incompatibilities = new Map<string, Entry[]>();
   /** The work list of `propagate`, reused. */
-  private readonly changed: string[] = [];
+  private readonly changed: Pkg[] = [];
   /** Entries marked contradicted above ROOT_LEVEL, in the (non-decreasing) order of their levels. */
   private readonly contradicted: Entry[] = [];
-  private readonly solution = new PartialSolution();
-  private readonly listings = new Map<string, Listing>();
-  private readonly pending = new Map<string, Promise<Listing>>();
+  private readonly solution = new PartialSolution<Pkg>((name) => new Pkg(name));
   private readonly policy: ListingPolicy;
   private readonly maxSteps: number;
   private readonly rootDeps: Array<[string, VersionSet, string]>;
-  /** Per package: the last term whose candidates were counted, and the count. */
-  private readonly counts = new Map<string, { term: Term; count: number }>();
   private readonly queue = new DecisionQueue();
   /** Decisions made so far, and its value at the last chronological backtrack. */
   private decisionsMade = 0;
@@ -224,7 +238,7 @@ class Solver {
     const rootInc = createIncompatibility([term(PROJECT, ANY, false)], { kind: 'root' }) as Incompatibility;
     this.add(rootInc);
     try {
-      let next: string | null = PROJECT;
+      let next: Pkg | null = this.solution.record(PROJECT);
       while (next !== null) {
         this.propagate(next);
         if (this.options.signal?.aborted === true) {
@@ -239,8 +253,8 @@ class Solver {
         if (this.solution.undecidedCount === 0) break;
         const missing = this.missingListings(dirty);
         if (missing.length > 0) {
-          this.provider.prefetch?.(missing.filter((n) => capabilityOf(n) === null && n !== PROJECT));
-          await Promise.all(missing.map((n) => this.listing(n)));
+          this.provider.prefetch?.(missing.map((p) => p.name).filter((n) => capabilityOf(n) === null && n !== PROJECT));
+          await Promise.all(missing.map((p) => this.listing(p)));
         }
         next = this.choose(dirty);
       }
@@ -252,29 +266,22 @@ class Solver {
   }
 
   private add(inc: Incompatibility): Entry {
-    const entry: Entry = { inc, contradictedAt: -1 };
-    for (const t of inc.terms) {
-      let list = this.incompatibilities.get(t.name);
-      if (list === undefined) {
-        list = [];
-        this.incompatibilities.set(t.name, list);
-      }
-      list.push(entry);
-    }
+    const pkgs = inc.terms.map((t) => this.solution.record(t.name));
+    const entry: Entry = { inc, pkgs, contradictedAt: -1 };
+    for (const p of pkgs) p.entries.push(entry);
     return entry;
   }
 
   /** Unit propagation from `start` (pub: newest incompatibilities first). */
-  private propagate(start: string): void {
+  private propagate(start: Pkg): void {
     // Packages to visit, oldest first; short, so a scan beats a Set.
     const changed = this.changed;
     changed.length = 0;
     changed.push(start);
     let head = 0;
     while (head < changed.length) {
-      const name = changed[head++] as string;
-      const list = this.incompatibilities.get(name);
-      if (list === undefined) continue;
+      const pkg = changed[head++] as Pkg;
+      const list = pkg.entries;
       let settled = 0;
       for (let k = list.length - 1; k >= 0; k--) {
         const entry = list[k] as Entry;
@@ -288,7 +295,7 @@ class Solver {
           changed.length = 0;
           head = 0;
           const again = this.propagateOne(rootCause);
-          if (typeof again !== 'string') throw new Error('internal: learned incompatibility does not propagate');
+          if (again === null || again === 'conflict') throw new Error('internal: learned incompatibility does not propagate');
           changed.push(again);
           break;
         }
@@ -296,7 +303,7 @@ class Solver {
       }
       // Incompatibilities contradicted for good only cost time: drop them once they are many.
       if (settled > 16 && settled * 2 > list.length) {
-        this.incompatibilities.set(name, list.filter((e) => !(e.contradictedAt >= 0 && e.contradictedAt <= ROOT_LEVEL)));
+        pkg.entries = list.filter((e) => !(e.contradictedAt >= 0 && e.contradictedAt <= ROOT_LEVEL));
       }
     }
   }
@@ -307,10 +314,14 @@ class Solver {
     if (level > ROOT_LEVEL) this.contradicted.push(entry);
   }
 
-  private propagateOne(entry: Entry): string | 'conflict' | null {
+  private propagateOne(entry: Entry): Pkg | 'conflict' | null {
     let unsatisfied: Term | null = null;
-    for (const t of entry.inc.terms) {
-      const r = this.solution.relation(t);
+    let pkg: Pkg | null = null;
+    const terms = entry.inc.terms;
+    for (let i = 0; i < terms.length; i++) {
+      const t = terms[i] as Term;
+      const p = entry.pkgs[i] as Pkg;
+      const r = this.solution.relation(p, t);
       if (r === 'contradicts') {
         this.markContradicted(entry);
         return null;
@@ -318,14 +329,15 @@ class Solver {
       if (r === 'inconclusive') {
         if (unsatisfied !== null) return null;
         unsatisfied = t;
+        pkg = p;
       }
     }
-    if (unsatisfied === null) return 'conflict';
+    if (unsatisfied === null || pkg === null) return 'conflict';
     this.tick();
-    this.solution.derive(negate(unsatisfied), entry.inc);
+    this.solution.derive(pkg, negate(unsatisfied), entry.inc);
     // The derivation contradicts the term it came from.
     this.markContradicted(entry);
-    return unsatisfied.name;
+    return pkg;
   }
 
   /** Backtracks the partial solution and forgets the contradictions found above `level`. */
@@ -392,22 +404,39 @@ class Solver {
     throw new SolveFailed(inc);
   }
 
-  private listing(name: string): Promise<Listing> {
-    const done = this.listings.get(name);
+  private listing(pkg: Pkg): Promise<Listing> {
+    const done = pkg.listing;
     if (done !== undefined) return Promise.resolve(done);
-    let p = this.pending.get(name);
+    let p = pkg.pending;
     if (p === undefined) {
-      p = this.load(name).then((l) => {
-        this.listings.set(name, l);
-        this.pending.delete(name);
+      p = this.load(pkg.name).then((l) => {
+        pkg.listing = l;
+        pkg.pending = undefined;
         return l;
       });
-      this.pending.set(name, p);
+      pkg.pending = p;
     }
     return p;
   }
 
-  private async load(name: string): Promise<Listing> {
+  /**
+   * The listing of `name`, loaded. A component's is the provider's promise and one step (an
+   * async function per listing cost most of the allocation of loading one); the project and the
+   * virtual packages go through `loadSpecial`. A provider that throws rejects, as if it were async.
+   */
+  private load(name: string): Promise<Listing> {
+    if (name === PROJECT || capabilityOf(name) !== null || anyOfGroup(name) !== null) return this.loadSpecial(name);
+    let versions: Promise<CandidateVersion[]>;
+    try {
+      // (A native promise passes through Promise.resolve as itself.)
+      versions = Promise.resolve(this.provider.versions(name));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return versions.then((list) => new ComponentListing(name, list, this.policy));
+  }
+
+  private async loadSpecial(name: string): Promise<Listing> {
     if (name === PROJECT) {
       const root: CandidateVersion = {
         name: PROJECT,
@@ -428,26 +457,25 @@ class Solver {
     }
     const cap = capabilityOf(name);
     const group = anyOfGroup(name);
-    if (cap === null && group === null) return new ComponentListing(name, await this.provider.versions(name), this.policy);
     const names = group ?? [...new Set(await this.provider.providersOf(cap as string))].sort();
-    this.provider.prefetch?.(names.filter((n) => !this.listings.has(n)));
-    const listed = (await Promise.all(names.map((n) => this.listing(n)))).filter((l): l is ComponentListing => l.kind === 'component');
+    this.provider.prefetch?.(names.filter((n) => this.solution.records.get(n)?.listing === undefined));
+    const listed = (await Promise.all(names.map((n) => this.listing(this.solution.record(n))))).filter((l): l is ComponentListing => l.kind === 'component');
     return new CapabilityListing(group === null ? { kind: 'capability', capability: cap as string } : { kind: 'anyOf', group }, names, listed);
   }
 
-  private countFor(t: Term, l: Listing): number {
-    const known = this.counts.get(t.name);
-    if (known !== undefined && known.term === t) return known.count;
-    const count = l.count(allowed(t));
-    this.counts.set(t.name, { term: t, count });
+  private countFor(t: Term, pkg: Pkg): number {
+    if (pkg.countTerm === t) return pkg.count;
+    const count = (pkg.listing as Listing).count(allowed(t));
+    pkg.countTerm = t;
+    pkg.count = count;
     return count;
   }
 
   /** The undecided packages among `dirty` whose listing is not loaded yet. */
-  private missingListings(dirty: string[]): string[] {
-    const missing: string[] = [];
-    for (const n of dirty) {
-      if (!this.listings.has(n) && !missing.includes(n) && this.solution.undecidedSeq(n) !== undefined) missing.push(n);
+  private missingListings(dirty: Pkg[]): Pkg[] {
+    const missing: Pkg[] = [];
+    for (const p of dirty) {
+      if (p.listing === undefined && p.seq >= 0 && !missing.includes(p)) missing.push(p);
     }
     return missing;
   }
@@ -460,51 +488,51 @@ class Solver {
    * when popped. That is the same choice as scanning every undecided package (fewest candidates,
    * ties in pub's insertion order) without the scan.
    */
-  private choose(dirty: string[]): string {
-    for (const name of dirty) {
-      const seq = this.solution.undecidedSeq(name);
-      const t = this.solution.positiveTerm(name);
-      if (seq === undefined || t === undefined) continue;
-      this.queue.push({ count: this.countFor(t, this.listings.get(name) as Listing), seq, term: t });
+  private choose(dirty: Pkg[]): Pkg {
+    for (const p of dirty) {
+      // Decided since it was marked dirty: not a candidate.
+      if (p.seq < 0) continue;
+      const t = p.term as Term;
+      this.queue.push({ count: this.countFor(t, p), seq: p.seq, term: t, pkg: p });
     }
-    let best: Term | undefined;
+    let best: QueueEntry;
     for (;;) {
       let top = this.queue.pop();
       if (top === undefined) {
         // A package tried without a decision and left unchanged: rank every undecided one again.
-        for (const t of this.solution.unsatisfied()) {
-          this.queue.push({ count: this.countFor(t, this.listings.get(t.name) as Listing), seq: this.solution.undecidedSeq(t.name) as number, term: t });
+        for (const p of this.solution.unsatisfied()) {
+          const t = p.term as Term;
+          this.queue.push({ count: this.countFor(t, p), seq: p.seq, term: t, pkg: p });
         }
         top = this.queue.pop();
         if (top === undefined) throw new Error('internal: undecided packages missing from the decision queue');
       }
-      const name = top.term.name;
-      if (this.solution.undecidedSeq(name) === top.seq && this.solution.positiveTerm(name) === top.term) {
-        best = top.term;
+      if (live(top)) {
+        best = top;
         break;
       }
     }
-    this.queue.compact((e) => this.solution.undecidedSeq(e.term.name) === e.seq && this.solution.positiveTerm(e.term.name) === e.term, this.solution.undecidedCount);
+    this.queue.compact(live, this.solution.undecidedCount);
     this.tick();
-    const listing = this.listings.get(best.name) as Listing;
-    return listing.kind === 'capability' ? this.chooseProvider(best, listing) : this.chooseVersion(best, listing);
+    const listing = best.pkg.listing as Listing;
+    return listing.kind === 'capability' ? this.chooseProvider(best.term, best.pkg, listing) : this.chooseVersion(best.term, best.pkg, listing);
   }
 
-  private decide(name: string, version: Version): void {
+  private decide(pkg: Pkg, version: Version): void {
     this.decisionsMade++;
-    this.solution.decide(name, version);
+    this.solution.decide(pkg, version);
   }
 
-  private chooseVersion(t: Term, listing: ComponentListing): string {
+  private chooseVersion(t: Term, pkg: Pkg, listing: ComponentListing): Pkg {
     const set = allowed(t);
     if (listing.all.length === 0) {
       this.add(createIncompatibility([term(t.name, ANY)], { kind: 'unknown' }) as Incompatibility);
-      return t.name;
+      return pkg;
     }
     const k = listing.best(set);
     if (k < 0) {
       this.add(this.noVersions(t, listing));
-      return t.name;
+      return pkg;
     }
     const chosen = listing.eligible[k] as CandidateVersion;
     const incs = listing.incompatibilitiesFor(k);
@@ -514,11 +542,14 @@ class Solver {
       conflict ||= inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
     }
     if (this.provider.prefetch !== undefined) {
-      const next = [...Object.keys(chosen.dependencies), ...chosen.conflicts].filter((n) => !this.listings.has(n) && !this.pending.has(n));
+      const next = [...Object.keys(chosen.dependencies), ...chosen.conflicts].filter((n) => {
+        const p = this.solution.records.get(n);
+        return p === undefined || (p.listing === undefined && p.pending === undefined);
+      });
       if (next.length > 0) this.provider.prefetch(next);
     }
-    if (!conflict) this.decide(t.name, listing.versions[k] as Version);
-    return t.name;
+    if (!conflict) this.decide(pkg, listing.versions[k] as Version);
+    return pkg;
   }
 
   /** Why no candidate of `listing` matches `t`: target, yanked/prerelease, or nothing at all. */
@@ -537,17 +568,17 @@ class Solver {
     }) as Incompatibility;
   }
 
-  private chooseProvider(t: Term, listing: CapabilityListing): string {
+  private chooseProvider(t: Term, pkg: Pkg, listing: CapabilityListing): Pkg {
     const set = allowed(t);
     const candidates = listing.versions.filter((v) => contains(set, v));
     if (candidates.length === 0) {
       this.add(listing.noneLeft(t.set, this.request.target));
-      return t.name;
+      return pkg;
     }
     // Prefer a provider that is already decided, then one already required, then the first by name.
     const rank = (i: number): number => {
       const p = listing.providers[i] as string;
-      if (this.solution.decisions.has(p)) return 0;
+      if (this.solution.records.get(p)?.decision !== undefined) return 0;
       if (this.solution.termFor(p)?.positive === true) return 1;
       const locked = this.policy.locked(listing.name);
       if (locked === p) return 2;
@@ -568,15 +599,14 @@ class Solver {
       this.add(inc);
       conflict = inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
     }
-    if (!conflict) this.decide(t.name, pick);
-    return t.name;
+    if (!conflict) this.decide(pkg, pick);
+    return pkg;
   }
 
   private failure(root: Incompatibility): Failure {
     const providers: Record<string, string[]> = {};
-    for (const [name, l] of [...this.listings].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (l.kind === 'capability') providers[name] = [...l.providers];
-    }
+    const listed = [...this.solution.records.values()].filter((p) => p.listing?.kind === 'capability');
+    for (const p of listed.sort((a, b) => cmp(a.name, b.name))) providers[p.name] = [...(p.listing as CapabilityListing).providers];
     return { root, project: this.request.root.name, target: this.request.target, providers };
   }
 
@@ -584,30 +614,41 @@ class Solver {
     const components: Record<string, CandidateVersion> = {};
     const capabilities: Record<string, string> = {};
     const anyOf: Record<string, string> = {};
-    const names = [...this.solution.decisions.keys()].sort();
-    for (const name of names) {
-      const v = this.solution.decisions.get(name) as Version;
-      const l = this.listings.get(name) as Listing;
+    const decided = [...this.solution.decisions].sort(byName);
+    // The chosen components in name order, and their dependency names, sorted (the listing's,
+    // made when each was chosen).
+    const froms: string[] = [];
+    const fromDeps: SortedNames[] = [];
+    for (const p of decided) {
+      const name = p.name;
+      const v = p.decision as Version;
+      const l = p.listing as Listing;
       if (l.kind === 'capability') {
         const r = l.requirement;
         if (r.kind === 'capability') capabilities[r.capability] = l.providers[l.indexOf(v)] as string;
         else anyOf[anyOfKey(r.group)] = l.providers[l.indexOf(v)] as string;
-      } else if (name !== PROJECT) components[name] = canonical(l.find(v) as CandidateVersion);
+      } else if (name !== PROJECT) {
+        const k = l.indexOf(v);
+        const deps = l.dependencyNames(k);
+        froms.push(name);
+        fromDeps.push(deps);
+        components[name] = canonical(l.eligible[k] as CandidateVersion, deps);
+      }
     }
     // Edges in their final order (from, kind, to, capability) as they are made, per component
     // (no sort of every edge: a closure can have tens of thousands). Keys are sorted again even
     // though `canonical` inserted them in order: an object lists integer-like keys first.
     const edges: Edge[] = [];
-    // (`names`, not Object.keys(components): an object lists integer-like keys first.)
-    const froms = names.filter((n) => Object.hasOwn(components, n));
-    froms.splice(lowerBound(froms, PROJECT), 0, PROJECT);
-    for (const name of froms) {
-      if (name === PROJECT) {
+    // (`froms`, not Object.keys(components): an object lists integer-like keys first.)
+    const projectAt = lowerBound(froms, PROJECT);
+    for (let i = 0; i <= froms.length; i++) {
+      if (i === projectAt) {
         for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
-        continue;
       }
+      if (i === froms.length) break;
+      const name = froms[i] as string;
       const c = components[name] as CandidateVersion;
-      for (const dep of Object.keys(c.dependencies).sort(cmp)) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      for (const dep of (fromDeps[i] as SortedNames).names) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
       const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
       if (caps.length > 1) caps.sort((a, b) => cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
       edges.push(...caps);
@@ -622,13 +663,13 @@ class Solver {
     for (const key of Object.keys(anyOf).sort()) {
       const name = anyOfPackage(key.split('|'));
       const closure = { components, edges, listingOf: (n: string) => this.componentListing(n), locked: this.policy.locked(name), target: this.request.target };
-      choices[key] = explainAnyOf(this.listings.get(name) as CapabilityListing, anyOf[key] as string, closure);
+      choices[key] = explainAnyOf(this.solution.records.get(name)?.listing as CapabilityListing, anyOf[key] as string, closure);
     }
-    return { components, capabilities, anyOf: choices, edges, decisions: this.solution.decisions.size, steps: this.steps };
+    return { components, capabilities, anyOf: choices, edges, decisions: this.solution.decisions.length, steps: this.steps };
   }
 
   private componentListing(name: string): ComponentListing | undefined {
-    const l = this.listings.get(name);
+    const l = this.solution.records.get(name)?.listing;
     return l?.kind === 'component' ? l : undefined;
   }
 }
@@ -645,15 +686,18 @@ function lowerBound(list: readonly string[], x: string): number {
   return lo;
 }
 
-function sortedRecord(r: Record<string, string>): Record<string, string> {
-  const keys = Object.keys(r);
-  let inOrder = true;
-  for (let k = 1; k < keys.length && inOrder; k++) inOrder = (keys[k - 1] as string) < (keys[k] as string);
+/** A copy of `r` with its keys in sorted order (`keys`: those keys, sorted). */
+function sortedRecord(r: Record<string, string>, keys: SortedNames = sortedKeys(r)): Record<string, string> {
   // A copy of an object in order keeps its shape (cheap); building one adds key after key.
-  if (inOrder) return { ...r };
+  if (keys.inOrder) return { ...r };
   const out: Record<string, string> = {};
-  for (const k of keys.sort(cmp)) out[k] = r[k] as string;
+  for (const k of keys.names) out[k] = r[k] as string;
   return out;
+}
+
+function sortedKeys(r: Record<string, string>): SortedNames {
+  const names = Object.keys(r);
+  return { names, inOrder: sortStrings(names) };
 }
 
 function sorted(a: readonly string[]): string[] {
@@ -661,10 +705,10 @@ function sorted(a: readonly string[]): string[] {
 }
 
 /** A copy with records and sets in sorted order, so provider ordering never shows in results. */
-function canonical(c: CandidateVersion): CandidateVersion {
+function canonical(c: CandidateVersion, deps: SortedNames): CandidateVersion {
   return {
     ...c,
-    dependencies: sortedRecord(c.dependencies),
+    dependencies: sortedRecord(c.dependencies, deps),
     optionalDependencies: sortedRecord(c.optionalDependencies),
     requires: sorted(c.requires),
     provides: sorted(c.provides),
@@ -672,6 +716,11 @@ function canonical(c: CandidateVersion): CandidateVersion {
     targets: sorted(c.targets),
     initLevels: [...c.initLevels],
   };
+}
+
+/** Records by name (names are distinct). */
+function byName(a: PackageRecord, b: PackageRecord): number {
+  return a.name < b.name ? -1 : 1;
 }
 
 function cmp(a: string, b: string): number {

@@ -146,7 +146,10 @@ export function intersect(a: VersionSet, b: VersionSet): VersionSet {
   if (isAny(b)) return a;
   // Each interval of the smaller set against the intervals of the larger one it meets (found by
   // binary search): a package's accumulated term can hold hundreds of intervals.
-  const [A, B] = a.intervals.length <= b.intervals.length ? [a.intervals, b.intervals] : [b.intervals, a.intervals];
+  // (Two assignments, not a destructured pair: this runs per propagation step.)
+  const small = a.intervals.length <= b.intervals.length;
+  const A = small ? a.intervals : b.intervals;
+  const B = small ? b.intervals : a.intervals;
   const out: Interval[] = [];
   let j = 0;
   for (let i = 0; i < A.length; i++) {
@@ -300,7 +303,9 @@ export function isSubset(a: VersionSet, b: VersionSet): boolean {
 
 /** `a ∩ b = ∅`, without allocating: each interval of the smaller set is looked up in the larger. */
 export function isDisjoint(a: VersionSet, b: VersionSet): boolean {
-  const [A, B] = a.intervals.length <= b.intervals.length ? [a.intervals, b.intervals] : [b.intervals, a.intervals];
+  const small = a.intervals.length <= b.intervals.length;
+  const A = small ? a.intervals : b.intervals;
+  const B = small ? b.intervals : a.intervals;
   let j = 0;
   for (let i = 0; i < A.length; i++) {
     const x = A[i] as Interval;
@@ -337,6 +342,11 @@ export function equals(a: VersionSet, b: VersionSet): boolean {
 export const MAX_RANGE_LENGTH = 1024;
 
 const rangeCache = new Map<string, VersionSet>();
+
+/** The set of a range already converted (no message to build on the hot path), if any. */
+export function knownRange(text: string): VersionSet | undefined {
+  return rangeCache.get(text);
+}
 
 /**
  * Converts an npm range to a version set. Throws E_SEMVER for an invalid or oversized range;
