@@ -339,16 +339,19 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const scope = opts.defaultScope ?? DEFAULT_SCOPE;
     const qualified = `${scope}/${word}`;
     const want = word.toLowerCase();
-    let named = false;
-    try {
-      await packument(qualified);
-      named = true;
-    } catch (e) {
-      if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
-    }
-    // Every other component of the scope that claims the word. A registry that cannot search
-    // (or --offline over HTTP) leaves only the name itself to go by.
-    const hits = await search([word], { size: 50, scope }).catch(() => [] as ClientSearchHit[]);
+    // The name itself and the search for every other component of the scope that claims the
+    // word are asked at once (two independent round trips). A registry that cannot search (or
+    // --offline over HTTP) leaves only the name itself to go by.
+    const [named, hits] = await Promise.all([
+      packument(qualified).then(
+        () => true,
+        (e: unknown) => {
+          if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
+          return false;
+        },
+      ),
+      search([word], { size: 50, scope }).catch(() => [] as ClientSearchHit[]),
+    ]);
     const others = [...new Set(hits.map((h) => h.name))].filter((n) => n !== qualified && n.startsWith(`${scope}/`)).sort();
     const claimants: Array<{ name: string; as: string }> = named ? [{ name: qualified, as: 'name' }] : [];
     await Promise.all(
