@@ -678,13 +678,17 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
       }
     }
     // The names are looked up at once (one packument round trip, not one per name); notes and
-    // requests keep the order the user typed them in.
+    // requests keep the order the user typed them in. The components the words name (the usual
+    // outcome of a lookup) are read through the provider meanwhile, so the capability searches
+    // and provider reads their newest versions call for start with the lookups instead of after
+    // them (the answers are memoised: what the lookups and the solve see is the same).
+    const words = specs.map((spec) => {
+      const at = spec.lastIndexOf('@');
+      return { spec, at, word: at > 0 ? spec.slice(0, at) : spec };
+    });
+    session.provider.prefetch?.(words.map(({ word }) => (word.startsWith('@') ? word : `${DEFAULT_SCOPE}/${word}`)));
     const resolved = await Promise.all(
-      specs.map(async (spec) => {
-        const at = spec.lastIndexOf('@');
-        const word = at > 0 ? spec.slice(0, at) : spec;
-        return { spec, at, word, ...(await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE, verb: 'add' })) };
-      }),
+      words.map(async (w) => ({ ...w, ...(await session.client.resolveName(w.word, { defaultScope: DEFAULT_SCOPE, verb: 'add' })) })),
     );
     const requested: Requested[] = [];
     for (const { spec, at, word, name, note } of resolved) {
