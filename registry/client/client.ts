@@ -48,6 +48,14 @@ interface RegistryClientOptions {
   /** Injected fetch for publish/yank/search requests (tests). */
   fetch?: typeof fetch;
   reporter?: ClientReporter;
+  /**
+   * Takes the writes that only serve later runs off the critical path: the download cache's
+   * entries (packuments, tarballs) and the RG-01 seen records are written when `flush` is
+   * called, not as each answer is read. Every check is still made when the data is read (and a
+   * seen record counts for the checks of this process at once); the caller must call `flush`
+   * before it finishes, or those writes do not happen.
+   */
+  deferWrites?: boolean;
 }
 
 /** One version as the client hands it to callers (provider, info). */
@@ -107,6 +115,11 @@ export interface RegistryClient {
    * the default-scope name (whose absence the caller reports).
    */
   resolveName(word: string, options?: { defaultScope?: string; verb?: string }): Promise<{ name: string; note?: string }>;
+  /**
+   * Runs the writes deferred so far (`deferWrites`: cache entries, seen records) and waits for
+   * them; without `deferWrites` there are none. Never rejects: a failed write is a warning.
+   */
+  flush(): Promise<void>;
 }
 
 /** A tarball's package.json as a record (E_TAR_CONTENT when it is another JSON value). */
@@ -160,6 +173,9 @@ function checkManifestConfusion(id: string, doc: PackumentVersion, inside: Recor
 }
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
+  /** Writes waiting for `flush` (deferWrites). */
+  const deferred: Array<() => Promise<void>> = [];
+  const defer = options.deferWrites === true ? (task: () => Promise<void>): void => void deferred.push(task) : undefined;
   const ctx: BackendContext = {
     home: options.home,
     limits: { ...DEFAULT_LIMITS, ...(options.limits ?? {}) },
@@ -167,6 +183,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     preferOnline: options.preferOnline === true,
     reporter: options.reporter ?? {},
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    later: (task) => {
+      if (defer === undefined) return task();
+      defer(task);
+      return Promise.resolve();
+    },
   };
   const offline = ctx.offline;
   const reporter = ctx.reporter;
@@ -188,6 +209,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     await checkSeen(options.home, url, p, {
       name,
       onWriteError: (e) => reporter.warn?.(`could not record the metadata of ${name}: ${(e as { code?: unknown }).code ?? 'error'}`),
+      ...(defer === undefined ? {} : { defer }),
     });
     return p;
   };
@@ -374,7 +396,14 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return { name: only.name, note: `${word} is the ${only.as} of ${only.name}; rumpkg.json records the full name` };
   };
 
-  return { offline, registryFor, packument, versions, tarball, tarballToUnpack, publish, yank, search, resolveName };
+  const flush = async (): Promise<void> => {
+    while (deferred.length > 0) {
+      const tasks = deferred.splice(0);
+      await Promise.all(tasks.map((t) => t().catch(() => undefined)));
+    }
+  };
+
+  return { offline, registryFor, packument, versions, tarball, tarballToUnpack, publish, yank, search, resolveName, flush };
 }
 
 interface OpenClientOptions {
@@ -390,6 +419,8 @@ interface OpenClientOptions {
    * scope included), instead of what config.json and rumpkg.json pin.
    */
   registry?: string;
+  /** See RegistryClientOptions `deferWrites` (the caller must `flush`). */
+  deferWrites?: boolean;
 }
 
 /** The client for a CLI run: home from `$RUMPKG_HOME`, config, and the project's registries. */
@@ -422,6 +453,7 @@ export async function openRegistryClient(options: OpenClientOptions): Promise<{
     ...(options.preferOnline === undefined ? {} : { preferOnline: options.preferOnline }),
     ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.deferWrites === undefined ? {} : { deferWrites: options.deferWrites }),
   });
   return { client, home, config, registries };
 }

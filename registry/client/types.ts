@@ -22,6 +22,12 @@ export interface BackendContext {
   reporter: ClientReporter;
   /** Injected fetch for HTTP requests (tests). */
   fetch?: typeof fetch;
+  /**
+   * Runs a write that only serves later runs (a download-cache entry): at once (the promise
+   * settles after it), or, for a client with `deferWrites`, when the client is flushed (the
+   * promise settles at once). The task must not reject.
+   */
+  later(task: () => Promise<void>): Promise<void>;
 }
 
 export interface BackendSearchHit {

@@ -6,11 +6,11 @@
  * online with a warning, E_CACHE offline. Against a scriptable server on 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRumpkgError } from '../../components/index.js';
-import { createRegistryClient, homePaths, listCache } from '../../registry/index.js';
+import { createRegistryClient, homePaths, listCache, seenDir } from '../../registry/index.js';
 import { packFixture, packumentFor, startServer, tempDir, type PackedFixture, type TestServer } from './client-fixtures.js';
 
 const NAME = '@rump/cachy';
@@ -156,6 +156,25 @@ describe('packuments in the download cache', () => {
     expect(await versions(home, { offline: true })).toEqual(['1.0.0']); // the good copy is back
     flip();
     expect(await code(client(home, { offline: true }).packument(NAME))).toBe('E_CACHE');
+  });
+
+  it('deferWrites: the cache entry and the RG-01 mark wait for flush, and the mark counts in this process at once', async () => {
+    const home = tempDir('cachy-defer');
+    answer = () => ({ status: 200, headers: { etag: '"d2"' }, body: doc(v1, v2) });
+    const warnings: string[] = [];
+    const deferred = client(home, { deferWrites: true, reporter: { warn: (m) => warnings.push(m) } });
+    expect(Object.keys((await deferred.packument(NAME)).versions).sort()).toEqual(['1.0.0', '1.1.0']);
+    expect((await listCache(home)).http).toEqual([]);
+    expect(existsSync(seenDir(home))).toBe(false);
+    // Before anything is written, another client of this home in this process that is served the
+    // document without 1.1.0 refuses it: the mark is held in memory until it is on disk.
+    answer = () => ({ status: 200, headers: {}, body: doc(v1) });
+    expect(await code(client(home).packument(NAME))).toBe('E_REGISTRY_ROLLBACK');
+    await deferred.flush();
+    expect((await listCache(home)).http.map((e) => e.url)).toContain(`${server.url}@rump%2fcachy`);
+    const marks = readdirSync(seenDir(home)).map((f) => JSON.parse(readFileSync(join(seenDir(home), f), 'utf8')) as { name: string; versions: Record<string, string> });
+    expect(marks.map((m) => [m.name, Object.keys(m.versions).sort()])).toEqual([[NAME, ['1.0.0', '1.1.0']]]);
+    expect(warnings).toEqual([]);
   });
 
   it('a 304 to an unconditional request, invalid JSON and a document for another name are refused and not kept', async () => {
