@@ -362,27 +362,30 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const qualified = `${scope}/${word}`;
     const want = word.toLowerCase();
     // The name itself and the search for every other component of the scope that claims the
-    // word are asked at once (two independent round trips). A registry that cannot search (or
-    // --offline over HTTP) leaves only the name itself to go by.
-    const [named, hits] = await Promise.all([
-      packument(qualified).then(
-        () => true,
-        (e: unknown) => {
-          if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
-          return false;
-        },
-      ),
-      search([word], { size: 50, scope }).catch(() => [] as ClientSearchHit[]),
-    ]);
+    // word are asked at once, and the packuments of the search's hits as soon as it answers
+    // (not after the name's own packument is read). A registry that cannot search (or --offline
+    // over HTTP) leaves only the name itself to go by.
+    const named = packument(qualified).then(
+      () => true,
+      (e: unknown) => {
+        if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
+        return false;
+      },
+    );
+    named.catch(() => undefined); // awaited below; its failure is the answer then
+    const hits = await search([word], { size: 50, scope }).catch(() => [] as ClientSearchHit[]);
     const others = [...new Set(hits.map((h) => h.name))].filter((n) => n !== qualified && n.startsWith(`${scope}/`)).sort();
-    const claimants: Array<{ name: string; as: string }> = named ? [{ name: qualified, as: 'name' }] : [];
-    await Promise.all(
+    const claimed: Array<{ name: string; as: string }> = [];
+    const confirmed = Promise.all(
       others.map(async (n) => {
         const p = await packument(n).catch(() => undefined);
         const as = p === undefined ? undefined : componentClaims(n, p).get(want);
-        if (as !== undefined) claimants.push({ name: n, as });
+        if (as !== undefined) claimed.push({ name: n, as });
       }),
     );
+    const claimants: Array<{ name: string; as: string }> = (await named) ? [{ name: qualified, as: 'name' }] : [];
+    await confirmed;
+    claimants.push(...claimed);
     claimants.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (claimants.length > 1) {
       const verb = opts.verb ?? 'add';
