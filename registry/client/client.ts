@@ -54,6 +54,13 @@ interface RegistryClientOptions {
    * called, not as each answer is read. Every check is still made when the data is read (and a
    * seen record counts for the checks of this process at once); the caller must call `flush`
    * before it finishes, or those writes do not happen.
+   *
+   * A deferred client also knows, at `flush`, what each packument was used for: one read only to
+   * confirm that another component does not claim a word (`resolveName`'s search hits) enters
+   * the download cache only when the registry lets it be used without asking (max-age). Offline
+   * such packuments are never read (searching needs the network), and online a `no-cache` copy
+   * would only turn the next answer into a 304 — while each entry costs a cold run two fresh
+   * directory pairs and three files. Its seen record is written like any other (RG-01).
    */
   deferWrites?: boolean;
 }
@@ -173,9 +180,11 @@ function checkManifestConfusion(id: string, doc: PackumentVersion, inside: Recor
 }
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
-  /** Writes waiting for `flush` (deferWrites). */
-  const deferred: Array<() => Promise<void>> = [];
-  const defer = options.deferWrites === true ? (task: () => Promise<void>): void => void deferred.push(task) : undefined;
+  /** Writes waiting for `flush` (deferWrites), each with the test of whether it is still wanted then. */
+  const deferred: Array<{ task: () => Promise<void>; wanted?: () => boolean }> = [];
+  const defer = options.deferWrites === true ? (task: () => Promise<void>): void => void deferred.push({ task }) : undefined;
+  /** Names whose packument served more than a claim check (resolveName's search hits). */
+  const used = new Set<string>();
   const ctx: BackendContext = {
     home: options.home,
     limits: { ...DEFAULT_LIMITS, ...(options.limits ?? {}) },
@@ -183,9 +192,9 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     preferOnline: options.preferOnline === true,
     reporter: options.reporter ?? {},
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-    later: (task) => {
+    later: (task, entry) => {
       if (defer === undefined) return task();
-      defer(task);
+      deferred.push({ task, ...(entry === undefined || entry.fresh ? {} : { wanted: () => used.has(entry.packument) }) });
       return Promise.resolve();
     },
   };
@@ -214,7 +223,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return p;
   };
 
-  const packument = (name: string): Promise<Packument> => {
+  /** The packument of `name`, memoised; `packument` (what callers use) also marks it used. */
+  const read = (name: string): Promise<Packument> => {
     let p = packuments.get(name);
     if (p === undefined) {
       p = fetchPackument(name);
@@ -222,6 +232,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       p.catch(() => packuments.delete(name));
     }
     return p;
+  };
+
+  const packument = (name: string): Promise<Packument> => {
+    used.add(name);
+    return read(name);
   };
 
   const versions = async (name: string): Promise<VersionInfo[]> => {
@@ -378,7 +393,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const claimed: Array<{ name: string; as: string }> = [];
     const confirmed = Promise.all(
       others.map(async (n) => {
-        const p = await packument(n).catch(() => undefined);
+        const p = await read(n).catch(() => undefined);
         const as = p === undefined ? undefined : componentClaims(n, p).get(want);
         if (as !== undefined) claimed.push({ name: n, as });
       }),
@@ -400,9 +415,12 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   };
 
   const flush = async (): Promise<void> => {
-    while (deferred.length > 0) {
-      const tasks = deferred.splice(0);
-      await Promise.all(tasks.map((t) => t().catch(() => undefined)));
+    for (;;) {
+      // What is not wanted now stays queued: a later use of that packument makes it wanted.
+      const tasks = deferred.filter((t) => t.wanted?.() ?? true);
+      if (tasks.length === 0) return;
+      for (const t of tasks) deferred.splice(deferred.indexOf(t), 1);
+      await Promise.all(tasks.map((t) => t.task().catch(() => undefined)));
     }
   };
 

@@ -166,14 +166,17 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
         });
       }
       const p = parse(cached.body);
-      if (policy.freshUntil > now) await ctx.later(() => storePackument(key, cached.body, { ...cached.meta, freshUntil: policy.freshUntil }));
+      if (policy.freshUntil > now) await ctx.later(() => storePackument(key, cached.body, { ...cached.meta, freshUntil: policy.freshUntil }), { packument: name, fresh: true });
       return p;
     }
     const p = parse(res.body);
     if (policy.store) {
       const etag = res.headers.get('etag');
       const lastModified = res.headers.get('last-modified');
-      await ctx.later(() => storePackument(key, res.body, { url: docUrl, freshUntil: policy.freshUntil, ...(etag === null ? {} : { etag }), ...(lastModified === null ? {} : { lastModified }) }));
+      await ctx.later(() => storePackument(key, res.body, { url: docUrl, freshUntil: policy.freshUntil, ...(etag === null ? {} : { etag }), ...(lastModified === null ? {} : { lastModified }) }), {
+        packument: name,
+        fresh: policy.freshUntil > now,
+      });
     }
     return p;
   };

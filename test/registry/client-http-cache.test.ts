@@ -177,6 +177,59 @@ describe('packuments in the download cache', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('deferWrites: a packument read only to confirm that it does not claim a word is kept only when fresh (max-age), or once it is used', async () => {
+    const src = tempDir('claims-src');
+    const word = await packFixture(src, { name: '@rump/wordy', version: '1.0.0' });
+    const other = await packFixture(src, { name: '@rump/other', version: '1.0.0' });
+    let otherCache = 'no-cache';
+    const docs = (): Record<string, string> => ({
+      '/@rump%2fwordy': JSON.stringify(packumentFor(word, `${srv.url}@rump/wordy/-/wordy-1.0.0.tgz`)),
+      '/@rump%2fother': JSON.stringify(packumentFor(other, `${srv.url}@rump/other/-/other-1.0.0.tgz`)),
+    });
+    const hit = (n: string) => ({ package: { name: n, version: '1.0.0', description: 'mentions wordy', keywords: [] }, searchScore: 1 });
+    const srv = await startServer((req, res) => {
+      if (req.url?.startsWith('/-/v1/search')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ objects: [hit('@rump/wordy'), hit('@rump/other')], total: 2 }));
+        return;
+      }
+      const body = docs()[req.url ?? ''];
+      if (body === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': req.url === '/@rump%2fother' ? otherCache : 'no-cache' }).end(body);
+    });
+    try {
+      const cached = async (home: string): Promise<string[]> => (await listCache(home)).http.map((e) => e.url.slice(srv.url.length)).sort();
+      const session = (home: string) => createRegistryClient({ home, registries: { '@rump': srv.url }, limits: { retries: 0 }, deferWrites: true });
+      // @rump/other is read (its claims are checked) but claims nothing: no-cache → not kept; its seen record is.
+      const a = tempDir('claims-a');
+      const ca = session(a);
+      expect(await ca.resolveName('wordy')).toEqual({ name: '@rump/wordy' });
+      await ca.flush();
+      expect(await cached(a)).toEqual(['@rump%2fwordy']);
+      expect(readdirSync(seenDir(a))).toHaveLength(2);
+      // Used later in the same session (resolution, info…): kept at the next flush.
+      expect((await ca.versions('@rump/other')).map((v) => v.version)).toEqual(['1.0.0']);
+      await ca.flush();
+      expect(await cached(a)).toEqual(['@rump%2fother', '@rump%2fwordy']);
+      // Fresh (max-age): kept, since the next run may use it without asking.
+      otherCache = 'max-age=300';
+      const b = tempDir('claims-b');
+      const cb = session(b);
+      await cb.resolveName('wordy');
+      await cb.flush();
+      expect(await cached(b)).toEqual(['@rump%2fother', '@rump%2fwordy']);
+      // A client that does not defer keeps everything it reads, as before.
+      otherCache = 'no-cache';
+      const c = tempDir('claims-c');
+      await createRegistryClient({ home: c, registries: { '@rump': srv.url }, limits: { retries: 0 } }).resolveName('wordy');
+      expect(await cached(c)).toEqual(['@rump%2fother', '@rump%2fwordy']);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('a 304 to an unconditional request, invalid JSON and a document for another name are refused and not kept', async () => {
     for (const [served, want] of [
       [{ status: 304, headers: {}, body: '' }, 'E_REGISTRY'],
