@@ -462,8 +462,8 @@ async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectR
   const items = lockedEntries(lock);
   // What the store lacks is checked against the registry as a whole before anything is fetched:
   // a lockfile that fails for one component leaves the store as it was (IN-03, RG-01, RG-08).
-  const absent: LockedEntry[] = [];
-  for (const c of items) if (!(await store.has(c.integrity))) absent.push(c);
+  const present = await Promise.all(items.map((c) => store.has(c.integrity)));
+  const absent = items.filter((_, i) => !present[i]);
   if (absent.length > 0) await checkEntriesAgainstRegistry(absent, session);
   let done = 0;
   let next = 0;
