@@ -456,9 +456,27 @@ function diffLocks(before: Lockfile | undefined, after: Lockfile): LockChange[] 
 }
 
 /** Fetches every locked component of every target into the store (bounded concurrency). */
+/**
+ * `onFirst` is called once, when the first tarball is in hand or the first component is in
+ * the store, whichever comes first: by then the first requests of every worker have gone out.
+ */
 async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectReporter, onFirst?: () => void): Promise<number> {
   checkLockPolicy(lock, session.client);
-  const store = createStore(session.client, { home: session.home, reporter: { info: (m) => reporter?.info?.(m), warn: (m) => reporter?.warn?.(m) } });
+  let first = onFirst;
+  const once = (): void => {
+    const f = first;
+    first = undefined;
+    f?.();
+  };
+  const source: Parameters<typeof createStore>[0] = {
+    tarball: (name, version, options) => session.client.tarball(name, version, options),
+    tarballToUnpack: async (name, version, options) => {
+      const fetched = await session.client.tarballToUnpack(name, version, options);
+      once();
+      return fetched;
+    },
+  };
+  const store = createStore(source, { home: session.home, reporter: { info: (m) => reporter?.info?.(m), warn: (m) => reporter?.warn?.(m) } });
   const items = lockedEntries(lock);
   // What the store lacks is checked against the registry as a whole before anything is fetched:
   // a lockfile that fails for one component leaves the store as it was (IN-03, RG-01, RG-08).
@@ -478,7 +496,7 @@ async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectR
         notCached.push(`${c.name}@${c.version}`);
       }
       done++;
-      if (done === 1) onFirst?.();
+      once();
       reporter?.progress?.('fetching', done, items.length);
     }
   };
@@ -562,8 +580,9 @@ async function commit(
   const root = resolve(dir);
   // Fetch first: a closure that cannot be fetched is not written down. What the session
   // deferred (cache entries, seen records) is written before rumpkg.json and rumpkg.lock; the
-  // writes start once the first component is in the store — after every first tarball request
-  // has gone out, so they do not delay them — and wait on the disk while the others unpack.
+  // writes start once the first tarball is in hand — after the first request of every fetch
+  // worker has gone out, so they do not delay them — and wait on the disk while the components
+  // unpack.
   let flushed: Promise<void> = Promise.resolve();
   const fetched = await fetchLocked(session, lock, options.reporter, () => {
     flushed = session.client.flush();
