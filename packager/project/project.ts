@@ -384,7 +384,7 @@ interface Session {
   home: string;
 }
 
-async function openSession(dir: string, options: ProjectOptions): Promise<Session> {
+async function openSession(dir: string, options: ProjectOptions, deferWrites = false): Promise<Session> {
   const { client, home } = await openRegistryClient({
     cwd: resolve(dir),
     ...(options.offline === undefined ? {} : { offline: options.offline }),
@@ -393,8 +393,24 @@ async function openSession(dir: string, options: ProjectOptions): Promise<Sessio
       info: (m) => options.reporter?.info?.(m),
       warn: (m) => options.reporter?.warn?.(m),
     },
+    ...(deferWrites ? { deferWrites } : {}),
   });
   return { client, provider: createRegistryProvider(client), home };
+}
+
+/**
+ * `fn` with a session whose cache entries and RG-01 seen records are written off the critical
+ * path (client `deferWrites`): `commit` writes them before rumpkg.json and rumpkg.lock, and they
+ * are written before this returns or throws whatever happens (a failed run still records what it
+ * has checked).
+ */
+async function withSession<T>(dir: string, options: ProjectOptions, fn: (session: Session) => Promise<T>): Promise<T> {
+  const session = await openSession(dir, options, true);
+  try {
+    return await fn(session);
+  } finally {
+    await session.client.flush();
+  }
 }
 
 /** Solves every target of the project; throws E_RESOLVE with the explanation on failure. */
@@ -440,14 +456,32 @@ function diffLocks(before: Lockfile | undefined, after: Lockfile): LockChange[] 
 }
 
 /** Fetches every locked component of every target into the store (bounded concurrency). */
-async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectReporter): Promise<number> {
+/**
+ * `onFirst` is called once, when the first tarball is in hand or the first component is in
+ * the store, whichever comes first: by then the first requests of every worker have gone out.
+ */
+async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectReporter, onFirst?: () => void): Promise<number> {
   checkLockPolicy(lock, session.client);
-  const store = createStore(session.client, { home: session.home, reporter: { info: (m) => reporter?.info?.(m), warn: (m) => reporter?.warn?.(m) } });
+  let first = onFirst;
+  const once = (): void => {
+    const f = first;
+    first = undefined;
+    f?.();
+  };
+  const source: Parameters<typeof createStore>[0] = {
+    tarball: (name, version, options) => session.client.tarball(name, version, options),
+    tarballToUnpack: async (name, version, options) => {
+      const fetched = await session.client.tarballToUnpack(name, version, options);
+      once();
+      return fetched;
+    },
+  };
+  const store = createStore(source, { home: session.home, reporter: { info: (m) => reporter?.info?.(m), warn: (m) => reporter?.warn?.(m) } });
   const items = lockedEntries(lock);
   // What the store lacks is checked against the registry as a whole before anything is fetched:
   // a lockfile that fails for one component leaves the store as it was (IN-03, RG-01, RG-08).
-  const absent: LockedEntry[] = [];
-  for (const c of items) if (!(await store.has(c.integrity))) absent.push(c);
+  const present = await Promise.all(items.map((c) => store.has(c.integrity)));
+  const absent = items.filter((_, i) => !present[i]);
   if (absent.length > 0) await checkEntriesAgainstRegistry(absent, session);
   let done = 0;
   let next = 0;
@@ -462,6 +496,7 @@ async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectR
         notCached.push(`${c.name}@${c.version}`);
       }
       done++;
+      once();
       reporter?.progress?.('fetching', done, items.length);
     }
   };
@@ -543,8 +578,16 @@ async function commit(
   options: ProjectOptions & { writeManifest?: boolean; notes?: string[] },
 ): Promise<ProjectResult> {
   const root = resolve(dir);
-  // Fetch first: a closure that cannot be fetched is not written down.
-  const fetched = await fetchLocked(session, lock, options.reporter);
+  // Fetch first: a closure that cannot be fetched is not written down. What the session
+  // deferred (cache entries, seen records) is written before rumpkg.json and rumpkg.lock; the
+  // writes start once the first tarball is in hand — after the first request of every fetch
+  // worker has gone out, so they do not delay them — and wait on the disk while the components
+  // unpack.
+  let flushed: Promise<void> = Promise.resolve();
+  const fetched = await fetchLocked(session, lock, options.reporter, () => {
+    flushed = session.client.flush();
+  }).finally(() => flushed);
+  await session.client.flush();
   const manifestPath = join(root, PROJECT_FILE);
   const oldManifest = options.writeManifest === true ? await readFile(manifestPath, 'utf8').catch(() => undefined) : undefined;
   const manifestWritten = options.writeManifest === true && (await writeIfChanged(manifestPath, renderProjectManifest(manifest)));
@@ -666,87 +709,92 @@ export async function addComponents(dir: string, specs: string[], options: AddOp
   return withProjectLock(dir, async () => {
     const manifest = await readProject(dir);
     const before = await readLock(dir);
-    const session = await openSession(dir, options);
-    if (before !== undefined) await checkLockAgainstRegistry(before, session);
-    const notes: string[] = [];
-    const only = options.targets === undefined || options.targets.length === 0 ? undefined : [...new Set(options.targets)];
-    for (const t of only ?? []) {
-      parseTarget(t);
-      if (!manifest.targets.includes(t)) {
-        manifest.targets = [...manifest.targets, t];
-        notes.push(`added target ${t} to ${PROJECT_FILE}`);
+    return withSession(dir, options, async (session) => {
+      if (before !== undefined) await checkLockAgainstRegistry(before, session);
+      const notes: string[] = [];
+      const only = options.targets === undefined || options.targets.length === 0 ? undefined : [...new Set(options.targets)];
+      for (const t of only ?? []) {
+        parseTarget(t);
+        if (!manifest.targets.includes(t)) {
+          manifest.targets = [...manifest.targets, t];
+          notes.push(`added target ${t} to ${PROJECT_FILE}`);
+        }
       }
-    }
-    // The names are looked up at once (one packument round trip, not one per name); notes and
-    // requests keep the order the user typed them in.
-    const resolved = await Promise.all(
-      specs.map(async (spec) => {
+      // The names are looked up at once (one packument round trip, not one per name); notes and
+      // requests keep the order the user typed them in. The components the words name (the usual
+      // outcome of a lookup) are read through the provider meanwhile, so the capability searches
+      // and provider reads their newest versions call for start with the lookups instead of after
+      // them (the answers are memoised: what the lookups and the solve see is the same).
+      const words = specs.map((spec) => {
         const at = spec.lastIndexOf('@');
-        const word = at > 0 ? spec.slice(0, at) : spec;
-        return { spec, at, word, ...(await session.client.resolveName(word, { defaultScope: DEFAULT_SCOPE, verb: 'add' })) };
-      }),
-    );
-    const requested: Requested[] = [];
-    for (const { spec, at, word, name, note } of resolved) {
-      if (note !== undefined) notes.push(note);
-      if ((await session.client.versions(name)).length === 0) throw await unknownComponentError(session.client, word, name);
-      const parsed = parseSpec(at > 0 ? `${name}@${spec.slice(at + 1)}` : name);
-      requested.push({ spec, name: parsed.name, ...(at > 0 ? { range: parsed.range } : {}) });
-    }
-    // Solve with `*` for bare names, then pin them to ^chosen.
-    const components = { ...manifest.components };
-    const targetComponents = cloneTargetComponents(manifest.targetComponents);
-    for (const r of requested) {
-      if (only === undefined) {
-        const was = Object.keys(targetComponents).filter((t) => targetComponents[t]?.[r.name] !== undefined).sort();
-        for (const t of was) delete targetComponents[t]?.[r.name];
-        if (was.length > 0) notes.push(`${r.name} is now requested for every target (it was for ${was.join(', ')} only)`);
-        components[r.name] = r.range ?? '*';
-        continue;
+        return { spec, at, word: at > 0 ? spec.slice(0, at) : spec };
+      });
+      session.provider.prefetch?.(words.map(({ word }) => (word.startsWith('@') ? word : `${DEFAULT_SCOPE}/${word}`)));
+      const resolved = await Promise.all(
+        words.map(async (w) => ({ ...w, ...(await session.client.resolveName(w.word, { defaultScope: DEFAULT_SCOPE, verb: 'add' })) })),
+      );
+      const requested: Requested[] = [];
+      for (const { spec, at, word, name, note } of resolved) {
+        if (note !== undefined) notes.push(note);
+        if ((await session.client.versions(name)).length === 0) throw await unknownComponentError(session.client, word, name);
+        const parsed = parseSpec(at > 0 ? `${name}@${spec.slice(at + 1)}` : name);
+        requested.push({ spec, name: parsed.name, ...(at > 0 ? { range: parsed.range } : {}) });
       }
-      if (components[r.name] !== undefined) {
-        throw new RumpkgError('E_USAGE', `${r.name} is already requested for every target of ${manifest.name}`, {
-          context: { component: r.name, targets: only },
-          hint: `to keep it off a target instead, run rumpkg remove ${r.spec.replace(/@[^@/]*$/, '')} --target <that target>`,
-        });
-      }
-      for (const t of only) (targetComponents[t] ??= {})[r.name] = r.range ?? '*';
-    }
-    const draft = withTargetComponents({ ...manifest, components }, targetComponents);
-    const prefer = before === undefined ? {} : { lock: before };
-    let lock: Lockfile;
-    try {
-      lock = await resolveProject(draft, session.provider, prefer);
-    } catch (e) {
-      if (only === undefined && isRumpkgError(e, 'E_RESOLVE')) throw (await servesSomeTargets(manifest, requested, session.provider, prefer)) ?? e;
-      throw e;
-    }
-    let repin = false;
-    for (const r of requested) {
-      if (r.range !== undefined) continue;
-      if (only === undefined) {
-        const versions = Object.values(lock.targets).flatMap((t) => (t.components[r.name] === undefined ? [] : [t.components[r.name]!.version]));
-        const lowest = versions.sort(semver.compare)[0];
-        if (lowest !== undefined) {
-          components[r.name] = `^${lowest}`;
-          repin = true;
+      // Solve with `*` for bare names, then pin them to ^chosen.
+      const components = { ...manifest.components };
+      const targetComponents = cloneTargetComponents(manifest.targetComponents);
+      for (const r of requested) {
+        if (only === undefined) {
+          const was = Object.keys(targetComponents).filter((t) => targetComponents[t]?.[r.name] !== undefined).sort();
+          for (const t of was) delete targetComponents[t]?.[r.name];
+          if (was.length > 0) notes.push(`${r.name} is now requested for every target (it was for ${was.join(', ')} only)`);
+          components[r.name] = r.range ?? '*';
+          continue;
         }
-        continue;
+        if (components[r.name] !== undefined) {
+          throw new RumpkgError('E_USAGE', `${r.name} is already requested for every target of ${manifest.name}`, {
+            context: { component: r.name, targets: only },
+            hint: `to keep it off a target instead, run rumpkg remove ${r.spec.replace(/@[^@/]*$/, '')} --target <that target>`,
+          });
+        }
+        for (const t of only) (targetComponents[t] ??= {})[r.name] = r.range ?? '*';
       }
-      for (const t of only) {
-        const v = lock.targets[t]?.components[r.name]?.version;
-        if (v !== undefined) {
-          (targetComponents[t] as Record<string, string>)[r.name] = `^${v}`;
-          repin = true;
+      const draft = withTargetComponents({ ...manifest, components }, targetComponents);
+      const prefer = before === undefined ? {} : { lock: before };
+      let lock: Lockfile;
+      try {
+        lock = await resolveProject(draft, session.provider, prefer);
+      } catch (e) {
+        if (only === undefined && isRumpkgError(e, 'E_RESOLVE')) throw (await servesSomeTargets(manifest, requested, session.provider, prefer)) ?? e;
+        throw e;
+      }
+      let repin = false;
+      for (const r of requested) {
+        if (r.range !== undefined) continue;
+        if (only === undefined) {
+          const versions = Object.values(lock.targets).flatMap((t) => (t.components[r.name] === undefined ? [] : [t.components[r.name]!.version]));
+          const lowest = versions.sort(semver.compare)[0];
+          if (lowest !== undefined) {
+            components[r.name] = `^${lowest}`;
+            repin = true;
+          }
+          continue;
+        }
+        for (const t of only) {
+          const v = lock.targets[t]?.components[r.name]?.version;
+          if (v !== undefined) {
+            (targetComponents[t] as Record<string, string>)[r.name] = `^${v}`;
+            repin = true;
+          }
         }
       }
-    }
-    const next = withTargetComponents({ ...manifest, components: sortRecord(components) }, targetComponents);
-    // One resolution when the pins admit what was chosen (always so for one target): the same
-    // closure, recorded with the pinned ranges. Otherwise (a lower version on another target
-    // pins ^lower) the closure is solved again under the pins.
-    if (repin) lock = pinsAdmit(next, lock) ? relock(next, lock) : await resolveProject(next, session.provider, { lock });
-    return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
+      const next = withTargetComponents({ ...manifest, components: sortRecord(components) }, targetComponents);
+      // One resolution when the pins admit what was chosen (always so for one target): the same
+      // closure, recorded with the pinned ranges. Otherwise (a lower version on another target
+      // pins ^lower) the closure is solved again under the pins.
+      if (repin) lock = pinsAdmit(next, lock) ? relock(next, lock) : await resolveProject(next, session.provider, { lock });
+      return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
+    });
   }, options);
 }
 
@@ -823,49 +871,50 @@ export async function removeComponents(dir: string, words: string[], options: Re
   return withProjectLock(dir, async () => {
     const manifest = await readProject(dir);
     const before = await readLock(dir);
-    const session = await openSession(dir, options);
-    if (before !== undefined) await checkLockAgainstRegistry(before, session);
-    const components = { ...manifest.components };
-    const targetComponents = cloneTargetComponents(manifest.targetComponents);
-    const only = options.targets === undefined || options.targets.length === 0 ? undefined : [...new Set(options.targets)];
-    for (const t of only ?? []) {
-      if (!manifest.targets.includes(t)) {
-        throw new RumpkgError('E_TARGET', `${t} is not a target of ${manifest.name}`, { context: { target: t }, hint: `its targets: ${manifest.targets.join(', ')}` });
+    return withSession(dir, options, async (session) => {
+      if (before !== undefined) await checkLockAgainstRegistry(before, session);
+      const components = { ...manifest.components };
+      const targetComponents = cloneTargetComponents(manifest.targetComponents);
+      const only = options.targets === undefined || options.targets.length === 0 ? undefined : [...new Set(options.targets)];
+      for (const t of only ?? []) {
+        if (!manifest.targets.includes(t)) {
+          throw new RumpkgError('E_TARGET', `${t} is not a target of ${manifest.name}`, { context: { target: t }, hint: `its targets: ${manifest.targets.join(', ')}` });
+        }
       }
-    }
-    const notes: string[] = [];
-    const requestedNames = (): string[] => [...new Set([...Object.keys(components), ...Object.values(targetComponents).flatMap((r) => Object.keys(r))])].sort();
-    for (const w of words) {
-      const name = requestedNames().find((n) => n === w || n === `${DEFAULT_SCOPE}/${w}`) ?? (await projectWord(w, manifest, before, session, 'remove'));
-      const notRequested = (where: string): RumpkgError =>
-        new RumpkgError('E_NOT_FOUND', `${name} is not a component of ${manifest.name}${where}`, {
-          context: { component: name, ...(only === undefined ? {} : { targets: only }) },
-          hint: `the project has: ${requestedNames().join(', ') || '(none)'}`,
-        });
-      if (only === undefined) {
-        const perTarget = Object.keys(targetComponents).filter((t) => targetComponents[t]?.[name] !== undefined);
-        if (components[name] === undefined && perTarget.length === 0) throw notRequested('');
-        delete components[name];
-        for (const t of perTarget) delete targetComponents[t]?.[name];
-        continue;
+      const notes: string[] = [];
+      const requestedNames = (): string[] => [...new Set([...Object.keys(components), ...Object.values(targetComponents).flatMap((r) => Object.keys(r))])].sort();
+      for (const w of words) {
+        const name = requestedNames().find((n) => n === w || n === `${DEFAULT_SCOPE}/${w}`) ?? (await projectWord(w, manifest, before, session, 'remove'));
+        const notRequested = (where: string): RumpkgError =>
+          new RumpkgError('E_NOT_FOUND', `${name} is not a component of ${manifest.name}${where}`, {
+            context: { component: name, ...(only === undefined ? {} : { targets: only }) },
+            hint: `the project has: ${requestedNames().join(', ') || '(none)'}`,
+          });
+        if (only === undefined) {
+          const perTarget = Object.keys(targetComponents).filter((t) => targetComponents[t]?.[name] !== undefined);
+          if (components[name] === undefined && perTarget.length === 0) throw notRequested('');
+          delete components[name];
+          for (const t of perTarget) delete targetComponents[t]?.[name];
+          continue;
+        }
+        const range = components[name];
+        if (range !== undefined) {
+          // Requested for every target: it stays requested for the other targets, each on its own.
+          const others = manifest.targets.filter((t) => !only.includes(t));
+          delete components[name];
+          for (const t of others) (targetComponents[t] ??= {})[name] = range;
+          notes.push(others.length === 0 ? `${name} is no longer requested` : `${name} stays requested for ${others.join(', ')} only`);
+          continue;
+        }
+        for (const t of only) {
+          if (targetComponents[t]?.[name] === undefined) throw notRequested(` for ${t}`);
+          delete targetComponents[t]?.[name];
+        }
       }
-      const range = components[name];
-      if (range !== undefined) {
-        // Requested for every target: it stays requested for the other targets, each on its own.
-        const others = manifest.targets.filter((t) => !only.includes(t));
-        delete components[name];
-        for (const t of others) (targetComponents[t] ??= {})[name] = range;
-        notes.push(others.length === 0 ? `${name} is no longer requested` : `${name} stays requested for ${others.join(', ')} only`);
-        continue;
-      }
-      for (const t of only) {
-        if (targetComponents[t]?.[name] === undefined) throw notRequested(` for ${t}`);
-        delete targetComponents[t]?.[name];
-      }
-    }
-    const next = withTargetComponents({ ...manifest, components }, targetComponents);
-    const lock = await resolveProject(next, session.provider, before === undefined ? {} : { lock: before });
-    return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
+      const next = withTargetComponents({ ...manifest, components }, targetComponents);
+      const lock = await resolveProject(next, session.provider, before === undefined ? {} : { lock: before });
+      return commit(dir, session, next, before, lock, { ...options, writeManifest: true, notes });
+    });
   }, options);
 }
 
@@ -883,20 +932,21 @@ export async function installProject(dir: string, options: InstallOptions = {}):
     const manifest = await readProject(dir);
     const before = await readLock(dir);
     const reasons = before === undefined ? ['there is no rumpkg.lock'] : lockfileSatisfies(before, manifest);
-    const session = await openSession(dir, options);
-    if (reasons.length === 0 && before !== undefined) {
-      const fetched = await fetchLocked(session, before, options.reporter);
-      return { manifest, lockfile: before, lockWritten: false, changes: [], fetched, notes: [] };
-    }
-    if (options.frozen === true) {
-      throw new RumpkgError('E_LOCKFILE', `rumpkg.lock does not satisfy rumpkg.json (--frozen): ${reasons.join('; ')}`, {
-        context: { reasons },
-        hint: 'run rumpkg install without --frozen to update the lockfile, and commit it',
-      });
-    }
-    if (before !== undefined) await checkLockAgainstRegistry(before, session);
-    const lock = await resolveProject(manifest, session.provider, before === undefined ? {} : { lock: before });
-    return commit(dir, session, manifest, before, lock, options);
+    return withSession(dir, options, async (session) => {
+      if (reasons.length === 0 && before !== undefined) {
+        const fetched = await fetchLocked(session, before, options.reporter);
+        return { manifest, lockfile: before, lockWritten: false, changes: [], fetched, notes: [] };
+      }
+      if (options.frozen === true) {
+        throw new RumpkgError('E_LOCKFILE', `rumpkg.lock does not satisfy rumpkg.json (--frozen): ${reasons.join('; ')}`, {
+          context: { reasons },
+          hint: 'run rumpkg install without --frozen to update the lockfile, and commit it',
+        });
+      }
+      if (before !== undefined) await checkLockAgainstRegistry(before, session);
+      const lock = await resolveProject(manifest, session.provider, before === undefined ? {} : { lock: before });
+      return commit(dir, session, manifest, before, lock, options);
+    });
   };
   return options.frozen === true ? run() : withProjectLock(dir, run, options);
 }
@@ -905,13 +955,14 @@ export async function updateComponents(dir: string, words: string[], options: Pr
   return withProjectLock(dir, async () => {
     const manifest = await readProject(dir);
     const before = await readLock(dir);
-    const session = await openSession(dir, options);
-    if (before !== undefined) await checkLockAgainstRegistry(before, session);
-    let unlock: string[];
-    if (words.length === 0) unlock = Object.keys(before?.targets ?? {}).flatMap((t) => Object.keys(before?.targets[t]?.components ?? {}));
-    else unlock = await Promise.all(words.map((w) => projectWord(w, manifest, before, session, 'update')));
-    const lock = await resolveProject(manifest, session.provider, { ...(before === undefined ? {} : { lock: before }), unlock: [...new Set(unlock)] });
-    return commit(dir, session, manifest, before, lock, options);
+    return withSession(dir, options, async (session) => {
+      if (before !== undefined) await checkLockAgainstRegistry(before, session);
+      let unlock: string[];
+      if (words.length === 0) unlock = Object.keys(before?.targets ?? {}).flatMap((t) => Object.keys(before?.targets[t]?.components ?? {}));
+      else unlock = await Promise.all(words.map((w) => projectWord(w, manifest, before, session, 'update')));
+      const lock = await resolveProject(manifest, session.provider, { ...(before === undefined ? {} : { lock: before }), unlock: [...new Set(unlock)] });
+      return commit(dir, session, manifest, before, lock, options);
+    });
   }, options);
 }
 

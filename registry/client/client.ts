@@ -48,6 +48,21 @@ interface RegistryClientOptions {
   /** Injected fetch for publish/yank/search requests (tests). */
   fetch?: typeof fetch;
   reporter?: ClientReporter;
+  /**
+   * Takes the writes that only serve later runs off the critical path: the download cache's
+   * entries (packuments, tarballs) and the RG-01 seen records are written when `flush` is
+   * called, not as each answer is read. Every check is still made when the data is read (and a
+   * seen record counts for the checks of this process at once); the caller must call `flush`
+   * before it finishes, or those writes do not happen.
+   *
+   * A deferred client also knows, at `flush`, what each packument was used for: one read only to
+   * confirm that another component does not claim a word (`resolveName`'s search hits) enters
+   * the download cache only when the registry lets it be used without asking (max-age). Offline
+   * such packuments are never read (searching needs the network), and online a `no-cache` copy
+   * would only turn the next answer into a 304 — while each entry costs a cold run two fresh
+   * directory pairs and three files. Its seen record is written like any other (RG-01).
+   */
+  deferWrites?: boolean;
 }
 
 /** One version as the client hands it to callers (provider, info). */
@@ -107,6 +122,11 @@ export interface RegistryClient {
    * the default-scope name (whose absence the caller reports).
    */
   resolveName(word: string, options?: { defaultScope?: string; verb?: string }): Promise<{ name: string; note?: string }>;
+  /**
+   * Runs the writes deferred so far (`deferWrites`: cache entries, seen records) and waits for
+   * them; without `deferWrites` there are none. Never rejects: a failed write is a warning.
+   */
+  flush(): Promise<void>;
 }
 
 /** A tarball's package.json as a record (E_TAR_CONTENT when it is another JSON value). */
@@ -160,6 +180,11 @@ function checkManifestConfusion(id: string, doc: PackumentVersion, inside: Recor
 }
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
+  /** Writes waiting for `flush` (deferWrites), each with the test of whether it is still wanted then. */
+  const deferred: Array<{ task: () => Promise<void>; wanted?: () => boolean }> = [];
+  const defer = options.deferWrites === true ? (task: () => Promise<void>): void => void deferred.push({ task }) : undefined;
+  /** Names whose packument served more than a claim check (resolveName's search hits). */
+  const used = new Set<string>();
   const ctx: BackendContext = {
     home: options.home,
     limits: { ...DEFAULT_LIMITS, ...(options.limits ?? {}) },
@@ -167,6 +192,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     preferOnline: options.preferOnline === true,
     reporter: options.reporter ?? {},
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    later: (task, entry) => {
+      if (defer === undefined) return task();
+      deferred.push({ task, ...(entry === undefined || entry.fresh ? {} : { wanted: () => used.has(entry.packument) }) });
+      return Promise.resolve();
+    },
   };
   const offline = ctx.offline;
   const reporter = ctx.reporter;
@@ -188,11 +218,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     await checkSeen(options.home, url, p, {
       name,
       onWriteError: (e) => reporter.warn?.(`could not record the metadata of ${name}: ${(e as { code?: unknown }).code ?? 'error'}`),
+      ...(defer === undefined ? {} : { defer }),
     });
     return p;
   };
 
-  const packument = (name: string): Promise<Packument> => {
+  /** The packument of `name`, memoised; `packument` (what callers use) also marks it used. */
+  const read = (name: string): Promise<Packument> => {
     let p = packuments.get(name);
     if (p === undefined) {
       p = fetchPackument(name);
@@ -200,6 +232,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       p.catch(() => packuments.delete(name));
     }
     return p;
+  };
+
+  const packument = (name: string): Promise<Packument> => {
+    used.add(name);
+    return read(name);
   };
 
   const versions = async (name: string): Promise<VersionInfo[]> => {
@@ -339,25 +376,31 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const scope = opts.defaultScope ?? DEFAULT_SCOPE;
     const qualified = `${scope}/${word}`;
     const want = word.toLowerCase();
-    let named = false;
-    try {
-      await packument(qualified);
-      named = true;
-    } catch (e) {
-      if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
-    }
-    // Every other component of the scope that claims the word. A registry that cannot search
-    // (or --offline over HTTP) leaves only the name itself to go by.
+    // The name itself and the search for every other component of the scope that claims the
+    // word are asked at once, and the packuments of the search's hits as soon as it answers
+    // (not after the name's own packument is read). A registry that cannot search (or --offline
+    // over HTTP) leaves only the name itself to go by.
+    const named = packument(qualified).then(
+      () => true,
+      (e: unknown) => {
+        if (!isRumpkgError(e, 'E_NOT_FOUND')) throw e;
+        return false;
+      },
+    );
+    named.catch(() => undefined); // awaited below; its failure is the answer then
     const hits = await search([word], { size: 50, scope }).catch(() => [] as ClientSearchHit[]);
     const others = [...new Set(hits.map((h) => h.name))].filter((n) => n !== qualified && n.startsWith(`${scope}/`)).sort();
-    const claimants: Array<{ name: string; as: string }> = named ? [{ name: qualified, as: 'name' }] : [];
-    await Promise.all(
+    const claimed: Array<{ name: string; as: string }> = [];
+    const confirmed = Promise.all(
       others.map(async (n) => {
-        const p = await packument(n).catch(() => undefined);
+        const p = await read(n).catch(() => undefined);
         const as = p === undefined ? undefined : componentClaims(n, p).get(want);
-        if (as !== undefined) claimants.push({ name: n, as });
+        if (as !== undefined) claimed.push({ name: n, as });
       }),
     );
+    const claimants: Array<{ name: string; as: string }> = (await named) ? [{ name: qualified, as: 'name' }] : [];
+    await confirmed;
+    claimants.push(...claimed);
     claimants.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (claimants.length > 1) {
       const verb = opts.verb ?? 'add';
@@ -371,7 +414,17 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return { name: only.name, note: `${word} is the ${only.as} of ${only.name}; rumpkg.json records the full name` };
   };
 
-  return { offline, registryFor, packument, versions, tarball, tarballToUnpack, publish, yank, search, resolveName };
+  const flush = async (): Promise<void> => {
+    for (;;) {
+      // What is not wanted now stays queued: a later use of that packument makes it wanted.
+      const tasks = deferred.filter((t) => t.wanted?.() ?? true);
+      if (tasks.length === 0) return;
+      for (const t of tasks) deferred.splice(deferred.indexOf(t), 1);
+      await Promise.all(tasks.map((t) => t.task().catch(() => undefined)));
+    }
+  };
+
+  return { offline, registryFor, packument, versions, tarball, tarballToUnpack, publish, yank, search, resolveName, flush };
 }
 
 interface OpenClientOptions {
@@ -387,6 +440,8 @@ interface OpenClientOptions {
    * scope included), instead of what config.json and rumpkg.json pin.
    */
   registry?: string;
+  /** See RegistryClientOptions `deferWrites` (the caller must `flush`). */
+  deferWrites?: boolean;
 }
 
 /** The client for a CLI run: home from `$RUMPKG_HOME`, config, and the project's registries. */
@@ -419,6 +474,7 @@ export async function openRegistryClient(options: OpenClientOptions): Promise<{
     ...(options.preferOnline === undefined ? {} : { preferOnline: options.preferOnline }),
     ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.deferWrites === undefined ? {} : { deferWrites: options.deferWrites }),
   });
   return { client, home, config, registries };
 }

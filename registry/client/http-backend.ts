@@ -166,14 +166,17 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
         });
       }
       const p = parse(cached.body);
-      if (policy.freshUntil > now) await storePackument(key, cached.body, { ...cached.meta, freshUntil: policy.freshUntil });
+      if (policy.freshUntil > now) await ctx.later(() => storePackument(key, cached.body, { ...cached.meta, freshUntil: policy.freshUntil }), { packument: name, fresh: true });
       return p;
     }
     const p = parse(res.body);
     if (policy.store) {
       const etag = res.headers.get('etag');
       const lastModified = res.headers.get('last-modified');
-      await storePackument(key, res.body, { url: docUrl, freshUntil: policy.freshUntil, ...(etag === null ? {} : { etag }), ...(lastModified === null ? {} : { lastModified }) });
+      await ctx.later(() => storePackument(key, res.body, { url: docUrl, freshUntil: policy.freshUntil, ...(etag === null ? {} : { etag }), ...(lastModified === null ? {} : { lastModified }) }), {
+        packument: name,
+        fresh: policy.freshUntil > now,
+      });
     }
     return p;
   };
@@ -193,19 +196,23 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
    * after they matched the integrity (IN-01), so a failed transfer leaves the cache untouched.
    */
   const fetchTarball = async (id: string, tarUrl: string, integrity: string): Promise<Buffer> => {
-    const cacache = await loadDownloadCache();
     let damaged: string | undefined;
-    try {
-      // By digest in the cache (cacache verifies the content while reading it).
-      const hit = await cacache.get.byDigest(paths.cache, integrity);
-      if (integrityOf(hit) === integrity) return hit;
-      damaged = 'EINTEGRITY';
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (code !== 'ENOTCACHED' && code !== 'ENOENT') {
-        damaged = String(code);
-        // Drop the damaged content so that the refetch can store a good copy.
-        await cacache.rm.content(paths.cache, integrity).catch(() => undefined);
+    // A home whose cache was never written has nothing to read (a cold run does not wait for the
+    // cache library to load before its first download).
+    if (existsSync(paths.cache)) {
+      const cacache = await loadDownloadCache();
+      try {
+        // By digest in the cache (cacache verifies the content while reading it).
+        const hit = await cacache.get.byDigest(paths.cache, integrity);
+        if (integrityOf(hit) === integrity) return hit;
+        damaged = 'EINTEGRITY';
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (code !== 'ENOTCACHED' && code !== 'ENOENT') {
+          damaged = String(code);
+          // Drop the damaged content so that the refetch can store a good copy.
+          await cacache.rm.content(paths.cache, integrity).catch(() => undefined);
+        }
       }
     }
     if (damaged !== undefined) {
@@ -226,11 +233,14 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
     }
     const { body: bytes } = await get(id, tarUrl, { accept: '*/*' }, limits.maxTarballBytes);
     verifyIntegrity(bytes, integrity, { what: `${id} from ${redactUrl(tarUrl)}` });
-    try {
-      await cacache.put(paths.cache, `${TARBALL_KEY}${tarUrl}`, bytes, { integrity, algorithms: ['sha512'] });
-    } catch (e) {
-      reporter.warn?.(`could not cache ${id}: ${(e as { code?: unknown }).code ?? 'error'}`);
-    }
+    // Verified bytes only (IN-01); best effort: a cache that cannot be written costs the next run a download.
+    await ctx.later(async () => {
+      try {
+        await (await loadDownloadCache()).put(paths.cache, `${TARBALL_KEY}${tarUrl}`, bytes, { integrity, algorithms: ['sha512'] });
+      } catch (e) {
+        reporter.warn?.(`could not cache ${id}: ${(e as { code?: unknown }).code ?? 'error'}`);
+      }
+    });
     return bytes;
   };
 

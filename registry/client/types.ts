@@ -22,6 +22,14 @@ export interface BackendContext {
   reporter: ClientReporter;
   /** Injected fetch for HTTP requests (tests). */
   fetch?: typeof fetch;
+  /**
+   * Runs a write that only serves later runs (a download-cache entry): at once (the promise
+   * settles after it), or, for a client with `deferWrites`, when the client is flushed (the
+   * promise settles at once). The task must not reject. `packument`: the entry is the packument
+   * of that name, and `fresh` says whether the registry lets it be used without asking (max-age)
+   * — see the client's `deferWrites` for which of those a deferred session keeps.
+   */
+  later(task: () => Promise<void>, entry?: { packument: string; fresh: boolean }): Promise<void>;
 }
 
 export interface BackendSearchHit {

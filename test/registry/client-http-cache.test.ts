@@ -6,11 +6,11 @@
  * online with a warning, E_CACHE offline. Against a scriptable server on 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRumpkgError } from '../../components/index.js';
-import { createRegistryClient, homePaths, listCache } from '../../registry/index.js';
+import { createRegistryClient, homePaths, listCache, seenDir } from '../../registry/index.js';
 import { packFixture, packumentFor, startServer, tempDir, type PackedFixture, type TestServer } from './client-fixtures.js';
 
 const NAME = '@rump/cachy';
@@ -156,6 +156,78 @@ describe('packuments in the download cache', () => {
     expect(await versions(home, { offline: true })).toEqual(['1.0.0']); // the good copy is back
     flip();
     expect(await code(client(home, { offline: true }).packument(NAME))).toBe('E_CACHE');
+  });
+
+  it('deferWrites: the cache entry and the RG-01 mark wait for flush, and the mark counts in this process at once', async () => {
+    const home = tempDir('cachy-defer');
+    answer = () => ({ status: 200, headers: { etag: '"d2"' }, body: doc(v1, v2) });
+    const warnings: string[] = [];
+    const deferred = client(home, { deferWrites: true, reporter: { warn: (m) => warnings.push(m) } });
+    expect(Object.keys((await deferred.packument(NAME)).versions).sort()).toEqual(['1.0.0', '1.1.0']);
+    expect((await listCache(home)).http).toEqual([]);
+    expect(existsSync(seenDir(home))).toBe(false);
+    // Before anything is written, another client of this home in this process that is served the
+    // document without 1.1.0 refuses it: the mark is held in memory until it is on disk.
+    answer = () => ({ status: 200, headers: {}, body: doc(v1) });
+    expect(await code(client(home).packument(NAME))).toBe('E_REGISTRY_ROLLBACK');
+    await deferred.flush();
+    expect((await listCache(home)).http.map((e) => e.url)).toContain(`${server.url}@rump%2fcachy`);
+    const marks = readdirSync(seenDir(home)).map((f) => JSON.parse(readFileSync(join(seenDir(home), f), 'utf8')) as { name: string; versions: Record<string, string> });
+    expect(marks.map((m) => [m.name, Object.keys(m.versions).sort()])).toEqual([[NAME, ['1.0.0', '1.1.0']]]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('deferWrites: a packument read only to confirm that it does not claim a word is kept only when fresh (max-age), or once it is used', async () => {
+    const src = tempDir('claims-src');
+    const word = await packFixture(src, { name: '@rump/wordy', version: '1.0.0' });
+    const other = await packFixture(src, { name: '@rump/other', version: '1.0.0' });
+    let otherCache = 'no-cache';
+    const docs = (): Record<string, string> => ({
+      '/@rump%2fwordy': JSON.stringify(packumentFor(word, `${srv.url}@rump/wordy/-/wordy-1.0.0.tgz`)),
+      '/@rump%2fother': JSON.stringify(packumentFor(other, `${srv.url}@rump/other/-/other-1.0.0.tgz`)),
+    });
+    const hit = (n: string) => ({ package: { name: n, version: '1.0.0', description: 'mentions wordy', keywords: [] }, searchScore: 1 });
+    const srv = await startServer((req, res) => {
+      if (req.url?.startsWith('/-/v1/search')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ objects: [hit('@rump/wordy'), hit('@rump/other')], total: 2 }));
+        return;
+      }
+      const body = docs()[req.url ?? ''];
+      if (body === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': req.url === '/@rump%2fother' ? otherCache : 'no-cache' }).end(body);
+    });
+    try {
+      const cached = async (home: string): Promise<string[]> => (await listCache(home)).http.map((e) => e.url.slice(srv.url.length)).sort();
+      const session = (home: string) => createRegistryClient({ home, registries: { '@rump': srv.url }, limits: { retries: 0 }, deferWrites: true });
+      // @rump/other is read (its claims are checked) but claims nothing: no-cache → not kept; its seen record is.
+      const a = tempDir('claims-a');
+      const ca = session(a);
+      expect(await ca.resolveName('wordy')).toEqual({ name: '@rump/wordy' });
+      await ca.flush();
+      expect(await cached(a)).toEqual(['@rump%2fwordy']);
+      expect(readdirSync(seenDir(a))).toHaveLength(2);
+      // Used later in the same session (resolution, info…): kept at the next flush.
+      expect((await ca.versions('@rump/other')).map((v) => v.version)).toEqual(['1.0.0']);
+      await ca.flush();
+      expect(await cached(a)).toEqual(['@rump%2fother', '@rump%2fwordy']);
+      // Fresh (max-age): kept, since the next run may use it without asking.
+      otherCache = 'max-age=300';
+      const b = tempDir('claims-b');
+      const cb = session(b);
+      await cb.resolveName('wordy');
+      await cb.flush();
+      expect(await cached(b)).toEqual(['@rump%2fother', '@rump%2fwordy']);
+      // A client that does not defer keeps everything it reads, as before.
+      otherCache = 'no-cache';
+      const c = tempDir('claims-c');
+      await createRegistryClient({ home: c, registries: { '@rump': srv.url }, limits: { retries: 0 } }).resolveName('wordy');
+      expect(await cached(c)).toEqual(['@rump%2fother', '@rump%2fwordy']);
+    } finally {
+      await srv.close();
+    }
   });
 
   it('a 304 to an unconditional request, invalid JSON and a document for another name are refused and not kept', async () => {

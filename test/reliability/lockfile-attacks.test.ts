@@ -4,7 +4,7 @@
  * documents that arrive from a registry over HTTP. Every failure is a typed error, and the
  * project files, the store and the download cache are byte-identical before and after it.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { integrityOf, isRumpkgError, type Lockfile } from '../../components/index.js';
@@ -157,6 +157,14 @@ describe('RG-01 rollback: metadata older than what the lockfile or this machine 
     rmSync(seenDir(home), { recursive: true });
     const r = await installProject(b, { env });
     expect(r.lockfile.targets[T]!.components['@rump/solo-w']!.version).toBe('1.0.0');
+  });
+
+  it('a failed add still writes the marks of the metadata it read (the session defers them to its end, whatever the end)', async () => {
+    const { root, home, env } = await registryHome();
+    const dir = writeProject(join(root, 'p'), {});
+    await expectCode(addComponents(dir, ['solo-w', 'no-such-component'], { env }), 'E_NOT_FOUND');
+    const marks = readdirSync(seenDir(home)).map((f) => (JSON.parse(readFileSync(join(seenDir(home), f), 'utf8')) as { name: string; versions: Record<string, string> }));
+    expect(Object.keys(marks.find((m) => m.name === '@rump/solo-w')?.versions ?? {}).sort()).toEqual(['1.0.0', '1.1.0']);
   });
 
   it('an older time.modified, or another integrity for a seen version → E_REGISTRY_ROLLBACK; growth is fine', async () => {
