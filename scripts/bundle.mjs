@@ -19,7 +19,10 @@
 // - semver and commander (small, pure JS, on every start-up path) are inlined: ~30 fewer files
 //   to resolve. cacache (the download cache, loaded on first use with `import()`) is inlined with
 //   everything it requires: ~60 files a cold `rumpkg add` would otherwise resolve and compile
-//   (~45 ms of CPU), in a lazily initialised wrapper, so other commands never run it. Every
+//   (~45 ms of CPU), in a lazily initialised wrapper, so other commands never run it. So are the
+//   small packages a project command loads on its way (escape-html and fastest-levenshtein with
+//   the registry module, ajv's runtime helpers with the schema validators, spdx-expression-parse
+//   and its licence lists with a manifest check): each was a module resolution of 1–3 ms. Every
 //   other package stays external and loads from node_modules as before.
 // - The code cache spares V8 parsing the whole bundle on each run; when it does not fit (another
 //   node or V8 flags) V8 rejects it and compiles normally.
@@ -44,7 +47,7 @@ const launcher = join(dist, 'rumpkg.cjs');
 const bin = join(dist, 'cli', 'bin.js');
 const unbundled = join(dist, 'cli', 'bin.unbundled.js');
 const MARKER = '// rumpkg launcher stub (scripts/bundle.mjs)';
-const INLINE = new Set(['semver', 'commander', 'cacache']);
+const INLINE = new Set(['semver', 'commander', 'cacache', 'escape-html', 'fastest-levenshtein', 'ajv', 'spdx-expression-parse']);
 /** Inlined packages: INLINE and, transitively, what they require. */
 const packageOf = (file) => {
   const rest = file.split(`${sep}node_modules${sep}`).pop();
@@ -91,6 +94,13 @@ const plugin = {
         if (!text.includes(call)) throw new Error(`${args.path}: the validators are no longer loaded by ${call}; update scripts/bundle.mjs`);
         if (!existsSync(join(dist, 'schemas', 'validators.generated.cjs'))) throw new Error('dist/schemas/validators.generated.cjs is missing: run scripts/compile-schemas.mjs first');
         text = text.replace(call, "require('./validators.generated.cjs')");
+      }
+      // spdx-expression-parse (CommonJS, loaded on first use through createRequire) becomes a
+      // plain require inside the same function, so esbuild inlines it, lazily initialised.
+      if (rel === 'components/documents/manifest.js' || rel === 'packager/audit/licenses.js') {
+        const call = "createRequire(import.meta.url)('spdx-expression-parse')";
+        if (!text.includes(call)) throw new Error(`${args.path}: spdx-expression-parse is no longer loaded by ${call}; update scripts/bundle.mjs`);
+        text = text.replace(call, "require('spdx-expression-parse')");
       }
       const url = `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(rel)})).href`;
       text = text.replaceAll('import.meta.url', url);
