@@ -10,7 +10,7 @@
 import type { AnyOfOther, LockedAnyOf } from '../components/index.js';
 import { PROJECT, anyOfKey, anyOfPackage, capabilityPackage, createIncompatibility, type Cause, type Incompatibility } from './incompatibility.js';
 import type { CandidateVersion } from './provider.js';
-import { term } from './term.js';
+import { term, type Term } from './term.js';
 import {
   ANY,
   compareVersions,
@@ -160,10 +160,10 @@ export class ComponentListing {
     const c = this.eligible[k] as CandidateVersion;
     const out: Incompatibility[] = [];
     const eligible = this.eligible;
-    // The depender set of the last run: a candidate's edges often share one run (just itself).
+    // The depender term of the last run: a candidate's edges often share one run (just itself).
     let runLo = -1;
     let runHi = -1;
-    let runVersions: VersionSet = ANY;
+    let depender: Term | undefined;
     for (const dep of this.dependencyNames(k).names) {
       const range = c.dependencies[dep] as string;
       // The run of adjacent candidates with the same edge (as `run`, without a closure per edge).
@@ -173,12 +173,11 @@ export class ComponentListing {
       while (hi < eligible.length - 1 && (eligible[hi + 1] as CandidateVersion).dependencies[dep] === range) hi++;
       if (this.firstEmit((this.emittedDeps ??= new Map()), dep, lo)) {
         const set = knownRange(range) ?? parseRange(range, `${this.name}@${c.version} → ${dep}`);
-        if (lo !== runLo || hi !== runHi) {
+        if (depender === undefined || lo !== runLo || hi !== runHi) {
           runLo = lo;
           runHi = hi;
-          runVersions = runSet(this.versions, lo, hi);
+          depender = term(this.name, runSet(this.versions, lo, hi));
         }
-        const depender = term(this.name, runVersions);
         // "not dep <empty>" is always true, so the fact is about the depender alone.
         const inc = isEmpty(set)
           ? createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range })

@@ -150,8 +150,14 @@ class DecisionQueue {
  */
 interface Entry {
   readonly inc: Incompatibility;
-  /** The record of each term's package (`pkgs[i]` is that of `inc.terms[i]`). */
-  readonly pkgs: readonly Pkg[];
+  /**
+   * The record of each term's package: `p0` that of `inc.terms[0]`, `p1` of `inc.terms[1]`
+   * (null with one term), `rest[i]` of `inc.terms[i + 2]` (null with at most two terms, the
+   * common case: no array per incompatibility).
+   */
+  readonly p0: Pkg;
+  readonly p1: Pkg | null;
+  readonly rest: readonly Pkg[] | null;
   contradictedAt: number;
 }
 
@@ -266,9 +272,14 @@ class Solver {
   }
 
   private add(inc: Incompatibility): Entry {
-    const pkgs = inc.terms.map((t) => this.solution.record(t.name));
-    const entry: Entry = { inc, pkgs, contradictedAt: -1 };
-    for (const p of pkgs) p.entries.push(entry);
+    const terms = inc.terms;
+    const p0 = this.solution.record((terms[0] as Term).name);
+    const p1 = terms.length > 1 ? this.solution.record((terms[1] as Term).name) : null;
+    const rest = terms.length > 2 ? terms.slice(2).map((t) => this.solution.record(t.name)) : null;
+    const entry: Entry = { inc, p0, p1, rest, contradictedAt: -1 };
+    p0.entries.push(entry);
+    if (p1 !== null) p1.entries.push(entry);
+    if (rest !== null) for (const p of rest) p.entries.push(entry);
     return entry;
   }
 
@@ -320,7 +331,7 @@ class Solver {
     const terms = entry.inc.terms;
     for (let i = 0; i < terms.length; i++) {
       const t = terms[i] as Term;
-      const p = entry.pkgs[i] as Pkg;
+      const p = i === 0 ? entry.p0 : i === 1 ? (entry.p1 as Pkg) : ((entry.rest as readonly Pkg[])[i - 2] as Pkg);
       const r = this.solution.relation(p, t);
       if (r === 'contradicts') {
         this.markContradicted(entry);
