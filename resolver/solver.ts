@@ -189,6 +189,8 @@ type Listing = ComponentListing | CapabilityListing;
 class Solver {
   /** The work list of `propagate`, reused. */
   private readonly changed: Pkg[] = [];
+  /** The result of `missingListings`, reused (valid until the next call). */
+  private readonly missing: Pkg[] = [];
   /** Entries marked contradicted above ROOT_LEVEL, in the (non-decreasing) order of their levels. */
   private readonly contradicted: Entry[] = [];
   private readonly solution = new PartialSolution<Pkg>((name) => new Pkg(name));
@@ -260,7 +262,9 @@ class Solver {
         const missing = this.missingListings(dirty);
         if (missing.length > 0) {
           this.provider.prefetch?.(missing.map((p) => p.name).filter((n) => capabilityOf(n) === null && n !== PROJECT));
-          await Promise.all(missing.map((p) => this.listing(p)));
+          // (One listing, the usual case, needs no Promise.all and its arrays.)
+          if (missing.length === 1) await this.listing(missing[0] as Pkg);
+          else await Promise.all(missing.map((p) => this.listing(p)));
         }
         next = this.choose(dirty);
       }
@@ -420,11 +424,7 @@ class Solver {
     if (done !== undefined) return Promise.resolve(done);
     let p = pkg.pending;
     if (p === undefined) {
-      p = this.load(pkg.name).then((l) => {
-        pkg.listing = l;
-        pkg.pending = undefined;
-        return l;
-      });
+      p = this.load(pkg);
       pkg.pending = p;
     }
     return p;
@@ -435,8 +435,11 @@ class Solver {
    * async function per listing cost most of the allocation of loading one); the project and the
    * virtual packages go through `loadSpecial`. A provider that throws rejects, as if it were async.
    */
-  private load(name: string): Promise<Listing> {
-    if (name === PROJECT || capabilityOf(name) !== null || anyOfGroup(name) !== null) return this.loadSpecial(name);
+  private load(pkg: Pkg): Promise<Listing> {
+    const name = pkg.name;
+    if (name === PROJECT || capabilityOf(name) !== null || anyOfGroup(name) !== null) {
+      return this.loadSpecial(name).then((l) => this.loaded(pkg, l));
+    }
     let versions: Promise<CandidateVersion[]>;
     try {
       // (A native promise passes through Promise.resolve as itself.)
@@ -444,7 +447,13 @@ class Solver {
     } catch (e) {
       return Promise.reject(e);
     }
-    return versions.then((list) => new ComponentListing(name, list, this.policy));
+    return versions.then((list) => this.loaded(pkg, new ComponentListing(name, list, this.policy)));
+  }
+
+  private loaded(pkg: Pkg, l: Listing): Listing {
+    pkg.listing = l;
+    pkg.pending = undefined;
+    return l;
   }
 
   private async loadSpecial(name: string): Promise<Listing> {
@@ -483,8 +492,9 @@ class Solver {
   }
 
   /** The undecided packages among `dirty` whose listing is not loaded yet. */
-  private missingListings(dirty: Pkg[]): Pkg[] {
-    const missing: Pkg[] = [];
+  private missingListings(dirty: Pkg[]): readonly Pkg[] {
+    const missing = this.missing;
+    missing.length = 0;
     for (const p of dirty) {
       if (p.listing === undefined && p.seq >= 0 && !missing.includes(p)) missing.push(p);
     }
