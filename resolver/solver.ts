@@ -189,8 +189,9 @@ type Listing = ComponentListing | CapabilityListing;
 class Solver {
   /** The work list of `propagate`, reused. */
   private readonly changed: Pkg[] = [];
-  /** The result of `missingListings`, reused (valid until the next call). */
+  /** The work list of `missingListings`, reused. */
   private readonly missing: Pkg[] = [];
+
   /** Entries marked contradicted above ROOT_LEVEL, in the (non-decreasing) order of their levels. */
   private readonly contradicted: Entry[] = [];
   private readonly solution = new PartialSolution<Pkg>((name) => new Pkg(name));
@@ -259,11 +260,12 @@ class Solver {
         // rest of the loop is synchronous (no promise per decision).
         const dirty = this.solution.takeDirty();
         if (this.solution.undecidedCount === 0) break;
-        const missing = this.missingListings(dirty);
-        if (missing.length > 0) {
-          this.provider.prefetch?.(missing.map((p) => p.name).filter((n) => capabilityOf(n) === null && n !== PROJECT));
+        const n = this.missingListings(dirty);
+        if (n > 0) {
+          const missing = this.missing.slice(0, n);
+          this.provider.prefetch?.(missing.map((p) => p.name).filter((name) => capabilityOf(name) === null && name !== PROJECT));
           // (One listing, the usual case, needs no Promise.all and its arrays.)
-          if (missing.length === 1) await this.listing(missing[0] as Pkg);
+          if (n === 1) await this.listing(missing[0] as Pkg);
           else await Promise.all(missing.map((p) => this.listing(p)));
         }
         next = this.choose(dirty);
@@ -290,11 +292,12 @@ class Solver {
   /** Unit propagation from `start` (pub: newest incompatibilities first). */
   private propagate(start: Pkg): void {
     // Packages to visit, oldest first; short, so a scan beats a Set.
+    // The list is reused with its own count: setting `length` would give up its storage.
     const changed = this.changed;
-    changed.length = 0;
-    changed.push(start);
+    let size = 0;
+    changed[size++] = start;
     let head = 0;
-    while (head < changed.length) {
+    while (head < size) {
       const pkg = changed[head++] as Pkg;
       const list = pkg.entries;
       let settled = 0;
@@ -307,14 +310,18 @@ class Solver {
         const result = this.propagateOne(entry);
         if (result === 'conflict') {
           const rootCause = this.resolveConflict(entry);
-          changed.length = 0;
           head = 0;
           const again = this.propagateOne(rootCause);
           if (again === null || again === 'conflict') throw new Error('internal: learned incompatibility does not propagate');
-          changed.push(again);
+          size = 0;
+          changed[size++] = again;
           break;
         }
-        if (result !== null && changed.indexOf(result, head) < 0) changed.push(result);
+        if (result !== null) {
+          let seen = false;
+          for (let i = head; i < size && !seen; i++) seen = changed[i] === result;
+          if (!seen) changed[size++] = result;
+        }
       }
       // Incompatibilities contradicted for good only cost time: drop them once they are many.
       if (settled > 16 && settled * 2 > list.length) {
@@ -491,14 +498,18 @@ class Solver {
     return count;
   }
 
-  /** The undecided packages among `dirty` whose listing is not loaded yet. */
-  private missingListings(dirty: Pkg[]): readonly Pkg[] {
+  /** The undecided packages among `dirty` whose listing is not loaded yet: `missing[0..n)`, returns n. */
+  private missingListings(dirty: Pkg[]): number {
+    // (Reused with its own count: setting `length` would give up its storage.)
     const missing = this.missing;
-    missing.length = 0;
+    let n = 0;
     for (const p of dirty) {
-      if (p.listing === undefined && p.seq >= 0 && !missing.includes(p)) missing.push(p);
+      if (p.listing !== undefined || p.seq < 0) continue;
+      let seen = false;
+      for (let i = 0; i < n && !seen; i++) seen = missing[i] === p;
+      if (!seen) missing[n++] = p;
     }
-    return missing;
+    return n;
   }
 
   /**
