@@ -56,13 +56,13 @@ export class ComponentListing {
   readonly versions: readonly Version[];
   readonly eligible: readonly CandidateVersion[];
   /**
-   * Edge → the first candidate index of every run already turned into an incompatibility
-   * (created on first use: most listings of a solve never emit a conflict or a requirement).
+   * The candidates whose incompatibilities `incompatibilitiesFor` made: bit k of `chosenBits`
+   * for the first 30, `chosenMore[k]` beyond (made on first use). That call emitted every edge
+   * of the candidate, each for its whole run, so an edge's run was emitted before exactly when it
+   * holds a marked candidate: no record per edge and run.
    */
-  private emittedDeps: Map<string, number[] | Set<number>> | undefined;
-  private emittedRequires: Map<string, number[] | Set<number>> | undefined;
-  private emittedConflicts: Map<string, number[] | Set<number>> | undefined;
-  private emittedAnyOf: Map<string, number[] | Set<number>> | undefined;
+  private chosenBits = 0;
+  private chosenMore: Uint8Array | undefined;
   /** Candidate index → its dependency names, sorted (made once per chosen candidate; see `dependencyNames`). */
   private depNames: Array<SortedNames | undefined> | undefined;
 
@@ -171,7 +171,7 @@ export class ComponentListing {
       while (lo > 0 && (eligible[lo - 1] as CandidateVersion).dependencies[dep] === range) lo--;
       let hi = k;
       while (hi < eligible.length - 1 && (eligible[hi + 1] as CandidateVersion).dependencies[dep] === range) hi++;
-      if (this.firstEmit((this.emittedDeps ??= new Map()), dep, lo)) {
+      if (!this.emitted(lo, hi)) {
         const set = knownRange(range) ?? parseRange(range, `${this.name}@${c.version} → ${dep}`);
         if (depender === undefined || lo !== runLo || hi !== runHi) {
           runLo = lo;
@@ -188,7 +188,7 @@ export class ComponentListing {
     }
     for (const cap of c.requires.length === 0 ? c.requires : [...new Set(c.requires)].sort()) {
       const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
-      if (this.firstEmit((this.emittedRequires ??= new Map()), cap, lo)) {
+      if (!this.emitted(lo, hi)) {
         out.push(
           createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
             kind: 'requires',
@@ -199,14 +199,14 @@ export class ComponentListing {
     }
     for (const other of c.conflicts.length === 0 ? c.conflicts : [...new Set(c.conflicts)].sort()) {
       const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
-      if (this.firstEmit((this.emittedConflicts ??= new Map()), other, lo)) {
+      if (!this.emitted(lo, hi)) {
         const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
         if (inc !== null) out.push(inc);
       }
     }
     for (const key of anyOfKeys(c)) {
       const [lo, hi] = this.run(k, (o) => anyOfKeys(o).includes(key));
-      if (this.firstEmit((this.emittedAnyOf ??= new Map()), key, lo)) {
+      if (!this.emitted(lo, hi)) {
         out.push(
           createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
             kind: 'anyOf',
@@ -215,7 +215,21 @@ export class ComponentListing {
         );
       }
     }
+    if (k < 30) this.chosenBits |= 1 << k;
+    else (this.chosenMore ??= new Uint8Array(eligible.length))[k] = 1;
     return out;
+  }
+
+  /**
+   * True when the edge whose run is candidates `lo..hi` was emitted before: some candidate of
+   * the run had its incompatibilities made (the run was just walked, so this scan costs no more).
+   */
+  private emitted(lo: number, hi: number): boolean {
+    const bits = this.chosenBits;
+    for (let i = lo; i <= hi && i < 30; i++) if ((bits & (1 << i)) !== 0) return true;
+    const more = this.chosenMore;
+    if (more !== undefined) for (let i = Math.max(lo, 30); i <= hi; i++) if (more[i] === 1) return true;
+    return false;
   }
 
   /**
@@ -233,29 +247,6 @@ export class ComponentListing {
       cache[k] = d;
     }
     return d;
-  }
-
-  /**
-   * True the first time the run starting at candidate `lo` is emitted for edge `key`: the runs of
-   * one edge partition the candidates that have it, so their first index names them.
-   */
-  private firstEmit(emitted: Map<string, number[] | Set<number>>, key: string, lo: number): boolean {
-    const runs = emitted.get(key);
-    if (runs === undefined) {
-      emitted.set(key, [lo]);
-      return true;
-    }
-    // Usually a run or two per edge: an array (smaller than a Set); a package tried version by
-    // version (pubgrub-rs's patterns) has hundreds, then a Set.
-    if (Array.isArray(runs)) {
-      if (runs.includes(lo)) return false;
-      if (runs.length < 8) runs.push(lo);
-      else emitted.set(key, new Set([...runs, lo]));
-      return true;
-    }
-    if (runs.has(lo)) return false;
-    runs.add(lo);
-    return true;
   }
 
   /** The candidates providing `cap`, as a set of this package's versions (lister-style runs). */
