@@ -681,14 +681,21 @@ class Solver {
       const name = froms[i] as string;
       const c = components[name] as CandidateVersion;
       for (const dep of (fromDeps[i] as SortedNames).names) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
-      const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
-      if (caps.length > 1) caps.sort((a, b) => cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
-      edges.push(...caps);
-      const groups: Edge[] = anyOfKeys(c).map((key) => ({ from: name, to: anyOf[key] as string, kind: 'anyOf', group: key.split('|') }));
-      if (groups.length > 1) groups.sort((a, b) => cmp(a.to, b.to) || cmp(a.group?.join('|') ?? '', b.group?.join('|') ?? ''));
-      edges.push(...groups);
-      for (const dep of Object.keys(c.optionalDependencies).sort(cmp)) {
-        edges.push({ from: name, to: dep, kind: 'optional', range: c.optionalDependencies[dep] as string });
+      // (Each kind checked before its arrays are made: most components have none of them.)
+      if (c.requires.length > 0) {
+        const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
+        if (caps.length > 1) caps.sort((a, b) => cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
+        edges.push(...caps);
+      }
+      if (c.anyOf !== undefined && c.anyOf.length > 0) {
+        const groups: Edge[] = anyOfKeys(c).map((key) => ({ from: name, to: anyOf[key] as string, kind: 'anyOf', group: key.split('|') }));
+        if (groups.length > 1) groups.sort((a, b) => cmp(a.to, b.to) || cmp(a.group?.join('|') ?? '', b.group?.join('|') ?? ''));
+        edges.push(...groups);
+      }
+      if (!isEmptyRecord(c.optionalDependencies)) {
+        for (const dep of Object.keys(c.optionalDependencies).sort(cmp)) {
+          edges.push({ from: name, to: dep, kind: 'optional', range: c.optionalDependencies[dep] as string });
+        }
       }
     }
     const choices: Record<string, LockedAnyOf> = {};
@@ -718,8 +725,18 @@ function lowerBound(list: readonly string[], x: string): number {
   return lo;
 }
 
+/** True when `r` has no own enumerable keys (without the array Object.keys makes). */
+function isEmptyRecord(r: Record<string, string>): boolean {
+  for (const k in r) if (Object.hasOwn(r, k)) return false;
+  return true;
+}
+
 /** A copy of `r` with its keys in sorted order (`keys`: those keys, sorted). */
-function sortedRecord(r: Record<string, string>, keys: SortedNames = sortedKeys(r)): Record<string, string> {
+function sortedRecord(r: Record<string, string>, keys?: SortedNames): Record<string, string> {
+  if (keys === undefined) {
+    if (isEmptyRecord(r)) return {};
+    keys = sortedKeys(r);
+  }
   // A copy of an object in order keeps its shape (cheap); building one adds key after key.
   if (keys.inOrder) return { ...r };
   const out: Record<string, string> = {};
@@ -733,7 +750,8 @@ function sortedKeys(r: Record<string, string>): SortedNames {
 }
 
 function sorted(a: readonly string[]): string[] {
-  return a.length < 2 ? [...a] : [...new Set(a)].sort(cmp);
+  if (a.length === 0) return [];
+  return a.length < 2 ? a.slice() : [...new Set(a)].sort(cmp);
 }
 
 /** A copy with records and sets in sorted order, so provider ordering never shows in results. */
@@ -746,7 +764,7 @@ function canonical(c: CandidateVersion, deps: SortedNames): CandidateVersion {
     provides: sorted(c.provides),
     conflicts: sorted(c.conflicts),
     targets: sorted(c.targets),
-    initLevels: [...c.initLevels],
+    initLevels: c.initLevels.length === 0 ? [] : c.initLevels.slice(),
   };
 }
 
