@@ -52,8 +52,15 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
   /** Undecided records with a positive term, in insertion order (pub's order). */
   private readonly undecided = new Set<R>();
   private seq = 0;
-  /** Undecided records whose positive term changed (or that became undecided) since `takeDirty`. */
+  /**
+   * Undecided records whose positive term changed (or that became undecided) since `takeDirty`:
+   * `dirty[0..dirtyCount)`. Two lists swap at each `takeDirty` and keep their storage (a new
+   * list per decision grew a new backing store each time).
+   */
   private dirty: R[] = [];
+  private dirtyCount = 0;
+  /** The list `takeDirty` handed out last. */
+  private taken: R[] = [];
   /** Decisions made after a backtrack (pub's attemptedSolutions). */
   attemptedSolutions = 1;
   private backtracking = false;
@@ -106,7 +113,7 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
       if (merged === null) throw new Error(`internal: empty positive term for ${r.name}`);
       r.term = merged;
       a.acc = merged;
-      if (r.seq >= 0) this.dirty.push(r);
+      if (r.seq >= 0) this.dirty[this.dirtyCount++] = r;
       return;
     }
     const t = known === undefined ? a.term : intersectTerms(a.term, known);
@@ -121,7 +128,7 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
     if (t.positive && r.decision === undefined) {
       r.seq = this.seq++;
       this.undecided.add(r);
-      this.dirty.push(r);
+      this.dirty[this.dirtyCount++] = r;
     }
   }
 
@@ -187,11 +194,19 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
    * The records whose undecided positive term changed since the last call (possibly repeated,
    * possibly decided since): the solver's decision queue re-ranks just these.
    */
-  takeDirty(): R[] {
+  takeDirty(): { readonly list: readonly R[]; readonly count: number } {
     const out = this.dirty;
-    this.dirty = [];
-    return out;
+    const count = this.dirtyCount;
+    this.dirty = this.taken;
+    this.dirtyCount = 0;
+    this.taken = out;
+    this.takenView.list = out;
+    this.takenView.count = count;
+    return this.takenView;
   }
+
+  /** What `takeDirty` returns: `list[0..count)`, valid until its next call. */
+  private readonly takenView: { list: readonly R[]; count: number } = { list: [], count: 0 };
 
   /**
    * The earliest assignment such that the assignments up to it satisfy `t`. A package's

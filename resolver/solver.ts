@@ -186,6 +186,9 @@ class SolveFailed {
 
 type Listing = ComponentListing | CapabilityListing;
 
+/** The packages whose term changed: `list[0..count)` (see `PartialSolution.takeDirty`). */
+type Dirty = { readonly list: readonly Pkg[]; readonly count: number };
+
 class Solver {
   /** The work list of `propagate`, reused. */
   private readonly changed: Pkg[] = [];
@@ -499,11 +502,12 @@ class Solver {
   }
 
   /** The undecided packages among `dirty` whose listing is not loaded yet: `missing[0..n)`, returns n. */
-  private missingListings(dirty: Pkg[]): number {
+  private missingListings(dirty: Dirty): number {
     // (Reused with its own count: setting `length` would give up its storage.)
     const missing = this.missing;
     let n = 0;
-    for (const p of dirty) {
+    for (let d = 0; d < dirty.count; d++) {
+      const p = dirty.list[d] as Pkg;
       if (p.listing !== undefined || p.seq < 0) continue;
       let seen = false;
       for (let i = 0; i < n && !seen; i++) seen = missing[i] === p;
@@ -520,8 +524,9 @@ class Solver {
    * when popped. That is the same choice as scanning every undecided package (fewest candidates,
    * ties in pub's insertion order) without the scan.
    */
-  private choose(dirty: Pkg[]): Pkg {
-    for (const p of dirty) {
+  private choose(dirty: Dirty): Pkg {
+    for (let d = 0; d < dirty.count; d++) {
+      const p = dirty.list[d] as Pkg;
       // Decided since it was marked dirty: not a candidate.
       if (p.seq < 0) continue;
       const t = p.term as Term;
