@@ -63,7 +63,13 @@ export class ComponentListing {
    */
   private chosenBits = 0;
   private chosenMore: Uint8Array | undefined;
-  /** Candidate index → its dependency names, sorted (made once per chosen candidate; see `dependencyNames`). */
+  /**
+   * Candidate index → its dependency names, sorted (made once per chosen candidate; see
+   * `dependencyNames`): the first candidate asked for in two fields, since a package is usually
+   * decided once; others in `depNames` (made on first use).
+   */
+  private depNamesFirst = -1;
+  private depNamesOfFirst: SortedNames | undefined = undefined;
   private depNames: Array<SortedNames | undefined> | undefined;
 
   constructor(
@@ -92,17 +98,9 @@ export class ComponentListing {
     const locked = policy.locked(name);
     const lockedVersion = locked === undefined ? undefined : parseVersion(locked).version;
     const prerelease = policy.prereleaseAllowed(name);
-    const eligible = (k: number): boolean => {
-      const c = all[k] as CandidateVersion;
-      const v = allVersions[k] as Version;
-      const isLocked = v.version === lockedVersion;
-      if (!c.targets.includes(policy.target)) return false;
-      if (c.yanked && !isLocked) return false;
-      if (v.prerelease.length > 0 && !isLocked && !prerelease) return false;
-      return true;
-    };
+    // (`isEligible` is a function of the module, not a closure per listing.)
     let every = true;
-    for (let k = 0; k < all.length && every; k++) every = eligible(k);
+    for (let k = 0; k < all.length && every; k++) every = isEligible(all[k] as CandidateVersion, allVersions[k] as Version, policy.target, lockedVersion, prerelease);
     if (every) {
       this.eligible = all;
       this.versions = allVersions;
@@ -110,7 +108,7 @@ export class ComponentListing {
       const cs: CandidateVersion[] = [];
       const vs: Version[] = [];
       for (let k = 0; k < all.length; k++) {
-        if (!eligible(k)) continue;
+        if (!isEligible(all[k] as CandidateVersion, allVersions[k] as Version, policy.target, lockedVersion, prerelease)) continue;
         cs.push(all[k] as CandidateVersion);
         vs.push(allVersions[k] as Version);
       }
@@ -164,7 +162,9 @@ export class ComponentListing {
     let runLo = -1;
     let runHi = -1;
     let depender: Term | undefined;
-    for (const dep of this.dependencyNames(k).names) {
+    const names = this.dependencyNames(k).names;
+    for (let d = 0; d < names.length; d++) {
+      const dep = names[d] as string;
       const range = c.dependencies[dep] as string;
       // The run of adjacent candidates with the same edge (as `run`, without a closure per edge).
       let lo = k;
@@ -239,12 +239,15 @@ export class ComponentListing {
    * by the incompatibilities and the solution's edges and records.
    */
   dependencyNames(k: number): SortedNames {
-    const cache = (this.depNames ??= []);
-    let d = cache[k];
+    if (k === this.depNamesFirst) return this.depNamesOfFirst as SortedNames;
+    let d = this.depNames?.[k];
     if (d === undefined) {
       const names = Object.keys((this.eligible[k] as CandidateVersion).dependencies);
-      d = { names, inOrder: sortStrings(names) };
-      cache[k] = d;
+      d = names.length === 0 ? NO_NAMES : { names, inOrder: sortStrings(names) };
+      if (this.depNamesFirst < 0) {
+        this.depNamesFirst = k;
+        this.depNamesOfFirst = d;
+      } else (this.depNames ??= [])[k] = d;
     }
     return d;
   }
@@ -268,11 +271,23 @@ export class ComponentListing {
   }
 }
 
+/** Whether candidate `c`, published as `v`, is a candidate of a solve (target, yanked, prerelease). */
+function isEligible(c: CandidateVersion, v: Version, target: string, lockedVersion: string | undefined, prerelease: boolean): boolean {
+  const isLocked = v.version === lockedVersion;
+  if (!c.targets.includes(target)) return false;
+  if (c.yanked && !isLocked) return false;
+  if (v.prerelease.length > 0 && !isLocked && !prerelease) return false;
+  return true;
+}
+
 /** A record's keys in sorted order; `inOrder` when the record already listed them so. */
 export interface SortedNames {
   readonly names: readonly string[];
   readonly inOrder: boolean;
 }
+
+/** The names of a record without keys (shared). */
+const NO_NAMES: SortedNames = Object.freeze({ names: Object.freeze([]) as readonly string[], inOrder: true });
 
 /**
  * Sorts distinct strings in place by UTF-16 code units (as `Array.prototype.sort` without a
