@@ -152,11 +152,14 @@ export class ComponentListing {
 
   /**
    * The incompatibilities for choosing candidate `k`: dependencies, capability requirements and
-   * conflicts, each not emitted before, in a fixed order (edges sorted by name).
+   * conflicts, each not emitted before, in a fixed order (edges sorted by name); written to
+   * `out[0..n)`, returns n.
    */
-  incompatibilitiesFor(k: number): Incompatibility[] {
+  incompatibilitiesFor(k: number, out: Incompatibility[]): number {
     const c = this.eligible[k] as CandidateVersion;
-    const out: Incompatibility[] = [];
+    // `out` is the caller's list, reused with its own count (setting `length` would give up its
+    // storage, and a new list per chosen candidate grew a backing store each time).
+    let n = 0;
     const eligible = this.eligible;
     // The depender term of the last run: a candidate's edges often share one run (just itself).
     let runLo = -1;
@@ -183,41 +186,44 @@ export class ComponentListing {
           ? createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range })
           : createIncompatibility([depender, term(dep, set, false)], DEPENDENCY);
         // null: a self-dependency its own versions satisfy, which says nothing.
-        if (inc !== null) out.push(inc);
+        if (inc !== null) out[n++] = inc;
       }
     }
-    for (const cap of c.requires.length === 0 ? c.requires : [...new Set(c.requires)].sort()) {
-      const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
-      if (!this.emitted(lo, hi)) {
-        out.push(
-          createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
+    // (Each kind checked before its lists are made: most candidates have none of them.)
+    if (c.requires.length > 0) {
+      for (const cap of [...new Set(c.requires)].sort()) {
+        const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
+        if (!this.emitted(lo, hi)) {
+          out[n++] = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
             kind: 'requires',
             capability: cap,
-          }) as Incompatibility,
-        );
+          }) as Incompatibility;
+        }
       }
     }
-    for (const other of c.conflicts.length === 0 ? c.conflicts : [...new Set(c.conflicts)].sort()) {
-      const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
-      if (!this.emitted(lo, hi)) {
-        const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
-        if (inc !== null) out.push(inc);
+    if (c.conflicts.length > 0) {
+      for (const other of [...new Set(c.conflicts)].sort()) {
+        const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
+        if (!this.emitted(lo, hi)) {
+          const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
+          if (inc !== null) out[n++] = inc;
+        }
       }
     }
-    for (const key of anyOfKeys(c)) {
-      const [lo, hi] = this.run(k, (o) => anyOfKeys(o).includes(key));
-      if (!this.emitted(lo, hi)) {
-        out.push(
-          createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
+    if (c.anyOf !== undefined && c.anyOf.length > 0) {
+      for (const key of anyOfKeys(c)) {
+        const [lo, hi] = this.run(k, (o) => anyOfKeys(o).includes(key));
+        if (!this.emitted(lo, hi)) {
+          out[n++] = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
             kind: 'anyOf',
             group: key.split('|'),
-          }) as Incompatibility,
-        );
+          }) as Incompatibility;
+        }
       }
     }
     if (k < 30) this.chosenBits |= 1 << k;
     else (this.chosenMore ??= new Uint8Array(eligible.length))[k] = 1;
-    return out;
+    return n;
   }
 
   /**
@@ -358,7 +364,7 @@ export class CapabilityListing {
 
   count(allowed: VersionSet): number {
     let n = 0;
-    for (const v of this.versions) if (contains(allowed, v)) n++;
+    for (let k = 0; k < this.versions.length; k++) if (contains(allowed, this.versions[k] as Version)) n++;
     return n;
   }
 

@@ -151,7 +151,8 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
         r.decision = undefined;
       }
     }
-    for (const r of touched) {
+    for (let i = 0; i < touched.length; i++) {
+      const r = touched[i] as R;
       r.touched = false;
       r.term = undefined;
       if (r.seq >= 0) {

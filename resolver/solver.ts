@@ -192,6 +192,8 @@ type Dirty = { readonly list: readonly Pkg[]; readonly count: number };
 class Solver {
   /** The work list of `propagate`, reused. */
   private readonly changed: Pkg[] = [];
+  /** The list `incompatibilitiesFor` writes to, reused. */
+  private readonly incs: Incompatibility[] = [];
   /** The work list of `missingListings`, reused. */
   private readonly missing: Pkg[] = [];
 
@@ -384,7 +386,8 @@ class Solver {
       let mostRecent: Assignment | null = null;
       let difference: Term | null = null;
       let previousLevel = 1;
-      for (const t of inc.terms) {
+      for (let ti = 0; ti < inc.terms.length; ti++) {
+        const t = inc.terms[ti] as Term;
         const satisfier = this.solution.satisfier(t);
         if (mostRecent === null) {
           mostRecentTerm = t;
@@ -419,7 +422,10 @@ class Solver {
       }
       const cause = mostRecent.cause;
       const terms: Term[] = inc.terms.filter((t) => t !== mostRecentTerm);
-      for (const t of cause.terms) if (t.name !== mostRecent.term.name) terms.push(t);
+      for (let ti = 0; ti < cause.terms.length; ti++) {
+        const t = cause.terms[ti] as Term;
+        if (t.name !== mostRecent.term.name) terms.push(t);
+      }
       if (difference !== null) terms.push(negate(difference));
       const derived = createIncompatibility(terms, { kind: 'derived', conflict: inc, other: cause });
       if (derived === null) throw new Error('internal: derived an empty incompatibility');
@@ -572,11 +578,13 @@ class Solver {
       return pkg;
     }
     const chosen = listing.eligible[k] as CandidateVersion;
-    const incs = listing.incompatibilitiesFor(k);
+    const incs = this.incs;
+    const n = listing.incompatibilitiesFor(k, incs);
     let conflict = false;
-    for (const inc of incs) {
+    for (let i = 0; i < n; i++) {
+      const inc = incs[i] as Incompatibility;
       this.add(inc);
-      conflict ||= inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
+      conflict ||= this.satisfiedBut(inc, t.name);
     }
     if (this.provider.prefetch !== undefined) {
       const next = [...Object.keys(chosen.dependencies), ...chosen.conflicts].filter((n) => {
@@ -587,6 +595,16 @@ class Solver {
     }
     if (!conflict) this.decide(pkg, listing.versions[k] as Version);
     return pkg;
+  }
+
+  /** Whether every term of `inc` not about `name` is satisfied by the partial solution. */
+  private satisfiedBut(inc: Incompatibility, name: string): boolean {
+    const terms = inc.terms;
+    for (let i = 0; i < terms.length; i++) {
+      const x = terms[i] as Term;
+      if (x.name !== name && !this.solution.satisfies(x)) return false;
+    }
+    return true;
   }
 
   /** Why no candidate of `listing` matches `t`: target, yanked/prerelease, or nothing at all. */
@@ -656,7 +674,8 @@ class Solver {
     // made when each was chosen).
     const froms: string[] = [];
     const fromDeps: SortedNames[] = [];
-    for (const p of decided) {
+    for (let d = 0; d < decided.length; d++) {
+      const p = decided[d] as Pkg;
       const name = p.name;
       const v = p.decision as Version;
       const l = p.listing as Listing;
@@ -680,12 +699,19 @@ class Solver {
     const projectAt = lowerBound(froms, PROJECT);
     for (let i = 0; i <= froms.length; i++) {
       if (i === projectAt) {
-        for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
+        for (let r = 0; r < this.rootDeps.length; r++) {
+          const root = this.rootDeps[r] as [string, VersionSet, string];
+          edges.push({ from: PROJECT, to: root[0], kind: 'dependency', range: root[2] });
+        }
       }
       if (i === froms.length) break;
       const name = froms[i] as string;
       const c = components[name] as CandidateVersion;
-      for (const dep of (fromDeps[i] as SortedNames).names) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      const deps = (fromDeps[i] as SortedNames).names;
+      for (let d = 0; d < deps.length; d++) {
+        const dep = deps[d] as string;
+        edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      }
       // (Each kind checked before its arrays are made: most components have none of them.)
       if (c.requires.length > 0) {
         const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
@@ -745,7 +771,8 @@ function sortedRecord(r: Record<string, string>, keys?: SortedNames): Record<str
   // A copy of an object in order keeps its shape (cheap); building one adds key after key.
   if (keys.inOrder) return { ...r };
   const out: Record<string, string> = {};
-  for (const k of keys.names) out[k] = r[k] as string;
+  const names = keys.names;
+  for (let i = 0; i < names.length; i++) out[names[i] as string] = r[names[i] as string] as string;
   return out;
 }
 

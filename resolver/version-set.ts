@@ -194,7 +194,9 @@ export function difference(a: VersionSet, b: VersionSet): VersionSet {
   const B = b.intervals;
   const out: Interval[] = [];
   let j = 0;
-  for (const x of a.intervals) {
+  const A = a.intervals;
+  for (let i = 0; i < A.length; i++) {
+    const x = A[i] as Interval;
     j = seek(B, x.lo, j);
     let lo: Bound | null = x.lo;
     let open = true; // whether part of x above `lo` is still left
@@ -495,7 +497,8 @@ function countUpTo(sorted: readonly Version[], b: Bound | null): number {
 /** How many of the ascending, distinct `sorted` versions lie in `s` (binary searches, no scan). */
 export function countIn(s: VersionSet, sorted: readonly Version[]): number {
   let n = 0;
-  for (const i of s.intervals) {
+  for (let x = 0; x < s.intervals.length; x++) {
+    const i = s.intervals[x] as Interval;
     const k = countUpTo(sorted, i.hi) - countBelow(sorted, i.lo);
     if (k > 0) n += k;
   }
