@@ -164,7 +164,10 @@ interface Entry {
 /** The solver's state of one package, next to the partial solution's (one lookup per name). */
 class Pkg extends PackageRecord {
   listing: Listing | undefined = undefined;
-  pending: Promise<Listing> | undefined = undefined;
+  /** The load in progress (never rejects; see `Solver.listing`). */
+  pending: Promise<void> | undefined = undefined;
+  /** What loading the listing threw, if it failed. */
+  failure: { error: unknown } | undefined = undefined;
   /** The incompatibilities mentioning this package, oldest first. */
   entries: Entry[] = [];
   /** The last term whose candidates were counted, and the count. */
@@ -179,6 +182,9 @@ function live(e: QueueEntry): boolean {
 
 /** Assignments at this decision level or below are never undone (backjumps stop at level 1). */
 const ROOT_LEVEL = 1;
+
+/** A settled promise, for a listing already loaded. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 class SolveFailed {
   constructor(readonly incompatibility: Incompatibility) {}
@@ -267,11 +273,19 @@ class Solver {
         if (this.solution.undecidedCount === 0) break;
         const n = this.missingListings(dirty);
         if (n > 0) {
-          const missing = this.missing.slice(0, n);
-          this.provider.prefetch?.(missing.map((p) => p.name).filter((name) => capabilityOf(name) === null && name !== PROJECT));
-          // (One listing, the usual case, needs no Promise.all and its arrays.)
-          if (n === 1) await this.listing(missing[0] as Pkg);
-          else await Promise.all(missing.map((p) => this.listing(p)));
+          const missing = this.missing;
+          if (this.provider.prefetch !== undefined) {
+            this.provider.prefetch(missing.slice(0, n).map((p) => p.name).filter((name) => capabilityOf(name) === null && name !== PROJECT));
+          }
+          // Every load starts before the first is awaited (they run in parallel); loads never
+          // reject (see `listing`), so awaiting them in turn needs no Promise.all and its arrays,
+          // and a failure is thrown in a fixed order.
+          for (let i = 0; i < n; i++) void this.listing(missing[i] as Pkg);
+          for (let i = 0; i < n; i++) {
+            const p = missing[i] as Pkg;
+            if (p.listing === undefined) await p.pending;
+            this.listingOf(p);
+          }
         }
         next = this.choose(dirty);
       }
@@ -435,9 +449,13 @@ class Solver {
     throw new SolveFailed(inc);
   }
 
-  private listing(pkg: Pkg): Promise<Listing> {
-    const done = pkg.listing;
-    if (done !== undefined) return Promise.resolve(done);
+  /**
+   * Starts loading the listing of `pkg` if it is not loaded; the promise settles when it is
+   * loaded or has failed and never rejects (read the result with `listingOf`), so loads awaited
+   * one after another leave no rejection unhandled.
+   */
+  private listing(pkg: Pkg): Promise<void> {
+    if (pkg.listing !== undefined) return SETTLED;
     let p = pkg.pending;
     if (p === undefined) {
       p = this.load(pkg);
@@ -446,30 +464,53 @@ class Solver {
     return p;
   }
 
+  /** The loaded listing of `pkg`; throws what loading it threw. */
+  private listingOf(pkg: Pkg): Listing {
+    if (pkg.failure !== undefined) throw pkg.failure.error;
+    if (pkg.listing === undefined) throw new Error(`internal: listing of ${pkg.name} not loaded`);
+    return pkg.listing;
+  }
+
   /**
    * The listing of `name`, loaded. A component's is the provider's promise and one step (an
    * async function per listing cost most of the allocation of loading one); the project and the
    * virtual packages go through `loadSpecial`. A provider that throws rejects, as if it were async.
    */
-  private load(pkg: Pkg): Promise<Listing> {
+  private load(pkg: Pkg): Promise<void> {
     const name = pkg.name;
     if (name === PROJECT || capabilityOf(name) !== null || anyOfGroup(name) !== null) {
-      return this.loadSpecial(name).then((l) => this.loaded(pkg, l));
+      return this.loadSpecial(name).then(
+        (l) => this.loaded(pkg, l),
+        (e: unknown) => this.failed(pkg, e),
+      );
     }
     let versions: Promise<CandidateVersion[]>;
     try {
       // (A native promise passes through Promise.resolve as itself.)
       versions = Promise.resolve(this.provider.versions(name));
     } catch (e) {
-      return Promise.reject(e);
+      this.failed(pkg, e);
+      return SETTLED;
     }
-    return versions.then((list) => this.loaded(pkg, new ComponentListing(name, list, this.policy)));
+    return versions.then(
+      (list) => {
+        try {
+          this.loaded(pkg, new ComponentListing(name, list, this.policy));
+        } catch (e) {
+          this.failed(pkg, e);
+        }
+      },
+      (e: unknown) => this.failed(pkg, e),
+    );
   }
 
-  private loaded(pkg: Pkg, l: Listing): Listing {
+  private loaded(pkg: Pkg, l: Listing): void {
     pkg.listing = l;
     pkg.pending = undefined;
-    return l;
+  }
+
+  private failed(pkg: Pkg, error: unknown): void {
+    pkg.failure = { error };
   }
 
   private async loadSpecial(name: string): Promise<Listing> {
@@ -495,7 +536,9 @@ class Solver {
     const group = anyOfGroup(name);
     const names = group ?? [...new Set(await this.provider.providersOf(cap as string))].sort();
     this.provider.prefetch?.(names.filter((n) => this.solution.records.get(n)?.listing === undefined));
-    const listed = (await Promise.all(names.map((n) => this.listing(this.solution.record(n))))).filter((l): l is ComponentListing => l.kind === 'component');
+    const records = names.map((n) => this.solution.record(n));
+    await Promise.all(records.map((r) => this.listing(r)));
+    const listed = records.map((r) => this.listingOf(r)).filter((l): l is ComponentListing => l.kind === 'component');
     return new CapabilityListing(group === null ? { kind: 'capability', capability: cap as string } : { kind: 'anyOf', group }, names, listed);
   }
 
