@@ -81,8 +81,7 @@ export class ComponentListing {
     for (let k = 0; k < published.length && !foreign; k++) foreign = (published[k] as CandidateVersion).name !== name;
     // The provider's own list when it holds just this name (never modified here).
     let all = foreign ? published.filter((c) => c.name === name) : published;
-    // (`map` sizes the array once; pushing grew it twice for twenty versions.)
-    let allVersions = all.map((c) => parseVersion(c.version));
+    let allVersions = parsedVersions(all);
     let ascending = true;
     for (let k = 1; k < allVersions.length && ascending; k++) ascending = compareVersions(allVersions[k - 1] as Version, allVersions[k] as Version) < 0;
     if (!ascending) {
@@ -275,6 +274,32 @@ export class ComponentListing {
     }
     return fromIntervals(parts);
   }
+}
+
+/**
+ * The last list of parsed versions made by `parsedVersions` (never modified: listings only read
+ * their version lists).
+ */
+let lastVersions: readonly Version[] = [];
+
+const versionOf = (c: CandidateVersion): Version => parseVersion(c.version);
+
+/**
+ * The versions of `all`, parsed. Versions are interned (`parseVersion`), so a listing that
+ * publishes the same versions as the one before gets that one's list (an identity check per
+ * version, no array: packages of one registry often share their version lists).
+ */
+function parsedVersions(all: readonly CandidateVersion[]): readonly Version[] {
+  const last = lastVersions;
+  if (last.length === all.length && all.length > 0) {
+    let k = 0;
+    while (k < all.length && parseVersion((all[k] as CandidateVersion).version) === last[k]) k++;
+    if (k === all.length) return last;
+  }
+  // (`map` sizes the array once; pushing grew it twice for twenty versions.)
+  const out = all.map(versionOf);
+  lastVersions = out;
+  return out;
 }
 
 /** Whether candidate `c`, published as `v`, is a candidate of a solve (target, yanked, prerelease). */
