@@ -25,9 +25,29 @@ export interface Assignment {
  * One package's state in a solve. The solver subclasses it with its own per-package state
  * (listing, incompatibilities), so a name is looked up once, not once per concern.
  */
+/**
+ * Appends `x` to `list[0..count)`, a list kept with its own count, and returns the list (a new
+ * one, twice as long, when it was full). Most packages' lists hold a few items: an engine push
+ * grows a small array to 17 slots, and popping it empty gives the storage up again.
+ */
+export function append<T>(list: Array<T | undefined>, count: number, x: T): Array<T | undefined> {
+  if (count < list.length) {
+    list[count] = x;
+    return list;
+  }
+  const next = new Array<T | undefined>(count < 2 ? 2 : count * 2);
+  for (let i = 0; i < count; i++) next[i] = list[i];
+  next[count] = x;
+  return next;
+}
+
+/** The list of a package without assignments (shared, never written: `append` grows it first). */
+const NO_ASSIGNMENTS: Array<Assignment | undefined> = Object.freeze([]) as unknown as Array<Assignment | undefined>;
+
 export class PackageRecord {
-  /** This package's assignments, oldest first. */
-  readonly assignments: Assignment[] = [];
+  /** This package's assignments, oldest first: `assignments[0..assignmentCount)` (see `append`). */
+  assignments: Array<Assignment | undefined> = NO_ASSIGNMENTS;
+  assignmentCount = 0;
   /** The accumulated term (the `acc` of the last assignment); undefined when none mentions it. */
   term: Term | undefined = undefined;
   decision: Version | undefined = undefined;
@@ -106,7 +126,8 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
 
   private assign(r: R, a: Assignment): void {
     this.assignments.push(a);
-    r.assignments.push(a);
+    r.assignments = append(r.assignments, r.assignmentCount, a);
+    r.assignmentCount++;
     const known = r.term;
     if (known !== undefined && known.positive) {
       const merged = intersectTerms(known, a.term);
@@ -145,7 +166,7 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
         r.touched = true;
         touched.push(r);
       }
-      r.assignments.pop();
+      r.assignments[--r.assignmentCount] = undefined;
       if (last.cause === null) {
         this.decided.pop();
         r.decision = undefined;
@@ -160,7 +181,7 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
         this.undecided.delete(r);
       }
       // Each assignment remembers the accumulated term after it: no re-intersection.
-      const last = r.assignments[r.assignments.length - 1];
+      const last = r.assignmentCount > 0 ? r.assignments[r.assignmentCount - 1] : undefined;
       if (last !== undefined) this.restore(r, last.acc);
     }
   }
@@ -215,15 +236,16 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
    * binary search (a package ruled out version by version has hundreds of assignments).
    */
   satisfier(t: Term): Assignment {
-    const list = this.records.get(t.name)?.assignments ?? [];
+    const r = this.records.get(t.name);
+    const list = r?.assignments ?? NO_ASSIGNMENTS;
     let lo = 0;
-    let hi = list.length;
+    let hi = r?.assignmentCount ?? 0;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (satisfies((list[mid] as Assignment).acc, t)) hi = mid;
       else lo = mid + 1;
     }
-    const a = list[lo];
+    const a = lo < (r?.assignmentCount ?? 0) ? list[lo] : undefined;
     if (a === undefined) throw new Error(`internal: no satisfier for ${t.name}`);
     return a;
   }

@@ -17,7 +17,7 @@ import {
   type Incompatibility,
 } from './incompatibility.js';
 import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, sortStrings, type ListingPolicy, type SortedNames } from './package-lister.js';
-import { PackageRecord, PartialSolution, type Assignment } from './partial-solution.js';
+import { PackageRecord, PartialSolution, append, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
 import { ANY, contains, parseRange, type Version, type VersionSet } from './version-set.js';
@@ -168,11 +168,20 @@ class Pkg extends PackageRecord {
   pending: Promise<void> | undefined = undefined;
   /** What loading the listing threw, if it failed. */
   failure: { error: unknown } | undefined = undefined;
-  /** The incompatibilities mentioning this package, oldest first. */
-  entries: Entry[] = [];
+  /** The incompatibilities mentioning this package, oldest first: `entries[0..entryCount)` (see `append`). */
+  entries: Array<Entry | undefined> = NO_ENTRIES;
+  entryCount = 0;
   /** The last term whose candidates were counted, and the count. */
   countTerm: Term | undefined = undefined;
   count = 0;
+}
+
+/** The list of a package without incompatibilities (shared, never written: `append` grows it first). */
+const NO_ENTRIES: Array<Entry | undefined> = Object.freeze([]) as unknown as Array<Entry | undefined>;
+
+function addEntry(p: Pkg, e: Entry): void {
+  p.entries = append(p.entries, p.entryCount, e);
+  p.entryCount++;
 }
 
 /** A queue entry still ranks its package: undecided, same insertion, same term. */
@@ -302,9 +311,9 @@ class Solver {
     const p1 = terms.length > 1 ? this.solution.record((terms[1] as Term).name) : null;
     const rest = terms.length > 2 ? terms.slice(2).map((t) => this.solution.record(t.name)) : null;
     const entry: Entry = { inc, p0, p1, rest, contradictedAt: -1 };
-    p0.entries.push(entry);
-    if (p1 !== null) p1.entries.push(entry);
-    if (rest !== null) for (const p of rest) p.entries.push(entry);
+    addEntry(p0, entry);
+    if (p1 !== null) addEntry(p1, entry);
+    if (rest !== null) for (let i = 0; i < rest.length; i++) addEntry(rest[i] as Pkg, entry);
     return entry;
   }
 
@@ -319,8 +328,9 @@ class Solver {
     while (head < size) {
       const pkg = changed[head++] as Pkg;
       const list = pkg.entries;
+      const count = pkg.entryCount;
       let settled = 0;
-      for (let k = list.length - 1; k >= 0; k--) {
+      for (let k = count - 1; k >= 0; k--) {
         const entry = list[k] as Entry;
         if (entry.contradictedAt >= 0) {
           if (entry.contradictedAt <= ROOT_LEVEL) settled++;
@@ -343,8 +353,16 @@ class Solver {
         }
       }
       // Incompatibilities contradicted for good only cost time: drop them once they are many.
-      if (settled > 16 && settled * 2 > list.length) {
-        pkg.entries = list.filter((e) => !(e.contradictedAt >= 0 && e.contradictedAt <= ROOT_LEVEL));
+      // (In place, on the current list: a conflict above may have added to it.)
+      if (settled > 16 && settled * 2 > count) {
+        const all = pkg.entries;
+        let n = 0;
+        for (let i = 0; i < pkg.entryCount; i++) {
+          const e = all[i] as Entry;
+          if (!(e.contradictedAt >= 0 && e.contradictedAt <= ROOT_LEVEL)) all[n++] = e;
+        }
+        for (let i = n; i < pkg.entryCount; i++) all[i] = undefined;
+        pkg.entryCount = n;
       }
     }
   }
