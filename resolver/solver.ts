@@ -192,6 +192,11 @@ function live(e: QueueEntry): boolean {
 /** Assignments at this decision level or below are never undone (backjumps stop at level 1). */
 const ROOT_LEVEL = 1;
 
+/** Whether `name` is a component (not the project or a virtual package). */
+function isComponent(name: string): boolean {
+  return name !== PROJECT && capabilityOf(name) === null && anyOfGroup(name) === null;
+}
+
 /** A settled promise, for a listing already loaded. */
 const SETTLED: Promise<void> = Promise.resolve();
 
@@ -289,11 +294,25 @@ class Solver {
           // Every load starts before the first is awaited (they run in parallel); loads never
           // reject (see `listing`), so awaiting them in turn needs no Promise.all and its arrays,
           // and a failure is thrown in a fixed order.
-          for (let i = 0; i < n; i++) void this.listing(missing[i] as Pkg);
-          for (let i = 0; i < n; i++) {
-            const p = missing[i] as Pkg;
-            if (p.listing === undefined) await p.pending;
-            this.listingOf(p);
+          const only = missing[0] as Pkg;
+          if (n === 1 && only.pending === undefined && isComponent(only.name)) {
+            // One component alone (the usual case): the provider's promise is awaited here,
+            // without the closures and promise of `load`; nothing else is in flight.
+            let list: CandidateVersion[] | undefined;
+            try {
+              list = await this.provider.versions(only.name);
+            } catch (e) {
+              this.failed(only, e);
+            }
+            if (list !== undefined) this.loadComponent(only, list);
+            this.listingOf(only);
+          } else {
+            for (let i = 0; i < n; i++) void this.listing(missing[i] as Pkg);
+            for (let i = 0; i < n; i++) {
+              const p = missing[i] as Pkg;
+              if (p.listing === undefined) await p.pending;
+              this.listingOf(p);
+            }
           }
         }
         next = this.choose(dirty);
@@ -511,15 +530,18 @@ class Solver {
       return SETTLED;
     }
     return versions.then(
-      (list) => {
-        try {
-          this.loaded(pkg, new ComponentListing(name, list, this.policy));
-        } catch (e) {
-          this.failed(pkg, e);
-        }
-      },
+      (list) => this.loadComponent(pkg, list),
       (e: unknown) => this.failed(pkg, e),
     );
+  }
+
+  /** Makes the listing of component `pkg` from the provider's `list`, or keeps its error. */
+  private loadComponent(pkg: Pkg, list: CandidateVersion[]): void {
+    try {
+      this.loaded(pkg, new ComponentListing(pkg.name, list, this.policy));
+    } catch (e) {
+      this.failed(pkg, e);
+    }
   }
 
   private loaded(pkg: Pkg, l: Listing): void {
