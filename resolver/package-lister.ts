@@ -10,7 +10,7 @@
 import type { AnyOfOther, LockedAnyOf } from '../components/index.js';
 import { PROJECT, anyOfKey, anyOfPackage, capabilityPackage, createIncompatibility, type Cause, type Incompatibility } from './incompatibility.js';
 import type { CandidateVersion } from './provider.js';
-import { term } from './term.js';
+import { term, type Term } from './term.js';
 import {
   ANY,
   compareVersions,
@@ -56,14 +56,20 @@ export class ComponentListing {
   readonly versions: readonly Version[];
   readonly eligible: readonly CandidateVersion[];
   /**
-   * Edge → the first candidate index of every run already turned into an incompatibility
-   * (created on first use: most listings of a solve never emit a conflict or a requirement).
+   * The candidates whose incompatibilities `incompatibilitiesFor` made: bit k of `chosenBits`
+   * for the first 30, `chosenMore[k]` beyond (made on first use). That call emitted every edge
+   * of the candidate, each for its whole run, so an edge's run was emitted before exactly when it
+   * holds a marked candidate: no record per edge and run.
    */
-  private emittedDeps: Map<string, number[] | Set<number>> | undefined;
-  private emittedRequires: Map<string, number[] | Set<number>> | undefined;
-  private emittedConflicts: Map<string, number[] | Set<number>> | undefined;
-  private emittedAnyOf: Map<string, number[] | Set<number>> | undefined;
-  /** Candidate index → its dependency names, sorted (made once per chosen candidate; see `dependencyNames`). */
+  private chosenBits = 0;
+  private chosenMore: Uint8Array | undefined;
+  /**
+   * Candidate index → its dependency names, sorted (made once per chosen candidate; see
+   * `dependencyNames`): the first candidate asked for in two fields, since a package is usually
+   * decided once; others in `depNames` (made on first use).
+   */
+  private depNamesFirst = -1;
+  private depNamesOfFirst: SortedNames | undefined = undefined;
   private depNames: Array<SortedNames | undefined> | undefined;
 
   constructor(
@@ -75,8 +81,7 @@ export class ComponentListing {
     for (let k = 0; k < published.length && !foreign; k++) foreign = (published[k] as CandidateVersion).name !== name;
     // The provider's own list when it holds just this name (never modified here).
     let all = foreign ? published.filter((c) => c.name === name) : published;
-    // (`map` sizes the array once; pushing grew it twice for twenty versions.)
-    let allVersions = all.map((c) => parseVersion(c.version));
+    let allVersions = parsedVersions(all);
     let ascending = true;
     for (let k = 1; k < allVersions.length && ascending; k++) ascending = compareVersions(allVersions[k - 1] as Version, allVersions[k] as Version) < 0;
     if (!ascending) {
@@ -92,17 +97,9 @@ export class ComponentListing {
     const locked = policy.locked(name);
     const lockedVersion = locked === undefined ? undefined : parseVersion(locked).version;
     const prerelease = policy.prereleaseAllowed(name);
-    const eligible = (k: number): boolean => {
-      const c = all[k] as CandidateVersion;
-      const v = allVersions[k] as Version;
-      const isLocked = v.version === lockedVersion;
-      if (!c.targets.includes(policy.target)) return false;
-      if (c.yanked && !isLocked) return false;
-      if (v.prerelease.length > 0 && !isLocked && !prerelease) return false;
-      return true;
-    };
+    // (`isEligible` is a function of the module, not a closure per listing.)
     let every = true;
-    for (let k = 0; k < all.length && every; k++) every = eligible(k);
+    for (let k = 0; k < all.length && every; k++) every = isEligible(all[k] as CandidateVersion, allVersions[k] as Version, policy.target, lockedVersion, prerelease);
     if (every) {
       this.eligible = all;
       this.versions = allVersions;
@@ -110,7 +107,7 @@ export class ComponentListing {
       const cs: CandidateVersion[] = [];
       const vs: Version[] = [];
       for (let k = 0; k < all.length; k++) {
-        if (!eligible(k)) continue;
+        if (!isEligible(all[k] as CandidateVersion, allVersions[k] as Version, policy.target, lockedVersion, prerelease)) continue;
         cs.push(all[k] as CandidateVersion);
         vs.push(allVersions[k] as Version);
       }
@@ -154,69 +151,90 @@ export class ComponentListing {
 
   /**
    * The incompatibilities for choosing candidate `k`: dependencies, capability requirements and
-   * conflicts, each not emitted before, in a fixed order (edges sorted by name).
+   * conflicts, each not emitted before, in a fixed order (edges sorted by name); written to
+   * `out[0..n)`, returns n.
    */
-  incompatibilitiesFor(k: number): Incompatibility[] {
+  incompatibilitiesFor(k: number, out: Incompatibility[]): number {
     const c = this.eligible[k] as CandidateVersion;
-    const out: Incompatibility[] = [];
+    // `out` is the caller's list, reused with its own count (setting `length` would give up its
+    // storage, and a new list per chosen candidate grew a backing store each time).
+    let n = 0;
     const eligible = this.eligible;
-    // The depender set of the last run: a candidate's edges often share one run (just itself).
+    // The depender term of the last run: a candidate's edges often share one run (just itself).
     let runLo = -1;
     let runHi = -1;
-    let runVersions: VersionSet = ANY;
-    for (const dep of this.dependencyNames(k).names) {
+    let depender: Term | undefined;
+    const names = this.dependencyNames(k).names;
+    for (let d = 0; d < names.length; d++) {
+      const dep = names[d] as string;
       const range = c.dependencies[dep] as string;
       // The run of adjacent candidates with the same edge (as `run`, without a closure per edge).
       let lo = k;
       while (lo > 0 && (eligible[lo - 1] as CandidateVersion).dependencies[dep] === range) lo--;
       let hi = k;
       while (hi < eligible.length - 1 && (eligible[hi + 1] as CandidateVersion).dependencies[dep] === range) hi++;
-      if (this.firstEmit((this.emittedDeps ??= new Map()), dep, lo)) {
+      if (!this.emitted(lo, hi)) {
         const set = knownRange(range) ?? parseRange(range, `${this.name}@${c.version} → ${dep}`);
-        if (lo !== runLo || hi !== runHi) {
+        if (depender === undefined || lo !== runLo || hi !== runHi) {
           runLo = lo;
           runHi = hi;
-          runVersions = runSet(this.versions, lo, hi);
+          depender = term(this.name, runSet(this.versions, lo, hi));
         }
-        const depender = term(this.name, runVersions);
         // "not dep <empty>" is always true, so the fact is about the depender alone.
         const inc = isEmpty(set)
           ? createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range })
           : createIncompatibility([depender, term(dep, set, false)], DEPENDENCY);
         // null: a self-dependency its own versions satisfy, which says nothing.
-        if (inc !== null) out.push(inc);
+        if (inc !== null) out[n++] = inc;
       }
     }
-    for (const cap of c.requires.length === 0 ? c.requires : [...new Set(c.requires)].sort()) {
-      const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
-      if (this.firstEmit((this.emittedRequires ??= new Map()), cap, lo)) {
-        out.push(
-          createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
+    // (Each kind checked before its lists are made: most candidates have none of them.)
+    if (c.requires.length > 0) {
+      for (const cap of [...new Set(c.requires)].sort()) {
+        const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
+        if (!this.emitted(lo, hi)) {
+          out[n++] = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
             kind: 'requires',
             capability: cap,
-          }) as Incompatibility,
-        );
+          }) as Incompatibility;
+        }
       }
     }
-    for (const other of c.conflicts.length === 0 ? c.conflicts : [...new Set(c.conflicts)].sort()) {
-      const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
-      if (this.firstEmit((this.emittedConflicts ??= new Map()), other, lo)) {
-        const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
-        if (inc !== null) out.push(inc);
+    if (c.conflicts.length > 0) {
+      for (const other of [...new Set(c.conflicts)].sort()) {
+        const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
+        if (!this.emitted(lo, hi)) {
+          const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
+          if (inc !== null) out[n++] = inc;
+        }
       }
     }
-    for (const key of anyOfKeys(c)) {
-      const [lo, hi] = this.run(k, (o) => anyOfKeys(o).includes(key));
-      if (this.firstEmit((this.emittedAnyOf ??= new Map()), key, lo)) {
-        out.push(
-          createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
+    if (c.anyOf !== undefined && c.anyOf.length > 0) {
+      for (const key of anyOfKeys(c)) {
+        const [lo, hi] = this.run(k, (o) => anyOfKeys(o).includes(key));
+        if (!this.emitted(lo, hi)) {
+          out[n++] = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
             kind: 'anyOf',
             group: key.split('|'),
-          }) as Incompatibility,
-        );
+          }) as Incompatibility;
+        }
       }
     }
-    return out;
+    if (k < 30) this.chosenBits |= 1 << k;
+    else (this.chosenMore ??= new Uint8Array(eligible.length))[k] = 1;
+    return n;
+  }
+
+  /**
+   * True when the edge whose run is candidates `lo..hi` was emitted before: some candidate of
+   * the run had its incompatibilities made (the run was just walked, so this scan costs no more).
+   */
+  private emitted(lo: number, hi: number): boolean {
+    const bits = this.chosenBits;
+    for (let i = lo; i <= hi && i < 30; i++) if ((bits & (1 << i)) !== 0) return true;
+    const more = this.chosenMore;
+    if (more !== undefined) for (let i = Math.max(lo, 30); i <= hi; i++) if (more[i] === 1) return true;
+    return false;
   }
 
   /**
@@ -226,37 +244,17 @@ export class ComponentListing {
    * by the incompatibilities and the solution's edges and records.
    */
   dependencyNames(k: number): SortedNames {
-    const cache = (this.depNames ??= []);
-    let d = cache[k];
+    if (k === this.depNamesFirst) return this.depNamesOfFirst as SortedNames;
+    let d = this.depNames?.[k];
     if (d === undefined) {
       const names = Object.keys((this.eligible[k] as CandidateVersion).dependencies);
-      d = { names, inOrder: sortStrings(names) };
-      cache[k] = d;
+      d = names.length === 0 ? NO_NAMES : { names, inOrder: sortStrings(names) };
+      if (this.depNamesFirst < 0) {
+        this.depNamesFirst = k;
+        this.depNamesOfFirst = d;
+      } else (this.depNames ??= [])[k] = d;
     }
     return d;
-  }
-
-  /**
-   * True the first time the run starting at candidate `lo` is emitted for edge `key`: the runs of
-   * one edge partition the candidates that have it, so their first index names them.
-   */
-  private firstEmit(emitted: Map<string, number[] | Set<number>>, key: string, lo: number): boolean {
-    const runs = emitted.get(key);
-    if (runs === undefined) {
-      emitted.set(key, [lo]);
-      return true;
-    }
-    // Usually a run or two per edge: an array (smaller than a Set); a package tried version by
-    // version (pubgrub-rs's patterns) has hundreds, then a Set.
-    if (Array.isArray(runs)) {
-      if (runs.includes(lo)) return false;
-      if (runs.length < 8) runs.push(lo);
-      else emitted.set(key, new Set([...runs, lo]));
-      return true;
-    }
-    if (runs.has(lo)) return false;
-    runs.add(lo);
-    return true;
   }
 
   /** The candidates providing `cap`, as a set of this package's versions (lister-style runs). */
@@ -278,11 +276,49 @@ export class ComponentListing {
   }
 }
 
+/**
+ * The last list of parsed versions made by `parsedVersions` (never modified: listings only read
+ * their version lists).
+ */
+let lastVersions: readonly Version[] = [];
+
+const versionOf = (c: CandidateVersion): Version => parseVersion(c.version);
+
+/**
+ * The versions of `all`, parsed. Versions are interned (`parseVersion`), so a listing that
+ * publishes the same versions as the one before gets that one's list (an identity check per
+ * version, no array: packages of one registry often share their version lists).
+ */
+function parsedVersions(all: readonly CandidateVersion[]): readonly Version[] {
+  const last = lastVersions;
+  if (last.length === all.length && all.length > 0) {
+    let k = 0;
+    while (k < all.length && parseVersion((all[k] as CandidateVersion).version) === last[k]) k++;
+    if (k === all.length) return last;
+  }
+  // (`map` sizes the array once; pushing grew it twice for twenty versions.)
+  const out = all.map(versionOf);
+  lastVersions = out;
+  return out;
+}
+
+/** Whether candidate `c`, published as `v`, is a candidate of a solve (target, yanked, prerelease). */
+function isEligible(c: CandidateVersion, v: Version, target: string, lockedVersion: string | undefined, prerelease: boolean): boolean {
+  const isLocked = v.version === lockedVersion;
+  if (!c.targets.includes(target)) return false;
+  if (c.yanked && !isLocked) return false;
+  if (v.prerelease.length > 0 && !isLocked && !prerelease) return false;
+  return true;
+}
+
 /** A record's keys in sorted order; `inOrder` when the record already listed them so. */
 export interface SortedNames {
   readonly names: readonly string[];
   readonly inOrder: boolean;
 }
+
+/** The names of a record without keys (shared). */
+const NO_NAMES: SortedNames = Object.freeze({ names: Object.freeze([]) as readonly string[], inOrder: true });
 
 /**
  * Sorts distinct strings in place by UTF-16 code units (as `Array.prototype.sort` without a
@@ -353,7 +389,7 @@ export class CapabilityListing {
 
   count(allowed: VersionSet): number {
     let n = 0;
-    for (const v of this.versions) if (contains(allowed, v)) n++;
+    for (let k = 0; k < this.versions.length; k++) if (contains(allowed, this.versions[k] as Version)) n++;
     return n;
   }
 

@@ -25,9 +25,29 @@ export interface Assignment {
  * One package's state in a solve. The solver subclasses it with its own per-package state
  * (listing, incompatibilities), so a name is looked up once, not once per concern.
  */
+/**
+ * Appends `x` to `list[0..count)`, a list kept with its own count, and returns the list (a new
+ * one, twice as long, when it was full). Most packages' lists hold a few items: an engine push
+ * grows a small array to 17 slots, and popping it empty gives the storage up again.
+ */
+export function append<T>(list: Array<T | undefined>, count: number, x: T): Array<T | undefined> {
+  if (count < list.length) {
+    list[count] = x;
+    return list;
+  }
+  const next = new Array<T | undefined>(count < 2 ? 2 : count * 2);
+  for (let i = 0; i < count; i++) next[i] = list[i];
+  next[count] = x;
+  return next;
+}
+
+/** The list of a package without assignments (shared, never written: `append` grows it first). */
+const NO_ASSIGNMENTS: Array<Assignment | undefined> = Object.freeze([]) as unknown as Array<Assignment | undefined>;
+
 export class PackageRecord {
-  /** This package's assignments, oldest first. */
-  readonly assignments: Assignment[] = [];
+  /** This package's assignments, oldest first: `assignments[0..assignmentCount)` (see `append`). */
+  assignments: Array<Assignment | undefined> = NO_ASSIGNMENTS;
+  assignmentCount = 0;
   /** The accumulated term (the `acc` of the last assignment); undefined when none mentions it. */
   term: Term | undefined = undefined;
   decision: Version | undefined = undefined;
@@ -52,8 +72,15 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
   /** Undecided records with a positive term, in insertion order (pub's order). */
   private readonly undecided = new Set<R>();
   private seq = 0;
-  /** Undecided records whose positive term changed (or that became undecided) since `takeDirty`. */
+  /**
+   * Undecided records whose positive term changed (or that became undecided) since `takeDirty`:
+   * `dirty[0..dirtyCount)`. Two lists swap at each `takeDirty` and keep their storage (a new
+   * list per decision grew a new backing store each time).
+   */
   private dirty: R[] = [];
+  private dirtyCount = 0;
+  /** The list `takeDirty` handed out last. */
+  private taken: R[] = [];
   /** Decisions made after a backtrack (pub's attemptedSolutions). */
   attemptedSolutions = 1;
   private backtracking = false;
@@ -99,14 +126,15 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
 
   private assign(r: R, a: Assignment): void {
     this.assignments.push(a);
-    r.assignments.push(a);
+    r.assignments = append(r.assignments, r.assignmentCount, a);
+    r.assignmentCount++;
     const known = r.term;
     if (known !== undefined && known.positive) {
       const merged = intersectTerms(known, a.term);
       if (merged === null) throw new Error(`internal: empty positive term for ${r.name}`);
       r.term = merged;
       a.acc = merged;
-      if (r.seq >= 0) this.dirty.push(r);
+      if (r.seq >= 0) this.dirty[this.dirtyCount++] = r;
       return;
     }
     const t = known === undefined ? a.term : intersectTerms(a.term, known);
@@ -121,7 +149,7 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
     if (t.positive && r.decision === undefined) {
       r.seq = this.seq++;
       this.undecided.add(r);
-      this.dirty.push(r);
+      this.dirty[this.dirtyCount++] = r;
     }
   }
 
@@ -138,13 +166,14 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
         r.touched = true;
         touched.push(r);
       }
-      r.assignments.pop();
+      r.assignments[--r.assignmentCount] = undefined;
       if (last.cause === null) {
         this.decided.pop();
         r.decision = undefined;
       }
     }
-    for (const r of touched) {
+    for (let i = 0; i < touched.length; i++) {
+      const r = touched[i] as R;
       r.touched = false;
       r.term = undefined;
       if (r.seq >= 0) {
@@ -152,7 +181,7 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
         this.undecided.delete(r);
       }
       // Each assignment remembers the accumulated term after it: no re-intersection.
-      const last = r.assignments[r.assignments.length - 1];
+      const last = r.assignmentCount > 0 ? r.assignments[r.assignmentCount - 1] : undefined;
       if (last !== undefined) this.restore(r, last.acc);
     }
   }
@@ -187,11 +216,19 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
    * The records whose undecided positive term changed since the last call (possibly repeated,
    * possibly decided since): the solver's decision queue re-ranks just these.
    */
-  takeDirty(): R[] {
+  takeDirty(): { readonly list: readonly R[]; readonly count: number } {
     const out = this.dirty;
-    this.dirty = [];
-    return out;
+    const count = this.dirtyCount;
+    this.dirty = this.taken;
+    this.dirtyCount = 0;
+    this.taken = out;
+    this.takenView.list = out;
+    this.takenView.count = count;
+    return this.takenView;
   }
+
+  /** What `takeDirty` returns: `list[0..count)`, valid until its next call. */
+  private readonly takenView: { list: readonly R[]; count: number } = { list: [], count: 0 };
 
   /**
    * The earliest assignment such that the assignments up to it satisfy `t`. A package's
@@ -199,15 +236,16 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
    * binary search (a package ruled out version by version has hundreds of assignments).
    */
   satisfier(t: Term): Assignment {
-    const list = this.records.get(t.name)?.assignments ?? [];
+    const r = this.records.get(t.name);
+    const list = r?.assignments ?? NO_ASSIGNMENTS;
     let lo = 0;
-    let hi = list.length;
+    let hi = r?.assignmentCount ?? 0;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (satisfies((list[mid] as Assignment).acc, t)) hi = mid;
       else lo = mid + 1;
     }
-    const a = list[lo];
+    const a = lo < (r?.assignmentCount ?? 0) ? list[lo] : undefined;
     if (a === undefined) throw new Error(`internal: no satisfier for ${t.name}`);
     return a;
   }

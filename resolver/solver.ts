@@ -17,7 +17,7 @@ import {
   type Incompatibility,
 } from './incompatibility.js';
 import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, sortStrings, type ListingPolicy, type SortedNames } from './package-lister.js';
-import { PackageRecord, PartialSolution, type Assignment } from './partial-solution.js';
+import { PackageRecord, PartialSolution, append, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
 import { ANY, contains, parseRange, type Version, type VersionSet } from './version-set.js';
@@ -150,20 +150,38 @@ class DecisionQueue {
  */
 interface Entry {
   readonly inc: Incompatibility;
-  /** The record of each term's package (`pkgs[i]` is that of `inc.terms[i]`). */
-  readonly pkgs: readonly Pkg[];
+  /**
+   * The record of each term's package: `p0` that of `inc.terms[0]`, `p1` of `inc.terms[1]`
+   * (null with one term), `rest[i]` of `inc.terms[i + 2]` (null with at most two terms, the
+   * common case: no array per incompatibility).
+   */
+  readonly p0: Pkg;
+  readonly p1: Pkg | null;
+  readonly rest: readonly Pkg[] | null;
   contradictedAt: number;
 }
 
 /** The solver's state of one package, next to the partial solution's (one lookup per name). */
 class Pkg extends PackageRecord {
   listing: Listing | undefined = undefined;
-  pending: Promise<Listing> | undefined = undefined;
-  /** The incompatibilities mentioning this package, oldest first. */
-  entries: Entry[] = [];
+  /** The load in progress (never rejects; see `Solver.listing`). */
+  pending: Promise<void> | undefined = undefined;
+  /** What loading the listing threw, if it failed. */
+  failure: { error: unknown } | undefined = undefined;
+  /** The incompatibilities mentioning this package, oldest first: `entries[0..entryCount)` (see `append`). */
+  entries: Array<Entry | undefined> = NO_ENTRIES;
+  entryCount = 0;
   /** The last term whose candidates were counted, and the count. */
   countTerm: Term | undefined = undefined;
   count = 0;
+}
+
+/** The list of a package without incompatibilities (shared, never written: `append` grows it first). */
+const NO_ENTRIES: Array<Entry | undefined> = Object.freeze([]) as unknown as Array<Entry | undefined>;
+
+function addEntry(p: Pkg, e: Entry): void {
+  p.entries = append(p.entries, p.entryCount, e);
+  p.entryCount++;
 }
 
 /** A queue entry still ranks its package: undecided, same insertion, same term. */
@@ -174,15 +192,31 @@ function live(e: QueueEntry): boolean {
 /** Assignments at this decision level or below are never undone (backjumps stop at level 1). */
 const ROOT_LEVEL = 1;
 
+/** Whether `name` is a component (not the project or a virtual package). */
+function isComponent(name: string): boolean {
+  return name !== PROJECT && capabilityOf(name) === null && anyOfGroup(name) === null;
+}
+
+/** A settled promise, for a listing already loaded. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 class SolveFailed {
   constructor(readonly incompatibility: Incompatibility) {}
 }
 
 type Listing = ComponentListing | CapabilityListing;
 
+/** The packages whose term changed: `list[0..count)` (see `PartialSolution.takeDirty`). */
+type Dirty = { readonly list: readonly Pkg[]; readonly count: number };
+
 class Solver {
   /** The work list of `propagate`, reused. */
   private readonly changed: Pkg[] = [];
+  /** The list `incompatibilitiesFor` writes to, reused. */
+  private readonly incs: Incompatibility[] = [];
+  /** The work list of `missingListings`, reused. */
+  private readonly missing: Pkg[] = [];
+
   /** Entries marked contradicted above ROOT_LEVEL, in the (non-decreasing) order of their levels. */
   private readonly contradicted: Entry[] = [];
   private readonly solution = new PartialSolution<Pkg>((name) => new Pkg(name));
@@ -251,10 +285,35 @@ class Solver {
         // rest of the loop is synchronous (no promise per decision).
         const dirty = this.solution.takeDirty();
         if (this.solution.undecidedCount === 0) break;
-        const missing = this.missingListings(dirty);
-        if (missing.length > 0) {
-          this.provider.prefetch?.(missing.map((p) => p.name).filter((n) => capabilityOf(n) === null && n !== PROJECT));
-          await Promise.all(missing.map((p) => this.listing(p)));
+        const n = this.missingListings(dirty);
+        if (n > 0) {
+          const missing = this.missing;
+          if (this.provider.prefetch !== undefined) {
+            this.provider.prefetch(missing.slice(0, n).map((p) => p.name).filter((name) => capabilityOf(name) === null && name !== PROJECT));
+          }
+          // Every load starts before the first is awaited (they run in parallel); loads never
+          // reject (see `listing`), so awaiting them in turn needs no Promise.all and its arrays,
+          // and a failure is thrown in a fixed order.
+          const only = missing[0] as Pkg;
+          if (n === 1 && only.pending === undefined && isComponent(only.name)) {
+            // One component alone (the usual case): the provider's promise is awaited here,
+            // without the closures and promise of `load`; nothing else is in flight.
+            let list: CandidateVersion[] | undefined;
+            try {
+              list = await this.provider.versions(only.name);
+            } catch (e) {
+              this.failed(only, e);
+            }
+            if (list !== undefined) this.loadComponent(only, list);
+            this.listingOf(only);
+          } else {
+            for (let i = 0; i < n; i++) void this.listing(missing[i] as Pkg);
+            for (let i = 0; i < n; i++) {
+              const p = missing[i] as Pkg;
+              if (p.listing === undefined) await p.pending;
+              this.listingOf(p);
+            }
+          }
         }
         next = this.choose(dirty);
       }
@@ -266,24 +325,31 @@ class Solver {
   }
 
   private add(inc: Incompatibility): Entry {
-    const pkgs = inc.terms.map((t) => this.solution.record(t.name));
-    const entry: Entry = { inc, pkgs, contradictedAt: -1 };
-    for (const p of pkgs) p.entries.push(entry);
+    const terms = inc.terms;
+    const p0 = this.solution.record((terms[0] as Term).name);
+    const p1 = terms.length > 1 ? this.solution.record((terms[1] as Term).name) : null;
+    const rest = terms.length > 2 ? terms.slice(2).map((t) => this.solution.record(t.name)) : null;
+    const entry: Entry = { inc, p0, p1, rest, contradictedAt: -1 };
+    addEntry(p0, entry);
+    if (p1 !== null) addEntry(p1, entry);
+    if (rest !== null) for (let i = 0; i < rest.length; i++) addEntry(rest[i] as Pkg, entry);
     return entry;
   }
 
   /** Unit propagation from `start` (pub: newest incompatibilities first). */
   private propagate(start: Pkg): void {
     // Packages to visit, oldest first; short, so a scan beats a Set.
+    // The list is reused with its own count: setting `length` would give up its storage.
     const changed = this.changed;
-    changed.length = 0;
-    changed.push(start);
+    let size = 0;
+    changed[size++] = start;
     let head = 0;
-    while (head < changed.length) {
+    while (head < size) {
       const pkg = changed[head++] as Pkg;
       const list = pkg.entries;
+      const count = pkg.entryCount;
       let settled = 0;
-      for (let k = list.length - 1; k >= 0; k--) {
+      for (let k = count - 1; k >= 0; k--) {
         const entry = list[k] as Entry;
         if (entry.contradictedAt >= 0) {
           if (entry.contradictedAt <= ROOT_LEVEL) settled++;
@@ -292,18 +358,30 @@ class Solver {
         const result = this.propagateOne(entry);
         if (result === 'conflict') {
           const rootCause = this.resolveConflict(entry);
-          changed.length = 0;
           head = 0;
           const again = this.propagateOne(rootCause);
           if (again === null || again === 'conflict') throw new Error('internal: learned incompatibility does not propagate');
-          changed.push(again);
+          size = 0;
+          changed[size++] = again;
           break;
         }
-        if (result !== null && changed.indexOf(result, head) < 0) changed.push(result);
+        if (result !== null) {
+          let seen = false;
+          for (let i = head; i < size && !seen; i++) seen = changed[i] === result;
+          if (!seen) changed[size++] = result;
+        }
       }
       // Incompatibilities contradicted for good only cost time: drop them once they are many.
-      if (settled > 16 && settled * 2 > list.length) {
-        pkg.entries = list.filter((e) => !(e.contradictedAt >= 0 && e.contradictedAt <= ROOT_LEVEL));
+      // (In place, on the current list: a conflict above may have added to it.)
+      if (settled > 16 && settled * 2 > count) {
+        const all = pkg.entries;
+        let n = 0;
+        for (let i = 0; i < pkg.entryCount; i++) {
+          const e = all[i] as Entry;
+          if (!(e.contradictedAt >= 0 && e.contradictedAt <= ROOT_LEVEL)) all[n++] = e;
+        }
+        for (let i = n; i < pkg.entryCount; i++) all[i] = undefined;
+        pkg.entryCount = n;
       }
     }
   }
@@ -320,7 +398,7 @@ class Solver {
     const terms = entry.inc.terms;
     for (let i = 0; i < terms.length; i++) {
       const t = terms[i] as Term;
-      const p = entry.pkgs[i] as Pkg;
+      const p = i === 0 ? entry.p0 : i === 1 ? (entry.p1 as Pkg) : ((entry.rest as readonly Pkg[])[i - 2] as Pkg);
       const r = this.solution.relation(p, t);
       if (r === 'contradicts') {
         this.markContradicted(entry);
@@ -359,7 +437,8 @@ class Solver {
       let mostRecent: Assignment | null = null;
       let difference: Term | null = null;
       let previousLevel = 1;
-      for (const t of inc.terms) {
+      for (let ti = 0; ti < inc.terms.length; ti++) {
+        const t = inc.terms[ti] as Term;
         const satisfier = this.solution.satisfier(t);
         if (mostRecent === null) {
           mostRecentTerm = t;
@@ -394,7 +473,10 @@ class Solver {
       }
       const cause = mostRecent.cause;
       const terms: Term[] = inc.terms.filter((t) => t !== mostRecentTerm);
-      for (const t of cause.terms) if (t.name !== mostRecent.term.name) terms.push(t);
+      for (let ti = 0; ti < cause.terms.length; ti++) {
+        const t = cause.terms[ti] as Term;
+        if (t.name !== mostRecent.term.name) terms.push(t);
+      }
       if (difference !== null) terms.push(negate(difference));
       const derived = createIncompatibility(terms, { kind: 'derived', conflict: inc, other: cause });
       if (derived === null) throw new Error('internal: derived an empty incompatibility');
@@ -404,19 +486,26 @@ class Solver {
     throw new SolveFailed(inc);
   }
 
-  private listing(pkg: Pkg): Promise<Listing> {
-    const done = pkg.listing;
-    if (done !== undefined) return Promise.resolve(done);
+  /**
+   * Starts loading the listing of `pkg` if it is not loaded; the promise settles when it is
+   * loaded or has failed and never rejects (read the result with `listingOf`), so loads awaited
+   * one after another leave no rejection unhandled.
+   */
+  private listing(pkg: Pkg): Promise<void> {
+    if (pkg.listing !== undefined) return SETTLED;
     let p = pkg.pending;
     if (p === undefined) {
-      p = this.load(pkg.name).then((l) => {
-        pkg.listing = l;
-        pkg.pending = undefined;
-        return l;
-      });
+      p = this.load(pkg);
       pkg.pending = p;
     }
     return p;
+  }
+
+  /** The loaded listing of `pkg`; throws what loading it threw. */
+  private listingOf(pkg: Pkg): Listing {
+    if (pkg.failure !== undefined) throw pkg.failure.error;
+    if (pkg.listing === undefined) throw new Error(`internal: listing of ${pkg.name} not loaded`);
+    return pkg.listing;
   }
 
   /**
@@ -424,16 +513,44 @@ class Solver {
    * async function per listing cost most of the allocation of loading one); the project and the
    * virtual packages go through `loadSpecial`. A provider that throws rejects, as if it were async.
    */
-  private load(name: string): Promise<Listing> {
-    if (name === PROJECT || capabilityOf(name) !== null || anyOfGroup(name) !== null) return this.loadSpecial(name);
+  private load(pkg: Pkg): Promise<void> {
+    const name = pkg.name;
+    if (name === PROJECT || capabilityOf(name) !== null || anyOfGroup(name) !== null) {
+      return this.loadSpecial(name).then(
+        (l) => this.loaded(pkg, l),
+        (e: unknown) => this.failed(pkg, e),
+      );
+    }
     let versions: Promise<CandidateVersion[]>;
     try {
       // (A native promise passes through Promise.resolve as itself.)
       versions = Promise.resolve(this.provider.versions(name));
     } catch (e) {
-      return Promise.reject(e);
+      this.failed(pkg, e);
+      return SETTLED;
     }
-    return versions.then((list) => new ComponentListing(name, list, this.policy));
+    return versions.then(
+      (list) => this.loadComponent(pkg, list),
+      (e: unknown) => this.failed(pkg, e),
+    );
+  }
+
+  /** Makes the listing of component `pkg` from the provider's `list`, or keeps its error. */
+  private loadComponent(pkg: Pkg, list: CandidateVersion[]): void {
+    try {
+      this.loaded(pkg, new ComponentListing(pkg.name, list, this.policy));
+    } catch (e) {
+      this.failed(pkg, e);
+    }
+  }
+
+  private loaded(pkg: Pkg, l: Listing): void {
+    pkg.listing = l;
+    pkg.pending = undefined;
+  }
+
+  private failed(pkg: Pkg, error: unknown): void {
+    pkg.failure = { error };
   }
 
   private async loadSpecial(name: string): Promise<Listing> {
@@ -459,7 +576,9 @@ class Solver {
     const group = anyOfGroup(name);
     const names = group ?? [...new Set(await this.provider.providersOf(cap as string))].sort();
     this.provider.prefetch?.(names.filter((n) => this.solution.records.get(n)?.listing === undefined));
-    const listed = (await Promise.all(names.map((n) => this.listing(this.solution.record(n))))).filter((l): l is ComponentListing => l.kind === 'component');
+    const records = names.map((n) => this.solution.record(n));
+    await Promise.all(records.map((r) => this.listing(r)));
+    const listed = records.map((r) => this.listingOf(r)).filter((l): l is ComponentListing => l.kind === 'component');
     return new CapabilityListing(group === null ? { kind: 'capability', capability: cap as string } : { kind: 'anyOf', group }, names, listed);
   }
 
@@ -471,13 +590,19 @@ class Solver {
     return count;
   }
 
-  /** The undecided packages among `dirty` whose listing is not loaded yet. */
-  private missingListings(dirty: Pkg[]): Pkg[] {
-    const missing: Pkg[] = [];
-    for (const p of dirty) {
-      if (p.listing === undefined && p.seq >= 0 && !missing.includes(p)) missing.push(p);
+  /** The undecided packages among `dirty` whose listing is not loaded yet: `missing[0..n)`, returns n. */
+  private missingListings(dirty: Dirty): number {
+    // (Reused with its own count: setting `length` would give up its storage.)
+    const missing = this.missing;
+    let n = 0;
+    for (let d = 0; d < dirty.count; d++) {
+      const p = dirty.list[d] as Pkg;
+      if (p.listing !== undefined || p.seq < 0) continue;
+      let seen = false;
+      for (let i = 0; i < n && !seen; i++) seen = missing[i] === p;
+      if (!seen) missing[n++] = p;
     }
-    return missing;
+    return n;
   }
 
   /**
@@ -488,8 +613,9 @@ class Solver {
    * when popped. That is the same choice as scanning every undecided package (fewest candidates,
    * ties in pub's insertion order) without the scan.
    */
-  private choose(dirty: Pkg[]): Pkg {
-    for (const p of dirty) {
+  private choose(dirty: Dirty): Pkg {
+    for (let d = 0; d < dirty.count; d++) {
+      const p = dirty.list[d] as Pkg;
       // Decided since it was marked dirty: not a candidate.
       if (p.seq < 0) continue;
       const t = p.term as Term;
@@ -535,11 +661,13 @@ class Solver {
       return pkg;
     }
     const chosen = listing.eligible[k] as CandidateVersion;
-    const incs = listing.incompatibilitiesFor(k);
+    const incs = this.incs;
+    const n = listing.incompatibilitiesFor(k, incs);
     let conflict = false;
-    for (const inc of incs) {
+    for (let i = 0; i < n; i++) {
+      const inc = incs[i] as Incompatibility;
       this.add(inc);
-      conflict ||= inc.terms.every((x) => x.name === t.name || this.solution.satisfies(x));
+      conflict ||= this.satisfiedBut(inc, t.name);
     }
     if (this.provider.prefetch !== undefined) {
       const next = [...Object.keys(chosen.dependencies), ...chosen.conflicts].filter((n) => {
@@ -550,6 +678,16 @@ class Solver {
     }
     if (!conflict) this.decide(pkg, listing.versions[k] as Version);
     return pkg;
+  }
+
+  /** Whether every term of `inc` not about `name` is satisfied by the partial solution. */
+  private satisfiedBut(inc: Incompatibility, name: string): boolean {
+    const terms = inc.terms;
+    for (let i = 0; i < terms.length; i++) {
+      const x = terms[i] as Term;
+      if (x.name !== name && !this.solution.satisfies(x)) return false;
+    }
+    return true;
   }
 
   /** Why no candidate of `listing` matches `t`: target, yanked/prerelease, or nothing at all. */
@@ -619,7 +757,8 @@ class Solver {
     // made when each was chosen).
     const froms: string[] = [];
     const fromDeps: SortedNames[] = [];
-    for (const p of decided) {
+    for (let d = 0; d < decided.length; d++) {
+      const p = decided[d] as Pkg;
       const name = p.name;
       const v = p.decision as Version;
       const l = p.listing as Listing;
@@ -643,20 +782,34 @@ class Solver {
     const projectAt = lowerBound(froms, PROJECT);
     for (let i = 0; i <= froms.length; i++) {
       if (i === projectAt) {
-        for (const [dep, , range] of this.rootDeps) edges.push({ from: PROJECT, to: dep, kind: 'dependency', range });
+        for (let r = 0; r < this.rootDeps.length; r++) {
+          const root = this.rootDeps[r] as [string, VersionSet, string];
+          edges.push({ from: PROJECT, to: root[0], kind: 'dependency', range: root[2] });
+        }
       }
       if (i === froms.length) break;
       const name = froms[i] as string;
       const c = components[name] as CandidateVersion;
-      for (const dep of (fromDeps[i] as SortedNames).names) edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
-      const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
-      if (caps.length > 1) caps.sort((a, b) => cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
-      edges.push(...caps);
-      const groups: Edge[] = anyOfKeys(c).map((key) => ({ from: name, to: anyOf[key] as string, kind: 'anyOf', group: key.split('|') }));
-      if (groups.length > 1) groups.sort((a, b) => cmp(a.to, b.to) || cmp(a.group?.join('|') ?? '', b.group?.join('|') ?? ''));
-      edges.push(...groups);
-      for (const dep of Object.keys(c.optionalDependencies).sort(cmp)) {
-        edges.push({ from: name, to: dep, kind: 'optional', range: c.optionalDependencies[dep] as string });
+      const deps = (fromDeps[i] as SortedNames).names;
+      for (let d = 0; d < deps.length; d++) {
+        const dep = deps[d] as string;
+        edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
+      }
+      // (Each kind checked before its arrays are made: most components have none of them.)
+      if (c.requires.length > 0) {
+        const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
+        if (caps.length > 1) caps.sort((a, b) => cmp(a.to, b.to) || cmp(a.capability ?? '', b.capability ?? ''));
+        edges.push(...caps);
+      }
+      if (c.anyOf !== undefined && c.anyOf.length > 0) {
+        const groups: Edge[] = anyOfKeys(c).map((key) => ({ from: name, to: anyOf[key] as string, kind: 'anyOf', group: key.split('|') }));
+        if (groups.length > 1) groups.sort((a, b) => cmp(a.to, b.to) || cmp(a.group?.join('|') ?? '', b.group?.join('|') ?? ''));
+        edges.push(...groups);
+      }
+      if (!isEmptyRecord(c.optionalDependencies)) {
+        for (const dep of Object.keys(c.optionalDependencies).sort(cmp)) {
+          edges.push({ from: name, to: dep, kind: 'optional', range: c.optionalDependencies[dep] as string });
+        }
       }
     }
     const choices: Record<string, LockedAnyOf> = {};
@@ -686,12 +839,23 @@ function lowerBound(list: readonly string[], x: string): number {
   return lo;
 }
 
+/** True when `r` has no own enumerable keys (without the array Object.keys makes). */
+function isEmptyRecord(r: Record<string, string>): boolean {
+  for (const k in r) if (Object.hasOwn(r, k)) return false;
+  return true;
+}
+
 /** A copy of `r` with its keys in sorted order (`keys`: those keys, sorted). */
-function sortedRecord(r: Record<string, string>, keys: SortedNames = sortedKeys(r)): Record<string, string> {
+function sortedRecord(r: Record<string, string>, keys?: SortedNames): Record<string, string> {
+  if (keys === undefined) {
+    if (isEmptyRecord(r)) return {};
+    keys = sortedKeys(r);
+  }
   // A copy of an object in order keeps its shape (cheap); building one adds key after key.
   if (keys.inOrder) return { ...r };
   const out: Record<string, string> = {};
-  for (const k of keys.names) out[k] = r[k] as string;
+  const names = keys.names;
+  for (let i = 0; i < names.length; i++) out[names[i] as string] = r[names[i] as string] as string;
   return out;
 }
 
@@ -701,7 +865,8 @@ function sortedKeys(r: Record<string, string>): SortedNames {
 }
 
 function sorted(a: readonly string[]): string[] {
-  return a.length < 2 ? [...a] : [...new Set(a)].sort(cmp);
+  if (a.length === 0) return [];
+  return a.length < 2 ? a.slice() : [...new Set(a)].sort(cmp);
 }
 
 /** A copy with records and sets in sorted order, so provider ordering never shows in results. */
@@ -714,7 +879,7 @@ function canonical(c: CandidateVersion, deps: SortedNames): CandidateVersion {
     provides: sorted(c.provides),
     conflicts: sorted(c.conflicts),
     targets: sorted(c.targets),
-    initLevels: [...c.initLevels],
+    initLevels: c.initLevels.length === 0 ? [] : c.initLevels.slice(),
   };
 }
 

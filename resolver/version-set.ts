@@ -81,8 +81,25 @@ export function isAny(s: VersionSet): boolean {
   return s.intervals.length === 1 && i !== undefined && i.lo === null && i.hi === null;
 }
 
+/**
+ * Sets built from versions alone are immutable and interned per `Version` object (versions are
+ * interned by `parseVersion`): a decision's set `exactly(v)` and the lister's run sets are made
+ * once, not once per decision or per edge (they were a tenth of a large solve's allocation).
+ * Both maps are bounded like the version cache.
+ */
+const exactCache = new Map<Version, VersionSet>();
+const runCache = new Map<Version | null, Map<Version | null, VersionSet>>();
+let runCacheSize = 0;
+
 export function exactly(v: Version): VersionSet {
-  return { intervals: [{ lo: { v, inclusive: true }, hi: { v, inclusive: true } }] };
+  let s = exactCache.get(v);
+  if (s === undefined) {
+    const b: Bound = Object.freeze({ v, inclusive: true });
+    s = Object.freeze({ intervals: Object.freeze([Object.freeze({ lo: b, hi: b })]) });
+    if (exactCache.size > 200_000) exactCache.clear();
+    exactCache.set(v, s);
+  }
+  return s;
 }
 
 /** Compares two lower bounds (null = -∞): which one admits fewer versions is larger. */
@@ -177,7 +194,9 @@ export function difference(a: VersionSet, b: VersionSet): VersionSet {
   const B = b.intervals;
   const out: Interval[] = [];
   let j = 0;
-  for (const x of a.intervals) {
+  const A = a.intervals;
+  for (let i = 0; i < A.length; i++) {
+    const x = A[i] as Interval;
     j = seek(B, x.lo, j);
     let lo: Bound | null = x.lo;
     let open = true; // whether part of x above `lo` is still left
@@ -478,7 +497,8 @@ function countUpTo(sorted: readonly Version[], b: Bound | null): number {
 /** How many of the ascending, distinct `sorted` versions lie in `s` (binary searches, no scan). */
 export function countIn(s: VersionSet, sorted: readonly Version[]): number {
   let n = 0;
-  for (const i of s.intervals) {
+  for (let x = 0; x < s.intervals.length; x++) {
+    const i = s.intervals[x] as Interval;
     const k = countUpTo(sorted, i.hi) - countBelow(sorted, i.lo);
     if (k > 0) n += k;
   }
@@ -506,7 +526,28 @@ export function indexIn(v: Version, sorted: readonly Version[]): number {
  * touches either end of the list (pub's package lister: dependency ranges look like user ranges).
  */
 export function runSet(versions: readonly Version[], from: number, to: number): VersionSet {
-  const lo = from === 0 ? null : { v: versions[from] as Version, inclusive: true };
-  const hi = to >= versions.length - 1 ? null : { v: versions[to + 1] as Version, inclusive: false };
-  return lo === null && hi === null ? ANY : { intervals: [{ lo, hi }] };
+  const lo = from === 0 ? null : (versions[from] as Version);
+  const hi = to >= versions.length - 1 ? null : (versions[to + 1] as Version);
+  if (lo === null && hi === null) return ANY;
+  // Interned by its two bounds (see `exactly`).
+  if (runCacheSize > 200_000) {
+    runCache.clear();
+    runCacheSize = 0;
+  }
+  let byHi = runCache.get(lo);
+  if (byHi === undefined) {
+    byHi = new Map();
+    runCache.set(lo, byHi);
+  }
+  let s = byHi.get(hi);
+  if (s === undefined) {
+    const interval: Interval = Object.freeze({
+      lo: lo === null ? null : Object.freeze({ v: lo, inclusive: true }),
+      hi: hi === null ? null : Object.freeze({ v: hi, inclusive: false }),
+    });
+    s = Object.freeze({ intervals: Object.freeze([interval]) });
+    runCacheSize++;
+    byHi.set(hi, s);
+  }
+  return s;
 }

@@ -125,6 +125,44 @@ describe('hostile input', () => {
     await expect(p).rejects.toBe(boom);
   });
 
+  it('several listings failing at once: the solve rejects with one of their errors and leaves no rejection unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const late = new Error('a: registry down');
+      const early = new Error('b: registry down');
+      // Both are loaded together after the project's decision; a rejects after b.
+      const provider = {
+        versions: (name: string): Promise<never[]> =>
+          name === 'a' ? new Promise((_, reject) => setTimeout(() => reject(late), 20)) : Promise.reject(early),
+        providersOf: async (): Promise<string[]> => [],
+      };
+      const error = await solve({ root: { name: 'hello', dependencies: { a: '*', b: '*' } }, target: T }, provider).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect([late, early]).toContain(error);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('a provider that throws instead of rejecting fails the solve the same way', async () => {
+    const thrown = new Error('provider bug');
+    const provider = {
+      versions: (): Promise<never[]> => {
+        throw thrown;
+      },
+      providersOf: async (): Promise<string[]> => [],
+    };
+    await expect(solve({ root: { name: 'hello', dependencies: { a: '*' } }, target: T }, provider)).rejects.toBe(thrown);
+  });
+
   it('hundreds of mutually conflicting components fail in bounded time', async () => {
     const spec: Spec = {};
     const deps: Record<string, string> = {};
