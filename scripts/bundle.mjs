@@ -2,8 +2,9 @@
 // launcher, for start-up time. package.json `bin` points at the launcher, dist/rumpkg.cjs.
 //
 //   dist/rumpkg-bundle.cjs        every local module of the CLI in one file (esbuild)
-//   dist/rumpkg-bundle.cjs.cache  V8 code cache of that file, made here with this node from a
-//                                 chain of real workloads (scripts/code-cache.mjs)
+//   dist/rumpkg-bundle.cjs.cache  V8 code cache of that file, made here with this node (start-up,
+//                                 --help), and rumpkg-bundle.cjs.cache-<command>, one per command
+//                                 trained on real workloads (scripts/code-cache.mjs)
 //   dist/rumpkg.cjs               the launcher: compiles the bundle with the code cache, runs it
 //   dist/cli/bin.js               (tsc output, replaced) imports the launcher, so the tests,
 //                                 benches, scripts/demo.sh and the README run the bundle too;
@@ -179,27 +180,51 @@ writeFileSync(
 // scripts/bundle.mjs. The cache starts with a line naming the size and mtime of the bundle it was
 // made from (V8 itself compares only the source length): another bundle → no cache. A cache that
 // does not fit this node or its flags is rejected by V8 and ignored.
+// Each trained command has a cache of its own (rumpkg-bundle.cjs.cache-<command>: the start-up
+// and that command's code); others take rumpkg-bundle.cjs.cache (the start-up and --help). V8
+// deserialises a whole cache on every start, ~4 ms per MiB here, so one cache of every command
+// would cost each of them the others' code.
 'use strict';
 const { readFileSync, writeFileSync, renameSync, statSync } = require('node:fs');
 const Module = require('node:module');
 const { Script } = require('node:vm');
 const file = require('node:path').join(__dirname, 'rumpkg-bundle.cjs');
-const cacheFile = file + '.cache';
+// The command: the first argument that is not an option (the global --cwd takes a value).
+let command = '';
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a === '--cwd') i++;
+  else if (!a.startsWith('-')) {
+    command = a;
+    break;
+  }
+}
+const baseCache = file + '.cache';
+const ownCache = /^[a-z]+$/.test(command) ? baseCache + '-' + command : undefined;
 const st = statSync(file);
 const header = 'rumpkg-code-cache ' + st.size + ' ' + st.mtimeMs + '\\n';
-let cachedData;
-try {
-  const c = readFileSync(cacheFile);
-  if (c.toString('latin1', 0, header.length) === header) cachedData = c.subarray(header.length);
-} catch {
-  cachedData = undefined;
+const readCache = (f) => {
+  try {
+    const c = readFileSync(f);
+    return c.toString('latin1', 0, header.length) === header ? c.subarray(header.length) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+let cacheRead = ownCache;
+let cachedData = ownCache === undefined ? undefined : readCache(ownCache);
+if (cachedData === undefined) {
+  cacheRead = baseCache;
+  cachedData = readCache(baseCache);
 }
+// Training (scripts/code-cache.mjs) writes the command's own cache; --version and --help the base.
+const cacheFile = ownCache ?? baseCache;
 // Module.wrap's parameters, plus the import() of this file for the bundle's imports of packages.
 // latin1: the bundle is ASCII (checked when it is built), and a copy beats UTF-8 decoding.
 const source = '(function (exports, require, module, __filename, __dirname, __rumpkgImport) { ' + readFileSync(file, 'latin1') + '\\n});';
 const script = new Script(source, { filename: file, cachedData });
 if (process.env.RUMPKG_CODE_CACHE_REPORT === '1') {
-  process.stderr.write('rumpkg: code cache ' + (cachedData === undefined ? 'absent or stale' : script.cachedDataRejected ? 'rejected' : 'accepted') + '\\n');
+  process.stderr.write('rumpkg: code cache ' + (cachedData === undefined ? 'absent or stale' : script.cachedDataRejected ? 'rejected' : 'accepted') + ' (' + require('node:path').basename(cacheRead) + ')\\n');
 }
 if (process.env.RUMPKG_WRITE_CODE_CACHE === '1') {
   process.once('beforeExit', () => {
@@ -224,5 +249,5 @@ writeFileSync(bin, `#!/usr/bin/env node\n${MARKER}: the CLI runs from dist/rumpk
 chmodSync(bin, 0o755);
 for (const old of ['rumpkg.mjs']) rmSync(join(dist, old), { force: true });
 console.log(
-  `bundle: dist/rumpkg-bundle.cjs (${modules} modules, ${dynamicImports} package import() via the launcher, ${(statSync(bundle).size / 1024).toFixed(0)} KiB, code cache ${(statSync(cache).size / 1024).toFixed(0)} KiB), launcher dist/rumpkg.cjs, in ${(performance.now() - t0).toFixed(0)} ms\n${trained}`,
+  `bundle: dist/rumpkg-bundle.cjs (${modules} modules, ${dynamicImports} package import() via the launcher, ${(statSync(bundle).size / 1024).toFixed(0)} KiB, base code cache ${(statSync(cache).size / 1024).toFixed(0)} KiB), launcher dist/rumpkg.cjs, in ${(performance.now() - t0).toFixed(0)} ms\n${trained}`,
 );

@@ -1,13 +1,16 @@
 // Build step (run by scripts/bundle.mjs after it wrote the bundle and the launcher): trains the
-// bundle's V8 code cache, dist/rumpkg-bundle.cjs.cache.
+// bundle's V8 code caches — dist/rumpkg-bundle.cjs.cache (start-up, --version, --help) and one
+// dist/rumpkg-bundle.cjs.cache-<command> per trained command (the launcher picks the command's
+// own cache when there is one; V8 reads a whole cache on every start, so each command carries
+// only its own code).
 //
 // V8 puts into a code cache the functions compiled in the run that made it, so a cache made from
 // `rumpkg --version` alone left every command's own code (commander's program, the registry
 // client, the ELF readers, the planner, the audit) to be compiled lazily on every run: measured
 // on the real-archive benches, 20–40 ms of CPU per import, build or audit. Here the launcher runs
-// a chain of real workloads, each one starting from the cache the previous one wrote
-// (RUMPKG_WRITE_CODE_CACHE=1: the launcher serialises what V8 holds compiled at exit, the
-// functions it read from the cache included), so the final cache covers all of them:
+// real workloads; each run of a command starts from the cache the previous run of it wrote (the
+// first from the base cache) and writes it again (RUMPKG_WRITE_CODE_CACHE=1: the launcher
+// serialises what V8 holds compiled at exit, the functions it read from the cache included):
 //
 //   always      --version, --help (every command builds commander's program first)
 //   with cc, ar and objcopy (binutils, gcc; what `rumpkg build` needs anyway), on one release of
@@ -21,7 +24,7 @@
 // Nothing here decides what the bundle does: a cache only spares V8 compiling, and V8 rejects a
 // cache that does not fit (another node, other flags) and compiles normally. A workload that
 // fails is reported and skipped; the build fails only when the bundle cannot even print its
-// version. The cost: a larger cache file (read on every start, ~1 ms per 300 KB).
+// version.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +34,7 @@ const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
 const launcher = join(dist, 'rumpkg.cjs');
 const cache = join(dist, 'rumpkg-bundle.cjs.cache');
+const CACHE_FILE = /^rumpkg-bundle\.cjs\.cache(?:-[a-z]+)?$/;
 const TARGET = 'posix-x86_64';
 
 const work = mkdtempSync(join(tmpdir(), 'rumpkg-code-cache-'));
@@ -138,7 +142,7 @@ async function workloads() {
 }
 
 try {
-  rmSync(cache, { force: true });
+  for (const f of readdirSync(dist)) if (CACHE_FILE.test(f)) rmSync(join(dist, f), { force: true });
   if (!train(['--version']) || !existsSync(cache)) {
     process.stderr.write(`code-cache: the bundle does not run: ${skipped.join('; ')}\n`);
     process.exit(1);
@@ -149,7 +153,10 @@ try {
   } catch (e) {
     skipped.push(`the corpus workloads (${e instanceof Error ? e.message : String(e)})`);
   }
-  process.stdout.write(`code-cache: ${(statSync(cache).size / 1024).toFixed(0)} KiB from ${trained.length} workloads${skipped.length === 0 ? '' : `; skipped: ${skipped.join('; ')}`}\n`);
+  const own = readdirSync(dist).filter((f) => CACHE_FILE.test(f) && f !== 'rumpkg-bundle.cjs.cache').sort();
+  const kib = (f) => (statSync(join(dist, f)).size / 1024).toFixed(0);
+  const owns = own.map((f) => `${f.slice('rumpkg-bundle.cjs.cache-'.length)} ${kib(f)}`).join(', ');
+  process.stdout.write(`code-cache: base ${kib('rumpkg-bundle.cjs.cache')} KiB; per command (KiB): ${owns === '' ? 'none' : owns}; from ${trained.length} workloads${skipped.length === 0 ? '' : `; skipped: ${skipped.join('; ')}`}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

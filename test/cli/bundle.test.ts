@@ -43,24 +43,32 @@ describe('the bundled CLI (package.json bin)', () => {
     expect(bundle).not.toMatch(/buildCorpus|scripts\/corpus/);
     for (const f of rewritten) expect(existsSync(join(ROOT, 'dist', f)), f).toBe(true);
     const r = await rumpkg(['--version'], { env: { RUMPKG_CODE_CACHE_REPORT: '1' } });
-    expect(r).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: 'rumpkg: code cache accepted\n' });
+    expect(r).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: 'rumpkg: code cache accepted (rumpkg-bundle.cjs.cache)\n' });
     // dist/cli/bin.js (tests, benches, demo) runs the same bundle.
     const viaDist = spawnSync(process.execPath, [join(ROOT, 'dist/cli/bin.js'), '--version'], { encoding: 'utf8', env: { ...process.env, RUMPKG_CODE_CACHE_REPORT: '1' } });
-    expect(viaDist.stderr).toBe('rumpkg: code cache accepted\n');
+    expect(viaDist.stderr).toBe('rumpkg: code cache accepted (rumpkg-bundle.cjs.cache)\n');
   });
 
-  it('ships a code cache trained on the commands, not only on --version (scripts/code-cache.mjs)', () => {
+  it('ships a code cache per trained command, each holding that command\'s code, and the launcher picks it (scripts/code-cache.mjs)', () => {
     // The same launcher and bundle in a directory of their own, cache made from `--version` alone:
-    // what V8 compiles to print the version. The shipped cache holds the commands' code besides
-    // (import, build, audit, add, …), several times more.
+    // what V8 compiles to print the version. A command's own cache holds its code besides
+    // (import, build, audit, add: several times more).
     const dir = join(work, 'version-only');
     mkdirSync(dir);
     for (const f of ['rumpkg.cjs', 'rumpkg-bundle.cjs']) writeFileSync(join(dir, f), readFileSync(join(ROOT, 'dist', f)));
     const r = spawnSync(process.execPath, [join(dir, 'rumpkg.cjs'), '--version'], { encoding: 'utf8', env: { ...process.env, RUMPKG_WRITE_CODE_CACHE: '1' } });
     expect(r.status, r.stderr).toBe(0);
     const versionOnly = readFileSync(join(dir, 'rumpkg-bundle.cjs.cache')).length;
-    const shipped = readFileSync(join(ROOT, 'dist/rumpkg-bundle.cjs.cache')).length;
-    expect(shipped).toBeGreaterThan(3 * versionOnly);
+    for (const command of ['import', 'build', 'audit', 'add']) {
+      const own = readFileSync(join(ROOT, `dist/rumpkg-bundle.cjs.cache-${command}`)).length;
+      expect(own, command).toBeGreaterThan(2 * versionOnly);
+    }
+    // The command is the first argument that is not an option (--cwd takes a value); a command
+    // without a cache of its own takes the base one.
+    const report = (args: string[]): string => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, RUMPKG_HOME: join(work, 'home'), RUMPKG_CODE_CACHE_REPORT: '1' } }).stderr.split('\n')[0]!;
+    expect(report(['--json', '--cwd', work, 'build', '--help'])).toBe('rumpkg: code cache accepted (rumpkg-bundle.cjs.cache-build)');
+    expect(report(['-q', 'import', '--help'])).toBe('rumpkg: code cache accepted (rumpkg-bundle.cjs.cache-import)');
+    expect(report(['doctor', '--help'])).toBe('rumpkg: code cache accepted (rumpkg-bundle.cjs.cache)');
   });
 
   it('finds its assets: schema validators and spdx (validate), the glue template (build), and audits on a worker', async () => {
