@@ -29,8 +29,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 const launcher = join(dist, 'rumpkg.cjs');
 const cache = join(dist, 'rumpkg-bundle.cjs.cache');
@@ -143,10 +144,7 @@ async function workloads() {
 
 try {
   for (const f of readdirSync(dist)) if (CACHE_FILE.test(f)) rmSync(join(dist, f), { force: true });
-  if (!train(['--version']) || !existsSync(cache)) {
-    process.stderr.write(`code-cache: the bundle does not run: ${skipped.join('; ')}\n`);
-    process.exit(1);
-  }
+  if (!train(['--version']) || !existsSync(cache)) throw new Error(`the bundle does not run: ${skipped.join('; ')}`);
   train(['--help']);
   try {
     await workloads();
@@ -157,6 +155,9 @@ try {
   const kib = (f) => (statSync(join(dist, f)).size / 1024).toFixed(0);
   const owns = own.map((f) => `${f.slice('rumpkg-bundle.cjs.cache-'.length)} ${kib(f)}`).join(', ');
   process.stdout.write(`code-cache: base ${kib('rumpkg-bundle.cjs.cache')} KiB; per command (KiB): ${owns === '' ? 'none' : owns}; from ${trained.length} workloads${skipped.length === 0 ? '' : `; skipped: ${skipped.join('; ')}`}\n`);
+} catch (e) {
+  process.stderr.write(`code-cache: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
