@@ -163,6 +163,62 @@ export async function openFileSource(path: string, options: OpenFileSourceOption
   return source;
 }
 
+/** A buffer `readWholeFileSync` reads into, grown as needed and reused from one file to the next. */
+export interface ReadBuffer {
+  buf: Buffer;
+}
+
+/**
+ * Reads the regular file `path` whole, synchronously, into `into.buf` (grown when too small):
+ * the bytes as a view of that buffer, valid until the next read into it; null (nothing read)
+ * when the file is empty or larger than `max` bytes. The same errors as `openFileSource` with
+ * `sync` and a `read` of the whole file (E_NOT_FOUND / E_EACCES, E_ELF for a directory or a
+ * file truncated while being read).
+ *
+ * Why: a directory of archives read one after another, each parsed before the next is read,
+ * needs one buffer, not a fresh one per file (fresh pages cost a page fault each, and every
+ * discarded buffer is memory the collector has to account for).
+ */
+export function readWholeFileSync(path: string, max: number, into: ReadBuffer): Uint8Array | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw fsError(e, path, 'read');
+  }
+  try {
+    let size: number;
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        throw new RumpkgError('E_ELF', `${path} is not a regular file`, { context: { path }, hint: 'give the path of an ELF file or ar archive' });
+      }
+      size = st.size;
+    } catch (e) {
+      if (e instanceof RumpkgError) throw e;
+      throw fsError(e, path, 'read');
+    }
+    if (size === 0 || size > max) return null;
+    if (into.buf.length < size) into.buf = Buffer.allocUnsafe(Math.max(size, 2 * into.buf.length));
+    const buf = into.buf;
+    let got = 0;
+    while (got < size) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, got, size - got, got);
+      } catch (e) {
+        throw fsError(e, path, 'read');
+      }
+      if (n === 0) break;
+      got += n;
+    }
+    if (got < size) elfError(path, `the file ended at offset ${got} while reading ${size} bytes at 0 (was it truncated while being read?)`, { offset: 0 });
+    return buf.subarray(0, size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Bytes in memory as a source (the sync readers' inputs, tests). */
 export function memorySource(bytes: Uint8Array, file = '<bytes>'): ByteSource {
   return {

@@ -39,17 +39,20 @@
  *   linked together (`librumpnet_net` × `librumpnet_sockin`: `ifunit`, `ifreq_setaddr`,
  *   `rtrequest`, `ifpromisc`); both manifests record the conflict.
  */
+import { Buffer } from 'node:buffer';
 import {
   archiveDefinitions,
   archiveTables,
   linkSetLevels,
   openFileSource,
   readArchiveTables,
+  readWholeFileSync,
   registeringObjects,
   symbolDigest,
   tableRegistrations,
   type ArchiveRegistration,
   type ArchiveTables,
+  type ReadBuffer,
 } from '../binary/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
 import type { SymbolEvidence } from '../model/index.js';
@@ -87,19 +90,28 @@ export interface ArchiveScan {
 const WHOLE_ARCHIVE = 32 * 1024 * 1024;
 
 /**
+ * The buffer every whole-archive read goes into. Safe to share: such an archive is read and
+ * scanned synchronously (no await between the read and the end of the scan), and the scan
+ * keeps no view of the bytes (names are decoded into strings of their own).
+ */
+const wholeArchive: ReadBuffer = { buf: Buffer.alloc(0) };
+
+/**
  * The symbols of one archive for `analyzeArchives` (E_NOT_FOUND / E_EACCES / E_ELF / E_ARCH):
  * with `sync` and an archive up to WHOLE_ARCHIVE bytes, read whole in one read; otherwise with
  * positioned reads of member headers, symbol tables, string tables and link sets only. Both
  * paths run the same checks and give the same answers (`archiveTables` ≡ `readArchiveTables`).
  */
 export async function readArchiveScan(path: string, options: { lib: string; sync?: boolean }): Promise<ArchiveScan> {
-  const source = await openFileSource(path, { sync: options.sync ?? false });
-  try {
-    if (options.sync === true && source.size > 0 && source.size <= WHOLE_ARCHIVE) {
-      const bytes = await source.read(0, source.size);
+  if (options.sync === true) {
+    const bytes = readWholeFileSync(path, WHOLE_ARCHIVE, wholeArchive);
+    if (bytes !== null) {
       const t = archiveTables(bytes, { file: path });
       return scanTables(t, options.lib, tableRegistrations(t, (o, n) => bytes.subarray(o, o + n)));
     }
+  }
+  const source = await openFileSource(path, { sync: options.sync ?? false });
+  try {
     const t = await readArchiveTables(source);
     const members = new Map<number, Uint8Array>();
     for (const o of registeringObjects(t)) members.set(o.offset, await source.read(o.offset, o.size));
@@ -231,10 +243,13 @@ interface Providers {
  * definitions merge and are not conflicts.
  */
 function providerIndex(scans: readonly ArchiveScan[]): { idx: Map<string, Providers>; clashes: Map<string, Map<string, string[]>> } {
+  // Indexed loops throughout: these run once per process, mostly before the engine optimises
+  // them, where `for … of` costs an iterator result per element.
   const wanted = new Set<string>();
-  for (const s of scans) {
-    for (const n of s.undefined) if (isRumpReference(n)) wanted.add(n);
-    for (const n of s.weakUndefined) if (isRumpReference(n)) wanted.add(n);
+  for (let k = 0; k < scans.length; k++) {
+    const s = scans[k] as ArchiveScan;
+    for (let i = 0; i < s.undefined.length; i++) if (isRumpReference(s.undefined[i] as string)) wanted.add(s.undefined[i] as string);
+    for (let i = 0; i < s.weakUndefined.length; i++) if (isRumpReference(s.weakUndefined[i] as string)) wanted.add(s.weakUndefined[i] as string);
   }
   const idx = new Map<string, Providers>();
   const put = (name: string, lib: string, kind: keyof Providers): void => {
@@ -250,9 +265,11 @@ function providerIndex(scans: readonly ArchiveScan[]): { idx: Map<string, Provid
     if (m === undefined) clashes.set(a, (m = new Map()));
     m.set(b, [...(m.get(b) ?? []), name]);
   };
-  for (const s of scans) {
+  for (let k = 0; k < scans.length; k++) {
+    const s = scans[k] as ArchiveScan;
     const lib = s.lib;
-    for (const n of s.strong) {
+    for (let i = 0; i < s.strong.length; i++) {
+      const n = s.strong[i] as string;
       if (wanted.has(n)) put(n, lib, 'strong');
       const other = first.get(n);
       if (other === undefined) first.set(n, lib);
@@ -261,8 +278,8 @@ function providerIndex(scans: readonly ArchiveScan[]): { idx: Map<string, Provid
         note(other, lib, n);
       }
     }
-    for (const n of s.weak) if (wanted.has(n)) put(n, lib, 'weak');
-    for (const n of s.common) if (wanted.has(n)) put(n, lib, 'common');
+    for (let i = 0; i < s.weak.length; i++) if (wanted.has(s.weak[i] as string)) put(s.weak[i] as string, lib, 'weak');
+    for (let i = 0; i < s.common.length; i++) if (wanted.has(s.common[i] as string)) put(s.common[i] as string, lib, 'common');
   }
   return { idx, clashes };
 }
@@ -281,13 +298,16 @@ function symbolEdges(scan: ArchiveScan, idx: Map<string, Providers>): ArchiveAna
     if (a.examples.length < EXAMPLES) a.examples.push(name);
     anyOf.set(key, a);
   };
-  const other = (libs: string[]): string[] => libs.filter((l) => l !== scan.lib);
-  for (const name of scan.undefined) {
+  const none: string[] = [];
+  /** `libs` less this archive (the list itself when it is not in it: most names). */
+  const other = (libs: string[]): string[] => (libs.includes(scan.lib) ? libs.filter((l) => l !== scan.lib) : libs);
+  for (let i = 0; i < scan.undefined.length; i++) {
+    const name = scan.undefined[i] as string;
     if (!isRumpReference(name)) continue;
     const p = idx.get(name);
-    const strong = p === undefined ? [] : other(p.strong);
-    const weak = p === undefined ? [] : other(p.weak);
-    const common = p === undefined ? [] : other(p.common);
+    const strong = p === undefined ? none : other(p.strong);
+    const weak = p === undefined ? none : other(p.weak);
+    const common = p === undefined ? none : other(p.common);
     if (weak.length > 0) {
       if (weak.length === 1) add(hard, weak[0] as string, name);
       else addAnyOf(weak, 'weak', name);
