@@ -19,8 +19,20 @@
  * `rumpuser_component.o` does not); they are reported for cross-checks. Constructors are followed
  * on x86_64, the machine of the real archives; other machines report link-set entries only.
  */
-import { SHT, sectionHasData, type ElfFile, type ElfSection, type ElfSymbol } from './elf.js';
-import { relocationsFor, type Relocation } from './relocations.js';
+import {
+  SHT,
+  elfIdentity,
+  findSymbolTable,
+  sectionHasData,
+  symbolTableName,
+  type ElfFile,
+  type ElfHeaderInfo,
+  type ElfSection,
+  type ElfSymbol,
+  type SymbolSection,
+  type SymbolTableView,
+} from './elf.js';
+import { relocationsFor, type Relocation, type RelocationSource } from './relocations.js';
 
 /** The section NetBSD's `__link_set_add_rodata(rump_components, …)` fills (one pointer each). */
 export const LINK_SET_SECTION = 'link_set_rump_components';
@@ -71,47 +83,159 @@ interface Place {
   offset: number;
 }
 
-/** Sized FUNC/OBJECT symbols per section, sorted by value, for "which symbol covers this offset". */
-function symbolsBySection(elf: ElfFile): Map<number, number[]> {
-  const by = new Map<number, number[]>();
-  elf.symbols.forEach((s, i) => {
-    if (typeof s.section !== 'number' || (s.type !== 'func' && s.type !== 'object')) return;
-    let list = by.get(s.section);
-    if (list === undefined) by.set(s.section, (list = []));
-    list.push(i);
-  });
-  for (const list of by.values()) list.sort((a, b) => Number((elf.symbols[a] as ElfSymbol).value - (elf.symbols[b] as ElfSymbol).value));
-  return by;
+/**
+ * An object's symbol table as the registration rules read it: entry by entry, for the few
+ * entries a registration leads to, plus the sized symbols gathered in one pass (decoding every
+ * entry of every registering object into an object cost the importer more than the rules).
+ * Entry i is symbol table entry i.
+ */
+interface SymbolEntries {
+  readonly length: number;
+  /** Where entry i is defined (SHN_XINDEX resolved), as `ElfSymbol.section`. */
+  section(i: number): SymbolSection;
+  value(i: number): bigint;
+  name(i: number): string;
+  /** The STT_FUNC / STT_OBJECT entries defined in a section, in table order. */
+  sized: SizedSymbols;
 }
 
-function covering(elf: ElfFile, by: Map<number, number[]>, p: Place): number | null {
-  for (const i of by.get(p.section) ?? []) {
-    const s = elf.symbols[i] as ElfSymbol;
-    const v = Number(s.value);
-    if (p.offset === v || (p.offset > v && p.offset < v + s.size)) return i;
+/** Parallel arrays, one element per sized symbol: its entry, section, `Number(st_value)`, st_size. */
+interface SizedSymbols {
+  index: number[];
+  section: number[];
+  value: number[];
+  size: number[];
+}
+
+/** What the registration rules read of a relocatable object. */
+interface RegistrationObject extends RelocationSource {
+  machine: number;
+  type: ElfFile['type'];
+  symbols: SymbolEntries;
+}
+
+/** `SymbolEntries` over decoded symbols (`parseElf`). */
+function decodedEntries(symbols: readonly ElfSymbol[]): SymbolEntries {
+  const sized: SizedSymbols = { index: [], section: [], value: [], size: [] };
+  for (let i = 0; i < symbols.length; i++) {
+    const s = symbols[i] as ElfSymbol;
+    if (typeof s.section !== 'number' || (s.type !== 'func' && s.type !== 'object')) continue;
+    sized.index.push(i);
+    sized.section.push(s.section);
+    sized.value.push(Number(s.value));
+    sized.size.push(s.size);
   }
-  return null;
+  const at = (i: number): ElfSymbol => symbols[i] as ElfSymbol;
+  return { length: symbols.length, section: (i) => at(i).section, value: (i) => at(i).value, name: (i) => at(i).name, sized };
+}
+
+/**
+ * `SymbolEntries` read from the table's bytes (`view`). Every entry is checked as `parseElf`
+ * decoding it would (st_size, section index, name index: the same E_ELF errors in the same
+ * order), so reading an entry later cannot fail.
+ */
+function viewEntries(view: SymbolTableView): SymbolEntries {
+  const r = view.reader;
+  const { count, entsize, names } = view;
+  const dv = r.dv;
+  const le = r.le;
+  const is64 = r.is64;
+  const infoAt = is64 ? 4 : 12;
+  const shndxAt = is64 ? 6 : 14;
+  const sectionCount = view.sectionCount;
+  const strSize = names.data.length;
+  const sized: SizedSymbols = { index: [], section: [], value: [], size: [] };
+  for (let i = 0; i < count; i++) {
+    const o = i * entsize;
+    let size: number;
+    if (is64) {
+      const hi = dv.getUint32(o + (le ? 20 : 16), le);
+      size = hi > 0x1fffff ? r.word(o + 16, 'symbol # st_size', i) : hi * 0x100000000 + dv.getUint32(o + (le ? 16 : 20), le);
+    } else size = dv.getUint32(o + 8, le);
+    const raw = dv.getUint16(o + shndxAt, le);
+    const sec = raw !== 0 && raw < 0xff00 && raw < sectionCount ? raw : view.sectionOf(i, raw);
+    const nameIdx = dv.getUint32(o, le);
+    if (nameIdx !== 0 && nameIdx >= strSize) names.get(nameIdx, 'symbol #', i);
+    const t = dv.getUint8(o + infoAt) & 0xf;
+    if (typeof sec !== 'number' || (t !== 1 && t !== 2)) continue; // STT_OBJECT, STT_FUNC
+    sized.index.push(i);
+    sized.section.push(sec);
+    // one rounding of the exact value, as Number(bigint)
+    sized.value.push(is64 ? dv.getUint32(o + (le ? 12 : 8), le) * 0x100000000 + dv.getUint32(o + (le ? 8 : 12), le) : dv.getUint32(o + 4, le));
+    sized.size.push(size);
+  }
+  return {
+    length: count,
+    section: (i) => {
+      const raw = dv.getUint16(i * entsize + shndxAt, le);
+      return raw !== 0 && raw < 0xff00 && raw < sectionCount ? raw : view.sectionOf(i, raw);
+    },
+    value: (i) => (is64 ? dv.getBigUint64(i * entsize + 8, le) : BigInt(dv.getUint32(i * entsize + 4, le))),
+    name: (i) => names.get(dv.getUint32(i * entsize, le), 'symbol #', i),
+    sized,
+  };
+}
+
+/**
+ * The sized FUNC/OBJECT symbol of `p.section` that covers `p.offset` (starts there, or spans
+ * it): of several, the one with the lowest value, then the lowest index. Its position in `sized`.
+ */
+function covering(sized: SizedSymbols, p: Place): number | null {
+  let best = -1;
+  let bestValue = 0;
+  const n = sized.index.length;
+  for (let k = 0; k < n; k++) {
+    if (sized.section[k] !== p.section) continue;
+    const v = sized.value[k] as number;
+    if (p.offset !== v && !(p.offset > v && p.offset < v + (sized.size[k] as number))) continue;
+    // a covering value is below 2^53 (p.offset is a safe integer): compared exactly
+    if (best < 0 || v < bestValue) {
+      best = k;
+      bestValue = v;
+    }
+  }
+  return best < 0 ? null : best;
+}
+
+/** `covering` as a symbol table index. */
+function coveringSymbol(sized: SizedSymbols, p: Place): number | null {
+  const k = covering(sized, p);
+  return k === null ? null : (sized.index[k] as number);
 }
 
 /** Where a relocation points: its symbol's section and value plus the addend (and `bias`). */
-function placeOf(elf: ElfFile, r: Relocation, bias = 0): Place | null {
-  const s = elf.symbols[r.symbol];
-  if (s === undefined || typeof s.section !== 'number') return null;
-  const off = Number(s.value + r.addend) + bias;
-  return Number.isSafeInteger(off) && off >= 0 ? { section: s.section, offset: off } : null;
+function placeOf(syms: SymbolEntries, r: Relocation, bias = 0): Place | null {
+  if (r.symbol >= syms.length) return null;
+  const section = syms.section(r.symbol);
+  if (typeof section !== 'number') return null;
+  const off = Number(syms.value(r.symbol) + r.addend) + bias;
+  return Number.isSafeInteger(off) && off >= 0 ? { section, offset: off } : null;
 }
 
-function int32At(elf: ElfFile, p: Place): number | null {
-  const sec = elf.sections[p.section];
+function int32At(obj: RegistrationObject, p: Place): number | null {
+  const sec = obj.sections[p.section];
   if (sec === undefined || !sectionHasData(sec) || p.offset + 4 > sec.size) return null;
-  const dv = new DataView(elf.bytes.buffer, elf.bytes.byteOffset + sec.offset + p.offset, 4);
-  return dv.getInt32(0, elf.endian === 'le');
+  const dv = new DataView(obj.bytes.buffer, obj.bytes.byteOffset + sec.offset + p.offset, 4);
+  return dv.getInt32(0, obj.endian === 'le');
 }
 
 /** The components an ELF relocatable object registers, in section order (see the module head). */
 export function objectRegistrations(elf: ElfFile): ObjectRegistration[] {
+  return registrationsOf({ ...elf, symbols: decodedEntries(elf.symbols) });
+}
+
+/**
+ * `objectRegistrations` of an object read by `parseElfSections` and its symbol table view
+ * (undefined: none), without decoding the table: the same answers and the same errors.
+ */
+export function viewRegistrations(info: ElfHeaderInfo, view: SymbolTableView | undefined): ObjectRegistration[] {
+  const symbols: SymbolEntries = view === undefined ? decodedEntries([]) : viewEntries(view);
+  return registrationsOf({ ...elfIdentity(info), type: info.type, sections: info.sections, symbolTable: symbolTableName(findSymbolTable(info.sections)), bytes: info.reader.bytes, symbols });
+}
+
+function registrationsOf(elf: RegistrationObject): ObjectRegistration[] {
   if (elf.type !== 'rel' || elf.symbols.length === 0) return [];
-  const by = symbolsBySection(elf);
+  const syms = elf.symbols;
   const relocCache = new Map<number, Relocation[]>();
   const relocs = (sec: ElfSection): Relocation[] => {
     let r = relocCache.get(sec.index);
@@ -122,12 +246,12 @@ export function objectRegistrations(elf: ElfFile): ObjectRegistration[] {
   const structAt = (p: Place, via: ObjectRegistration['via'], ctor: number | null): ObjectRegistration => {
     const sec = elf.sections[p.section] as ElfSection;
     const initRel = relocs(sec).find((r) => r.offset === p.offset + ptr);
-    const initPlace = initRel === undefined ? null : placeOf(elf, initRel);
+    const initPlace = initRel === undefined ? null : placeOf(syms, initRel);
     return {
       type: int32At(elf, p),
       via,
-      struct: covering(elf, by, p),
-      init: initPlace === null ? null : covering(elf, by, initPlace),
+      struct: coveringSymbol(syms.sized, p),
+      init: initPlace === null ? null : coveringSymbol(syms.sized, initPlace),
       ctor,
     };
   };
@@ -136,27 +260,24 @@ export function objectRegistrations(elf: ElfFile): ObjectRegistration[] {
     if (!sectionHasData(sec) && sec.type !== SHT.NOBITS) continue;
     if (sec.name === LINK_SET_SECTION) {
       for (const r of relocs(sec)) {
-        const p = placeOf(elf, r);
+        const p = placeOf(syms, r);
         if (p !== null) out.push(structAt(p, 'link-set', null));
       }
     } else if (elf.machine === X86_64 && (sec.type === SHT_INIT_ARRAY || sec.name.startsWith('.init_array') || sec.name.startsWith('.ctors'))) {
       for (const r of relocs(sec)) {
-        const at = placeOf(elf, r);
-        const ctor = at === null ? null : covering(elf, by, at);
-        if (ctor === null) continue;
-        const fn = elf.symbols[ctor] as ElfSymbol;
-        const body = elf.sections[fn.section as number] as ElfSection;
-        const start = Number(fn.value);
-        const inBody = relocs(body).filter((x) => x.offset >= start && x.offset < start + fn.size);
-        const loads = inBody.some((x) => {
-          const s = elf.symbols[x.symbol];
-          return s !== undefined && s.section === 'UND' && s.name === 'rump_component_load';
-        });
+        const at = placeOf(syms, r);
+        const k = at === null ? null : covering(syms.sized, at);
+        if (k === null) continue;
+        const ctor = syms.sized.index[k] as number;
+        const body = elf.sections[syms.sized.section[k] as number] as ElfSection;
+        const start = syms.sized.value[k] as number;
+        const end = start + (syms.sized.size[k] as number);
+        const inBody = relocs(body).filter((x) => x.offset >= start && x.offset < end);
+        const loads = inBody.some((x) => x.symbol < syms.length && syms.section(x.symbol) === 'UND' && syms.name(x.symbol) === 'rump_component_load');
         if (!loads) continue;
         for (const x of inBody) {
-          const s = elf.symbols[x.symbol];
-          if (s === undefined || s.section === 'UND') continue;
-          const p = placeOf(elf, x, X86_64_PC_RELATIVE.has(x.type) ? 4 : 0);
+          if (x.symbol >= syms.length || syms.section(x.symbol) === 'UND') continue;
+          const p = placeOf(syms, x, X86_64_PC_RELATIVE.has(x.type) ? 4 : 0);
           if (p === null) continue;
           const target = elf.sections[p.section];
           if (target === undefined || (target.flags & 0x4) !== 0) continue; // code, not the struct

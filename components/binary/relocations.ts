@@ -20,8 +20,16 @@ export interface Relocation {
   addend: bigint;
 }
 
+/**
+ * What decoding relocations reads of an object: an `ElfFile`, or the same fields of an object
+ * whose symbol table is read entry by entry (only its length is needed here).
+ */
+export interface RelocationSource extends Pick<ElfFile, 'file' | 'class' | 'endian' | 'bytes' | 'sections' | 'symbolTable'> {
+  symbols: { readonly length: number };
+}
+
 /** Decodes one SHT_RELA / SHT_REL section (E_ELF for a malformed one). */
-export function relocationsOf(elf: ElfFile, sec: ElfSection): Relocation[] {
+export function relocationsOf(elf: RelocationSource, sec: ElfSection): Relocation[] {
   const is64 = elf.class === 64;
   const rela = sec.type === SHT.RELA;
   const ent = (is64 ? 16 : 8) + (rela ? (is64 ? 8 : 4) : 0);
@@ -64,7 +72,7 @@ export function relocationsOf(elf: ElfFile, sec: ElfSection): Relocation[] {
 }
 
 /** All relocations that apply to `target`, sorted by offset. */
-export function relocationsFor(elf: ElfFile, target: ElfSection): Relocation[] {
+export function relocationsFor(elf: RelocationSource, target: ElfSection): Relocation[] {
   const out: Relocation[] = [];
   for (const rs of elf.sections) {
     if ((rs.type !== SHT.RELA && rs.type !== SHT.REL) || rs.info !== target.index || !sectionHasData(rs)) continue;

@@ -8,11 +8,31 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { archivePrints, isAr, parseAr, parseElf, objectRegistrations, type MemberPrint } from '../../components/index.js';
+import { archivePrints, archiveTables, isAr, isRumpkgError, parseAr, parseElf, objectRegistrations, symbolEvidence, viewRegistrations, type ElfHeaderInfo, type MemberPrint } from '../../components/index.js';
 import { realSet, title } from '../helpers/real.js';
 
 const posix = realSet('posix');
 const hw = realSet('hw');
+
+/**
+ * The importer's reading of every member (`viewRegistrations`: the symbol table read entry by
+ * entry, never decoded) against `objectRegistrations` of the fully decoded object. Returns how
+ * many registrations were compared.
+ */
+function compareReadings(dir: string): number {
+  let compared = 0;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.a')).sort()) {
+    const bytes = readFileSync(join(dir, f));
+    if (!isAr(bytes)) continue;
+    const members = new Map(parseAr(bytes, { file: f }).members.map((m) => [m.name, m.data]));
+    for (const o of archiveTables(bytes, { file: f }).objects) {
+      const lean = viewRegistrations(o.layout as ElfHeaderInfo, o.view);
+      expect(lean, o.label).toEqual(objectRegistrations(parseElf(members.get(o.member) as Uint8Array, { file: o.label })));
+      compared += lean.length;
+    }
+  }
+  return compared;
+}
 
 function levelsByArchive(dir: string): Map<string, Array<{ member: string; levels: string[]; via: string[] }>> {
   const out = new Map<string, Array<{ member: string; levels: string[]; via: string[] }>>();
@@ -75,6 +95,37 @@ describe.skipIf(!posix.available)(title(posix, 'constructor registrations of the
     expect(checked).toBe(56);
   });
 
+  it('reads the same registrations without decoding symbol tables as with (every member)', () => {
+    expect(compareReadings(lib)).toBe(56);
+  });
+
+  it('checks every symbol of a registering object as decoding would: a bad section index is E_ELF', () => {
+    // netinet_component.o registers through a constructor; corrupt st_shndx of symbol 15, a
+    // local destructor no relocation the rules follow refers to (and the global-symbol scans
+    // never look at locals): only the check of every entry can catch it
+    const bytes = Uint8Array.from(readFileSync(join(lib, 'librumpnet_netinet.a')));
+    const t = archiveTables(bytes, { file: 'netinet' });
+    const o = t.objects.find((x) => x.member === 'netinet_component.o');
+    const view = o?.view;
+    if (o === undefined || view === undefined) throw new Error('netinet_component.o or its symbol table is missing');
+    const at = view.data.byteOffset + 15 * view.entsize + 6; // st_shndx of symbol 15
+    bytes[at] = 0xf0;
+    bytes[at + 1] = 0xfe;
+    const failure = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        if (isRumpkgError(e)) return `${e.code} ${e.message}`;
+        throw e;
+      }
+      return 'no error';
+    };
+    const member = bytes.subarray(o.offset, o.offset + o.size);
+    const decoded = failure(() => objectRegistrations(parseElf(member, { file: 'netinet(netinet_component.o)' })));
+    expect(decoded).toBe('E_ELF malformed ELF netinet(netinet_component.o): symbol 15 refers to section 65264 (there are ' + String(o.layout.sections.length) + ')');
+    expect(failure(() => symbolEvidence(bytes, { file: 'netinet' }))).toBe(decoded);
+  });
+
   it('fingerprints tell netinet from netinet6 by their init functions, not their constructors', () => {
     const inet = archivePrints(readFileSync(join(lib, 'librumpnet_netinet.a')), { file: 'netinet' })[0] as MemberPrint;
     const inet6 = archivePrints(readFileSync(join(lib, 'librumpnet_netinet6.a')), { file: 'netinet6' })[0] as MemberPrint;
@@ -95,5 +146,6 @@ describe.skipIf(!hw.available)(title(hw, 'link-set registrations of the rumprun 
     expect(new Set(all.flatMap((m) => m.via))).toEqual(new Set(['link-set']));
     expect([...(table.get('librumpnet_netinet')?.[0]?.levels ?? [])].sort()).toEqual(['RUMP_COMPONENT_NET', 'RUMP_COMPONENT_NET_IFCFG']);
     expect(table.get('librumpdev_virtio_if_vioif')?.flatMap((m) => m.levels)).toEqual(['RUMP_COMPONENT_DEV']);
+    expect(compareReadings(dir)).toBe(all.flatMap((m) => m.levels).length);
   });
 });
