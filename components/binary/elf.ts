@@ -207,11 +207,17 @@ class Reader implements ElfReader {
     const le = this.le;
     const lo = this.dv.getUint32(off + (le ? 0 : 4), le);
     const hi = this.dv.getUint32(off + (le ? 4 : 0), le);
+    // (hi 0, the common case: `lo` itself, a small integer, where the arithmetic would give a
+    // heap number in code the engine has not optimised yet)
+    if (hi === 0) return lo;
     if (hi > 0x1fffff) elfError(this.file, `${fieldName(what, n)} is implausibly large (0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')})`);
     return hi * 0x100000000 + lo;
   }
   addr(off: number): bigint {
-    return this.is64 ? this.dv.getBigUint64(off, this.le) : BigInt(this.dv.getUint32(off, this.le));
+    if (!this.is64) return BigInt(this.dv.getUint32(off, this.le));
+    // the address of every section of a relocatable object is 0: no BigInt made for it
+    if (this.dv.getUint32(off, true) === 0 && this.dv.getUint32(off + 4, true) === 0) return 0n;
+    return this.dv.getBigUint64(off, this.le);
   }
   // only notes decode UTF-8 through a reader
   utf8(start: number, end: number): string {
@@ -306,8 +312,10 @@ class Strings implements StringTable {
     }
     const data = this.data;
     if (this.#ascii) {
-      // memchr finds the NUL; ASCII decodes the same as latin1
-      const end = data.indexOf(0, index);
+      // Names are short: a loop finds the NUL (the table's last byte) sooner than a call of
+      // indexOf; ASCII decodes the same as latin1
+      let end = index;
+      while (data[end] !== 0) end++;
       if (end === index) return '';
       this.charge(end - index);
       return latin1Slice.call(this.#buf, index, end);
@@ -461,10 +469,33 @@ function decodeSections(h: HeaderFields, table: Table, shnum: number): ElfSectio
   const { r, at } = table;
   const shdrSize = h.shdrSize;
   const sections: ElfSection[] = new Array<ElfSection>(shnum);
+  const dv = r.dv;
+  const le = r.le;
+  const hi = le ? 4 : 0; // the high half of a 64-bit field
+  const lo = le ? 0 : 4;
   for (let i = 0; i < shnum; i++) {
     const o = at + i * shdrSize;
-    const type = r.u32(o + 4);
-    const sec: ElfSection = is64
+    const type = dv.getUint32(o + 4, le);
+    // ELF64 with every 64-bit field below 2^32 (all but the oddest files): read in place, with
+    // no call per field; otherwise through `word`, which checks and names a field too large.
+    const small =
+      is64 &&
+      (dv.getUint32(o + 8 + hi, le) | dv.getUint32(o + 16, le) | dv.getUint32(o + 20, le) | dv.getUint32(o + 24 + hi, le) | dv.getUint32(o + 32 + hi, le) | dv.getUint32(o + 48 + hi, le) | dv.getUint32(o + 56 + hi, le)) === 0;
+    const sec: ElfSection = small
+      ? {
+          index: i,
+          name: '',
+          type,
+          flags: dv.getUint32(o + 8 + lo, le),
+          addr: 0n,
+          offset: dv.getUint32(o + 24 + lo, le),
+          size: dv.getUint32(o + 32 + lo, le),
+          link: dv.getUint32(o + 40, le),
+          info: dv.getUint32(o + 44, le),
+          addralign: dv.getUint32(o + 48 + lo, le),
+          entsize: dv.getUint32(o + 56 + lo, le),
+        }
+      : is64
       ? {
           index: i,
           name: '',
@@ -515,7 +546,10 @@ function sectionNameTable(h: HeaderFields, sections: ElfSection[], shstrndx: num
 function nameSections(h: HeaderFields, sections: ElfSection[], table: Table, shstrtab: ElfSection, data: Uint8Array): void {
   const strtab = stringTableOf(h.layout.file, shstrtab, data, 'the section name table');
   const { r, at } = table;
-  for (const s of sections) s.name = strtab.get(r.u32(at + s.index * h.shdrSize), 'section # name', s.index);
+  for (let i = 0; i < sections.length; i++) {
+    const s = sections[i] as ElfSection;
+    s.name = strtab.get(r.u32(at + s.index * h.shdrSize), 'section # name', s.index);
+  }
 }
 
 /** The section header table: a reader and the table's offset in its bytes. */

@@ -40,11 +40,10 @@ import {
   SHF_ALLOC,
   SHT,
   parseElf,
-  elfFileOf,
   symbolTableView,
 } from './elf.js';
 import { indexDefinedSymbols, type DefinedIndex } from './symbol-index.js';
-import { LINK_SET_SECTION, RUMP_COMPONENT_TYPES, objectRegistrations } from './registrations.js';
+import { LINK_SET_SECTION, RUMP_COMPONENT_TYPES, objectRegistrations, viewRegistrations } from './registrations.js';
 import type { SymbolEvidence } from '../model/index.js';
 
 
@@ -102,40 +101,37 @@ interface DefinitionKinds {
   strong: string[];
 }
 
-/** Walks a symbol table, decoding names of global/weak/unique symbols only (each once). */
-function scanSymbols(view: SymbolTableView, wantUndefined: boolean, kinds?: DefinitionKinds): ObjectScan {
+/**
+ * Walks a symbol table, decoding names of global/weak/unique symbols only (each once), and
+ * appends them to `out` (one set of arrays for all the tables of an archive).
+ */
+function scanSymbols(view: SymbolTableView, out: ObjectScan, kinds?: DefinitionKinds): void {
   const r = view.reader;
   const { count, entsize, names } = view;
-  const base = 0;
   const bytes = view.data;
+  const dv = r.dv;
+  const le = r.le;
   const infoAt = r.is64 ? 4 : 12;
   const shndxAt = r.is64 ? 6 : 14;
-  const defined: string[] = [];
-  const undef: string[] = [];
-  const weakUndef: string[] = [];
+  const sectionCount = view.sectionCount;
+  const { defined, undef, weakUndef } = out;
   for (let i = 1; i < count; i++) {
-    const o = base + i * entsize;
+    const o = i * entsize;
     const bind = (bytes[o + infoAt] as number) >> 4;
     if (bind !== 1 && bind !== 2 && bind !== 10) continue; // STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE
-    const raw = r.u16(o + shndxAt);
+    const raw = dv.getUint16(o + shndxAt, le);
     // a plain section index (the common case) needs no classification
-    const sec = raw !== 0 && raw < 0xff00 && raw < view.sectionCount ? raw : view.sectionOf(i, raw);
-    let name: string;
+    const sec = raw !== 0 && raw < 0xff00 && raw < sectionCount ? raw : view.sectionOf(i, raw);
+    const name = names.get(dv.getUint32(o, le), 'symbol #', i);
     if (sec === 'UND') {
-      if (!wantUndefined) continue;
-      name = names.get(r.u32(o), 'symbol #', i);
       if (name !== '') (bind === 2 ? weakUndef : undef).push(name);
-    } else {
-      name = names.get(r.u32(o), 'symbol #', i);
-      if (name !== '') defined.push(name);
-    }
+    } else if (name !== '') defined.push(name);
     if (kinds !== undefined && raw !== 0) {
       if (bind === 2) kinds.weak.add(name);
       else if (raw === 0xfff2) kinds.common.add(name); // SHN_COMMON
       else kinds.strong.push(name);
     }
   }
-  return { defined, undef, weakUndef };
 }
 
 function ptrAt(info: ElfHeaderInfo, off: number): bigint {
@@ -316,31 +312,30 @@ function imageLinkSet(info: ElfHeaderInfo): ImageLinkSet | null {
 }
 
 
-/** Whether `x` is in `sorted` (sorted by UTF-16 code unit): binary search. */
-function inSorted(sorted: readonly string[], x: string): boolean {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = sorted[mid] as string;
-    if (v === x) return true;
-    if (v < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return false;
+/**
+ * `xs` sorted (by UTF-16 code unit, = byte order for ASCII names) and unique, in place: the
+ * default sort (strings compared inside the engine, no comparator call per comparison) and an
+ * adjacent-duplicate pass (cheaper than a `Set` of thousands of fresh strings).
+ */
+function sortUnique(xs: string[]): string[] {
+  xs.sort();
+  let w = 0;
+  for (let i = 0; i < xs.length; i++) if (i === 0 || xs[i] !== xs[w - 1]) xs[w++] = xs[i] as string;
+  xs.length = w;
+  return xs;
 }
 
-/** Sorted (by UTF-16 code unit, = byte order for ASCII names) and unique. */
-function sortedUnique(xs: Iterable<string>): string[] {
-  // The default sort (strings compared by UTF-16 code unit inside the engine, no comparator
-  // call per comparison: about half the time, cold or warm) and an adjacent-duplicate pass
-  // (cheaper than a `new Set` of hundreds of thousands of fresh strings).
-  const a = Array.isArray(xs) ? (xs as string[]).slice() : [...xs];
-  a.sort();
-  let w = 0;
-  for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[w - 1]) a[w++] = a[i] as string;
-  a.length = w;
-  return a;
+/** The names of sorted, unique `xs` that are not in sorted `ys` (a merge walk; sorted, unique). */
+function sortedMinus(xs: readonly string[], ys: readonly string[]): string[] {
+  const out: string[] = [];
+  let j = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i] as string;
+    while (j < ys.length && (ys[j] as string) < x) j++;
+    if (j < ys.length && ys[j] === x) continue;
+    out.push(x);
+  }
+  return out;
 }
 
 /** One ELF object of an archive (or a lone object), its symbol table read. */
@@ -509,54 +504,28 @@ export function archiveDefinitions(t: ArchiveTables): ArchiveDefinitions {
 }
 
 function summarizeScans(t: ArchiveTables, kinds: DefinitionKinds | undefined): ArchiveSymbols {
-  // One object (a lone object, or the common one-member archive) needs no merging sets.
-  let defined: Iterable<string>;
-  let undef: Iterable<string>;
-  let weakUndef: Iterable<string>;
+  // Every table's names into one set of arrays, then sorted and merged: no Set per archive.
+  const all: ObjectScan = { defined: [], undef: [], weakUndef: [] };
   let linkSet: LinkSetSummary | null = null;
-  const only = t.objects.length === 1 ? t.objects[0] : undefined;
-  let definedSorted: string[] | undefined;
-  if (only !== undefined) {
-    // (A string sort beats symbol-index.ts's byte sort here: an archive's names share long
-    // prefixes, which a multikey quicksort walks byte by byte.)
-    const s = only.view === undefined ? { defined: [], undef: [], weakUndef: [] } : scanSymbols(only.view, true, kinds);
-    definedSorted = sortedUnique(s.defined);
-    defined = definedSorted;
-    undef = s.undef;
-    weakUndef = s.weakUndef;
-    linkSet = only.linkSet;
-  } else {
-    const d = new Set<string>();
-    const u = new Set<string>();
-    const w = new Set<string>();
-    for (const o of t.objects) {
-      if (o.view !== undefined) {
-        const s = scanSymbols(o.view, true, kinds);
-        for (const n of s.defined) d.add(n);
-        for (const n of s.undef) u.add(n);
-        for (const n of s.weakUndef) w.add(n);
-      }
-      const ls = o.linkSet;
-      if (ls !== null) {
-        linkSet =
-          linkSet === null
-            ? ls
-            : {
-                entries: linkSet.entries + ls.entries,
-                relocations: linkSet.relocations + ls.relocations,
-                types: linkSet.types === null || ls.types === null ? null : [...linkSet.types, ...ls.types],
-              };
-      }
+  const objects = t.objects;
+  for (let k = 0; k < objects.length; k++) {
+    const o = objects[k] as ObjectTables;
+    if (o.view !== undefined) scanSymbols(o.view, all, kinds);
+    const ls = o.linkSet;
+    if (ls !== null) {
+      linkSet =
+        linkSet === null
+          ? ls
+          : {
+              entries: linkSet.entries + ls.entries,
+              relocations: linkSet.relocations + ls.relocations,
+              types: linkSet.types === null || ls.types === null ? null : [...linkSet.types, ...ls.types],
+            };
     }
-    defined = d;
-    undef = u;
-    weakUndef = w;
   }
-  definedSorted ??= sortedUnique(defined);
-  const sortedDefined = definedSorted;
-  const isDefined = defined instanceof Set ? (n: string): boolean => (defined as Set<string>).has(n) : (n: string): boolean => inSorted(sortedDefined, n);
-  const strong = sortedUnique([...undef].filter((n) => !isDefined(n)));
-  const strongSet = new Set(strong);
+  const definedSorted = sortUnique(all.defined);
+  const strong = sortedMinus(sortUnique(all.undef), definedSorted);
+  const weakUndefined = sortedMinus(sortedMinus(sortUnique(all.weakUndef), definedSorted), strong);
   const head = t.objects[0]?.layout;
   return {
     file: t.file,
@@ -567,9 +536,9 @@ function summarizeScans(t: ArchiveTables, kinds: DefinitionKinds | undefined): A
     endian: head?.endian ?? null,
     machine: head?.machine ?? null,
     machineName: head?.machineName ?? null,
-    defined: sortedDefined,
+    defined: definedSorted,
     undefined: strong,
-    weakUndefined: sortedUnique([...weakUndef].filter((n) => !isDefined(n) && !strongSet.has(n))),
+    weakUndefined,
     linkSet,
   };
 }
@@ -629,8 +598,8 @@ export function tableRegistrations(t: ArchiveTables, read: (offset: number, size
   for (const o of t.objects) {
     if (!registers(o)) continue;
     // Read in memory (`archiveTables`): its header, sections and symbol table are parsed already.
-    const elf = 'reader' in o.layout ? elfFileOf(o.layout as ElfHeaderInfo, o.view, false, true) : parseElf(read(o.offset, o.size), { file: o.label, notes: false });
-    for (const r of objectRegistrations(elf)) {
+    const regs = 'reader' in o.layout ? viewRegistrations(o.layout as ElfHeaderInfo, o.view) : objectRegistrations(parseElf(read(o.offset, o.size), { file: o.label, notes: false }));
+    for (const r of regs) {
       out.push({ member: o.member, level: r.type === null ? null : (levelNames[r.type] ?? `rc_type:${r.type}`), via: r.via });
     }
   }
