@@ -249,10 +249,9 @@ interface StringTable {
  * only index 0 (the empty name) is valid.
  */
 function stringTableOf(file: string, sec: ElfSection | undefined, data: Uint8Array, label: string): StringTable {
-  const empty = new Uint8Array(0);
   if (sec === undefined) {
     return {
-      data: empty,
+      data: new Uint8Array(0),
       get: (index, what, n) => (index === 0 ? '' : elfError(file, `${fieldName(what, n)}: name index ${index} but there is no ${label}`)),
       range: (index, what) => (index === 0 ? [0, 0] : elfError(file, `${what}: name index ${index} but there is no ${label}`)),
       charge: () => undefined,
@@ -562,14 +561,24 @@ interface Table {
 export function parseElfSections(bytes: Uint8Array, file: string): ElfHeaderInfo {
   const h = decodeHeader(bytes, bytes.length, file);
   const reader = h.reader;
-  if (h.shoff === 0) return { ...h.layout, reader, sections: [] };
+  if (h.shoff === 0) return headerInfo(h, []);
   const { shnum, shstrndx } = sectionCount(h, bytes.subarray(h.shoff, h.shoff + h.shdrSize));
   // the whole-file reader serves the section table too (sectionCount checked that it fits)
   const table = { r: reader, at: h.shoff };
   const sections = decodeSections(h, table, shnum);
   const names = sectionNameTable(h, sections, shstrndx);
   if (names !== undefined) nameSections(h, sections, table, names, bytes.subarray(names.offset, names.offset + names.size));
-  return { ...h.layout, reader, sections };
+  return headerInfo(h, sections);
+}
+
+/**
+ * The `ElfHeaderInfo` of a decoded header and its sections, property by property (the same
+ * object as `{ ...h.layout, reader, sections }`: a spread costs several times more in code the
+ * engine has not optimised yet, and this runs once per archive member).
+ */
+function headerInfo(h: HeaderFields, sections: ElfSection[]): ElfHeaderInfo {
+  const l = h.layout;
+  return { file: l.file, size: l.size, class: l.class, endian: l.endian, machine: l.machine, machineName: l.machineName, type: l.type, entry: l.entry, reader: h.reader, sections };
 }
 
 /**
@@ -670,7 +679,7 @@ export function symbolTableView(info: ElfHeaderInfo, sec: ElfSection): SymbolTab
   const parts = symbolTableParts(info, sec);
   const b = info.reader.bytes;
   const slice = (s: ElfSection): Uint8Array => b.subarray(s.offset, s.offset + s.size);
-  return symbolTableViewOf(info, sec, {
+  return viewOf(info, sec, parts, {
     symtab: slice(sec),
     strtab: slice(parts.strtab),
     xindex: parts.xindex === undefined ? undefined : slice(parts.xindex),
@@ -683,8 +692,13 @@ export function symbolTableViewOf(
   sec: ElfSection,
   data: { symtab: Uint8Array; strtab: Uint8Array; xindex: Uint8Array | undefined },
 ): SymbolTableView {
+  return viewOf(layout, sec, symbolTableParts(layout, sec), data);
+}
+
+/** `symbolTableViewOf` with the parts already checked (`symbolTableParts` of `layout`, `sec`). */
+function viewOf(layout: ElfLayout, sec: ElfSection, parts: SymbolTableParts, data: { symtab: Uint8Array; strtab: Uint8Array; xindex: Uint8Array | undefined }): SymbolTableView {
   const file = layout.file;
-  const { count, entsize, strtab, xindex } = symbolTableParts(layout, sec);
+  const { count, entsize, strtab, xindex } = parts;
   const le = layout.endian === 'le';
   const is64 = layout.class === 64;
   if (data.symtab.length !== sec.size) throw new Error(`bug: symbol table data is ${data.symtab.length} bytes, the section ${sec.size}`);
@@ -725,7 +739,7 @@ export async function readSymbolTableView(layout: ElfLayout, sec: ElfSection, so
     source.read(parts.strtab.offset, parts.strtab.size),
     parts.xindex === undefined ? undefined : source.read(parts.xindex.offset, parts.xindex.size),
   ]);
-  return symbolTableViewOf(layout, sec, { symtab, strtab, xindex });
+  return viewOf(layout, sec, parts, { symtab, strtab, xindex });
 }
 
 const BINDS: SymbolBind[] = ['local', 'global', 'weak'];
