@@ -325,19 +325,6 @@ function sortUnique(xs: string[]): string[] {
   return xs;
 }
 
-/** The names of sorted, unique `xs` that are not in sorted `ys` (a merge walk; sorted, unique). */
-function sortedMinus(xs: readonly string[], ys: readonly string[]): string[] {
-  const out: string[] = [];
-  let j = 0;
-  for (let i = 0; i < xs.length; i++) {
-    const x = xs[i] as string;
-    while (j < ys.length && (ys[j] as string) < x) j++;
-    if (j < ys.length && ys[j] === x) continue;
-    out.push(x);
-  }
-  return out;
-}
-
 /** One ELF object of an archive (or a lone object), its symbol table read. */
 interface ObjectTables {
   /** `file` or `file(member)`. */
@@ -504,7 +491,7 @@ export function archiveDefinitions(t: ArchiveTables): ArchiveDefinitions {
 }
 
 function summarizeScans(t: ArchiveTables, kinds: DefinitionKinds | undefined): ArchiveSymbols {
-  // Every table's names into one set of arrays, then sorted and merged: no Set per archive.
+  // Every table's names into one set of arrays (no arrays per table).
   const all: ObjectScan = { defined: [], undef: [], weakUndef: [] };
   let linkSet: LinkSetSummary | null = null;
   const objects = t.objects;
@@ -523,9 +510,14 @@ function summarizeScans(t: ArchiveTables, kinds: DefinitionKinds | undefined): A
             };
     }
   }
+  // Sets first for the names referenced (many members reference the same names, most of them
+  // defined by another member): only what is left is sorted. (Sorting every reference and
+  // merging measured slower.)
+  const definedSet = new Set(all.defined);
   const definedSorted = sortUnique(all.defined);
-  const strong = sortedMinus(sortUnique(all.undef), definedSorted);
-  const weakUndefined = sortedMinus(sortedMinus(sortUnique(all.weakUndef), definedSorted), strong);
+  const strong = sortUnique([...new Set(all.undef)].filter((n) => !definedSet.has(n)));
+  const strongSet = new Set(strong);
+  const weakUndefined = sortUnique([...new Set(all.weakUndef)].filter((n) => !definedSet.has(n) && !strongSet.has(n)));
   const head = t.objects[0]?.layout;
   return {
     file: t.file,
