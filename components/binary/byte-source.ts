@@ -12,6 +12,9 @@
  * `offset + length ≤ size` before reading; the sources check it again (a bug otherwise).
  * Small reads are served from a read-ahead window, so walking an archive's member headers or
  * following link-set pointers costs one system call per window, not one per field.
+ *
+ * And one whole-file read for the in-memory readers (`readWholeFileSync`): small files read one
+ * after another into one reused buffer, each parsed before the next is read.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
