@@ -21,8 +21,8 @@
  * tarball (sizes, not mtimes), so two runs build byte-identical stores (CA-02).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { RumpkgError, fsError, isRumpkgError, parseIntegrity, parseJsonDocument, unpackComponent } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
@@ -196,7 +196,11 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     await rm(away, { recursive: true, force: true });
   };
 
-  /** Builds the entry in tmp/ and renames it into place; true when this run's entry is the one in place. */
+  /**
+   * Builds the entry in tmp/ and renames it into place; true when this run's entry is the one in
+   * place. Its file system calls are synchronous (a few small local calls per component, which
+   * through libuv's thread pool would queue behind the session's cache writes).
+   */
   const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<boolean> => {
     const where = { integrity, ...(tarball === undefined ? {} : { tarball }) };
     const fetched = source.tarballToUnpack === undefined ? { bytes: await source.tarball(name, version, where), checkPackageJson: undefined } : await source.tarballToUnpack(name, version, where);
@@ -204,33 +208,34 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     // The pid in the name lets the next run remove what a killed run left (home.ts cleanStaleTemp).
     const staging = join(paths.tmp, `store-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
-      await mkdir(paths.tmp, { recursive: true });
+      mkdirSync(paths.tmp, { recursive: true });
       // Not recursive: a read-only home then fails with EROFS/EACCES, not a misleading ENOENT.
-      await mkdir(staging);
+      mkdirSync(staging);
     } catch (e) {
       throw fsError(e, paths.tmp, 'create a staging directory in');
     }
     try {
-      // unpackComponent verifies the integrity, validates every header, and writes the package root.
-      const unpacked = await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
+      // unpackComponent verifies the integrity, validates every header, and writes the package
+      // root; the index is made of the digests of the bytes it wrote (what hashing the tree
+      // back would give).
+      const unpacked = await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}`, digests: true });
       fetched.checkPackageJson?.(unpacked.packageJson);
-      const sizes: Record<string, number> = {};
-      const files = hashTree(join(staging, 'pkg'), sizes);
+      const { files, sizes } = unpacked.written as NonNullable<typeof unpacked.written>;
       const index: StoreIndex = { storeVersion: 1, name, version, integrity, files, sizes };
       // The staging directory is private and becomes the entry in one rename: a plain write is
       // as atomic here as a temp file + rename would be.
       try {
-        await writeFile(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`, { flag: 'wx' });
+        writeFileSync(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`, { flag: 'wx' });
       } catch (e) {
         throw fsError(e, join(staging, 'index.json'), 'write');
       }
       try {
-        await mkdir(paths.store, { recursive: true });
+        mkdirSync(paths.store, { recursive: true });
       } catch (e) {
         throw fsError(e, paths.store, 'create');
       }
       try {
-        await rename(staging, dir);
+        renameSync(staging, dir);
         return true;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
@@ -239,7 +244,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
         return false;
       }
     } finally {
-      await rm(staging, { recursive: true, force: true });
+      rmSync(staging, { recursive: true, force: true });
     }
   };
 
