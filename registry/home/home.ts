@@ -4,7 +4,8 @@
  *
  *   config.json       scope → registry URL (the default `@rump` → `file:<home>/registry`)
  *   credentials.json  registry → token, mode 0600 from the moment it exists
- *   cache/            the download cache, npm's cacache (packuments and tarballs fetched over HTTP);
+ *   cache/            the download cache, npm's cacache (packuments fetched over HTTP, and tarballs
+ *                     other than those the store keeps with its entries);
  *                     cache/prints: the audit's archive facts by archive sha256 (packager/audit/evidence.ts)
  *   store/            unpacked components, content-addressed by integrity (registry/store.ts)
  *   tmp/              staging for atomic writes; leftovers are removed by the next run
