@@ -40,6 +40,13 @@ export interface TarLimits {
    * decompressed twice instead.
    */
   replayBytes: number;
+  /**
+   * Speed, not policy: a tarball up to this many bytes (compressed) is decompressed in one call
+   * and hashed on the main thread — a component is usually a few KiB, and a trip through libuv's
+   * thread pool, which a project command shares with its cache writes, costs more than the
+   * work; a larger one streams, hashed off the main thread. Every other limit holds either way.
+   */
+  oneCallBytes: number;
 }
 
 export const DEFAULT_TAR_LIMITS: TarLimits = {
@@ -52,6 +59,7 @@ export const DEFAULT_TAR_LIMITS: TarLimits = {
   maxPathLength: 1024,
   maxPaxSize: 64 * 1024,
   replayBytes: 128 * 1024 * 1024,
+  oneCallBytes: 256 * 1024,
 };
 
 export type TarEntryType = 'file' | 'directory';

@@ -13,9 +13,11 @@
  * Unpacking order (nothing is trusted before it is checked):
  *   1. the SRI integrity of the whole buffer, hashed off the main thread while gzip decompresses
  *      into memory — not one header is parsed before it matched (a local file the user unpacks
- *      without an expected integrity, `localFile`, has its integrity computed and returned);
- *   2. a validation pass over every header (streaming gunzip with a size and ratio cap, the
- *      strict parser of ./tar-format.ts, the manifest checked against the files) — no writes;
+ *      without an expected integrity, `localFile`, has its integrity computed and returned); a
+ *      tarball up to `limits.oneCallBytes` is hashed, then decompressed, on the main thread;
+ *   2. a validation pass over every header (gunzip with a size and ratio cap — in one call up to
+ *      `limits.oneCallBytes`, streaming above —, the strict parser of ./tar-format.ts, the
+ *      manifest checked against the files) — no writes;
  *   3. extraction into a fresh private staging directory (mkdtemp next to `dest`, 0700) with
  *      `O_CREAT|O_EXCL|O_NOFOLLOW` files and normalised modes — the bytes are parsed and
  *      validated again on the way, so what was validated is exactly what is written. The
@@ -24,13 +26,16 @@
  *      so memory stays bounded;
  *   4. `rename(staging, dest)`. On any error the staging directory is removed; `dest` is never
  *      created or touched.
+ * Extraction with `digests` also returns the sha256 and size of every file from the bytes it
+ * wrote (the store's index, without reading the tree back).
  */
-import { chmodSync, closeSync, constants as fsc, fchmodSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { lstat, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
+import { chmodSync, closeSync, constants as fsc, fchmodSync, lstatSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
+import { createHash, type Hash } from 'node:crypto';
 import { RumpkgError, fsError } from '../model/index.js';
-import { integrityOf, integrityOfAsync, parseIntegrity, verifyIntegrityAsync } from '../model/index.js';
+import { integrityOf, integrityOfAsync, parseIntegrity, verifyIntegrity, verifyIntegrityAsync } from '../model/index.js';
 import { MAX_MANIFEST_BYTES, loadManifestForPack, parseManifestText } from './tar-manifest.js';
 import {
   DEFAULT_TAR_LIMITS,
@@ -203,7 +208,11 @@ interface TarballContents {
   size: number;
 }
 
-/** Decompresses with a hard size cap and a ratio cap, streaming (memory bounded by one chunk). */
+/**
+ * Decompresses with a hard size cap and a ratio cap: a tarball up to `limits.oneCallBytes` in
+ * one call (its output capped at the same limit, so a bomb fails alike), a larger one streaming
+ * (memory bounded by one chunk).
+ */
 async function* inflate(tgz: Buffer, limits: TarLimits, what: string): AsyncGenerator<Buffer> {
   if (tgz.length < 18 || tgz[0] !== 0x1f || tgz[1] !== 0x8b) {
     throw new RumpkgError('E_TAR_CORRUPT', `${what}: not gzip data`, {
@@ -212,28 +221,40 @@ async function* inflate(tgz: Buffer, limits: TarLimits, what: string): AsyncGene
     });
   }
   const cap = Math.min(limits.maxDecompressedSize, Math.max(limits.ratioFloor, limits.maxRatio * tgz.length));
+  const tooLarge = (): RumpkgError =>
+    new RumpkgError(
+      'E_TAR_LIMIT',
+      `${what}: decompresses to more than ${cap} bytes from ${tgz.length} (ratio limit ${limits.maxRatio}, size limit ${limits.maxDecompressedSize}): a gzip bomb?`,
+      { context: { what, compressed: tgz.length, limit: cap }, hint: 'the tarball is rejected as a whole; nothing was written' },
+    );
+  const corrupt = (e: unknown): RumpkgError =>
+    new RumpkgError('E_TAR_CORRUPT', `${what}: invalid gzip data (${(e as Error).message})`, {
+      context: { what },
+      cause: e,
+      hint: 'the download may be truncated or corrupt; nothing was written',
+    });
+  if (tgz.length <= limits.oneCallBytes) {
+    let all: Buffer;
+    try {
+      all = gunzipSync(tgz, { maxOutputLength: cap });
+    } catch (e) {
+      throw (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge() : corrupt(e);
+    }
+    yield all;
+    return;
+  }
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   gunzip.end(tgz);
   let total = 0;
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       total += chunk.length;
-      if (total > cap) {
-        throw new RumpkgError(
-          'E_TAR_LIMIT',
-          `${what}: decompresses to more than ${cap} bytes from ${tgz.length} (ratio limit ${limits.maxRatio}, size limit ${limits.maxDecompressedSize}): a gzip bomb?`,
-          { context: { what, compressed: tgz.length, limit: cap }, hint: 'the tarball is rejected as a whole; nothing was written' },
-        );
-      }
+      if (total > cap) throw tooLarge();
       yield chunk;
     }
   } catch (e) {
     if (e instanceof RumpkgError) throw e;
-    throw new RumpkgError('E_TAR_CORRUPT', `${what}: invalid gzip data (${(e as Error).message})`, {
-      context: { what },
-      cause: e,
-      hint: 'the download may be truncated or corrupt; nothing was written',
-    });
+    throw corrupt(e);
   } finally {
     gunzip.destroy();
   }
@@ -322,13 +343,22 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string, keep = false, 
 }
 
 /**
- * The sha512 SRI of `tgz`, computed off the main thread; when `expected` is given the bytes are
- * checked against it too (E_INTEGRITY; a weak or missing `expected` is refused at once, before
- * the promise exists). The returned promise never goes unhandled: callers await it later.
+ * The sha512 SRI of `tgz`, computed off the main thread (on it up to `limits.oneCallBytes`);
+ * when `expected` is given the bytes are checked against it too (E_INTEGRITY; a weak or missing
+ * `expected` is refused at once, before the promise exists). The returned promise never goes
+ * unhandled: callers await it later.
  */
-function digestOf(tgz: Buffer, expected: string | undefined, what: string): Promise<string> {
+function digestOf(tgz: Buffer, expected: string | undefined, what: string, limits: TarLimits): Promise<string> {
   let p: Promise<string>;
-  if (expected === undefined) p = integrityOfAsync(tgz);
+  if (tgz.length <= limits.oneCallBytes) {
+    if (expected !== undefined) parseIntegrity(expected, { what });
+    try {
+      const h = expected === undefined ? undefined : verifyIntegrity(tgz, expected, { what });
+      p = Promise.resolve(h?.algorithm === 'sha512' ? h.sri : integrityOf(tgz));
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+  } else if (expected === undefined) p = integrityOfAsync(tgz);
   else {
     const checked = verifyIntegrityAsync(tgz, expected, { what });
     p = checked.then(async (h) => (h.algorithm === 'sha512' ? h.sri : integrityOfAsync(tgz)));
@@ -344,8 +374,8 @@ function digestOf(tgz: Buffer, expected: string | undefined, what: string): Prom
  */
 export async function readTarballEntries(tgz: Buffer, options: ReadTarballOptions = {}): Promise<TarballContents> {
   const what = options.what ?? 'component tarball';
-  const digest = digestOf(tgz, options.integrity, what);
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
+  const digest = digestOf(tgz, options.integrity, what, limits);
   const s = await scan(tgz, limits, what, false, digest);
   return { ...s, integrity: await digest, size: tgz.length };
 }
@@ -354,6 +384,8 @@ type UnpackOptions = {
   limits?: Partial<TarLimits>;
   /** What the tarball is (component id, file name, URL); named in every error. */
   what?: string;
+  /** Also return the sha256 and size of every file as written (`UnpackResult.written`). */
+  digests?: boolean;
 } & (
   | {
       /** Expected SRI of the whole tarball (required: IN-02, no silent downgrade). */
@@ -378,6 +410,11 @@ interface UnpackResult {
   files: TarballEntry[];
   /** The sha512 SRI of the bytes unpacked (verified against the expected one when given). */
   integrity: string;
+  /**
+   * With `digests`: every file written, by package-relative path in code-unit order, with the
+   * `sha256-<base64>` of its bytes and its size — what reading the tree back would give.
+   */
+  written?: { files: Record<string, string>; sizes: Record<string, number> };
 }
 
 /**
@@ -390,11 +427,11 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
   const expected = options.localFile === true ? undefined : (options.integrity as string | undefined);
   // IN-02: a missing or weak expected integrity is refused before anything else.
   if (options.localFile !== true) parseIntegrity(expected, { what });
-  const digest = digestOf(tgz, expected, what);
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
+  const digest = digestOf(tgz, expected, what, limits);
   const target = resolve(dest);
   try {
-    await assertAbsent(target, what);
+    assertAbsent(target, what);
   } catch (e) {
     await digest;
     throw e;
@@ -402,15 +439,17 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
   const checked = await scan(tgz, limits, what, true, digest);
   const integrity = await digest;
 
+  // The extraction's file system calls are synchronous: a component is mostly small files in a
+  // private directory, and one await per mkdir/open/write/chmod/close/rename — a trip through
+  // libuv's thread pool, shared with whatever else the process writes — cost more than the calls.
   let staging: string;
   try {
-    staging = await mkdtemp(join(dirname(target), `.${basename(target)}.rumpkg-staging-`));
+    staging = mkdtempSync(join(dirname(target), `.${basename(target)}.rumpkg-staging-`));
   } catch (e) {
     throw fsError(e, dirname(target), 'create a staging directory in');
   }
-  // The extraction writes synchronously: a component is mostly small files in a private
-  // directory, and one await per open/write/chmod/close cost more than the writes themselves.
   let fd: number | undefined;
+  const digests: Array<[string, string, number]> | undefined = options.digests === true ? [] : undefined;
   try {
     chmodSync(staging, 0o700);
     const made = new Set<string>(['']);
@@ -436,6 +475,8 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
     const parser = new TarParser({ what, limits });
     let current: TarballEntry | undefined;
     const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+    let hash: Hash | undefined;
+    let size = 0;
     for await (const chunk of checked.inflated ?? inflate(tgz, limits, what)) {
       for (const ev of parser.write(chunk)) {
         if (ev.kind === 'entry') {
@@ -447,21 +488,29 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
           }
           ensureDir(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
           fd = openSync(join(staging, rel), flags, ev.entry.mode);
+          if (digests !== undefined) {
+            hash = createHash('sha256');
+            size = 0;
+          }
         } else if (ev.kind === 'data') {
           if (fd === undefined) throw new Error(`tarball: data without an open file (${current?.path})`);
           for (let off = 0; off < ev.bytes.length; ) off += writeSync(fd, ev.bytes, off, ev.bytes.length - off);
+          hash?.update(ev.bytes);
+          size += ev.bytes.length;
         } else {
           if (fd === undefined) throw new Error(`tarball: entry end without an open file (${current?.path})`);
           fchmodSync(fd, current?.mode ?? 0o644);
           closeSync(fd);
           fd = undefined;
+          if (digests !== undefined && hash !== undefined && current !== undefined) digests.push([current.path, `sha256-${hash.digest('base64')}`, size]);
+          hash = undefined;
         }
       }
     }
     parser.end();
     chmodSync(staging, 0o755);
-    await assertAbsent(target, what);
-    await rename(staging, target);
+    assertAbsent(target, what);
+    renameSync(staging, target);
   } catch (e) {
     if (fd !== undefined) {
       try {
@@ -470,16 +519,27 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
         // already closed
       }
     }
-    await rm(staging, { recursive: true, force: true });
+    rmSync(staging, { recursive: true, force: true });
     if (e instanceof RumpkgError) throw e;
     throw fsError(e, target, 'extract into');
   }
-  return { manifest: checked.manifest, packageJson: checked.packageJson, files: checked.entries, integrity };
+  return { manifest: checked.manifest, packageJson: checked.packageJson, files: checked.entries, integrity, ...(digests === undefined ? {} : { written: writtenIndex(digests) }) };
 }
 
-async function assertAbsent(target: string, what: string): Promise<void> {
+/** The digests of the files written, keyed in code-unit order of their paths (the order of the store's index). */
+function writtenIndex(digests: Array<[string, string, number]>): NonNullable<UnpackResult['written']> {
+  const files: Record<string, string> = {};
+  const sizes: Record<string, number> = {};
+  for (const [path, digest, size] of digests.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    files[path] = digest;
+    sizes[path] = size;
+  }
+  return { files, sizes };
+}
+
+function assertAbsent(target: string, what: string): void {
   try {
-    await lstat(target);
+    lstatSync(target);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw fsError(e, target, 'check');

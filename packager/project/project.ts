@@ -455,26 +455,17 @@ function diffLocks(before: Lockfile | undefined, after: Lockfile): LockChange[] 
   return changes;
 }
 
-/** Fetches every locked component of every target into the store (bounded concurrency). */
 /**
- * `onFirst` is called once, when the first tarball is in hand or the first component is in
- * the store, whichever comes first: by then the first requests of every worker have gone out.
+ * Fetches every locked component of every target into the store (bounded concurrency).
+ * `onRequested` is called on the turn of the event loop after the fetch workers started, unless
+ * the fetch is over before: by then the first request of every worker has gone out (each reaches
+ * it without waiting on I/O, unless the home's download cache is looked into first).
  */
-async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectReporter, onFirst?: () => void): Promise<number> {
+async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectReporter, onRequested?: () => void): Promise<number> {
   checkLockPolicy(lock, session.client);
-  let first = onFirst;
-  const once = (): void => {
-    const f = first;
-    first = undefined;
-    f?.();
-  };
   const source: Parameters<typeof createStore>[0] = {
     tarball: (name, version, options) => session.client.tarball(name, version, options),
-    tarballToUnpack: async (name, version, options) => {
-      const fetched = await session.client.tarballToUnpack(name, version, options);
-      once();
-      return fetched;
-    },
+    tarballToUnpack: (name, version, options) => session.client.tarballToUnpack(name, version, options),
   };
   const store = createStore(source, { home: session.home, reporter: { info: (m) => reporter?.info?.(m), warn: (m) => reporter?.warn?.(m) } });
   const items = lockedEntries(lock);
@@ -496,11 +487,18 @@ async function fetchLocked(session: Session, lock: Lockfile, reporter?: ProjectR
         notCached.push(`${c.name}@${c.version}`);
       }
       done++;
-      once();
       reporter?.progress?.('fetching', done, items.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(8, items.length) }, worker));
+  // One worker per socket the HTTP agent keeps (16): a closure of up to 16 components has every
+  // tarball request out at once, so none waits for another component to unpack first.
+  const workers = Promise.all(Array.from({ length: Math.min(16, items.length) }, worker));
+  const requested = onRequested === undefined ? undefined : setImmediate(onRequested);
+  try {
+    await workers;
+  } finally {
+    if (requested !== undefined) clearImmediate(requested);
+  }
   if (notCached.length > 0) throw offlineMisses(notCached);
   return items.length;
 }
@@ -580,9 +578,9 @@ async function commit(
   const root = resolve(dir);
   // Fetch first: a closure that cannot be fetched is not written down. What the session
   // deferred (cache entries, seen records) is written before rumpkg.json and rumpkg.lock; the
-  // writes start once the first tarball is in hand — after the first request of every fetch
-  // worker has gone out, so they do not delay them — and wait on the disk while the components
-  // unpack.
+  // writes start once the first request of every fetch worker has gone out (so they do not
+  // delay them), and wait on the disk while the tarballs arrive and unpack (which take no turn
+  // of libuv's thread pool: store.ts, tarball.ts).
   let flushed: Promise<void> = Promise.resolve();
   const fetched = await fetchLocked(session, lock, options.reporter, () => {
     flushed = session.client.flush();

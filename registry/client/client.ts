@@ -106,11 +106,14 @@ export interface RegistryClient {
   /** Fetches and checks one tarball (see the module head for the policies). */
   tarball(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<Buffer>;
   /**
-   * `tarball` for a caller that unpacks the bytes anyway (the store): every check but IN-04,
-   * which is `checkPackageJson`, run on the package.json unpack read — one validation pass instead
-   * of two. The caller must call it before it puts anything unpacked in place.
+   * `tarball` for a caller that unpacks the bytes anyway and keeps them (the store): every check
+   * but IN-04, which is `checkPackageJson`, run on the package.json unpack read — one validation
+   * pass instead of two. The caller must call it before it puts anything unpacked in place.
+   * Downloaded bytes do not enter the download cache (the caller keeps them); `bytes`, a copy
+   * the caller kept, stands in for the download when it matches the registry's integrity —
+   * every check of the metadata still applies.
    */
-  tarballToUnpack(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }>;
+  tarballToUnpack(name: string, version: string, options?: { integrity?: string; tarball?: string; bytes?: Buffer }): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }>;
   publish(tgz: Uint8Array, options?: { registry?: string; tag?: string; token?: string }): Promise<ClientPublishResult>;
   yank(name: string, version: string, options?: { undo?: boolean; reason?: string; token?: string }): Promise<void>;
   search(words: string[], options?: { size?: number; scope?: string }): Promise<ClientSearchHit[]>;
@@ -266,7 +269,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   };
 
   /** The verified bytes of name@version and its registry metadata: every policy but IN-04. */
-  const fetchVerified = async (name: string, version: string, opts: { integrity?: string; tarball?: string }): Promise<{ id: string; bytes: Buffer; doc: PackumentVersion; sri: string }> => {
+  const fetchVerified = async (
+    name: string,
+    version: string,
+    opts: { integrity?: string; tarball?: string; kept?: Buffer; keep?: boolean },
+  ): Promise<{ id: string; bytes: Buffer; doc: PackumentVersion; sri: string }> => {
     const id = `${name}@${version}`;
     const { url: registryUrl } = registryFor(name);
     const backend = backendOf(registryUrl);
@@ -312,7 +319,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         });
       }
     }
-    const bytes = await backend.readTarball(id, name, version, doc, declared.sri);
+    const kept = opts.kept !== undefined && integrityOf(opts.kept) === declared.sri ? opts.kept : undefined;
+    const bytes = kept ?? (await backend.readTarball(id, name, version, doc, declared.sri, opts.keep === false ? { keep: false } : {}));
     verifyIntegrity(bytes, declared.sri, { what: id });
     return { id, bytes, doc, sri: declared.sri };
   };
@@ -324,8 +332,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return bytes;
   };
 
-  const tarballToUnpack = async (name: string, version: string, opts: { integrity?: string; tarball?: string } = {}): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }> => {
-    const { id, bytes, doc } = await fetchVerified(name, version, opts);
+  const tarballToUnpack = async (name: string, version: string, opts: { integrity?: string; tarball?: string; bytes?: Buffer } = {}): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }> => {
+    const { id, bytes, doc } = await fetchVerified(name, version, {
+      ...(opts.integrity === undefined ? {} : { integrity: opts.integrity }),
+      ...(opts.tarball === undefined ? {} : { tarball: opts.tarball }),
+      ...(opts.bytes === undefined ? {} : { kept: opts.bytes }),
+      keep: false,
+    });
     return { bytes, checkPackageJson: (pj) => checkManifestConfusion(id, doc, packageJsonRecord(pj, id)) };
   };
 

@@ -52,9 +52,10 @@ export interface RegistryBackend {
   tarballLocation(name: string, version: string, doc: PackumentVersion): string;
   /**
    * The bytes of the tarball of `doc` (`id` = name@version), which must match `integrity` (the
-   * facade verifies them again). HTTP: only from the registry's own origin (RG-03).
+   * facade verifies them again). HTTP: only from the registry's own origin (RG-03); downloaded
+   * bytes enter the download cache unless `keep` is false (the caller keeps them itself).
    */
-  readTarball(id: string, name: string, version: string, doc: PackumentVersion, integrity: string): Promise<Buffer>;
+  readTarball(id: string, name: string, version: string, doc: PackumentVersion, integrity: string, options?: { keep?: boolean }): Promise<Buffer>;
   /** Publishes a tarball whose package.json is `pj`; returns the registry as it may be shown. */
   publish(bytes: Buffer, pj: Record<string, unknown>, options: { tag: string; token?: string }): Promise<{ registry: string }>;
   yank(name: string, version: string, options: { undo: boolean; reason?: string; token?: string }): Promise<void>;

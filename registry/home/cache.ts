@@ -1,8 +1,9 @@
 /**
  * `rumpkg cache ls|verify|clean` over the two caches of a rumpkg home: the download cache
- * (`<home>/cache`, npm's cacache: HTTP packuments and tarballs, content-addressed and verified by
- * cacache on every read) and the store of unpacked components (`<home>/store`,
- * registry/store.ts). Nothing here prints; the CLI renders the results.
+ * (`<home>/cache`, npm's cacache: HTTP packuments and tarballs — not those the store keeps with
+ * its entries —, content-addressed and verified by cacache on every read) and the store of
+ * unpacked components (`<home>/store`, registry/store.ts; `verify` evicts a damaged entry but
+ * keeps its tarball when that still matches). Nothing here prints; the CLI renders the results.
  *
  * cacache is loaded on first use (`loadCacache`), not at start-up: commands that never touch the
  * download cache (a no-op install, build, run) do not pay for it.

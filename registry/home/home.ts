@@ -4,7 +4,8 @@
  *
  *   config.json       scope → registry URL (the default `@rump` → `file:<home>/registry`)
  *   credentials.json  registry → token, mode 0600 from the moment it exists
- *   cache/            the download cache, npm's cacache (packuments and tarballs fetched over HTTP);
+ *   cache/            the download cache, npm's cacache (packuments fetched over HTTP, and tarballs
+ *                     other than those the store keeps with its entries);
  *                     cache/prints: the audit's archive facts by archive sha256 (packager/audit/evidence.ts)
  *   store/            unpacked components, content-addressed by integrity (registry/store.ts)
  *   tmp/              staging for atomic writes; leftovers are removed by the next run
@@ -17,7 +18,7 @@ import { readdirSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fsError, processAlive } from '../../components/index.js';
+import { fsError, isRumpkgError, processAlive } from '../../components/index.js';
 
 interface HomePaths {
   root: string;
@@ -104,25 +105,53 @@ async function cleanTempDir(dir: string, maxAge: number): Promise<number> {
 }
 
 /**
+ * Directories this process has created or found and swept of dead writers' temp files (one
+ * sweep per directory per process: a cold `rumpkg add` writes some 25 RG-01 records into one).
+ * Each holds the promise of its preparation, so concurrent first writes share one.
+ */
+const prepared = new Map<string, Promise<void>>();
+
+function prepareDir(dir: string): Promise<void> {
+  let p = prepared.get(dir);
+  if (p === undefined) {
+    p = (async () => {
+      try {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw fsError(e, dir, 'create');
+      }
+      // CA-01: temp files a killed writer left in this directory (`.<file>.<pid>.<hex>.tmp`, the
+      // pid gone) are removed by the first write there of the next process.
+      for (const f of await readdir(dir).catch(() => [] as string[])) {
+        const pid = Number(/^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(f)?.[1]);
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
+      }
+    })();
+    prepared.set(dir, p);
+    p.catch(() => prepared.delete(dir));
+  }
+  return p;
+}
+
+/**
  * Writes `data` to `path` atomically: a temp file in the same directory, created with `mode`
- * from the start (never a window with wider permissions), fsync, rename (CA-01).
+ * from the start (never a window with wider permissions), fsync, rename (CA-01). A directory
+ * that went away since this process prepared it is created again.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   const dir = dirname(path);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw fsError(e, dir, 'create');
-  }
+  await prepareDir(dir);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  // CA-01: temp files a killed writer left in this directory (`.<file>.<pid>.<hex>.tmp`, the
-  // pid gone) are removed by the next write there.
-  for (const f of await readdir(dir).catch(() => [] as string[])) {
-    const pid = Number(/^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(f)?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) await unlink(join(dir, f)).catch(() => undefined);
-  }
   try {
-    const fh = await open(tmp, 'wx', options.mode ?? 0o644);
+    let fh;
+    try {
+      fh = await open(tmp, 'wx', options.mode ?? 0o644);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      prepared.delete(dir);
+      await prepareDir(dir);
+      fh = await open(tmp, 'wx', options.mode ?? 0o644);
+    }
     try {
       await fh.writeFile(data);
       await fh.sync();
@@ -132,6 +161,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
-    throw fsError(e, path, 'write');
+    throw isRumpkgError(e) ? e : fsError(e, path, 'write');
   }
 }

@@ -5,6 +5,15 @@
  *   <home>/store/<hex>/index.json   { storeVersion, name, version, integrity, files: {path: sha256},
  *                                     sizes: {path: bytes} }
  *   <home>/store/<hex>/pkg/…        the component's files (package.json, lib/<target>/*.a …)
+ *   <home>/store/<hex>/package.tgz  the tarball it was unpacked from (the verified bytes)
+ *
+ * The kept tarball is what serves a rebuild without the network (`--offline` too): an entry
+ * whose files are damaged is rebuilt from it when it still hashes to the entry's integrity, and
+ * eviction (here, `cache verify`) keeps it — a directory holding only it is no entry (`has`,
+ * `lookup`, `list` and `verify` pass it by), just the bytes the next build of that integrity
+ * starts from. Either way the tarball goes through the source with every registry check
+ * (`TarballSource.tarballToUnpack`'s `bytes`), as a downloaded one would. So the download cache
+ * never holds a copy of what the store keeps.
  *
  * An entry is built in `<home>/tmp/` and renamed into place in one step, so a crash leaves the
  * old state or the new one (CA-01); when two runs race, the first rename wins and the loser
@@ -21,9 +30,9 @@
  * tarball (sizes, not mtimes), so two runs build byte-identical stores (CA-02).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
 import { RumpkgError, fsError, isRumpkgError, parseIntegrity, parseJsonDocument, unpackComponent } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
 
@@ -75,7 +84,29 @@ interface StoreOptions {
  */
 export interface TarballSource {
   tarball(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<Buffer>;
-  tarballToUnpack?(name: string, version: string, options?: { integrity?: string; tarball?: string }): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }>;
+  tarballToUnpack?(
+    name: string,
+    version: string,
+    options?: { integrity?: string; tarball?: string; bytes?: Buffer },
+  ): Promise<{ bytes: Buffer; checkPackageJson(packageJson: unknown): void }>;
+}
+
+/** The file of an entry that holds the tarball it was unpacked from. */
+const KEPT_TARBALL = 'package.tgz';
+
+/** The kept tarball of the entry directory `dir` (named by its hex key) when its bytes still hash to that key. */
+function readKeptTarball(dir: string, key: string): Buffer | undefined {
+  try {
+    const bytes = readFileSync(join(dir, KEPT_TARBALL));
+    return createHash('sha512').update(bytes).digest('hex') === key ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A directory of the store that holds only a kept tarball (what eviction leaves), not an entry. */
+function isKeptTarballOnly(dir: string, key: string): boolean {
+  return !existsSync(join(dir, 'index.json')) && !existsSync(join(dir, 'pkg')) && readKeptTarball(dir, key) !== undefined;
 }
 
 /** `sha512-<base64>` → hex, the directory name of the entry. */
@@ -184,7 +215,11 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     await writeFileAtomic(join(dir, 'index.json'), `${JSON.stringify(upgraded, null, 2)}\n`).catch(() => undefined);
   };
 
-  const evict = async (dir: string): Promise<void> => {
+  /**
+   * Removes the entry `dir`; with `keepTarball`, its kept tarball — when it still hashes to the
+   * entry's key — is put back alone, in one rename (best effort: failing that, it goes too).
+   */
+  const evict = async (dir: string, opts: { keepTarball?: boolean } = {}): Promise<void> => {
     const away = join(paths.tmp, `evict-${process.pid}-${randomBytes(6).toString('hex')}`);
     await mkdir(paths.tmp, { recursive: true });
     try {
@@ -193,53 +228,88 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
     }
+    if (opts.keepTarball === true && readKeptTarball(away, basename(dir)) !== undefined) {
+      const staging = join(paths.tmp, `store-${process.pid}-${randomBytes(8).toString('hex')}`);
+      try {
+        mkdirSync(staging);
+        renameSync(join(away, KEPT_TARBALL), join(staging, KEPT_TARBALL));
+        renameSync(staging, dir);
+      } catch {
+        rmSync(staging, { recursive: true, force: true });
+      }
+    }
     await rm(away, { recursive: true, force: true });
   };
 
-  /** Builds the entry in tmp/ and renames it into place; true when this run's entry is the one in place. */
-  const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined): Promise<boolean> => {
+  /**
+   * Builds the entry in tmp/ and renames it into place; true when this run's entry is the one in
+   * place. Its file system calls are synchronous (a few small local calls per component, which
+   * through libuv's thread pool would queue behind the session's cache writes).
+   */
+  const build = async (name: string, version: string, integrity: string, dir: string, tarball: string | undefined, kept?: Buffer): Promise<boolean> => {
     const where = { integrity, ...(tarball === undefined ? {} : { tarball }) };
-    const fetched = source.tarballToUnpack === undefined ? { bytes: await source.tarball(name, version, where), checkPackageJson: undefined } : await source.tarballToUnpack(name, version, where);
+    const fetched =
+      source.tarballToUnpack === undefined
+        ? { bytes: await source.tarball(name, version, where), checkPackageJson: undefined }
+        : await source.tarballToUnpack(name, version, { ...where, ...(kept === undefined ? {} : { bytes: kept }) });
     const tgz = fetched.bytes;
     // The pid in the name lets the next run remove what a killed run left (home.ts cleanStaleTemp).
     const staging = join(paths.tmp, `store-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
-      await mkdir(paths.tmp, { recursive: true });
+      mkdirSync(paths.tmp, { recursive: true });
       // Not recursive: a read-only home then fails with EROFS/EACCES, not a misleading ENOENT.
-      await mkdir(staging);
+      mkdirSync(staging);
     } catch (e) {
       throw fsError(e, paths.tmp, 'create a staging directory in');
     }
     try {
-      // unpackComponent verifies the integrity, validates every header, and writes the package root.
-      const unpacked = await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}` });
+      // unpackComponent verifies the integrity, validates every header, and writes the package
+      // root; the index is made of the digests of the bytes it wrote (what hashing the tree
+      // back would give).
+      const unpacked = await unpackComponent(tgz, join(staging, 'pkg'), { integrity, what: `${name}@${version}`, digests: true });
       fetched.checkPackageJson?.(unpacked.packageJson);
-      const sizes: Record<string, number> = {};
-      const files = hashTree(join(staging, 'pkg'), sizes);
+      const { files, sizes } = unpacked.written as NonNullable<typeof unpacked.written>;
       const index: StoreIndex = { storeVersion: 1, name, version, integrity, files, sizes };
-      // The staging directory is private and becomes the entry in one rename: a plain write is
+      // The staging directory is private and becomes the entry in one rename: plain writes are
       // as atomic here as a temp file + rename would be.
-      try {
-        await writeFile(join(staging, 'index.json'), `${JSON.stringify(index, null, 2)}\n`, { flag: 'wx' });
-      } catch (e) {
-        throw fsError(e, join(staging, 'index.json'), 'write');
+      for (const [file, data] of [
+        [KEPT_TARBALL, tgz],
+        ['index.json', `${JSON.stringify(index, null, 2)}\n`],
+      ] as const) {
+        try {
+          writeFileSync(join(staging, file), data, { flag: 'wx' });
+        } catch (e) {
+          throw fsError(e, join(staging, file), 'write');
+        }
       }
       try {
-        await mkdir(paths.store, { recursive: true });
+        mkdirSync(paths.store, { recursive: true });
       } catch (e) {
         throw fsError(e, paths.store, 'create');
       }
       try {
-        await rename(staging, dir);
+        renameSync(staging, dir);
         return true;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw fsError(e, dir, 'move a new entry into');
-        // Another run won the race; its entry is checked by the caller.
+      }
+      // What holds the place is a kept tarball alone (it stays until an entry replaces it, so a
+      // build that fails keeps it), or another run's entry, which won the race and is checked by
+      // the caller.
+      if (!isKeptTarballOnly(dir, basename(dir))) return false;
+      const away = join(paths.tmp, `evict-${process.pid}-${randomBytes(6).toString('hex')}`);
+      try {
+        renameSync(dir, away);
+        renameSync(staging, dir);
+        return true;
+      } catch {
         return false;
+      } finally {
+        rmSync(away, { recursive: true, force: true });
       }
     } finally {
-      await rm(staging, { recursive: true, force: true });
+      rmSync(staging, { recursive: true, force: true });
     }
   };
 
@@ -261,22 +331,29 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     } catch {
       present = false;
     }
+    // The tarball a damaged entry (or an evicted one) kept: the first build starts from it, and
+    // it stays in place until a new entry replaces it.
+    let kept: Buffer | undefined;
     if (present) {
-      const sizes: Record<string, number> = {};
-      const read: { index?: StoreIndex } = {};
-      const problem = check(dir, opts.integrity, sizes, read);
-      if (problem === undefined) {
-        checkIdentity(dir, name, version, read.index);
-        await addSizes(dir, sizes, read.index);
-        return join(dir, 'pkg');
+      if (isKeptTarballOnly(dir, key)) kept = readKeptTarball(dir, key);
+      else {
+        const sizes: Record<string, number> = {};
+        const read: { index?: StoreIndex } = {};
+        const problem = check(dir, opts.integrity, sizes, read);
+        if (problem === undefined) {
+          checkIdentity(dir, name, version, read.index);
+          await addSizes(dir, sizes, read.index);
+          return join(dir, 'pkg');
+        }
+        kept = readKeptTarball(dir, key);
+        options.reporter?.warn?.(`store entry of ${id} is damaged (${problem}); evicting and ${kept === undefined ? 'refetching' : 'unpacking its kept tarball again'}`);
+        await evict(dir, { keepTarball: true });
       }
-      options.reporter?.warn?.(`store entry of ${id} is damaged (${problem}); evicting and refetching`);
-      await evict(dir);
     }
     for (let attempt = 0; attempt < 2; attempt++) {
       let ours: boolean;
       try {
-        ours = await build(name, version, opts.integrity, dir, opts.tarball);
+        ours = await build(name, version, opts.integrity, dir, opts.tarball, attempt === 0 ? kept : undefined);
       } catch (e) {
         if (attempt === 0 && isRumpkgError(e) && (e.code === 'E_INTEGRITY' || e.code === 'E_CACHE')) continue;
         throw e;
@@ -322,8 +399,11 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       return { checked: 0, problems: [] };
     }
     const problems: StoreProblem[] = [];
+    let checked = 0;
     for (const key of keys) {
       const dir = join(paths.store, key);
+      if (isKeptTarballOnly(dir, key)) continue;
+      checked++;
       const index = readIndex(dir);
       let problem = check(dir);
       if (problem === undefined && index !== undefined) {
@@ -335,10 +415,10 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       }
       if (problem !== undefined) {
         problems.push({ key, ...(index === undefined ? {} : { name: index.name, version: index.version }), problem });
-        if (opts.evict === true) await evict(dir);
+        if (opts.evict === true) await evict(dir, { keepTarball: true });
       }
     }
-    return { checked: keys.length, problems };
+    return { checked, problems };
   };
 
   const lookup = (name: string, version: string, opts: { integrity: string }): string | undefined => {

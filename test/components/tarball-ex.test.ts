@@ -7,6 +7,7 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrityOf, isRumpkgError, readTarballEntries, unpackComponent, type ErrorCode, type TarLimits } from '../../components/index.js';
@@ -319,5 +320,65 @@ describe('memory budget (limits.replayBytes)', () => {
     }
     await expectRejected(evil(file('package/big', Buffer.alloc(300_000)), file('package/../../canary.txt', 'pwned')), 'E_TAR_PATH', '../../canary.txt', { limits: { replayBytes: 1024 } });
     await expectRejected(evil(file('package/a', 'x'), file('package/A', 'y')), 'E_TAR_COLLISION', 'package/A', { limits: { replayBytes: 600 } });
+  });
+});
+
+describe('one call or streaming (limits.oneCallBytes)', () => {
+  // Every tarball here is a few KiB: `oneCallBytes: 0` sends it down the streaming path (gunzip
+  // stream, integrity hashed off the main thread) that larger tarballs take by default.
+  const paths: Array<[string, Partial<TarLimits>]> = [
+    ['one call', {}],
+    ['streaming', { oneCallBytes: 0 }],
+  ];
+  it.each(paths)('%s: the same files, integrity and refusals', async (_, limits) => {
+    const tgz = evil(file('package/data.bin', Buffer.alloc(70_000, 3)));
+    const sb = sandbox();
+    const r = await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz), limits });
+    expect(r.integrity).toBe(integrityOf(tgz));
+    expect(readFileSync(join(sb.out, 'data.bin')).equals(Buffer.alloc(70_000, 3))).toBe(true);
+    const bomb = gzipSync(buildTar([...componentEntries(), file('package/zeros', Buffer.alloc(40 * 1024 * 1024))]), { level: 9 });
+    expect((await expectRejected(bomb, 'E_TAR_LIMIT', 'gzip bomb', { limits })).message).toMatch(/ratio limit 200/);
+    await expectRejected(evil(file('package/data', Buffer.alloc(64 * 1024, 7))), 'E_TAR_LIMIT', 'decompresses to more than', { limits: { ...limits, maxDecompressedSize: 32 * 1024 } });
+    await expectRejected(tgz.subarray(0, tgz.length - 20), 'E_TAR_CORRUPT', 'invalid gzip data', { limits });
+    const other = integrityOf(Buffer.from('something else'));
+    for (const bad of [tgz, bomb, tgz.subarray(0, tgz.length - 20)]) {
+      await expect(unpackComponent(bad, join(sb.base, 'x'), { integrity: other, limits })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+    }
+    await expect(unpackComponent(tgz, join(sb.base, 'x'), { integrity: 'sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=', limits })).rejects.toMatchObject({ code: 'E_INTEGRITY_WEAK' });
+    expect(existsSync(join(sb.base, 'x'))).toBe(false);
+  });
+  it('the threshold is the compressed size: one byte over it streams, with the same result', async () => {
+    const tgz = evil(file('package/data.bin', 'q'.repeat(5000)));
+    const results = [];
+    for (const oneCallBytes of [tgz.length, tgz.length - 1]) {
+      const sb = sandbox();
+      const r = await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz), limits: { oneCallBytes }, digests: true });
+      results.push({ ...r, tree: readdirSync(sb.out, { recursive: true }).sort() });
+    }
+    expect(results[1]).toEqual(results[0]);
+  });
+});
+
+describe('digests of what was written', () => {
+  it('gives the sha256 and size of every file written, keyed in path order — what reading the tree back gives', async () => {
+    const tgz = evil(file('package/z.bin', Buffer.alloc(3000, 9)), file('package/sub/a.txt', 'alpha'), file('package/empty', ''));
+    const sb = sandbox();
+    const r = await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz), digests: true });
+    const files = (readdirSync(sb.out, { recursive: true, withFileTypes: true }) as Array<{ isFile(): boolean; parentPath: string; name: string }>)
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name).slice(sb.out.length + 1))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(files).toContain('sub/a.txt');
+    expect(files).toContain('empty');
+    expect(Object.keys(r.written?.files ?? {})).toEqual(files);
+    expect(Object.keys(r.written?.sizes ?? {})).toEqual(files);
+    for (const f of files) {
+      const bytes = readFileSync(join(sb.out, f));
+      expect(r.written?.files[f]).toBe(`sha256-${createHash('sha256').update(bytes).digest('base64')}`);
+      expect(r.written?.sizes[f]).toBe(bytes.length);
+    }
+    // Without `digests` nothing is computed.
+    const sb2 = sandbox();
+    expect((await unpackComponent(tgz, sb2.out, { integrity: integrityOf(tgz) })).written).toBeUndefined();
   });
 });
