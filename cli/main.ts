@@ -6,10 +6,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { cliVersion } from './version.js';
-import { registerAll } from './commands/index.js';
+import { registerAll, registerOnly } from './commands/index.js';
 
-/** The commander tree of every command (also what docs/commands.md is generated from). */
-export function createProgram(): Command {
+/**
+ * The commander tree of every command (also what docs/commands.md is generated from), or with
+ * `only`, of that one command when it is a command's name (the tree a run of that command needs).
+ */
+export function createProgram(only?: string): Command {
   const program = new Command('rumpkg')
     .description('package manager for rump kernel components: publish, resolve, package and audit NetBSD drivers')
     .addHelpText('beforeAll', () => `rumpkg ${cliVersion()}\n`)
@@ -20,9 +23,20 @@ export function createProgram(): Command {
     .option('--cwd <dir>', 'run as if started in DIR')
     .showSuggestionAfterError()
     .exitOverride();
-  registerAll(program);
+  if (only === undefined || !registerOnly(program, only)) registerAll(program);
   for (const c of program.commands) c.exitOverride();
   return program;
+}
+
+/** The command a run names: the first word that is not a global option (`--cwd` takes a value). */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--cwd') i++;
+    else if (a === '--') return undefined;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
 }
 
 function wantsJson(argv: string[]): boolean {
@@ -37,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${cliVersion()}\n`);
     return 0;
   }
-  const program = createProgram();
+  const program = createProgram(commandWord(argv));
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

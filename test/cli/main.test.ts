@@ -4,7 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.js';
+import type { Command } from 'commander';
+import { createProgram, main } from '../../cli/main.js';
 
 let out = '';
 let err = '';
@@ -59,4 +60,33 @@ describe('rumpkg', () => {
     expect(doc.error.code).toBe('E_NOT_FOUND');
     expect(doc.error.hint).toMatch(/rumpkg init/);
   });
+
+  it('a run builds only its command, identical to that command in the whole tree; unknown words still get a suggestion', async () => {
+    // Every command's and subcommand's help text and options, recursively.
+    const shape = (c: Command): unknown => ({
+      name: c.name(),
+      aliases: c.aliases(),
+      help: c.helpInformation(),
+      options: c.options.map((o) => o.flags),
+      commands: c.commands.map(shape),
+    });
+    const full = createProgram();
+    const names = full.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+    expect(names.length).toBeGreaterThan(30);
+    for (const name of names) {
+      const one = createProgram(name);
+      const want = full.commands.filter((c) => c.name() === name || c.aliases().includes(name));
+      const got = one.commands.filter((c) => c.name() === name || c.aliases().includes(name));
+      expect(got.map(shape), name).toEqual(want.map(shape));
+      // Only the registration that defines the command ran (login.ts registers a pair).
+      expect(one.commands.length, name).toBeLessThanOrEqual(2);
+    }
+    expect(createProgram('help').commands.length).toBe(full.commands.length);
+    expect(createProgram('frobnicate').commands.length).toBe(full.commands.length);
+    expect(await main(['biuld'])).toBe(2);
+    expect(err).toMatch(/Did you mean build\?/);
+    // The command word is found behind global options, --cwd's value skipped.
+    expect(await main(['--json', '--cwd', 'build', 'frobnicate'])).toBe(2);
+  });
 });
+
