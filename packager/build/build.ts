@@ -27,8 +27,9 @@
  * - Next to the image the build leaves `<output>.map` (the linker map, for `rumpkg size`).
  * - With `objectCache` (the CLI: `$RUMPKG_HOME/objects`), a compile or `--redefine-sym` step
  *   whose exact inputs ran before writes the outputs it wrote then instead of running
- *   (object-cache.ts: what the key holds, why a damaged entry is only a miss); the link and the
- *   manifest embedding always run. `--force` ignores the stamp, not the object cache.
+ *   (object-cache.ts: what the key holds, why a damaged entry is only a miss); the link (and an
+ *   objcopy embedding of the manifest, where the plan has one) always runs. `--force` ignores
+ *   the stamp, not the object cache.
  * - Every document is read by its one validated reader (components/documents): rumpkg.json,
  *   rumpkg.lock and each component's package.json — whose archive, objects, linker script,
  *   ldflags and abiFlags reach the file system and the compiler's and linker's command lines, so
@@ -70,6 +71,7 @@ import { renderGlue } from './glue.js';
 import { checkPortForwards, planImageManifest, renderImageManifest } from './image-manifest.js';
 import { checkRumprunConfig, renderRumprunGlue, rumprunProgramNames } from './rumprun.js';
 import { planLink, type LinkPlan, type PlanFile, type PlanStep } from './link-plan.js';
+import { renderManifestObject } from './manifest-object.js';
 import { elfMachineName, parseTarget } from './targets.js';
 import { findToolchain, type ResolvedToolchain } from './toolchain.js';
 import { ObjectCache, cacheableOutputs, stepKey, type CacheEntry } from './object-cache.js';
@@ -804,6 +806,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       plan.files.map((f) => {
         const p = join(dir, f.path);
         if (f.role === 'include-dir') return symlink(f.from as string, p, 'dir');
+        if (f.role === 'manifest-object') return writeFile(p, renderManifestObject(f.content ?? '', plan.target), { mode: 0o600 });
         if (f.from === undefined) return writeFile(p, f.content ?? '', { mode: 0o600 });
         return inputs.kind === 'checked' ? writeFile(p, inputs.contents.get(f.path)!, { mode: 0o600 }) : copyFile(f.from, p);
       }),
