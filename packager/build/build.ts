@@ -2,6 +2,16 @@
  * Building an image: plan (link-plan.ts), check the inputs, execute the plan in a private
  * temporary directory, then replace the image atomically (RELIABILITY.md CA-07).
  *
+ * The link starts before the inputs are proven (`buildImageSpeculatively`): the staged copies
+ * are read back, hashed and checked, the store entries re-hashed against their index (IN-08,
+ * the digests of the staged copies standing in for the archives) and object-cache hits checked
+ * against the headers they recorded while the linker runs; nothing is written and no step's
+ * failure is reported before all of that passed. A failed check discards that build, which
+ * wrote nothing, and the verified path runs as it always has: store entries verified (a damaged
+ * one evicted and refetched), every input read and checked before any tool runs, each fault
+ * reported with its typed error. So the checks and errors below are unchanged; only when they
+ * run moved.
+ *
  * Guarantees:
  * - The image at `output` is only ever replaced by `rename(2)` of a complete file written next to
  *   it; a failure or SIGINT/SIGKILL at any phase leaves the previous image byte-identical. The
@@ -12,13 +22,14 @@
  *   input file, plus the image's own hash. When they all match, no tool runs.
  * - Typed errors: a missing archive (E_NOT_FOUND, names the component and path), a corrupted
  *   archive (E_ELF), a missing tool (E_TOOLCHAIN), an object for the wrong architecture (E_ARCH,
- *   checked before linking), a compile failure (E_BUILD) and a link failure (E_LINK, with the
+ *   reported before any link error), a compile failure (E_BUILD) and a link failure (E_LINK, with the
  *   undefined symbols and the component whose archive references them).
  * - Next to the image the build leaves `<output>.map` (the linker map, for `rumpkg size`).
  * - With `objectCache` (the CLI: `$RUMPKG_HOME/objects`), a compile or `--redefine-sym` step
  *   whose exact inputs ran before writes the outputs it wrote then instead of running
- *   (object-cache.ts: what the key holds, why a damaged entry is only a miss); the link and the
- *   manifest embedding always run. `--force` ignores the stamp, not the object cache.
+ *   (object-cache.ts: what the key holds, why a damaged entry is only a miss); the link (and an
+ *   objcopy embedding of the manifest, where the plan has one) always runs. `--force` ignores
+ *   the stamp, not the object cache.
  * - Every document is read by its one validated reader (components/documents): rumpkg.json,
  *   rumpkg.lock and each component's package.json — whose archive, objects, linker script,
  *   ldflags and abiFlags reach the file system and the compiler's and linker's command lines, so
@@ -28,7 +39,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
@@ -60,9 +71,10 @@ import { renderGlue } from './glue.js';
 import { checkPortForwards, planImageManifest, renderImageManifest } from './image-manifest.js';
 import { checkRumprunConfig, renderRumprunGlue, rumprunProgramNames } from './rumprun.js';
 import { planLink, type LinkPlan, type PlanFile, type PlanStep } from './link-plan.js';
+import { renderManifestObject } from './manifest-object.js';
 import { elfMachineName, parseTarget } from './targets.js';
 import { findToolchain, type ResolvedToolchain } from './toolchain.js';
-import { ObjectCache, cacheableOutputs, stepKey } from './object-cache.js';
+import { ObjectCache, cacheableOutputs, stepKey, type CacheEntry } from './object-cache.js';
 
 /** Progress and notes from a build (the CLI's Reporter fits). */
 interface BuildReporter {
@@ -668,7 +680,6 @@ async function checkImageUpToDate(options: BuildImageOptions): Promise<BuildResu
 
 /** Plans and (unless dryRun) builds one image. */
 export async function buildImage(options: BuildImageOptions): Promise<BuildResult> {
-  const reporter = options.reporter ?? quiet;
   if (options.dryRun === true) {
     const { plan } = await planBuild(options);
     return { target: options.target, plan, image: plan.destination, dryRun: true, upToDate: false };
@@ -676,47 +687,154 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
   // Read and check every input before anything runs.
   const prepared = await prepareBuild(options);
   const { plan, toolchain, staged, contents, key } = prepared;
-  const image = plan.destination;
-  const stampPath = `${image}.stamp`;
-  const mapPath = `${image}.map`;
   if (options.force !== true) {
     const current = upToDateResult(options, prepared);
     if (current !== undefined) return current;
   }
   for (const f of staged) checkInput(f, contents.get(f.path)!, options.target);
+  return (await executePlan(options, plan, toolchain, { kind: 'checked', contents, key }))!;
+}
 
+/**
+ * What the plan's staged inputs are before the steps run:
+ * - `checked`: read, hashed and checked (`checkInput`) by prepareBuild; staged from those bytes.
+ * - `speculative`: copied into the build directory by the kernel, then — while the link runs —
+ *   read back from there, hashed and checked, and `verify` is asked whether those digests
+ *   (absolute `from` path → sha256 hex of the staged copy) are what the store recorded.
+ */
+type StagedInputs = { kind: 'checked'; contents: Map<string, Buffer>; key: string } | { kind: 'speculative'; verify: (known: ReadonlyMap<string, string>) => boolean };
+
+/**
+ * Plans and builds one image over component directories that are not verified yet, verifying
+ * them while the plan's steps run: the staged copies are hashed and checked (checkInput), `verify`
+ * compares the digests with the store's record, and object-cache hits are checked against the
+ * headers they recorded. Undefined — nothing written but the build directory, removed again —
+ * when any of it fails, or planning or staging does: the caller then takes the verified path
+ * (`buildImage` over verified directories), which repairs what it can and reports the rest
+ * with its typed errors. When every check passes, the result is exactly that path's: the same
+ * plan, the same staged bytes, the same stamp key, the same image. A step's failure is reported
+ * only after the checks passed (a damaged archive must not pass for a link error).
+ */
+async function buildImageSpeculatively(options: BuildImageOptions, verify: (known: ReadonlyMap<string, string>) => boolean): Promise<BuildResult | undefined> {
+  let planned: Awaited<ReturnType<typeof planBuild>>;
+  try {
+    planned = await planBuild(options);
+  } catch (e) {
+    if (isRumpkgError(e)) return undefined;
+    throw e;
+  }
+  return executePlan(options, planned.plan, planned.toolchain, { kind: 'speculative', verify });
+}
+
+const isLinkStep = (step: PlanStep): boolean => step.args.includes('image.linked') && step.args.includes('-o');
+
+/** Stages the inputs, runs the plan's steps and replaces the image, the map and the stamp. */
+async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain: ResolvedToolchain, inputs: StagedInputs): Promise<BuildResult | undefined> {
+  const reporter = options.reporter ?? quiet;
+  const image = plan.destination;
+  const stampPath = `${image}.stamp`;
+  const mapPath = `${image}.map`;
+  const staged = plan.files.filter((f) => f.from !== undefined);
   const outDir = dirname(image);
   try {
     mkdirSync(outDir, { recursive: true });
   } catch (e) {
+    if (inputs.kind === 'speculative') return undefined;
     throw fsError(e, outDir, 'create directory');
   }
-  // Leftovers of killed builds (other pids) are swept while this build runs.
-  const sweeping = cleanLeftovers(outDir);
   const stores: Array<Promise<void>> = [];
+  let sweeping: Promise<void> | undefined;
   let removing: Promise<void> | undefined;
   let dir: string;
   try {
     dir = await mkdtemp(join(tmpdir(), `rumpkg-build-${process.pid}-`));
   } catch (e) {
-    await sweeping;
+    if (inputs.kind === 'speculative') return undefined;
     throw e;
   }
+  const cache = options.objectCache === undefined ? undefined : new ObjectCache(options.objectCache);
+  // Object-cache hits whose recorded headers are still to be re-hashed (speculative only).
+  const hits: CacheEntry[] = [];
+  let readingHeaders: Promise<Record<string, string>> | undefined;
+  /** The stamp key once every check passed; undefined when one failed (speculative only). */
+  const checkStaged = async (): Promise<string | undefined> => {
+    if (inputs.kind === 'checked') return inputs.key;
+    try {
+      const hashes: string[] = [];
+      const known = new Map<string, string>();
+      for (const f of staged) {
+        const from = f.from as string;
+        if (f.role === 'include-dir') {
+          if (!statSync(from).isDirectory()) return undefined;
+          hashes.push(`${f.path}:${sha256(`dir:${from}`)}`);
+          continue;
+        }
+        const bytes = await readFile(join(dir, f.path));
+        const digest = sha256(bytes);
+        known.set(from, digest);
+        hashes.push(`${f.path}:${digest}`);
+        checkInput(f, bytes, options.target);
+      }
+      if (!hits.every((h) => cache!.depsCurrent(h.deps, dir))) return undefined;
+      if (!verify(known)) return undefined;
+      return stampKey(plan, toolchain, hashes);
+    } catch (e) {
+      if (isRumpkgError(e) || (e as NodeJS.ErrnoException).code !== undefined) return undefined;
+      throw e;
+    }
+  };
+  const { verify } = inputs.kind === 'speculative' ? inputs : { verify: () => true };
+  // Started when the link starts (the compiles are done then): the checks, the header digests
+  // for the stamp and the sweep of leftovers run while the linker works.
+  let checking: Promise<string | undefined> | undefined;
+  const startChecks = (): Promise<string | undefined> => {
+    if (checking !== undefined) return checking;
+    sweeping = cleanLeftovers(outDir);
+    checking = checkStaged();
+    return checking;
+  };
+  // Progress is held back until the checks passed: a build that falls back reports once.
+  const held: Array<() => void> = [];
+  const say = (fn: () => void): void => {
+    if (inputs.kind === 'checked') fn();
+    else held.push(fn);
+  };
   try {
     // The directories first, then every file written side by side.
     for (const d of [...new Set(['obj', ...plan.files.map((f) => dirname(f.path))])].sort()) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
-    await Promise.all(
+    const staging = await Promise.allSettled(
       plan.files.map((f) => {
         const p = join(dir, f.path);
         if (f.role === 'include-dir') return symlink(f.from as string, p, 'dir');
-        return writeFile(p, f.from !== undefined ? contents.get(f.path)! : (f.content ?? ''), { mode: 0o600 });
+        if (f.role === 'manifest-object') return writeFile(p, renderManifestObject(f.content ?? '', plan.target), { mode: 0o600 });
+        if (f.from === undefined) return writeFile(p, f.content ?? '', { mode: 0o600 });
+        return inputs.kind === 'checked' ? writeFile(p, inputs.contents.get(f.path)!, { mode: 0o600 }) : copyFile(f.from, p);
       }),
     );
-    const cache = options.objectCache === undefined ? undefined : new ObjectCache(options.objectCache);
+    const unstaged = staging.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (unstaged !== undefined) {
+      // A speculative build that cannot copy an input (gone, unreadable) leaves it to the verified path.
+      if (inputs.kind === 'speculative') return undefined;
+      throw unstaged.reason;
+    }
     const run = async (step: PlanStep): Promise<RunResult> => {
-      if (cache === undefined || cacheableOutputs(step) === undefined) return runStep(step, dir, toolchain);
+      if (cache === undefined || cacheableOutputs(step) === undefined) {
+        const running = runStep(step, dir, toolchain);
+        if (isLinkStep(step)) {
+          void startChecks();
+          // The compiles are done: their dependency files name the headers the stamp records.
+          if (plan.files.some((f) => f.role === 'include-dir')) (readingHeaders = readHeaderDeps(plan, dir)).catch(() => undefined);
+        }
+        return running;
+      }
       const key = stepKey(step, dir, toolchain);
-      const hit = cache.lookup(key, dir);
+      let hit: Map<string, Buffer> | undefined;
+      if (inputs.kind === 'checked') hit = cache.lookup(key, dir);
+      else {
+        const entry = cache.lookupOutputs(key);
+        if (entry !== undefined) hits.push(entry);
+        hit = entry?.outputs;
+      }
       if (hit !== undefined) {
         await Promise.all([...hit].map(([p, b]) => writeFile(join(dir, p), b, { mode: 0o600 })));
         return { code: 0, signal: null, output: '', cached: true };
@@ -726,52 +844,75 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildResul
       return r;
     };
     let done = 0;
-    await runSteps(plan, run, (step, r) => {
-      if (r.code === 0) {
-        done++;
-        reporter.progress?.('build', done, plan.steps.length);
-        reporter.info(`${step.description}${r.cached === true ? ' (object cache)' : ''}: ${[...step.command, ...step.args].join(' ')}`);
-        return;
-      }
-      if (r.signal !== null) throw new RumpkgError('E_BUILD', `${step.command[0]} was killed by ${r.signal} (${step.description})`, { context: { step: step.description } });
-      if (step.args.includes('image.linked') && step.args.includes('-o')) throw linkError(plan, r);
-      const last = step.args[step.args.length - 1];
-      const src = plan.files.find((f) => f.path === last && f.from !== undefined) ?? plan.files.find((f) => f.role !== 'include-dir' && step.args.includes(f.path) && f.from !== undefined);
-      throw new RumpkgError('E_BUILD', `${step.description} failed${src?.from === undefined ? '' : ` (${src.from})`}`, {
-        context: { step: step.description, ...(src?.from === undefined ? {} : { path: src.from }), output: r.output.slice(0, 4000) },
-        hint: r.output.split('\n').find((l) => /error/.test(l))?.trim() ?? 'see the tool output in the error context (--json)',
+    try {
+      await runSteps(plan, run, (step, r) => {
+        if (r.code === 0) {
+          done++;
+          const n = done;
+          say(() => {
+            reporter.progress?.('build', n, plan.steps.length);
+            reporter.info(`${step.description}${r.cached === true ? ' (object cache)' : ''}: ${[...step.command, ...step.args].join(' ')}`);
+          });
+          return;
+        }
+        if (r.signal !== null) throw new RumpkgError('E_BUILD', `${step.command[0]} was killed by ${r.signal} (${step.description})`, { context: { step: step.description } });
+        if (isLinkStep(step)) throw linkError(plan, r);
+        const last = step.args[step.args.length - 1];
+        const src = plan.files.find((f) => f.path === last && f.from !== undefined) ?? plan.files.find((f) => f.role !== 'include-dir' && step.args.includes(f.path) && f.from !== undefined);
+        throw new RumpkgError('E_BUILD', `${step.description} failed${src?.from === undefined ? '' : ` (${src.from})`}`, {
+          context: { step: step.description, ...(src?.from === undefined ? {} : { path: src.from }), output: r.output.slice(0, 4000) },
+          hint: r.output.split('\n').find((l) => /error/.test(l))?.trim() ?? 'see the tool output in the error context (--json)',
+        });
       });
-    });
+    } catch (e) {
+      // A failed step is reported only over checked inputs.
+      if ((await startChecks()) === undefined) return undefined;
+      for (const fn of held.splice(0)) fn();
+      throw e;
+    }
+    const key = await startChecks();
+    if (key === undefined) return undefined;
+    for (const fn of held.splice(0)) fn();
     reporter.progress?.('build', done, plan.steps.length);
-    const [bytes, map] = await Promise.all([readFile(join(dir, plan.output)), readFile(join(dir, plan.map))]);
-    const headers = plan.files.some((f) => f.role === 'include-dir') ? await readHeaderDeps(plan, dir) : undefined;
+    const [bytes, map, headers] = await Promise.all([readFile(join(dir, plan.output)), readFile(join(dir, plan.map)), readingHeaders]);
     // Nothing more is read from the build directory (the cache entries were read when stored).
     removing = rm(dir, { recursive: true, force: true }).catch(() => undefined);
-    // The map and the image are written (and synced) side by side; then the map is renamed into
-    // place first, then the image (the commit point), then the stamp is written: an interruption
-    // before the stamp only costs a rebuild.
-    const written = await Promise.allSettled([writeTemp(mapPath, (tmp) => writeFile(tmp, map)), writeTemp(image, (tmp) => writeFile(tmp, bytes, { mode: 0o755 }))]);
+    // The map, the image and the stamp are written (and synced) side by side; then the map is
+    // renamed into place, then the image (the commit point), then the stamp: an interruption
+    // before the stamp only costs a rebuild (a stamp names the image's and the map's digests,
+    // so it never vouches for other bytes).
+    const imageSha = sha256(bytes);
+    const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: imageSha, map: sha256(map), ...(headers === undefined ? {} : { headers }) };
+    const written = await Promise.allSettled([
+      writeTemp(mapPath, (tmp) => writeFile(tmp, map)),
+      writeTemp(image, (tmp) => writeFile(tmp, bytes, { mode: 0o755 })),
+      writeTemp(stampPath, (tmp) => writeFile(tmp, `${JSON.stringify(stamp)}\n`)),
+    ]);
     const temps = written.flatMap((w) => (w.status === 'fulfilled' ? [w.value] : []));
     const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
     try {
       if (failed !== undefined) throw failed.reason;
       await commitTemp(temps[0]!, mapPath);
       await commitTemp(temps[1]!, image);
+      await commitTemp(temps[2]!, stampPath);
     } catch (e) {
       await Promise.all(temps.map((t) => rm(t, { force: true }).catch(() => undefined)));
       throw e;
     }
-    const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: sha256(bytes), map: sha256(map), ...(headers === undefined ? {} : { headers }) };
-    await writeAtomically(stampPath, (tmp) => writeFile(tmp, `${JSON.stringify(stamp)}\n`));
-    return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${sha256(bytes)}`, bytes: bytes.length };
+    return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${imageSha}`, bytes: bytes.length };
   } finally {
-    await Promise.all([sweeping, ...stores]);
+    await Promise.all([sweeping, checking?.catch(() => undefined), readingHeaders?.catch(() => undefined), ...stores]);
     await (removing ?? rm(dir, { recursive: true, force: true }).catch(() => undefined));
   }
 }
 
 /** Where a locked component is, without verifying it; undefined when not at hand. */
 type ComponentDirLookup = (name: string, locked: LockedComponent) => string | undefined;
+/**
+ * The verified path's check of a looked-up directory, without repair: undefined when intact, else
+ * the problem. `known`: absolute path → sha256 hex of bytes the build read from it and uses.
+ */
+type ComponentDirCheck = (name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>) => string | undefined;
 
 export interface BuildProjectOptions {
   /** Target to build; default: every target of rumpkg.json that the lockfile has. */
@@ -782,7 +923,7 @@ export interface BuildProjectOptions {
   force?: boolean;
   reporter?: BuildReporter;
   /** Where a locked component is unpacked (the store lookup), verified. */
-  resolveComponentDir: ((name: string, locked: LockedComponent) => string | Promise<string>) & { lookup?: ComponentDirLookup };
+  resolveComponentDir: ((name: string, locked: LockedComponent) => string | Promise<string>) & { lookup?: ComponentDirLookup; checkLookup?: ComponentDirCheck };
   /**
    * A cheap, unverified lookup (default: `resolveComponentDir.lookup`, which the project flow's
    * store resolver carries). When it finds every component, the up-to-date check runs on its
@@ -828,6 +969,8 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
     throw new RumpkgError('E_USAGE', '-o needs a single --target', { context: { targets } });
   }
   const lookup = options.lookupComponentDir ?? options.resolveComponentDir.lookup;
+  // The store's check of a looked-up directory: only for the resolver's own lookup.
+  const check = options.lookupComponentDir === undefined ? options.resolveComponentDir.checkLookup : undefined;
   const results: BuildResult[] = [];
   for (const target of targets) {
     const lt = lockfile.targets[target];
@@ -854,9 +997,27 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
         continue;
       }
     }
-    const componentDirs: Record<string, string> = {};
-    for (const [name, locked] of Object.entries(lt.components)) componentDirs[name] = await options.resolveComponentDir(name, locked);
-    const built = await buildImage(imageOptions(componentDirs));
+    let built: BuildResult | undefined;
+    if (options.dryRun !== true) {
+      // The link starts over the looked-up directories and the store's check of them runs while
+      // it works (buildImageSpeculatively); any problem → the verified path below.
+      const looked = check === undefined || lookup === undefined ? undefined : lookupAll(lt, lookup);
+      if (looked !== undefined) {
+        built = await buildImageSpeculatively(imageOptions(looked), (known) => Object.entries(lt.components).every(([name, locked]) => check!(name, locked, known) === undefined));
+      }
+    }
+    if (built === undefined) {
+      const componentDirs: Record<string, string> = {};
+      for (const [name, locked] of Object.entries(lt.components)) componentDirs[name] = await options.resolveComponentDir(name, locked);
+      // Verified directories: after the up-to-date check (unless --force), the same speculative
+      // build — the checks of the staged copies run while the link does; a failed check takes
+      // the read-first path, which reports it.
+      if (options.dryRun !== true) {
+        if (options.force !== true) built = await checkImageUpToDate(imageOptions(componentDirs));
+        built ??= await buildImageSpeculatively(imageOptions(componentDirs), () => true);
+      }
+      built ??= await buildImage(imageOptions(componentDirs));
+    }
     if (!built.dryRun) await recordImage(dir, target, built.image);
     results.push(built);
   }
@@ -952,18 +1113,25 @@ async function upToDateFromLookup(
   lookup: ComponentDirLookup,
   imageOptions: (dirs: Record<string, string>) => BuildImageOptions,
 ): Promise<BuildResult | undefined> {
-  const dirs: Record<string, string> = {};
-  for (const [name, locked] of Object.entries(lt.components)) {
-    const d = lookup(name, locked);
-    if (d === undefined) return undefined;
-    dirs[name] = d;
-  }
+  const dirs = lookupAll(lt, lookup);
+  if (dirs === undefined) return undefined;
   try {
     return await checkImageUpToDate(imageOptions(dirs));
   } catch (e) {
     if (isRumpkgError(e)) return undefined;
     throw e;
   }
+}
+
+/** Every locked component's directory by `lookup`; undefined when one is not at hand. */
+function lookupAll(lt: LockedTarget, lookup: ComponentDirLookup): Record<string, string> | undefined {
+  const dirs: Record<string, string> = {};
+  for (const [name, locked] of Object.entries(lt.components)) {
+    const d = lookup(name, locked);
+    if (d === undefined) return undefined;
+    dirs[name] = d;
+  }
+  return dirs;
 }
 
 /**

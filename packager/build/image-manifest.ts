@@ -4,9 +4,11 @@
  * `renderImageManifest` serialises it with a fixed key order (reproducible bytes); reading it back
  * from an image is components/binary's `readImageManifest` (the one reader of the section).
  *
- * Embedding: the build's last step is `objcopy --add-section .rumpkg.manifest=rumpkg-manifest.json
- * --set-section-flags .rumpkg.manifest=noload,readonly` — a non-allocated PROGBITS section, so it
- * occupies no memory at run time and cannot move code; audit reads it back from the section headers.
+ * Embedding: a non-allocated PROGBITS section, so it occupies no memory at run time and cannot
+ * move code; audit reads it back from the section headers. On hosted x86_64, i386 and aarch64 the
+ * link takes it as a small object (manifest-object.ts); elsewhere the build's last step is
+ * `objcopy --add-section .rumpkg.manifest=rumpkg-manifest.json --set-section-flags
+ * .rumpkg.manifest=noload,readonly` (link-plan.ts), which makes the same section.
  */
 import {
   RumpkgError,

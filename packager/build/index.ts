@@ -9,3 +9,4 @@ export * from './rumprun.js';
 export * from './platform-info.js';
 export * from './build.js';
 export * from './object-cache.js';
+export * from './manifest-object.js';

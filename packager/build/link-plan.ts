@@ -15,8 +15,11 @@
  * `-Wl,--no-whole-archive` (rump components are found through the `link_set_rump_components`
  * section, not by symbol references, so every member must be kept), the platform package's
  * archive, its ldflags, and for hosted platforms the libc the `cc` driver adds by itself.
- * The image manifest goes in afterwards with `objcopy --add-section .rumpkg.manifest=…` as a
- * non-allocated section: it takes no memory at run time and does not move any code.
+ * The image manifest is a non-allocated section `.rumpkg.manifest`: it takes no memory at run
+ * time and does not move any code. On hosted targets whose objects carry no ELF flags to agree on
+ * (x86_64, i386, aarch64) it is linked in as a small object after the archives
+ * (manifest-object.ts; GNU ld puts the section where objcopy would), elsewhere it is added to the
+ * linked image with `objcopy --add-section .rumpkg.manifest=…`.
  *
  * Freestanding targets (a toolchain with an `ld` tool, e.g. hw-*): the link is `ld.lld` itself,
  * `ld.lld --build-id=none -static -Map=image.map -T <platform.ld> -o image.linked <platform
@@ -38,12 +41,18 @@ import { MANIFEST_SECTION, RumpkgError, type LockedTarget, type PlatformConventi
 import { entrySymbol } from './glue.js';
 import { parseTarget } from './targets.js';
 import { HOSTED_BASE_CFLAGS, type Toolchain, type ToolName } from './toolchain.js';
+import { manifestObjectFits, manifestObjectParts } from './manifest-object.js';
 
-type PlanFileRole = 'app-source' | 'app-object' | 'app-header' | 'glue' | 'manifest' | 'archive' | 'platform-archive' | 'platform-object' | 'platform-library' | 'linker-script' | 'include-dir';
+/** The image manifest as an object for the link (manifest-object.ts). */
+const MANIFEST_OBJECT = 'rumpkg-manifest.o';
+
+type PlanFileRole = 'app-source' | 'app-object' | 'app-header' | 'glue' | 'manifest' | 'manifest-object' | 'archive' | 'platform-archive' | 'platform-object' | 'platform-library' | 'linker-script' | 'include-dir';
 
 /**
  * A file the build directory must hold before the steps run: copied from `from`, or `content`.
  * An `include-dir` is a directory of the platform package, staged as a symbolic link to `from`.
+ * A `manifest-object` is the ELF object `renderManifestObject(content, target)` (manifest-object.ts):
+ * `content` is the manifest text it carries.
  */
 export interface PlanFile {
   path: string;
@@ -326,21 +335,28 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
     const linkArgs = [...ldflags, '-o', 'image.linked', ...platformObjects.map((p) => p.path), ...linkApp, 'obj/rumpkg_main.o'];
     if (archives.length > 0) linkArgs.push('-Wl,--whole-archive', ...archives.map((a) => a.path), '-Wl,--no-whole-archive');
     if (platformArchive !== undefined) linkArgs.push(platformArchive.path);
+    // After every archive member, so the section lands where objcopy --add-section puts it.
+    if (manifestObjectFits(target)) linkArgs.push(MANIFEST_OBJECT);
     linkArgs.push(...platformLdflags);
     if (linkerScript !== undefined) linkArgs.push(`-Wl,-T,${linkerScript}`);
     if (!info.hosted) linkArgs.unshift('-nostdlib', '-static');
     steps.push({ tool: 'cc', command: cmd('cc'), args: linkArgs, cwd: '.', description: `link the image for ${target}` });
   }
 
-  // Embed the manifest.
-  files.push({ path: 'rumpkg-manifest.json', role: 'manifest', content: options.manifest });
-  steps.push({
-    tool: 'objcopy',
-    command: cmd('objcopy'),
-    args: ['--add-section', `${MANIFEST_SECTION}=rumpkg-manifest.json`, '--set-section-flags', `${MANIFEST_SECTION}=noload,readonly`, 'image.linked', 'image'],
-    cwd: '.',
-    description: `embed the image manifest in ${MANIFEST_SECTION}`,
-  });
+  // Embed the manifest: linked in as an object where that fits (manifest-object.ts), else added
+  // to the linked image by objcopy.
+  const linked = steps.at(-1)!.args.includes(MANIFEST_OBJECT);
+  if (linked) files.push({ path: MANIFEST_OBJECT, role: 'manifest-object', content: options.manifest });
+  else {
+    files.push({ path: 'rumpkg-manifest.json', role: 'manifest', content: options.manifest });
+    steps.push({
+      tool: 'objcopy',
+      command: cmd('objcopy'),
+      args: ['--add-section', `${MANIFEST_SECTION}=rumpkg-manifest.json`, '--set-section-flags', `${MANIFEST_SECTION}=noload,readonly`, 'image.linked', 'image'],
+      cwd: '.',
+      description: `embed the image manifest in ${MANIFEST_SECTION}`,
+    });
+  }
 
   return {
     planVersion: 1,
@@ -350,7 +366,7 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
     inputs,
     flags: { cflags, ldflags, platformLdflags },
     steps,
-    output: 'image',
+    output: linked ? 'image.linked' : 'image',
     map: 'image.map',
     destination: options.output,
     entries,
@@ -361,6 +377,14 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
 /** Quotes a word for a POSIX shell only when needed. */
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_\-.,/=:+@%]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Shell lines writing `content` byte for byte through `redirect` (`> file`, `>> file`). */
+function hereDocument(content: string, redirect: string): string[] {
+  let tag = 'RUMPKG_EOF';
+  while (content.split('\n').includes(tag)) tag += '_';
+  if (content.endsWith('\n')) return [`cat ${redirect} <<'${tag}'`, content.slice(0, -1), tag];
+  return [`printf '%s' ${shellQuote(content)} ${redirect}`];
 }
 
 /**
@@ -380,12 +404,16 @@ export function renderPlanScript(plan: LinkPlan): string {
   for (const f of plan.files) {
     if (f.role === 'include-dir' && f.from !== undefined) out.push(`ln -s ${shellQuote(f.from)} ${shellQuote(f.path)}`);
     else if (f.from !== undefined) out.push(`cp ${shellQuote(f.from)} ${shellQuote(f.path)}`);
-    else {
+    else if (f.role === 'manifest-object') {
+      // The object's headers by printf (octal escapes), the manifest between them as text.
       const content = f.content ?? '';
-      let tag = 'RUMPKG_EOF';
-      while (content.split('\n').includes(tag)) tag += '_';
-      if (content.endsWith('\n')) out.push(`cat > ${shellQuote(f.path)} <<'${tag}'`, content.slice(0, -1), tag);
-      else out.push(`printf '%s' ${shellQuote(content)} > ${shellQuote(f.path)}`);
+      const { head, tail } = manifestObjectParts(Buffer.byteLength(content, 'utf8'), plan.target);
+      const octal = (b: Buffer): string => `'${[...b].map((x) => `\\${x.toString(8).padStart(3, '0')}`).join('')}'`;
+      out.push(`printf ${octal(head)} > ${shellQuote(f.path)}`);
+      out.push(...hereDocument(content, `>> ${shellQuote(f.path)}`));
+      out.push(`printf ${octal(tail)} >> ${shellQuote(f.path)}`);
+    } else {
+      out.push(...hereDocument(f.content ?? '', `> ${shellQuote(f.path)}`));
     }
   }
   for (const s of plan.steps) {

@@ -119,6 +119,12 @@ export function parseDepFile(text: string): string[] {
   return [...new Set(words.slice(colon + 1))];
 }
 
+/** An entry's outputs (build-dir path → bytes) and the headers it recorded (path → sha256 hex). */
+export interface CacheEntry {
+  outputs: Map<string, Buffer>;
+  deps: Record<string, string>;
+}
+
 interface EntryHeader {
   v: number;
   key: string;
@@ -146,6 +152,16 @@ export class ObjectCache {
    * that fails its checks, or a header it recorded that changed. Never throws.
    */
   lookup(key: string, dir: string): Map<string, Buffer> | undefined {
+    const entry = this.lookupOutputs(key);
+    return entry !== undefined && this.depsCurrent(entry.deps, dir) ? entry.outputs : undefined;
+  }
+
+  /**
+   * `lookup` without the header check: the entry's outputs (verified against their recorded
+   * sizes and digests) and the headers it recorded. Usable only once `depsCurrent` says so — the
+   * build checks them while the link runs and discards the image otherwise. Never throws.
+   */
+  lookupOutputs(key: string): CacheEntry | undefined {
     try {
       const buf = readFileSync(this.file(key));
       const nl = buf.indexOf(10);
@@ -162,11 +178,16 @@ export class ObjectCache {
         at += o.size;
       }
       if (at !== buf.length) return undefined;
-      for (const [p, s] of Object.entries(h.deps)) if (depSha(dir, p) !== s) return undefined;
-      return out;
+      return { outputs: out, deps: h.deps };
     } catch {
       return undefined;
     }
+  }
+
+  /** Whether every header an entry recorded (path → sha256 hex) still has those bytes. */
+  depsCurrent(deps: Readonly<Record<string, string>>, dir: string): boolean {
+    for (const [p, s] of Object.entries(deps)) if (depSha(dir, p) !== s) return false;
+    return true;
   }
 
   /**

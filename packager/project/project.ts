@@ -517,10 +517,18 @@ function offlineMisses(missing: string[]): RumpkgError {
  * fetched if need be) by `ensureUnpacked`. Its `lookup` is the cheap unverified presence check
  * (registry/store.ts `lookup`) that buildProject uses for the up-to-date check alone: a stamp
  * that matches proves the bytes; any mismatch goes through the verified path before linking.
+ * `checkLookup` is that path's check without repair: a build links over looked-up directories
+ * while it runs, and takes the verified path when it finds a problem.
  * The registry session is opened only when the verified path is first taken.
  */
 type StoreComponentDirResolver = ((name: string, locked: LockedComponent) => Promise<string>) & {
   lookup(name: string, locked: LockedComponent): string | undefined;
+  /**
+   * The verified path's check of a directory `lookup` gave (store `checkLookup`: every file
+   * re-hashed against index.json; `known`, absolute path → sha256 hex, are digests of bytes the
+   * caller read and uses). Undefined when intact, else the problem; nothing is repaired.
+   */
+  checkLookup(name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>): string | undefined;
   /** The home's archive facts cache for the audit (`<home>/cache/prints`; packager/audit/evidence.ts). */
   printsCache?: string;
 };
@@ -537,6 +545,8 @@ export async function storeComponentDirResolver(dir: string, options: ProjectOpt
   };
   return Object.assign(resolveDir, {
     lookup: (name: string, locked: LockedComponent) => peek.lookup(name, locked.version, { integrity: locked.integrity }),
+    checkLookup: (name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>) =>
+      peek.checkLookup(name, locked.version, { integrity: locked.integrity, ...(known === undefined ? {} : { known }) }),
     printsCache: join(homePaths(home).cache, 'prints'),
   });
 }

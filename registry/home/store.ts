@@ -25,7 +25,9 @@
  * nothing to do, `rumpkg build` whose stamp matches): the entry's index.json names the integrity
  * and name@version, and every indexed file is a regular file of its recorded size — no hashing.
  * It never hands out bytes it has not checked for a purpose that needs them: the build hashes
- * every input into its stamp and takes the verified `ensureUnpacked` path on any mismatch;
+ * every input into its stamp and takes the verified `ensureUnpacked` path on any mismatch, and a
+ * build links over looked-up entries only while `checkLookup` (the re-hash `ensureUnpacked` runs,
+ * without repair) runs, writing nothing unless it passed;
  * `rumpkg verify` / `cache verify` re-hash everything. index.json stays a function of the
  * tarball (sizes, not mtimes), so two runs build byte-identical stores (CA-02).
  */
@@ -66,6 +68,15 @@ export interface Store {
    * that is another component's entry → E_INTEGRITY_LOCK, as in `ensureUnpacked`.
    */
   lookup(name: string, version: string, options: { integrity: string }): string | undefined;
+  /**
+   * The check `ensureUnpacked` runs on a present entry, for a directory `lookup` gave: index.json
+   * names this integrity and name@version, every file under pkg/ has the sha256 it records, none
+   * is missing or extra. `known` (absolute path → sha256 hex) gives digests of bytes the caller read
+   * from those files and uses (the build's staged copies), so they are not read twice. Undefined
+   * when intact, else what is wrong; synchronous; never fetches or evicts (a damaged entry is
+   * repaired by `ensureUnpacked`).
+   */
+  checkLookup(name: string, version: string, options: { integrity: string; known?: ReadonlyMap<string, string> }): string | undefined;
   /** Every entry (index only, no hashing). */
   list(): Promise<Array<StoreIndex & { key: string; path: string }>>;
   /** Re-hashes every entry; with `evict`, removes the bad ones. */
@@ -121,15 +132,19 @@ export function storeKey(integrity: string): string {
 /**
  * path → `sha256-<base64>` of every file under `root` (and, if given, their sizes). Synchronous:
  * a store entry is a handful of local files, and an await per file cost more than the reads.
+ * `known` (absolute path → sha256 hex, without `sizes`): digests the caller computed from bytes it
+ * read from those files itself, taken instead of reading them again.
  */
-function hashTree(root: string, sizes?: Record<string, number>): Record<string, string> {
+function hashTree(root: string, sizes?: Record<string, number>, known?: ReadonlyMap<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (dir: string): void => {
     const entries = readdirSync(dir, { withFileTypes: true });
     for (const e of entries) {
       const p = join(dir, e.name);
       const rel = relative(root, p).split(sep).join('/');
+      const hex = known?.get(p);
       if (e.isDirectory()) walk(p);
+      else if (e.isFile() && hex !== undefined && sizes === undefined) out[rel] = `sha256-${Buffer.from(hex, 'hex').toString('base64')}`;
       else if (e.isFile()) {
         const bytes = readFileSync(p);
         out[rel] = `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
@@ -186,14 +201,14 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
    * Undefined when the entry is intact; otherwise what is wrong. `sizes` receives the file sizes,
    * `read.index` the index.json checked against (read and parsed once per check).
    */
-  const check = (dir: string, integrity?: string, sizes?: Record<string, number>, read?: { index?: StoreIndex }): string | undefined => {
+  const check = (dir: string, integrity?: string, sizes?: Record<string, number>, read?: { index?: StoreIndex }, known?: ReadonlyMap<string, string>): string | undefined => {
     const index = readIndex(dir);
     if (read !== undefined) read.index = index;
     if (index === undefined) return 'missing or unreadable index.json';
     if (integrity !== undefined && index.integrity !== integrity) return 'index.json names another integrity';
     let actual: Record<string, string>;
     try {
-      actual = hashTree(join(dir, 'pkg'), sizes);
+      actual = hashTree(join(dir, 'pkg'), sizes, known);
     } catch {
       return 'unreadable files';
     }
@@ -449,6 +464,15 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     return pkg;
   };
 
+  const checkLookup = (name: string, version: string, opts: { integrity: string; known?: ReadonlyMap<string, string> }): string | undefined => {
+    const dir = join(paths.store, storeKey(opts.integrity));
+    const read: { index?: StoreIndex } = {};
+    const problem = check(dir, opts.integrity, undefined, read, opts.known);
+    if (problem !== undefined) return problem;
+    if (read.index!.name !== name || read.index!.version !== version) return `index.json names ${read.index!.name}@${read.index!.version}`;
+    return undefined;
+  };
+
   const has = async (integrity: string): Promise<boolean> => {
     try {
       await stat(join(paths.store, storeKey(integrity), 'index.json'));
@@ -459,5 +483,5 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     }
   };
 
-  return { ensureUnpacked, has, lookup, list, verify };
+  return { ensureUnpacked, has, lookup, checkLookup, list, verify };
 }

@@ -11,6 +11,7 @@
  *   (which the cheap lookup cannot see) changes the stamp, so the build takes the verified path,
  *   which evicts and refetches the entry before anything could be linked from it.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +65,7 @@ function archiveOf(entry: string): string {
 }
 
 /** Counts the calls of the verified path of the store resolver. */
-async function countingResolver(dir: string): Promise<{ resolver: Awaited<ReturnType<typeof storeComponentDirResolver>>; calls: () => number }> {
+async function countingResolver(dir: string): Promise<{ resolver: Parameters<typeof buildProject>[1]['resolveComponentDir']; calls: () => number }> {
   const inner = await storeComponentDirResolver(dir, { env });
   let n = 0;
   const resolver = Object.assign((name: string, l: LockedComponent) => (n++, inner(name, l)), { lookup: inner.lookup });
@@ -173,5 +174,47 @@ describe('no-op build', () => {
     const after = await countingResolver(dir);
     expect((await buildProject(dir, { resolveComponentDir: after.resolver }))[0]!.upToDate).toBe(true);
     expect(after.calls()).toBe(0);
+  }, 120_000);
+});
+
+describe('build over looked-up store entries', () => {
+  it('links while the store check runs: a same-size flipped byte found then sends --force down the verified path, which evicts and refetches; progress is reported once', async () => {
+    const dir = project();
+    await installProject(dir, { env });
+    const resolver = await storeComponentDirResolver(dir, { env });
+    const [r1] = await buildProject(dir, { resolveComponentDir: resolver, force: true });
+    const good = sha256File(r1!.image);
+
+    const tcpip = await locked(dir, '@rump/tcpip');
+    const archive = archiveOf(join(homePaths(home).store, storeKey(tcpip.integrity), 'pkg'));
+    const bytes = readFileSync(archive);
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length >> 1] = (flipped[flipped.length >> 1] ?? 0) ^ 1;
+    writeFileSync(archive, flipped);
+    const store = createStore(noSource, { home });
+    // what the build's check of a looked-up entry says; the digest of bytes the caller read stands in for the file
+    expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBeDefined();
+    expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toMatch(/^modified lib\//);
+    const goodDigest = createHash('sha256').update(bytes).digest('hex');
+    expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity, known: new Map([[archive, goodDigest]]) })).toBeUndefined();
+
+    const warnings: string[] = [];
+    const info: string[] = [];
+    const reporting = await storeComponentDirResolver(dir, { env, reporter: { warn: (m) => warnings.push(m) } });
+    const [r2] = await buildProject(dir, { resolveComponentDir: reporting, force: true, reporter: { info: (m) => info.push(m) } });
+    expect(warnings.some((w) => w.includes('@rump/tcpip@') && w.includes('modified'))).toBe(true);
+    expect(readFileSync(archive).equals(bytes)).toBe(true);
+    expect(r2).toMatchObject({ upToDate: false, sha256: r1!.sha256 });
+    expect(sha256File(r2!.image)).toBe(good);
+    // each step reported once, though a first link ran over the damaged entry
+    const steps = info.map((m) => m.split(':')[0]);
+    expect(steps).toEqual([...new Set(steps)]);
+    expect(steps.filter((m) => m!.startsWith('link the image'))).toHaveLength(1);
+    expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBeUndefined();
+    // another component's integrity, or an extra file in the entry: a problem, not an exception
+    writeFileSync(join(archive, '..', 'extra.a'), 'x');
+    expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toMatch(/^unexpected /);
+    rmSync(join(archive, '..', 'extra.a'));
+    expect(store.checkLookup('@rump/net', tcpip.version, { integrity: tcpip.integrity })).toMatch(/names @rump\/tcpip@/);
   }, 120_000);
 });

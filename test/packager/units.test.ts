@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { isRumpkgError, type LockedTarget } from '../../components/index.js';
 import { cString, ipv4Mask, renderGlue } from '../../packager/build/glue.js';
 import { componentSlug, planLink, renderPlanScript } from '../../packager/build/link-plan.js';
+import { manifestObjectFits } from '../../packager/build/manifest-object.js';
 import { findToolchain, selectToolchain } from '../../packager/build/toolchain.js';
 import { parseTarget } from '../../packager/build/targets.js';
 import { parseLinkerMap } from '../../components/index.js';
@@ -149,8 +150,22 @@ describe('link plan', () => {
     expect(p.inputs.map((i) => i.role)).toEqual(['app-object', 'app-object', 'app-object', 'glue-object', 'archive', 'archive', 'archive', 'platform-archive']);
     // No absolute path in any command: the image cannot depend on where the build ran.
     for (const s of p.steps) for (const x of s.args) expect(x.startsWith('/')).toBe(false);
-    expect(p.steps.at(-1)!.args).toContain('.rumpkg.manifest=rumpkg-manifest.json');
+    // the manifest is linked in as an object after every archive (x86_64: no objcopy step)
+    expect(a[at('lib/rump+rumpuser/librumpuser.a') + 1]).toBe('rumpkg-manifest.o');
+    expect(p.files.find((f) => f.path === 'rumpkg-manifest.o')).toEqual({ path: 'rumpkg-manifest.o', role: 'manifest-object', content: '{}\n' });
+    expect(p.steps.some((s) => s.args.includes('--add-section'))).toBe(false);
+    expect(p.output).toBe('image.linked');
     expect(renderPlanScript(p)).toMatch(/^cc .*-o image\.linked/m);
+  });
+
+  it('keeps the objcopy step where an object would have to agree on ELF flags (riscv64), or off posix', () => {
+    for (const target of ['posix-riscv64', 'hw-x86_64'] as const) {
+      expect(manifestObjectFits(target)).toBe(false);
+    }
+    const p = plan({ target: 'posix-riscv64', toolchain: selectToolchain('posix-riscv64', { hostArch: 'riscv64' }) });
+    expect(p.steps.at(-1)!.args).toContain('.rumpkg.manifest=rumpkg-manifest.json');
+    expect(p.steps.at(-2)!.args).not.toContain('rumpkg-manifest.o');
+    expect(p.output).toBe('image');
   });
 
   it('renames main per entry point when several are given', () => {

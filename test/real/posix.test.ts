@@ -326,6 +326,27 @@ describe.skipIf(!posix.available)(title(posix, 'real posix-x86_64 archives, end 
       const byHand = join(w.work, 'udp-cache-by-hand.img');
       execFileSync('sh', ['-c', dry.stdout], { env: { ...process.env, OUT: byHand } });
       expect(createHash('sha256').update(readFileSync(byHand)).digest('hex')).toBe(coldSha);
+
+      // A header the application reads changes, keeping its name: the cache key (which holds the
+      // staged header directory's listing) finds the old entry and the link starts from it, the
+      // entry's header digests are checked while it runs, and the build compiles again — and
+      // reports each step once.
+      const header = join(w.work, 'nbsd.h');
+      const original = readFileSync(header);
+      try {
+        writeFileSync(header, Buffer.concat([original, Buffer.from('\nstatic const char rumpkg_header_changed[] __attribute__((used)) = "changed";\n')]));
+        const changed = await w.rumpkg(['--verbose', 'build', '--force'], { cwd: dir });
+        expect(changed.code, changed.stderr).toBe(0);
+        expect(hits(changed.stderr).map((l) => l.split(' (object cache)')[0])).toEqual(['compile the orchestration glue']);
+        expect(changed.stderr.split('\n').filter((l) => l.startsWith(`compile ${join(dir, 'app.c')}: `))).toHaveLength(1);
+        expect(changed.stderr.split('\n').filter((l) => l.startsWith('link the image for'))).toHaveLength(1);
+        expect(digest()).not.toBe(coldSha);
+        const dryChanged = await w.rumpkg(['build', '--dry-run'], { cwd: dir });
+        execFileSync('sh', ['-c', dryChanged.stdout], { env: { ...process.env, OUT: byHand } });
+        expect(createHash('sha256').update(readFileSync(byHand)).digest('hex')).toBe(digest());
+      } finally {
+        writeFileSync(header, original);
+      }
     });
   });
 

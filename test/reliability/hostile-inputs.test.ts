@@ -126,7 +126,7 @@ describe('strings that reach a shell script or C source are quoted, never interp
     expect(cps.length).toBeGreaterThan(1);
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'OUT'));
     const shown = execFileSync('sh', ['-c', cps.map((l) => `printf '%s\\n' ${l.slice(3)}`).join('\n')], { cwd: base, encoding: 'utf8', env });
-    const expected = [...r!.plan.files.filter((f) => f.from !== undefined).flatMap((f) => [f.from!, f.path]), 'image', output];
+    const expected = [...r!.plan.files.filter((f) => f.from !== undefined).flatMap((f) => [f.from!, f.path]), r!.plan.output, output];
     expect(shown).toBe(`${expected.join('\n')}\n`);
     expect(readdirSync(base).filter((f) => f.startsWith('CANARY'))).toEqual([]);
     expect(readdirSync(dir).filter((f) => f.startsWith('CANARY'))).toEqual([]);
