@@ -298,7 +298,7 @@ class Solver {
           if (n === 1 && only.pending === undefined && isComponent(only.name)) {
             // One component alone (the usual case): the provider's promise is awaited here,
             // without the closures and promise of `load`; nothing else is in flight.
-            let list: CandidateVersion[] | undefined;
+            let list: readonly CandidateVersion[] | undefined;
             try {
               list = await this.provider.versions(only.name);
             } catch (e) {
@@ -521,7 +521,7 @@ class Solver {
         (e: unknown) => this.failed(pkg, e),
       );
     }
-    let versions: Promise<CandidateVersion[]>;
+    let versions: Promise<readonly CandidateVersion[]>;
     try {
       // (A native promise passes through Promise.resolve as itself.)
       versions = Promise.resolve(this.provider.versions(name));
@@ -536,7 +536,7 @@ class Solver {
   }
 
   /** Makes the listing of component `pkg` from the provider's `list`, or keeps its error. */
-  private loadComponent(pkg: Pkg, list: CandidateVersion[]): void {
+  private loadComponent(pkg: Pkg, list: readonly CandidateVersion[]): void {
     try {
       this.loaded(pkg, new ComponentListing(pkg.name, list, this.policy));
     } catch (e) {
