@@ -324,9 +324,11 @@ class Solver {
     return { ok: true, solution: this.result() };
   }
 
-  private add(inc: Incompatibility): Entry {
+  /** Tracks `inc`; `first` may be the record of its first term's package, known to the caller. */
+  private add(inc: Incompatibility, first?: Pkg): Entry {
     const terms = inc.terms;
-    const p0 = this.solution.record((terms[0] as Term).name);
+    const name0 = (terms[0] as Term).name;
+    const p0 = first !== undefined && first.name === name0 ? first : this.solution.record(name0);
     const p1 = terms.length > 1 ? this.solution.record((terms[1] as Term).name) : null;
     const rest = terms.length > 2 ? terms.slice(2).map((t) => this.solution.record(t.name)) : null;
     const entry: Entry = { inc, p0, p1, rest, contradictedAt: -1 };
@@ -665,9 +667,9 @@ class Solver {
     const n = listing.incompatibilitiesFor(k, incs);
     let conflict = false;
     for (let i = 0; i < n; i++) {
-      const inc = incs[i] as Incompatibility;
-      this.add(inc);
-      conflict ||= this.satisfiedBut(inc, t.name);
+      // (The chosen package is each one's first term: its record is known.)
+      const entry = this.add(incs[i] as Incompatibility, pkg);
+      conflict ||= this.satisfiedBut(entry, pkg);
     }
     if (this.provider.prefetch !== undefined) {
       const next = [...Object.keys(chosen.dependencies), ...chosen.conflicts].filter((n) => {
@@ -680,12 +682,12 @@ class Solver {
     return pkg;
   }
 
-  /** Whether every term of `inc` not about `name` is satisfied by the partial solution. */
-  private satisfiedBut(inc: Incompatibility, name: string): boolean {
-    const terms = inc.terms;
+  /** Whether every term of `entry` not about `pkg` is satisfied by the partial solution. */
+  private satisfiedBut(entry: Entry, pkg: Pkg): boolean {
+    const terms = entry.inc.terms;
     for (let i = 0; i < terms.length; i++) {
-      const x = terms[i] as Term;
-      if (x.name !== name && !this.solution.satisfies(x)) return false;
+      const p = i === 0 ? entry.p0 : i === 1 ? (entry.p1 as Pkg) : ((entry.rest as readonly Pkg[])[i - 2] as Pkg);
+      if (p !== pkg && this.solution.relation(p, terms[i] as Term) !== 'satisfies') return false;
     }
     return true;
   }
