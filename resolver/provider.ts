@@ -73,9 +73,14 @@ export function createMemoryProvider(list: readonly CandidateVersion[]): Provide
       names.add(c.name);
     }
   }
-  for (const versions of byName.values()) Object.freeze(versions);
   return {
-    versions: (name) => Promise.resolve(byName.get(name) ?? NO_VERSIONS),
+    versions: (name) => {
+      const versions = byName.get(name);
+      if (versions === undefined) return Promise.resolve(NO_VERSIONS);
+      // Frozen when first handed out (freezing every list up front cost a large registry ~10 ms).
+      if (!Object.isFrozen(versions)) Object.freeze(versions);
+      return Promise.resolve(versions);
+    },
     providersOf: async (capability) => [...(byCapability.get(capability) ?? [])],
   };
 }
