@@ -278,27 +278,30 @@ export class ComponentListing {
 
 /**
  * The last list of parsed versions made by `parsedVersions` (never modified: listings only read
- * their version lists).
+ * their version lists), and the texts it was parsed from.
  */
 let lastVersions: readonly Version[] = [];
+let lastTexts: readonly string[] = [];
 
 const versionOf = (c: CandidateVersion): Version => parseVersion(c.version);
+const textOf = (c: CandidateVersion): string => c.version;
 
 /**
- * The versions of `all`, parsed. Versions are interned (`parseVersion`), so a listing that
- * publishes the same versions as the one before gets that one's list (an identity check per
- * version, no array: packages of one registry often share their version lists).
+ * The versions of `all`, parsed. A listing that publishes the same version texts as the one
+ * before gets that one's list (a string comparison per version, usually of the same string, no
+ * array and no cache lookup: packages of one registry often share their version lists).
  */
 function parsedVersions(all: readonly CandidateVersion[]): readonly Version[] {
-  const last = lastVersions;
+  const last = lastTexts;
   if (last.length === all.length && all.length > 0) {
     let k = 0;
-    while (k < all.length && parseVersion((all[k] as CandidateVersion).version) === last[k]) k++;
-    if (k === all.length) return last;
+    while (k < all.length && (all[k] as CandidateVersion).version === last[k]) k++;
+    if (k === all.length) return lastVersions;
   }
   // (`map` sizes the array once; pushing grew it twice for twenty versions.)
   const out = all.map(versionOf);
   lastVersions = out;
+  lastTexts = all.map(textOf);
   return out;
 }
 

@@ -35,7 +35,7 @@ export function append<T>(list: Array<T | undefined>, count: number, x: T): Arra
     list[count] = x;
     return list;
   }
-  const next = new Array<T | undefined>(count < 2 ? 2 : count * 2);
+  const next = new Array<T | undefined>(count < 4 ? 4 : count * 2);
   for (let i = 0; i < count; i++) next[i] = list[i];
   next[count] = x;
   return next;

@@ -517,7 +517,14 @@ export function highestIn(s: VersionSet, sorted: readonly Version[]): number {
 
 /** The index of `v` in the ascending, distinct `sorted` versions, or -1. */
 export function indexIn(v: Version, sorted: readonly Version[]): number {
-  const k = countBelow(sorted, { v, inclusive: true });
+  // (`countBelow` without its bound object: this runs once per decision and per solution entry.)
+  let k = 0;
+  let hi = sorted.length;
+  while (k < hi) {
+    const mid = (k + hi) >> 1;
+    if (compareVersions(sorted[mid] as Version, v) < 0) k = mid + 1;
+    else hi = mid;
+  }
   return k < sorted.length && compareVersions(sorted[k] as Version, v) === 0 ? k : -1;
 }
 

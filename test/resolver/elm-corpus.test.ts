@@ -77,7 +77,7 @@ function shuffledProvider(list: CandidateVersion[], seed: number): Provider {
   const rnd = (): number => ((s = (s * 1103515245 + 12345) % 2147483648), s / 2147483648);
   const a = [...list].sort(() => rnd() - 0.5);
   const base = createMemoryProvider(a.map((c) => ({ ...c, dependencies: Object.fromEntries(Object.entries(c.dependencies).reverse()) })));
-  return { versions: async (n) => (await base.versions(n)).reverse(), providersOf: (c) => base.providersOf(c) };
+  return { versions: async (n) => [...(await base.versions(n))].reverse(), providersOf: (c) => base.providersOf(c) };
 }
 
 describe.skipIf(!elmFile.available)(sharedTitle(elmFile, 'Elm registry corpus'), () => {
