@@ -36,6 +36,14 @@ export interface CandidateVersion {
 export interface Provider {
   /** Every published version of `name` (any order); an unknown name gives []. Never modified by the solver. */
   versions(name: string): Promise<readonly CandidateVersion[]>;
+  /**
+   * Optional: what `versions(name)` would give, when it is at hand without waiting (a memory
+   * provider, a client's cache), else `undefined` and the solver awaits `versions`. The same
+   * contract as `versions` (unknown name → [], never modified); throwing fails the listing like
+   * a rejection. It lets a solve over a memory provider skip a promise and an await per listing
+   * (b3: ~210,000 per round).
+   */
+  versionsNow?(name: string): readonly CandidateVersion[] | undefined;
   /** Names with some version providing `capability` (any order). */
   providersOf(capability: string): Promise<string[]>;
   /** A hint that these names will be asked for soon: fetch them in parallel. */
@@ -73,14 +81,16 @@ export function createMemoryProvider(list: readonly CandidateVersion[]): Provide
       names.add(c.name);
     }
   }
+  const now = (name: string): readonly CandidateVersion[] => {
+    const versions = byName.get(name);
+    if (versions === undefined) return NO_VERSIONS;
+    // Frozen when first handed out (freezing every list up front cost a large registry ~10 ms).
+    if (!Object.isFrozen(versions)) Object.freeze(versions);
+    return versions;
+  };
   return {
-    versions: (name) => {
-      const versions = byName.get(name);
-      if (versions === undefined) return Promise.resolve(NO_VERSIONS);
-      // Frozen when first handed out (freezing every list up front cost a large registry ~10 ms).
-      if (!Object.isFrozen(versions)) Object.freeze(versions);
-      return Promise.resolve(versions);
-    },
+    versions: (name) => Promise.resolve(now(name)),
+    versionsNow: now,
     providersOf: async (capability) => [...(byCapability.get(capability) ?? [])],
   };
 }

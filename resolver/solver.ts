@@ -295,7 +295,10 @@ class Solver {
           // reject (see `listing`), so awaiting them in turn needs no Promise.all and its arrays,
           // and a failure is thrown in a fixed order.
           const only = missing[0] as Pkg;
-          if (n === 1 && only.pending === undefined && isComponent(only.name)) {
+          if (n === 1 && this.loadNow(only)) {
+            // The provider answered at once: no promise, no await.
+            this.listingOf(only);
+          } else if (n === 1 && only.pending === undefined && isComponent(only.name)) {
             // One component alone (the usual case): the provider's promise is awaited here,
             // without the closures and promise of `load`; nothing else is in flight.
             let list: readonly CandidateVersion[] | undefined;
@@ -307,7 +310,10 @@ class Solver {
             if (list !== undefined) this.loadComponent(only, list);
             this.listingOf(only);
           } else {
-            for (let i = 0; i < n; i++) void this.listing(missing[i] as Pkg);
+            for (let i = 0; i < n; i++) {
+              const p = missing[i] as Pkg;
+              if (!this.loadNow(p)) void this.listing(p);
+            }
             for (let i = 0; i < n; i++) {
               const p = missing[i] as Pkg;
               if (p.listing === undefined) await p.pending;
@@ -501,6 +507,26 @@ class Solver {
       pkg.pending = p;
     }
     return p;
+  }
+
+  /**
+   * Loads component `pkg`'s listing from the provider's synchronous answer (`versionsNow`) when
+   * it gives one and no load is in flight; true when the listing is settled (loaded or failed),
+   * false when it has to be loaded the asynchronous way.
+   */
+  private loadNow(pkg: Pkg): boolean {
+    const provider = this.provider;
+    if (provider.versionsNow === undefined || pkg.pending !== undefined || !isComponent(pkg.name)) return false;
+    let list: readonly CandidateVersion[] | undefined;
+    try {
+      list = provider.versionsNow(pkg.name);
+    } catch (e) {
+      this.failed(pkg, e);
+      return true;
+    }
+    if (list === undefined) return false;
+    this.loadComponent(pkg, list);
+    return true;
   }
 
   /** The loaded listing of `pkg`; throws what loading it threw. */

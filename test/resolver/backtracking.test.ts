@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import semver from 'semver';
-import { createMemoryProvider, renderFailure, solve, type CandidateVersion, type Solution } from '../../resolver/index.js';
+import { createMemoryProvider, renderFailure, solve, type CandidateVersion, type Provider, type Solution } from '../../resolver/index.js';
 
 const T = 't';
 
@@ -106,5 +106,40 @@ describe('random DAG registry (long backjumps)', () => {
       expect(again.ok && again.solution.components).toEqual(r.solution.components);
     }
     expect(big).toBeGreaterThan(0);
+  });
+
+  it("a provider's synchronous answers (versionsNow) give what its promises alone give, and a partial one falls back to them", async () => {
+    const versionsNow = provider.versionsNow as NonNullable<Provider['versionsNow']>;
+    let now = 0;
+    let awaited = 0;
+    const promisesOnly: Provider = {
+      versions: (name) => {
+        awaited++;
+        return provider.versions(name);
+      },
+      providersOf: provider.providersOf,
+    };
+    // Answers at once for every other name; the rest are awaited.
+    const partial: Provider = {
+      ...promisesOnly,
+      versionsNow: (name) => {
+        if (Number(name.slice(1)) % 2 === 1) return undefined;
+        now++;
+        return versionsNow(name);
+      },
+    };
+    const failing = { ...Object.fromEntries(Object.entries(list.slice(0, 200)).map(([, c]) => [c.name, '*'])), s0: '>=9.0.0' };
+    for (const deps of [{ s0: '*' }, { s2: '*', s3: '*' }, failing]) {
+      const request = { root: { name: 'app', dependencies: deps }, target: T };
+      const expected = await solve(request, promisesOnly, { maxSteps: 300_000 });
+      for (const p of [provider, partial]) {
+        const r = await solve(request, p, { maxSteps: 300_000 });
+        expect(r.ok).toBe(expected.ok);
+        if (r.ok && expected.ok) expect(r.solution).toEqual(expected.solution);
+        if (!r.ok && !expected.ok) expect(renderFailure(r.failure)).toBe(renderFailure(expected.failure));
+      }
+    }
+    expect(now).toBeGreaterThan(100);
+    expect(awaited).toBeGreaterThan(100);
   });
 });

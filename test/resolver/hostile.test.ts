@@ -163,6 +163,19 @@ describe('hostile input', () => {
     await expect(solve({ root: { name: 'hello', dependencies: { a: '*' } }, target: T }, provider)).rejects.toBe(thrown);
   });
 
+  it('a provider whose synchronous answer (versionsNow) throws fails the solve the same way', async () => {
+    const thrown = new Error('provider bug');
+    const provider = {
+      versions: async (): Promise<never[]> => [],
+      versionsNow: (): never[] => {
+        throw thrown;
+      },
+      providersOf: async (): Promise<string[]> => [],
+    };
+    await expect(solve({ root: { name: 'hello', dependencies: { a: '*' } }, target: T }, provider)).rejects.toBe(thrown);
+    await expect(solve({ root: { name: 'hello', dependencies: { a: '*', b: '*' } }, target: T }, provider)).rejects.toBe(thrown);
+  });
+
   it('hundreds of mutually conflicting components fail in bounded time', async () => {
     const spec: Spec = {};
     const deps: Record<string, string> = {};
