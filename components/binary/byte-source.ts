@@ -43,6 +43,30 @@ interface OpenFileSourceOptions {
 }
 
 /**
+ * Opens the regular file `path` for reading, synchronously: its descriptor and size (E_NOT_FOUND
+ * / E_EACCES, or E_ELF for a directory or other non-regular file; nothing left open on failure).
+ */
+function openRegularSync(path: string): { fd: number; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw fsError(e, path, 'read');
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw new RumpkgError('E_ELF', `${path} is not a regular file`, { context: { path }, hint: 'give the path of an ELF file or ar archive' });
+    }
+    return { fd, size: st.size };
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof RumpkgError) throw e;
+    throw fsError(e, path, 'read');
+  }
+}
+
+/**
  * Opens `path` for positioned reads (E_NOT_FOUND / E_EACCES, or E_ELF for a directory or other
  * non-regular file). Close it when done (`try … finally`).
  */
@@ -51,23 +75,9 @@ export async function openFileSource(path: string, options: OpenFileSourceOption
   let io: { fd: number; read(buf: Buffer, at: number, length: number, position: number): Promise<number>; close(): Promise<void> };
   let size: number;
   if (options.sync === true) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      throw fsError(e, path, 'read');
-    }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) {
-        throw new RumpkgError('E_ELF', `${path} is not a regular file`, { context: { path }, hint: 'give the path of an ELF file or ar archive' });
-      }
-      size = st.size;
-    } catch (e) {
-      closeSync(fd);
-      if (e instanceof RumpkgError) throw e;
-      throw fsError(e, path, 'read');
-    }
+    const opened = openRegularSync(path);
+    const fd = opened.fd;
+    size = opened.size;
     let open_ = true;
     io = {
       fd,
@@ -183,24 +193,8 @@ export interface ReadBuffer {
  * discarded buffer is memory the collector has to account for).
  */
 export function readWholeFileSync(path: string, max: number, into: ReadBuffer): Uint8Array | null {
-  let fd: number;
+  const { fd, size } = openRegularSync(path);
   try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw fsError(e, path, 'read');
-  }
-  try {
-    let size: number;
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) {
-        throw new RumpkgError('E_ELF', `${path} is not a regular file`, { context: { path }, hint: 'give the path of an ELF file or ar archive' });
-      }
-      size = st.size;
-    } catch (e) {
-      if (e instanceof RumpkgError) throw e;
-      throw fsError(e, path, 'read');
-    }
     if (size === 0 || size > max) return null;
     if (into.buf.length < size) into.buf = Buffer.allocUnsafe(Math.max(size, 2 * into.buf.length));
     const buf = into.buf;
