@@ -855,7 +855,10 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
           });
           return;
         }
-        if (r.signal !== null) throw new RumpkgError('E_BUILD', `${step.command[0]} was killed by ${r.signal} (${step.description})`, { context: { step: step.description } });
+        if (r.signal !== null) throw new RumpkgError('E_BUILD', `${step.command[0]} was killed by ${r.signal} (${step.description})`, {
+            context: { step: step.description, signal: r.signal },
+            hint: 'something outside the build stopped the tool (the kernel out of memory, a signal sent to it); run the build again',
+          });
         if (isLinkStep(step)) throw linkError(plan, r);
         const last = step.args[step.args.length - 1];
         const src = plan.files.find((f) => f.path === last && f.from !== undefined) ?? plan.files.find((f) => f.role !== 'include-dir' && step.args.includes(f.path) && f.from !== undefined);
