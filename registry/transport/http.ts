@@ -11,9 +11,16 @@
  * iterable of Buffers, with `cancel()`. No decompression (`accept-encoding` is never sent).
  * Connections are kept alive per origin (one agent per protocol); idle sockets are unref'd by
  * node, so they never keep a process running.
+ *
+ * Extra CA certificates: the shipped command (dist/rumpkg, see scripts/bundle.mjs) starts node
+ * without NODE_EXTRA_CA_CERTS — Node 20 would load it on every start, ~45 ms here — and passes
+ * the file as RUMPKG_DEFERRED_CA_CERTS. The https agent then trusts Node's bundled roots and that
+ * file, as Node itself would have; the file is read when the first https request is made. An
+ * unreadable file is ignored, as Node ignores it (Node also prints a warning; a library does not).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Agent, IncomingMessage } from 'node:http';
+import type { Agent, AgentOptions, IncomingMessage } from 'node:http';
 
 export interface HttpResponse {
   status: number;
@@ -36,10 +43,27 @@ type HttpModule = typeof import('node:http');
 const agents = new Map<string, Agent>();
 const load = createRequire(import.meta.url);
 
+/** The CA certificates of an https agent when the start of node left NODE_EXTRA_CA_CERTS to rumpkg (module head); else undefined: node's own. */
+export function deferredCaCertificates(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const file = env.RUMPKG_DEFERRED_CA_CERTS;
+  if (file === undefined || file === '') return undefined;
+  const { rootCertificates } = load('node:tls') as typeof import('node:tls');
+  try {
+    return [...rootCertificates, readFileSync(file, 'latin1')];
+  } catch {
+    return [...rootCertificates];
+  }
+}
+
 function agentFor(protocol: string): { mod: HttpModule; agent: Agent } {
   const mod = load(protocol === 'https:' ? 'node:https' : 'node:http') as HttpModule;
   let agent = agents.get(protocol);
-  if (agent === undefined) agents.set(protocol, (agent = new mod.Agent({ keepAlive: true, maxSockets: 16 })));
+  if (agent === undefined) {
+    const options: AgentOptions & { ca?: string[] } = { keepAlive: true, maxSockets: 16 };
+    const ca = protocol === 'https:' ? deferredCaCertificates() : undefined;
+    if (ca !== undefined) options.ca = ca;
+    agents.set(protocol, (agent = new mod.Agent(options)));
+  }
   return { mod, agent };
 }
 
