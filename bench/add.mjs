@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { cachedCorpus, corpusDirs } from './lib/corpus.mjs';
 import { performance } from 'node:perf_hooks';
-import { BIN, cli, loadAverage, missingTools, report, rounds, rumpkg, skip, stats, tmpName, tool } from './lib/measure.mjs';
+import { BIN, cli, loadAverage, missingTools, nodeFloor, report, rounds, rumpkg, skip, stats, tmpName, tool } from './lib/measure.mjs';
 
 const NAMES = ['base', 'dev-bpf', 'net', 'net-config', 'net-net', 'rumpuser', 'shmif', 'tcpip', 'tcpip6', 'virtif'];
 const SCOPED = NAMES.map((n) => `@rump/${n}`);
@@ -36,7 +36,7 @@ try {
   const corpus = await cachedCorpus({ targets: [TARGET] });
   const publisherHome = join(work, 'publisher');
   await cli(['--quiet', 'publish', ...corpusDirs(corpus)], { env: { ...process.env, RUMPKG_HOME: publisherHome } });
-  server = spawn(process.execPath, [BIN, '--json', 'registry', 'serve', join(publisherHome, 'registry'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(BIN, ['--json', 'registry', 'serve', join(publisherHome, 'registry'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   // The server's request log (one JSON line per request, written when it is answered), stamped
   // on arrival: when a request started is the stamp minus its `ms`.
   const events = [];
@@ -102,7 +102,7 @@ try {
   const cold = await rounds([
     { name: 'rumpkg', setup: () => rumpkgProject(), run: coldAdd, teardown: drop },
     { name: 'npm', setup: () => npmProject(), run: npmRun, teardown: drop },
-    { name: 'node', run: tool(process.execPath, ['-e', '0']) },
+    { name: 'node', run: nodeFloor('add') },
   ]);
   report({ metric: 'cold rumpkg add vs npm install (10 components, same server)', rumpkg: cold.rumpkg, peer: cold.npm, peerName: 'npm install', goal: { ratio: 0.5 }, floor: { name: 'node -e 0', ...cold.node } });
 

@@ -71,7 +71,7 @@ const stage = mkdtempSync(join(tmpdir(), 'rumpkg-bench-stage-'));
 sh('sh', ['-c', script.replace('B=$(mktemp -d)', `B=${stage}`)], { env: { ...process.env, OUT: byHandOut } });
 const link = dry.plan.steps.find((s) => s.args.includes('image.linked') && s.args.includes('-o'));
 
-sh(process.execPath, [join(ROOT, 'dist/rumpkg.cjs'), 'build', '--force', '--components-dir', root], { cwd: dir });
+sh(join(ROOT, 'dist/rumpkg'), ['build', '--force', '--components-dir', root], { cwd: dir });
 const r = await rounds([
   { name: 'rumpkg', run: rumpkg(['build', '--force', '--components-dir', root], { cwd: dir }) },
   { name: 'script', run: tool('sh', ['-c', script], { env: { ...process.env, OUT: byHandOut } }) },

@@ -1,6 +1,6 @@
 // The real unikernel (examples/unikernel-http: NetBSD TCP/IP + virtio-net from the real rumprun
 // hw build in ../shared/netbsd/real, linked with rumprun's bare-metal platform package):
-//   (a) build: `rumpkg build --force` (whole process, dist/rumpkg.cjs) vs the plan's own commands
+//   (a) build: `rumpkg build --force` (whole process, dist/rumpkg) vs the plan's own commands
 //       run by sh (the --dry-run script) and vs the plan's ld.lld link command alone (staged);
 //   (b) run: `rumpkg run` (whole process) to the application's first output line
 //       ("httpd: listening …") vs the same QEMU command started by hand (planRumprunQemu's
@@ -25,7 +25,7 @@ import { createFileStorage } from '../dist/registry/index.js';
 import { report } from './lib/measure.mjs';
 
 const ROUNDS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
-const BIN = resolve('dist/rumpkg.cjs');
+const BIN = resolve('dist/rumpkg');
 const SHARED = process.env.RUMPKG_REAL_DATA ?? resolve('../shared/netbsd/real');
 const SET = join(SHARED, 'rumprun-b04d422-hw-x86_64.tar.xz');
 const SETS = resolve(SHARED, '..', 'rumprun-bake-sets.json');
@@ -116,7 +116,7 @@ try {
   m.image.forward[0].host = port;
   writeFileSync(join(dir, 'rumpkg.json'), JSON.stringify(m, null, 2));
   const cli = (...a) => {
-    const r = spawnSync(process.execPath, [BIN, ...a], { cwd: dir, env, encoding: 'utf8' });
+    const r = spawnSync(BIN, a, { cwd: dir, env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`rumpkg ${a.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
@@ -155,7 +155,7 @@ try {
     const t = performance.now();
     cli('--version');
     run.version.push(performance.now() - t);
-    const a = await timeBoot(process.execPath, [BIN, 'run', '--target', TARGET, '--timeout', '60'], { cwd: dir, env }, ready, port);
+    const a = await timeBoot(BIN, ['run', '--target', TARGET, '--timeout', '60'], { cwd: dir, env }, ready, port);
     const b = await timeBoot(qemu[0], qemu.slice(1), { cwd: dir, env, byHand: true }, ready, port);
     if (a.code !== 0 || a.first === null || b.first === null) throw new Error(`a boot failed (rumpkg exit ${a.code})`);
     run.rumpkg.push(a);
@@ -188,13 +188,13 @@ try {
     console.log(`${label.padEnd(44)} min ${f(s.min).padStart(7)}  median ${f(s.median).padStart(7)}${r}`);
   };
   console.log('\n(a) build of the real unikernel');
-  line('rumpkg build --force (dist/rumpkg.cjs)', build.rumpkg);
+  line('rumpkg build --force (dist/rumpkg)', build.rumpkg);
   line("the plan's commands by sh (--dry-run script)", build.script);
   line("the plan's ld.lld link command alone", build.link);
   const sb = stats(build.rumpkg).median;
   console.log(`ratio rumpkg / script ${(sb / stats(build.script).median).toFixed(2)}, rumpkg / link ${(sb / stats(build.link).median).toFixed(2)}; by-hand image byte-identical: ${same}`);
   console.log('\n(b) boot to the application\'s first output line ("httpd: listening on tcp port 80")');
-  line('rumpkg run (dist/rumpkg.cjs)', run.rumpkg.map((x) => x.first));
+  line('rumpkg run (dist/rumpkg)', run.rumpkg.map((x) => x.first));
   line('the same QEMU command by hand', run.hand.map((x) => x.first));
   const rr = stats(run.rumpkg.map((x) => x.first)).median / stats(run.hand.map((x) => x.first)).median;
   console.log(`ratio ${rr.toFixed(2)} (goal ≤ 1.1)`);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCorpus } from '../dist/scripts/corpus/index.js';
 import { planQemu } from '../dist/packager/index.js';
-import { BIN, ROOT, cli, exec, fmtMs, loadAverage, missingTools, report, rounds, rumpkg, skip, stats, tool } from './lib/measure.mjs';
+import { BIN, ROOT, binEnv, cli, exec, fmtMs, loadAverage, missingTools, report, rounds, rumpkg, skip, stats, tool } from './lib/measure.mjs';
 
 const TARGETS = ['hw-x86_64', 'hw-riscv64'];
 const missing = missingTools(['clang', 'ld.lld', 'llvm-objcopy', 'qemu-system-x86_64', 'qemu-system-riscv64']);
@@ -51,9 +51,9 @@ try {
     // QEMU command with its console piped through, and waiting for it.
     const launcher = `const r = require('node:child_process').spawnSync(${JSON.stringify(qemu[0])}, ${JSON.stringify(qemu.slice(1))}, { stdio: ['ignore', 'inherit', 'inherit'] }); process.exit(r.status === null ? 1 : 0);`;
     const r = await rounds([
-      { name: 'rumpkg', run: timed('rumpkg', process.execPath, [BIN, 'run', '--target', target, '--timeout', '60'], /^init /m) },
+      { name: 'rumpkg', run: timed('rumpkg', BIN, ['run', '--target', target, '--timeout', '60'], /^init /m) },
       { name: 'qemu', run: timed('qemu', qemu[0], qemu.slice(1), /init /) },
-      { name: 'nodeQemu', run: tool(process.execPath, ['-e', launcher], { cwd: dir }) },
+      { name: 'nodeQemu', run: tool(process.execPath, ['-e', launcher], { cwd: dir, env: binEnv('run') }) },
     ]);
     const floor = { name: 'node -e "spawn the same QEMU"', ...r.nodeQemu };
     report({

@@ -7,7 +7,7 @@
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedCorpus, corpusDirs } from './lib/corpus.mjs';
-import { BIN, ROOT, ROUNDS, cli, exec, loadAverage, report, rounds, rumpkg, tmpName, tool } from './lib/measure.mjs';
+import { LAUNCHER, ROOT, ROUNDS, cli, exec, loadAverage, nodeFloor, report, rounds, rumpkg, tmpName } from './lib/measure.mjs';
 
 const work = tmpName('rumpkg-bench-install-');
 mkdirSync(work, { recursive: true });
@@ -16,7 +16,7 @@ const env = { ...process.env, RUMPKG_HOME: join(work, 'home'), NO_COLOR: '1' };
 /** Self time per module of one profiled run. */
 async function profile(args, cwd) {
   const dir = join(work, `prof-${args[0]}`);
-  await exec(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, BIN, ...args], { cwd, env });
+  await exec(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, LAUNCHER, ...args], { cwd, env });
   const prof = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))), 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map();
@@ -50,7 +50,7 @@ try {
     { name: 'build', run: rumpkg(['build'], { cwd: project, env }) },
     { name: 'frozen', run: rumpkg(['install', '--frozen'], { cwd: project, env }) },
     { name: 'version', run: rumpkg(['--version'], { cwd: project, env }) },
-    { name: 'node', run: tool(process.execPath, ['-e', '0'], { cwd: project }) },
+    { name: 'node', run: nodeFloor('install', { cwd: project }) },
   ], { rounds: 3 * ROUNDS });
   if (readFileSync(join(project, 'rumpkg.lock'), 'utf8') !== lock) throw new Error('a no-op install rewrote rumpkg.lock');
   const floor = { name: 'node -e 0', ...r.node };

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packComponent, unpackComponent } from '../dist/components/index.js';
-import { cli, fmtMs, loadAverage, report, rounds, rumpkg, tool } from './lib/measure.mjs';
+import { cli, fmtMs, loadAverage, nodeFloor, report, rounds, rumpkg, tool } from './lib/measure.mjs';
 
 const MB = 1024 * 1024;
 const base = mkdtempSync(join(tmpdir(), 'rumpkg-bench-pack-'));
@@ -66,14 +66,14 @@ try {
   const p = await rounds([
     { name: 'rumpkg', run: rumpkg(['pack', src, '-o', join(base, 'r.tgz')]), teardown: () => rmSync(join(base, 'r.tgz'), { force: true }) },
     { name: 'tar', run: tool('tar', ['czf', join(base, 't.tgz'), '-C', src, '.']), teardown: () => rmSync(join(base, 't.tgz'), { force: true }) },
-    { name: 'node', run: tool(process.execPath, ['-e', '0']) },
+    { name: 'node', run: nodeFloor('pack') },
   ]);
   report({ metric: 'rumpkg pack vs tar czf (49.6 MB tree)', rumpkg: p.rumpkg, peer: p.tar, peerName: 'tar czf', goal: { ratio: 1.5 }, floor: { name: 'node -e 0', ...p.node } });
 
   const u = await rounds([
     { name: 'rumpkg', run: rumpkg(['inspect', tgz, '--extract', out('r')]), teardown: clean('r') },
     { name: 'tar', setup: () => mkdirSync(out('t')), run: tool('tar', ['xzf', tgz, '-C', out('t')]), teardown: clean('t') },
-    { name: 'node', run: tool(process.execPath, ['-e', '0']) },
+    { name: 'node', run: nodeFloor('inspect') },
   ]);
   report({ metric: 'rumpkg inspect --extract vs tar xzf (same tarball)', rumpkg: u.rumpkg, peer: u.tar, peerName: 'tar xzf', goal: { ratio: 1.5 }, floor: { name: 'node -e 0', ...u.node } });
 

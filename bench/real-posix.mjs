@@ -12,7 +12,7 @@
 // Needs `npm run build`; skips its rows with a message without ../shared.
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, ROOT, cli, exec, missingTools, report, rounds, rumpkg, skip, tmpName, tool } from './lib/measure.mjs';
+import { BIN, ROOT, cli, exec, missingTools, nodeFloor, report, rounds, rumpkg, skip, tmpName, tool } from './lib/measure.mjs';
 import { realSet } from './lib/real.mjs';
 
 const posix = realSet('posix');
@@ -42,15 +42,15 @@ const importArgs = (out) => ['import', 'archives', lib, '--target', 'posix-x86_6
 try {
   // The written tree once (untimed): the source of the `cp -a` floor and of the project below.
   const comps = join(work, 'components');
-  await exec(process.execPath, [BIN, ...importArgs(comps), '--quiet'], { env });
+  await exec(BIN, [...importArgs(comps), '--quiet'], { env });
   // import vs nm -g over the same archives; `cp -a` of the 81 directories the import writes is
   // the filesystem's own cost of writing that tree (247 directories, 12 MB), which nm never pays
   const r1 = await rounds([
     { name: 'analyse', run: rumpkg([...importArgs(join(work, 'dry')), '--dry-run', '--json'], { env }) },
-    { name: 'import', setup: (r) => join(work, `out-${r}`), run: (out) => exec(process.execPath, [BIN, ...importArgs(out), '--quiet'], { env }), teardown: (out) => rmSync(out, { recursive: true, force: true }) },
+    { name: 'import', setup: (r) => join(work, `out-${r}`), run: (out) => exec(BIN, [...importArgs(out), '--quiet'], { env }), teardown: (out) => rmSync(out, { recursive: true, force: true }) },
     { name: 'nm', run: tool('nm', ['-g', ...archives]) },
     { name: 'cp', setup: (r) => join(work, `cp-${r}`), run: (out) => exec('cp', ['-a', comps, out]), teardown: (out) => rmSync(out, { recursive: true, force: true }) },
-    { name: 'node', run: tool(process.execPath, ['-e', '0']) },
+    { name: 'node', run: nodeFloor('import') },
   ]);
   const floor = { name: 'node -e 0', ...r1.node };
   report({ metric: METRICS.analyse[0], rumpkg: r1.analyse, peer: r1.nm, peerName: 'nm -g', goal: METRICS.analyse[1], floor });
@@ -65,12 +65,12 @@ try {
   });
 
   // a project: the real UDP example, imported components published into the embedded registry
-  await exec(process.execPath, [BIN, '--quiet', 'publish', ...readdirSync(comps).sort().map((d) => join(comps, d))], { env });
+  await exec(BIN, ['--quiet', 'publish', ...readdirSync(comps).sort().map((d) => join(comps, d))], { env });
   const ex = join(work, 'examples');
   cpSync(join(ROOT, 'examples/real'), ex, { recursive: true });
   const dir = join(ex, 'udp');
-  await exec(process.execPath, [BIN, 'install'], { cwd: dir, env });
-  await exec(process.execPath, [BIN, 'build'], { cwd: dir, env });
+  await exec(BIN, ['install'], { cwd: dir, env });
+  await exec(BIN, ['build'], { cwd: dir, env });
   const image = join(dir, 'build/posix-x86_64/real-udp');
   // The plan's own commands: the dry-run script, and its last cc step (the link) run alone in a
   // directory the script prepared.
@@ -95,7 +95,7 @@ try {
   const r3 = await rounds([
     { name: 'rumpkg', run: rumpkg(['audit', image, '--json'], { cwd: dir, env }) },
     { name: 'nm', run: tool('nm', [image]) },
-    { name: 'node', run: tool(process.execPath, ['-e', '0']) },
+    { name: 'node', run: nodeFloor('audit') },
   ]);
   report({ metric: METRICS.audit[0], rumpkg: r3.rumpkg, peer: r3.nm, peerName: 'nm', goal: METRICS.audit[1], floor: { name: 'node -e 0', ...r3.node }, note: 'the audit also hashes the image, matches every archive member by content and checks licences' });
 } finally {

@@ -108,7 +108,7 @@ try {
   // rumpkg's server, apart, with a publish token.
   const regDir = join(work, 'rumpkg-registry');
   const token = JSON.parse(await cli(['--json', 'registry', 'token', 'add', 'bench', '--dir', regDir])).token;
-  const ours = await startProcess(process.execPath, [BIN, '--json', 'registry', 'serve', regDir, '--port', '0'], undefined, true);
+  const ours = await startProcess(BIN, ['--json', 'registry', 'serve', regDir, '--port', '0'], undefined, true);
   children.push(ours.child);
 
   // Verdaccio, apart, with a user.

@@ -97,7 +97,7 @@ function generate() {
 
 /** `rumpkg registry serve` in its own process; resolves with its URL and pid. */
 async function serve() {
-  const child = spawn(process.execPath, [BIN, '--json', 'registry', 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(BIN, ['--json', 'registry', 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((res, rej) => {
     let out = '';
     child.stdout.on('data', (d) => {

@@ -3,7 +3,7 @@
 // `npm run bench` (scripts/bench.mjs) end with one table. See bench/README.md.
 //
 // Fairness rules every bench follows (the project brief): both sides do the same work, either
-// whole process against whole process (the shipped bin `dist/rumpkg.cjs`, package.json `bin`,
+// whole process against whole process (the shipped bin `dist/rumpkg`, package.json `bin`,
 // against the peer's command) or in-process against in-process; contenders alternate within a
 // round (the order rotates from round to round), >= 5 rounds (BENCH_ROUNDS), min and median.
 import { spawn } from 'node:child_process';
@@ -14,8 +14,10 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-/** The shipped bin (package.json `bin`): what a user runs. */
-export const BIN = join(ROOT, 'dist', 'rumpkg.cjs');
+/** The shipped bin (package.json `bin`, a sh script that starts node on LAUNCHER): what a user runs. */
+export const BIN = join(ROOT, 'dist', 'rumpkg');
+/** The launcher the shipped bin runs (`node dist/rumpkg.cjs`): for node flags such as --cpu-prof. */
+export const LAUNCHER = join(ROOT, 'dist', 'rumpkg.cjs');
 /** Rounds per comparison: BENCH_ROUNDS (BENCH_RUNS is the older name), default 5. */
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? process.env.BENCH_RUNS ?? 5);
 
@@ -133,13 +135,27 @@ export function exec(cmd, args, options = {}) {
 /** A peer command as a contender's `run` (output discarded; a failure stops the bench). */
 export const tool = (cmd, args, options = {}) => () => exec(cmd, args, options);
 
-/** The shipped bin as a contender's `run`: `node dist/rumpkg.cjs ARGS`. */
-export const rumpkg = (args, options = {}) => () => exec(process.execPath, [BIN, ...args], options);
+/** The shipped bin as a contender's `run`: `dist/rumpkg ARGS`. */
+export const rumpkg = (args, options = {}) => () => exec(BIN, args, options);
 
 /** Runs the shipped bin once and returns stdout (setup steps). */
 export async function cli(args, options = {}) {
-  return (await exec(process.execPath, [BIN, ...args], { ...options, capture: true })).stdout;
+  return (await exec(BIN, args, { ...options, capture: true })).stdout;
 }
+
+/**
+ * The environment node gets from the shipped bin for `command` (scripts/bundle.mjs): without
+ * NODE_EXTRA_CA_CERTS, which Node 20 would load at start (~45 ms with the system bundle), except
+ * for `import` and `verify`. A Node.js floor (`node -e 0`) runs in it, so it starts as rumpkg does.
+ */
+export function binEnv(command, env = process.env) {
+  if (command === 'import' || command === 'verify' || !env.NODE_EXTRA_CA_CERTS) return env;
+  const { NODE_EXTRA_CA_CERTS: _, ...rest } = env;
+  return rest;
+}
+
+/** `node -e 0` as the shipped bin starts node for `command`: the floor no Node.js program can beat. */
+export const nodeFloor = (command, options = {}) => tool(process.execPath, ['-e', '0'], { ...options, env: binEnv(command, options.env) });
 
 export const fmtMs = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
 const fmtStat = (s) => `${fmtMs(s.median)} (min ${fmtMs(s.min)}${s.cpu === undefined ? '' : `, CPU ${fmtMs(s.cpu.median)}`})`;
