@@ -50,7 +50,7 @@ try {
     { name: 'import', setup: (r) => join(work, `out-${r}`), run: (out) => exec(BIN, [...importArgs(out), '--quiet'], { env }), teardown: (out) => rmSync(out, { recursive: true, force: true }) },
     { name: 'nm', run: tool('nm', ['-g', ...archives]) },
     { name: 'cp', setup: (r) => join(work, `cp-${r}`), run: (out) => exec('cp', ['-a', comps, out]), teardown: (out) => rmSync(out, { recursive: true, force: true }) },
-    { name: 'node', run: nodeFloor('import') },
+    { name: 'node', run: nodeFloor('import archives') },
   ]);
   const floor = { name: 'node -e 0', ...r1.node };
   report({ metric: METRICS.analyse[0], rumpkg: r1.analyse, peer: r1.nm, peerName: 'nm -g', goal: METRICS.analyse[1], floor });

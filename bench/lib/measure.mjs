@@ -144,12 +144,14 @@ export async function cli(args, options = {}) {
 }
 
 /**
- * The environment node gets from the shipped bin for `command` (scripts/bundle.mjs): without
- * NODE_EXTRA_CA_CERTS, which Node 20 would load at start (~45 ms with the system bundle), except
- * for `import` and `verify`. A Node.js floor (`node -e 0`) runs in it, so it starts as rumpkg does.
+ * The environment node gets from the shipped bin for `command` ('add', 'import archives', …;
+ * scripts/bundle.mjs): without NODE_EXTRA_CA_CERTS, which Node 20 would load at start (~40 ms with
+ * the system bundle), except for `verify` and `import` other than `import archives`. A Node.js
+ * floor (`node -e 0`) runs in it, so it starts as rumpkg does.
  */
 export function binEnv(command, env = process.env) {
-  if (command === 'import' || command === 'verify' || !env.NODE_EXTRA_CA_CERTS) return env;
+  const eager = command === 'verify' || (command.split(' ')[0] === 'import' && command !== 'import archives');
+  if (eager || !env.NODE_EXTRA_CA_CERTS) return env;
   const { NODE_EXTRA_CA_CERTS: _, ...rest } = env;
   return rest;
 }

@@ -1,8 +1,8 @@
 /**
  * The shipped command (package.json bin → dist/rumpkg, made by scripts/bundle.mjs; needs `npm run
  * build`) and NODE_EXTRA_CA_CERTS. Node 20 loads that file on every start; the command hands it over
- * as RUMPKG_DEFERRED_CA_CERTS instead (except for `import` and `verify`, whose GitHub requests go
- * through Node's fetch), the launcher gives it back to the programs rumpkg starts, and rumpkg's own
+ * as RUMPKG_DEFERRED_CA_CERTS instead (except for `verify` and `import` other than `import
+ * archives`, whose GitHub requests go through Node's fetch), the launcher gives it back to the programs rumpkg starts, and rumpkg's own
  * https agent trusts it (registry/transport/http.ts). Checked here: the command's environment
  * handling with a stand-in `node` that prints what it was given; an https registry on loopback
  * whose certificate only a CA in the file vouches for; and `cc`'s environment during a build.
@@ -62,7 +62,7 @@ describe('the shipped command (dist/rumpkg)', () => {
     expect(await run(join(dotBin, 'rumpkg'), ['--version'], envWith({}))).toMatchObject({ code: 0, stdout: `${version}\n` });
   });
 
-  it('hands NODE_EXTRA_CA_CERTS over as RUMPKG_DEFERRED_CA_CERTS, except for import and verify', async () => {
+  it('hands NODE_EXTRA_CA_CERTS over as RUMPKG_DEFERRED_CA_CERTS, except for verify and import other than import archives', async () => {
     // A stand-in node first on PATH prints what the command gave it.
     const fake = join(work, 'fake-node');
     mkdirSync(fake, { recursive: true });
@@ -77,7 +77,9 @@ describe('the shipped command (dist/rumpkg)', () => {
     expect(await seen(['build', '--force'], { NODE_EXTRA_CA_CERTS: ca })).toBe(`unset|${ca}|${LAUNCHER} build --force`);
     expect(await seen(['--json', '--cwd', 'import', 'add', 'x'], { NODE_EXTRA_CA_CERTS: ca })).toBe(`unset|${ca}|${LAUNCHER} --json --cwd import add x`);
     expect(await seen(['--version'], { NODE_EXTRA_CA_CERTS: ca })).toBe(`unset|${ca}|${LAUNCHER} --version`);
-    expect(await seen(['-q', 'import', 'archives', 'dir'], { NODE_EXTRA_CA_CERTS: ca })).toBe(`${ca}|unset|${LAUNCHER} -q import archives dir`);
+    expect(await seen(['-q', 'import', 'archives', 'dir'], { NODE_EXTRA_CA_CERTS: ca })).toBe(`unset|${ca}|${LAUNCHER} -q import archives dir`);
+    expect(await seen(['import', '--json', 'upstream', 'dir'], { NODE_EXTRA_CA_CERTS: ca })).toBe(`${ca}|unset|${LAUNCHER} import --json upstream dir`);
+    expect(await seen(['import', '--help'], { NODE_EXTRA_CA_CERTS: ca })).toBe(`${ca}|unset|${LAUNCHER} import --help`);
     expect(await seen(['verify', 'x'], { NODE_EXTRA_CA_CERTS: ca })).toBe(`${ca}|unset|${LAUNCHER} verify x`);
     // Nothing to hand over; a stale RUMPKG_DEFERRED_CA_CERTS is dropped, never trusted.
     expect(await seen(['build'], {})).toBe(`unset|unset|${LAUNCHER} build`);
