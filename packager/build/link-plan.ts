@@ -322,6 +322,9 @@ export function planLink(options: PlanLinkOptions): LinkPlan {
     const group = [...(platformArchive === undefined ? [] : [platformArchive.path]), ...platformLibraries.map((l) => l.path)];
     if (platformLibraries.length > 0) args.push('--start-group', ...group, '--end-group');
     else args.push(...group);
+    // After every input, as on the hosted path; a non-allocated section is an orphan the linker
+    // script leaves out of every segment (ld.lld puts it after the allocated ones).
+    if (manifestObjectFits(target)) args.push(MANIFEST_OBJECT);
     args.push(...platformLdflags);
     steps.push({ tool: 'ld', command: cmd('ld'), args, cwd: '.', description: `link the image for ${target}` });
   } else {

@@ -4,7 +4,11 @@
  * --add-section … --set-section-flags …=noload,readonly` gives the image), an empty
  * `.note.GNU-stack` (without it GNU ld would mark the image's stack executable) and `.shstrtab`.
  * Linked after the archives, GNU ld places the section where that objcopy step put it: on
- * posix-x86_64 the image is byte for byte the one the objcopy step made, one process fewer.
+ * posix-x86_64 the image is byte for byte the one the objcopy step made, one process fewer. On the
+ * freestanding targets (ld.lld with the platform's linker script) the section is an orphan outside
+ * every segment, as objcopy's is; the image differs from objcopy's only in where the section and
+ * the section headers sit in the file, and saves objcopy rewriting the whole image (~35 ms for
+ * the real rumprun unikernel).
  *
  * Layout: ELF header, the manifest's bytes, the section name table, padding to 8, the section
  * headers. The object is `head + manifest + tail` (manifestObjectParts), so the --dry-run script
@@ -24,8 +28,7 @@ const OBJECT_ARCHES = new Set(['x86_64', 'i386', 'aarch64']);
 
 /** Whether the link can take the manifest as an object (manifestObjectParts) for `target`. */
 export function manifestObjectFits(target: Target): boolean {
-  const t = parseTarget(target);
-  return t.hosted && OBJECT_ARCHES.has(t.arch);
+  return OBJECT_ARCHES.has(parseTarget(target).arch);
 }
 
 /** The bytes before and after the manifest's in the object for `target` (little-endian ELF). */

@@ -2,7 +2,9 @@
  * The image manifest as a linked object (packager/build/manifest-object.ts): what the ELF reader
  * sees in it for each architecture it serves, that the --dry-run script's printf/here-document
  * lines write exactly its bytes, and that the real cc/ld link of a program with it makes the very
- * bytes `objcopy --add-section … --set-section-flags …=noload,readonly` makes of the same link.
+ * bytes `objcopy --add-section … --set-section-flags …=noload,readonly` makes of the same link; for
+ * a freestanding ld.lld link with a linker script (the hw targets), the same segments, the same
+ * loaded bytes and the same section contents.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MANIFEST_SECTION, parseElf } from '../../components/index.js';
+import { findProgram } from '../../packager/index.js';
 import { renderManifestObject } from '../../packager/build/manifest-object.js';
 import { planLink, renderPlanScript } from '../../packager/build/link-plan.js';
 import { selectToolchain } from '../../packager/build/toolchain.js';
@@ -77,5 +80,31 @@ describe('the manifest object', () => {
     run('objcopy', ['--add-section', `${MANIFEST_SECTION}=m.json`, '--set-section-flags', `${MANIFEST_SECTION}=noload,readonly`, 'linked', 'by-objcopy']);
     run('cc', ['-Wl,--build-id=none', '-Wl,--fatal-warnings', '-o', 'by-object', 'main.o', 'm.o']);
     expect(readFileSync(join(dir, 'by-object')).equals(readFileSync(join(dir, 'by-objcopy')))).toBe(true);
+  });
+
+  const llvm = ['clang', 'ld.lld', 'llvm-objcopy'].filter((t) => findProgram(t) === null);
+  it.skipIf(llvm.length > 0)(`linked last by ld.lld with a linker script (hw-x86_64), it loads exactly what objcopy --add-section's image loads${llvm.length > 0 ? ` — skipped: ${llvm.join(', ')} not on PATH` : ''}`, () => {
+    const dir = temp();
+    const run = (cmd: string, args: string[]): Buffer => execFileSync(cmd, args, { cwd: dir, stdio: 'pipe' });
+    writeFileSync(join(dir, 'start.c'), 'int counter = 7;\nstatic const char msg[] = "hi";\nvoid _start(void) { for (;;) counter += msg[counter & 1]; }\n');
+    writeFileSync(join(dir, 'hw.ldscript'), 'ENTRY(_start)\nSECTIONS {\n  . = 0x100000;\n  .text : { *(.text*) }\n  .rodata : { *(.rodata*) }\n  .data : { *(.data*) }\n  .bss : { *(.bss*) }\n  /DISCARD/ : { *(.comment) *(.note*) }\n}\n');
+    writeFileSync(join(dir, 'm.json'), MANIFEST);
+    writeFileSync(join(dir, 'm.o'), renderManifestObject(MANIFEST, 'hw-x86_64'));
+    run('clang', ['--target=x86_64-unknown-netbsd', '-ffreestanding', '-fno-pic', '-mno-red-zone', '-O2', '-c', '-o', 'start.o', 'start.c']);
+    const ld = ['--build-id=none', '-static', '-z', 'max-page-size=0x1000', '-T', 'hw.ldscript'];
+    run('ld.lld', [...ld, '-o', 'linked', 'start.o']);
+    run('llvm-objcopy', ['--add-section', `${MANIFEST_SECTION}=m.json`, '--set-section-flags', `${MANIFEST_SECTION}=noload,readonly`, 'linked', 'by-objcopy']);
+    run('ld.lld', [...ld, '-o', 'by-object', 'start.o', 'm.o']);
+    const segments = (f: string): string => run('readelf', ['-lW', f]).toString('latin1').split('Program Headers:')[1]!;
+    expect(segments('by-object')).toBe(segments('by-objcopy'));
+    expect(segments('by-object')).toMatch(/LOAD/);
+    expect(run('llvm-objcopy', ['-O', 'binary', 'by-object', '/dev/stdout']).equals(run('llvm-objcopy', ['-O', 'binary', 'by-objcopy', '/dev/stdout']))).toBe(true);
+    for (const f of ['by-object', 'by-objcopy']) {
+      const bytes = readFileSync(join(dir, f));
+      const elf = parseElf(bytes, { file: f });
+      const sec = elf.sections.find((s) => s.name === MANIFEST_SECTION)!;
+      expect(sec.flags & 2, `${f}: ${MANIFEST_SECTION} is not allocated`).toBe(0);
+      expect(bytes.subarray(sec.offset, sec.offset + sec.size).toString('utf8')).toBe(MANIFEST);
+    }
   });
 });

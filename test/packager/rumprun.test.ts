@@ -175,7 +175,11 @@ describe('the link plan of a rumprun platform package (data in its manifest, not
     expect(link.slice(link.indexOf('--whole-archive'))).toEqual([
       '--whole-archive', 'lib/rump+tcpip/librumpnet_netinet.a', 'lib/rump+base/librump.a', '--no-whole-archive',
       '--start-group', 'lib/rump+rumprun-hw/librumprun_base.a', 'lib/rump+rumprun-hw/libc.a', 'lib/rump+rumprun-hw/libpthread.a', '--end-group',
+      // the image manifest, linked in last as an object (manifest-object.ts): no objcopy step
+      'rumpkg-manifest.o',
     ]);
+    expect(p.steps.some((s) => s.args.includes('--add-section'))).toBe(false);
+    expect(p.output).toBe('image.linked');
     expect(p.files.find((f) => f.role === 'include-dir')).toEqual({ path: 'lib/rump+rumprun-hw/include0', role: 'include-dir', component: '@rump/rumprun-hw', from: '/store/rump+rumprun-hw/include/hw-x86_64' });
     expect(renderPlanScript(p)).toContain('ln -s /store/rump+rumprun-hw/include/hw-x86_64 lib/rump+rumprun-hw/include0');
     for (const s of p.steps) for (const x of s.args) expect(x.startsWith('/')).toBe(false);
