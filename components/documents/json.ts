@@ -111,20 +111,36 @@ function scan(text: string, file: string, maxDepth: number): KeyProblem[] {
   const stack: Frame[] = [];
   const problems: KeyProblem[] = [];
   const n = text.length;
+  // Only quotes, brackets, braces and commas matter; the regular expression finds the next one
+  // (V8 searches natively) instead of a loop visiting every character. Likewise the next
+  // backslash at or after the current string (-1: none left; -2: not looked up yet): a string
+  // without one ends at the next quote (indexOf), and it is looked up again only once passed, so
+  // the text is searched for backslashes once in all. A cold run over a 190 KiB pretty-printed
+  // store index: ~9 → ~2 ms.
+  const structural = /["[\]{},]/g;
+  let backslash = -2;
   let i = 0;
   while (i < n) {
+    structural.lastIndex = i;
+    if (structural.exec(text) === null) break;
+    i = structural.lastIndex - 1;
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i;
       let escaped = false;
-      i++;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) {
-          escaped = true;
-          i += 2;
-        } else if (d === 0x22) break;
-        else i++;
+      if (backslash !== -1 && backslash <= start) backslash = text.indexOf('\\', start + 1);
+      const quote = text.indexOf('"', start + 1);
+      if (quote !== -1 && (backslash === -1 || backslash > quote)) i = quote;
+      else {
+        i++;
+        while (i < n) {
+          const d = text.charCodeAt(i);
+          if (d === 0x5c /* \ */) {
+            escaped = true;
+            i += 2;
+          } else if (d === 0x22) break;
+          else i++;
+        }
       }
       const top = stack[stack.length - 1];
       if (top !== undefined && !top.array && top.expectKey) {
