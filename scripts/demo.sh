@@ -11,13 +11,13 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=${RUMPKG_DEMO_DIR:-$ROOT/.rumpkg-work}
 export RUMPKG_HOME=$WORK/home
-rumpkg() { node "$ROOT/dist/cli/bin.js" "$@"; }
+rumpkg() { "$ROOT/dist/rumpkg" "$@"; }  # the shipped command (package.json bin)
 START=$(date +%s%N)
 elapsed() { echo "$(( ($(date +%s%N) - START) / 100000000 ))" | sed -E 's/([0-9])$/.\1/; s/^\./0./'; }
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then B=$'\033[1m'; N=$'\033[0m'; else B=; N=; fi
 step() { printf '\n%s== [%s s] %s%s\n' "$B" "$(elapsed)" "$*" "$N"; }
 
-[ -f "$ROOT/dist/cli/bin.js" ] || npm run build
+[ -x "$ROOT/dist/rumpkg" ] || npm run build
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
@@ -91,7 +91,7 @@ cd "$WORK/unikernel"
 rumpkg graph --format svg -o "$WORK/unikernel-graph.svg"
 rumpkg audit build/hw-x86_64/unikernel --html "$WORK/unikernel-audit.html" > /dev/null
 echo "open $WORK/unikernel-graph.svg and $WORK/unikernel-audit.html in a browser;"
-echo "for the registry's web UI: RUMPKG_HOME=$RUMPKG_HOME node $ROOT/dist/cli/bin.js registry serve, then http://127.0.0.1:4873/"
+echo "for the registry's web UI: RUMPKG_HOME=$RUMPKG_HOME $ROOT/dist/rumpkg registry serve, then http://127.0.0.1:4873/"
 
 
 # Real NetBSD drivers, when you have them: RUMPKG_REAL_ARCHIVES=DIR names a directory holding the
