@@ -35,9 +35,8 @@ export interface TarLimits {
   /** Maximum size of one pax extended header. */
   maxPaxSize: number;
   /**
-   * Memory, not policy: decompressed bytes unpack keeps from its validation pass for the
-   * extraction pass (and holds while the integrity is being checked); a larger tarball is
-   * decompressed twice instead.
+   * Memory, not policy: decompressed bytes held while the integrity is being checked (no header
+   * is parsed before it matched); beyond them decompression waits for the check.
    */
   replayBytes: number;
   /**
