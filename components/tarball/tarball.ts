@@ -243,7 +243,8 @@ async function* inflate(tgz: Buffer, limits: TarLimits, what: string): AsyncGene
     yield all;
     return;
   }
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  // 1 MiB output chunks: each chunk is a round trip between libuv's pool and the main thread.
+  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   gunzip.end(tgz);
   let total = 0;
   try {
