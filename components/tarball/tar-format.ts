@@ -40,10 +40,10 @@ export interface TarLimits {
    */
   replayBytes: number;
   /**
-   * Speed, not policy: a tarball up to this many bytes (compressed) is decompressed in one call
-   * and hashed on the main thread — a component is usually a few KiB, and a trip through libuv's
-   * thread pool, which a project command shares with its cache writes, costs more than the
-   * work; a larger one streams, hashed off the main thread. Every other limit holds either way.
+   * Speed, not policy: a tarball up to this many bytes (compressed) is hashed, then decompressed
+   * in one call — a component is usually a few KiB, and a trip through libuv's thread pool, which
+   * a project command shares with its cache writes, costs more than the work; a larger one
+   * streams through the pool, hashed a slice per chunk meanwhile. Every other limit holds either way.
    */
   oneCallBytes: number;
 }

@@ -11,11 +11,11 @@
  * `node_modules`, `.DS_Store` anywhere and `*.tgz` at the package root (like npm-packlist).
  *
  * Unpacking order (nothing is trusted before it is checked):
- *   1. the SRI integrity of the whole buffer, hashed off the main thread while gzip decompresses
- *      into memory — not one header is parsed before it matched (a local file the user unpacks
- *      without an expected integrity, `localFile`, has nothing to match: its integrity is
- *      computed meanwhile and returned); a tarball up to `limits.oneCallBytes` is hashed, then
- *      decompressed, on the main thread;
+ *   1. the SRI integrity of the whole buffer, hashed a slice per decompressed chunk while
+ *      libuv's pool decompresses the next one (no copy of the bytes) — not one header is parsed
+ *      before it matched (a local file the user unpacks without an expected integrity,
+ *      `localFile`, has nothing to match: its integrity is computed meanwhile and returned); a
+ *      tarball up to `limits.oneCallBytes` is hashed, then decompressed, in one call each;
  *   2. one pass over the decompressed stream (gunzip with a size and ratio cap — in one call up
  *      to `limits.oneCallBytes`, streaming above, so writing overlaps decompression): the strict
  *      parser of ./tar-format.ts checks every header, and each entry it accepted is written at
@@ -35,7 +35,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import { createHash, type Hash } from 'node:crypto';
 import { RumpkgError, fsError } from '../model/index.js';
-import { integrityOf, integrityOfAsync, parseIntegrity, verifyIntegrity, verifyIntegrityAsync } from '../model/index.js';
+import { SlicedIntegrity, integrityOf, parseIntegrity } from '../model/index.js';
 import { MAX_MANIFEST_BYTES, loadManifestForPack, parseManifestText } from './tar-manifest.js';
 import {
   DEFAULT_TAR_LIMITS,
@@ -273,12 +273,16 @@ type TarEvent = ReturnType<TarParser['write']>[number];
  * The validation pass: every header and the manifest. Each parser event is handed to `sink`
  * (extraction writes it) right after the parser accepted it, so what is validated is exactly
  * what is written; whole-tarball checks (truncation, the manifest against the files) come at
- * the end, before the caller commits anything. With `gate` (the integrity check, running off the
- * main thread), the gzip stream is decompressed into memory meanwhile — up to limits.replayBytes
- * bytes, then it waits — and not one header is parsed before `gate` resolved; when `gate`
- * rejects, that is the error, whatever the bytes would have said.
+ * the end, before the caller commits anything.
+ *
+ * `integrity` is hashed between gunzip's chunks (a slice of the compressed bytes per chunk) while
+ * the thread pool decompresses the next one; a tarball up to `limits.oneCallBytes` is hashed
+ * before it is decompressed. With `gate` (an expected integrity), not one header is parsed before
+ * it matched: the decompressed chunks are held meanwhile — up to limits.replayBytes bytes, then
+ * the rest is hashed at once — and when it does not match, that is the error, whatever the bytes
+ * would have said.
  */
-async function scan(tgz: Buffer, limits: TarLimits, what: string, gate?: Promise<unknown>, sink?: (ev: TarEvent) => void): Promise<Scan> {
+async function scan(tgz: Buffer, limits: TarLimits, what: string, integrity: SlicedIntegrity, gate: boolean, sink?: (ev: TarEvent) => void): Promise<Scan> {
   const parser = new TarParser({ what, limits });
   const entries: TarballEntry[] = [];
   let pj: Buffer[] | undefined;
@@ -302,28 +306,30 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string, gate?: Promise
       sink?.(ev);
     }
   };
-  let held: Buffer[] | undefined = gate === undefined ? undefined : [];
+  let held: Buffer[] | undefined = gate ? [] : undefined;
   let heldBytes = 0;
-  const release = async (): Promise<void> => {
-    await gate;
+  const release = (): void => {
+    if (gate) integrity.result(); // throws E_INTEGRITY
     const chunks = held ?? [];
     held = undefined;
     for (const c of chunks) feed(c);
   };
+  if (tgz.length <= limits.oneCallBytes) integrity.step(Infinity);
   try {
     for await (const chunk of inflate(tgz, limits, what)) {
+      const hashed = integrity.step(HASH_SLICE);
       if (held !== undefined) {
         held.push(chunk);
         heldBytes += chunk.length;
-        if (heldBytes > limits.replayBytes) await release();
+        if (hashed || heldBytes > limits.replayBytes) release();
         continue;
       }
       feed(chunk);
     }
-    if (held !== undefined) await release();
+    if (held !== undefined) release();
   } catch (e) {
     // A tarball that fails its integrity is reported as such, not by what its bytes say.
-    await gate;
+    if (gate) integrity.result();
     throw e;
   }
   parser.end();
@@ -339,30 +345,8 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string, gate?: Promise
   return { entries, packageJson, manifest };
 }
 
-/**
- * The sha512 SRI of `tgz`, computed off the main thread (on it up to `limits.oneCallBytes`);
- * when `expected` is given the bytes are checked against it too (E_INTEGRITY; a weak or missing
- * `expected` is refused at once, before the promise exists). The returned promise never goes
- * unhandled: callers await it later.
- */
-function digestOf(tgz: Buffer, expected: string | undefined, what: string, limits: TarLimits): Promise<string> {
-  let p: Promise<string>;
-  if (tgz.length <= limits.oneCallBytes) {
-    if (expected !== undefined) parseIntegrity(expected, { what });
-    try {
-      const h = expected === undefined ? undefined : verifyIntegrity(tgz, expected, { what });
-      p = Promise.resolve(h?.algorithm === 'sha512' ? h.sri : integrityOf(tgz));
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-  } else if (expected === undefined) p = integrityOfAsync(tgz);
-  else {
-    const checked = verifyIntegrityAsync(tgz, expected, { what });
-    p = checked.then(async (h) => (h.algorithm === 'sha512' ? h.sri : integrityOfAsync(tgz)));
-  }
-  p.catch(() => undefined);
-  return p;
-}
+/** Compressed bytes hashed per decompressed chunk (1 MiB): about as long as the pool takes to inflate the next one. */
+const HASH_SLICE = 1024 * 1024;
 
 /**
  * The validation pass alone: verifies `integrity` when given (before a header is parsed), then
@@ -372,9 +356,9 @@ function digestOf(tgz: Buffer, expected: string | undefined, what: string, limit
 export async function readTarballEntries(tgz: Buffer, options: ReadTarballOptions = {}): Promise<TarballContents> {
   const what = options.what ?? 'component tarball';
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
-  const digest = digestOf(tgz, options.integrity, what, limits);
-  const s = await scan(tgz, limits, what, digest);
-  return { ...s, integrity: await digest, size: tgz.length };
+  const integrity = new SlicedIntegrity(tgz, options.integrity, { what });
+  const s = await scan(tgz, limits, what, integrity, options.integrity !== undefined);
+  return { ...s, integrity: integrity.result(), size: tgz.length };
 }
 
 type UnpackOptions = {
@@ -425,21 +409,22 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
   // IN-02: a missing or weak expected integrity is refused before anything else.
   if (options.localFile !== true) parseIntegrity(expected, { what });
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
-  const digest = digestOf(tgz, expected, what, limits);
+  const integrity = new SlicedIntegrity(tgz, expected, { what });
   const target = resolve(dest);
   try {
     assertAbsent(target, what);
   } catch (e) {
-    await digest;
+    // A wrong integrity is reported first, whatever else is wrong.
+    if (expected !== undefined) integrity.result();
     throw e;
   }
   const out = new Extraction(target, what, options.digests === true);
   try {
     // Only an expected integrity gates the parsing; a local file's own is computed meanwhile.
-    const checked = await scan(tgz, limits, what, expected === undefined ? undefined : digest, (ev) => out.take(ev));
-    const integrity = await digest;
+    const checked = await scan(tgz, limits, what, integrity, expected !== undefined, (ev) => out.take(ev));
+    const sri = integrity.result();
     out.commit();
-    return { manifest: checked.manifest, packageJson: checked.packageJson, files: checked.entries, integrity, ...(out.digests === undefined ? {} : { written: writtenIndex(out.digests) }) };
+    return { manifest: checked.manifest, packageJson: checked.packageJson, files: checked.entries, integrity: sri, ...(out.digests === undefined ? {} : { written: writtenIndex(out.digests) }) };
   } catch (e) {
     out.abort();
     if (e instanceof RumpkgError) throw e;

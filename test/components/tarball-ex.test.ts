@@ -4,7 +4,7 @@
  * names the offending entry, that a canary outside the destination is unchanged, and that
  * neither the destination nor a staging directory was left behind.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -402,15 +402,44 @@ describe('one pass: each entry written as soon as the parser accepted it', () =>
     await expectRejected(gz(buildTar([...componentEntries(), big()], { end: false })), 'E_TAR_CORRUPT', undefined, { limits });
   });
 
-  it.each(paths)('%s: a wrong expected integrity is the error, and nothing is written', async (_, limits) => {
+  it.each(paths)('%s: a wrong expected integrity is the error, and nothing is written, not even for a while', async (_, limits) => {
     const sb = sandbox();
-    const tgz = evil(big(), file('package/../../canary.txt', 'pwned'));
-    const other = integrityOf(Buffer.from('something else'));
-    for (const replayBytes of [1024, 64 * 1024 * 1024]) {
-      await expect(unpackComponent(tgz, sb.out, { integrity: other, limits: { ...limits, replayBytes } })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
-      expect(readdirSync(sb.base)).toEqual(['canary.txt']);
+    // inotify sees a staging directory even when it is removed before unpack returns.
+    const created: string[] = [];
+    const watcher = watch(sb.base, (_event, name) => created.push(String(name)));
+    try {
+      const other = integrityOf(Buffer.from('something else'));
+      for (const tgz of [evil(big()), evil(big(), file('package/../../canary.txt', 'pwned'))]) {
+        for (const replayBytes of [1024, 64 * 1024 * 1024]) {
+          await expect(unpackComponent(tgz, sb.out, { integrity: other, limits: { ...limits, replayBytes } })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+          expect(readdirSync(sb.base)).toEqual(['canary.txt']);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(created).toEqual([]);
+      // The control: a matching integrity is seen creating its staging directory.
+      const tgz = evil(big());
+      await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz), limits });
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      watcher.close();
     }
+    expect(created[0]).toMatch(/^\.out\.rumpkg-staging-/);
     expect(readFileSync(sb.canary, 'utf8')).toBe('original\n');
+  });
+
+  it.each(paths)('%s: an expected sha256, sha384 or sha512 is checked; the sha512 SRI is returned', async (_, limits) => {
+    const tgz = evil(big());
+    for (const alg of ['sha256', 'sha384', 'sha512']) {
+      const sb = sandbox();
+      const good = `${alg}-${createHash(alg).update(tgz).digest('base64')}`;
+      expect((await unpackComponent(tgz, sb.out, { integrity: good, limits })).integrity).toBe(integrityOf(tgz));
+      expect((await readTarballEntries(tgz, { integrity: good, limits })).integrity).toBe(integrityOf(tgz));
+      const bad = `${alg}-${createHash(alg).update('other').digest('base64')}`;
+      await expect(unpackComponent(tgz, join(sb.base, 'x'), { integrity: bad, limits })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+      await expect(readTarballEntries(tgz, { integrity: bad, limits })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+      expect(readdirSync(sb.base).sort()).toEqual(['canary.txt', 'out']);
+    }
   });
 
   it.each(paths)('%s: a local file (no expected integrity) returns the integrity of exactly the bytes it extracted', async (_, limits) => {
