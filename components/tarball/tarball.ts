@@ -314,7 +314,11 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string, integrity: Sli
     held = undefined;
     for (const c of chunks) feed(c);
   };
-  if (tgz.length <= limits.oneCallBytes) integrity.step(Infinity);
+  // A small tarball is hashed (and, with `gate`, checked) before it is decompressed at all.
+  if (tgz.length <= limits.oneCallBytes) {
+    if (gate) integrity.result();
+    else integrity.step(Infinity);
+  }
   try {
     for await (const chunk of inflate(tgz, limits, what)) {
       const hashed = integrity.step(HASH_SLICE);
