@@ -4,7 +4,7 @@
  * algorithm; a missing or sha1-only integrity is refused (RELIABILITY.md IN-02: no silent
  * downgrade). Verification compares digests in constant time and names what was checked.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
 import { RumpkgError } from './errors.js';
 
 /** Algorithms rumpkg accepts, weakest first. sha1 and md5 are recognised only to be refused. */
@@ -66,16 +66,57 @@ export function parseIntegrity(s: string | undefined | null, options: { what?: s
   return best;
 }
 
-const WEBCRYPTO: Record<IntegrityAlgorithm, string> = { sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' };
+/**
+ * The integrity of `bytes`, hashed a slice at a time on the calling thread so that the caller
+ * can interleave it with other work (unpack: between gunzip's chunks, which the thread pool
+ * decompresses meanwhile). node:crypto hashes the bytes where they are; WebCrypto's async digest
+ * would first copy them all on the main thread. With `expected`, a weak or missing one is refused
+ * at construction (E_INTEGRITY_WEAK) and `result` checks the bytes against it (E_INTEGRITY).
+ * The bytes must not change until `result` returned.
+ */
+export class SlicedIntegrity {
+  private readonly want: IntegrityHash | undefined;
+  private readonly hashes: Hash[];
+  private offset = 0;
+  private outcome: { sri: string } | { error: RumpkgError } | undefined;
 
-/** The digest of `bytes`, computed off the main thread (WebCrypto runs it on the libuv pool). */
-async function digestAsync(algorithm: IntegrityAlgorithm, bytes: Uint8Array): Promise<Buffer> {
-  return Buffer.from(await globalThis.crypto.subtle.digest(WEBCRYPTO[algorithm], bytes));
-}
+  constructor(
+    private readonly bytes: Uint8Array,
+    expected: string | undefined,
+    private readonly options: { what: string },
+  ) {
+    this.want = expected === undefined ? undefined : parseIntegrity(expected, { what: options.what });
+    // The sha512 SRI is always returned; an expected sha256/sha384 is hashed alongside it.
+    this.hashes = [createHash('sha512')];
+    if (this.want !== undefined && this.want.algorithm !== 'sha512') this.hashes.push(createHash(this.want.algorithm));
+  }
 
-/** `integrityOf`, computed off the main thread: the caller keeps working (decompressing…) meanwhile. */
-export async function integrityOfAsync(bytes: Uint8Array): Promise<string> {
-  return `sha512-${(await digestAsync('sha512', bytes)).toString('base64')}`;
+  /** Hashes up to `n` more bytes; true once every byte is hashed. */
+  step(n: number): boolean {
+    const end = Math.min(this.bytes.length, this.offset + n);
+    if (end > this.offset) {
+      const slice = this.bytes.subarray(this.offset, end);
+      for (const h of this.hashes) h.update(slice);
+      this.offset = end;
+    }
+    return this.offset === this.bytes.length;
+  }
+
+  /** Hashes what is left; the sha512 SRI of the bytes, or (every time) the E_INTEGRITY error. */
+  result(): string {
+    if (this.outcome === undefined) {
+      this.step(Infinity);
+      const [sha512, other] = this.hashes.map((h) => h.digest()) as [Buffer, Buffer | undefined];
+      const sri = `sha512-${sha512.toString('base64')}`;
+      const want = this.want;
+      const actual = other ?? sha512;
+      if (want !== undefined && (actual.length !== want.digest.length || !timingSafeEqual(actual, want.digest))) {
+        this.outcome = { error: mismatch(want, actual, this.options.what) };
+      } else this.outcome = { sri };
+    }
+    if ('error' in this.outcome) throw this.outcome.error;
+    return this.outcome.sri;
+  }
 }
 
 function mismatch(want: IntegrityHash, actual: Buffer, what: string): RumpkgError {
@@ -83,18 +124,6 @@ function mismatch(want: IntegrityHash, actual: Buffer, what: string): RumpkgErro
   return new RumpkgError('E_INTEGRITY', `integrity mismatch for ${what}: expected ${want.sri}, got ${actualSri}`, {
     context: { what, expected: want.sri, actual: actualSri },
     hint: 'the bytes were altered in transit or in storage; nothing was written',
-  });
-}
-
-/**
- * `verifyIntegrity`, with the digest computed off the main thread. `expected` is parsed (and a
- * weak or missing one refused) before it returns the promise.
- */
-export function verifyIntegrityAsync(bytes: Uint8Array, expected: string | undefined | null, options: { what: string }): Promise<IntegrityHash> {
-  const want = parseIntegrity(expected, { what: options.what });
-  return digestAsync(want.algorithm, bytes).then((actual) => {
-    if (actual.length !== want.digest.length || !timingSafeEqual(actual, want.digest)) throw mismatch(want, actual, options.what);
-    return want;
   });
 }
 

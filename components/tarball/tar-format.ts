@@ -35,16 +35,15 @@ export interface TarLimits {
   /** Maximum size of one pax extended header. */
   maxPaxSize: number;
   /**
-   * Memory, not policy: decompressed bytes unpack keeps from its validation pass for the
-   * extraction pass (and holds while the integrity is being checked); a larger tarball is
-   * decompressed twice instead.
+   * Memory, not policy: decompressed bytes held while the integrity is being checked (no header
+   * is parsed before it matched); beyond them decompression waits for the check.
    */
   replayBytes: number;
   /**
-   * Speed, not policy: a tarball up to this many bytes (compressed) is decompressed in one call
-   * and hashed on the main thread — a component is usually a few KiB, and a trip through libuv's
-   * thread pool, which a project command shares with its cache writes, costs more than the
-   * work; a larger one streams, hashed off the main thread. Every other limit holds either way.
+   * Speed, not policy: a tarball up to this many bytes (compressed) is hashed, then decompressed
+   * in one call — a component is usually a few KiB, and a trip through libuv's thread pool, which
+   * a project command shares with its cache writes, costs more than the work; a larger one
+   * streams through the pool, hashed a slice per chunk meanwhile. Every other limit holds either way.
    */
   oneCallBytes: number;
 }

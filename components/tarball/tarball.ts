@@ -11,21 +11,21 @@
  * `node_modules`, `.DS_Store` anywhere and `*.tgz` at the package root (like npm-packlist).
  *
  * Unpacking order (nothing is trusted before it is checked):
- *   1. the SRI integrity of the whole buffer, hashed off the main thread while gzip decompresses
- *      into memory — not one header is parsed before it matched (a local file the user unpacks
- *      without an expected integrity, `localFile`, has its integrity computed and returned); a
- *      tarball up to `limits.oneCallBytes` is hashed, then decompressed, on the main thread;
- *   2. a validation pass over every header (gunzip with a size and ratio cap — in one call up to
- *      `limits.oneCallBytes`, streaming above —, the strict parser of ./tar-format.ts, the
- *      manifest checked against the files) — no writes;
- *   3. extraction into a fresh private staging directory (mkdtemp next to `dest`, 0700) with
- *      `O_CREAT|O_EXCL|O_NOFOLLOW` files and normalised modes — the bytes are parsed and
- *      validated again on the way, so what was validated is exactly what is written. The
- *      decompressed chunks of pass 2 are kept for pass 3 up to `limits.replayBytes` (gunzip runs
- *      once; the same immutable buffers are parsed again), above it pass 3 decompresses again,
- *      so memory stays bounded;
- *   4. `rename(staging, dest)`. On any error the staging directory is removed; `dest` is never
- *      created or touched.
+ *   1. the SRI integrity of the whole buffer, hashed a slice per decompressed chunk while
+ *      libuv's pool decompresses the next one (no copy of the bytes) — not one header is parsed
+ *      before it matched (a local file the user unpacks without an expected integrity,
+ *      `localFile`, has nothing to match: its integrity is computed meanwhile and returned); a
+ *      tarball up to `limits.oneCallBytes` is hashed, then decompressed, in one call each;
+ *   2. one pass over the decompressed stream (gunzip with a size and ratio cap — in one call up
+ *      to `limits.oneCallBytes`, streaming above, so writing overlaps decompression): the strict
+ *      parser of ./tar-format.ts checks every header, and each entry it accepted is written at
+ *      once into a fresh private staging directory (mkdtemp next to `dest`, 0700) with
+ *      `O_CREAT|O_EXCL|O_NOFOLLOW` files and normalised modes — what was validated is exactly
+ *      what is written; the checks of the whole (truncation, the manifest against the files)
+ *      come at the end;
+ *   3. `rename(staging, dest)`, only when all of that passed. On any error the staging directory
+ *      is removed; `dest` is never created or touched. A tarball's own error is reported in
+ *      preference to a file system error met while writing it.
  * Extraction with `digests` also returns the sha256 and size of every file from the bytes it
  * wrote (the store's index, without reading the tree back).
  */
@@ -35,7 +35,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import { createHash, type Hash } from 'node:crypto';
 import { RumpkgError, fsError } from '../model/index.js';
-import { integrityOf, integrityOfAsync, parseIntegrity, verifyIntegrity, verifyIntegrityAsync } from '../model/index.js';
+import { SlicedIntegrity, integrityOf, parseIntegrity } from '../model/index.js';
 import { MAX_MANIFEST_BYTES, loadManifestForPack, parseManifestText } from './tar-manifest.js';
 import {
   DEFAULT_TAR_LIMITS,
@@ -243,7 +243,8 @@ async function* inflate(tgz: Buffer, limits: TarLimits, what: string): AsyncGene
     yield all;
     return;
   }
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  // 1 MiB output chunks: each chunk is a round trip between libuv's pool and the main thread.
+  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   gunzip.end(tgz);
   let total = 0;
   try {
@@ -264,24 +265,29 @@ interface Scan {
   entries: TarballEntry[];
   packageJson: unknown;
   manifest: ComponentManifest;
-  /** The decompressed tar stream, when `keep` was asked for and it fit limits.replayBytes. */
-  inflated?: Buffer[];
 }
 
+type TarEvent = ReturnType<TarParser['write']>[number];
+
 /**
- * The validation pass: every header and the manifest, no writes. With `gate` (the integrity
- * check, running off the main thread), the gzip stream is decompressed into memory meanwhile —
- * up to limits.replayBytes bytes, then it waits — and not one header is parsed before `gate` resolved;
- * when `gate` rejects, that is the error, whatever the bytes would have said.
+ * The validation pass: every header and the manifest. Each parser event is handed to `sink`
+ * (extraction writes it) right after the parser accepted it, so what is validated is exactly
+ * what is written; whole-tarball checks (truncation, the manifest against the files) come at
+ * the end, before the caller commits anything.
+ *
+ * `integrity` is hashed between gunzip's chunks (a slice of the compressed bytes per chunk) while
+ * the thread pool decompresses the next one; a tarball up to `limits.oneCallBytes` is hashed
+ * before it is decompressed. With `gate` (an expected integrity), not one header is parsed before
+ * it matched: the decompressed chunks are held meanwhile — up to limits.replayBytes bytes, then
+ * the rest is hashed at once — and when it does not match, that is the error, whatever the bytes
+ * would have said.
  */
-async function scan(tgz: Buffer, limits: TarLimits, what: string, keep = false, gate?: Promise<unknown>): Promise<Scan> {
+async function scan(tgz: Buffer, limits: TarLimits, what: string, integrity: SlicedIntegrity, gate: boolean, sink?: (ev: TarEvent) => void): Promise<Scan> {
   const parser = new TarParser({ what, limits });
   const entries: TarballEntry[] = [];
   let pj: Buffer[] | undefined;
   let pjSize = 0;
   let inPj = false;
-  let inflated: Buffer[] | undefined = keep ? [] : undefined;
-  let kept = 0;
   const feed = (chunk: Buffer): void => {
     for (const ev of parser.write(chunk)) {
       if (ev.kind === 'entry') {
@@ -297,36 +303,37 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string, keep = false, 
         pj?.push(Buffer.from(ev.bytes));
         pjSize += ev.bytes.length;
       } else if (ev.kind === 'entryEnd') inPj = false;
+      sink?.(ev);
     }
   };
-  let held: Buffer[] | undefined = gate === undefined ? undefined : [];
+  let held: Buffer[] | undefined = gate ? [] : undefined;
   let heldBytes = 0;
-  const release = async (): Promise<void> => {
-    await gate;
+  const release = (): void => {
+    if (gate) integrity.result(); // throws E_INTEGRITY
     const chunks = held ?? [];
     held = undefined;
     for (const c of chunks) feed(c);
   };
+  // A small tarball is hashed (and, with `gate`, checked) before it is decompressed at all.
+  if (tgz.length <= limits.oneCallBytes) {
+    if (gate) integrity.result();
+    else integrity.step(Infinity);
+  }
   try {
     for await (const chunk of inflate(tgz, limits, what)) {
-      if (inflated !== undefined) {
-        kept += chunk.length;
-        // zlib hands out a fresh buffer region per chunk and never writes to it again.
-        if (kept <= limits.replayBytes) inflated.push(chunk);
-        else inflated = undefined;
-      }
+      const hashed = integrity.step(HASH_SLICE);
       if (held !== undefined) {
         held.push(chunk);
         heldBytes += chunk.length;
-        if (heldBytes > limits.replayBytes) await release();
+        if (hashed || heldBytes > limits.replayBytes) release();
         continue;
       }
       feed(chunk);
     }
-    if (held !== undefined) await release();
+    if (held !== undefined) release();
   } catch (e) {
     // A tarball that fails its integrity is reported as such, not by what its bytes say.
-    await gate;
+    if (gate) integrity.result();
     throw e;
   }
   parser.end();
@@ -339,33 +346,11 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string, keep = false, 
   const text = Buffer.concat(pj, pjSize).toString('utf8');
   const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
   const { manifest, packageJson } = parseManifestText(text, { file: `${what}: package/package.json`, files });
-  return { entries, packageJson, manifest, ...(inflated === undefined ? {} : { inflated }) };
+  return { entries, packageJson, manifest };
 }
 
-/**
- * The sha512 SRI of `tgz`, computed off the main thread (on it up to `limits.oneCallBytes`);
- * when `expected` is given the bytes are checked against it too (E_INTEGRITY; a weak or missing
- * `expected` is refused at once, before the promise exists). The returned promise never goes
- * unhandled: callers await it later.
- */
-function digestOf(tgz: Buffer, expected: string | undefined, what: string, limits: TarLimits): Promise<string> {
-  let p: Promise<string>;
-  if (tgz.length <= limits.oneCallBytes) {
-    if (expected !== undefined) parseIntegrity(expected, { what });
-    try {
-      const h = expected === undefined ? undefined : verifyIntegrity(tgz, expected, { what });
-      p = Promise.resolve(h?.algorithm === 'sha512' ? h.sri : integrityOf(tgz));
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-  } else if (expected === undefined) p = integrityOfAsync(tgz);
-  else {
-    const checked = verifyIntegrityAsync(tgz, expected, { what });
-    p = checked.then(async (h) => (h.algorithm === 'sha512' ? h.sri : integrityOfAsync(tgz)));
-  }
-  p.catch(() => undefined);
-  return p;
-}
+/** Compressed bytes hashed per decompressed chunk (1 MiB): about as long as the pool takes to inflate the next one. */
+const HASH_SLICE = 1024 * 1024;
 
 /**
  * The validation pass alone: verifies `integrity` when given (before a header is parsed), then
@@ -375,9 +360,9 @@ function digestOf(tgz: Buffer, expected: string | undefined, what: string, limit
 export async function readTarballEntries(tgz: Buffer, options: ReadTarballOptions = {}): Promise<TarballContents> {
   const what = options.what ?? 'component tarball';
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
-  const digest = digestOf(tgz, options.integrity, what, limits);
-  const s = await scan(tgz, limits, what, false, digest);
-  return { ...s, integrity: await digest, size: tgz.length };
+  const integrity = new SlicedIntegrity(tgz, options.integrity, { what });
+  const s = await scan(tgz, limits, what, integrity, options.integrity !== undefined);
+  return { ...s, integrity: integrity.result(), size: tgz.length };
 }
 
 type UnpackOptions = {
@@ -428,102 +413,163 @@ export async function unpackComponent(tgz: Buffer, dest: string, options: Unpack
   // IN-02: a missing or weak expected integrity is refused before anything else.
   if (options.localFile !== true) parseIntegrity(expected, { what });
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
-  const digest = digestOf(tgz, expected, what, limits);
+  const integrity = new SlicedIntegrity(tgz, expected, { what });
   const target = resolve(dest);
   try {
     assertAbsent(target, what);
   } catch (e) {
-    await digest;
+    // A wrong integrity is reported first, whatever else is wrong.
+    if (expected !== undefined) integrity.result();
     throw e;
   }
-  const checked = await scan(tgz, limits, what, true, digest);
-  const integrity = await digest;
-
-  // The extraction's file system calls are synchronous: a component is mostly small files in a
-  // private directory, and one await per mkdir/open/write/chmod/close/rename — a trip through
-  // libuv's thread pool, shared with whatever else the process writes — cost more than the calls.
-  let staging: string;
+  const out = new Extraction(target, what, options.digests === true);
   try {
-    staging = mkdtempSync(join(dirname(target), `.${basename(target)}.rumpkg-staging-`));
+    // Only an expected integrity gates the parsing; a local file's own is computed meanwhile.
+    const checked = await scan(tgz, limits, what, integrity, expected !== undefined, (ev) => out.take(ev));
+    const sri = integrity.result();
+    out.commit();
+    return { manifest: checked.manifest, packageJson: checked.packageJson, files: checked.entries, integrity: sri, ...(out.digests === undefined ? {} : { written: writtenIndex(out.digests) }) };
   } catch (e) {
-    throw fsError(e, dirname(target), 'create a staging directory in');
-  }
-  let fd: number | undefined;
-  const digests: Array<[string, string, number]> | undefined = options.digests === true ? [] : undefined;
-  try {
-    chmodSync(staging, 0o700);
-    const made = new Set<string>(['']);
-    const ensureDir = (rel: string): void => {
-      if (made.has(rel)) return;
-      const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-      ensureDir(parent);
-      const p = join(staging, rel);
-      try {
-        mkdirSync(p, { mode: 0o755 });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const st = lstatSync(p);
-        if (!st.isDirectory() || st.isSymbolicLink()) {
-          throw new RumpkgError('E_TAR_PATH', `${what}: ${p} appeared during extraction and is not a directory`, { context: { what, path: p } });
-        }
-      }
-      chmodSync(p, 0o755);
-      made.add(rel);
-    };
-    // Second pass: the same parser re-validates every byte it writes (the chunks pass 2 kept, or
-    // decompressed again when they did not fit the budget).
-    const parser = new TarParser({ what, limits });
-    let current: TarballEntry | undefined;
-    const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
-    let hash: Hash | undefined;
-    let size = 0;
-    for await (const chunk of checked.inflated ?? inflate(tgz, limits, what)) {
-      for (const ev of parser.write(chunk)) {
-        if (ev.kind === 'entry') {
-          current = ev.entry;
-          const rel = ev.entry.path;
-          if (ev.entry.type === 'directory') {
-            ensureDir(rel);
-            continue;
-          }
-          ensureDir(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
-          fd = openSync(join(staging, rel), flags, ev.entry.mode);
-          if (digests !== undefined) {
-            hash = createHash('sha256');
-            size = 0;
-          }
-        } else if (ev.kind === 'data') {
-          if (fd === undefined) throw new Error(`tarball: data without an open file (${current?.path})`);
-          for (let off = 0; off < ev.bytes.length; ) off += writeSync(fd, ev.bytes, off, ev.bytes.length - off);
-          hash?.update(ev.bytes);
-          size += ev.bytes.length;
-        } else {
-          if (fd === undefined) throw new Error(`tarball: entry end without an open file (${current?.path})`);
-          fchmodSync(fd, current?.mode ?? 0o644);
-          closeSync(fd);
-          fd = undefined;
-          if (digests !== undefined && hash !== undefined && current !== undefined) digests.push([current.path, `sha256-${hash.digest('base64')}`, size]);
-          hash = undefined;
-        }
-      }
-    }
-    parser.end();
-    chmodSync(staging, 0o755);
-    assertAbsent(target, what);
-    renameSync(staging, target);
-  } catch (e) {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already closed
-      }
-    }
-    rmSync(staging, { recursive: true, force: true });
+    out.abort();
     if (e instanceof RumpkgError) throw e;
     throw fsError(e, target, 'extract into');
   }
-  return { manifest: checked.manifest, packageJson: checked.packageJson, files: checked.entries, integrity, ...(digests === undefined ? {} : { written: writtenIndex(digests) }) };
+}
+
+/**
+ * The writing side of unpack: the events of the validation pass, as the parser accepts them,
+ * written into a fresh private staging directory (mkdtemp next to the target, 0700, created at
+ * the first event) with `O_CREAT|O_EXCL|O_NOFOLLOW` files and normalised modes; `commit` renames
+ * it to the target once the whole tarball passed, `abort` removes it.
+ *
+ * A failed write stops the writing, not the validation: the tarball's own error, when it has
+ * one, is the one reported (as if every header had been checked before the first write), and
+ * `commit` throws the write's error otherwise.
+ *
+ * The file system calls are synchronous: a component is mostly small files in a private
+ * directory, and one await per mkdir/open/write/chmod/close/rename — a trip through libuv's
+ * thread pool, shared with whatever else the process writes — cost more than the calls.
+ */
+class Extraction {
+  private staging: string | undefined;
+  private failed: { error: unknown } | undefined;
+  private fd: number | undefined;
+  private current: TarballEntry | undefined;
+  private readonly made = new Set<string>(['']);
+  private hash: Hash | undefined;
+  private size = 0;
+  /** With `digests`: [path, sha256 SRI, size] of every file written. */
+  readonly digests: Array<[string, string, number]> | undefined;
+
+  constructor(
+    private readonly target: string,
+    private readonly what: string,
+    digests: boolean,
+  ) {
+    this.digests = digests ? [] : undefined;
+  }
+
+  take(ev: TarEvent): void {
+    if (this.failed !== undefined) return;
+    try {
+      this.write(ev);
+    } catch (e) {
+      this.failed = { error: e };
+      this.close();
+    }
+  }
+
+  private write(ev: TarEvent): void {
+    if (ev.kind === 'entry') {
+      this.current = ev.entry;
+      const rel = ev.entry.path;
+      if (ev.entry.type === 'directory') {
+        this.ensureDir(rel);
+        return;
+      }
+      this.ensureDir(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+      this.fd = openSync(join(this.root(), rel), fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, ev.entry.mode);
+      if (this.digests !== undefined) {
+        this.hash = createHash('sha256');
+        this.size = 0;
+      }
+    } else if (ev.kind === 'data') {
+      const fd = this.fd;
+      if (fd === undefined) throw new Error(`tarball: data without an open file (${this.current?.path})`);
+      for (let off = 0; off < ev.bytes.length; ) off += writeSync(fd, ev.bytes, off, ev.bytes.length - off);
+      this.hash?.update(ev.bytes);
+      this.size += ev.bytes.length;
+    } else {
+      const fd = this.fd;
+      if (fd === undefined) throw new Error(`tarball: entry end without an open file (${this.current?.path})`);
+      this.fd = undefined;
+      try {
+        fchmodSync(fd, this.current?.mode ?? 0o644);
+      } finally {
+        closeSync(fd);
+      }
+      if (this.digests !== undefined && this.hash !== undefined && this.current !== undefined) this.digests.push([this.current.path, `sha256-${this.hash.digest('base64')}`, this.size]);
+      this.hash = undefined;
+    }
+  }
+
+  /** The staging directory, created on first use. */
+  private root(): string {
+    if (this.staging !== undefined) return this.staging;
+    try {
+      this.staging = mkdtempSync(join(dirname(this.target), `.${basename(this.target)}.rumpkg-staging-`));
+    } catch (e) {
+      throw fsError(e, dirname(this.target), 'create a staging directory in');
+    }
+    chmodSync(this.staging, 0o700);
+    return this.staging;
+  }
+
+  private ensureDir(rel: string): void {
+    const root = this.root();
+    if (this.made.has(rel)) return;
+    const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+    this.ensureDir(parent);
+    const p = join(root, rel);
+    try {
+      mkdirSync(p, { mode: 0o755 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const st = lstatSync(p);
+      if (!st.isDirectory() || st.isSymbolicLink()) {
+        throw new RumpkgError('E_TAR_PATH', `${this.what}: ${p} appeared during extraction and is not a directory`, { context: { what: this.what, path: p } });
+      }
+    }
+    chmodSync(p, 0o755);
+    this.made.add(rel);
+  }
+
+  /** After the whole tarball passed: the staging directory becomes the target. */
+  commit(): void {
+    if (this.failed !== undefined) throw this.failed.error;
+    const staging = this.root();
+    chmodSync(staging, 0o755);
+    assertAbsent(this.target, this.what);
+    renameSync(staging, this.target);
+    this.staging = undefined;
+  }
+
+  /** After any error: nothing is left behind. */
+  abort(): void {
+    this.close();
+    if (this.staging !== undefined) rmSync(this.staging, { recursive: true, force: true });
+    this.staging = undefined;
+  }
+
+  private close(): void {
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    this.fd = undefined;
+  }
 }
 
 /** The digests of the files written, keyed in code-unit order of their paths (the order of the store's index). */

@@ -4,10 +4,10 @@
  * names the offending entry, that a canary outside the destination is unchanged, and that
  * neither the destination nor a staging directory was left behind.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrityOf, isRumpkgError, readTarballEntries, unpackComponent, type ErrorCode, type TarLimits } from '../../components/index.js';
@@ -380,5 +380,101 @@ describe('digests of what was written', () => {
     // Without `digests` nothing is computed.
     const sb2 = sandbox();
     expect((await unpackComponent(tgz, sb2.out, { integrity: integrityOf(tgz) })).written).toBeUndefined();
+  });
+});
+
+describe('one pass: each entry written as soon as the parser accepted it', () => {
+  // Random bytes do not compress: with `oneCallBytes: 0` these tarballs stream, so files are in
+  // the staging directory by the time a later entry, the gzip trailer or the manifest fails.
+  const big = (): RawEntry => file('package/big.bin', randomBytes(300_000));
+  const paths: Array<[string, Partial<TarLimits>]> = [
+    ['one call', { oneCallBytes: 1024 * 1024 }],
+    ['streaming', { oneCallBytes: 0 }],
+  ];
+
+  it.each(paths)('%s: a tarball refused after files were written leaves nothing behind', async (_, limits) => {
+    await expectRejected(evil(big(), file('package/../../canary.txt', 'pwned')), 'E_TAR_PATH', '../../canary.txt', { limits });
+    await expectRejected(evil(big(), file('package/BIG.bin', 'x')), 'E_TAR_COLLISION', 'package/BIG.bin', { limits });
+    // The manifest is checked against the files at the end: here the declared archive is missing.
+    await expectRejected(gz(buildTar([...componentEntries().filter((e) => !e.path.endsWith('.a')), big()])), 'E_MANIFEST', undefined, { limits });
+    const good = evil(big());
+    await expectRejected(good.subarray(0, good.length - 4), 'E_TAR_CORRUPT', 'invalid gzip data', { limits });
+    await expectRejected(gz(buildTar([...componentEntries(), big()], { end: false })), 'E_TAR_CORRUPT', undefined, { limits });
+  });
+
+  it.each(paths)('%s: a wrong expected integrity is the error, and nothing is written, not even for a while', async (_, limits) => {
+    const sb = sandbox();
+    // inotify sees a staging directory even when it is removed before unpack returns.
+    const created: string[] = [];
+    const watcher = watch(sb.base, (_event, name) => created.push(String(name)));
+    try {
+      const other = integrityOf(Buffer.from('something else'));
+      for (const tgz of [evil(big()), evil(big(), file('package/../../canary.txt', 'pwned'))]) {
+        for (const replayBytes of [1024, 64 * 1024 * 1024]) {
+          await expect(unpackComponent(tgz, sb.out, { integrity: other, limits: { ...limits, replayBytes } })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+          expect(readdirSync(sb.base)).toEqual(['canary.txt']);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(created).toEqual([]);
+      // The control: a matching integrity is seen creating its staging directory.
+      const tgz = evil(big());
+      await unpackComponent(tgz, sb.out, { integrity: integrityOf(tgz), limits });
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      watcher.close();
+    }
+    expect(created[0]).toMatch(/^\.out\.rumpkg-staging-/);
+    expect(readFileSync(sb.canary, 'utf8')).toBe('original\n');
+  });
+
+  it.each(paths)('%s: an expected sha256, sha384 or sha512 is checked; the sha512 SRI is returned', async (_, limits) => {
+    const tgz = evil(big());
+    for (const alg of ['sha256', 'sha384', 'sha512']) {
+      const sb = sandbox();
+      const good = `${alg}-${createHash(alg).update(tgz).digest('base64')}`;
+      expect((await unpackComponent(tgz, sb.out, { integrity: good, limits })).integrity).toBe(integrityOf(tgz));
+      expect((await readTarballEntries(tgz, { integrity: good, limits })).integrity).toBe(integrityOf(tgz));
+      const bad = `${alg}-${createHash(alg).update('other').digest('base64')}`;
+      await expect(unpackComponent(tgz, join(sb.base, 'x'), { integrity: bad, limits })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+      await expect(readTarballEntries(tgz, { integrity: bad, limits })).rejects.toMatchObject({ code: 'E_INTEGRITY' });
+      expect(readdirSync(sb.base).sort()).toEqual(['canary.txt', 'out']);
+    }
+  });
+
+  it.each(paths)('%s: a local file (no expected integrity) returns the integrity of exactly the bytes it extracted', async (_, limits) => {
+    const sb = sandbox();
+    const payload = randomBytes(300_000);
+    const tgz = evil(file('package/big.bin', payload));
+    const r = await unpackComponent(tgz, sb.out, { localFile: true, limits });
+    expect(r.integrity).toBe(integrityOf(tgz));
+    expect(readFileSync(join(sb.out, 'big.bin')).equals(payload)).toBe(true);
+    // One flipped bit in the compressed bytes: a different integrity or a refusal, never the same one.
+    const flipped = Buffer.from(tgz);
+    flipped[tgz.length >> 1] = (flipped[tgz.length >> 1] as number) ^ 1;
+    const out2 = join(sb.base, 'flipped');
+    const again = await unpackComponent(flipped, out2, { localFile: true, limits }).catch((e: unknown) => e);
+    if (isRumpkgError(again)) {
+      expect(again.code).toBe('E_TAR_CORRUPT');
+      expect(existsSync(out2)).toBe(false);
+    } else expect((again as { integrity: string }).integrity).toBe(integrityOf(flipped));
+    expect(integrityOf(flipped)).not.toBe(r.integrity);
+    // A bad local file is refused like any other, with nothing left.
+    const bad = evil(big(), file('package/../../canary.txt', 'pwned'));
+    await expect(unpackComponent(bad, join(sb.base, 'other'), { localFile: true, limits })).rejects.toMatchObject({ code: 'E_TAR_PATH' });
+    expect(readdirSync(sb.base).sort()).toEqual(['canary.txt', 'out']);
+  });
+
+  it.each(paths)('%s: a file system error while writing: the tarball’s own error first, else that error', async (_, limits) => {
+    const sb = sandbox();
+    // The destination's parent does not exist: the staging directory cannot be created.
+    const dest = join(sb.base, 'missing', 'out');
+    const bad = evil(big(), file('package/../../canary.txt', 'pwned'));
+    await expect(unpackComponent(bad, dest, { integrity: integrityOf(bad), limits })).rejects.toMatchObject({ code: 'E_TAR_PATH' });
+    const good = evil(big());
+    const err = await unpackComponent(good, dest, { integrity: integrityOf(good), limits }).catch((e: unknown) => e);
+    expect(isRumpkgError(err, 'E_NOT_FOUND')).toBe(true);
+    expect((err as Error).message).toContain(join(sb.base, 'missing'));
+    expect(readdirSync(sb.base)).toEqual(['canary.txt']);
   });
 });
