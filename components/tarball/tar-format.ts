@@ -223,7 +223,7 @@ export class TarParser {
     const where = entry === undefined ? `at byte ${this.offset}` : `entry ${JSON.stringify(entry)}`;
     throw new RumpkgError(code, `${this.what}: tarball ${where}: ${problem}`, {
       context: { what: this.what, ...(entry === undefined ? {} : { entry }), offset: this.offset },
-      hint: hint ?? 'the tarball is rejected as a whole; nothing was written',
+      hint: hint ?? 'the tarball is rejected as a whole; nothing was extracted',
     });
   }
 

@@ -225,13 +225,13 @@ async function* inflate(tgz: Buffer, limits: TarLimits, what: string): AsyncGene
     new RumpkgError(
       'E_TAR_LIMIT',
       `${what}: decompresses to more than ${cap} bytes from ${tgz.length} (ratio limit ${limits.maxRatio}, size limit ${limits.maxDecompressedSize}): a gzip bomb?`,
-      { context: { what, compressed: tgz.length, limit: cap }, hint: 'the tarball is rejected as a whole; nothing was written' },
+      { context: { what, compressed: tgz.length, limit: cap }, hint: 'the tarball is rejected as a whole; nothing was extracted' },
     );
   const corrupt = (e: unknown): RumpkgError =>
     new RumpkgError('E_TAR_CORRUPT', `${what}: invalid gzip data (${(e as Error).message})`, {
       context: { what },
       cause: e,
-      hint: 'the download may be truncated or corrupt; nothing was written',
+      hint: 'the download may be truncated or corrupt; nothing was extracted',
     });
   if (tgz.length <= limits.oneCallBytes) {
     let all: Buffer;
