@@ -242,6 +242,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return read(name);
   };
 
+  /**
+   * The list `versions` made from each packument object read (one per name while it is
+   * memoised): the provider and the project flow both ask for the names a user typed, and each
+   * list costs a sort and a check of every version. Callers get a copy of the array.
+   */
+  const listed = new WeakMap<Packument, VersionInfo[]>();
+
   const versions = async (name: string): Promise<VersionInfo[]> => {
     let p: Packument;
     try {
@@ -250,6 +257,12 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       if (e instanceof RumpkgError && e.code === 'E_NOT_FOUND') return [];
       throw e;
     }
+    let list = listed.get(p);
+    if (list === undefined) listed.set(p, (list = listVersions(name, p)));
+    return [...list];
+  };
+
+  const listVersions = (name: string, p: Packument): VersionInfo[] => {
     const { scope, url } = registryFor(name);
     const backend = backendOf(url);
     return Object.entries(p.versions)

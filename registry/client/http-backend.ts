@@ -137,10 +137,17 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
     }
   };
 
+  // A registry URL without credentials, query or fragment (redacting changes nothing) gives
+  // packument URLs that need no redacting either when they have no query or fragment: the name
+  // is a relative path (a scoped name starts with `@`, others are percent-encoded), so it cannot
+  // bring in a host or credentials. Saves a URL parse per packument on the way to its use.
+  const plainUrl = redactUrl(url) === url;
+  const shown = (docUrl: string): string => (plainUrl && !docUrl.includes('?') && !docUrl.includes('#') ? docUrl : redactUrl(docUrl));
+
   const readPackument = async (name: string): Promise<Packument> => {
     const docUrl = new URL(escapedName(name), url).href;
     const key = `${PACKUMENT_KEY}${docUrl}`;
-    const parse = (body: Buffer): Packument => parsePackument(body, { name, source: redactUrl(docUrl), maxBytes: limits.maxJsonBytes });
+    const parse = (body: Buffer): Packument => parsePackument(body, { name, source: shown(docUrl), maxBytes: limits.maxJsonBytes });
     const cached = await cachedPackument(name, key, docUrl);
     if (offline) {
       if (cached === undefined) {

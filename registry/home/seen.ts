@@ -25,8 +25,8 @@
  * `<home>/seen` (the error's hint says so).
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { RumpkgError, parseJsonDocument } from '../../components/index.js';
 import { redactUrl } from '../transport/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
@@ -45,14 +45,28 @@ export function seenDir(home: string): string {
   return join(homePaths(home).root, 'seen');
 }
 
+/** `seenDir` of each absolute home this process checked against (it does not depend on the cwd then). */
+const dirs = new Map<string, string>();
+
 function seenFile(home: string, registryUrl: string, name: string): string {
-  return join(seenDir(home), `${createHash('sha256').update(`${registryUrl}\n${name}`).digest('hex')}.json`);
+  let dir = dirs.get(home);
+  if (dir === undefined) {
+    dir = seenDir(home);
+    if (isAbsolute(home)) dirs.set(home, dir);
+  }
+  return join(dir, `${createHash('sha256').update(`${registryUrl}\n${name}`).digest('hex')}.json`);
 }
 
-/** The record at `path` of `name` on `registry` (as records name it: redacted); undefined when absent or unusable. */
-async function readSeen(path: string, registry: string, name: string): Promise<SeenRecord | undefined> {
+/**
+ * The record at `path` of `name` on `registry` (as records name it: redacted); undefined when
+ * absent or unusable. Read synchronously: a record is one small file (none at all in a fresh
+ * home), and each packument of a cold `rumpkg add` is checked here before it can be used — a
+ * read through the thread pool (open, stat, read, close, each waiting for a turn of the event
+ * loop busy with the other answers) delayed every check by milliseconds.
+ */
+function readSeen(path: string, registry: string, name: string): SeenRecord | undefined {
   try {
-    const o = parseJsonDocument(await readFile(path), { file: path, maxBytes: 16 * 1024 * 1024 }) as Partial<SeenRecord>;
+    const o = parseJsonDocument(readFileSync(path), { file: path, maxBytes: 16 * 1024 * 1024 }) as Partial<SeenRecord>;
     if (o === null || typeof o !== 'object') return undefined;
     if (o.seenVersion !== 1 || o.name !== name || o.registry !== registry) return undefined;
     if (o.versions === null || typeof o.versions !== 'object' || Array.isArray(o.versions)) return undefined;
@@ -78,7 +92,7 @@ function writeRecord(path: string, onWriteError: ((e: unknown) => void) | undefi
     const rec = unwritten.get(path);
     if (rec === undefined) return;
     try {
-      const merged = mergeRecords(rec, await readSeen(path, rec.registry, rec.name)) as SeenRecord;
+      const merged = mergeRecords(rec, readSeen(path, rec.registry, rec.name)) as SeenRecord;
       await writeFileAtomic(path, `${JSON.stringify(merged)}\n`);
       if (unwritten.get(path) === rec) unwritten.delete(path);
     } catch (e) {
@@ -129,7 +143,7 @@ export async function checkSeen(
   const name = options.name ?? packument.name;
   const path = seenFile(home, registryUrl, name);
   const url = redactUrl(registryUrl);
-  const onDisk = await readSeen(path, url, name);
+  const onDisk = readSeen(path, url, name);
   const held = unwritten.get(path);
   const versions: Record<string, string> = {};
   for (const [v, doc] of Object.entries(packument.versions ?? {})) {

@@ -33,7 +33,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { RumpkgError, fsError, isRumpkgError, parseIntegrity, parseJsonDocument, unpackComponent } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
@@ -473,9 +473,12 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     return undefined;
   };
 
+  // A stat is synchronous here, as in ensureUnpacked: a project asks for every locked component
+  // at once, right before its first tarball request, and ten stats through the thread pool took
+  // milliseconds of turns of a busy event loop.
   const has = async (integrity: string): Promise<boolean> => {
     try {
-      await stat(join(paths.store, storeKey(integrity), 'index.json'));
+      statSync(join(paths.store, storeKey(integrity), 'index.json'));
       return true;
     } catch (e) {
       if (isRumpkgError(e)) throw e;

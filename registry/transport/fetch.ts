@@ -13,6 +13,7 @@
  *   redirects are never followed with a token (RG-09).
  */
 import { RumpkgError, isRumpkgError, parseJsonDocument } from '../../components/index.js';
+import { finished, type Readable } from 'node:stream';
 import { httpFetch, type FetchLike } from './http.js';
 
 export interface TransportLimits {
@@ -256,25 +257,73 @@ export function toRegistryError(e: unknown, subject: ErrorSubject): unknown {
   return e;
 }
 
-/** Reads a web stream / async iterable into a Buffer, refusing more than `max` bytes. */
-export async function readCapped(
-  body: AsyncIterable<Uint8Array>,
-  options: { max: number; what: string; url: string; onTooLarge?: () => void },
-): Promise<Buffer> {
+/**
+ * Reads a response body into a Buffer, refusing more than `max` bytes (the transfer is cut
+ * off: `onTooLarge`, then the body is destroyed). A node:stream body (httpFetch's) is read by its
+ * events, without the stream's async iterator (a promise per chunk, in a process whose code is
+ * still cold: a cold `rumpkg add` reads ~40 answers before its first tarball request) and without
+ * copying each chunk; anything else (a web stream of an injected fetch) as an async iterable.
+ * Either way the same bytes and the same errors: a stream error, or ERR_STREAM_PREMATURE_CLOSE
+ * when the body closes before its end, as the stream's own iterator reports them.
+ */
+export async function readCapped(body: AsyncIterable<Uint8Array>, options: CapOptions): Promise<Buffer> {
+  if (isNodeReadable(body)) return readNodeStream(body, options);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body) {
     total += chunk.length;
     if (total > options.max) {
       options.onTooLarge?.();
-      throw new RumpkgError('E_TOO_LARGE', `${options.what} from ${redactUrl(options.url)} exceeds ${options.max} bytes`, {
-        context: { component: options.what, url: redactUrl(options.url), limit: options.max },
-        hint: 'the registry sent more than any component may hold; nothing was cached',
-      });
+      throw tooLarge(options);
     }
     chunks.push(Buffer.from(chunk));
   }
   return Buffer.concat(chunks, total);
+}
+
+interface CapOptions {
+  max: number;
+  what: string;
+  url: string;
+  onTooLarge?: () => void;
+}
+
+function tooLarge(options: CapOptions): RumpkgError {
+  return new RumpkgError('E_TOO_LARGE', `${options.what} from ${redactUrl(options.url)} exceeds ${options.max} bytes`, {
+    context: { component: options.what, url: redactUrl(options.url), limit: options.max },
+    hint: 'the registry sent more than any component may hold; nothing was cached',
+  });
+}
+
+function isNodeReadable(body: unknown): body is Readable {
+  const o = body as { on?: unknown; destroy?: unknown; readableFlowing?: unknown };
+  return typeof o.on === 'function' && typeof o.destroy === 'function' && 'readableFlowing' in o;
+}
+
+function readNodeStream(body: Readable, options: CapOptions): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let over = false;
+    body.on('data', (chunk: Buffer | string) => {
+      if (over) return;
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      total += b.length;
+      if (total > options.max) {
+        over = true;
+        options.onTooLarge?.();
+        reject(tooLarge(options));
+        body.destroy();
+        return;
+      }
+      chunks.push(b);
+    });
+    finished(body, (e) => {
+      if (over) return;
+      if (e) reject(e);
+      else resolve(Buffer.concat(chunks, total));
+    });
+  });
 }
 
 interface RegistryRequest {

@@ -82,6 +82,22 @@ describe('file registry (embedded, in-process)', () => {
     expect(await provider.providersOf('bus:usb')).toEqual([]);
   });
 
+  it('versions(): each call hands out an array of its own; a publish or a yank through the client shows at once', async () => {
+    const home = tempDir('reg-versions-home');
+    const reg = pathToFileURL(homePaths(home).registry).href;
+    const client = createRegistryClient({ home, registries: { '@rump': reg } });
+    await client.publish(net.data);
+    await client.publish(tcp.data);
+    const first = await client.versions('@rump/tcpip');
+    expect(first.map((v) => v.version)).toEqual(['10.0.0']);
+    first.pop();
+    expect((await client.versions('@rump/tcpip')).map((v) => v.version)).toEqual(['10.0.0']);
+    await client.publish(tcp2.data);
+    expect((await client.versions('@rump/tcpip')).map((v) => [v.version, v.yanked])).toEqual([['10.0.0', false], ['10.1.0', false]]);
+    await client.yank('@rump/tcpip', '10.1.0');
+    expect((await client.versions('@rump/tcpip')).map((v) => [v.version, v.yanked])).toEqual([['10.0.0', false], ['10.1.0', true]]);
+  });
+
   it('the store unpacks once, detects a flipped byte, evicts and refetches (IN-08)', async () => {
     const home = tempDir('reg-store-home');
     const reg = pathToFileURL(homePaths(home).registry).href;
