@@ -16,7 +16,17 @@ import {
   isFailure,
   type Incompatibility,
 } from './incompatibility.js';
-import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, sortStrings, type ListingPolicy, type SortedNames } from './package-lister.js';
+import {
+  CapabilityListing,
+  ComponentListing,
+  anyOfKeys,
+  explainAnyOf,
+  sortStrings,
+  type DependencyEdge,
+  type ListingPolicy,
+  type SolvedCandidate,
+  type SortedNames,
+} from './package-lister.js';
 import { PackageRecord, PartialSolution, append, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
@@ -786,10 +796,10 @@ class Solver {
     const names = new Array<string>(decisions.length);
     for (let d = 0; d < decisions.length; d++) names[d] = (decisions[d] as Pkg).name;
     names.sort();
-    // The chosen components in name order, and their dependency names, sorted (the listing's,
-    // made when each was chosen).
+    // The chosen components in name order, and what the solution records for each (the
+    // listing's, shared by every solution that chose the same candidate).
     const froms: string[] = [];
-    const fromDeps: SortedNames[] = [];
+    const fromSolved: SolvedCandidate[] = [];
     for (let d = 0; d < names.length; d++) {
       const name = names[d] as string;
       const p = this.solution.records.get(name) as Pkg;
@@ -800,11 +810,10 @@ class Solver {
         if (r.kind === 'capability') capabilities[r.capability] = l.providers[l.indexOf(v)] as string;
         else anyOf[anyOfKey(r.group)] = l.providers[l.indexOf(v)] as string;
       } else if (name !== PROJECT) {
-        const k = l.indexOf(v);
-        const deps = l.dependencyNames(k);
+        const solved = l.solved(l.indexOf(v), solvedCandidate);
         froms.push(name);
-        fromDeps.push(deps);
-        components[name] = canonical(l.eligible[k] as CandidateVersion, deps);
+        fromSolved.push(solved);
+        components[name] = solved.candidate;
       }
     }
     // Edges in their final order (from, kind, to, capability) as they are made, per component
@@ -822,12 +831,10 @@ class Solver {
       }
       if (i === froms.length) break;
       const name = froms[i] as string;
-      const c = components[name] as CandidateVersion;
-      const deps = (fromDeps[i] as SortedNames).names;
-      for (let d = 0; d < deps.length; d++) {
-        const dep = deps[d] as string;
-        edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
-      }
+      const solved = fromSolved[i] as SolvedCandidate;
+      const c = solved.candidate;
+      const deps = solved.dependencyEdges;
+      for (let d = 0; d < deps.length; d++) edges.push(deps[d] as DependencyEdge);
       // (Each kind checked before its arrays are made: most components have none of them.)
       if (c.requires.length > 0) {
         const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
@@ -907,22 +914,46 @@ function sorted(a: readonly string[]): string[] {
 }
 
 /**
- * A copy of candidate `c` whose records and lists are in sorted order, so provider ordering
- * never shows in results. Records and lists already in order are the provider's own, not
- * copies: solutions are read-only, like the provider's metadata (the lockfile copies what it
- * keeps). Copying them all was a quarter of building a large solution (b3: 173,550 candidates per
- * round, each with six records and lists that live as long as the solution).
+ * Candidate `c` with its records and lists in sorted order, so provider ordering never shows in
+ * results: `c` itself when they are all in order already, else a copy whose records and lists
+ * are the provider's own where those are in order. Solutions are read-only, like the provider's
+ * metadata (the lockfile copies what it keeps). Copying them all was a quarter of building a
+ * large solution (b3: 173,550 candidates per round, each with six records and lists that live
+ * as long as the solution).
  */
 function canonical(c: CandidateVersion, deps: SortedNames): CandidateVersion {
-  return {
-    ...c,
-    dependencies: sortedRecord(c.dependencies, deps),
-    optionalDependencies: sortedRecord(c.optionalDependencies),
-    requires: sorted(c.requires),
-    provides: sorted(c.provides),
-    conflicts: sorted(c.conflicts),
-    targets: sorted(c.targets),
-  };
+  const dependencies = sortedRecord(c.dependencies, deps);
+  const optionalDependencies = sortedRecord(c.optionalDependencies);
+  const requires = sorted(c.requires);
+  const provides = sorted(c.provides);
+  const conflicts = sorted(c.conflicts);
+  const targets = sorted(c.targets);
+  if (
+    dependencies === c.dependencies &&
+    optionalDependencies === c.optionalDependencies &&
+    requires === c.requires &&
+    provides === c.provides &&
+    conflicts === c.conflicts &&
+    targets === c.targets
+  ) {
+    return c;
+  }
+  return { ...c, dependencies, optionalDependencies, requires, provides, conflicts, targets };
+}
+
+const NO_DEPENDENCY_EDGES: readonly DependencyEdge[] = Object.freeze([]);
+
+/** What a solution records for candidate `c` of `name` (`deps`: its dependency names, sorted). */
+function solvedCandidate(name: string, c: CandidateVersion, deps: SortedNames): SolvedCandidate {
+  const candidate = canonical(c, deps);
+  const names = deps.names;
+  if (names.length === 0) return { candidate, dependencyEdges: NO_DEPENDENCY_EDGES };
+  const dependencyEdges = new Array<DependencyEdge>(names.length);
+  for (let d = 0; d < names.length; d++) {
+    const dep = names[d] as string;
+    dependencyEdges[d] = { from: name, to: dep, kind: 'dependency', range: candidate.dependencies[dep] as string };
+  }
+  return { candidate, dependencyEdges };
 }
 
 function cmp(a: string, b: string): number {
