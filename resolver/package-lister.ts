@@ -2,7 +2,9 @@
  * Package listers (pub's `package_lister.dart`): turn a provider's versions of one name into
  * candidates for one solve (target, yanked, prerelease and locked rules applied) and turn a
  * chosen version's edges into incompatibilities whose depender ranges span every adjacent
- * candidate with the same edge, so one incompatibility covers many versions.
+ * candidate with the same edge, so one incompatibility covers many versions. What depends on
+ * the provider's list alone (sorted versions, eligible candidates, a chosen candidate's edges) is
+ * shared by every solve listing the same frozen list (`PublishedList`).
  * Capabilities and any-of groups are listed as virtual packages: version `i.0.0` of `cap:C`
  * stands for "C is provided by the i-th eligible provider (by name)", version `i.0.0` of
  * `any:a|b` for "the group is satisfied by its i-th eligible member (by name)".
@@ -45,7 +47,8 @@ export interface ListingPolicy {
 /**
  * One name's versions for one solve, kept as parallel arrays (a version and its metadata at the
  * same index; no wrapper object per version): the resolver's memory per version is two array
- * slots, one more pair when some version is not eligible.
+ * slots, one more pair when some version is not eligible. What does not depend on the solve sits
+ * on its `PublishedList`, shared by every solve that lists the same frozen list (see `basisOf`).
  */
 export class ComponentListing {
   readonly kind = 'component' as const;
@@ -55,6 +58,7 @@ export class ComponentListing {
   /** The candidates of this solve, ascending (the same arrays when every version is eligible). */
   readonly versions: readonly Version[];
   readonly eligible: readonly CandidateVersion[];
+  private readonly basis: PublishedList;
   /**
    * The candidates whose incompatibilities `incompatibilitiesFor` made: bit k of `chosenBits`
    * for the first 30, `chosenMore[k]` beyond (made on first use). That call emitted every edge
@@ -63,57 +67,18 @@ export class ComponentListing {
    */
   private chosenBits = 0;
   private chosenMore: Uint8Array | undefined;
-  /**
-   * Candidate index → its dependency names, sorted (made once per chosen candidate; see
-   * `dependencyNames`): the first candidate asked for in two fields, since a package is usually
-   * decided once; others in `depNames` (made on first use).
-   */
-  private depNamesFirst = -1;
-  private depNamesOfFirst: SortedNames | undefined = undefined;
-  private depNames: Array<SortedNames | undefined> | undefined;
 
   constructor(
     readonly name: string,
     published: readonly CandidateVersion[],
     readonly policy: ListingPolicy,
   ) {
-    let foreign = false;
-    for (let k = 0; k < published.length && !foreign; k++) foreign = (published[k] as CandidateVersion).name !== name;
-    // The provider's own list when it holds just this name (never modified here).
-    let all = foreign ? published.filter((c) => c.name === name) : published;
-    let allVersions = parsedVersions(all);
-    let ascending = true;
-    for (let k = 1; k < allVersions.length && ascending; k++) ascending = compareVersions(allVersions[k - 1] as Version, allVersions[k] as Version) < 0;
-    if (!ascending) {
-      // Providers usually list versions in order; otherwise sort (stably: of equal versions the
-      // provider's first stays first) and keep one per version.
-      const order = all.map((_, k) => k).sort((a, b) => compareVersions(allVersions[a] as Version, allVersions[b] as Version));
-      const keep = order.filter((k, i) => i === 0 || compareVersions(allVersions[order[i - 1] as number] as Version, allVersions[k] as Version) !== 0);
-      all = keep.map((k) => all[k] as CandidateVersion);
-      allVersions = keep.map((k) => allVersions[k] as Version);
-    }
-    this.all = all;
-    this.allVersions = allVersions;
-    const locked = policy.locked(name);
-    const lockedVersion = locked === undefined ? undefined : parseVersion(locked).version;
-    const prerelease = policy.prereleaseAllowed(name);
-    // (`isEligible` is a function of the module, not a closure per listing.)
-    let every = true;
-    for (let k = 0; k < all.length && every; k++) every = isEligible(all[k] as CandidateVersion, allVersions[k] as Version, policy.target, lockedVersion, prerelease);
-    if (every) {
-      this.eligible = all;
-      this.versions = allVersions;
-    } else {
-      const cs: CandidateVersion[] = [];
-      const vs: Version[] = [];
-      for (let k = 0; k < all.length; k++) {
-        if (!isEligible(all[k] as CandidateVersion, allVersions[k] as Version, policy.target, lockedVersion, prerelease)) continue;
-        cs.push(all[k] as CandidateVersion);
-        vs.push(allVersions[k] as Version);
-      }
-      this.eligible = cs;
-      this.versions = vs;
-    }
+    const basis = basisOf(name, published, policy);
+    this.basis = basis;
+    this.all = basis.all;
+    this.allVersions = basis.allVersions;
+    this.eligible = basis.eligible;
+    this.versions = basis.versions;
   }
 
   count(allowed: VersionSet): number {
@@ -160,33 +125,11 @@ export class ComponentListing {
     // storage, and a new list per chosen candidate grew a backing store each time).
     let n = 0;
     const eligible = this.eligible;
-    // The depender term of the last run: a candidate's edges often share one run (just itself).
-    let runLo = -1;
-    let runHi = -1;
-    let depender: Term | undefined;
-    const names = this.dependencyNames(k).names;
-    for (let d = 0; d < names.length; d++) {
-      const dep = names[d] as string;
-      const range = c.dependencies[dep] as string;
-      // The run of adjacent candidates with the same edge (as `run`, without a closure per edge).
-      let lo = k;
-      while (lo > 0 && (eligible[lo - 1] as CandidateVersion).dependencies[dep] === range) lo--;
-      let hi = k;
-      while (hi < eligible.length - 1 && (eligible[hi + 1] as CandidateVersion).dependencies[dep] === range) hi++;
-      if (!this.emitted(lo, hi)) {
-        const set = knownRange(range) ?? parseRange(range, `${this.name}@${c.version} → ${dep}`);
-        if (depender === undefined || lo !== runLo || hi !== runHi) {
-          runLo = lo;
-          runHi = hi;
-          depender = term(this.name, runSet(this.versions, lo, hi));
-        }
-        // "not dep <empty>" is always true, so the fact is about the depender alone.
-        const inc = isEmpty(set)
-          ? createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range })
-          : createIncompatibility([depender, term(dep, set, false)], DEPENDENCY);
-        // null: a self-dependency its own versions satisfy, which says nothing.
-        if (inc !== null) out[n++] = inc;
-      }
+    const edges = this.basis.edgesOf(k);
+    const incs = edges.incs;
+    const runs = edges.runs;
+    for (let i = 0; i < incs.length; i++) {
+      if (!this.emitted(runs[2 * i] as number, runs[2 * i + 1] as number)) out[n++] = incs[i] as Incompatibility;
     }
     // (Each kind checked before its lists are made: most candidates have none of them.)
     if (c.requires.length > 0) {
@@ -238,23 +181,19 @@ export class ComponentListing {
   }
 
   /**
-   * The dependency names of candidate `k`, sorted, and whether its record lists them in that
-   * order. Enumerating a record is the costly first touch of a candidate's metadata (each record
-   * has keys no other has, so its shape is new to the engine): done once per candidate, shared
-   * by the incompatibilities and the solution's edges and records.
+   * What a solution records for candidate `k`, made by `make` from the candidate and its sorted
+   * dependency names the first time a solution asks (for a candidate with dependencies: without,
+   * it is made each time, and costs little). Solutions are read-only, so every solution that
+   * chooses the candidate shares it (b3: ~174,000 chosen a round, ~100,000 distinct).
    */
-  dependencyNames(k: number): SortedNames {
-    if (k === this.depNamesFirst) return this.depNamesOfFirst as SortedNames;
-    let d = this.depNames?.[k];
-    if (d === undefined) {
-      const names = Object.keys((this.eligible[k] as CandidateVersion).dependencies);
-      d = names.length === 0 ? NO_NAMES : { names, inOrder: sortStrings(names) };
-      if (this.depNamesFirst < 0) {
-        this.depNamesFirst = k;
-        this.depNamesOfFirst = d;
-      } else (this.depNames ??= [])[k] = d;
+  solved(k: number, make: (name: string, c: CandidateVersion, deps: SortedNames) => SolvedCandidate): SolvedCandidate {
+    const edges = this.basis.edgesOf(k);
+    let s = edges.solved;
+    if (s === undefined) {
+      s = make(this.name, this.eligible[k] as CandidateVersion, edges);
+      if (edges !== NO_EDGES) edges.solved = s;
     }
-    return d;
+    return s;
   }
 
   /** The candidates providing `cap`, as a set of this package's versions (lister-style runs). */
@@ -274,6 +213,202 @@ export class ComponentListing {
     }
     return fromIntervals(parts);
   }
+}
+
+/**
+ * A candidate's dependency edges, made once per candidate of a `PublishedList`: its dependency
+ * names, sorted (`names`; `inOrder` when its record lists them so), and
+ */
+interface CandidateEdges extends SortedNames {
+  /**
+   * its dependency incompatibilities in name order, each with a depender term spanning its whole
+   * run of adjacent candidates with the same edge: candidates `runs[2i]..runs[2i + 1]` for
+   * `incs[i]` (a self-dependency its own versions satisfy makes none).
+   */
+  readonly incs: readonly Incompatibility[];
+  readonly runs: readonly number[];
+  /** What a solution records for the candidate, once one has chosen it (see `ComponentListing.solved`). */
+  solved: SolvedCandidate | undefined;
+}
+
+/** A dependency edge of a solution (solver.ts `Edge`). */
+export interface DependencyEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly kind: 'dependency';
+  readonly range: string;
+}
+
+/**
+ * What a solution records for one chosen candidate: the candidate as the solution lists it
+ * (records and lists sorted) and its dependency edges, in order.
+ */
+export interface SolvedCandidate {
+  readonly candidate: CandidateVersion;
+  readonly dependencyEdges: readonly DependencyEdge[];
+}
+
+/**
+ * What listings derive from one provider list for one name, target and eligibility rule: the
+ * published versions sorted, the eligible candidates, and per chosen candidate its dependency
+ * edges as incompatibilities (`edgesOf`). None of it depends on anything else a solve does, and
+ * all of it is immutable once made (incompatibilities are values: a solve tells its own apart
+ * by object, and uses each at most once), so solves listing the same frozen list share it.
+ */
+class PublishedList {
+  readonly allVersions: readonly Version[];
+  readonly all: readonly CandidateVersion[];
+  readonly versions: readonly Version[];
+  readonly eligible: readonly CandidateVersion[];
+  /**
+   * Candidate index → its edges (made when first asked for): the first candidate asked for in
+   * two fields, since most packages are decided at one version; others in `moreEdges`.
+   */
+  private firstEdgesAt = -1;
+  private firstEdges: CandidateEdges | undefined = undefined;
+  private moreEdges: Array<CandidateEdges | undefined> | undefined;
+
+  constructor(
+    readonly name: string,
+    published: readonly CandidateVersion[],
+    readonly target: string,
+    locked: string | undefined,
+    prerelease: boolean,
+  ) {
+    let foreign = false;
+    for (let k = 0; k < published.length && !foreign; k++) foreign = (published[k] as CandidateVersion).name !== name;
+    // The provider's own list when it holds just this name (never modified here).
+    let all = foreign ? published.filter((c) => c.name === name) : published;
+    let allVersions = parsedVersions(all);
+    let ascending = true;
+    for (let k = 1; k < allVersions.length && ascending; k++) ascending = compareVersions(allVersions[k - 1] as Version, allVersions[k] as Version) < 0;
+    if (!ascending) {
+      // Providers usually list versions in order; otherwise sort (stably: of equal versions the
+      // provider's first stays first) and keep one per version.
+      const order = all.map((_, k) => k).sort((a, b) => compareVersions(allVersions[a] as Version, allVersions[b] as Version));
+      const keep = order.filter((k, i) => i === 0 || compareVersions(allVersions[order[i - 1] as number] as Version, allVersions[k] as Version) !== 0);
+      all = keep.map((k) => all[k] as CandidateVersion);
+      allVersions = keep.map((k) => allVersions[k] as Version);
+    }
+    this.all = all;
+    this.allVersions = allVersions;
+    const lockedVersion = locked === undefined ? undefined : parseVersion(locked).version;
+    // (`isEligible` is a function of the module, not a closure per listing.)
+    let every = true;
+    for (let k = 0; k < all.length && every; k++) every = isEligible(all[k] as CandidateVersion, allVersions[k] as Version, target, lockedVersion, prerelease);
+    if (every) {
+      this.eligible = all;
+      this.versions = allVersions;
+    } else {
+      const cs: CandidateVersion[] = [];
+      const vs: Version[] = [];
+      for (let k = 0; k < all.length; k++) {
+        if (!isEligible(all[k] as CandidateVersion, allVersions[k] as Version, target, lockedVersion, prerelease)) continue;
+        cs.push(all[k] as CandidateVersion);
+        vs.push(allVersions[k] as Version);
+      }
+      this.eligible = cs;
+      this.versions = vs;
+    }
+  }
+
+  /**
+   * The dependency edges of candidate `k`. Enumerating a record is the costly first touch of a
+   * candidate's metadata (each record has keys no other has, so its shape is new to the engine),
+   * and so is reading its neighbours' records for the runs: done once per candidate and list.
+   * Throws E_SEMVER naming the edge for an invalid range.
+   */
+  edgesOf(k: number): CandidateEdges {
+    if (k === this.firstEdgesAt) return this.firstEdges as CandidateEdges;
+    let e = this.moreEdges?.[k];
+    if (e === undefined) {
+      e = this.makeEdges(k);
+      if (this.firstEdgesAt < 0) {
+        this.firstEdgesAt = k;
+        this.firstEdges = e;
+      } else (this.moreEdges ??= [])[k] = e;
+    }
+    return e;
+  }
+
+  private makeEdges(k: number): CandidateEdges {
+    const eligible = this.eligible;
+    const c = eligible[k] as CandidateVersion;
+    const keys = Object.keys(c.dependencies);
+    if (keys.length === 0) return NO_EDGES;
+    const inOrder = sortStrings(keys);
+    // Sized once (they live as long as the list; a push grows an empty array to 17 slots).
+    let incs = new Array<Incompatibility>(keys.length);
+    let runs = new Array<number>(2 * keys.length);
+    let n = 0;
+    // The depender term of the last run: a candidate's edges often share one run (just itself).
+    let runLo = -1;
+    let runHi = -1;
+    let depender: Term | undefined;
+    for (let d = 0; d < keys.length; d++) {
+      const dep = keys[d] as string;
+      const range = c.dependencies[dep] as string;
+      // The run of adjacent candidates with the same edge (as `run`, without a closure per edge).
+      let lo = k;
+      while (lo > 0 && (eligible[lo - 1] as CandidateVersion).dependencies[dep] === range) lo--;
+      let hi = k;
+      while (hi < eligible.length - 1 && (eligible[hi + 1] as CandidateVersion).dependencies[dep] === range) hi++;
+      const set = knownRange(range) ?? parseRange(range, `${this.name}@${c.version} → ${dep}`);
+      if (depender === undefined || lo !== runLo || hi !== runHi) {
+        runLo = lo;
+        runHi = hi;
+        depender = term(this.name, runSet(this.versions, lo, hi));
+      }
+      // "not dep <empty>" is always true, so the fact is about the depender alone.
+      const inc = isEmpty(set)
+        ? createIncompatibility([depender], { kind: 'emptyRange', dependency: dep, range })
+        : createIncompatibility([depender, term(dep, set, false)], DEPENDENCY);
+      // null: a self-dependency its own versions satisfy, which says nothing.
+      if (inc !== null) {
+        incs[n] = inc;
+        runs[2 * n] = lo;
+        runs[2 * n + 1] = hi;
+        n++;
+      }
+    }
+    if (n < keys.length) {
+      incs = incs.slice(0, n);
+      runs = runs.slice(0, 2 * n);
+    }
+    return { names: keys, inOrder, incs, runs, solved: undefined };
+  }
+}
+
+/** The edges of a candidate without dependencies (shared). */
+const NO_EDGES: CandidateEdges = Object.freeze({
+  names: Object.freeze([]) as readonly string[],
+  inOrder: true,
+  incs: Object.freeze([]) as readonly Incompatibility[],
+  runs: Object.freeze([]) as readonly number[],
+  solved: undefined,
+});
+
+/** The shared `PublishedList` of a frozen provider list (see `basisOf`). */
+const published = new WeakMap<readonly CandidateVersion[], PublishedList>();
+
+/**
+ * The `PublishedList` of `list` for `name` under `policy`. A frozen list never changes, and the
+ * provider's contract is that neither do its candidates (the memory provider's lists are frozen
+ * when handed out), so a solve without a locked version or prereleases for `name` shares the
+ * one made for that list, name and target before: b3's 20 solves make ~182,000 listings a
+ * round of ~42,000 lists, and choose ~174,000 candidates of ~100,000. Otherwise (a lock, a
+ * prerelease opt-in, a list that may change) the listing gets its own.
+ */
+function basisOf(name: string, list: readonly CandidateVersion[], policy: ListingPolicy): PublishedList {
+  const locked = policy.locked(name);
+  const prerelease = policy.prereleaseAllowed(name);
+  if (locked !== undefined || prerelease || !Object.isFrozen(list)) return new PublishedList(name, list, policy.target, locked, prerelease);
+  let basis = published.get(list);
+  if (basis === undefined || basis.name !== name || basis.target !== policy.target) {
+    basis = new PublishedList(name, list, policy.target, undefined, false);
+    published.set(list, basis);
+  }
+  return basis;
 }
 
 /**
@@ -319,9 +454,6 @@ export interface SortedNames {
   readonly names: readonly string[];
   readonly inOrder: boolean;
 }
-
-/** The names of a record without keys (shared). */
-const NO_NAMES: SortedNames = Object.freeze({ names: Object.freeze([]) as readonly string[], inOrder: true });
 
 /**
  * Sorts distinct strings in place by UTF-16 code units (as `Array.prototype.sort` without a

@@ -15,8 +15,6 @@ export interface Assignment {
   readonly index: number;
   /** null for a decision. */
   readonly cause: Incompatibility | null;
-  /** The exact version, for a decision. */
-  readonly version: Version | null;
   /** The package's accumulated term up to and including this assignment (set on assignment). */
   acc: Term;
 }
@@ -69,8 +67,12 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
   readonly records = new Map<string, R>();
   /** Decided records, in the order of their decisions (backtracking pops them). */
   private readonly decided: R[] = [];
-  /** Undecided records with a positive term, in insertion order (pub's order). */
-  private readonly undecided = new Set<R>();
+  /**
+   * How many records are undecided with a positive term (those with `seq >= 0`; a count, not a
+   * Set: a Set's adds and deletes at every decision were a few % of b3's allocation, and the
+   * list of them is almost never needed, see `unsatisfied`).
+   */
+  private undecided = 0;
   private seq = 0;
   /**
    * Undecided records whose positive term changed (or that became undecided) since `takeDirty`:
@@ -114,14 +116,14 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
     r.decision = version;
     if (r.seq >= 0) {
       r.seq = -1;
-      this.undecided.delete(r);
+      this.undecided--;
     }
     const t = term(r.name, exactly(version));
-    this.assign(r, { term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause: null, version, acc: t });
+    this.assign(r, { term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause: null, acc: t });
   }
 
   derive(r: R, t: Term, cause: Incompatibility): void {
-    this.assign(r, { term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause, version: null, acc: t });
+    this.assign(r, { term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause, acc: t });
   }
 
   private assign(r: R, a: Assignment): void {
@@ -148,7 +150,7 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
     r.term = t;
     if (t.positive && r.decision === undefined) {
       r.seq = this.seq++;
-      this.undecided.add(r);
+      this.undecided++;
       this.dirty[this.dirtyCount++] = r;
     }
   }
@@ -178,7 +180,7 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
       r.term = undefined;
       if (r.seq >= 0) {
         r.seq = -1;
-        this.undecided.delete(r);
+        this.undecided--;
       }
       // Each assignment remembers the accumulated term after it: no re-intersection.
       const last = r.assignmentCount > 0 ? r.assignments[r.assignmentCount - 1] : undefined;
@@ -202,14 +204,20 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
     return r !== undefined && this.relation(r, t) === 'satisfies';
   }
 
-  /** Undecided records with a positive term, in pub's order. */
+  /**
+   * Undecided records with a positive term, in pub's order: the order in which they became
+   * undecided, which is that of their `seq` (a scan of every record: the solver asks only when
+   * its decision queue has run dry, which none of bench/resolver.mjs's workloads does).
+   */
   unsatisfied(): R[] {
-    return [...this.undecided];
+    const out: R[] = [];
+    for (const r of this.records.values()) if (r.seq >= 0) out.push(r);
+    return out.sort((a, b) => a.seq - b.seq);
   }
 
   /** How many packages have a positive derivation but no decision. */
   get undecidedCount(): number {
-    return this.undecided.size;
+    return this.undecided;
   }
 
   /**

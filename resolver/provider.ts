@@ -34,7 +34,11 @@ export interface CandidateVersion {
 }
 
 export interface Provider {
-  /** Every published version of `name` (any order); an unknown name gives []. Never modified by the solver. */
+  /**
+   * Every published version of `name` (any order); an unknown name gives []. Never modified by
+   * the solver. A frozen list is a promise that neither it nor its candidates ever change: what
+   * listings derive from it is then shared by every solve (package-lister.ts `PublishedList`).
+   */
   versions(name: string): Promise<readonly CandidateVersion[]>;
   /**
    * Optional: what `versions(name)` would give, when it is at hand without waiting (a memory
@@ -54,10 +58,11 @@ export interface Provider {
 const NO_VERSIONS: readonly CandidateVersion[] = Object.freeze([]);
 
 /**
- * A provider over a fixed list (tests, benchmarks, offline use of a lockfile's metadata).
- * `versions` hands out its own per-name lists, frozen, not copies: a solve keeps the lists of
- * every package it lists (b3: ~210,000 listings per round), and a copy of each was ~5 % of its
- * allocation.
+ * A provider over a fixed list (tests, benchmarks, offline use of a lockfile's metadata), whose
+ * candidates must not change afterwards. `versions` hands out its own per-name lists, frozen, not
+ * copies: a solve keeps the lists of every package it lists (b3: ~182,000 listings per round),
+ * and a copy of each was ~5 % of its allocation; and solves share what they derive from a frozen
+ * list.
  */
 export function createMemoryProvider(list: readonly CandidateVersion[]): Provider {
   const byName = new Map<string, CandidateVersion[]>();

@@ -16,7 +16,17 @@ import {
   isFailure,
   type Incompatibility,
 } from './incompatibility.js';
-import { CapabilityListing, ComponentListing, anyOfKeys, explainAnyOf, sortStrings, type ListingPolicy, type SortedNames } from './package-lister.js';
+import {
+  CapabilityListing,
+  ComponentListing,
+  anyOfKeys,
+  explainAnyOf,
+  sortStrings,
+  type DependencyEdge,
+  type ListingPolicy,
+  type SolvedCandidate,
+  type SortedNames,
+} from './package-lister.js';
 import { PackageRecord, PartialSolution, append, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
@@ -83,61 +93,105 @@ export const DEFAULT_MAX_STEPS = 2_000_000;
 /** Backjumps over more decision levels than this backtrack one level instead (see resolveConflict). */
 const CHRONOLOGICAL_JUMP = 32;
 
-interface QueueEntry {
-  count: number;
-  seq: number;
-  term: Term;
-  pkg: Pkg;
-}
-
-/** A binary min-heap of decision candidates by (count, seq); stale entries are dropped lazily. */
+/**
+ * A binary min-heap of decision candidates by (count, seq), each with the term it was ranked for
+ * and its package; stale entries are dropped lazily. Entries are kept in four parallel arrays
+ * with their own size, not as an object each (b3 ranks ~630,000 a round).
+ */
 class DecisionQueue {
-  private heap: QueueEntry[] = [];
+  private counts: number[] = [];
+  private seqs: number[] = [];
+  private terms: Array<Term | undefined> = [];
+  private pkgs: Array<Pkg | undefined> = [];
+  private size = 0;
+  /** The entry `pop` took last (its term and package; its seq to tell whether it is stale). */
+  topTerm: Term | undefined = undefined;
+  topPkg: Pkg | undefined = undefined;
+  private topSeq = -1;
 
-  private less(a: QueueEntry, b: QueueEntry): boolean {
-    return a.count < b.count || (a.count === b.count && a.seq < b.seq);
+  /** Whether entry `i` ranks before (count, seq). */
+  private before(i: number, count: number, seq: number): boolean {
+    const c = this.counts[i] as number;
+    return c < count || (c === count && (this.seqs[i] as number) < seq);
   }
 
-  push(e: QueueEntry): void {
-    const h = this.heap;
-    let k = h.length;
-    h.push(e);
+  /** Puts (count, seq, term, pkg) at slot `k`. */
+  private put(k: number, count: number, seq: number, term: Term | undefined, pkg: Pkg | undefined): void {
+    this.counts[k] = count;
+    this.seqs[k] = seq;
+    this.terms[k] = term;
+    this.pkgs[k] = pkg;
+  }
+
+  /** Moves the entry at slot `from` to slot `to`. */
+  private move(from: number, to: number): void {
+    this.put(to, this.counts[from] as number, this.seqs[from] as number, this.terms[from], this.pkgs[from]);
+  }
+
+  push(count: number, seq: number, term: Term, pkg: Pkg): void {
+    let k = this.size++;
     while (k > 0) {
       const p = (k - 1) >> 1;
-      const parent = h[p] as QueueEntry;
-      if (!this.less(e, parent)) break;
-      h[k] = parent;
+      if (!(count < (this.counts[p] as number) || (count === this.counts[p] && seq < (this.seqs[p] as number)))) break;
+      this.move(p, k);
       k = p;
     }
-    h[k] = e;
+    this.put(k, count, seq, term, pkg);
   }
 
-  pop(): QueueEntry | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (top === undefined || last === undefined || h.length === 0) return top;
-    const n = h.length;
-    let k = 0;
-    for (;;) {
-      const l = 2 * k + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && this.less(h[r] as QueueEntry, h[l] as QueueEntry) ? r : l;
-      if (!this.less(h[c] as QueueEntry, last)) break;
-      h[k] = h[c] as QueueEntry;
-      k = c;
+  /** Takes the first entry into `topTerm` and `topPkg`; false when the queue is empty. */
+  pop(): boolean {
+    if (this.size === 0) return false;
+    this.topTerm = this.terms[0];
+    this.topPkg = this.pkgs[0];
+    this.topSeq = this.seqs[0] as number;
+    const n = --this.size;
+    if (n > 0) {
+      // The last entry sinks from the root.
+      const count = this.counts[n] as number;
+      const seq = this.seqs[n] as number;
+      const term = this.terms[n];
+      const pkg = this.pkgs[n];
+      let k = 0;
+      for (;;) {
+        const l = 2 * k + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && this.before(r, this.counts[l] as number, this.seqs[l] as number) ? r : l;
+        if (!this.before(c, count, seq)) break;
+        this.move(c, k);
+        k = c;
+      }
+      this.put(k, count, seq, term, pkg);
     }
-    h[k] = last;
-    return top;
+    this.terms[n] = undefined;
+    this.pkgs[n] = undefined;
+    return true;
+  }
+
+  /** Whether the entry `pop` took last still ranks its package: undecided, same insertion, same term. */
+  topLive(): boolean {
+    const pkg = this.topPkg as Pkg;
+    return pkg.seq === this.topSeq && pkg.term === this.topTerm;
   }
 
   /** Drops stale entries once they outnumber the live ones a few times over (bounded memory). */
-  compact(live: (e: QueueEntry) => boolean, liveCount: number): void {
-    if (this.heap.length <= 4 * liveCount + 64) return;
-    const keep = this.heap.filter(live);
-    this.heap = [];
-    for (const e of keep) this.push(e);
+  compact(liveCount: number): void {
+    if (this.size <= 4 * liveCount + 64) return;
+    const counts = this.counts;
+    const seqs = this.seqs;
+    const terms = this.terms;
+    const pkgs = this.pkgs;
+    const n = this.size;
+    this.counts = [];
+    this.seqs = [];
+    this.terms = [];
+    this.pkgs = [];
+    this.size = 0;
+    for (let i = 0; i < n; i++) {
+      const pkg = pkgs[i] as Pkg;
+      if (pkg.seq === seqs[i] && pkg.term === terms[i]) this.push(counts[i] as number, seqs[i] as number, terms[i] as Term, pkg);
+    }
   }
 }
 
@@ -182,11 +236,6 @@ const NO_ENTRIES: Array<Entry | undefined> = Object.freeze([]) as unknown as Arr
 function addEntry(p: Pkg, e: Entry): void {
   p.entries = append(p.entries, p.entryCount, e);
   p.entryCount++;
-}
-
-/** A queue entry still ranks its package: undecided, same insertion, same term. */
-function live(e: QueueEntry): boolean {
-  return e.pkg.seq === e.seq && e.pkg.term === e.term;
 }
 
 /** Assignments at this decision level or below are never undone (backjumps stop at level 1). */
@@ -647,29 +696,26 @@ class Solver {
       // Decided since it was marked dirty: not a candidate.
       if (p.seq < 0) continue;
       const t = p.term as Term;
-      this.queue.push({ count: this.countFor(t, p), seq: p.seq, term: t, pkg: p });
+      this.queue.push(this.countFor(t, p), p.seq, t, p);
     }
-    let best: QueueEntry;
+    const queue = this.queue;
     for (;;) {
-      let top = this.queue.pop();
-      if (top === undefined) {
+      if (!queue.pop()) {
         // A package tried without a decision and left unchanged: rank every undecided one again.
         for (const p of this.solution.unsatisfied()) {
           const t = p.term as Term;
-          this.queue.push({ count: this.countFor(t, p), seq: p.seq, term: t, pkg: p });
+          queue.push(this.countFor(t, p), p.seq, t, p);
         }
-        top = this.queue.pop();
-        if (top === undefined) throw new Error('internal: undecided packages missing from the decision queue');
+        if (!queue.pop()) throw new Error('internal: undecided packages missing from the decision queue');
       }
-      if (live(top)) {
-        best = top;
-        break;
-      }
+      if (queue.topLive()) break;
     }
-    this.queue.compact(live, this.solution.undecidedCount);
+    const pkg = queue.topPkg as Pkg;
+    const t = queue.topTerm as Term;
+    queue.compact(this.solution.undecidedCount);
     this.tick();
-    const listing = best.pkg.listing as Listing;
-    return listing.kind === 'capability' ? this.chooseProvider(best.term, best.pkg, listing) : this.chooseVersion(best.term, best.pkg, listing);
+    const listing = pkg.listing as Listing;
+    return listing.kind === 'capability' ? this.chooseProvider(t, pkg, listing) : this.chooseVersion(t, pkg, listing);
   }
 
   private decide(pkg: Pkg, version: Version): void {
@@ -786,10 +832,10 @@ class Solver {
     const names = new Array<string>(decisions.length);
     for (let d = 0; d < decisions.length; d++) names[d] = (decisions[d] as Pkg).name;
     names.sort();
-    // The chosen components in name order, and their dependency names, sorted (the listing's,
-    // made when each was chosen).
+    // The chosen components in name order, and what the solution records for each (the
+    // listing's, shared by every solution that chose the same candidate).
     const froms: string[] = [];
-    const fromDeps: SortedNames[] = [];
+    const fromSolved: SolvedCandidate[] = [];
     for (let d = 0; d < names.length; d++) {
       const name = names[d] as string;
       const p = this.solution.records.get(name) as Pkg;
@@ -800,11 +846,10 @@ class Solver {
         if (r.kind === 'capability') capabilities[r.capability] = l.providers[l.indexOf(v)] as string;
         else anyOf[anyOfKey(r.group)] = l.providers[l.indexOf(v)] as string;
       } else if (name !== PROJECT) {
-        const k = l.indexOf(v);
-        const deps = l.dependencyNames(k);
+        const solved = l.solved(l.indexOf(v), solvedCandidate);
         froms.push(name);
-        fromDeps.push(deps);
-        components[name] = canonical(l.eligible[k] as CandidateVersion, deps);
+        fromSolved.push(solved);
+        components[name] = solved.candidate;
       }
     }
     // Edges in their final order (from, kind, to, capability) as they are made, per component
@@ -822,12 +867,10 @@ class Solver {
       }
       if (i === froms.length) break;
       const name = froms[i] as string;
-      const c = components[name] as CandidateVersion;
-      const deps = (fromDeps[i] as SortedNames).names;
-      for (let d = 0; d < deps.length; d++) {
-        const dep = deps[d] as string;
-        edges.push({ from: name, to: dep, kind: 'dependency', range: c.dependencies[dep] as string });
-      }
+      const solved = fromSolved[i] as SolvedCandidate;
+      const c = solved.candidate;
+      const deps = solved.dependencyEdges;
+      for (let d = 0; d < deps.length; d++) edges.push(deps[d] as DependencyEdge);
       // (Each kind checked before its arrays are made: most components have none of them.)
       if (c.requires.length > 0) {
         const caps: Edge[] = c.requires.map((cap) => ({ from: name, to: capabilities[cap] as string, kind: 'capability', capability: cap }));
@@ -907,22 +950,46 @@ function sorted(a: readonly string[]): string[] {
 }
 
 /**
- * A copy of candidate `c` whose records and lists are in sorted order, so provider ordering
- * never shows in results. Records and lists already in order are the provider's own, not
- * copies: solutions are read-only, like the provider's metadata (the lockfile copies what it
- * keeps). Copying them all was a quarter of building a large solution (b3: 173,550 candidates per
- * round, each with six records and lists that live as long as the solution).
+ * Candidate `c` with its records and lists in sorted order, so provider ordering never shows in
+ * results: `c` itself when they are all in order already, else a copy whose records and lists
+ * are the provider's own where those are in order. Solutions are read-only, like the provider's
+ * metadata (the lockfile copies what it keeps). Copying them all was a quarter of building a
+ * large solution (b3: 173,550 candidates per round, each with six records and lists that live
+ * as long as the solution).
  */
 function canonical(c: CandidateVersion, deps: SortedNames): CandidateVersion {
-  return {
-    ...c,
-    dependencies: sortedRecord(c.dependencies, deps),
-    optionalDependencies: sortedRecord(c.optionalDependencies),
-    requires: sorted(c.requires),
-    provides: sorted(c.provides),
-    conflicts: sorted(c.conflicts),
-    targets: sorted(c.targets),
-  };
+  const dependencies = sortedRecord(c.dependencies, deps);
+  const optionalDependencies = sortedRecord(c.optionalDependencies);
+  const requires = sorted(c.requires);
+  const provides = sorted(c.provides);
+  const conflicts = sorted(c.conflicts);
+  const targets = sorted(c.targets);
+  if (
+    dependencies === c.dependencies &&
+    optionalDependencies === c.optionalDependencies &&
+    requires === c.requires &&
+    provides === c.provides &&
+    conflicts === c.conflicts &&
+    targets === c.targets
+  ) {
+    return c;
+  }
+  return { ...c, dependencies, optionalDependencies, requires, provides, conflicts, targets };
+}
+
+const NO_DEPENDENCY_EDGES: readonly DependencyEdge[] = Object.freeze([]);
+
+/** What a solution records for candidate `c` of `name` (`deps`: its dependency names, sorted). */
+function solvedCandidate(name: string, c: CandidateVersion, deps: SortedNames): SolvedCandidate {
+  const candidate = canonical(c, deps);
+  const names = deps.names;
+  if (names.length === 0) return { candidate, dependencyEdges: NO_DEPENDENCY_EDGES };
+  const dependencyEdges = new Array<DependencyEdge>(names.length);
+  for (let d = 0; d < names.length; d++) {
+    const dep = names[d] as string;
+    dependencyEdges[d] = { from: name, to: dep, kind: 'dependency', range: candidate.dependencies[dep] as string };
+  }
+  return { candidate, dependencyEdges };
 }
 
 function cmp(a: string, b: string): number {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import semver from 'semver';
-import { createMemoryProvider, renderFailure, solve, type CandidateVersion, type Provider, type Solution } from '../../resolver/index.js';
+import { createMemoryProvider, renderFailure, solve, type CandidateVersion, type Provider, type Solution, type SolveRequest } from '../../resolver/index.js';
 
 const T = 't';
 
@@ -141,5 +141,42 @@ describe('random DAG registry (long backjumps)', () => {
     }
     expect(now).toBeGreaterThan(100);
     expect(awaited).toBeGreaterThan(100);
+  });
+
+  it('solves sharing what they derive from frozen lists give what unshared lists give (targets, locks, prereleases, failures)', async () => {
+    // Every 7th version ships target u only, the others t and u; every 11th name has a prerelease.
+    const varied: CandidateVersion[] = list.map((c, i) => ({ ...c, targets: i % 7 === 0 ? ['u'] : [T, 'u'] }));
+    for (let i = 0; i < N; i += 11) varied.push(cand(`s${i}`, '5.0.0-rc.1', {}));
+    const shared = createMemoryProvider(varied);
+    const base = createMemoryProvider(varied);
+    // Unfrozen copies: a solve over them shares nothing with any other.
+    const unshared: Provider = { versions: async (name) => [...(await base.versions(name))], providersOf: base.providersOf };
+    // One frozen list for every name: listings of different names must not share what they derive.
+    const all = Object.freeze([...varied]);
+    const oneList: Provider = { versions: async () => all, providersOf: base.providersOf };
+    const app = (dependencies: Record<string, string>): SolveRequest['root'] => ({ name: 'app', dependencies });
+    const requests: Array<[SolveRequest, Provider]> = [
+      [{ root: app({ s0: '*' }), target: T }, shared],
+      [{ root: app({ s0: '*' }), target: 'u' }, shared],
+      [{ root: app({ s0: '*', s3: '*', s11: '*' }), target: T, locked: { s1: '2.0.0', s5: '1.3.0', s8: '4.1.0', s11: '5.0.0-rc.1' } }, shared],
+      [{ root: app({ s0: '*', s11: '>=5.0.0-0' }), target: T, prerelease: ['s11'] }, shared],
+      [{ root: app({ s0: '*' }), target: T, prerelease: true }, shared],
+      [{ root: app({ s0: '>=9.0.0' }), target: T }, shared],
+      [{ root: app({ s0: '*' }), target: T }, shared],
+      [{ root: app({ s2990: '*', s2993: '*' }), target: T }, oneList],
+      [{ root: app({ s2990: '*', s2993: '*' }), target: 'u' }, oneList],
+    ];
+    let failed = 0;
+    for (const [request, provider] of requests) {
+      const expected = await solve(request, unshared, { maxSteps: 300_000 });
+      const r = await solve(request, provider, { maxSteps: 300_000 });
+      expect(r.ok).toBe(expected.ok);
+      if (r.ok && expected.ok) expect(r.solution).toEqual(expected.solution);
+      if (!r.ok && !expected.ok) {
+        expect(renderFailure(r.failure)).toBe(renderFailure(expected.failure));
+        failed++;
+      }
+    }
+    expect(failed).toBeGreaterThan(0);
   });
 });
