@@ -1,7 +1,8 @@
 /**
  * The safe JSON reader's key scan (components/documents/json.ts) jumps over strings without a
- * backslash in one search: these cases pin that it still sees every key (escaped ones included), never counts brackets inside
- * strings, and reports the same pointers as a character-by-character scan would.
+ * backslash in one search: these cases pin that it still sees every key (escaped ones included),
+ * never counts brackets inside strings, and reports the same pointers as a character-by-character
+ * scan would.
  */
 import { describe, expect, it } from 'vitest';
 import { parseJsonDocument } from '../../components/index.js';
