@@ -7,7 +7,7 @@
  * handling with a stand-in `node` that prints what it was given; an https registry on loopback
  * whose certificate only a CA in the file vouches for; and `cc`'s environment during a build.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findProgram } from '../../packager/index.js';
+import { runCommand } from '../helpers/cli.js';
 import { corpusRoot, writeProject } from '../packager/helpers.js';
 import { packFixture, packumentFor } from '../registry/client-fixtures.js';
 
@@ -34,17 +35,7 @@ function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
   return env;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = work): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
-  });
-}
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = work): Promise<{ code: number | null; stdout: string; stderr: string }> => runCommand(cmd, args, { cwd, env });
 
 beforeAll(() => {
   if (!existsSync(COMMAND)) throw new Error(`${COMMAND} is missing: run npm run build`);

@@ -27,8 +27,13 @@ export async function runCli(argv: string[]): Promise<CliRun> {
 
 /** Runs `node ARGS` as a child process (a shipped bin, with or without node flags) and collects its output. */
 export function runNode(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCommand(process.execPath, args, options);
+}
+
+/** Runs `command ARGS` as a child process (the shipped sh command, a tool) and collects its output. */
+export function runCommand(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
