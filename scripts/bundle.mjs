@@ -9,7 +9,7 @@
 //   dist/rumpkg.cjs               the launcher: compiles the bundle with the code cache, runs it
 //   dist/rumpkg                   the shipped command (package.json bin): `exec node rumpkg.cjs`,
 //                                 with NODE_EXTRA_CA_CERTS deferred to rumpkg's first TLS
-//                                 connection (Node 20 loads it on every start: ~45 ms here)
+//                                 connection (Node 20 loads it on every start: ~40 ms here)
 //   dist/cli/bin.js               (tsc output, replaced) imports the launcher, so the tests,
 //                                 benches, scripts/demo.sh and the README run the bundle too;
 //                                 the unbundled entry stays as dist/cli/bin.unbundled.js
@@ -253,7 +253,7 @@ chmodSync(launcher, 0o755);
 
 // The shipped command. Node 20 reads NODE_EXTRA_CA_CERTS on every start, before any program runs,
 // and builds a certificate store of its bundled roots and that file: with the system bundle (as on
-// this machine) `node -e 0` takes ~45 ms longer, paid by every rumpkg command whether or not it
+// this machine) `node -e 0` takes ~40 ms longer, paid by every rumpkg command whether or not it
 // opens a TLS connection. rumpkg's own connections (registry/transport/http.ts) read the file
 // when they first need it; \`verify\` and \`import\` (but \`import archives\`) may also reach GitHub
 // through Node's fetch, which cannot be given the file later, so Node loads it for them as before.

@@ -13,7 +13,7 @@
  * node, so they never keep a process running.
  *
  * Extra CA certificates: the shipped command (dist/rumpkg, see scripts/bundle.mjs) starts node
- * without NODE_EXTRA_CA_CERTS — Node 20 would load it on every start, ~45 ms here — and passes
+ * without NODE_EXTRA_CA_CERTS — Node 20 would load it on every start, ~40 ms here — and passes
  * the file as RUMPKG_DEFERRED_CA_CERTS. The https agent then trusts Node's bundled roots and that
  * file, as Node itself would have; the file is read when the first https request is made. An
  * unreadable file is ignored, as Node ignores it (Node also prints a warning; a library does not).
