@@ -3,10 +3,10 @@
  * any moment leaves either the previous image or the new one — never a half-written file — and
  * the next build removes what the killed one left behind. Uses the compiled CLI (npm run build).
  */
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProject, componentDirsFromRoot } from '../../packager/index.js';
 import { corpusRoot, runImage, sha256File, tempDir, VERSION, writeProject } from './helpers.js';
@@ -74,8 +74,30 @@ describe('interrupted builds', () => {
     const done = await runCli(args, dir, 60_000, 'SIGKILL');
     expect(done.code).toBe(0);
     expect(runImage(image).stdout).toMatch(/hello from the new app/);
-    expect(readdirSync(dirname(image)).filter((n) => n.includes('rumpkg-tmp'))).toEqual([]);
+    // Build directories are made next to the image, never in the temporary directory.
+    expect(readdirSync(dirname(image)).filter((n) => n.includes('rumpkg-tmp') || n.startsWith('.rumpkg-build-'))).toEqual([]);
     const left = readdirSync(tmpdir()).filter((n) => pids.some((p) => n.startsWith(`rumpkg-build-${p}-`)));
     expect(left).toEqual([]);
+  });
+
+  it('the next build removes the build directory and temporary image of a dead builder, not those of a live one', async () => {
+    const dir = tempDir();
+    writeProject(dir, root);
+    const [first] = await buildProject(dir, { resolveComponentDir: componentDirsFromRoot(root) });
+    const out = dirname(first!.image);
+    const dead = spawnSync('true').pid; // exited: its pid names no running builder
+    const live = process.ppid;
+    const names = (pid: number): string[] => [`.rumpkg-build-${pid}-Ab12Cd`, `.${basename(first!.image)}.rumpkg-tmp-${pid}-0a1b2c3d`];
+    for (const pid of [dead, live]) {
+      const [buildDir, tmpImage] = names(pid);
+      mkdirSync(join(out, buildDir!, 'obj'), { recursive: true });
+      writeFileSync(join(out, buildDir!, 'obj', 'app0.o'), 'partial');
+      writeFileSync(join(out, tmpImage!), 'half an image');
+    }
+    const [again] = await buildProject(dir, { resolveComponentDir: componentDirsFromRoot(root), force: true });
+    expect(again!.upToDate).toBe(false);
+    const left = readdirSync(out).filter((n) => n.startsWith('.')).sort();
+    expect(left).toEqual(names(live).sort());
+    expect(runImage(again!.image).status).toBe(0);
   });
 });
