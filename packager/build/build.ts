@@ -646,6 +646,12 @@ async function syncFile(path: string, dest: string, options: { executable?: bool
   }
 }
 
+/** Removes every entry of `dir` but the names in `keep` (best effort: the directory goes later). */
+async function clearExcept(dir: string, keep: ReadonlySet<string>): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => !keep.has(n)).map((n) => rm(join(dir, n), { recursive: true, force: true }).catch(() => undefined)));
+}
+
 /** Renames a file of the build directory into place (the directory is removed anyway). */
 async function commitFile(path: string, dest: string): Promise<void> {
   try {
@@ -911,6 +917,9 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
     const linked = join(dir, plan.output);
     const linkedMap = join(dir, plan.map);
     const [bytes, map, headers] = await Promise.all([readFile(linked), readFile(linkedMap), readingHeaders]);
+    // The staged inputs and objects are not read again (the cache entries were read when
+    // stored): their removal runs beside the syncs; the directory itself goes at the end.
+    removing = clearExcept(dir, new Set([plan.output, plan.map]));
     // The map and the image the linker wrote are synced where they are (the build directory is
     // next to the image: one file system) and the stamp is written and synced beside them; then
     // the map is renamed into place, then the image (the commit point), then the stamp: an
@@ -934,12 +943,10 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       if (stampTemp !== undefined) await rm(stampTemp, { force: true }).catch(() => undefined);
       throw e;
     }
-    // Nothing more is read from the build directory (the cache entries were read when stored).
-    removing = rm(dir, { recursive: true, force: true }).catch(() => undefined);
     return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${imageSha}`, bytes: bytes.length };
   } finally {
-    await Promise.all([sweeping, checking?.catch(() => undefined), readingHeaders?.catch(() => undefined), ...stores]);
-    await (removing ?? rm(dir, { recursive: true, force: true }).catch(() => undefined));
+    await Promise.all([sweeping, checking?.catch(() => undefined), readingHeaders?.catch(() => undefined), removing, ...stores]);
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
