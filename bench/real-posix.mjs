@@ -9,10 +9,12 @@
 //     the link; and `rumpkg build --force` with the object cache emptied before each round (every
 //     step runs: the same work as the sh plan);
 //   - `rumpkg audit` of that image vs `nm` on it.
+// The build rows are sub-second, so they take 3 × BENCH_ROUNDS rounds (as install.mjs does):
+// their goal is an absolute margin that five medians on a 2-core machine swing across.
 // Needs `npm run build`; skips its rows with a message without ../shared.
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, ROOT, cli, exec, missingTools, nodeFloor, report, rounds, rumpkg, skip, tmpName, tool } from './lib/measure.mjs';
+import { BIN, ROOT, ROUNDS, cli, exec, missingTools, nodeFloor, report, rounds, rumpkg, skip, tmpName, tool } from './lib/measure.mjs';
 import { realSet } from './lib/real.mjs';
 
 const posix = realSet('posix');
@@ -86,7 +88,7 @@ try {
     { name: 'sh', run: tool('sh', [join(work, 'plan.sh')], { cwd: work, env: { ...env, OUT: join(work, 'by-hand.img') } }) },
     { name: 'link', run: tool('sh', ['-c', linkLine], { cwd: staged, env }) },
     { name: 'cold', setup: () => rmSync(join(env.RUMPKG_HOME, 'objects'), { recursive: true, force: true }), run: rumpkg(['build', '--force'], { cwd: dir, env }) },
-  ]);
+  ], { rounds: 3 * ROUNDS });
   report({ metric: METRICS.build[0], rumpkg: r2.rumpkg, peer: r2.sh, peerName: 'sh plan', goal: METRICS.build[1], floor: { name: 'the link alone', ...r2.link } });
   report({ metric: METRICS.link[0], rumpkg: r2.rumpkg, peer: r2.link, peerName: 'cc link', goal: METRICS.link[1], note: 'rumpkg takes the app and glue objects from its object cache and then links and embeds the manifest, as the plan does' });
   report({ metric: METRICS.cold[0], rumpkg: r2.cold, peer: r2.sh, peerName: 'sh plan', goal: METRICS.cold[1], note: 'no object cache: every step of the plan runs, the same work as the sh row' });
