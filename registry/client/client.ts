@@ -16,7 +16,10 @@
  * - Words are claims (docs/registry-policy.md): a bare word resolves to a component of the
  *   default scope only when exactly one component claims it (by name, alias or library name);
  *   two claimants are E_AMBIGUOUS_NAME naming both, whatever the registry and whatever their
- *   names' order — no registry but rumpkg's own enforces alias ownership.
+ *   names' order — no registry but rumpkg's own enforces alias ownership. The candidates come
+ *   from the registry's claims query where it has one (rumpkg's own: one request for all the
+ *   words asked at once), else from a search per word; either way each is confirmed against its
+ *   packument.
  * The backends add what is particular to their kind: RG-03 same-origin tarballs and RG-04/05,
  * NW-01/02 deadlines, caps, retries and offline handling (transport/) for HTTP.
  */
@@ -56,7 +59,7 @@ interface RegistryClientOptions {
    * before it finishes, or those writes do not happen.
    *
    * A deferred client also knows, at `flush`, what each packument was used for: one read only to
-   * confirm that another component does not claim a word (`resolveName`'s search hits) enters
+   * confirm that another component does not claim a word (`resolveName`'s candidates) enters
    * the download cache only when the registry lets it be used without asking (max-age). Offline
    * such packuments are never read (searching needs the network), and online a `no-cache` copy
    * would only turn the next answer into a 304 — while each entry costs a cold run two fresh
@@ -122,7 +125,8 @@ export interface RegistryClient {
    * component of the default scope that claims it — by name (`tcpip` → `@rump/tcpip`), alias or
    * library name (`netinet` → `@rump/tcpip`, with a note saying so). Two components claiming the
    * word is E_AMBIGUOUS_NAME naming both (the hint shows `rumpkg <verb> <full name>`); none gives
-   * the default-scope name (whose absence the caller reports).
+   * the default-scope name (whose absence the caller reports). Lookups asked in one synchronous
+   * stretch (the words of one command) share one claims request per registry.
    */
   resolveName(word: string, options?: { defaultScope?: string; verb?: string }): Promise<{ name: string; note?: string }>;
   /**
@@ -186,7 +190,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   /** Writes waiting for `flush` (deferWrites), each with the test of whether it is still wanted then. */
   const deferred: Array<{ task: () => Promise<void>; wanted?: () => boolean }> = [];
   const defer = options.deferWrites === true ? (task: () => Promise<void>): void => void deferred.push({ task }) : undefined;
-  /** Names whose packument served more than a claim check (resolveName's search hits). */
+  /** Names whose packument served more than a claim check (resolveName's candidates). */
   const used = new Set<string>();
   const ctx: BackendContext = {
     home: options.home,
@@ -397,15 +401,52 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return [...best.values()].sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, size);
   };
 
+  /**
+   * Claim lookups waiting for their registry's answer, per registry URL: the words asked in one
+   * synchronous stretch (the project flow resolves every word of a command line at once) share
+   * one request, sent on the next microtask.
+   */
+  const claimBatches = new Map<string, { words: Set<string>; answer: Promise<Map<string, string[]>> }>();
+
+  /** Who claims `word` (lower-cased) at the registry `url`, by its claims query; rejects when it has none. */
+  const claimantsAt = (url: string, word: string): Promise<string[]> => {
+    let batch = claimBatches.get(url);
+    if (batch === undefined) {
+      const words = new Set<string>();
+      const answer = Promise.resolve().then(() => {
+        claimBatches.delete(url);
+        return backendOf(url).claimants([...words]);
+      });
+      claimBatches.set(url, (batch = { words, answer }));
+    }
+    batch.words.add(word);
+    return batch.answer.then((claims) => claims.get(word) ?? []);
+  };
+
+  /**
+   * The components that may claim `word` in `scope` (to be confirmed against their packuments):
+   * the registry's claimants when it can name them, else the hits of a search for the word. A
+   * registry that can do neither (or --offline over HTTP) gives none.
+   */
+  const claimCandidates = async (word: string, scope: string): Promise<string[]> => {
+    const url = options.registries[scope];
+    if (url === undefined) return [];
+    try {
+      return await claimantsAt(url, word.toLowerCase());
+    } catch {
+      return (await search([word], { size: 50, scope }).catch(() => [] as ClientSearchHit[])).map((h) => h.name);
+    }
+  };
+
   const resolveName = async (word: string, opts: { defaultScope?: string; verb?: string } = {}): Promise<{ name: string; note?: string }> => {
     if (word.startsWith('@')) return { name: word };
     const scope = opts.defaultScope ?? DEFAULT_SCOPE;
     const qualified = `${scope}/${word}`;
     const want = word.toLowerCase();
-    // The name itself and the search for every other component of the scope that claims the
-    // word are asked at once, and the packuments of the search's hits as soon as it answers
-    // (not after the name's own packument is read). A registry that cannot search (or --offline
-    // over HTTP) leaves only the name itself to go by.
+    // The name itself and the candidates for every other component of the scope that claims the
+    // word are asked at once, and the packuments of the candidates as soon as they are known
+    // (not after the name's own packument is read). A registry that can neither name claimants
+    // nor search (or --offline over HTTP) leaves only the name itself to go by.
     const named = packument(qualified).then(
       () => true,
       (e: unknown) => {
@@ -414,8 +455,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       },
     );
     named.catch(() => undefined); // awaited below; its failure is the answer then
-    const hits = await search([word], { size: 50, scope }).catch(() => [] as ClientSearchHit[]);
-    const others = [...new Set(hits.map((h) => h.name))].filter((n) => n !== qualified && n.startsWith(`${scope}/`)).sort();
+    const candidates = await claimCandidates(word, scope);
+    const others = [...new Set(candidates)].filter((n) => n !== qualified && n.startsWith(`${scope}/`)).sort();
     const claimed: Array<{ name: string; as: string }> = [];
     const confirmed = Promise.all(
       others.map(async (n) => {

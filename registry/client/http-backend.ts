@@ -58,6 +58,25 @@ function cachePolicy(cacheControl: string | null, now: number): { store: boolean
   return { store: true, freshUntil: m === null ? 0 : now + Number(m[1]) * 1000 };
 }
 
+/**
+ * The names a `/-/rumpkg/claims` answer gives for each of `words` (lower-cased). Anything but an
+ * answer for every word, each a list of `{name}`, is E_REGISTRY: a registry that answers that
+ * path with something else (a catch-all page) must not pass for one that found no claimants.
+ */
+function claimsAnswer(body: unknown, words: string[], url: string): Map<string, string[]> {
+  const claims = (body as { claims?: unknown } | null)?.claims;
+  const out = new Map<string, string[]>();
+  for (const word of words.map((w) => w.toLowerCase())) {
+    const list = claims !== null && typeof claims === 'object' && Object.hasOwn(claims, word) ? (claims as Record<string, unknown>)[word] : undefined;
+    const names = Array.isArray(list) ? list.map((c: unknown) => (c as { name?: unknown } | null)?.name) : undefined;
+    if (names === undefined || !names.every((n): n is string => typeof n === 'string')) {
+      throw new RumpkgError('E_REGISTRY', `${redactUrl(url)} gave no list of the components claiming "${word}"`, { context: { url: redactUrl(url), word } });
+    }
+    out.set(word, names);
+  }
+  return out;
+}
+
 export function createHttpBackend(url: string, ctx: BackendContext): RegistryBackend {
   const { limits, offline, reporter } = ctx;
   const paths = homePaths(ctx.home);
@@ -325,6 +344,16 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
       }
       v.deprecated = opts.undo ? '' : yankMessage(opts.reason);
       await registryRequest({ ...common, method: 'PUT', url: docUrl.href, json: doc, onRetry: onRetry(`yank ${id}`) });
+    },
+    claimants: async (words) => {
+      if (offline) {
+        throw new RumpkgError('E_OFFLINE', `offline: asking ${redactUrl(url)} who claims a word needs the network`, { context: { url: redactUrl(url) } });
+      }
+      const q = new URL('-/rumpkg/claims', url);
+      for (const w of words) q.searchParams.append('word', w);
+      // No retries: a registry that cannot answer at once is searched word by word instead.
+      const r = await registryRequest({ method: 'GET', url: q.href, registry: url, what: `the claims on "${words.join(' ')}"`, limits: { ...limits, retries: 0 }, ...reqFetch });
+      return claimsAnswer(r.body, words, url);
     },
     search: async (words, opts) => {
       if (offline) {

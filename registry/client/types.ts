@@ -60,5 +60,12 @@ export interface RegistryBackend {
   publish(bytes: Buffer, pj: Record<string, unknown>, options: { tag: string; token?: string }): Promise<{ registry: string }>;
   yank(name: string, version: string, options: { undo: boolean; reason?: string; token?: string }): Promise<void>;
   search(words: string[], options: { size: number }): Promise<BackendSearchHit[]>;
+  /**
+   * Every component that claims each word (docs/registry-policy.md), keyed by the lower-cased
+   * word, in one request — on registries that can say (rumpkg's own: the file registry, and
+   * `rumpkg registry serve`'s `/-/rumpkg/claims`). Rejects when the registry cannot answer (an
+   * npm registry: 404), and then the caller searches word by word.
+   */
+  claimants(words: string[]): Promise<Map<string, string[]>>;
 }
 

@@ -6,6 +6,11 @@
  *   GET  /-/ping                                  `{}`
  *   GET  /-/whoami                                `{username}`; 401 without a valid token
  *   GET  /-/v1/search?text=…&size=…&from=…        npm search JSON
+ *   GET  /-/rumpkg/claims?word=…&word=…           `{claims: {word: [{name, as}]}}`: every
+ *                                                 component claiming each word (storage
+ *                                                 `readClaims`, claims.ts `claimantsOf`); the
+ *                                                 client's name lookups ask it once for all
+ *                                                 their words (an npm registry answers 404)
  *   GET  /-/package/<name>/dist-tags              the dist-tags
  *   PUT  /-/package/<name>/dist-tags/<tag>        body: JSON string version (owner only)
  *   DELETE /-/package/<name>/dist-tags/<tag>      (owner only)
@@ -23,9 +28,10 @@
  * at once; a matching `If-None-Match` gets 304 without the body. Tarballs never change once
  * published: ETag = their integrity, `Cache-Control: public, max-age=31536000, immutable`, 304
  * before the bytes are read. A rendered packument is kept (body and ETag) while its file is
- * unchanged, so a revalidation costs a stat, not a read and a parse. Search answers are kept in memory for SEARCH_TTL_MS (a search reads
- * every packument) and dropped at once when this server takes a write; a write made to the
- * directory by another process shows in search within SEARCH_TTL_MS.
+ * unchanged, so a revalidation costs a stat, not a read and a parse. Search answers, and the
+ * claims of every component that claims answers come from, are kept in memory for SEARCH_TTL_MS
+ * (each looks at every name) and dropped at once when this server takes a write; a write made to
+ * the directory by another process shows in search and claims within SEARCH_TTL_MS.
  *
  * Rules: anonymous may read; writes need `Authorization: Bearer <token>` (registry/tokens.ts);
  * the first publisher of a name owns it; only owners publish new versions, yank, deprecate and
@@ -49,6 +55,7 @@ import {
   absolutizePackument,
   baseName,
   canonicalJson,
+  claimantsOf,
   metadataDifferences,
   renderNpmSearch,
   tarballFileName,
@@ -121,6 +128,9 @@ const RENDERED_PACKUMENTS = 2000;
 /** How long a search answer is kept (writes through this server drop it at once). */
 const SEARCH_TTL_MS = 30_000;
 const SEARCH_CACHE_ENTRIES = 256;
+
+/** Words one claims request may ask about (a command line's worth). */
+const MAX_CLAIM_WORDS = 64;
 
 /** A response with a status, sent as JSON `{error, code}` for failures. */
 class HttpError extends Error {
@@ -318,6 +328,22 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
     entry.value.then(
       () => (entry.at = Date.now()),
       () => searches.get(key) === entry && searches.delete(key),
+    );
+    return entry.value;
+  }
+
+  /**
+   * Every component's claims (storage `readClaims`), kept SEARCH_TTL_MS from when they were read;
+   * a request while they are read waits for that read. Dropped by every write this server takes.
+   */
+  let claims: { at: number; value: Promise<Map<string, Map<string, string>>> } | undefined;
+  function claimsCached(): Promise<Map<string, Map<string, string>>> {
+    if (claims !== undefined && Date.now() - claims.at < SEARCH_TTL_MS) return claims.value;
+    const entry = { at: Number.POSITIVE_INFINITY, value: storage.readClaims() };
+    claims = entry;
+    entry.value.then(
+      () => (entry.at = Date.now()),
+      () => claims === entry && (claims = undefined),
     );
     return entry.value;
   }
@@ -544,6 +570,15 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
         send(res, 200, renderNpmSearch(r.hits, r.total, now()));
         return undefined;
       }
+      if (what.join('/') === 'rumpkg/claims') {
+        if (method !== 'GET') throw new HttpError(405, 'method not allowed');
+        const words = query.getAll('word');
+        if (words.length > MAX_CLAIM_WORDS || words.some((w) => w === '' || w.length > 214)) {
+          throw new HttpError(400, `at most ${MAX_CLAIM_WORDS} words of 1 to 214 characters`, 'E_USAGE');
+        }
+        send(res, 200, { claims: Object.fromEntries(claimantsOf(await claimsCached(), words)) });
+        return undefined;
+      }
       if (what[0] === 'package' && what.length >= 3) return distTags(req, res, what.slice(1));
       if (what[0] === 'user') throw new HttpError(403, 'this registry issues tokens with `rumpkg registry token add NAME --dir DIR`', 'E_REGISTRY_AUTH');
       throw new HttpError(404, 'not found', 'E_NOT_FOUND');
@@ -614,7 +649,10 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
           return;
         }
         user = await route(req, res, path, query);
-        if (req.method !== 'GET' && req.method !== 'HEAD') searches.clear();
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          searches.clear();
+          claims = undefined;
+        }
         finish(res.statusCode);
       } catch (e) {
         let status: number;

@@ -41,6 +41,21 @@ export function componentClaims(name: string, doc: Pick<Packument, 'versions'> |
   return out;
 }
 
+/**
+ * Who claims each of `words` (lower-cased: the keys of the answer) among `claims` (component →
+ * the words it claims, as `componentClaims` gives them), in the order of `claims`, of every scope.
+ */
+export function claimantsOf(claims: Map<string, Map<string, string>>, words: readonly string[]): Map<string, Array<{ name: string; as: string }>> {
+  const out = new Map(words.map((w) => [w.toLowerCase(), [] as Array<{ name: string; as: string }>]));
+  for (const [name, claimed] of claims) {
+    for (const [word, list] of out) {
+      const as = claimed.get(word);
+      if (as !== undefined) list.push({ name, as });
+    }
+  }
+  return out;
+}
+
 /** A claim of the publisher on a word another component holds. */
 export interface ClaimConflict {
   word: string;

@@ -130,6 +130,11 @@ export interface RegistryStorage {
   setDistTag(name: string, tag: string, version: string, options?: OwnerOptions): Promise<Record<string, string>>;
   removeDistTag(name: string, tag: string, options?: OwnerOptions): Promise<Record<string, string>>;
   search(words: string[], options?: SearchOptions): Promise<{ hits: SearchHit[]; total: number }>;
+  /**
+   * The words every published component claims (claims.ts `componentClaims`), names in order,
+   * read now; `claimantsOf` answers who claims a word from it.
+   */
+  readClaims(): Promise<Map<string, Map<string, string>>>;
   /** Every published name, sorted. */
   listNames(): Promise<string[]>;
 }
@@ -474,26 +479,43 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
    */
   type ClaimEntry = { claims: Map<string, string>; owners: string[] };
   let claimIndex: { token: string; entries: Map<string, ClaimEntry> } | undefined;
-  const parsedClaims = new Map<string, { dir: string; mtimeMs: number; size: number; entry: ClaimEntry }>();
   async function readClaimIndex(): Promise<Map<string, ClaimEntry>> {
     const token = await readFile(claimsToken, 'utf8').catch(() => '');
     if (token !== '' && claimIndex?.token === token) return claimIndex.entries;
+    const entries = await readClaims();
+    claimIndex = { token, entries };
+    return entries;
+  }
+
+  /**
+   * The claims and owners of every published component, read now (names in order). Each
+   * packument is parsed only when its file changed (a generation's packument never does). Safe
+   * without the publish lock: a generation removed by a publish between finding it and reading
+   * it is looked up again, as `readCurrent` does.
+   */
+  const parsedClaims = new Map<string, { dir: string; mtimeMs: number; size: number; entry: ClaimEntry }>();
+  async function readClaims(): Promise<Map<string, ClaimEntry>> {
     const entries = new Map<string, ClaimEntry>();
     for (const name of await storage.listNames()) {
-      const cur = await currentOf(name);
-      if (cur === undefined) continue;
-      const st = await stat(join(cur.dir, 'packument.json')).catch(() => undefined);
-      if (st === undefined) continue;
-      let hit = parsedClaims.get(name);
-      if (hit === undefined || hit.dir !== cur.dir || hit.mtimeMs !== st.mtimeMs || hit.size !== st.size) {
-        const doc = await readPackumentIn(name, cur);
-        if (doc === undefined) continue;
-        hit = { dir: cur.dir, mtimeMs: st.mtimeMs, size: st.size, entry: { claims: componentClaims(name, doc), owners: (doc.maintainers ?? []).map((m) => m.name) } };
-        parsedClaims.set(name, hit);
+      for (let attempt = 0; ; attempt++) {
+        const cur = await currentOf(name);
+        if (cur === undefined) break;
+        const st = await stat(join(cur.dir, 'packument.json')).catch(() => undefined);
+        const hit = parsedClaims.get(name);
+        if (st !== undefined && hit !== undefined && hit.dir === cur.dir && hit.mtimeMs === st.mtimeMs && hit.size === st.size) {
+          entries.set(name, hit.entry);
+          break;
+        }
+        const doc = st === undefined ? undefined : await readPackumentIn(name, cur);
+        if (st !== undefined && doc !== undefined) {
+          const entry = { claims: componentClaims(name, doc), owners: (doc.maintainers ?? []).map((m) => m.name) };
+          parsedClaims.set(name, { dir: cur.dir, mtimeMs: st.mtimeMs, size: st.size, entry });
+          entries.set(name, entry);
+          break;
+        }
+        if (attempt >= 3 || (await currentOf(name))?.dir === cur.dir) break;
       }
-      entries.set(name, hit.entry);
     }
-    claimIndex = { token, entries };
     return entries;
   }
 
@@ -756,6 +778,10 @@ export function createFileStorage(dir: string, options: FileStorageOptions = {})
       }
       hits.sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       return { hits: hits.slice(from, from + size), total: hits.length };
+    },
+
+    async readClaims() {
+      return new Map([...(await readClaims())].map(([name, entry]) => [name, entry.claims]));
     },
 
     async listNames() {

@@ -109,11 +109,19 @@ describe("rumpkg's server refuses the squat with 409 E_ALIAS_CONFLICT", () => {
   });
 });
 
-/** A registry that enforces nothing (like any npm registry): serves whatever packuments it is given. */
-async function permissiveRegistry(initial: PackedFixture[]): Promise<{ url: string; set(list: PackedFixture[]): void; close(): Promise<void> }> {
+/**
+ * A registry that enforces nothing (like any npm registry): serves whatever packuments it is
+ * given. `claims`: what it answers (200) at rumpkg's claims path; by default it answers 404 there.
+ */
+async function permissiveRegistry(initial: PackedFixture[], options: { claims?: string } = {}): Promise<{ url: string; set(list: PackedFixture[]): void; close(): Promise<void> }> {
   let served = initial;
   const server = await startServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/-/rumpkg/claims' && options.claims !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(options.claims);
+      return;
+    }
     if (url.pathname === '/-/v1/search') {
       const objects = served.map((p) => ({ package: { name: p.manifest.name, version: p.manifest.version, description: '', keywords: [] }, searchScore: 1 }));
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -174,6 +182,24 @@ describe('the client never picks between two claimants (any registry)', () => {
     }
   });
 
+  it.each([
+    ['no list for the word', '{"claims":{}}'],
+    ['a page instead of JSON', '<html>registry</html>'],
+    ['a list of something else', '{"claims":{"librumpfoo":["@rump/foo"]}}'],
+  ])('a registry whose claims answer is %s is searched word by word: still E_AMBIGUOUS_NAME', async (_what, claims) => {
+    const src = tempDir('claims-src');
+    const reg = await permissiveRegistry([await packFixture(src, FOO), await packFixture(src, { name: '@rump/evil', version: '1.0.0', aliases: ['librumpfoo'] })], { claims });
+    try {
+      const { dir, env } = projectOn(reg.url);
+      const e = await codeOf(addComponents(dir, ['librumpfoo'], { env }));
+      expect(e.code).toBe('E_AMBIGUOUS_NAME');
+      expect(e.message).toContain('@rump/foo');
+      expect(e.message).toContain('@rump/evil');
+    } finally {
+      await reg.close();
+    }
+  });
+
   it('a component named like another one\'s alias is ambiguous too (the name does not silently win)', async () => {
     const src = tempDir('claims-src');
     const tcpip = await packFixture(src, { name: '@rump/tcpip', version: '1.0.0', aliases: ['netinet'] });
@@ -196,6 +222,78 @@ describe('the client never picks between two claimants (any registry)', () => {
     await s.publish(await pack({ name: '@acme/x', version: '1.0.0', aliases: ['netinet'] }));
     const client = createRegistryClient({ home, registries: { '@rump': pathToFileURL(join(home, 'registry')).href } });
     expect((await client.resolveName('netinet')).name).toBe('@rump/netinet');
+  });
+});
+
+describe("rumpkg's registries name every claimant of the words asked at once, in one answer", () => {
+  it('`/-/rumpkg/claims`: claims of every version (an old alias too), lib with and without "lib", every scope; a publish shows at once', async () => {
+    const server = await createRegistryServer(join(tempDir('claims-srv'), 'reg'));
+    try {
+      const s = server.storage;
+      await s.publish(await pack({ ...FOO, aliases: ['oldword'] }), { owner: 'alice' });
+      await s.publish(await pack({ ...FOO, version: '1.1.0' }), { owner: 'alice' }); // no longer lists `oldword`
+      await s.publish(await pack({ name: '@rump/foo-compat', version: '1.0.0', aliases: ['librumpfoo'] }), { owner: 'alice' });
+      await s.publish(await pack({ name: '@acme/x', version: '1.0.0', aliases: ['librumpfoo'] }), { owner: 'bob' });
+      const claims = async (words: string[]): Promise<{ status: number; json: unknown }> => {
+        const r = await raw(server.url, 'GET', `/-/rumpkg/claims?${words.map((w) => `word=${encodeURIComponent(w)}`).join('&')}`);
+        return { status: r.status, json: r.status === 200 ? r.json() : undefined };
+      };
+      expect(await claims(['LibRumpFoo', 'rumpfoo', 'oldword', 'foo', 'nothing'])).toEqual({
+        status: 200,
+        json: {
+          claims: {
+            librumpfoo: [{ name: '@acme/x', as: 'alias' }, { name: '@rump/foo', as: 'lib' }, { name: '@rump/foo-compat', as: 'alias' }],
+            rumpfoo: [{ name: '@rump/foo', as: 'lib librumpfoo without "lib"' }],
+            oldword: [{ name: '@rump/foo', as: 'alias' }],
+            foo: [{ name: '@rump/foo', as: 'name' }],
+            nothing: [],
+          },
+        },
+      });
+      expect((await claims([])).json).toEqual({ claims: {} });
+      expect((await claims(Array.from({ length: 65 }, (_, i) => `w${i}`))).status).toBe(400);
+      // A publish through the server is in the next answer (what it keeps is dropped).
+      const alice = await server.tokens.add('alice');
+      const late = await packComponent(componentDir(tempDir('claims-src'), { name: '@rump/late', version: '1.0.0', aliases: ['nothing'] }));
+      expect((await raw(server.url, 'PUT', '/@rump%2flate', { token: alice, body: npmPublishBody(late, { registryUrl: server.url }) })).status).toBe(201);
+      expect(((await claims(['nothing'])).json as { claims: unknown }).claims).toEqual({ nothing: [{ name: '@rump/late', as: 'alias' }] });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the words of one add cost one claims request and no search; the answers confirmed against the packuments', async () => {
+    const paths: string[] = [];
+    const server = await createRegistryServer(join(tempDir('claims-srv'), 'reg'), { log: (e) => paths.push(e.path) });
+    try {
+      const s = server.storage;
+      await s.publish(await pack({ ...FOO, aliases: ['oldword'] }), { owner: 'alice' });
+      await s.publish(await pack({ ...FOO, version: '1.1.0' }), { owner: 'alice' });
+      await s.publish(await pack({ name: '@rump/foo-compat', version: '1.0.0', aliases: ['librumpfoo'] }), { owner: 'alice' });
+      await s.publish(await pack({ name: '@rump/bar', version: '1.0.0' }), { owner: 'alice' });
+      const client = createRegistryClient({ home: join(tempDir('claims-home'), 'home'), registries: { '@rump': `${server.url}/` } });
+      const [bar, old, lib, none] = await Promise.allSettled(['bar', 'oldword', 'librumpfoo', 'nothing'].map((w) => client.resolveName(w)));
+      expect(bar).toEqual({ status: 'fulfilled', value: { name: '@rump/bar' } });
+      // Only an older version of @rump/foo lists `oldword`: a search (which shows the newest) misses it.
+      expect(old).toEqual({ status: 'fulfilled', value: { name: '@rump/foo', note: 'oldword is the alias of @rump/foo; rumpkg.json records the full name' } });
+      const refused: unknown = lib?.status === 'rejected' ? lib.reason : undefined;
+      expect(isRumpkgError(refused, 'E_AMBIGUOUS_NAME')).toBe(true);
+      expect((refused as Error).message).toContain('@rump/foo-compat');
+      expect(none).toEqual({ status: 'fulfilled', value: { name: '@rump/nothing' } });
+      expect(paths.filter((p) => p === '/-/rumpkg/claims')).toHaveLength(1);
+      expect(paths.filter((p) => p.startsWith('/-/v1/search'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the file registry answers from its claims too: an old alias resolves, with the note', async () => {
+    const home = join(tempDir('claims-home'), 'home');
+    const s = createFileStorage(join(home, 'registry'));
+    await s.publish(await pack({ ...FOO, aliases: ['oldword'] }));
+    await s.publish(await pack({ ...FOO, version: '1.1.0' }));
+    const client = createRegistryClient({ home, registries: { '@rump': pathToFileURL(join(home, 'registry')).href } });
+    expect(await client.resolveName('oldword')).toEqual({ name: '@rump/foo', note: 'oldword is the alias of @rump/foo; rumpkg.json records the full name' });
   });
 });
 
