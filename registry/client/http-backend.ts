@@ -77,6 +77,18 @@ function claimsAnswer(body: unknown, words: string[], url: string): Map<string, 
   return out;
 }
 
+/**
+ * Lets go of an answer whose body is not used. One that has already arrived whole (an error
+ * document in the packet of its headers: a cold add meets a 404 for every provider named but not
+ * published) is read out, so that its connection goes back to the pool; any other is cut off,
+ * which closes its connection, as a body that may never end must be.
+ */
+async function letGo(res: HttpResponse): Promise<void> {
+  const body = res.body as (HttpResponse['body'] & { complete?: unknown; resume?: () => unknown }) | null;
+  if (body !== null && body.complete === true && typeof body.resume === 'function') body.resume();
+  else await body?.cancel().catch(() => undefined);
+}
+
 export function createHttpBackend(url: string, ctx: BackendContext): RegistryBackend {
   const { limits, offline, reporter } = ctx;
   const paths = homePaths(ctx.home);
@@ -124,7 +136,7 @@ export function createHttpBackend(url: string, ctx: BackendContext): RegistryBac
           try {
             const res = await doFetch(reqUrl, { redirect: 'manual', signal: d.signal, headers: { 'user-agent': 'rumpkg', ...headers } });
             if (res.status >= 300 && res.status !== 304) {
-              await res.body?.cancel().catch(() => undefined);
+              await letGo(res);
               if (res.status < 400) {
                 throw new RumpkgError('E_FOREIGN_TARBALL', `${what}: the registry redirected the request (HTTP ${res.status}) to ${redactUrl(res.headers.get('location') ?? '?')}`, {
                   context: { component: what, url: redactUrl(reqUrl) },

@@ -26,13 +26,16 @@ type Mode =
   | 'ratelimit'
   | 'sha1'
   | 'confused'
-  | 'missing';
+  | 'missing'
+  | 'missing-endless';
 
 let server: TestServer;
 let fixture: PackedFixture;
 let mode: Mode = 'ok';
 let tarballHits = 0;
 let packumentHits = 0;
+/** The connection of each packument request, in order. */
+const packumentSockets: unknown[] = [];
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<Error> {
   try {
@@ -60,8 +63,23 @@ beforeAll(async () => {
     const url = req.url ?? '';
     if (url.startsWith(PKT)) {
       packumentHits++;
+      packumentSockets.push(req.socket);
       if (mode === 'missing') {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+        return;
+      }
+      if (mode === 'missing-endless') {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = (): void => {
+          if (res.destroyed) return;
+          while (res.write(chunk)) {
+            /* fill the socket buffer */
+          }
+          res.once('drain', pump);
+        };
+        res.write('{"error":"not found"');
+        pump();
         return;
       }
       if (mode === 'endless-packument') {
@@ -312,6 +330,27 @@ describe('registry client over HTTP', () => {
     expect(packumentHits).toBe(1);
     expect(e.message).toContain('@rump/foo');
     expect(await client(home).versions(NAME)).toEqual([]);
+  });
+
+  it('a 404 whose error document arrived whole gives its connection back (the next request reuses it); one still arriving is cut off at once', async () => {
+    mode = 'missing';
+    packumentSockets.length = 0;
+    const c = client(tempDir('faults-404-conn'));
+    const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50)); // the pool takes the connection back
+    await expectCode(c.packument(NAME), 'E_NOT_FOUND');
+    await settle();
+    await expectCode(c.packument(NAME), 'E_NOT_FOUND');
+    expect(packumentSockets).toHaveLength(2);
+    expect(packumentSockets[1]).toBe(packumentSockets[0]);
+    mode = 'missing-endless';
+    packumentSockets.length = 0;
+    const started = Date.now();
+    await expectCode(c.packument(NAME), 'E_NOT_FOUND');
+    await settle();
+    await expectCode(c.packument(NAME), 'E_NOT_FOUND');
+    expect(Date.now() - started).toBeLessThan(3000); // not the 4 s deadline
+    expect(packumentSockets).toHaveLength(2);
+    expect(packumentSockets[1]).not.toBe(packumentSockets[0]);
   });
 
   it('NW-02: offline with an empty cache → E_OFFLINE naming what is missing, cache unchanged', async () => {
