@@ -301,7 +301,14 @@ function readInput(f: PlanFile): Buffer {
   }
 }
 
-/** E_ARCH / E_ELF checks of every staged object and archive, before anything is linked. */
+/** The roles of the plan files `checkInput` looks into (the others it leaves alone). */
+const CHECKED_ROLES: ReadonlySet<PlanFile['role']> = new Set(['archive', 'platform-archive', 'platform-library', 'app-object', 'platform-object']);
+
+/**
+ * E_ARCH / E_ELF checks of every staged object and archive, before anything is linked. A function
+ * of the bytes, the role and the target only: the object cache remembers passes by digest
+ * (object-cache.ts INPUT_CHECKS — change it with these checks).
+ */
 function checkInput(f: PlanFile, bytes: Buffer, target: Target): void {
   const t = parseTarget(target);
   const from = f.from as string;
@@ -810,7 +817,11 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
         const digest = sha256(bytes);
         known.set(from, digest);
         hashes.push(`${f.path}:${digest}`);
-        checkInput(f, bytes, options.target);
+        if (!CHECKED_ROLES.has(f.role)) continue;
+        if (cache?.inputPassed(digest, options.target, f.role) !== true) {
+          checkInput(f, bytes, options.target);
+          cache?.recordInputPassed(digest, options.target, f.role);
+        }
       }
       if (!hits.every((h) => cache!.depsCurrent(h.deps, dir))) return undefined;
       if (!verify(known)) return undefined;

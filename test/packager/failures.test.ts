@@ -3,10 +3,11 @@
  * (and its map and stamp) stays byte-identical.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isRumpkgError, type LockedComponent, type Lockfile, type RumpkgError } from '../../components/index.js';
+import { isRumpkgError, parseAr, type LockedComponent, type Lockfile, type RumpkgError } from '../../components/index.js';
 import { buildProject, componentDirsFromRoot, type BuildProjectOptions, type BuildResult } from '../../packager/index.js';
 import { corpusRoot, HELLO_C, runImage, sha256File, tempDir, VERSION, writeProject } from './helpers.js';
 
@@ -151,6 +152,50 @@ describe('build failures leave the previous image intact', () => {
     const e = await failure(f);
     expect(e.code).toBe('E_BUILD');
     expect(e.message).toContain(resolve(f.dir, 'app.c'));
+  });
+});
+
+describe('the object cache remembers inputs that passed their checks', () => {
+  const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
+  const CHECKED = new Set(['archive', 'platform-archive', 'platform-library', 'app-object', 'platform-object']);
+
+  it('one marker per checked input, by its digest, target and role; a failure is never remembered and another digest is checked again', async () => {
+    const f = await fixture();
+    const objectCache = tempDir('rumpkg-objects-');
+    await f.build({ force: true, objectCache });
+    const [dry] = await f.build({ dryRun: true });
+    const inputs = dry!.plan.files.filter((file) => file.from !== undefined && CHECKED.has(file.role));
+    expect(inputs.length).toBeGreaterThan(3);
+    const marker = (from: string, role: string): string => `${sha(from)}-posix-x86_64.${role}.v1`;
+    const markers = (): string[] => readdirSync(join(objectCache, 'checked')).sort();
+    expect(markers()).toEqual([...new Set(inputs.map((file) => marker(file.from!, file.role)))].sort());
+
+    // An application object for another machine: refused on every build, never remembered.
+    const obj = join(f.dir, 'extra.o');
+    writeFileSync(join(f.dir, 'extra.c'), 'int extra(void) { return 1; }\n');
+    execFileSync('cc', ['-c', '-o', obj, join(f.dir, 'extra.c')]);
+    const bytes = readFileSync(obj);
+    bytes.writeUInt16LE(183, 18); // e_machine = EM_AARCH64
+    writeFileSync(obj, bytes);
+    const project = JSON.parse(readFileSync(join(f.dir, 'rumpkg.json'), 'utf8'));
+    const entry = project.image.entry;
+    project.image.entry = ['app.c', 'extra.o'];
+    writeFileSync(join(f.dir, 'rumpkg.json'), JSON.stringify(project));
+    for (let i = 0; i < 2; i++) expect((await failure(f, { objectCache })).code).toBe('E_ARCH');
+    expect(markers().some((m) => m.startsWith(sha(obj)))).toBe(false);
+    project.image.entry = entry;
+    writeFileSync(join(f.dir, 'rumpkg.json'), JSON.stringify(project));
+
+    // A component's archive whose first member now says aarch64: its digest changed, so it is
+    // checked again (the markers of the bytes it replaced do not vouch for it).
+    const archive = inputs.find((file) => file.role === 'archive')!;
+    const ar = readFileSync(archive.from!);
+    const first = parseAr(ar).members[0]!;
+    ar.writeUInt16LE(183, first.offset + 18);
+    writeFileSync(archive.from!, ar);
+    const e = await failure(f, { objectCache });
+    expect(e.code).toBe('E_ARCH');
+    expect(e.message).toContain(archive.component!);
   });
 });
 
