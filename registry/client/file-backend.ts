@@ -6,7 +6,7 @@
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { RumpkgError } from '../../components/index.js';
-import { claimantsOf, createFileStorage, tarballPath } from '../storage/index.js';
+import { claimantsOf, createFileStorage, indexClaims, tarballPath } from '../storage/index.js';
 import type { BackendContext, RegistryBackend } from './types.js';
 
 export function createFileBackend(url: string, _ctx: BackendContext): RegistryBackend {
@@ -31,7 +31,7 @@ export function createFileBackend(url: string, _ctx: BackendContext): RegistryBa
     yank: async (name, version, options) => {
       await storage.yank(name, version, { undo: options.undo });
     },
-    claimants: async (words) => new Map([...claimantsOf(await storage.readClaims(), words)].map(([w, list]) => [w, list.map((c) => c.name)])),
+    claimants: async (words) => new Map([...claimantsOf(indexClaims(await storage.readClaims()), words)].map(([w, list]) => [w, list.map((c) => c.name)])),
     search: async (words, options) => {
       const { hits } = await storage.search(words, { size: Math.min(options.size, 250) });
       return hits.map((h) => ({

@@ -8,7 +8,7 @@
  *   GET  /-/v1/search?text=…&size=…&from=…        npm search JSON
  *   GET  /-/rumpkg/claims?word=…&word=…           `{claims: {word: [{name, as}]}}`: every
  *                                                 component claiming each word (storage
- *                                                 `readClaims`, claims.ts `claimantsOf`); the
+ *                                                 `readClaims`, claims.ts `indexClaims`); the
  *                                                 client's name lookups ask it once for all
  *                                                 their words (an npm registry answers 404)
  *   GET  /-/package/<name>/dist-tags              the dist-tags
@@ -56,6 +56,8 @@ import {
   baseName,
   canonicalJson,
   claimantsOf,
+  indexClaims,
+  type ClaimIndex,
   metadataDifferences,
   renderNpmSearch,
   tarballFileName,
@@ -333,13 +335,15 @@ export async function createRegistryServer(dir: string, options: RegistryServerO
   }
 
   /**
-   * Every component's claims (storage `readClaims`), kept SEARCH_TTL_MS from when they were read;
-   * a request while they are read waits for that read. Dropped by every write this server takes.
+   * Every component's claims (storage `readClaims`) indexed by word, kept SEARCH_TTL_MS from when
+   * they were read; a request while they are read waits for that read. Dropped by every write
+   * this server takes. A request then costs a lookup per word (anonymous requests must not make
+   * the server walk every component for each of up to MAX_CLAIM_WORDS words).
    */
-  let claims: { at: number; value: Promise<Map<string, Map<string, string>>> } | undefined;
-  function claimsCached(): Promise<Map<string, Map<string, string>>> {
+  let claims: { at: number; value: Promise<ClaimIndex> } | undefined;
+  function claimsCached(): Promise<ClaimIndex> {
     if (claims !== undefined && Date.now() - claims.at < SEARCH_TTL_MS) return claims.value;
-    const entry = { at: Number.POSITIVE_INFINITY, value: storage.readClaims() };
+    const entry = { at: Number.POSITIVE_INFINITY, value: storage.readClaims().then(indexClaims) };
     claims = entry;
     entry.value.then(
       () => (entry.at = Date.now()),

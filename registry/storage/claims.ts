@@ -41,19 +41,29 @@ export function componentClaims(name: string, doc: Pick<Packument, 'versions'> |
   return out;
 }
 
+/** Word → the components claiming it (and how), names in the order of the claims they came from. */
+export type ClaimIndex = Map<string, Array<{ name: string; as: string }>>;
+
 /**
- * Who claims each of `words` (lower-cased: the keys of the answer) among `claims` (component →
- * the words it claims, as `componentClaims` gives them), in the order of `claims`, of every scope.
+ * Inverts `claims` (component → the words it claims, as `componentClaims` gives them) into a
+ * ClaimIndex, once per read of the claims, so that each question after costs a lookup per word
+ * rather than a pass over every component.
  */
-export function claimantsOf(claims: Map<string, Map<string, string>>, words: readonly string[]): Map<string, Array<{ name: string; as: string }>> {
-  const out = new Map(words.map((w) => [w.toLowerCase(), [] as Array<{ name: string; as: string }>]));
+export function indexClaims(claims: Map<string, Map<string, string>>): ClaimIndex {
+  const index: ClaimIndex = new Map();
   for (const [name, claimed] of claims) {
-    for (const [word, list] of out) {
-      const as = claimed.get(word);
-      if (as !== undefined) list.push({ name, as });
+    for (const [word, as] of claimed) {
+      let list = index.get(word);
+      if (list === undefined) index.set(word, (list = []));
+      list.push({ name, as });
     }
   }
-  return out;
+  return index;
+}
+
+/** Who claims each of `words` (lower-cased: the keys of the answer), of every scope. */
+export function claimantsOf(index: ClaimIndex, words: readonly string[]): ClaimIndex {
+  return new Map(words.map((w) => [w.toLowerCase(), [...(index.get(w.toLowerCase()) ?? [])]]));
 }
 
 /** A claim of the publisher on a word another component holds. */
