@@ -2,9 +2,10 @@
  * Package listers (pub's `package_lister.dart`): turn a provider's versions of one name into
  * candidates for one solve (target, yanked, prerelease and locked rules applied) and turn a
  * chosen version's edges into incompatibilities whose depender ranges span every adjacent
- * candidate with the same edge, so one incompatibility covers many versions. What depends on
- * the provider's list alone (sorted versions, eligible candidates, a chosen candidate's edges) is
- * shared by every solve listing the same frozen list (`PublishedList`).
+ * candidate with the same edge, so one incompatibility covers many versions. A listing depends on
+ * the provider's list and the solve's rules for its name alone, so solves listing the same frozen
+ * list under the same rules share it (`listComponent`); what a solve emitted is its own
+ * (`ChosenMarks`).
  * Capabilities and any-of groups are listed as virtual packages: version `i.0.0` of `cap:C`
  * stands for "C is provided by the i-th eligible provider (by name)", version `i.0.0` of
  * `any:a|b` for "the group is satisfied by its i-th eligible member (by name)".
@@ -45,221 +46,34 @@ export interface ListingPolicy {
 }
 
 /**
- * One name's versions for one solve, kept as parallel arrays (a version and its metadata at the
- * same index; no wrapper object per version): the resolver's memory per version is two array
- * slots, one more pair when some version is not eligible. What does not depend on the solve sits
- * on its `PublishedList`, shared by every solve that lists the same frozen list (see `basisOf`).
+ * What a solve marks on a listing it uses: the candidates whose incompatibilities
+ * `incompatibilitiesFor` made (bit k of `chosenBits` for the first 30, `chosenMore[k]` beyond,
+ * made on first use). That call emitted every edge of the candidate, each for its whole run, so
+ * an edge's run was emitted before exactly when it holds a marked candidate: no record per edge
+ * and run. The solver keeps them on its record of the package (listings are shared by solves).
+ */
+export interface ChosenMarks {
+  chosenBits: number;
+  chosenMore: Uint8Array | undefined;
+}
+
+/**
+ * One name's versions as a solve sees them (target, yanked, prerelease and locked rules
+ * applied), kept as parallel arrays (a version and its metadata at the same index; no wrapper
+ * object per version): the resolver's memory per version is two array slots, one more pair when
+ * some version is not eligible. A listing holds nothing of one solve (what a solve emitted is
+ * its `ChosenMarks`), so solves listing the same frozen list share one (see `listComponent`).
  */
 export class ComponentListing {
   readonly kind = 'component' as const;
   /** Every published version, ascending, one per version; `all[i]` is published as `allVersions[i]`. */
   readonly allVersions: readonly Version[];
   readonly all: readonly CandidateVersion[];
-  /** The candidates of this solve, ascending (the same arrays when every version is eligible). */
+  /** The candidates, ascending (the same arrays when every version is eligible). */
   readonly versions: readonly Version[];
   readonly eligible: readonly CandidateVersion[];
-  private readonly basis: PublishedList;
-  /**
-   * The candidates whose incompatibilities `incompatibilitiesFor` made: bit k of `chosenBits`
-   * for the first 30, `chosenMore[k]` beyond (made on first use). That call emitted every edge
-   * of the candidate, each for its whole run, so an edge's run was emitted before exactly when it
-   * holds a marked candidate: no record per edge and run.
-   */
-  private chosenBits = 0;
-  private chosenMore: Uint8Array | undefined;
-
-  constructor(
-    readonly name: string,
-    published: readonly CandidateVersion[],
-    readonly policy: ListingPolicy,
-  ) {
-    const basis = basisOf(name, published, policy);
-    this.basis = basis;
-    this.all = basis.all;
-    this.allVersions = basis.allVersions;
-    this.eligible = basis.eligible;
-    this.versions = basis.versions;
-  }
-
-  count(allowed: VersionSet): number {
-    return isAny(allowed) ? this.eligible.length : countIn(allowed, this.versions);
-  }
-
-  /** The index of the locked version if allowed, otherwise of the newest allowed candidate; -1 if none. */
-  best(allowed: VersionSet): number {
-    const locked = this.policy.locked(this.name);
-    if (locked !== undefined) {
-      const k = indexIn(parseVersion(locked), this.versions);
-      if (k >= 0 && contains(allowed, this.versions[k] as Version)) return k;
-    }
-    return highestIn(allowed, this.versions);
-  }
-
-  /** The candidate published as `v`, if it is one. */
-  find(v: Version): CandidateVersion | undefined {
-    return this.eligible[indexIn(v, this.versions)];
-  }
-
-  /** The candidate index of `v`, or -1. */
-  indexOf(v: Version): number {
-    return indexIn(v, this.versions);
-  }
-
-  /** Index range of adjacent candidates around `k` for which `same` holds. */
-  private run(k: number, same: (c: CandidateVersion) => boolean): [number, number] {
-    let lo = k;
-    while (lo > 0 && same(this.eligible[lo - 1] as CandidateVersion)) lo--;
-    let hi = k;
-    while (hi < this.eligible.length - 1 && same(this.eligible[hi + 1] as CandidateVersion)) hi++;
-    return [lo, hi];
-  }
-
-  /**
-   * The incompatibilities for choosing candidate `k`: dependencies, capability requirements and
-   * conflicts, each not emitted before, in a fixed order (edges sorted by name); written to
-   * `out[0..n)`, returns n.
-   */
-  incompatibilitiesFor(k: number, out: Incompatibility[]): number {
-    const c = this.eligible[k] as CandidateVersion;
-    // `out` is the caller's list, reused with its own count (setting `length` would give up its
-    // storage, and a new list per chosen candidate grew a backing store each time).
-    let n = 0;
-    const eligible = this.eligible;
-    const edges = this.basis.edgesOf(k);
-    const incs = edges.incs;
-    const runs = edges.runs;
-    for (let i = 0; i < incs.length; i++) {
-      if (!this.emitted(runs[2 * i] as number, runs[2 * i + 1] as number)) out[n++] = incs[i] as Incompatibility;
-    }
-    // (Each kind checked before its lists are made: most candidates have none of them.)
-    if (c.requires.length > 0) {
-      for (const cap of [...new Set(c.requires)].sort()) {
-        const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
-        if (!this.emitted(lo, hi)) {
-          out[n++] = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
-            kind: 'requires',
-            capability: cap,
-          }) as Incompatibility;
-        }
-      }
-    }
-    if (c.conflicts.length > 0) {
-      for (const other of [...new Set(c.conflicts)].sort()) {
-        const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
-        if (!this.emitted(lo, hi)) {
-          const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
-          if (inc !== null) out[n++] = inc;
-        }
-      }
-    }
-    if (c.anyOf !== undefined && c.anyOf.length > 0) {
-      for (const key of anyOfKeys(c)) {
-        const [lo, hi] = this.run(k, (o) => anyOfKeys(o).includes(key));
-        if (!this.emitted(lo, hi)) {
-          out[n++] = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
-            kind: 'anyOf',
-            group: key.split('|'),
-          }) as Incompatibility;
-        }
-      }
-    }
-    if (k < 30) this.chosenBits |= 1 << k;
-    else (this.chosenMore ??= new Uint8Array(eligible.length))[k] = 1;
-    return n;
-  }
-
-  /**
-   * True when the edge whose run is candidates `lo..hi` was emitted before: some candidate of
-   * the run had its incompatibilities made (the run was just walked, so this scan costs no more).
-   */
-  private emitted(lo: number, hi: number): boolean {
-    const bits = this.chosenBits;
-    for (let i = lo; i <= hi && i < 30; i++) if ((bits & (1 << i)) !== 0) return true;
-    const more = this.chosenMore;
-    if (more !== undefined) for (let i = Math.max(lo, 30); i <= hi; i++) if (more[i] === 1) return true;
-    return false;
-  }
-
-  /**
-   * What a solution records for candidate `k`, made by `make` from the candidate and its sorted
-   * dependency names the first time a solution asks (for a candidate with dependencies: without,
-   * it is made each time, and costs little). Solutions are read-only, so every solution that
-   * chooses the candidate shares it (b3: ~174,000 chosen a round, ~100,000 distinct).
-   */
-  solved(k: number, make: (name: string, c: CandidateVersion, deps: SortedNames) => SolvedCandidate): SolvedCandidate {
-    const edges = this.basis.edgesOf(k);
-    let s = edges.solved;
-    if (s === undefined) {
-      s = make(this.name, this.eligible[k] as CandidateVersion, edges);
-      if (edges !== NO_EDGES) edges.solved = s;
-    }
-    return s;
-  }
-
-  /** The candidates providing `cap`, as a set of this package's versions (lister-style runs). */
-  providingSet(cap: string): VersionSet {
-    const parts: Interval[] = [];
-    let k = 0;
-    const n = this.eligible.length;
-    while (k < n) {
-      if (!(this.eligible[k] as CandidateVersion).provides.includes(cap)) {
-        k++;
-        continue;
-      }
-      const start = k;
-      while (k + 1 < n && (this.eligible[k + 1] as CandidateVersion).provides.includes(cap)) k++;
-      parts.push(...runSet(this.versions, start, k).intervals);
-      k++;
-    }
-    return fromIntervals(parts);
-  }
-}
-
-/**
- * A candidate's dependency edges, made once per candidate of a `PublishedList`: its dependency
- * names, sorted (`names`; `inOrder` when its record lists them so), and
- */
-interface CandidateEdges extends SortedNames {
-  /**
-   * its dependency incompatibilities in name order, each with a depender term spanning its whole
-   * run of adjacent candidates with the same edge: candidates `runs[2i]..runs[2i + 1]` for
-   * `incs[i]` (a self-dependency its own versions satisfy makes none).
-   */
-  readonly incs: readonly Incompatibility[];
-  readonly runs: readonly number[];
-  /** What a solution records for the candidate, once one has chosen it (see `ComponentListing.solved`). */
-  solved: SolvedCandidate | undefined;
-}
-
-/** A dependency edge of a solution (solver.ts `Edge`). */
-export interface DependencyEdge {
-  readonly from: string;
-  readonly to: string;
-  readonly kind: 'dependency';
-  readonly range: string;
-}
-
-/**
- * What a solution records for one chosen candidate: the candidate as the solution lists it
- * (records and lists sorted) and its dependency edges, in order.
- */
-export interface SolvedCandidate {
-  readonly candidate: CandidateVersion;
-  readonly dependencyEdges: readonly DependencyEdge[];
-}
-
-/**
- * What listings derive from one provider list for one name, target and eligibility rule: the
- * published versions sorted, the eligible candidates, and per chosen candidate its dependency
- * edges as incompatibilities (`edgesOf`). None of it depends on anything else a solve does, and
- * all of it is immutable once made (incompatibilities are values: a solve tells its own apart
- * by object, and uses each at most once), so solves listing the same frozen list share it.
- */
-class PublishedList {
-  readonly allVersions: readonly Version[];
-  readonly all: readonly CandidateVersion[];
-  readonly versions: readonly Version[];
-  readonly eligible: readonly CandidateVersion[];
+  /** The candidate index of the locked version, -1 when none is locked or it is no candidate. */
+  private readonly lockedAt: number;
   /**
    * Candidate index → its edges (made when first asked for): the first candidate asked for in
    * two fields, since most packages are decided at one version; others in `moreEdges`.
@@ -267,6 +81,13 @@ class PublishedList {
   private firstEdgesAt = -1;
   private firstEdges: CandidateEdges | undefined = undefined;
   private moreEdges: Array<CandidateEdges | undefined> | undefined;
+  /**
+   * Candidate index → the term "this package at exactly that candidate" (made when first
+   * decided): the first in two fields, as the edges, others in `moreDecisionTerms`.
+   */
+  private firstDecisionAt = -1;
+  private firstDecisionTerm: Term | undefined = undefined;
+  private moreDecisionTerms: Array<Term | undefined> | undefined;
 
   constructor(
     readonly name: string,
@@ -292,10 +113,11 @@ class PublishedList {
     }
     this.all = all;
     this.allVersions = allVersions;
-    const lockedVersion = locked === undefined ? undefined : parseVersion(locked).version;
+    const lockedVersion = locked === undefined ? undefined : parseVersion(locked);
     // (`isEligible` is a function of the module, not a closure per listing.)
+    const lockedText = lockedVersion?.version;
     let every = true;
-    for (let k = 0; k < all.length && every; k++) every = isEligible(all[k] as CandidateVersion, allVersions[k] as Version, target, lockedVersion, prerelease);
+    for (let k = 0; k < all.length && every; k++) every = isEligible(all[k] as CandidateVersion, allVersions[k] as Version, target, lockedText, prerelease);
     if (every) {
       this.eligible = all;
       this.versions = allVersions;
@@ -303,13 +125,149 @@ class PublishedList {
       const cs: CandidateVersion[] = [];
       const vs: Version[] = [];
       for (let k = 0; k < all.length; k++) {
-        if (!isEligible(all[k] as CandidateVersion, allVersions[k] as Version, target, lockedVersion, prerelease)) continue;
+        if (!isEligible(all[k] as CandidateVersion, allVersions[k] as Version, target, lockedText, prerelease)) continue;
         cs.push(all[k] as CandidateVersion);
         vs.push(allVersions[k] as Version);
       }
       this.eligible = cs;
       this.versions = vs;
     }
+    this.lockedAt = lockedVersion === undefined ? -1 : indexIn(lockedVersion, this.versions);
+  }
+
+  count(allowed: VersionSet): number {
+    return isAny(allowed) ? this.eligible.length : countIn(allowed, this.versions);
+  }
+
+  /** The index of the locked version if allowed, otherwise of the newest allowed candidate; -1 if none. */
+  best(allowed: VersionSet): number {
+    const k = this.lockedAt;
+    if (k >= 0 && contains(allowed, this.versions[k] as Version)) return k;
+    return highestIn(allowed, this.versions);
+  }
+
+  /** The candidate published as `v`, if it is one. */
+  find(v: Version): CandidateVersion | undefined {
+    return this.eligible[indexIn(v, this.versions)];
+  }
+
+  /** The candidate index of `v`, or -1. */
+  indexOf(v: Version): number {
+    return indexIn(v, this.versions);
+  }
+
+  /**
+   * The term deciding candidate `k` (this package at exactly its version), one per candidate:
+   * terms are values, and a decision's term lives as long as its assignment.
+   */
+  decisionTerm(k: number): Term {
+    if (k === this.firstDecisionAt) return this.firstDecisionTerm as Term;
+    let t = this.moreDecisionTerms?.[k];
+    if (t === undefined) {
+      t = term(this.name, exactly(this.versions[k] as Version));
+      if (this.firstDecisionAt < 0) {
+        this.firstDecisionAt = k;
+        this.firstDecisionTerm = t;
+      } else (this.moreDecisionTerms ??= [])[k] = t;
+    }
+    return t;
+  }
+
+  /** Index range of adjacent candidates around `k` for which `same` holds. */
+  private run(k: number, same: (c: CandidateVersion) => boolean): [number, number] {
+    let lo = k;
+    while (lo > 0 && same(this.eligible[lo - 1] as CandidateVersion)) lo--;
+    let hi = k;
+    while (hi < this.eligible.length - 1 && same(this.eligible[hi + 1] as CandidateVersion)) hi++;
+    return [lo, hi];
+  }
+
+  /**
+   * The incompatibilities for choosing candidate `k` in the solve whose marks on this listing are
+   * `marks`: dependencies, capability requirements and conflicts, each not emitted before, in a
+   * fixed order (edges sorted by name); written to `out[0..n)`, returns n. Marks `k`.
+   */
+  incompatibilitiesFor(k: number, marks: ChosenMarks, out: Incompatibility[]): number {
+    const c = this.eligible[k] as CandidateVersion;
+    // `out` is the caller's list, reused with its own count (setting `length` would give up its
+    // storage, and a new list per chosen candidate grew a backing store each time).
+    let n = 0;
+    const eligible = this.eligible;
+    const edges = this.edgesOf(k);
+    const incs = edges.incs;
+    const runs = edges.runs;
+    for (let i = 0; i < incs.length; i++) {
+      if (!emitted(marks, runs[2 * i] as number, runs[2 * i + 1] as number)) out[n++] = incs[i] as Incompatibility;
+    }
+    // (Each kind checked before its lists are made: most candidates have none of them.)
+    if (c.requires.length > 0) {
+      for (const cap of [...new Set(c.requires)].sort()) {
+        const [lo, hi] = this.run(k, (o) => o.requires.includes(cap));
+        if (!emitted(marks, lo, hi)) {
+          out[n++] = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(capabilityPackage(cap), ANY, false)], {
+            kind: 'requires',
+            capability: cap,
+          }) as Incompatibility;
+        }
+      }
+    }
+    if (c.conflicts.length > 0) {
+      for (const other of [...new Set(c.conflicts)].sort()) {
+        const [lo, hi] = this.run(k, (o) => o.conflicts.includes(other));
+        if (!emitted(marks, lo, hi)) {
+          const inc = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(other, ANY)], { kind: 'conflict', with: other });
+          if (inc !== null) out[n++] = inc;
+        }
+      }
+    }
+    if (c.anyOf !== undefined && c.anyOf.length > 0) {
+      for (const key of anyOfKeys(c)) {
+        const [lo, hi] = this.run(k, (o) => anyOfKeys(o).includes(key));
+        if (!emitted(marks, lo, hi)) {
+          out[n++] = createIncompatibility([term(this.name, runSet(this.versions, lo, hi)), term(anyOfPackage(key.split('|')), ANY, false)], {
+            kind: 'anyOf',
+            group: key.split('|'),
+          }) as Incompatibility;
+        }
+      }
+    }
+    if (k < 30) marks.chosenBits |= 1 << k;
+    else (marks.chosenMore ??= new Uint8Array(eligible.length))[k] = 1;
+    return n;
+  }
+
+  /**
+   * What a solution records for candidate `k`, made by `make` from the candidate and its sorted
+   * dependency names the first time a solution asks (for a candidate with dependencies: without,
+   * it is made each time, and costs little). Solutions are read-only, so every solution that
+   * chooses the candidate shares it (b3: ~174,000 chosen a round, ~100,000 distinct).
+   */
+  solved(k: number, make: (name: string, c: CandidateVersion, deps: SortedNames) => SolvedCandidate): SolvedCandidate {
+    const edges = this.edgesOf(k);
+    let s = edges.solved;
+    if (s === undefined) {
+      s = make(this.name, this.eligible[k] as CandidateVersion, edges);
+      if (edges !== NO_EDGES) edges.solved = s;
+    }
+    return s;
+  }
+
+  /** The candidates providing `cap`, as a set of this package's versions (lister-style runs). */
+  providingSet(cap: string): VersionSet {
+    const parts: Interval[] = [];
+    let k = 0;
+    const n = this.eligible.length;
+    while (k < n) {
+      if (!(this.eligible[k] as CandidateVersion).provides.includes(cap)) {
+        k++;
+        continue;
+      }
+      const start = k;
+      while (k + 1 < n && (this.eligible[k + 1] as CandidateVersion).provides.includes(cap)) k++;
+      parts.push(...runSet(this.versions, start, k).intervals);
+      k++;
+    }
+    return fromIntervals(parts);
   }
 
   /**
@@ -318,7 +276,7 @@ class PublishedList {
    * and so is reading its neighbours' records for the runs: done once per candidate and list.
    * Throws E_SEMVER naming the edge for an invalid range.
    */
-  edgesOf(k: number): CandidateEdges {
+  private edgesOf(k: number): CandidateEdges {
     if (k === this.firstEdgesAt) return this.firstEdges as CandidateEdges;
     let e = this.moreEdges?.[k];
     if (e === undefined) {
@@ -379,6 +337,52 @@ class PublishedList {
   }
 }
 
+/**
+ * True when the edge whose run is candidates `lo..hi` was emitted before in the solve whose
+ * marks are `marks`: some candidate of the run had its incompatibilities made (the run was just
+ * walked, so this scan costs no more).
+ */
+function emitted(marks: ChosenMarks, lo: number, hi: number): boolean {
+  const bits = marks.chosenBits;
+  for (let i = lo; i <= hi && i < 30; i++) if ((bits & (1 << i)) !== 0) return true;
+  const more = marks.chosenMore;
+  if (more !== undefined) for (let i = Math.max(lo, 30); i <= hi; i++) if (more[i] === 1) return true;
+  return false;
+}
+
+/**
+ * A candidate's dependency edges, made once per candidate of a listing: its dependency
+ * names, sorted (`names`; `inOrder` when its record lists them so), and
+ */
+interface CandidateEdges extends SortedNames {
+  /**
+   * its dependency incompatibilities in name order, each with a depender term spanning its whole
+   * run of adjacent candidates with the same edge: candidates `runs[2i]..runs[2i + 1]` for
+   * `incs[i]` (a self-dependency its own versions satisfy makes none).
+   */
+  readonly incs: readonly Incompatibility[];
+  readonly runs: readonly number[];
+  /** What a solution records for the candidate, once one has chosen it (see `ComponentListing.solved`). */
+  solved: SolvedCandidate | undefined;
+}
+
+/** A dependency edge of a solution (solver.ts `Edge`). */
+export interface DependencyEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly kind: 'dependency';
+  readonly range: string;
+}
+
+/**
+ * What a solution records for one chosen candidate: the candidate as the solution lists it
+ * (records and lists sorted) and its dependency edges, in order.
+ */
+export interface SolvedCandidate {
+  readonly candidate: CandidateVersion;
+  readonly dependencyEdges: readonly DependencyEdge[];
+}
+
 /** The edges of a candidate without dependencies (shared). */
 const NO_EDGES: CandidateEdges = Object.freeze({
   names: Object.freeze([]) as readonly string[],
@@ -388,27 +392,27 @@ const NO_EDGES: CandidateEdges = Object.freeze({
   solved: undefined,
 });
 
-/** The shared `PublishedList` of a frozen provider list (see `basisOf`). */
-const published = new WeakMap<readonly CandidateVersion[], PublishedList>();
+/** The shared listing of a frozen provider list (see `listComponent`). */
+const published = new WeakMap<readonly CandidateVersion[], ComponentListing>();
 
 /**
- * The `PublishedList` of `list` for `name` under `policy`. A frozen list never changes, and the
+ * The listing of `list` for `name` under `policy`. A frozen list never changes, and the
  * provider's contract is that neither do its candidates (the memory provider's lists are frozen
  * when handed out), so a solve without a locked version or prereleases for `name` shares the
- * one made for that list, name and target before: b3's 20 solves make ~182,000 listings a
+ * listing made for that list, name and target before: b3's 20 solves make ~182,000 listings a
  * round of ~42,000 lists, and choose ~174,000 candidates of ~100,000. Otherwise (a lock, a
- * prerelease opt-in, a list that may change) the listing gets its own.
+ * prerelease opt-in, a list that may change) the solve gets its own listing.
  */
-function basisOf(name: string, list: readonly CandidateVersion[], policy: ListingPolicy): PublishedList {
+export function listComponent(name: string, list: readonly CandidateVersion[], policy: ListingPolicy): ComponentListing {
   const locked = policy.locked(name);
   const prerelease = policy.prereleaseAllowed(name);
-  if (locked !== undefined || prerelease || !Object.isFrozen(list)) return new PublishedList(name, list, policy.target, locked, prerelease);
-  let basis = published.get(list);
-  if (basis === undefined || basis.name !== name || basis.target !== policy.target) {
-    basis = new PublishedList(name, list, policy.target, undefined, false);
-    published.set(list, basis);
+  if (locked !== undefined || prerelease || !Object.isFrozen(list)) return new ComponentListing(name, list, policy.target, locked, prerelease);
+  let listing = published.get(list);
+  if (listing === undefined || listing.name !== name || listing.target !== policy.target) {
+    listing = new ComponentListing(name, list, policy.target, undefined, false);
+    published.set(list, listing);
   }
-  return basis;
+  return listing;
 }
 
 /**

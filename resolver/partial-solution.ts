@@ -6,8 +6,8 @@
  * O(1) in the number of assignments, `satisfier` and `backtrack` proportional to what they touch.
  */
 import type { Incompatibility } from './incompatibility.js';
-import { intersectTerms, relation, satisfies, term, type Relation, type Term } from './term.js';
-import { exactly, type Version } from './version-set.js';
+import { intersectTerms, relation, satisfies, type Relation, type Term } from './term.js';
+import type { Version } from './version-set.js';
 
 export interface Assignment {
   readonly term: Term;
@@ -109,7 +109,8 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
     return this.decided;
   }
 
-  decide(r: R, version: Version): void {
+  /** Decides `r` at `version`; `t` is the term "r at exactly `version`" (terms are values: it may be shared). */
+  decide(r: R, version: Version, t: Term): void {
     if (this.backtracking) this.attemptedSolutions++;
     this.backtracking = false;
     this.decided.push(r);
@@ -118,7 +119,6 @@ export class PartialSolution<R extends PackageRecord = PackageRecord> {
       r.seq = -1;
       this.undecided--;
     }
-    const t = term(r.name, exactly(version));
     this.assign(r, { term: t, decisionLevel: this.decisionLevel, index: this.assignments.length, cause: null, acc: t });
   }
 

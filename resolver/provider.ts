@@ -37,7 +37,7 @@ export interface Provider {
   /**
    * Every published version of `name` (any order); an unknown name gives []. Never modified by
    * the solver. A frozen list is a promise that neither it nor its candidates ever change: what
-   * listings derive from it is then shared by every solve (package-lister.ts `PublishedList`).
+   * listings derive from it is then shared by every solve (package-lister.ts `listComponent`).
    */
   versions(name: string): Promise<readonly CandidateVersion[]>;
   /**

@@ -21,7 +21,9 @@ import {
   ComponentListing,
   anyOfKeys,
   explainAnyOf,
+  listComponent,
   sortStrings,
+  type ChosenMarks,
   type DependencyEdge,
   type ListingPolicy,
   type SolvedCandidate,
@@ -30,7 +32,7 @@ import {
 import { PackageRecord, PartialSolution, append, type Assignment } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
-import { ANY, contains, parseRange, type Version, type VersionSet } from './version-set.js';
+import { ANY, contains, exactly, parseRange, type Version, type VersionSet } from './version-set.js';
 
 export interface SolveRequest {
   root: { name: string; dependencies: Record<string, string> };
@@ -216,8 +218,11 @@ interface Entry {
 }
 
 /** The solver's state of one package, next to the partial solution's (one lookup per name). */
-class Pkg extends PackageRecord {
+class Pkg extends PackageRecord implements ChosenMarks {
+  /** The package's listing (a component's is shared with other solves: what this one emitted is in the marks below). */
   listing: Listing | undefined = undefined;
+  chosenBits = 0;
+  chosenMore: Uint8Array | undefined = undefined;
   /** The load in progress (never rejects; see `Solver.listing`). */
   pending: Promise<void> | undefined = undefined;
   /** What loading the listing threw, if it failed. */
@@ -286,10 +291,11 @@ class Solver {
     const unlock = new Set(request.unlock ?? []);
     const locked = request.locked ?? {};
     const pre = request.prerelease ?? false;
+    // (Asked once per listing: a request without locks or prereleases answers without lookups.)
     this.policy = {
       target: request.target,
-      locked: (name) => (unlock.has(name) || !Object.hasOwn(locked, name) ? undefined : locked[name]),
-      prereleaseAllowed: (name) => pre === true || (Array.isArray(pre) && pre.includes(name)),
+      locked: isEmptyRecord(locked) ? noneLocked : (name) => (unlock.has(name) || !Object.hasOwn(locked, name) ? undefined : locked[name]),
+      prereleaseAllowed: pre === false ? noPrerelease : (name) => pre === true || (Array.isArray(pre) && pre.includes(name)),
     };
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     this.rootDeps = Object.keys(request.root.dependencies)
@@ -615,7 +621,7 @@ class Solver {
   /** Makes the listing of component `pkg` from the provider's `list`, or keeps its error. */
   private loadComponent(pkg: Pkg, list: readonly CandidateVersion[]): void {
     try {
-      this.loaded(pkg, new ComponentListing(pkg.name, list, this.policy));
+      this.loaded(pkg, listComponent(pkg.name, list, this.policy));
     } catch (e) {
       this.failed(pkg, e);
     }
@@ -647,7 +653,7 @@ class Solver {
         license: '',
         initLevels: [],
       };
-      return new ComponentListing(PROJECT, [root], { ...this.policy, locked: () => undefined });
+      return listComponent(PROJECT, [root], { ...this.policy, locked: () => undefined });
     }
     const cap = capabilityOf(name);
     const group = anyOfGroup(name);
@@ -718,9 +724,10 @@ class Solver {
     return listing.kind === 'capability' ? this.chooseProvider(t, pkg, listing) : this.chooseVersion(t, pkg, listing);
   }
 
+  /** Decides `pkg` at `version`, a virtual package's alternative (a component's decision is made in chooseVersion). */
   private decide(pkg: Pkg, version: Version): void {
     this.decisionsMade++;
-    this.solution.decide(pkg, version);
+    this.solution.decide(pkg, version, term(pkg.name, exactly(version)));
   }
 
   private chooseVersion(t: Term, pkg: Pkg, listing: ComponentListing): Pkg {
@@ -734,9 +741,8 @@ class Solver {
       this.add(this.noVersions(t, listing));
       return pkg;
     }
-    const chosen = listing.eligible[k] as CandidateVersion;
     const incs = this.incs;
-    const n = listing.incompatibilitiesFor(k, incs);
+    const n = listing.incompatibilitiesFor(k, pkg, incs);
     let conflict = false;
     for (let i = 0; i < n; i++) {
       // (The chosen package is each one's first term: its record is known.)
@@ -744,13 +750,17 @@ class Solver {
       conflict ||= this.satisfiedBut(entry, pkg);
     }
     if (this.provider.prefetch !== undefined) {
+      const chosen = listing.eligible[k] as CandidateVersion;
       const next = [...Object.keys(chosen.dependencies), ...chosen.conflicts].filter((n) => {
         const p = this.solution.records.get(n);
         return p === undefined || (p.listing === undefined && p.pending === undefined);
       });
       if (next.length > 0) this.provider.prefetch(next);
     }
-    if (!conflict) this.decide(pkg, listing.versions[k] as Version);
+    if (!conflict) {
+      this.decisionsMade++;
+      this.solution.decide(pkg, listing.versions[k] as Version, listing.decisionTerm(k));
+    }
     return pkg;
   }
 
@@ -902,6 +912,10 @@ class Solver {
     return l?.kind === 'component' ? l : undefined;
   }
 }
+
+/** The `ListingPolicy` answers of a request without locked versions or prerelease opt-ins. */
+const noneLocked = (): string | undefined => undefined;
+const noPrerelease = (): boolean => false;
 
 /** The index at which `x` goes into the sorted `list`. */
 function lowerBound(list: readonly string[], x: string): number {
