@@ -68,14 +68,22 @@ export function createMemoryProvider(list: readonly CandidateVersion[]): Provide
   const byName = new Map<string, CandidateVersion[]>();
   const byCapability = new Map<string, Set<string>>();
   // Index loops: a registry has a million candidates, and an iterator per `provides` list shows.
+  // A name's candidates are usually adjacent: each run of one name is copied at once (one lookup
+  // per run, not per candidate, and a list of the exact size: lists grown by `push` carry up to
+  // twice their length in spare slots for as long as the provider lives).
+  const addRun = (from: number, to: number): void => {
+    const name = (list[from] as CandidateVersion).name;
+    const versions = byName.get(name);
+    if (versions === undefined) byName.set(name, list.slice(from, to));
+    else for (let k = from; k < to; k++) versions.push(list[k] as CandidateVersion);
+  };
+  let runStart = 0;
   for (let i = 0; i < list.length; i++) {
     const c = list[i] as CandidateVersion;
-    let versions = byName.get(c.name);
-    if (versions === undefined) {
-      versions = [];
-      byName.set(c.name, versions);
+    if (c.name !== (list[runStart] as CandidateVersion).name) {
+      addRun(runStart, i);
+      runStart = i;
     }
-    versions.push(c);
     for (let k = 0; k < c.provides.length; k++) {
       const cap = c.provides[k] as string;
       let names = byCapability.get(cap);
@@ -86,6 +94,7 @@ export function createMemoryProvider(list: readonly CandidateVersion[]): Provide
       names.add(c.name);
     }
   }
+  if (list.length > 0) addRun(runStart, list.length);
   const now = (name: string): readonly CandidateVersion[] => {
     const versions = byName.get(name);
     if (versions === undefined) return NO_VERSIONS;
