@@ -158,6 +158,26 @@ export function fromIntervals(list: Interval[]): VersionSet {
   return { intervals: out };
 }
 
+/**
+ * The set of the normalised intervals `out`, a list grown by `push`. The set keeps a copy of the
+ * exact length: a pushed list has room for 16 intervals, and the results of set operations live
+ * as long as the solver's assignments. Most hold one or two intervals: those are array literals,
+ * which the engine can allocate in the old generation directly (see partial-solution.ts
+ * `PackageRecord`).
+ */
+function setOf(out: Interval[]): VersionSet {
+  switch (out.length) {
+    case 0:
+      return EMPTY;
+    case 1:
+      return { intervals: [out[0] as Interval] };
+    case 2:
+      return { intervals: [out[0] as Interval, out[1] as Interval] };
+    default:
+      return { intervals: out.slice() };
+  }
+}
+
 export function intersect(a: VersionSet, b: VersionSet): VersionSet {
   if (isAny(a)) return b;
   if (isAny(b)) return a;
@@ -184,7 +204,7 @@ export function intersect(a: VersionSet, b: VersionSet): VersionSet {
       j++;
     }
   }
-  return out.length === 0 ? EMPTY : { intervals: out };
+  return setOf(out);
 }
 
 /** `a \ b` without building the complement of `b` (which has as many intervals as `b`). */
@@ -220,7 +240,7 @@ export function difference(a: VersionSet, b: VersionSet): VersionSet {
     if (untouched) out.push(x);
     else if (open && nonEmpty(lo, x.hi)) out.push({ lo, hi: x.hi });
   }
-  return out.length === 0 ? EMPTY : { intervals: out };
+  return setOf(out);
 }
 
 export function union(a: VersionSet, b: VersionSet): VersionSet {
@@ -258,7 +278,7 @@ export function union(a: VersionSet, b: VersionSet): VersionSet {
     }
   }
   if (cur !== null) out.push(cur);
-  return { intervals: out };
+  return setOf(out);
 }
 
 export function complement(a: VersionSet): VersionSet {
