@@ -20,19 +20,18 @@ export interface Assignment {
 }
 
 /**
- * One package's state in a solve. The solver subclasses it with its own per-package state
- * (listing, incompatibilities), so a name is looked up once, not once per concern.
- */
-/**
  * Appends `x` to `list[0..count)`, a list kept with its own count, and returns the list (a new
  * one, twice as long, when it was full). Most packages' lists hold a few items: an engine push
- * grows a small array to 17 slots, and popping it empty gives the storage up again.
+ * grows a small array to 17 slots, and popping it empty gives the storage up again. The first
+ * list (four slots) is an array literal, so lists that live as long as their solve can be
+ * allocated in the old generation directly (see `PackageRecord`).
  */
 export function append<T>(list: Array<T | undefined>, count: number, x: T): Array<T | undefined> {
   if (count < list.length) {
     list[count] = x;
     return list;
   }
+  if (count === 0) return [x, undefined, undefined, undefined];
   const next = new Array<T | undefined>(count < 4 ? 4 : count * 2);
   for (let i = 0; i < count; i++) next[i] = list[i];
   next[count] = x;
@@ -40,25 +39,33 @@ export function append<T>(list: Array<T | undefined>, count: number, x: T): Arra
 }
 
 /** The list of a package without assignments (shared, never written: `append` grows it first). */
-const NO_ASSIGNMENTS: Array<Assignment | undefined> = Object.freeze([]) as unknown as Array<Assignment | undefined>;
+export const NO_ASSIGNMENTS: Array<Assignment | undefined> = Object.freeze([]) as unknown as Array<Assignment | undefined>;
 
-export class PackageRecord {
+/**
+ * One package's state in a solve. The solver extends it with its own per-package state
+ * (listing, incompatibilities), so a name is looked up once, not once per concern. Records are
+ * made by an object literal listing every field with its initial value (a new record has no
+ * assignments: `NO_ASSIGNMENTS`, count 0, no term or decision, seq -1, not touched), not by a
+ * class constructor: a record lives until its solve ends, and the engine
+ * allocates the objects of a literal whose objects outlive young collections in the old
+ * generation directly (allocation-site pretenuring), where a constructor's are copied twice.
+ */
+export interface PackageRecord {
+  readonly name: string;
   /** This package's assignments, oldest first: `assignments[0..assignmentCount)` (see `append`). */
-  assignments: Array<Assignment | undefined> = NO_ASSIGNMENTS;
-  assignmentCount = 0;
+  assignments: Array<Assignment | undefined>;
+  assignmentCount: number;
   /** The accumulated term (the `acc` of the last assignment); undefined when none mentions it. */
-  term: Term | undefined = undefined;
-  decision: Version | undefined = undefined;
+  term: Term | undefined;
+  decision: Version | undefined;
   /**
    * While the package has a positive term and no decision: a sequence number that grows with
    * every insertion, so (count, seq) orders undecided packages as pub's insertion order does;
    * -1 otherwise.
    */
-  seq = -1;
+  seq: number;
   /** Marks the record while `backtrack` restores it. */
-  touched = false;
-
-  constructor(readonly name: string) {}
+  touched: boolean;
 }
 
 export class PartialSolution<R extends PackageRecord = PackageRecord> {

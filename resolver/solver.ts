@@ -29,7 +29,7 @@ import {
   type SolvedCandidate,
   type SortedNames,
 } from './package-lister.js';
-import { PackageRecord, PartialSolution, append, type Assignment } from './partial-solution.js';
+import { NO_ASSIGNMENTS, PartialSolution, append, type Assignment, type PackageRecord } from './partial-solution.js';
 import type { CandidateVersion, Provider } from './provider.js';
 import { allowed, differenceTerms, negate, term, type Term } from './term.js';
 import { ANY, contains, exactly, parseRange, type Version, type VersionSet } from './version-set.js';
@@ -217,22 +217,44 @@ interface Entry {
   contradictedAt: number;
 }
 
-/** The solver's state of one package, next to the partial solution's (one lookup per name). */
-class Pkg extends PackageRecord implements ChosenMarks {
-  /** The package's listing (a component's is shared with other solves: what this one emitted is in the marks below). */
-  listing: Listing | undefined = undefined;
-  chosenBits = 0;
-  chosenMore: Uint8Array | undefined = undefined;
+/**
+ * The solver's state of one package, next to the partial solution's (one lookup per name); made
+ * by `makePkg`, an object literal (see `PackageRecord`).
+ */
+interface Pkg extends PackageRecord, ChosenMarks {
+  /** The package's listing (a component's is shared with other solves: what this one emitted is in the marks). */
+  listing: Listing | undefined;
   /** The load in progress (never rejects; see `Solver.listing`). */
-  pending: Promise<void> | undefined = undefined;
+  pending: Promise<void> | undefined;
   /** What loading the listing threw, if it failed. */
-  failure: { error: unknown } | undefined = undefined;
+  failure: { error: unknown } | undefined;
   /** The incompatibilities mentioning this package, oldest first: `entries[0..entryCount)` (see `append`). */
-  entries: Array<Entry | undefined> = NO_ENTRIES;
-  entryCount = 0;
+  entries: Array<Entry | undefined>;
+  entryCount: number;
   /** The last term whose candidates were counted, and the count. */
-  countTerm: Term | undefined = undefined;
-  count = 0;
+  countTerm: Term | undefined;
+  count: number;
+}
+
+function makePkg(name: string): Pkg {
+  return {
+    name,
+    assignments: NO_ASSIGNMENTS,
+    assignmentCount: 0,
+    term: undefined,
+    decision: undefined,
+    seq: -1,
+    touched: false,
+    chosenBits: 0,
+    chosenMore: undefined,
+    listing: undefined,
+    pending: undefined,
+    failure: undefined,
+    entries: NO_ENTRIES,
+    entryCount: 0,
+    countTerm: undefined,
+    count: 0,
+  };
 }
 
 /** The list of a package without incompatibilities (shared, never written: `append` grows it first). */
@@ -273,7 +295,7 @@ class Solver {
 
   /** Entries marked contradicted above ROOT_LEVEL, in the (non-decreasing) order of their levels. */
   private readonly contradicted: Entry[] = [];
-  private readonly solution = new PartialSolution<Pkg>((name) => new Pkg(name));
+  private readonly solution = new PartialSolution<Pkg>(makePkg);
   private readonly policy: ListingPolicy;
   private readonly maxSteps: number;
   private readonly rootDeps: Array<[string, VersionSet, string]>;
