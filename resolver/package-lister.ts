@@ -81,14 +81,6 @@ export class ComponentListing {
   private firstEdgesAt = -1;
   private firstEdges: CandidateEdges | undefined = undefined;
   private moreEdges: Array<CandidateEdges | undefined> | undefined;
-  /**
-   * Candidate index → the term "this package at exactly that candidate" (made when first
-   * decided): the first in two fields, as the edges, others in `moreDecisionTerms`.
-   */
-  private firstDecisionAt = -1;
-  private firstDecisionTerm: Term | undefined = undefined;
-  private moreDecisionTerms: Array<Term | undefined> | undefined;
-
   constructor(
     readonly name: string,
     published: readonly CandidateVersion[],
@@ -154,23 +146,6 @@ export class ComponentListing {
   /** The candidate index of `v`, or -1. */
   indexOf(v: Version): number {
     return indexIn(v, this.versions);
-  }
-
-  /**
-   * The term deciding candidate `k` (this package at exactly its version), one per candidate:
-   * terms are values, and a decision's term lives as long as its assignment.
-   */
-  decisionTerm(k: number): Term {
-    if (k === this.firstDecisionAt) return this.firstDecisionTerm as Term;
-    let t = this.moreDecisionTerms?.[k];
-    if (t === undefined) {
-      t = term(this.name, exactly(this.versions[k] as Version));
-      if (this.firstDecisionAt < 0) {
-        this.firstDecisionAt = k;
-        this.firstDecisionTerm = t;
-      } else (this.moreDecisionTerms ??= [])[k] = t;
-    }
-    return t;
   }
 
   /** Index range of adjacent candidates around `k` for which `same` holds. */

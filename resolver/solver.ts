@@ -746,7 +746,6 @@ class Solver {
     return listing.kind === 'capability' ? this.chooseProvider(t, pkg, listing) : this.chooseVersion(t, pkg, listing);
   }
 
-  /** Decides `pkg` at `version`, a virtual package's alternative (a component's decision is made in chooseVersion). */
   private decide(pkg: Pkg, version: Version): void {
     this.decisionsMade++;
     this.solution.decide(pkg, version, term(pkg.name, exactly(version)));
@@ -779,10 +778,7 @@ class Solver {
       });
       if (next.length > 0) this.provider.prefetch(next);
     }
-    if (!conflict) {
-      this.decisionsMade++;
-      this.solution.decide(pkg, listing.versions[k] as Version, listing.decisionTerm(k));
-    }
+    if (!conflict) this.decide(pkg, listing.versions[k] as Version);
     return pkg;
   }
 
