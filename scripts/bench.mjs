@@ -21,9 +21,9 @@ const t0 = Date.now();
 const failed = [];
 for (const f of files) {
   // Each file starts with the disk settled: what the previous one wrote (pack's 50 MB tree and
-  // 29 MB tarball, the scale registry) is flushed first, not by the kernel while this one measures
-  // — in one full run real-posix, right after pack, measured its build 193 ms and its import
-  // 490 ms, and 161 / 315 ms run alone minutes later at the same load.
+  // 29 MB tarball, the scale registry) is flushed first, not by the kernel while this one
+  // measures. (It does not explain everything: real-posix measured its build 193 and 189 ms in
+  // two full runs, without and with this, and 161 ms run alone minutes later at the same load.)
   spawnSync('sync', [], { stdio: 'ignore' });
   process.stdout.write(`\n## ${f}  (load average ${load()})\n`);
   // A missing peer tool or toolchain ends a bench with what to install, not a stack trace.
