@@ -41,6 +41,22 @@ async function fixture(options: Parameters<typeof writeProject>[2] = {}): Promis
   return { dir, store, image, snapshot, build };
 }
 
+/** Adds an application object patched to say aarch64 as a second entry; its path, and the undo. */
+function addForeignObject(f: Fixture): { obj: string; undo: () => void } {
+  const obj = join(f.dir, 'extra.o');
+  writeFileSync(join(f.dir, 'extra.c'), 'int extra(void) { return 1; }\n');
+  execFileSync('cc', ['-c', '-o', obj, join(f.dir, 'extra.c')]);
+  const bytes = readFileSync(obj);
+  bytes.writeUInt16LE(183, 18); // e_machine = EM_AARCH64
+  writeFileSync(obj, bytes);
+  const file = join(f.dir, 'rumpkg.json');
+  const before = readFileSync(file, 'utf8');
+  const project = JSON.parse(before);
+  project.image.entry = ['app.c', 'extra.o'];
+  writeFileSync(file, JSON.stringify(project));
+  return { obj, undo: () => writeFileSync(file, before) };
+}
+
 async function failure(f: Fixture, extra: Partial<BuildProjectOptions> = {}): Promise<RumpkgError> {
   const before = f.snapshot();
   let err: unknown;
@@ -97,15 +113,7 @@ describe('build failures leave the previous image intact', () => {
 
   it('an application object for the wrong architecture: E_ARCH naming the file', async () => {
     const f = await fixture();
-    const obj = join(f.dir, 'extra.o');
-    writeFileSync(join(f.dir, 'extra.c'), 'int extra(void) { return 1; }\n');
-    execFileSync('cc', ['-c', '-o', obj, join(f.dir, 'extra.c')]);
-    const bytes = readFileSync(obj);
-    bytes.writeUInt16LE(183, 18); // e_machine = EM_AARCH64
-    writeFileSync(obj, bytes);
-    const project = JSON.parse(readFileSync(join(f.dir, 'rumpkg.json'), 'utf8'));
-    project.image.entry = ['app.c', 'extra.o'];
-    writeFileSync(join(f.dir, 'rumpkg.json'), JSON.stringify(project));
+    const { obj } = addForeignObject(f);
     const e = await failure(f);
     expect(e.code).toBe('E_ARCH');
     expect(e.message).toContain(obj);
@@ -171,20 +179,10 @@ describe('the object cache remembers inputs that passed their checks', () => {
     expect(markers()).toEqual([...new Set(inputs.map((file) => marker(file.from!, file.role)))].sort());
 
     // An application object for another machine: refused on every build, never remembered.
-    const obj = join(f.dir, 'extra.o');
-    writeFileSync(join(f.dir, 'extra.c'), 'int extra(void) { return 1; }\n');
-    execFileSync('cc', ['-c', '-o', obj, join(f.dir, 'extra.c')]);
-    const bytes = readFileSync(obj);
-    bytes.writeUInt16LE(183, 18); // e_machine = EM_AARCH64
-    writeFileSync(obj, bytes);
-    const project = JSON.parse(readFileSync(join(f.dir, 'rumpkg.json'), 'utf8'));
-    const entry = project.image.entry;
-    project.image.entry = ['app.c', 'extra.o'];
-    writeFileSync(join(f.dir, 'rumpkg.json'), JSON.stringify(project));
+    const { obj, undo } = addForeignObject(f);
     for (let i = 0; i < 2; i++) expect((await failure(f, { objectCache })).code).toBe('E_ARCH');
     expect(markers().some((m) => m.startsWith(sha(obj)))).toBe(false);
-    project.image.entry = entry;
-    writeFileSync(join(f.dir, 'rumpkg.json'), JSON.stringify(project));
+    undo();
 
     // A component's archive whose first member now says aarch64: its digest changed, so it is
     // checked again (the markers of the bytes it replaced do not vouch for it).
