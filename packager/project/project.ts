@@ -515,20 +515,23 @@ function offlineMisses(missing: string[]): RumpkgError {
 /**
  * The store lookup `rumpkg build` uses: where a locked component is unpacked, verified (and
  * fetched if need be) by `ensureUnpacked`. Its `lookup` is the cheap unverified presence check
- * (registry/store.ts `lookup`) that buildProject uses for the up-to-date check alone: a stamp
- * that matches proves the bytes; any mismatch goes through the verified path before linking.
- * `checkLookup` is that path's check without repair: a build links over looked-up directories
- * while it runs, and takes the verified path when it finds a problem.
+ * (registry/store.ts `lookup`, index.json alone) that buildProject uses for the up-to-date check:
+ * a stamp that matches proves the bytes; any mismatch goes through the verified path before
+ * linking. `checkLookup` is that path's check without repair: a build links over looked-up
+ * directories while it runs, checks every byte it read, and takes the verified path when it
+ * finds a problem (or a step fails: then every file of every entry is checked first).
  * The registry session is opened only when the verified path is first taken.
  */
 type StoreComponentDirResolver = ((name: string, locked: LockedComponent) => Promise<string>) & {
+  /** The entry's directory when its index.json names the locked component (store `lookup` with `files: false`: the build checks what it reads). */
   lookup(name: string, locked: LockedComponent): string | undefined;
   /**
    * The verified path's check of a directory `lookup` gave (store `checkLookup`: every file
    * re-hashed against index.json; `known`, absolute path → sha256 hex, are digests of bytes the
-   * caller read and uses). Undefined when intact, else the problem; nothing is repaired.
+   * caller read and uses; `scope: 'read'`: only those are checked). Undefined when intact, else
+   * the problem; nothing is repaired.
    */
-  checkLookup(name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>): string | undefined;
+  checkLookup(name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>, scope?: 'all' | 'read'): string | undefined;
   /** The home's archive facts cache for the audit (`<home>/cache/prints`; packager/audit/evidence.ts). */
   printsCache?: string;
 };
@@ -544,9 +547,9 @@ export async function storeComponentDirResolver(dir: string, options: ProjectOpt
     return (await verified).ensureUnpacked(name, locked.version, { integrity: locked.integrity, tarball: locked.tarball });
   };
   return Object.assign(resolveDir, {
-    lookup: (name: string, locked: LockedComponent) => peek.lookup(name, locked.version, { integrity: locked.integrity }),
-    checkLookup: (name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>) =>
-      peek.checkLookup(name, locked.version, { integrity: locked.integrity, ...(known === undefined ? {} : { known }) }),
+    lookup: (name: string, locked: LockedComponent) => peek.lookup(name, locked.version, { integrity: locked.integrity, files: false }),
+    checkLookup: (name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>, scope?: 'all' | 'read') =>
+      peek.checkLookup(name, locked.version, { integrity: locked.integrity, ...(known === undefined ? {} : { known }), ...(scope === undefined ? {} : { scope }) }),
     printsCache: join(homePaths(home).cache, 'prints'),
   });
 }

@@ -27,14 +27,15 @@
  * It never hands out bytes it has not checked for a purpose that needs them: the build hashes
  * every input into its stamp and takes the verified `ensureUnpacked` path on any mismatch, and a
  * build links over looked-up entries only while `checkLookup` (the re-hash `ensureUnpacked` runs,
- * without repair) runs, writing nothing unless it passed;
+ * without repair; with `scope: 'read'`, of the files the build read) runs, writing nothing unless
+ * it passed — its lookup is index.json alone (`files: false`), as it checks every byte it reads;
  * `rumpkg verify` / `cache verify` re-hash everything. index.json stays a function of the
  * tarball (sizes, not mtimes), so two runs build byte-identical stores (CA-02).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { RumpkgError, fsError, isRumpkgError, parseIntegrity, parseJsonDocument, unpackComponent } from '../../components/index.js';
 import { homePaths, writeFileAtomic } from './home.js';
 
@@ -65,18 +66,23 @@ export interface Store {
    * Cheap and synchronous, no hashing: the directory of `name@version` when its entry names this
    * integrity and name@version and every indexed file has its recorded size; undefined when the
    * entry is absent, incomplete or from an older rumpkg (then use `ensureUnpacked`). An integrity
-   * that is another component's entry → E_INTEGRITY_LOCK, as in `ensureUnpacked`.
+   * that is another component's entry → E_INTEGRITY_LOCK, as in `ensureUnpacked`. With
+   * `files: false` the files are not looked at (index.json alone): for a caller that reads only
+   * some of them and has every byte it reads checked (`checkLookup` with `scope: 'read'`).
    */
-  lookup(name: string, version: string, options: { integrity: string }): string | undefined;
+  lookup(name: string, version: string, options: { integrity: string; files?: boolean }): string | undefined;
   /**
    * The check `ensureUnpacked` runs on a present entry, for a directory `lookup` gave: index.json
    * names this integrity and name@version, every file under pkg/ has the sha256 it records, none
    * is missing or extra. `known` (absolute path → sha256 hex) gives digests of bytes the caller read
    * from those files and uses (the build's staged copies), so they are not read twice. Undefined
    * when intact, else what is wrong; synchronous; never fetches or evicts (a damaged entry is
-   * repaired by `ensureUnpacked`).
+   * repaired by `ensureUnpacked`). With `scope: 'read'` only the files in `known` are checked —
+   * each must be indexed with that digest — and the others, which the caller did not read, are
+   * neither read nor hashed (IN-08 holds for every byte read: the build's way, as a multi-file
+   * entry such as a platform's 1,362 headers is mostly not read by one link).
    */
-  checkLookup(name: string, version: string, options: { integrity: string; known?: ReadonlyMap<string, string> }): string | undefined;
+  checkLookup(name: string, version: string, options: { integrity: string; known?: ReadonlyMap<string, string>; scope?: 'all' | 'read' }): string | undefined;
   /** Every entry (index only, no hashing). */
   list(): Promise<Array<StoreIndex & { key: string; path: string }>>;
   /** Re-hashes every entry; with `evict`, removes the bad ones. */
@@ -436,7 +442,13 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     return { checked, problems };
   };
 
-  const lookup = (name: string, version: string, opts: { integrity: string }): string | undefined => {
+  /**
+   * index.json as `lookup` with `files: false` read it, for `checkRead` of the same entry: an
+   * entry is replaced only whole and by one integrity, so the files are what that index says.
+   */
+  const looked = new Map<string, StoreIndex>();
+
+  const lookup = (name: string, version: string, opts: { integrity: string; files?: boolean }): string | undefined => {
     const dir = join(paths.store, storeKey(opts.integrity));
     let index: StoreIndex | undefined;
     try {
@@ -451,6 +463,10 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     const { files, sizes } = index;
     if (typeof files !== 'object' || files === null || typeof sizes !== 'object' || sizes === null) return undefined;
     const pkg = join(dir, 'pkg');
+    if (opts.files === false) {
+      looked.set(dir, index);
+      return pkg;
+    }
     for (const f of Object.keys(files)) {
       const size = sizes[f];
       if (typeof size !== 'number') return undefined;
@@ -464,12 +480,31 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     return pkg;
   };
 
-  const checkLookup = (name: string, version: string, opts: { integrity: string; known?: ReadonlyMap<string, string> }): string | undefined => {
+  const checkLookup = (name: string, version: string, opts: { integrity: string; known?: ReadonlyMap<string, string>; scope?: 'all' | 'read' }): string | undefined => {
     const dir = join(paths.store, storeKey(opts.integrity));
     const read: { index?: StoreIndex } = {};
-    const problem = check(dir, opts.integrity, undefined, read, opts.known);
+    const problem = opts.scope === 'read' ? checkRead(dir, opts.integrity, opts.known ?? new Map(), read) : check(dir, opts.integrity, undefined, read, opts.known);
     if (problem !== undefined) return problem;
     if (read.index!.name !== name || read.index!.version !== version) return `index.json names ${read.index!.name}@${read.index!.version}`;
+    return undefined;
+  };
+
+  /** `check` of the files in `known` alone (absolute path → sha256 hex; paths of other entries are not this one's). */
+  const checkRead = (dir: string, integrity: string, known: ReadonlyMap<string, string>, read: { index?: StoreIndex }): string | undefined => {
+    const index = looked.get(dir) ?? readIndex(dir);
+    read.index = index;
+    if (index === undefined) return 'missing or unreadable index.json';
+    if (index.integrity !== integrity) return 'index.json names another integrity';
+    const pkg = join(dir, 'pkg') + sep;
+    for (const [given, hex] of known) {
+      // A header path from a compiler's dependency file may hold `..` (the store has no symlinks).
+      const path = resolve(given);
+      if (!path.startsWith(pkg)) continue;
+      const rel = path.slice(pkg.length).split(sep).join('/');
+      const want = Object.hasOwn(index.files, rel) ? index.files[rel] : undefined;
+      if (want === undefined) return `unexpected ${rel}`;
+      if (want !== `sha256-${Buffer.from(hex, 'hex').toString('base64')}`) return `modified ${rel}`;
+    }
     return undefined;
   };
 

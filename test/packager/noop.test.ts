@@ -4,7 +4,7 @@
  * installed and built once. Then:
  * - store `lookup` is identity + sizes, no hashing: it refuses another component's integrity
  *   (E_INTEGRITY_LOCK) and misses a truncated, missing or pre-sizes entry (which gets its sizes
- *   once `ensureUnpacked` has verified it);
+ *   once `ensureUnpacked` has verified it); with `files: false`, identity alone;
  * - a no-op install writes nothing and takes no lock; a truncated store file makes it take the
  *   full path, which evicts and refetches the entry;
  * - a no-op build never calls the verified resolver; a same-size flipped byte in a store archive
@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRumpkgError, packComponent, type LockedComponent } from '../../components/index.js';
 import { buildProject, installProject, readLock, storeComponentDirResolver } from '../../packager/index.js';
@@ -96,6 +96,9 @@ describe('store lookup', () => {
     expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBeUndefined();
     rmSync(archive);
     expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBeUndefined();
+    // files: false is index.json alone (the build's lookup: it checks every byte it reads)
+    expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity, files: false })).toBe(entry);
+    expect(() => store.lookup('@rump/tcpip', tcpip.version, { integrity: net.integrity, files: false })).toThrow(/@rump\/net@/);
     writeFileSync(archive, good);
     expect(store.lookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toBe(entry);
     // An entry written before index.json recorded sizes: a miss (the verified path handles it).
@@ -197,6 +200,14 @@ describe('build over looked-up store entries', () => {
     expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity })).toMatch(/^modified lib\//);
     const goodDigest = createHash('sha256').update(bytes).digest('hex');
     expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity, known: new Map([[archive, goodDigest]]) })).toBeUndefined();
+    // scope 'read': only the files read are checked — the damaged archive when it was read, not when only package.json was
+    const pkgJson = join(archive, '..', '..', '..', 'package.json');
+    const pkgDigest = createHash('sha256').update(readFileSync(pkgJson)).digest('hex');
+    const flippedDigest = createHash('sha256').update(flipped).digest('hex');
+    expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity, known: new Map([[pkgJson, pkgDigest]]), scope: 'read' })).toBeUndefined();
+    expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity, known: new Map([[pkgJson, pkgDigest], [archive, flippedDigest]]), scope: 'read' })).toMatch(/^modified lib\//);
+    expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity, known: new Map([[join(archive, '..', 'x', '..', 'extra.a'), goodDigest]]), scope: 'read' })).toMatch(/^unexpected lib\/.*extra\.a$/);
+    expect(store.checkLookup('@rump/tcpip', tcpip.version, { integrity: tcpip.integrity, known: new Map([[join(archive, '..', 'x', '..', basename(archive)), flippedDigest]]), scope: 'read' })).toMatch(/^modified /);
 
     const warnings: string[] = [];
     const info: string[] = [];

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packComponent, readImageManifest, type Lockfile } from '../../components/index.js';
 import { buildProject, findProgram, installProject, readLock, readSizeReport, renderPlanScript, runImage, storeComponentDirResolver, type BuildResult } from '../../packager/index.js';
-import { createFileStorage } from '../../registry/index.js';
+import { createFileStorage, storeKey } from '../../registry/index.js';
 import { HW_TARGET, hwProject, realHwRegistry, type RealHwRegistry } from '../helpers/real-hw.js';
 import { realSet, title } from '../helpers/real.js';
 import { expectCode, freePort, noProcess } from '../helpers/process.js';
@@ -208,6 +208,60 @@ describe.skipIf(skip)(skip ? `real unikernel on hw-x86_64 — skipped: ${why}` :
       writeFileSync(socketH, text);
     }
   }, 60_000);
+
+  it('--force over the store checks what the build read: a damaged header no compile reads leaves it on its fast path; one it reads, or one it misses, is restored from the kept tarball first', async () => {
+    const before = readFileSync(http.result.image);
+    const platform = http.lock.targets[HW_TARGET]!.components['@rump/rumprun-hw']!;
+    const include = join(reg.home, 'store', storeKey(platform.integrity), 'pkg', 'include', HW_TARGET);
+    const read = Object.keys((JSON.parse(readFileSync(`${http.result.image}.stamp`, 'utf8')) as { headers: Record<string, string> }).headers);
+    const warnings: string[] = [];
+    const inner = await storeComponentDirResolver(http.dir, { env: reg.env, reporter: { warn: (m) => warnings.push(m) } });
+    let verified = 0;
+    const resolveComponentDir = Object.assign((name: string, l: Parameters<typeof inner>[1]) => (verified++, inner(name, l)), { lookup: inner.lookup, checkLookup: inner.checkLookup });
+    const force = async (): Promise<BuildResult> => (await buildProject(http.dir, { force: true, resolveComponentDir }))[0]!;
+    /** One byte of a comment changed: the same size, and every compile still passes. */
+    const damage = (file: string): Buffer => {
+      const good = readFileSync(file);
+      const bad = Buffer.from(good);
+      const at = good.indexOf('/*') + 3;
+      bad[at] = good[at] === 0x58 ? 0x59 : 0x58;
+      writeFileSync(file, bad);
+      return good;
+    };
+
+    // A header no compile of this image reads: not read, not checked — no verified path.
+    const unread = join(include, 'sys', readdirSync(join(include, 'sys')).find((n) => n.endsWith('.h') && !read.some((h) => h.endsWith(`/sys/${n}`)))!);
+    const unreadGood = damage(unread);
+    try {
+      const r = await force();
+      expect(verified).toBe(0);
+      expect(readFileSync(r.image).equals(before)).toBe(true);
+      expect(readFileSync(unread).equals(unreadGood)).toBe(false);
+    } finally {
+      writeFileSync(unread, unreadGood);
+    }
+
+    // A header the compile reads: the check of what was read finds it; the verified path restores it.
+    const socketH = join(include, 'sys', 'socket.h');
+    expect(read).toContain(socketH);
+    const socketGood = damage(socketH);
+    const r2 = await force();
+    expect(verified).toBeGreaterThan(0);
+    expect(warnings.some((w) => w.includes('@rump/rumprun-hw@') && w.includes('modified include/'))).toBe(true);
+    expect(readFileSync(socketH).equals(socketGood)).toBe(true);
+    expect(readFileSync(r2.image).equals(before)).toBe(true);
+
+    // A header gone: the compile fails without reading it, so every file of every entry is
+    // checked before that failure could be reported — and the entry is restored instead.
+    verified = 0;
+    warnings.length = 0;
+    rmSync(socketH);
+    const r3 = await force();
+    expect(verified).toBeGreaterThan(0);
+    expect(warnings.some((w) => w.includes('@rump/rumprun-hw@') && w.includes('missing include/'))).toBe(true);
+    expect(readFileSync(socketH).equals(socketGood)).toBe(true);
+    expect(readFileSync(r3.image).equals(before)).toBe(true);
+  }, 120_000);
 
   it('UDP with DHCP: the guest gets its address from QEMU, echoes datagrams through a forwarded UDP port and exits with the application\'s status', async () => {
     const port = await freePort();
