@@ -706,24 +706,40 @@ async function commitTemp(tmp: string, dest: string): Promise<void> {
 interface PreparedBuild {
   plan: LinkPlan;
   toolchain: ResolvedToolchain;
-  /** Plan files copied from disk, and their bytes (read once, hashed into the stamp key). */
+  /** Plan files copied from disk, and their bytes (read once, hashed into the stamp key; empty when prepared without `keep`). */
   staged: PlanFile[];
   contents: Map<string, Buffer>;
   key: string;
 }
 
-/** Plans the image and reads every input (the stamp key covers the plan, the tools and the bytes). */
-async function prepareBuild(options: BuildImageOptions): Promise<PreparedBuild> {
+/**
+ * Plans the image and reads every input (the stamp key covers the plan, the tools and the bytes);
+ * without `keep` (the up-to-date check) the inputs are only hashed, their bytes not kept.
+ */
+async function prepareBuild(options: BuildImageOptions, keep = true): Promise<PreparedBuild> {
   const { plan, toolchain } = await planBuild(options);
   const staged = plan.files.filter((f) => f.from !== undefined);
   const contents = new Map<string, Buffer>();
   const hashes: string[] = [];
   for (const f of staged) {
+    if (!keep && f.role !== 'include-dir') {
+      hashes.push(`${f.path}:${inputDigest(f)}`);
+      continue;
+    }
     const b = readInput(f);
     contents.set(f.path, b);
     hashes.push(`${f.path}:${sha256(b)}`);
   }
   return { plan, toolchain, staged, contents, key: stampKey(plan, toolchain, hashes) };
+}
+
+/** sha256 hex of a staged input's file, without keeping its bytes; readInput's typed errors. */
+function inputDigest(f: PlanFile): string {
+  try {
+    return hashFile(f.from as string);
+  } catch {
+    return sha256(readInput(f)); // throws the error that names the component and the file
+  }
 }
 
 /** The result of a build that has nothing to do: the stamp matches, and so do the image and map. */
@@ -744,7 +760,7 @@ function upToDateResult(options: BuildImageOptions, prepared: PreparedBuild): Bu
  * every input byte, as the stamp was written from verified ones.
  */
 async function checkImageUpToDate(options: BuildImageOptions): Promise<BuildResult | undefined> {
-  return upToDateResult(options, await prepareBuild(options));
+  return upToDateResult(options, await prepareBuild(options, false));
 }
 
 /** Plans and (unless dryRun) builds one image. */
