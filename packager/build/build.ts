@@ -979,17 +979,24 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
     reporter.progress?.('build', done, plan.steps.length);
     const linked = join(dir, plan.output);
     const linkedMap = join(dir, plan.map);
-    const [bytes, map, headers] = await Promise.all([readFile(linked), readFile(linkedMap), readingHeaders]);
+    const headers = await readingHeaders;
     // The staged inputs and objects are not read again (the cache entries were read when
-    // stored): their removal runs beside the syncs; the directory itself goes at the end.
+    // stored): their removal runs beside the hashing and the syncs; the directory itself goes at the end.
     removing = clearExcept(dir, new Set([plan.output, plan.map]));
+    let imageSha: string;
+    let mapSha: string;
+    let size: number;
+    try {
+      [imageSha, mapSha, size] = [hashFile(linked), hashFile(linkedMap), statSync(linked).size];
+    } catch (e) {
+      throw fsError(e, image, 'read the linked image');
+    }
     // The map and the image the linker wrote are synced where they are (the build directory is
     // next to the image: one file system) and the stamp is written and synced beside them; then
     // the map is renamed into place, then the image (the commit point), then the stamp: an
     // interruption before the stamp only costs a rebuild (a stamp names the image's and the map's
     // digests, so it never vouches for other bytes).
-    const imageSha = sha256(bytes);
-    const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: imageSha, map: sha256(map), ...(headers === undefined ? {} : { headers }) };
+    const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: imageSha, map: mapSha, ...(headers === undefined ? {} : { headers }) };
     const written = await Promise.allSettled([
       syncFile(linkedMap, mapPath),
       syncFile(linked, image, { executable: true }),
@@ -1006,7 +1013,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       if (stampTemp !== undefined) await rm(stampTemp, { force: true }).catch(() => undefined);
       throw e;
     }
-    return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${imageSha}`, bytes: bytes.length };
+    return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${imageSha}`, bytes: size };
   } finally {
     await Promise.all([sweeping, checking?.catch(() => undefined), readingHeaders?.catch(() => undefined), removing, ...stores]);
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
