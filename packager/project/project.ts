@@ -515,7 +515,7 @@ function offlineMisses(missing: string[]): RumpkgError {
 /**
  * The store lookup `rumpkg build` uses: where a locked component is unpacked, verified (and
  * fetched if need be) by `ensureUnpacked`. Its `lookup` is the cheap unverified presence check
- * (registry/store.ts `lookup`, index.json alone) that buildProject uses for the up-to-date check:
+ * (registry/store.ts `lookup`: is there an index.json) that buildProject uses for the up-to-date check:
  * a stamp that matches proves the bytes; any mismatch goes through the verified path before
  * linking. `checkLookup` is that path's check without repair: a build links over looked-up
  * directories while it runs, checks every byte it read, and takes the verified path when it
@@ -523,7 +523,7 @@ function offlineMisses(missing: string[]): RumpkgError {
  * The registry session is opened only when the verified path is first taken.
  */
 type StoreComponentDirResolver = ((name: string, locked: LockedComponent) => Promise<string>) & {
-  /** The entry's directory when its index.json names the locked component (store `lookup` with `files: false`: the build checks what it reads). */
+  /** The entry's directory when it has an index.json (store `lookup` with `files: false`: the build checks what it reads, identity included). */
   lookup(name: string, locked: LockedComponent): string | undefined;
   /**
    * The verified path's check of a directory `lookup` gave (store `checkLookup`: every file

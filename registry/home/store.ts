@@ -28,7 +28,7 @@
  * every input into its stamp and takes the verified `ensureUnpacked` path on any mismatch, and a
  * build links over looked-up entries only while `checkLookup` (the re-hash `ensureUnpacked` runs,
  * without repair; with `scope: 'read'`, of the files the build read) runs, writing nothing unless
- * it passed — its lookup is index.json alone (`files: false`), as it checks every byte it reads;
+ * it passed — its lookup is whether index.json exists (`files: false`), as it checks every byte it reads;
  * `rumpkg verify` / `cache verify` re-hash everything. index.json stays a function of the
  * tarball (sizes, not mtimes), so two runs build byte-identical stores (CA-02).
  */
@@ -67,8 +67,10 @@ export interface Store {
    * integrity and name@version and every indexed file has its recorded size; undefined when the
    * entry is absent, incomplete or from an older rumpkg (then use `ensureUnpacked`). An integrity
    * that is another component's entry → E_INTEGRITY_LOCK, as in `ensureUnpacked`. With
-   * `files: false` the files are not looked at (index.json alone): for a caller that reads only
-   * some of them and has every byte it reads checked (`checkLookup` with `scope: 'read'`).
+   * `files: false`, only whether the entry's index.json exists (nothing is parsed; its directory
+   * is named after the integrity): for a caller that checks everything it reads — the build
+   * compares each package.json with the lockfile and has `checkLookup` (`scope: 'read'`) check
+   * every byte it read, identity included.
    */
   lookup(name: string, version: string, options: { integrity: string; files?: boolean }): string | undefined;
   /**
@@ -442,14 +444,9 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     return { checked, problems };
   };
 
-  /**
-   * index.json as `lookup` with `files: false` read it, for `checkRead` of the same entry: an
-   * entry is replaced only whole and by one integrity, so the files are what that index says.
-   */
-  const looked = new Map<string, StoreIndex>();
-
   const lookup = (name: string, version: string, opts: { integrity: string; files?: boolean }): string | undefined => {
     const dir = join(paths.store, storeKey(opts.integrity));
+    if (opts.files === false) return existsSync(join(dir, 'index.json')) ? join(dir, 'pkg') : undefined;
     let index: StoreIndex | undefined;
     try {
       index = parseStoreIndex(readFileSync(join(dir, 'index.json')), join(dir, 'index.json'));
@@ -463,10 +460,6 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     const { files, sizes } = index;
     if (typeof files !== 'object' || files === null || typeof sizes !== 'object' || sizes === null) return undefined;
     const pkg = join(dir, 'pkg');
-    if (opts.files === false) {
-      looked.set(dir, index);
-      return pkg;
-    }
     for (const f of Object.keys(files)) {
       const size = sizes[f];
       if (typeof size !== 'number') return undefined;
@@ -491,7 +484,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
 
   /** `check` of the files in `known` alone (absolute path → sha256 hex; paths of other entries are not this one's). */
   const checkRead = (dir: string, integrity: string, known: ReadonlyMap<string, string>, read: { index?: StoreIndex }): string | undefined => {
-    const index = looked.get(dir) ?? readIndex(dir);
+    const index = readIndex(dir);
     read.index = index;
     if (index === undefined) return 'missing or unreadable index.json';
     if (index.integrity !== integrity) return 'index.json names another integrity';

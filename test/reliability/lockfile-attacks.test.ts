@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { integrityOf, isRumpkgError, type Lockfile } from '../../components/index.js';
-import { addComponents, installProject, readLock, updateComponents } from '../../packager/index.js';
+import { addComponents, buildProject, installProject, readLock, storeComponentDirResolver, updateComponents } from '../../packager/index.js';
 import { createFileStorage, createRegistryClient, seenDir } from '../../registry/index.js';
 import { packFixture, packumentFor, startServer } from '../registry/client-fixtures.js';
 import { hashTree, registryHome, tempDir, writeProject } from './helpers.js';
@@ -94,6 +94,10 @@ describe('RG-08 lockfile injection: a hand-edited entry that does not fit policy
     const e = await expectCode(installProject(dir, { env }), 'E_INTEGRITY_LOCK');
     expect(e.message).toMatch(/@rump\/app-x@1\.1\.0.*@rump\/solo-w@1\.1\.0/);
     expect(snapshot(dir, home)).toEqual(before);
+    // The build's lookup does not parse index.json; planning, which compares each package.json
+    // with the lockfile, gives up on the entry, and the verified path refuses it.
+    const b = await expectCode(buildProject(dir, { resolveComponentDir: await storeComponentDirResolver(dir, { env }) }), 'E_INTEGRITY_LOCK');
+    expect(b.message).toMatch(/@rump\/app-x@1\.1\.0.*@rump\/solo-w@1\.1\.0/);
   });
 });
 
