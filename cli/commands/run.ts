@@ -28,15 +28,19 @@ export function register(program: Command): void {
       const { runImage, locateProjectImage, storeComponentDirResolver } = await import('../../packager/index.js');
       let target = opts.target;
       let image = opts.image === undefined ? undefined : isAbsolute(opts.image) ? opts.image : join(g.cwd, opts.image);
+      let current: Promise<void> | undefined;
       if (image === undefined) {
         // The project's image: the one rumpkg build last wrote for the target (-o included),
-        // refused with what to run when it is missing or out of date.
+        // refused with what to run when it is missing or out of date. The up-to-date check runs
+        // while the run is prepared (QEMU starts paused), and nothing runs before it passed.
         const located = await locateProjectImage(g.cwd, {
           ...(target === undefined ? {} : { target }),
           resolveComponentDir: await storeComponentDirResolver(g.cwd, { reporter: createReporter(g) }),
+          deferCheck: true,
         });
         target = located.target;
         image = located.image;
+        current = located.current;
       }
       target ??= (await readImageManifest(image)).target;
       let timeoutMs: number | undefined;
@@ -44,14 +48,21 @@ export function register(program: Command): void {
         timeoutMs = Number(opts.timeout) * 1000;
         if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RumpkgError('E_USAGE', `--timeout needs a positive number of seconds, not ${opts.timeout}`);
       }
-      const r = await runImage(image, {
-        target,
-        args,
-        cwd: g.cwd,
-        verbose: g.verbose,
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-        ...(g.json ? {} : { stdout: process.stdout, stderr: process.stderr }),
-      });
+      let r: Awaited<ReturnType<typeof runImage>>;
+      try {
+        r = await runImage(image, {
+          target,
+          args,
+          cwd: g.cwd,
+          verbose: g.verbose,
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(g.json ? {} : { stdout: process.stdout, stderr: process.stderr }),
+          ...(current === undefined ? {} : { gate: current }),
+        });
+      } catch (e) {
+        await current; // an out-of-date image is what to report first
+        throw e;
+      }
       if (g.json) printJson({ target, image, status: r.status, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr, ...(r.timings === undefined ? {} : { timings: r.timings }) });
       if (r.timedOut) {
         throw new RumpkgError('E_RUN', `${image} did not finish within ${opts.timeout} s and was killed`, { context: { path: image, target }, hint: 'raise --timeout' });

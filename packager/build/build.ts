@@ -1170,15 +1170,20 @@ async function recordImage(projectDir: string, target: Target, image: string): P
 export interface ProjectImage {
   target: Target;
   image: string;
+  /** With `deferCheck`: the up-to-date check, still running (E_LOCKFILE, E_STALE when it fails). */
+  current?: Promise<void>;
 }
 
 /**
  * The image `rumpkg run` should run for `target` (default: the project's first posix target,
  * else its first): the one `rumpkg build` last wrote for it (`-o FILE` included), else the
  * default path. E_NOT_FOUND when it was never built, E_STALE when it no longer matches
- * rumpkg.lock, the components or the application sources — each saying what to run.
+ * rumpkg.lock, the components or the application sources — each saying what to run. With
+ * `deferCheck`, the image is located (E_NOT_FOUND at once) and the up-to-date check is returned
+ * running, as `current` — for a caller that prepares the run meanwhile and runs nothing before
+ * it resolved (`runImage`'s `gate`).
  */
-export async function locateProjectImage(projectDir: string, options: { target?: Target; resolveComponentDir: BuildProjectOptions['resolveComponentDir'] }): Promise<ProjectImage> {
+export async function locateProjectImage(projectDir: string, options: { target?: Target; resolveComponentDir: BuildProjectOptions['resolveComponentDir']; deferCheck?: boolean }): Promise<ProjectImage> {
   const dir = resolve(projectDir);
   const project = await readProjectManifest(join(dir, 'rumpkg.json'));
   const targets = project.targets;
@@ -1190,10 +1195,28 @@ export async function locateProjectImage(projectDir: string, options: { target?:
   if (!statSync(image, { throwIfNoEntry: false })?.isFile()) {
     throw new RumpkgError('E_NOT_FOUND', `no image for ${target}: ${image} does not exist`, { context: { path: image, target }, hint: `build it first: ${build}` });
   }
+  const current = checkProjectImage(dir, target, image, build, options.resolveComponentDir, project);
+  if (options.deferCheck !== true) {
+    await current;
+    return { target, image };
+  }
+  current.catch(() => undefined); // the caller awaits it
+  return { target, image, current };
+}
+
+/** locateProjectImage's up-to-date check of `image` (E_LOCKFILE, E_STALE saying what to run). */
+async function checkProjectImage(
+  dir: string,
+  target: Target,
+  image: string,
+  build: string,
+  resolveComponentDir: BuildProjectOptions['resolveComponentDir'],
+  project: ProjectManifest,
+): Promise<void> {
   const lockfile = readLockfile(join(dir, 'rumpkg.lock'));
   const lt = lockfile.targets[target];
   if (lt === undefined) throw new RumpkgError('E_LOCKFILE', `rumpkg.lock has no closure for ${target}`, { context: { target }, hint: 'run rumpkg install' });
-  const lookup = options.resolveComponentDir.lookup;
+  const lookup = resolveComponentDir.lookup;
   const opts = (componentDirs: Record<string, string>): BuildImageOptions => ({
     projectDir: dir,
     target,
@@ -1206,7 +1229,7 @@ export async function locateProjectImage(projectDir: string, options: { target?:
   if (lookup !== undefined) current = await upToDateFromLookup(lt, lookup, opts);
   if (current === undefined) {
     const dirs: Record<string, string> = {};
-    for (const [name, locked] of Object.entries(lt.components)) dirs[name] = await options.resolveComponentDir(name, locked);
+    for (const [name, locked] of Object.entries(lt.components)) dirs[name] = await resolveComponentDir(name, locked);
     current = await checkImageUpToDate(opts(dirs));
   }
   if (current === undefined) {
@@ -1215,7 +1238,6 @@ export async function locateProjectImage(projectDir: string, options: { target?:
       hint: `rebuild it: ${build}`,
     });
   }
-  return { target, image };
 }
 
 /**

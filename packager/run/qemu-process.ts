@@ -9,9 +9,14 @@
  * - A SIGKILL of rumpkg cannot be caught: QEMU is started through util-linux
  *   `setpriv --pdeathsig KILL` (when present), so the kernel kills it then. Without setpriv it
  *   still ends when its console pipe breaks at the guest's next output.
+ * - With a `gate` (a check the caller still runs, such as `rumpkg run`'s up-to-date check), QEMU
+ *   starts paused (`-S`) with a QMP monitor on a socket it inherits as fd 3: its own start-up
+ *   (loading the kernel, setting up devices, ~40 ms here) overlaps the check, and no guest
+ *   instruction runs before the gate resolved (QMP `cont`). A rejected gate kills QEMU, and the
+ *   supervision rejects with the gate's reason.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { findProgram } from '../build/index.js';
 
 /** The processes groups of running QEMUs, killed when this process exits or is signalled. */
@@ -51,29 +56,50 @@ export interface QemuProcess {
   child: ChildProcessByStdio<null, Readable, Readable>;
   /** Kills QEMU's process group (idempotent). */
   release(): void;
+  /** Resolved once the guest may run (at once without a gate); rejected with the gate's reason. */
+  gated: Promise<void>;
 }
 
+/** The QMP commands that let a paused guest run. */
+const QMP_CONT = '{"execute":"qmp_capabilities"}\n{"execute":"cont"}\n';
+
 /** Starts `program args…` (QEMU) as described in the module head. */
-export function spawnQemu(program: string, args: readonly string[], options: { path?: string; env?: NodeJS.ProcessEnv }): QemuProcess {
+export function spawnQemu(program: string, args: readonly string[], options: { path?: string; env?: NodeJS.ProcessEnv; gate?: Promise<unknown> }): QemuProcess {
   const setpriv = findProgram('setpriv', options.path ?? process.env.PATH);
-  const argv = setpriv === null ? [program, ...args] : [setpriv, '--pdeathsig', 'KILL', '--', program, ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: options.env ?? process.env });
+  const paused = options.gate === undefined ? [] : ['-S', '-chardev', 'socket,id=rumpkg-qmp,fd=3', '-mon', 'chardev=rumpkg-qmp,mode=control'];
+  const argv = setpriv === null ? [program, ...args, ...paused] : [setpriv, '--pdeathsig', 'KILL', '--', program, ...args, ...paused];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe', ...(options.gate === undefined ? [] : ['pipe' as const])], detached: true, env: options.env ?? process.env }) as unknown as ChildProcessByStdio<null, Readable, Readable>;
   const pid = child.pid;
   if (pid !== undefined) {
     running.add(pid);
     hook();
   }
   let released = false;
-  return {
-    child,
-    release: () => {
-      if (released || pid === undefined) return;
-      released = true;
-      killGroup(pid);
-      running.delete(pid);
-      if (running.size === 0) unhook();
-    },
+  const release = (): void => {
+    if (released || pid === undefined) return;
+    released = true;
+    killGroup(pid);
+    running.delete(pid);
+    if (running.size === 0) unhook();
   };
+  let gated = Promise.resolve();
+  if (options.gate !== undefined) {
+    // fd 3 is a socket (libuv makes a socketpair for a child's pipe); QMP's greeting and events are read and dropped.
+    const qmp = child.stdio[3] as unknown as Duplex;
+    qmp.on('error', () => undefined);
+    qmp.resume();
+    gated = options.gate.then(
+      () => {
+        qmp.write(QMP_CONT);
+      },
+      (e: unknown) => {
+        release();
+        throw e;
+      },
+    );
+    gated.catch(() => undefined); // the supervision reports it
+  }
+  return { child, release, gated };
 }
 
 /** How a supervised QEMU ended. */
@@ -88,7 +114,8 @@ export interface QemuEnd {
 
 /**
  * Bounds a started QEMU: keeps (and passes on) its stderr, kills it at `timeoutMs`, and settles
- * once it is gone — rejected with `startError(e)` when it could not start, else with how it ended.
+ * once it is gone — rejected with `startError(e)` when it could not start, with the gate's reason
+ * when the gate rejected, else with how it ended.
  * Its process group is released in every case. The console (stdout) is the caller's to read.
  */
 export function superviseQemu(q: QemuProcess, options: { timeoutMs: number; stderr?: NodeJS.WritableStream; startError: (e: Error) => Error }): Promise<QemuEnd> {
@@ -111,7 +138,8 @@ export function superviseQemu(q: QemuProcess, options: { timeoutMs: number; stde
     q.child.on('close', (code, signal) => {
       clearTimeout(timer);
       q.release();
-      resolve({ code, signal, timedOut, stderr });
+      // A rejected gate killed QEMU: its reason is the outcome.
+      q.gated.then(() => resolve({ code, signal, timedOut, stderr }), reject);
     });
   });
 }

@@ -178,6 +178,8 @@ interface RumprunBootOptions {
   memoryMb?: number;
   /** Where relative block device sources are found (the project directory). */
   cwd?: string;
+  /** QEMU starts paused until it resolves; its rejection is the boot's (qemu-process.ts). */
+  gate?: Promise<unknown>;
 }
 
 export interface RumprunBootResult {
@@ -224,7 +226,7 @@ export async function bootRumprun(imagePath: string, manifest: RumprunManifest, 
   const con = createRumprunConsole();
   const marks: { platformUpMs: number | null; mainMs: number | null; appOutputMs: number | null; haltMs: number | null } = { platformUpMs: null, mainMs: null, appOutputMs: null, haltMs: null };
   return new Promise<RumprunBootResult>((resolve, reject) => {
-    const qemu = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }) });
+    const qemu = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }), ...(options.gate === undefined ? {} : { gate: options.gate }) });
     const { child, release } = qemu;
     let stdout = '';
     let pending = '';

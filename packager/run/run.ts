@@ -51,6 +51,12 @@ interface RunImageOptions {
   memoryMb?: number;
   /** hw: the directory relative block-device sources (rumpkg.json image.block) are found in. */
   cwd?: string;
+  /**
+   * A check still running (`rumpkg run`'s up-to-date check): nothing of the image runs before it
+   * resolved, and its rejection is the run's. hw: QEMU starts paused meanwhile (qemu-process.ts);
+   * posix: the image is started once it resolved.
+   */
+  gate?: Promise<unknown>;
 }
 
 interface ImageRunResult {
@@ -82,6 +88,7 @@ export async function runImage(imagePath: string, options: RunImageOptions): Pro
     });
   }
   await checkImageFile(imagePath);
+  await options.gate;
   return new Promise((resolve, reject) => {
     const child = spawn(imagePath, options.args ?? [], { stdio: ['inherit', 'pipe', 'pipe'], env: options.env ?? process.env });
     let stdout = '';
@@ -244,7 +251,7 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
   const marker = `rumpkg: ${target} platform up`;
   const started = Date.now();
   return new Promise<ImageRunResult>((resolve, reject) => {
-    const qemu = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }) });
+    const qemu = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }), ...(options.gate === undefined ? {} : { gate: options.gate }) });
     const { child } = qemu;
     let firmware = '';
     let up = options.verbose === true;

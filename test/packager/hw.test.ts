@@ -6,6 +6,7 @@
  * clang, ld.lld, llvm-objcopy or QEMU are missing (.ci/run installs them).
  */
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -205,6 +206,33 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
     expect(e.message).toContain('hw-riscv64');
     expect(noProcess(images['hw-x86_64'] as string)).toBe(true);
   });
+
+  it('a gate (the up-to-date check rumpkg run overlaps with QEMU\'s start-up): the guest runs only once it resolved; a rejected gate is the run\'s error, with no console output and no QEMU left', async () => {
+    for (const target of HW) {
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      let resolved = false;
+      const run = runImage(images[target] as string, { target, timeoutMs: 60_000, gate: gate.then(() => void (resolved = true)) });
+      await new Promise((r) => setTimeout(r, 300)); // QEMU is up, paused: the guest has not run
+      open();
+      const r = await run;
+      expect(resolved).toBe(true);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('hello-virtio: hello from the application');
+
+      const stale = new Error('out of date');
+      let out = '';
+      const e = await runImage(images[target] as string, {
+        target,
+        timeoutMs: 60_000,
+        stdout: new Writable({ write: (d: Buffer, _e, cb) => ((out += d.toString()), cb()) }),
+        gate: new Promise((_, reject) => setTimeout(() => reject(stale), 300)),
+      }).catch((x: unknown) => x);
+      expect(e).toBe(stale);
+      expect(out).toBe('');
+      expect(noProcess(images[target] as string)).toBe(true);
+    }
+  }, 120_000);
 
   it('missing QEMU: E_TOOLCHAIN naming the Debian package', async () => {
     const e1 = await expectCode(runImage(images['hw-x86_64'] as string, { target: 'hw-x86_64', path: '/nonexistent' }), 'E_TOOLCHAIN');

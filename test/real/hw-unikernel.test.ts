@@ -167,6 +167,22 @@ describe.skipIf(skip)(skip ? `real unikernel on hw-x86_64 — skipped: ${why}` :
     expect(noProcess(http.result.image)).toBe(true);
   }, 90_000);
 
+  it('rumpkg run after the application changed: E_STALE with the build command; QEMU, started paused meanwhile, ran no guest code and is gone', () => {
+    const src = join(http.dir, 'httpd.c');
+    const text = readFileSync(src, 'utf8');
+    writeFileSync(src, `${text}/* changed */\n`);
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'run', '--target', HW_TARGET, '--timeout', '30'], { cwd: http.dir, env: { ...reg.env, NO_COLOR: '1' }, encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`error[E_STALE]: ${http.result.image} is out of date`);
+      expect(r.stderr).toContain(`rebuild it: rumpkg build --target ${HW_TARGET}`);
+      expect(r.stdout).toBe('');
+      expect(noProcess(http.result.image)).toBe(true);
+    } finally {
+      writeFileSync(src, text);
+    }
+  }, 60_000);
+
   it('builds reproducibly: --force, a second project directory and the --dry-run script give the same bytes; nothing runs when nothing changed', async () => {
     const before = readFileSync(http.result.image);
     const [same] = await buildProject(http.dir, { resolveComponentDir: await storeComponentDirResolver(http.dir, { env: reg.env }) });
