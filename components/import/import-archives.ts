@@ -20,20 +20,20 @@
  *
  * Importing a second target into the same `out` merges: a component directory already there
  * with the same name and version keeps its other targets and gains this one (edges are unioned).
- * Failure leaves `out` as it was: everything is read and analysed before anything is written,
- * each component is built in a staging directory and swapped in by rename.
+ * Failure leaves `out` as it was: each component is built in a staging directory and swapped in by
+ * rename once all are complete (component-staging.ts); the staging runs while the archives are
+ * analysed and is removed when the analysis fails.
  */
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { loadCatalog, catalogShipsTarget, type Catalog, type CatalogEntry } from '../catalog/index.js';
-import { fsError, isRumpkgError, nameProblem, RumpkgError } from '../model/index.js';
+import { fsError, nameProblem, RumpkgError } from '../model/index.js';
+import { startComponentStaging, type WrittenComponent } from './component-staging.js';
 import { analyzeArchives, readArchiveScan, type ArchiveScan, type EdgeFinding, type SymbolAnalysis } from './import-symbols.js';
 import { freestandingArchiveProblem } from './registration.js';
 import { RUMPRUN_PLATFORM_LIBS } from './rumprun-platform.js';
 import { openFileSource, readArchiveTables } from '../binary/index.js';
-import { checkManifest, loadComponentDir, normalizeManifest } from '../documents/index.js';
-import { formatProblems } from '../../schemas/index.js';
+import { normalizeManifest } from '../documents/index.js';
 import { parseTarget, parseVersion } from '../model/index.js';
 import { DEFAULT_SCOPE, HYPERCALL_ABI_VERSION, INIT_LEVEL_RUN_ORDER, type ComponentManifest, type TargetEntry } from '../model/index.js';
 
@@ -161,6 +161,13 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   const catalog = options.catalog ?? loadCatalog();
   const root = resolve(dir);
   const out = resolve(options.out ?? join(root, '..', 'rump-components'));
+  // Options are checked before anything is read or written.
+  if (options.upstreamCommit !== undefined && !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(options.upstreamCommit)) {
+    throw new RumpkgError('E_USAGE', `--upstream-commit ${JSON.stringify(options.upstreamCommit)} is not a full git commit id`, { hint: 'give the 40-digit hex id of the commit the archives were built from' });
+  }
+  if (options.upstreamRef !== undefined && !/^[A-Za-z0-9._/-]{1,200}$/.test(options.upstreamRef)) {
+    throw new RumpkgError('E_USAGE', `--upstream-ref ${JSON.stringify(options.upstreamRef)} is not a branch or tag name`, { hint: 'e.g. netbsd-10-0-RELEASE' });
+  }
   let names: string[];
   try {
     // Synchronous, as the reads below: one directory listing costs less than starting libuv's
@@ -184,9 +191,90 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
     });
   }
 
-  // Read and scan (bounded concurrency: archives can be large).
+  // Names and the headers come from the file list and the catalog, before the archives are read:
+  // the staging of the component directories starts from them.
   const byLib = new Map(catalog.components.map((c) => [c.lib, c]));
   const takenNames = new Set(catalog.components.flatMap((c) => [c.name, ...c.aliases]));
+  const named = libs.map(({ lib, file }) => {
+    const entry = byLib.get(lib);
+    let name = entry?.name ?? nameForLib(lib);
+    if (entry === undefined && takenNames.has(name)) name = `x-${name}`;
+    return { lib, file, entry, name, headers: undefined as string | undefined };
+  });
+  // The rump kernel headers travel with the base component (librump: its public API).
+  const includeRoot = options.include === false ? undefined : resolve(options.include ?? join(root, '..', 'include'));
+  if (includeRoot !== undefined) {
+    const rumpDir = join(includeRoot, 'rump');
+    let has = false;
+    try {
+      has = statSync(join(rumpDir, 'rump.h')).isFile();
+    } catch {
+      // absent or unreadable: no headers
+    }
+    if (has) {
+      const base = named.find((p) => p.lib === 'librump');
+      if (base !== undefined) base.headers = rumpDir;
+    } else if (options.include !== undefined) {
+      throw new RumpkgError('E_NOT_FOUND', `${includeRoot} holds no rump/rump.h`, { context: { path: includeRoot }, hint: 'give the include directory of the build (the one that has rump/rump.h)' });
+    }
+  }
+
+  // Writing starts now, into a staging directory (component-staging.ts), and overlaps the reading
+  // and analysis below; a failure of those abandons it.
+  const staging =
+    options.dryRun === true
+      ? undefined
+      : startComponentStaging(
+          out,
+          named.map((n) => ({ name: n.name, manifestName: scoped(n.name), lib: n.lib, file: n.file, ...(n.headers === undefined ? {} : { headers: n.headers }) })),
+          { target: options.target, version },
+        );
+  let manifests: Array<{ p: Planned; manifest: ComponentManifest }>;
+  let analysis: SymbolAnalysis;
+  try {
+    ({ manifests, analysis } = await describeArchives(named, options, { arch, version, catalog, byLib, takenNames, warnings }));
+  } catch (e) {
+    await staging?.abandon();
+    throw e;
+  }
+
+  const result: ImportResult = {
+    target: options.target,
+    version,
+    out,
+    components: [],
+    skipped,
+    warnings,
+    findings: analysis.findings,
+    analysis,
+  };
+  if (staging === undefined) {
+    result.components = manifests
+      .map(({ p, manifest }) => ({ name: manifest.name, lib: p.lib, known: p.entry !== undefined, dir: join(out, p.name), source: p.file, merged: false, manifest }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    return result;
+  }
+  const written = await staging.finish(manifests.map((m) => m.manifest));
+  result.components = manifests
+    .map(({ p }, i) => {
+      const w = written[i] as WrittenComponent;
+      return { name: w.manifest.name, lib: p.lib, known: p.entry !== undefined, dir: w.dir, source: p.file, merged: w.merged, manifest: w.manifest };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+  return result;
+}
+
+/**
+ * Reads and scans the archives (checking each fits the target), analyses their symbols and
+ * builds each component's manifest; adds warnings to `ctx.warnings`. Writes nothing.
+ */
+async function describeArchives(
+  libs: ReadonlyArray<{ lib: string; file: string; entry: CatalogEntry | undefined; name: string; headers: string | undefined }>,
+  options: ImportArchivesOptions,
+  ctx: { arch: string; version: string; catalog: Catalog; byLib: ReadonlyMap<string, CatalogEntry>; takenNames: ReadonlySet<string>; warnings: string[] },
+): Promise<{ manifests: Array<{ p: Planned; manifest: ComponentManifest }>; analysis: SymbolAnalysis }> {
+  const { arch, version, catalog, byLib, takenNames, warnings } = ctx;
+  // Read and scan (bounded concurrency: archives can be large).
   const planned: Planned[] = new Array<Planned>(libs.length);
   let done = 0;
   let next = 0;
@@ -194,7 +282,7 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   const worker = async (): Promise<void> => {
     while (next < libs.length) {
       const i = next++;
-      const { lib, file } = libs[i] as { lib: string; file: string };
+      const { lib, file, entry, name, headers } = libs[i] as (typeof libs)[number];
       // Positioned reads (synchronous: many small reads of files just listed, likely cached):
       // member headers and symbol tables, not the archives' code and data.
       const scan = await readArchiveScan(file, { lib, sync: true });
@@ -214,32 +302,11 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
           });
         }
       } else await checkFreestanding(file, options.target);
-      const entry = byLib.get(lib);
-      let name = entry?.name ?? nameForLib(lib);
-      if (entry === undefined && takenNames.has(name)) name = `x-${name}`;
-      planned[i] = { lib, name, entry, file, scan };
+      planned[i] = { lib, name, entry, file, scan, ...(headers === undefined ? {} : { headers }) };
       options.onProgress?.(++done, libs.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, libs.length) }, worker));
-
-  // The rump kernel headers travel with the base component (librump: its public API).
-  const includeRoot = options.include === false ? undefined : resolve(options.include ?? join(root, '..', 'include'));
-  if (includeRoot !== undefined) {
-    const rumpDir = join(includeRoot, 'rump');
-    let has = false;
-    try {
-      has = statSync(join(rumpDir, 'rump.h')).isFile();
-    } catch {
-      // absent or unreadable: no headers
-    }
-    if (has) {
-      const base = planned.find((p) => p.lib === 'librump');
-      if (base !== undefined) base.headers = rumpDir;
-    } else if (options.include !== undefined) {
-      throw new RumpkgError('E_NOT_FOUND', `${includeRoot} holds no rump/rump.h`, { context: { path: includeRoot }, hint: 'give the include directory of the build (the one that has rump/rump.h)' });
-    }
-  }
 
   const analysis = analyzeArchives(
     planned.map((p) => p.scan),
@@ -248,12 +315,6 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   const nameOf = new Map(planned.map((p) => [p.lib, p.name]));
   const libName = (lib: string): string => nameOf.get(lib) ?? byLib.get(lib)?.name ?? nameForLib(lib);
   const range = majorRange(version);
-  if (options.upstreamCommit !== undefined && !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(options.upstreamCommit)) {
-    throw new RumpkgError('E_USAGE', `--upstream-commit ${JSON.stringify(options.upstreamCommit)} is not a full git commit id`, { hint: 'give the 40-digit hex id of the commit the archives were built from' });
-  }
-  if (options.upstreamRef !== undefined && !/^[A-Za-z0-9._/-]{1,200}$/.test(options.upstreamRef)) {
-    throw new RumpkgError('E_USAGE', `--upstream-ref ${JSON.stringify(options.upstreamRef)} is not a branch or tag name`, { hint: 'e.g. netbsd-10-0-RELEASE' });
-  }
   const provenance = {
     ...(options.upstreamRef === undefined ? {} : { ref: options.upstreamRef }),
     ...(options.upstreamCommit === undefined ? {} : { commit: options.upstreamCommit }),
@@ -324,24 +385,7 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
     manifests.push({ p, manifest });
   }
 
-  const result: ImportResult = {
-    target: options.target,
-    version,
-    out,
-    components: [],
-    skipped,
-    warnings,
-    findings: analysis.findings,
-    analysis,
-  };
-  if (options.dryRun === true) {
-    result.components = manifests
-      .map(({ p, manifest }) => ({ name: manifest.name, lib: p.lib, known: p.entry !== undefined, dir: join(out, p.name), source: p.file, merged: false, manifest }))
-      .sort((a, b) => (a.name < b.name ? -1 : 1));
-    return result;
-  }
-  result.components = await writeComponents(out, manifests, options.target);
-  return result;
+  return { manifests, analysis };
 }
 
 /** Init levels in the real run order (INIT_LEVEL_RUN_ORDER), unknown ones last, duplicates kept. */
@@ -373,102 +417,4 @@ function factionFor(lib: string): string {
 function aliasesFor(lib: string, name: string, taken: ReadonlySet<string>): string[] {
   const cands = [lib, lib.replace(/^lib/, '')];
   return [...new Set(cands)].filter((a) => a !== name && !taken.has(a));
-}
-
-/**
- * Stages every component directory, then swaps each into place. Synchronous file operations, one
- * after another: each is a small local write (a mkdir, a copy done by the kernel, a manifest of a
- * few KiB), and handing ~500 of them to libuv's thread pool cost more in hand-offs than the
- * operations themselves (on the real posix set: ~30 ms of a ~200 ms import, medians of 7 rounds).
- */
-async function writeComponents(out: string, items: Array<{ p: Planned; manifest: ComponentManifest }>, target: string): Promise<ImportedComponent[]> {
-  try {
-    mkdirSync(out, { recursive: true });
-  } catch (e) {
-    throw fsError(e, out, 'create');
-  }
-  const staging = join(out, `.rumpkg-import-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const done: ImportedComponent[] = [];
-  try {
-    mkdirSync(staging);
-    const stageOne = async ({ p, manifest }: { p: Planned; manifest: ComponentManifest }): Promise<{ from: string; to: string; c: ImportedComponent }> => {
-      const dest = join(out, p.name);
-      const work = join(staging, p.name);
-      let m = manifest;
-      let merged = false;
-      if (existsSync(join(dest, 'package.json'))) {
-        const prev = await loadComponentDir(dest);
-        if (prev.value === undefined) {
-          throw new RumpkgError('E_EXISTS', `${dest} already holds a component directory that is not valid; not merging ${p.lib} into it`, {
-            context: { path: dest, problems: prev.errors },
-            hint: 'remove it or import into another --out directory',
-          });
-        }
-        if (prev.value.name !== manifest.name || prev.value.version !== manifest.version) {
-          throw new RumpkgError('E_EXISTS', `${dest} already holds ${prev.value.name}@${prev.value.version}; refusing to merge ${manifest.name}@${manifest.version} into it`, {
-            context: { path: dest },
-            hint: 'import each version into its own --out directory',
-          });
-        }
-        m = mergeManifests(prev.value, manifest, target);
-        merged = true;
-        try {
-          cpSync(dest, work, { recursive: true, errorOnExist: true, force: false });
-        } catch (e) {
-          throw fsError(e, dest, 'copy');
-        }
-        rmSync(join(work, 'lib', target), { recursive: true, force: true });
-      }
-      mkdirSync(join(work, 'lib', target), { recursive: true });
-      try {
-        copyFileSync(p.file, join(work, 'lib', target, `${p.lib}.a`));
-      } catch (e) {
-        throw fsError(e, p.file, 'copy');
-      }
-      if (p.headers !== undefined) {
-        rmSync(join(work, 'include', target), { recursive: true, force: true });
-        try {
-          cpSync(p.headers, join(work, 'include', target, 'rump'), { recursive: true, errorOnExist: true, force: false, dereference: false, filter: (src) => !src.endsWith('~') });
-        } catch (e) {
-          throw fsError(e, p.headers, 'copy headers');
-        }
-      }
-      writeFileSync(join(work, 'package.json'), `${JSON.stringify(m, null, 2)}\n`);
-      const problems = checkManifest(m, { file: join(dest, 'package.json') });
-      if (problems.length > 0) throw new Error(`import produced an invalid manifest for ${p.lib}:\n${formatProblems(problems)}`);
-      return { from: work, to: dest, c: { name: m.name, lib: p.lib, known: p.entry !== undefined, dir: dest, source: p.file, merged, manifest: m } };
-    };
-    const staged: Array<{ from: string; to: string; c: ImportedComponent }> = [];
-    for (const item of items) staged.push(await stageOne(item));
-    // Commit: swap each staged directory in (the old one, if any, moves into staging first).
-    for (const s of staged) {
-      const old = join(staging, `${basename(s.to)}.old`);
-      if (existsSync(s.to)) renameSync(s.to, old);
-      renameSync(s.from, s.to);
-      done.push(s.c);
-    }
-  } catch (e) {
-    if (isRumpkgError(e)) throw e;
-    throw fsError(e, out, 'write');
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
-  return done.sort((a, b) => (a.name < b.name ? -1 : 1));
-}
-
-/** Adds `next`'s target to `prev`; edges are unioned (a hard edge wins over an optional one). */
-function mergeManifests(prev: ComponentManifest, next: ComponentManifest, target: string): ComponentManifest {
-  const deps = { ...prev.dependencies, ...next.dependencies };
-  const opt = { ...prev.rump.optionalDependencies, ...next.rump.optionalDependencies };
-  for (const d of Object.keys(deps)) delete opt[d];
-  return normalizeManifest({
-    ...prev,
-    dependencies: deps,
-    rump: {
-      ...prev.rump,
-      initLevels: [...new Set([...prev.rump.initLevels, ...next.rump.initLevels])],
-      optionalDependencies: opt,
-      targets: { ...prev.rump.targets, [target]: next.rump.targets[target] as TargetEntry },
-    },
-  });
 }

@@ -158,6 +158,43 @@ describe('importArchives on the corpus + foreign archives', () => {
   });
 });
 
+describe('a failure after the staging began (the directories are staged while the archives are read)', () => {
+  /** The corpus archives and, read last, one that is not an archive. */
+  let lateBad: string;
+  beforeAll(async () => {
+    lateBad = join(work, 'late-bad');
+    await mkdir(lateBad);
+    for (const f of await readdir(archives)) if (/^librump[a-z0-9_]*\.a$/.test(f)) await copyFile(join(archives, f), join(lateBad, f));
+    await writeFile(join(lateBad, 'librumpzz_bad.a'), 'this is not an archive\n');
+  });
+
+  it('leaves an existing output directory exactly as it was', async () => {
+    const out = join(work, 'late-bad-out');
+    await mkdir(join(out, 'other'), { recursive: true });
+    await writeFile(join(out, 'notes.txt'), 'mine\n');
+    await writeFile(join(out, 'other', 'x'), 'x\n');
+    const e = await importArchives(lateBad, { target: TARGET, version: VERSION, out }).catch((x: unknown) => x);
+    expect(isRumpkgError(e, 'E_ELF'), String(e)).toBe(true);
+    expect((e as Error).message).toContain('librumpzz_bad.a');
+    expect((await readdir(out)).sort()).toEqual(['notes.txt', 'other']);
+    expect(await readdir(join(out, 'other'))).toEqual(['x']);
+  });
+
+  it('removes the output directory and the parents it created', async () => {
+    const fresh = join(work, 'late-bad-fresh');
+    const e = await importArchives(lateBad, { target: TARGET, version: VERSION, out: join(fresh, 'a', 'b') }).catch((x: unknown) => x);
+    expect(isRumpkgError(e, 'E_ELF'), String(e)).toBe(true);
+    await expect(readdir(fresh)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('checks the options before reading or writing anything', async () => {
+    const out = join(work, 'late-bad-usage');
+    const e = await importArchives(lateBad, { target: TARGET, version: VERSION, out, upstreamCommit: 'not-a-commit' }).catch((x: unknown) => x);
+    expect(isRumpkgError(e, 'E_USAGE'), String(e)).toBe(true);
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+  });
+});
+
 describe('symbol analysis against an edited catalog', () => {
   it('detects an edge deliberately removed from a catalog copy as missing, and writes it back', async () => {
     const catalog = structuredClone(loadCatalog()) as Catalog;
