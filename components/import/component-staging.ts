@@ -13,14 +13,15 @@
  * alongside it, writes the manifests and commits. Components that ship headers or may merge into
  * a directory already in `out` are staged by the main thread only.
  * `abandon` (the analysis failed) stops the worker, waits for it and removes the staging, and
- * `out` itself when this run created it: a failed import leaves `out` as it was.
+ * `out` itself when this run created it: a failed import leaves `out` as it was. A staging
+ * directory left by a killed import (its pid is gone) is removed by the next import into `out`.
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { checkManifest, loadComponentDir, normalizeManifest } from '../documents/index.js';
-import { fsError, isRumpkgError, RumpkgError, type ComponentManifest, type TargetEntry } from '../model/index.js';
+import { fsError, isRumpkgError, processAlive, RumpkgError, type ComponentManifest, type TargetEntry } from '../model/index.js';
 import { formatProblems } from '../../schemas/index.js';
 
 /** One component directory to write. */
@@ -95,6 +96,9 @@ for (let k = Atomics.add(next, 0, 1); k < jobs.length; k = Atomics.add(next, 0, 
 }
 `;
 
+/** The staging directory of an import, by its pid. */
+const LEFTOVER = /^\.rumpkg-import-(\d+)-[0-9a-f]+$/;
+
 /** Starts staging `components` for `target` under `out` (created); see the module head. */
 export function startComponentStaging(out: string, components: readonly StagedComponent[], options: { target: string; version: string }): ComponentStaging {
   const { target, version } = options;
@@ -105,8 +109,15 @@ export function startComponentStaging(out: string, components: readonly StagedCo
   let existing = new Set<string>();
   try {
     created = mkdirSync(out, { recursive: true });
-    // What is already there (one listing): those directories may need merging.
-    if (created === undefined) existing = new Set(readdirSync(out));
+    // What is already there (one listing): those directories may need merging, and the staging
+    // directories of killed imports (their pid is gone) are removed (CA-01).
+    if (created === undefined) {
+      existing = new Set(readdirSync(out));
+      for (const n of existing) {
+        const pid = Number(LEFTOVER.exec(n)?.[1]);
+        if (pid > 0 && pid !== process.pid && !processAlive(pid)) rmSync(join(out, n), { recursive: true, force: true });
+      }
+    }
   } catch (e) {
     setupError = fsError(e, out, 'create');
   }

@@ -187,6 +187,20 @@ describe('a failure after the staging began (the directories are staged while th
     await expect(readdir(fresh)).rejects.toThrow(/ENOENT/);
   });
 
+  it('removes the staging directory a killed import left in the output directory (CA-01), never a live import\'s', async () => {
+    const out = join(work, 'leftovers-out');
+    const dead = '.rumpkg-import-2147483646-0123456789ab'; // above any pid_max: that process is gone
+    const live = `.rumpkg-import-${process.ppid}-0123456789ab`;
+    await mkdir(join(out, dead, 'librumpvfs', 'lib'), { recursive: true });
+    await writeFile(join(out, dead, 'librumpvfs', 'package.json'), '');
+    await mkdir(join(out, live));
+    await importArchives(archives, { target: TARGET, version: VERSION, out });
+    const names = await readdir(out);
+    expect(names).not.toContain(dead);
+    expect(names).toContain(live);
+    expect(names.filter((n) => n.startsWith('.rumpkg-import-'))).toEqual([live]);
+  });
+
   it('checks the options before reading or writing anything', async () => {
     const out = join(work, 'late-bad-usage');
     const e = await importArchives(lateBad, { target: TARGET, version: VERSION, out, upstreamCommit: 'not-a-commit' }).catch((x: unknown) => x);
