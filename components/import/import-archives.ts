@@ -201,6 +201,18 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
     if (entry === undefined && takenNames.has(name)) name = `x-${name}`;
     return { lib, file, entry, name, headers: undefined as string | undefined };
   });
+  // Two archives that would make one component directory: refused before anything is written.
+  const byName = new Map<string, string>();
+  for (const n of named) {
+    const other = byName.get(n.name);
+    if (other !== undefined) {
+      throw new RumpkgError('E_NAME', `${other} and ${n.file} would both be component ${scoped(n.name)}`, {
+        context: { component: scoped(n.name), path: n.file, paths: [other, n.file] },
+        hint: 'import them from separate directories, or remove one of them',
+      });
+    }
+    byName.set(n.name, n.file);
+  }
   // The rump kernel headers travel with the base component (librump: its public API).
   const includeRoot = options.include === false ? undefined : resolve(options.include ?? join(root, '..', 'include'));
   if (includeRoot !== undefined) {

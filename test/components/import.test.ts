@@ -201,6 +201,21 @@ describe('a failure after the staging began (the directories are staged while th
     expect(names.filter((n) => n.startsWith('.rumpkg-import-'))).toEqual([live]);
   });
 
+  it('two archives that would make one component directory: E_NAME naming both, before anything is written', async () => {
+    const dir = join(work, 'same-name');
+    await mkdir(dir);
+    const one = (await readdir(archives)).find((f) => /^librump[a-z0-9_]*\.a$/.test(f))!;
+    await copyFile(join(archives, one), join(dir, 'librumpzzfoo.a'));
+    await copyFile(join(archives, one), join(dir, 'librumpzzfoo_.a'));
+    const out = join(work, 'same-name-out');
+    const e = await importArchives(dir, { target: TARGET, version: VERSION, out }).catch((x: unknown) => x);
+    expect(isRumpkgError(e, 'E_NAME'), String(e)).toBe(true);
+    expect((e as Error).message).toContain('librumpzzfoo.a');
+    expect((e as Error).message).toContain('librumpzzfoo_.a');
+    expect((e as Error).message).toContain('@rump/zzfoo');
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+  });
+
   it('checks the options before reading or writing anything', async () => {
     const out = join(work, 'late-bad-usage');
     const e = await importArchives(lateBad, { target: TARGET, version: VERSION, out, upstreamCommit: 'not-a-commit' }).catch((x: unknown) => x);
