@@ -50,11 +50,22 @@ export interface MemberPrint {
 const SHF_ALLOC = 0x2;
 const SHF_MERGE = 0x10;
 
+/** Symbols up to this size are masked in one reused buffer; larger ones in a copy of their own. */
+const SCRATCH_MAX = 64 * 1024;
+let scratch = new Uint8Array(4096);
+
 /** sha256 (hex, 32 digits) of `bytes` with the `mask` ranges zeroed. */
 export function maskedHash(bytes: Uint8Array, mask: readonly number[]): string {
   let data = bytes;
   if (mask.length > 0) {
-    data = Uint8Array.from(bytes);
+    // A copy to zero the ranges in, never `bytes` itself (a view of an image or archive): the
+    // audit masks thousands of small symbols, and a fresh buffer each cost more than its hash.
+    if (bytes.length > SCRATCH_MAX) data = new Uint8Array(bytes);
+    else {
+      if (scratch.length < bytes.length) scratch = new Uint8Array(Math.max(bytes.length, 2 * scratch.length));
+      scratch.set(bytes);
+      data = scratch.subarray(0, bytes.length);
+    }
     for (let i = 0; i + 1 < mask.length; i += 2) data.fill(0, Math.max(0, mask[i] as number), Math.min(data.length, (mask[i] as number) + (mask[i + 1] as number)));
   }
   // crypto.hash (one shot; Node ≥ 20.12): the same digest as createHash, without a Hash object per call.

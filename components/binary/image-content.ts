@@ -69,7 +69,29 @@ export function imageContent(elf: ElfFile): ImageContent {
     }
     return undefined;
   };
+  // The same search over numbers when every section ends below 2^52 (user-space images): the
+  // audit looks up thousands of symbols, and BigInt arithmetic allocates on every step. An
+  // address ≥ 2^52 is past every section either way; below, addr + size stays exact.
+  const starts = loaded.map((s) => Number(s.addr));
+  const ends = loaded.map((s) => Number(s.addr) + s.size);
+  const numeric = loaded.every((s) => s.addr + BigInt(s.size) <= 1n << 52n);
   const bytes = (addr: bigint, size: number): Uint8Array | null => {
+    if (numeric) {
+      const a = Number(addr);
+      let lo = 0;
+      let hi = loaded.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        if (a < (starts[mid] as number)) hi = mid - 1;
+        else if (a >= (ends[mid] as number)) lo = mid + 1;
+        else {
+          if (a + size > (ends[mid] as number)) return null;
+          const off = (loaded[mid] as ElfSection).offset + (a - (starts[mid] as number));
+          return elf.bytes.subarray(off, off + size);
+        }
+      }
+      return null;
+    }
     const s = sectionAt(addr, size);
     if (s === undefined) return null;
     const off = s.offset + Number(addr - s.addr);

@@ -50,29 +50,48 @@ export interface Distinctive {
   content(p: SymbolPrint, owner: string): boolean;
 }
 
-/** Which symbols belong to one component only, across every component known. */
+/**
+ * Which symbols belong to one component only, across every component known. Keyed by the
+ * prints' own strings (a hash names its bytes; the few prints that share one are told apart by
+ * name and size): no key string is made per symbol, which cost more than the rest of the audit's
+ * matching on the real archives.
+ */
 export function distinctiveIndex(components: ReadonlyArray<{ name: string; members?: readonly MemberPrint[] }>): Distinctive {
-  const byBytes = new Map<string, string | null>();
+  // hash → the prints with that hash and their components: [print, owner, print, owner, …]
+  const byHash = new Map<string, Array<SymbolPrint | string>>();
   const byName = new Map<string, string | null>();
-  const byContent = new Map<string, string | null>();
-  const own = (map: Map<string, string | null>, key: string, owner: string): void => {
-    const o = map.get(key);
-    if (o === undefined) map.set(key, owner);
-    else if (o !== owner) map.set(key, null);
-  };
   for (const c of components) {
     for (const m of c.members ?? []) {
       for (const s of m.symbols) {
-        own(byBytes, `${s.name}\0${s.hash}`, c.name);
-        own(byName, s.name, c.name);
-        own(byContent, `${s.size}\0${s.hash}`, c.name);
+        const same = byHash.get(s.hash);
+        if (same === undefined) byHash.set(s.hash, [s, c.name]);
+        else same.push(s, c.name);
+        const o = byName.get(s.name);
+        if (o === undefined) byName.set(s.name, c.name);
+        else if (o !== c.name) byName.set(s.name, null);
       }
     }
   }
+  /**
+   * Whether every print with the hash of `p` and its name (`byName`) or its size (else) is
+   * `owner`'s; false when there is none.
+   */
+  const alone = (p: SymbolPrint, owner: string, sameName: boolean): boolean => {
+    const same = byHash.get(p.hash);
+    if (same === undefined) return false;
+    let seen = false;
+    for (let i = 0; i < same.length; i += 2) {
+      const q = same[i] as SymbolPrint;
+      if (sameName ? q.name !== p.name : q.size !== p.size) continue;
+      if (same[i + 1] !== owner) return false;
+      seen = true;
+    }
+    return seen;
+  };
   return {
-    bytes: (p, owner) => byBytes.get(`${p.name}\0${p.hash}`) === owner,
+    bytes: (p, owner) => alone(p, owner, true),
     name: (p, owner) => byName.get(p.name) === owner,
-    content: (p, owner) => byContent.get(`${p.size}\0${p.hash}`) === owner,
+    content: (p, owner) => alone(p, owner, false),
   };
 }
 
