@@ -19,21 +19,14 @@
  * by their link-set entries: by `rc_name` when the struct has one, else by the init levels left
  * over once every component found by symbols has taken its own.
  *
- * The archive facts cache (`printsCache`, `<home>/cache/prints`), and why it is safe: what a
- * known component's archive yields (its defined names, link-set levels, member content prints)
- * is a pure function of the archive's bytes and of this code. The audit still reads every
- * archive whole and hashes it (sha256) on every run; an entry is used only when its recorded
- * sha256 equals the hash of the bytes just read and its format and tool version are this
- * code's — otherwise the facts are computed from the bytes and the entry is (re)written
- * (atomically: a temp file in `<home>/cache/tmp`, then rename; a failed write only costs the
- * next run the computation). So a cached answer is the answer for the bytes audited now; an
- * entry is as trusted as the store beside it (the same home, the same owner). Bump
- * PRINTS_FORMAT whenever what `archiveFacts` computes changes.
+ * The archive facts cache (`printsCache`, `<home>/cache/prints`): what a known component's archive
+ * yields (its defined names, link-set levels, member content prints), by the sha256 of the bytes
+ * read now; facts.ts says why it is safe.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { read as fsRead } from 'node:fs';
-import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   RumpkgError,
@@ -42,13 +35,10 @@ import {
   readEmbeddedManifest,
   fsError,
   openFileSource,
-  archiveTables,
   readImageIndex,
-  toolVersion,
   archivePrints,
   imageContent,
   parseElf,
-  summarizeArchive,
   linkSetLevels,
   symbolDigest,
   RUMP_COMPONENT_TYPES,
@@ -65,6 +55,7 @@ import {
   type Upstream,
 } from '../../components/index.js';
 import type { RegistryClient, Store } from '../../registry/index.js';
+import { archiveFacts, sha256Hex } from './facts.js';
 
 /** One component version for one target, with what is known of its fingerprint. */
 export interface KnownComponent {
@@ -320,13 +311,15 @@ function knownFromManifest(m: ComponentManifest, target: Target, extra: { integr
  */
 async function readKnownComponentDir(
   dir: string,
-  options: { target?: Target; integrity?: string; source?: string; printsCache?: string } = {},
+  options: { target?: Target; integrity?: string; source?: string; printsCache?: string; digests?: Map<string, string> } = {},
 ): Promise<KnownComponent[]> {
   const p = join(dir, 'package.json');
   let m: unknown;
   try {
+    const bytes = await readFile(p);
+    options.digests?.set(p, sha256Hex(bytes));
     // The safe reader (E_JSON_PARSE / E_SCHEMA naming the file); the shape is checked below.
-    m = parseJsonDocument(await readFile(p), { file: p });
+    m = parseJsonDocument(bytes, { file: p });
   } catch (e) {
     if (isRumpkgError(e)) throw e;
     throw fsError(e, p, 'read');
@@ -343,13 +336,13 @@ async function readKnownComponentDir(
     const archive = m.rump.targets[t]?.archive;
     if (typeof archive === 'string' && !archive.includes('..')) {
       const ap = join(dir, archive);
-      const a = await archiveFacts(ap, options.printsCache);
+      const a = await archiveFacts(ap, options.printsCache, options.digests);
       if (a !== undefined) {
         k.defined = a.defined;
         k.computed = { defined: a.defined.length, digest: symbolDigest(a.defined) };
         if (a.linkSetTypes !== null && a.linkSetTypes.length > 0) k.computed.linkSet = linkSetLevels(a.linkSetTypes);
         const objects = (m.rump.targets[t]?.objects ?? []).filter((o) => typeof o === 'string' && !o.includes('..'));
-        k.members = [...a.prints, ...(await readPrints(objects.map((o) => join(dir, o))))];
+        k.members = [...a.prints, ...(await readPrints(objects.map((o) => join(dir, o)), options.digests))];
       }
     }
     out.push(k);
@@ -357,98 +350,27 @@ async function readKnownComponentDir(
   return out;
 }
 
-/** What a known component's archive yields for the audit (a pure function of its bytes). */
-interface ArchiveFacts {
-  /** Defined global names: sorted, unique. */
-  defined: string[];
-  /** rc_type of each link-set entry, when every one could be followed; else null. */
-  linkSetTypes: number[] | null;
-  /** Content prints of its members (fingerprint.ts). */
-  prints: MemberPrint[];
-}
-
-/** The cache entry format (see the module head); bump when `archiveFacts` computes otherwise. */
-const PRINTS_FORMAT = 1;
-
-/** `rumpkg@<version>`, recorded in and required of cache entries (read once). */
-let toolName: string | undefined;
-
-/** Archive facts already computed in this process, by the archive's sha256. */
-const factsByHash = new Map<string, ArchiveFacts>();
-
-/**
- * The facts of the archive at `path`, from its bytes (read whole, hashed; see the module head for
- * `cacheDir`). Undefined when it cannot be opened or is not a regular file (a missing archive:
- * the recorded fingerprint is all there is); a malformed archive → E_ELF / E_ARCH.
- */
-async function archiveFacts(path: string, cacheDir: string | undefined): Promise<ArchiveFacts | undefined> {
-  let source: Awaited<ReturnType<typeof openFileSource>>;
-  try {
-    source = await openFileSource(path, { sync: true });
-  } catch {
-    return undefined;
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = source.size === 0 ? new Uint8Array(0) : await source.read(0, source.size);
-  } finally {
-    await source.close();
-  }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const known = factsByHash.get(sha256);
-  if (known !== undefined) return known;
-  toolName ??= `rumpkg@${toolVersion()}`;
-  const tool = toolName;
-  const entry = cacheDir === undefined ? undefined : join(cacheDir, `${sha256}.json`);
-  if (entry !== undefined) {
-    try {
-      const c = parseJsonDocument(await readFile(entry), { file: entry, maxBytes: 256 * 1024 * 1024 }) as Partial<ArchiveFacts & { format: number; tool: string; sha256: string }>;
-      if (c.format === PRINTS_FORMAT && c.tool === tool && c.sha256 === sha256 && Array.isArray(c.defined) && Array.isArray(c.prints) && (c.linkSetTypes === null || Array.isArray(c.linkSetTypes))) {
-        const facts: ArchiveFacts = { defined: c.defined, linkSetTypes: c.linkSetTypes, prints: c.prints };
-        factsByHash.set(sha256, facts);
-        return facts;
-      }
-    } catch {
-      // no entry, or an unreadable one: computed below and rewritten
-    }
-  }
-  const s = summarizeArchive(archiveTables(bytes, { file: path }));
-  const facts: ArchiveFacts = { defined: s.defined, linkSetTypes: s.linkSet?.types ?? null, prints: archivePrints(bytes, { file: path }) };
-  factsByHash.set(sha256, facts);
-  if (entry !== undefined && cacheDir !== undefined) {
-    // staged in <home>/cache/tmp under a `<kind>-<pid>-` name: a write cut off by a crash is
-    // removed by the next run's stale-temp sweep (registry/home cleanStaleTemp, CA-01)
-    const tmpDir = join(dirname(cacheDir), 'tmp');
-    const tmp = join(tmpDir, `prints-${process.pid}-${randomBytes(6).toString('hex')}`);
-    try {
-      await mkdir(cacheDir, { recursive: true });
-      await mkdir(tmpDir, { recursive: true });
-      await writeFile(tmp, JSON.stringify({ format: PRINTS_FORMAT, tool, sha256, ...facts }));
-      await rename(tmp, entry);
-    } catch {
-      await unlink(tmp).catch(() => undefined); // the cache is an optimisation: the audit goes on
-    }
-  }
-  return facts;
-}
-
-/** Prints of objects already read in this process: by path, size and mtime. */
+/** Prints of objects already read in this process: by the sha256 of their bytes. */
 const printCache = new Map<string, MemberPrint[]>();
 
-/** Content fingerprints of the objects at `paths` (members of each, in order); cached. */
-async function readPrints(paths: readonly string[]): Promise<MemberPrint[]> {
+/**
+ * Content fingerprints of the objects at `paths` (members of each, in order); cached. `digests`
+ * receives each path read → the sha256 hex of its bytes.
+ */
+async function readPrints(paths: readonly string[], digests?: Map<string, string>): Promise<MemberPrint[]> {
   const out: MemberPrint[] = [];
   for (const p of paths) {
-    let st;
     try {
-      st = await stat(p);
+      await stat(p);
     } catch {
       continue; // a missing extra object: the archive's prints are what there is
     }
-    const key = `${p}\0${st.size}\0${st.mtimeMs}`;
+    const bytes = await readFile(p);
+    const key = sha256Hex(bytes);
+    digests?.set(p, key);
     let prints = printCache.get(key);
     if (prints === undefined) {
-      prints = archivePrints(await readFile(p), { file: p });
+      prints = archivePrints(bytes, { file: p });
       printCache.set(key, prints);
     }
     out.push(...prints);
@@ -510,24 +432,57 @@ interface EvidenceReporter {
 }
 
 /**
+ * The store lookup of `knownFromLockfile`: `resolveDir` gives a verified directory (fetched or
+ * repaired if need be). With `lookup` (unverified presence) and `checkLookup` (the verified
+ * path's check of a looked-up directory, every file re-hashed against the store's index, taking
+ * `known` digests of files the caller read itself) — the project store resolver
+ * (packager/project `storeComponentDirResolver`) has both — each file is read and hashed once.
+ */
+type ComponentDirResolver = ((name: string, locked: LockedComponent) => string | Promise<string>) & {
+  lookup?(name: string, locked: LockedComponent): string | undefined;
+  checkLookup?(name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>): string | undefined;
+};
+
+/**
  * Known components from the project's lockfile + store: every locked component of `target`,
  * unpacked by `resolveDir` (the store lookup `rumpkg build` uses) and read with its archive.
  * A component that cannot be had is reported and skipped (the audit then says `unverified`).
  * `printsCache`: the archive facts cache directory (see the module head), if any.
+ *
+ * IN-08 (a flipped byte in the store is detected on read): with `lookup` and `checkLookup`, a
+ * looked-up directory is read first — package.json, the archive, the objects, each hashed as it
+ * is read — and the store's check then compares those digests and every other file of the entry
+ * with its index; what was read is used only when the check passes. Anything else (not at hand,
+ * a failed check, an error while reading) takes `resolveDir`, which verifies, repairs or fetches,
+ * and reads the directory again: the answers of `resolveDir` alone, the archives read once.
  */
 export async function knownFromLockfile(
   lockfile: Lockfile,
   target: Target,
-  resolveDir: (name: string, locked: LockedComponent) => string | Promise<string>,
+  resolveDir: ComponentDirResolver,
   options: { reporter?: EvidenceReporter; printsCache?: string } = {},
 ): Promise<KnownComponent[]> {
   const lt = lockfile.targets[target];
   if (lt === undefined) return [];
   const out: KnownComponent[] = [];
+  const { lookup, checkLookup } = resolveDir;
   for (const [name, locked] of Object.entries(lt.components).sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const readOptions = { target, integrity: locked.integrity, source: 'store', ...(options.printsCache === undefined ? {} : { printsCache: options.printsCache }) };
     try {
+      const looked = lookup === undefined || checkLookup === undefined ? undefined : lookup.call(resolveDir, name, locked);
+      if (looked !== undefined) {
+        const digests = new Map<string, string>();
+        const read = await readKnownComponentDir(looked, { ...readOptions, digests }).catch((e: unknown) => {
+          if (e instanceof RumpkgError) return undefined; // damage, perhaps: the verified path below says
+          throw e;
+        });
+        if (read !== undefined && checkLookup!.call(resolveDir, name, locked, digests) === undefined) {
+          out.push(...read);
+          continue;
+        }
+      }
       const dir = await resolveDir(name, locked);
-      out.push(...(await readKnownComponentDir(dir, { target, integrity: locked.integrity, source: 'store', ...(options.printsCache === undefined ? {} : { printsCache: options.printsCache }) })));
+      out.push(...(await readKnownComponentDir(dir, readOptions)));
     } catch (e) {
       if (!(e instanceof RumpkgError)) throw e;
       options.reporter?.warn?.(`cannot read the fingerprint of ${name}@${locked.version}: ${e.message}`);

@@ -6,7 +6,7 @@
  *   credentials.json  registry → token, mode 0600 from the moment it exists
  *   cache/            the download cache, npm's cacache (packuments fetched over HTTP, and tarballs
  *                     other than those the store keeps with its entries);
- *                     cache/prints: the audit's archive facts by archive sha256 (packager/audit/evidence.ts)
+ *                     cache/prints: the audit's archive facts by archive sha256 (packager/audit/facts.ts)
  *   store/            unpacked components, content-addressed by integrity (registry/store.ts)
  *   tmp/              staging for atomic writes; leftovers are removed by the next run
  *   registry/         the embedded file registry

@@ -150,44 +150,46 @@ describe.skipIf(!posix.available)(title(posix, 'real posix-x86_64 archives, end 
       expect(user.content?.members.modified).toBe(0);
     });
 
-    it('the archive facts cache: used only for the bytes it was computed from; stale or foreign entries are recomputed and rewritten', async () => {
+    it('the archive facts cache: used only for the bytes it was computed from; stale, foreign or damaged entries are recomputed and rewritten', async () => {
       const cwd = join(ex, 'udp');
       const first = await w.rumpkg(['audit', image(), '--json'], { cwd });
       expect(first.code, first.stderr).toBe(0);
       const cache = join(w.env.RUMPKG_HOME as string, 'cache', 'prints');
-      const entries = readdirSync(cache).filter((f) => f.endsWith('.json')).sort();
-      // one entry per locked archive, named by the sha256 of the archive's bytes
+      const entries = readdirSync(cache).filter((f) => f.endsWith('.facts')).sort();
+      // one entry per locked archive, named by the sha256 of the archive's bytes (facts.ts: a header line, then the body)
       const store = join(w.env.RUMPKG_HOME as string, 'store');
       const archives = (execFileSync('find', [store, '-name', '*.a'], { encoding: 'utf8' }).trim().split('\n'))
         .map((f) => createHash('sha256').update(readFileSync(f)).digest('hex'));
       expect(entries.length).toBeGreaterThanOrEqual(5); // the UDP closure: base, net, net-net, rumpuser, tcpip
+      const header = (e: string): { sha256: string; body: string } => JSON.parse(readFileSync(join(cache, e), 'utf8').split('\n')[0]!) as { sha256: string; body: string };
       for (const e of entries) {
-        const sha = e.replace(/\.json$/, '');
+        const sha = e.replace(/-v2\.facts$/, '');
         expect(archives).toContain(sha);
-        expect((JSON.parse(readFileSync(join(cache, e), 'utf8')) as { sha256: string }).sha256).toBe(sha);
+        expect(header(e).sha256).toBe(sha);
       }
       // from the cache: the same report
       const again = await w.rumpkg(['audit', image(), '--json'], { cwd });
       expect(again.stdout).toBe(first.stdout);
-      // entries that claim other bytes, another format or another tool, or hold junk, are not used:
-      // poisoned prints in them would make every component "modified"
-      const poison = (e: string, change: (doc: Record<string, unknown>) => void): void => {
-        const doc = JSON.parse(readFileSync(join(cache, e), 'utf8')) as Record<string, unknown> & { prints: Array<{ symbols: Array<{ hash: string }> }> };
-        for (const m of doc.prints) for (const sym of m.symbols) sym.hash = '0'.repeat(32);
-        change(doc);
-        writeFileSync(join(cache, e), JSON.stringify(doc));
+      // entries with every symbol hash changed (sealed: the body digest fits) that claim other
+      // bytes, another format or another tool, one with a flipped digit, and junk are not used:
+      // the poisoned prints would make every component "modified"
+      const fresh = new Map(entries.map((e) => [e, readFileSync(join(cache, e))] as const));
+      const poison = (e: string, change: (h: Record<string, unknown>) => void): void => {
+        const [head, ...rest] = readFileSync(join(cache, e), 'utf8').split('\n');
+        const body = rest.join('\n').replace(/"[0-9a-f]{32}"/g, (x) => `"${x[1] === '0' ? '1' : '0'}${x.slice(2)}`);
+        const h = { ...(JSON.parse(head!) as Record<string, unknown>), body: createHash('sha256').update(body).digest('hex') };
+        change(h);
+        writeFileSync(join(cache, e), `${JSON.stringify(h)}\n${body}`);
       };
-      poison(entries[0] as string, (d) => { d.sha256 = '1'.repeat(64); });
-      poison(entries[1] as string, (d) => { d.format = 0; });
-      poison(entries[2] as string, (d) => { d.tool = 'rumpkg@0.0.0-other'; });
-      writeFileSync(join(cache, entries[3] as string), '{"format":');
+      poison(entries[0] as string, (h) => { h.sha256 = '1'.repeat(64); });
+      poison(entries[1] as string, (h) => { h.format = 1; });
+      poison(entries[2] as string, (h) => { h.tool = 'rumpkg@0.0.0-other'; });
+      const flipped = readFileSync(join(cache, entries[3] as string), 'utf8').replace(/"([0-9a-f])([0-9a-f]{31})"/, (_, c: string, r: string) => `"${c === '0' ? '1' : '0'}${r}"`);
+      writeFileSync(join(cache, entries[3] as string), flipped);
+      writeFileSync(join(cache, entries[4] as string), '{"format":');
       const checked = await w.rumpkg(['audit', image(), '--json'], { cwd });
       expect(checked.stdout).toBe(first.stdout);
-      for (const e of entries.slice(0, 4)) {
-        const doc = JSON.parse(readFileSync(join(cache, e), 'utf8')) as { sha256: string; prints: Array<{ symbols: Array<{ hash: string }> }> };
-        expect(doc.sha256).toBe(e.replace(/\.json$/, ''));
-        expect(doc.prints.flatMap((m) => m.symbols).some((sym) => sym.hash !== '0'.repeat(32))).toBe(true);
-      }
+      for (const e of entries.slice(0, 5)) expect(readFileSync(join(cache, e)).equals(fresh.get(e)!), e).toBe(true);
     });
 
     it('without the embedded manifest, in the project: confirmed against rumpkg.lock', async () => {
