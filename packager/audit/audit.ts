@@ -33,7 +33,7 @@ import {
 } from '../../components/index.js';
 import { atOrAbove, matchAdvisories, type Advisory, type AdvisoryMatch, type AdvisoryTarget, type SeverityLevel } from './advisories.js';
 import { contentVerdict, distinctiveIndex, type ContentVerdict } from './content.js';
-import { readImageContent, readImageEvidence, sortStrings, type ImageEvidence, type KnownComponent, type LinkSetEntry } from './evidence.js';
+import { readImage, sortStrings, type ImageEvidence, type KnownComponent, type LinkSetEntry } from './evidence.js';
 import { checkLicenses, type LicenseReport } from './licenses.js';
 
 const AUDIT_EVIDENCE = ['confirmed', 'modified', 'claimed-but-absent', 'present-but-unclaimed', 'unverified', 'locked'] as const;
@@ -519,7 +519,8 @@ function addPolicies(report: AuditReport, options: { advisories?: readonly Advis
 
 /** Audits an image file: reads it, gathers fingerprints (options), matches, adds licences and advisories. */
 export async function auditImage(imagePath: string, options: AuditOptions = {}): Promise<AuditReport> {
-  const ev = await readImageEvidence(resolve(imagePath));
+  const image = await readImage(resolve(imagePath));
+  const ev = image.evidence;
   let known = [...(options.knownComponents ?? [])];
   if (options.lookup !== undefined) {
     const names = (ev.manifest?.components ?? []).map((c) => c.name);
@@ -529,7 +530,7 @@ export async function auditImage(imagePath: string, options: AuditOptions = {}):
   // Content matching (the strongest evidence) when the known components carry fingerprints, and
   // registrations through constructors (read from the content) for images with no link set.
   if (known.some((k) => k.members !== undefined && k.members.length > 0) || (ev.linkSet === null && ev.bytes <= CONTENT_MAX_BYTES)) {
-    ev.content = await readImageContent(resolve(imagePath));
+    ev.content = await image.content();
   }
   const report = planImageAudit(ev, known, {
     ...(options.lockfile === undefined ? {} : { lockfile: options.lockfile }),

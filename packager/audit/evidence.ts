@@ -7,13 +7,15 @@
  *   is at hand, the defined global names themselves (needed to look for them in an image: a
  *   digest alone cannot be matched against a subset of the image's symbols). Sources: a
  *   directory of unpacked components (`--components-dir`, the store), or the registry.
- * - `readImageEvidence` reads of an image only what it needs, with positioned reads
- *   (components/symbols.ts `readImageIndex`): its defined global symbols (indexed as bytes, looked
- *   up by name, decoded only on demand), its `link_set_rump_components` entries — each followed
- *   to its `struct rump_component` for the init level (`rc_type`) and, where the struct carries
- *   one (the corpus convention, components/corpus/rump_component.h), the `rc_name` string — and
- *   the embedded `.rumpkg.manifest`; a worker thread hashes the whole file meanwhile. A 100 MB
- *   image costs ~20 MB of reads on the main thread. `imageEvidence` does the same from bytes.
+ * - `readImage` (`readImageEvidence`) reads of an image what it needs (components/symbols.ts
+ *   `readImageIndex`): its defined global symbols (indexed as bytes, looked up by name, decoded
+ *   only on demand), its `link_set_rump_components` entries — each followed to its
+ *   `struct rump_component` for the init level (`rc_type`) and, where the struct carries one
+ *   (the corpus convention, components/corpus/rump_component.h), the `rc_name` string — and the
+ *   embedded `.rumpkg.manifest`, and its sha256. An image up to 16 MiB is read once, whole, and
+ *   its content view (for content matching) comes from the same bytes; a larger one is read with
+ *   positioned reads while a worker thread hashes the whole file (a 100 MB image costs ~20 MB of
+ *   reads on the main thread).
  *
  * Activation shims (tcpip, tcpip6: no global definitions, only a link-set entry) are recognised
  * by their link-set entries: by `rc_name` when the struct has one, else by the init levels left
@@ -35,6 +37,7 @@ import {
   readEmbeddedManifest,
   fsError,
   openFileSource,
+  memorySource,
   readImageIndex,
   archivePrints,
   imageContent,
@@ -180,13 +183,6 @@ async function hashHere(fd: number, size: number, path: string): Promise<string>
   return h.digest('hex');
 }
 
-/** The hash of an open file on this thread, with the interface of `hashOpenFile`. */
-function hashHereOpen(fd: number, size: number, path: string): { digest: Promise<string>; stop(): Promise<void> } {
-  const digest = hashHere(fd, size, path);
-  digest.catch(() => undefined); // awaited by the caller; a parse error must not leave it unhandled
-  return { digest, stop: () => digest.then(() => undefined, () => undefined) };
-}
-
 /** The hash of an open file on a worker; `stop()` ends the worker early (resolves once it no longer reads the descriptor). */
 function hashOpenFile(fd: number, size: number, path: string): { digest: Promise<string>; stop(): Promise<void> } {
   const w = new Worker(HASH_WORKER, { workerData: { fd, size } });
@@ -237,35 +233,62 @@ export async function readImageContent(imagePath: string): Promise<ImageContent>
   } catch (e) {
     throw fsError(e, imagePath, 'read image');
   }
-  return imageContent(parseElf(bytes, { file: imagePath, notes: false }));
+  return contentOf(bytes, imagePath);
+}
+
+const contentOf = (bytes: Uint8Array, file: string): ImageContent => imageContent(parseElf(bytes, { file, notes: false }));
+
+/**
+ * Images up to this size are read whole, once: hashed on this thread (sha256 runs at ~1 GB/s
+ * with SHA extensions: ~15 ms for 16 MiB), indexed, and — when the audit matches content — parsed
+ * for their content view from the same bytes. A worker's start-up alone (~40–70 ms) is longer
+ * than that hash and sits on the audit's critical path (the evidence waits for the digest).
+ * Larger images are read with positioned reads and hashed on a worker meanwhile.
+ */
+const READ_WHOLE_MAX = 16 * 1024 * 1024;
+
+/** An image read for the audit: its evidence, and its content view when asked for. */
+export interface ImageRead {
+  evidence: ImageEvidence;
+  /** The content view (`readImageContent`), of the bytes the evidence was read from when the image was read whole. */
+  content(): Promise<ImageContent>;
 }
 
 /**
- * Images up to this size are hashed on this thread (sha256 runs at ~1 GB/s with SHA extensions:
- * ~15 ms here) rather than on a worker, whose start-up alone (~40–70 ms) is longer and sits on
- * the audit's critical path (the evidence waits for the digest). Larger images keep the worker.
+ * Reads an image file (E_NOT_FOUND / E_EACCES / E_ELF): its headers, symbol table and strings,
+ * link set and manifest, and its sha256. Up to READ_WHOLE_MAX the file is read once, whole;
+ * above, with positioned reads — a few MB of a 100 MB image — while the whole file is hashed on
+ * a worker thread.
  */
-const HASH_HERE_MAX = 16 * 1024 * 1024;
-
-/**
- * Reads an image file (E_NOT_FOUND / E_EACCES / E_ELF) with positioned reads: its headers, symbol
- * table and strings, link set and manifest — a few MB of a 100 MB image — while the whole file is
- * hashed (on a worker thread above HASH_HERE_MAX).
- */
-export async function readImageEvidence(imagePath: string, options: { levelNames?: readonly string[] } = {}): Promise<ImageEvidence> {
-  const source = await openFileSource(imagePath);
-  const hash = source.size <= HASH_HERE_MAX ? hashHereOpen(source.fd, source.size, imagePath) : hashOpenFile(source.fd, source.size, imagePath);
+export async function readImage(imagePath: string, options: { levelNames?: readonly string[] } = {}): Promise<ImageRead> {
+  const source = await openFileSource(imagePath, { sync: true });
+  if (source.size <= READ_WHOLE_MAX) {
+    let bytes: Uint8Array;
+    try {
+      bytes = source.size === 0 ? new Uint8Array(0) : await source.read(0, source.size);
+    } finally {
+      await source.close();
+    }
+    const evidence = await evidenceFrom(memorySource(bytes, imagePath), Promise.resolve(sha256Hex(bytes)), options);
+    return { evidence, content: async () => contentOf(bytes, imagePath) };
+  }
+  const hash = hashOpenFile(source.fd, source.size, imagePath);
   let done = false;
   try {
-    const ev = await evidenceFrom(source, hash.digest, options);
+    const evidence = await evidenceFrom(source, hash.digest, options);
     done = true;
-    return ev;
+    return { evidence, content: () => readImageContent(imagePath) };
   } finally {
     // The worker reads through the descriptor: close it only once the worker is done with it.
     if (done) await hash.digest.catch(() => undefined);
     else await hash.stop();
     await source.close();
   }
+}
+
+/** `readImage`'s evidence alone. */
+export async function readImageEvidence(imagePath: string, options: { levelNames?: readonly string[] } = {}): Promise<ImageEvidence> {
+  return (await readImage(imagePath, options)).evidence;
 }
 
 // ---------------------------------------------------------------------------------------------
