@@ -240,8 +240,29 @@ export function indexDefinedSymbols(view: SymbolTableView, options: { hiddenLoca
       slot = (slot + 1) & mask;
     }
   };
+  /**
+   * The distinct names decoded into a map to their ids (the ids the probe gives): for a batch
+   * about as large as the table, V8's own string hashing beats hashing every name here,
+   * character by character, in code that runs once per process (the audit of an image with a
+   * few thousand names asks for a few thousand).
+   */
+  let ids: Map<string, number> | undefined;
+  const idMap = (): Map<string, number> => {
+    if (ids !== undefined) return ids;
+    const buf = Buffer.from(str.buffer, str.byteOffset, str.byteLength) as Buffer & { latin1Slice?: (s: number, e: number) => string };
+    const latin1 = typeof buf.latin1Slice === 'function' ? buf.latin1Slice.bind(buf) : (s: number, e: number): string => buf.toString('latin1', s, e);
+    ids = new Map();
+    for (let e = 0; e < distinct; e++) ids.set(latin1(us[e] as number, (us[e] as number) + (ul[e] as number)), e);
+    return ids;
+  };
   const lookupMany = (names: readonly string[]): Int32Array => {
     const out = new Int32Array(names.length);
+    if (ascii && names.length * 2 >= distinct) {
+      // the table is ASCII: a name with another character (or NUL) is not a key, as the probe says
+      const m = idMap();
+      for (let i = 0; i < names.length; i++) out[i] = m.get(names[i] as string) ?? -1;
+      return out;
+    }
     if (!ascii || names.length < 1024) {
       for (let i = 0; i < names.length; i++) out[i] = lookup(names[i] as string);
       return out;

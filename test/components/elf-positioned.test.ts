@@ -207,7 +207,7 @@ describe('positioned reads of real files', () => {
     expect((await readImageSymbols(bigImage)).defined).toEqual(whole.defined);
   });
 
-  it('lookupMany answers as lookup does, for thousands of names present, absent and non-ASCII', async () => {
+  it('lookupMany answers as lookup does, for thousands of names present, absent and non-ASCII (a batch as large as the table and a smaller one)', async () => {
     const n = 3000;
     writeFileSync(join(tmp.dir, 'many.c'), `${Array.from({ length: n }, (_, i) => `int rumpns_many_${i}(void) { return ${i}; }`).join('\n')}\nint main(void) { return 0; }\n`);
     const exe = join(tmp.dir, 'many');
@@ -222,6 +222,11 @@ describe('positioned reads of real files', () => {
       expect(new Set([...many].slice(0, names.length)).size).toBe(names.length); // distinct ids
       expect([...many].slice(0, names.length).every((id) => id >= 0 && id < x.defined.count)).toBe(true);
       expect([...many].slice(names.length, names.length + n + 3).every((id) => id === -1)).toBe(true);
+      // a batch of more than 1024 names but less than half the table: probed bucket by bucket
+      const some = [...names.filter((_, i) => i % 5 < 2), 'rumpns_many_x', 'rumpns_many_1\u00e9', 'rumpns_\u0000', ''];
+      expect(some.length).toBeGreaterThan(1024);
+      expect(some.length * 2).toBeLessThan(x.defined.count);
+      expect([...x.defined.lookupMany(some)]).toEqual(some.map((p) => x.defined.lookup(p)));
     } finally {
       await src.close();
     }
