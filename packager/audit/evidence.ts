@@ -26,7 +26,7 @@
  * read now; facts.ts says why it is safe.
  */
 import { createHash } from 'node:crypto';
-import { read as fsRead } from 'node:fs';
+import { read as fsRead, readFileSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -339,7 +339,9 @@ async function readKnownComponentDir(
   const p = join(dir, 'package.json');
   let m: unknown;
   try {
-    const bytes = await readFile(p);
+    // Synchronous: one small local file per component (a thread-pool round trip for each of
+    // open, stat, read and close cost more than the read).
+    const bytes = readFileSync(p);
     options.digests?.set(p, sha256Hex(bytes));
     // The safe reader (E_JSON_PARSE / E_SCHEMA naming the file); the shape is checked below.
     m = parseJsonDocument(bytes, { file: p });

@@ -85,21 +85,32 @@ function memberTuple(m: MemberPrint): unknown[] {
   return [m.member, m.symbols.map(symbolTuple), m.registrations.map((r) => [r.level, r.via, r.init === null ? null : symbolTuple(r.init)])];
 }
 
-/** The symbol print of a tuple, or undefined when any field is not what the writer writes. */
+/**
+ * The symbol print of a tuple, or undefined when any field is not what the writer writes. (Read
+ * by index, not destructured: this runs for every symbol of every archive, once per process, in
+ * code the engine has not optimised, where destructuring goes through the array iterator.)
+ */
 function symbolOf(t: unknown): SymbolPrint | undefined {
   if (!Array.isArray(t) || t.length !== 7) return undefined;
-  const [name, bind, type, size, digest, mask, hidden] = t as unknown[];
+  const name: unknown = t[0];
+  const bind: unknown = t[1];
+  const type: unknown = t[2];
+  const size: unknown = t[3];
+  const digest: unknown = t[4];
+  const mask: unknown = t[5];
+  const hidden: unknown = t[6];
   if (typeof name !== 'string' || !BINDS.has(bind) || (type !== 'func' && type !== 'object') || !isCount(size) || typeof digest !== 'string') return undefined;
   if (!Array.isArray(mask) || mask.length % 2 !== 0 || (hidden !== 0 && hidden !== 1)) return undefined;
   for (let i = 0; i < mask.length; i++) if (!isCount(mask[i])) return undefined;
-  const p: SymbolPrint = { name, bind: bind as SymbolPrint['bind'], type, size, hash: digest, mask: mask as number[] };
-  if (hidden === 1) p.hidden = true;
-  return p;
+  const b = bind as SymbolPrint['bind'];
+  return hidden === 1 ? { name, bind: b, type, size, hash: digest, mask: mask as number[], hidden: true } : { name, bind: b, type, size, hash: digest, mask: mask as number[] };
 }
 
 function memberOf(t: unknown): MemberPrint | undefined {
   if (!Array.isArray(t) || t.length !== 3) return undefined;
-  const [member, syms, regs] = t as unknown[];
+  const member: unknown = t[0];
+  const syms: unknown = t[1];
+  const regs: unknown = t[2];
   if (typeof member !== 'string' || !Array.isArray(syms) || !Array.isArray(regs)) return undefined;
   const symbols: SymbolPrint[] = new Array(syms.length);
   for (let i = 0; i < syms.length; i++) {
@@ -110,7 +121,9 @@ function memberOf(t: unknown): MemberPrint | undefined {
   const registrations: RegistrationPrint[] = [];
   for (const r of regs) {
     if (!Array.isArray(r) || r.length !== 3) return undefined;
-    const [level, via, init] = r as unknown[];
+    const level: unknown = r[0];
+    const via: unknown = r[1];
+    const init: unknown = r[2];
     if ((level !== null && typeof level !== 'string') || (via !== 'constructor' && via !== 'link-set')) return undefined;
     const initPrint = init === null ? null : symbolOf(init);
     if (initPrint === undefined) return undefined;
@@ -133,7 +146,7 @@ function decodeEntry(file: string, raw: Buffer, tool: string, sha256: string): A
   const nl = raw.indexOf(10);
   if (nl < 0) return undefined;
   // The header is not covered by the digest: the safe reader (small, so its scan costs nothing).
-  const header = parseJsonDocument(raw.subarray(0, nl), { file, maxBytes: 64 * 1024 });
+  const header = parseJsonDocument(raw.toString('utf8', 0, nl), { file, maxBytes: 64 * 1024 });
   if (header === null || typeof header !== 'object') return undefined;
   const { format, tool: t, sha256: h, body: digest } = header as Record<string, unknown>;
   if (format !== FACTS_FORMAT || t !== tool || h !== sha256 || typeof digest !== 'string') return undefined;
