@@ -11,7 +11,7 @@
  * constructors do not). Pointers that position-independent images leave zero are taken from their
  * R_*_RELATIVE relocations. Every read is bounds-checked; anything unreadable gives null.
  */
-import { SHT, sectionHasData, type ElfFile, type ElfSection, type SymbolBind, type SymbolType } from './elf.js';
+import { SHT, sectionHasData, type ElfFile, type ElfSection, type ElfSymbol, type SymbolBind, type SymbolType } from './elf.js';
 import { LINK_SET_SECTION } from './registrations.js';
 
 export interface ImageSymbolEntry {
@@ -144,7 +144,10 @@ export function imageContent(elf: ElfFile): ImageContent {
   };
 
   const byName = new Map<string, ImageSymbolEntry[]>();
-  for (const s of elf.symbols) {
+  // An indexed loop: once per image symbol, in code not yet optimised (for…of would go through
+  // the array iterator).
+  for (let i = 0; i < elf.symbols.length; i++) {
+    const s = elf.symbols[i] as ElfSymbol;
     if ((s.type !== 'func' && s.type !== 'object') || s.size === 0 || typeof s.section !== 'number') continue;
     let list = byName.get(s.name);
     if (list === undefined) byName.set(s.name, (list = []));

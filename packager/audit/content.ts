@@ -21,7 +21,7 @@
  * so only the members the link needed are in the image: absent members are expected; modified
  * ones are not.
  */
-import { maskedHash, type ImageContent, type MemberPrint, type SymbolPrint } from '../../components/index.js';
+import { maskedHash, type ImageContent, type ImageSymbolEntry, type MemberPrint, type SymbolPrint } from '../../components/index.js';
 
 export interface MemberVerdict {
   member: string;
@@ -62,7 +62,9 @@ export function distinctiveIndex(components: ReadonlyArray<{ name: string; membe
   const byName = new Map<string, string | null>();
   for (const c of components) {
     for (const m of c.members ?? []) {
-      for (const s of m.symbols) {
+      const symbols = m.symbols;
+      for (let i = 0; i < symbols.length; i++) {
+        const s = symbols[i] as SymbolPrint;
         const same = byHash.get(s.hash);
         if (same === undefined) byHash.set(s.hash, [s, c.name]);
         else same.push(s, c.name);
@@ -100,7 +102,8 @@ export function imageHas(content: ImageContent, p: SymbolPrint): 'same' | 'other
   const entries = content.symbols(p.name);
   if (entries.length === 0) return 'none';
   const local = p.bind === 'local';
-  for (const e of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as ImageSymbolEntry;
     // Same size and binding (a global made local, or the other way round, is a change), except
     // for hidden globals, which the link turns into locals — hidden in the object, or made hidden
     // by a reference elsewhere (the most constraining visibility wins).
@@ -125,29 +128,33 @@ export function contentVerdict(
   for (const m of component.members) {
     const syms = m.symbols.filter((s) => s.bind !== 'weak');
     let matched = 0;
-    let evidence = 0;
+    // Whether some matched symbol is distinctive (only that is asked of it: one is enough).
+    let evidence = false;
     const differing: string[] = [];
     const otherLocals: string[] = [];
     const missing: string[] = [];
-    for (const s of syms) {
+    // Indexed loops here and in imageHas: this runs once per archive symbol, in code the engine
+    // has not optimised yet, where for…of goes through the array iterator.
+    for (let i = 0; i < syms.length; i++) {
+      const s = syms[i] as SymbolPrint;
       const r = content.hasSymbols ? imageHas(content, s) : 'none';
       if (r === 'same') {
         matched++;
-        if (distinctive.bytes(s, component.name)) evidence++;
+        if (!evidence && distinctive.bytes(s, component.name)) evidence = true;
       } else if (r === 'other' && s.bind === 'global' && distinctive.name(s, component.name)) differing.push(s.name);
       else if (r === 'other' && s.bind === 'local') otherLocals.push(s.name);
       else missing.push(s.name);
     }
     // A local of the same name with other bytes is a change only in a member that is otherwise
     // there (locals repeat across members: elsewhere it is someone else's).
-    if (evidence > 0) differing.push(...otherLocals);
+    if (evidence) differing.push(...otherLocals);
     else missing.push(...otherLocals);
     // Only a distinctive symbol says the member is there; a global name only this component
     // defines, present with other bytes, says it was changed.
     let state: MemberVerdict['state'];
     if (syms.length === 0) state = 'unverifiable';
     else if (differing.length > 0) state = 'modified';
-    else if (evidence === 0) state = missing.length > 0 ? 'absent' : 'unverifiable';
+    else if (!evidence) state = missing.length > 0 ? 'absent' : 'unverifiable';
     else if (missing.length > 0) state = 'modified';
     else state = 'present';
     members.push({ member: m.member, state, matched, total: syms.length, differing, missing: state === 'modified' ? missing : [] });

@@ -158,7 +158,7 @@ function decodeEntry(file: string, raw: Buffer, tool: string, sha256: string): A
   if (c === null || typeof c !== 'object' || Array.isArray(c)) return undefined;
   const { defined, linkSetTypes, prints } = c as Record<string, unknown>;
   if (!Array.isArray(defined) || !Array.isArray(prints)) return undefined;
-  for (const n of defined) if (typeof n !== 'string') return undefined;
+  for (let i = 0; i < defined.length; i++) if (typeof defined[i] !== 'string') return undefined;
   let types: number[] | null = null;
   if (linkSetTypes !== null) {
     if (!Array.isArray(linkSetTypes)) return undefined;
