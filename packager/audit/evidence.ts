@@ -329,6 +329,13 @@ function knownFromManifest(m: ComponentManifest, target: Target, extra: { integr
 }
 
 /**
+ * The digest recorded for a file the component names (its archive, an object) that could not be
+ * read: no index digest equals it, so the store's check fails and the verified path — which
+ * repairs a damaged entry — reads the directory instead.
+ */
+const UNREADABLE = '';
+
+/**
  * A component directory (`package.json` + archives) → one KnownComponent per target it ships
  * (or only `target`), with the names and fingerprint computed from each archive.
  */
@@ -362,7 +369,8 @@ async function readKnownComponentDir(
     if (typeof archive === 'string' && !archive.includes('..')) {
       const ap = join(dir, archive);
       const a = await archiveFacts(ap, options.printsCache, options.digests);
-      if (a !== undefined) {
+      if (a === undefined) options.digests?.set(ap, UNREADABLE);
+      else {
         k.defined = a.defined;
         k.computed = { defined: a.defined.length, digest: symbolDigest(a.defined) };
         if (a.linkSetTypes !== null && a.linkSetTypes.length > 0) k.computed.linkSet = linkSetLevels(a.linkSetTypes);
@@ -388,6 +396,7 @@ async function readPrints(paths: readonly string[], digests?: Map<string, string
     try {
       await stat(p);
     } catch {
+      digests?.set(p, UNREADABLE);
       continue; // a missing extra object: the archive's prints are what there is
     }
     const bytes = await readFile(p);
@@ -459,13 +468,14 @@ interface EvidenceReporter {
 /**
  * The store lookup of `knownFromLockfile`: `resolveDir` gives a verified directory (fetched or
  * repaired if need be). With `lookup` (unverified presence) and `checkLookup` (the verified
- * path's check of a looked-up directory, every file re-hashed against the store's index, taking
- * `known` digests of files the caller read itself) — the project store resolver
- * (packager/project `storeComponentDirResolver`) has both — each file is read and hashed once.
+ * path's check of a looked-up directory against the store's index, given the digests of the
+ * files the caller read itself; with scope `read`, of those files alone) — the project store
+ * resolver (packager/project `storeComponentDirResolver`) has both — each file the audit uses is
+ * read and hashed once, and no other file of the entry is.
  */
 type ComponentDirResolver = ((name: string, locked: LockedComponent) => string | Promise<string>) & {
   lookup?(name: string, locked: LockedComponent): string | undefined;
-  checkLookup?(name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>): string | undefined;
+  checkLookup?(name: string, locked: LockedComponent, known?: ReadonlyMap<string, string>, scope?: 'all' | 'read'): string | undefined;
 };
 
 /**
@@ -475,11 +485,14 @@ type ComponentDirResolver = ((name: string, locked: LockedComponent) => string |
  * `printsCache`: the archive facts cache directory (see the module head), if any.
  *
  * IN-08 (a flipped byte in the store is detected on read): with `lookup` and `checkLookup`, a
- * looked-up directory is read first — package.json, the archive, the objects, each hashed as it
- * is read — and the store's check then compares those digests and every other file of the entry
- * with its index; what was read is used only when the check passes. Anything else (not at hand,
- * a failed check, an error while reading) takes `resolveDir`, which verifies, repairs or fetches,
- * and reads the directory again: the answers of `resolveDir` alone, the archives read once.
+ * looked-up directory is read first — package.json, the archive, the objects: every byte the
+ * fingerprint is made of, each file hashed as it is read — and the store's check (scope `read`)
+ * then compares those digests, the entry's integrity and its name@version with its index; a
+ * file package.json names that could not be read counts as damaged. What was read is used only
+ * when the check passes. Anything else (not at hand, a failed check, an error while reading)
+ * takes `resolveDir`, which verifies the whole entry, repairs or fetches it, and reads the
+ * directory again: the answers of `resolveDir` alone, the archives read once. Files the audit
+ * does not read (headers) are not hashed; whoever reads them checks them (the build does).
  */
 export async function knownFromLockfile(
   lockfile: Lockfile,
@@ -501,7 +514,7 @@ export async function knownFromLockfile(
           if (e instanceof RumpkgError) return undefined; // damage, perhaps: the verified path below says
           throw e;
         });
-        if (read !== undefined && checkLookup!.call(resolveDir, name, locked, digests) === undefined) {
+        if (read !== undefined && checkLookup!.call(resolveDir, name, locked, digests, 'read') === undefined) {
           out.push(...read);
           continue;
         }

@@ -6,8 +6,9 @@
  *   store's check given those digests — and the verified path is never taken; the audit confirms
  *   every component;
  * - a same-size flipped byte in a store archive (which the cheap lookup cannot see, and which
- *   changes the archive's fingerprints): the check fails, the verified path evicts and refetches
- *   the entry, and the fingerprints are those of the good bytes (RELIABILITY IN-08);
+ *   changes the archive's fingerprints), or a missing archive: the check fails, the verified
+ *   path evicts and refetches the entry, and the fingerprints are those of the good bytes
+ *   (RELIABILITY IN-08); a file of the entry the audit does not read is not hashed by it;
  * - the archive facts cache (`<home>/cache/prints`), through the shipped bin (each run a fresh
  *   process): an entry is used only for the archive, format and tool it names and only when its
  *   body hashes to its header's digest — a flipped digit of one symbol hash, another archive,
@@ -109,6 +110,25 @@ describe('fingerprints from the store', () => {
     expect(readFileSync(archive).equals(good)).toBe(true);
     expect(again).toEqual(known);
     expect((await createStore(noSource, { home }).verify()).problems).toEqual([]);
+
+    // A missing archive: the check fails for it too (package.json names it), and the verified
+    // path brings it back; without that, the fingerprint would silently have no symbols.
+    rmSync(archive);
+    const third = await countingResolver({ warn: (m) => warnings.push(m) });
+    expect(await knownFromLockfile(lock, T, third.resolver, { printsCache: third.printsCache })).toEqual(known);
+    expect(third.calls()).toBe(1);
+    expect(readFileSync(archive).equals(good)).toBe(true);
+
+    // What the audit does not read is not hashed: a file of the entry no fingerprint is made of
+    // (here an extra one) leaves the looked-up entry in use; the build and `rumpkg verify`, which
+    // read or hash it, are the ones to say.
+    const extra = join(archive, '..', 'unread.h');
+    writeFileSync(extra, 'x');
+    const fourth = await countingResolver();
+    expect(await knownFromLockfile(lock, T, fourth.resolver, { printsCache: fourth.printsCache })).toEqual(known);
+    expect(fourth.calls()).toBe(0);
+    expect((await createStore(noSource, { home }).verify()).problems.map((p) => p.problem)).toEqual([expect.stringMatching(/^unexpected lib\//)]);
+    rmSync(extra);
   }, 120_000);
 });
 
