@@ -5,13 +5,14 @@
  * with exponential backoff (with jitter) until `timeoutMs`, then fail with E_LOCKED naming the
  * lock and its holder. A lock is stale — and reclaimed — when its holder process is dead (same
  * host) or it is older than `staleMs`, or its content is unreadable and its mtime is older than
- * `staleMs`. Reclaiming renames the stale file to a unique name first, then checks that what it
- * moved is still the stale lock it judged (if a fresh lock was moved by a race, it is put back),
- * so two reclaimers cannot both win.
+ * `staleMs`. Reclaiming reads the lock again and renames it to a unique name at once (no turn of
+ * the event loop between), then checks that what it moved is still the stale lock it judged (if
+ * a fresh lock was moved by a race, it is put back), so two reclaimers cannot both win.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { open, readFile, readdir, rename, stat, unlink, link } from 'node:fs/promises';
+import { readFileSync, renameSync } from 'node:fs';
+import { open, readFile, readdir, stat, unlink, link } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { RumpkgError, fsError, parseJsonDocument, processAlive } from '../../components/index.js';
 
@@ -53,6 +54,16 @@ async function readHolder(path: string): Promise<LockHolder | undefined> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether lock file bytes hold `token` (undefined: unreadable, judged as the caller did). */
+function sameHolderToken(bytes: Buffer, token: string): boolean | undefined {
+  try {
+    const v = parseJsonDocument(bytes, { file: 'lock', maxBytes: 4096, maxDepth: 2 }) as Partial<LockHolder> | null;
+    return v !== null && typeof v === 'object' && typeof v.token === 'string' ? v.token === token : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Acquires the lock at `path` (its directory must exist), waiting up to `timeoutMs`. */
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<Lock> {
@@ -134,8 +145,14 @@ async function reclaimIfStale(
   }
   if (!stale) return false;
   const aside = `${path}.stale.${randomBytes(6).toString('hex')}`;
+  // The lock judged stale must still be the one in place, read again right before the rename
+  // (synchronously: no turn of the event loop between the two): a holder that released its lock
+  // and then exited leaves a dead pid in what was read above, while a live acquirer may hold the
+  // lock by now. Moving that fresh lock aside could not always be undone (a third acquirer may
+  // take the free slot before it is put back): two holders. Seen once in 10 concurrent publishes.
   try {
-    await rename(path, aside);
+    if (cur !== undefined && sameHolderToken(readFileSync(path), cur.token) === false) return true;
+    renameSync(path, aside);
   } catch {
     return true; // someone else reclaimed or released it: retry
   }

@@ -361,6 +361,33 @@ describe('lock files (CA-06)', () => {
     expect(await codeOf(acquireLock(path, { timeoutMs: 100 }))).toBe('E_LOCKED');
   });
 
+  it('never moves a lock taken again after the stale one was read (a holder that released, then exited)', async () => {
+    const path = join(tempDir('stale-race'), 'x.lock');
+    const host = (await import('node:os')).hostname();
+    writeFileSync(path, JSON.stringify({ pid: 2147483646, host, time: Date.now(), token: 'released' }));
+    let fresh: { ino: number; ctimeNs: bigint } | undefined;
+    // Asked whether the holder read first is alive, the lock has meanwhile been released and
+    // taken by a live process (this one's parent), and the first holder has exited.
+    const isAlive = (pid: number): boolean => {
+      if (fresh === undefined) {
+        rmSync(path);
+        writeFileSync(path, JSON.stringify({ pid: process.ppid, host, time: Date.now(), token: 'fresh' }));
+        const st = statSync(path, { bigint: true });
+        fresh = { ino: Number(st.ino), ctimeNs: st.ctimeNs };
+        const until = Date.now() + 20; // a later clock tick for any rename or link of it
+        while (Date.now() < until);
+        return false;
+      }
+      return pid === process.ppid;
+    };
+    expect(await codeOf(acquireLock(path, { timeoutMs: 200, isAlive }))).toBe('E_LOCKED');
+    const st = statSync(path, { bigint: true });
+    expect(JSON.parse(readFileSync(path, 'utf8')).token).toBe('fresh');
+    // never renamed away and back: the same inode, its change time untouched
+    expect({ ino: Number(st.ino), ctimeNs: st.ctimeNs }).toEqual(fresh);
+    expect(readdirSync(dirname(path))).toEqual(['x.lock']);
+  });
+
   it('serialises critical sections of concurrent callers', async () => {
     const path = join(tempDir('serial'), 'x.lock');
     let inside = 0;
