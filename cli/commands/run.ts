@@ -28,7 +28,7 @@ export function register(program: Command): void {
       const { runImage, locateProjectImage, storeComponentDirResolver } = await import('../../packager/index.js');
       let target = opts.target;
       let image = opts.image === undefined ? undefined : isAbsolute(opts.image) ? opts.image : join(g.cwd, opts.image);
-      let current: Promise<void> | undefined;
+      let check: (() => Promise<void>) | undefined;
       if (image === undefined) {
         // The project's image: the one rumpkg build last wrote for the target (-o included),
         // refused with what to run when it is missing or out of date. The up-to-date check runs
@@ -40,7 +40,7 @@ export function register(program: Command): void {
         });
         target = located.target;
         image = located.image;
-        current = located.current;
+        check = located.check;
       }
       target ??= (await readImageManifest(image)).target;
       let timeoutMs: number | undefined;
@@ -57,10 +57,10 @@ export function register(program: Command): void {
           verbose: g.verbose,
           ...(timeoutMs === undefined ? {} : { timeoutMs }),
           ...(g.json ? {} : { stdout: process.stdout, stderr: process.stderr }),
-          ...(current === undefined ? {} : { gate: current }),
+          ...(check === undefined ? {} : { gate: check }),
         });
       } catch (e) {
-        await current; // an out-of-date image is what to report first
+        await check?.(); // an out-of-date image is what to report first (started now if it was not)
         throw e;
       }
       if (g.json) printJson({ target, image, status: r.status, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr, ...(r.timings === undefined ? {} : { timings: r.timings }) });

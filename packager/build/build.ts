@@ -1170,8 +1170,8 @@ async function recordImage(projectDir: string, target: Target, image: string): P
 export interface ProjectImage {
   target: Target;
   image: string;
-  /** With `deferCheck`: the up-to-date check, still running (E_LOCKFILE, E_STALE when it fails). */
-  current?: Promise<void>;
+  /** With `deferCheck`: the up-to-date check, started by the first call (E_LOCKFILE, E_STALE when it fails). */
+  check?: () => Promise<void>;
 }
 
 /**
@@ -1180,8 +1180,9 @@ export interface ProjectImage {
  * default path. E_NOT_FOUND when it was never built, E_STALE when it no longer matches
  * rumpkg.lock, the components or the application sources — each saying what to run. With
  * `deferCheck`, the image is located (E_NOT_FOUND at once) and the up-to-date check is returned
- * running, as `current` — for a caller that prepares the run meanwhile and runs nothing before
- * it resolved (`runImage`'s `gate`).
+ * as `check`, started by its first call — for a caller that runs nothing before it resolved and
+ * starts it when that pays (`runImage`'s `gate`: once QEMU is starting). The check runs its
+ * hashing synchronously, so a promise started here would finish before the caller's next I/O.
  */
 export async function locateProjectImage(projectDir: string, options: { target?: Target; resolveComponentDir: BuildProjectOptions['resolveComponentDir']; deferCheck?: boolean }): Promise<ProjectImage> {
   const dir = resolve(projectDir);
@@ -1195,13 +1196,13 @@ export async function locateProjectImage(projectDir: string, options: { target?:
   if (!statSync(image, { throwIfNoEntry: false })?.isFile()) {
     throw new RumpkgError('E_NOT_FOUND', `no image for ${target}: ${image} does not exist`, { context: { path: image, target }, hint: `build it first: ${build}` });
   }
-  const current = checkProjectImage(dir, target, image, build, options.resolveComponentDir, project);
+  const check = (): Promise<void> => checkProjectImage(dir, target, image, build, options.resolveComponentDir, project);
   if (options.deferCheck !== true) {
-    await current;
+    await check();
     return { target, image };
   }
-  current.catch(() => undefined); // the caller awaits it
-  return { target, image, current };
+  let started: Promise<void> | undefined;
+  return { target, image, check: () => (started ??= check()) };
 }
 
 /** locateProjectImage's up-to-date check of `image` (E_LOCKFILE, E_STALE saying what to run). */

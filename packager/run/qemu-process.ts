@@ -9,11 +9,11 @@
  * - A SIGKILL of rumpkg cannot be caught: QEMU is started through util-linux
  *   `setpriv --pdeathsig KILL` (when present), so the kernel kills it then. Without setpriv it
  *   still ends when its console pipe breaks at the guest's next output.
- * - With a `gate` (a check the caller still runs, such as `rumpkg run`'s up-to-date check), QEMU
- *   starts paused (`-S`) with a QMP monitor on a socket it inherits as fd 3: its own start-up
- *   (loading the kernel, setting up devices, ~40 ms here) overlaps the check, and no guest
- *   instruction runs before the gate resolved (QMP `cont`). A rejected gate kills QEMU, and the
- *   supervision rejects with the gate's reason.
+ * - With a `gate` (a check the caller has yet to run, such as `rumpkg run`'s up-to-date check),
+ *   QEMU starts paused (`-S`) with a QMP monitor on a socket it inherits as fd 3, and only then
+ *   is the gate called: QEMU's own start-up (loading the kernel, setting up devices, ~40 ms here)
+ *   runs beside the check, and no guest instruction runs before the gate resolved (QMP `cont`).
+ *   A rejected gate kills QEMU, and the supervision rejects with the gate's reason.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Duplex, Readable } from 'node:stream';
@@ -64,7 +64,7 @@ export interface QemuProcess {
 const QMP_CONT = '{"execute":"qmp_capabilities"}\n{"execute":"cont"}\n';
 
 /** Starts `program args…` (QEMU) as described in the module head. */
-export function spawnQemu(program: string, args: readonly string[], options: { path?: string; env?: NodeJS.ProcessEnv; gate?: Promise<unknown> }): QemuProcess {
+export function spawnQemu(program: string, args: readonly string[], options: { path?: string; env?: NodeJS.ProcessEnv; gate?: () => Promise<unknown> }): QemuProcess {
   const setpriv = findProgram('setpriv', options.path ?? process.env.PATH);
   const paused = options.gate === undefined ? [] : ['-S', '-chardev', 'socket,id=rumpkg-qmp,fd=3', '-mon', 'chardev=rumpkg-qmp,mode=control'];
   const argv = setpriv === null ? [program, ...args, ...paused] : [setpriv, '--pdeathsig', 'KILL', '--', program, ...args, ...paused];
@@ -88,7 +88,13 @@ export function spawnQemu(program: string, args: readonly string[], options: { p
     const qmp = child.stdio[3] as unknown as Duplex;
     qmp.on('error', () => undefined);
     qmp.resume();
-    gated = options.gate.then(
+    let gate: Promise<unknown>;
+    try {
+      gate = options.gate(); // now that QEMU is starting
+    } catch (e) {
+      gate = Promise.reject(e);
+    }
+    gated = gate.then(
       () => {
         qmp.write(QMP_CONT);
       },

@@ -179,7 +179,7 @@ interface RumprunBootOptions {
   /** Where relative block device sources are found (the project directory). */
   cwd?: string;
   /** QEMU starts paused until it resolves; its rejection is the boot's (qemu-process.ts). */
-  gate?: Promise<unknown>;
+  gate?: () => Promise<unknown>;
 }
 
 export interface RumprunBootResult {

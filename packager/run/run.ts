@@ -52,11 +52,11 @@ interface RunImageOptions {
   /** hw: the directory relative block-device sources (rumpkg.json image.block) are found in. */
   cwd?: string;
   /**
-   * A check still running (`rumpkg run`'s up-to-date check): nothing of the image runs before it
-   * resolved, and its rejection is the run's. hw: QEMU starts paused meanwhile (qemu-process.ts);
-   * posix: the image is started once it resolved.
+   * A check to run first (`rumpkg run`'s up-to-date check): nothing of the image runs before it
+   * resolved, and its rejection is the run's. hw: it is called once QEMU is starting, paused
+   * (qemu-process.ts), so the two overlap; posix: it is awaited before the image starts.
    */
-  gate?: Promise<unknown>;
+  gate?: () => Promise<unknown>;
 }
 
 interface ImageRunResult {
@@ -88,7 +88,7 @@ export async function runImage(imagePath: string, options: RunImageOptions): Pro
     });
   }
   await checkImageFile(imagePath);
-  await options.gate;
+  await options.gate?.();
   return new Promise((resolve, reject) => {
     const child = spawn(imagePath, options.args ?? [], { stdio: ['inherit', 'pipe', 'pipe'], env: options.env ?? process.env });
     let stdout = '';

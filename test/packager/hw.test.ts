@@ -212,11 +212,13 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
       let open!: () => void;
       const gate = new Promise<void>((r) => (open = r));
       let resolved = false;
-      const run = runImage(images[target] as string, { target, timeoutMs: 60_000, gate: gate.then(() => void (resolved = true)) });
+      let called = 0;
+      const run = runImage(images[target] as string, { target, timeoutMs: 60_000, gate: () => (called++, gate.then(() => void (resolved = true))) });
       await new Promise((r) => setTimeout(r, 300)); // QEMU is up, paused: the guest has not run
       open();
       const r = await run;
       expect(resolved).toBe(true);
+      expect(called).toBe(1);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('hello-virtio: hello from the application');
 
@@ -226,7 +228,7 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
         target,
         timeoutMs: 60_000,
         stdout: new Writable({ write: (d: Buffer, _e, cb) => ((out += d.toString()), cb()) }),
-        gate: new Promise((_, reject) => setTimeout(() => reject(stale), 300)),
+        gate: () => new Promise((_, reject) => setTimeout(() => reject(stale), 300)),
       }).catch((x: unknown) => x);
       expect(e).toBe(stale);
       expect(out).toBe('');
