@@ -163,7 +163,6 @@ export class ComponentListing {
    * fixed order (edges sorted by name); written to `out[0..n)`, returns n. Marks `k`.
    */
   incompatibilitiesFor(k: number, marks: ChosenMarks, out: Incompatibility[]): number {
-    const c = this.eligible[k] as CandidateVersion;
     // `out` is the caller's list, reused with its own count (setting `length` would give up its
     // storage, and a new list per chosen candidate grew a backing store each time).
     let n = 0;
@@ -174,6 +173,19 @@ export class ComponentListing {
     for (let i = 0; i < incs.length; i++) {
       if (!emitted(marks, runs[2 * i] as number, runs[2 * i + 1] as number)) out[n++] = incs[i] as Incompatibility;
     }
+    if (edges.extras) n = this.extraIncompatibilities(k, marks, out, n);
+    if (k < 30) marks.chosenBits |= 1 << k;
+    else (marks.chosenMore ??= new Uint8Array(eligible.length))[k] = 1;
+    return n;
+  }
+
+  /**
+   * The capability, conflict and any-of incompatibilities of candidate `k` not emitted before in
+   * the solve whose marks are `marks` (see `incompatibilitiesFor`), written to `out` from `n`;
+   * returns the new count.
+   */
+  private extraIncompatibilities(k: number, marks: ChosenMarks, out: Incompatibility[], n: number): number {
+    const c = this.eligible[k] as CandidateVersion;
     // (Each kind checked before its lists are made: most candidates have none of them.)
     if (c.requires.length > 0) {
       for (const cap of [...new Set(c.requires)].sort()) {
@@ -206,8 +218,6 @@ export class ComponentListing {
         }
       }
     }
-    if (k < 30) marks.chosenBits |= 1 << k;
-    else (marks.chosenMore ??= new Uint8Array(eligible.length))[k] = 1;
     return n;
   }
 
@@ -268,7 +278,8 @@ export class ComponentListing {
     const eligible = this.eligible;
     const c = eligible[k] as CandidateVersion;
     const keys = Object.keys(c.dependencies);
-    if (keys.length === 0) return NO_EDGES;
+    const extras = c.requires.length > 0 || c.conflicts.length > 0 || (c.anyOf !== undefined && c.anyOf.length > 0);
+    if (keys.length === 0) return extras ? { names: keys, inOrder: true, incs: [], runs: [], solved: undefined, extras } : NO_EDGES;
     const inOrder = sortStrings(keys);
     // Sized once (they live as long as the list; a push grows an empty array to 17 slots).
     let incs = new Array<Incompatibility>(keys.length);
@@ -283,9 +294,9 @@ export class ComponentListing {
       const range = c.dependencies[dep] as string;
       // The run of adjacent candidates with the same edge (as `run`, without a closure per edge).
       let lo = k;
-      while (lo > 0 && (eligible[lo - 1] as CandidateVersion).dependencies[dep] === range) lo--;
+      while (lo > 0 && sameEdge(eligible[lo - 1] as CandidateVersion, dep, range)) lo--;
       let hi = k;
-      while (hi < eligible.length - 1 && (eligible[hi + 1] as CandidateVersion).dependencies[dep] === range) hi++;
+      while (hi < eligible.length - 1 && sameEdge(eligible[hi + 1] as CandidateVersion, dep, range)) hi++;
       const set = knownRange(range) ?? parseRange(range, `${this.name}@${c.version} → ${dep}`);
       if (depender === undefined || lo !== runLo || hi !== runHi) {
         runLo = lo;
@@ -308,8 +319,19 @@ export class ComponentListing {
       incs = incs.slice(0, n);
       runs = runs.slice(0, 2 * n);
     }
-    return { names: keys, inOrder, incs, runs, solved: undefined };
+    return { names: keys, inOrder, incs, runs, solved: undefined, extras };
   }
+}
+
+/**
+ * Whether candidate `c` depends on `dep` at exactly `range`. Asks `Object.hasOwn` first: most
+ * neighbours lack the edge, and reading a key a record lacks, when the engine has not seen the
+ * record's shape before (each dependency record has names of its own), costs a slow prototype
+ * chain lookup; the own-key test does not look beyond the record.
+ */
+function sameEdge(c: CandidateVersion, dep: string, range: string): boolean {
+  const deps = c.dependencies;
+  return Object.hasOwn(deps, dep) && deps[dep] === range;
 }
 
 /**
@@ -339,6 +361,12 @@ interface CandidateEdges extends SortedNames {
   readonly runs: readonly number[];
   /** What a solution records for the candidate, once one has chosen it (see `ComponentListing.solved`). */
   solved: SolvedCandidate | undefined;
+  /**
+   * Whether the candidate requires capabilities, declares conflicts or needs any-of groups: only
+   * then does `incompatibilitiesFor` read the candidate itself (a solve chooses tens of thousands
+   * of candidates, most with none of them, and reading each again was a cache miss apiece).
+   */
+  readonly extras: boolean;
 }
 
 /** A dependency edge of a solution (solver.ts `Edge`). */
@@ -365,6 +393,7 @@ const NO_EDGES: CandidateEdges = Object.freeze({
   incs: Object.freeze([]) as readonly Incompatibility[],
   runs: Object.freeze([]) as readonly number[],
   solved: undefined,
+  extras: false,
 });
 
 /** The shared listing of a frozen provider list (see `listComponent`). */

@@ -963,10 +963,24 @@ function sortedRecord(r: Record<string, string>, keys?: SortedNames): Record<str
     keys = sortedKeys(r);
   }
   if (keys.inOrder) return r;
-  const out: Record<string, string> = {};
+  const out = dictionaryRecord();
   const names = keys.names;
   for (let i = 0; i < names.length; i++) out[names[i] as string] = r[names[i] as string] as string;
   return out;
+}
+
+/**
+ * A new empty record that keeps its keys in a hash table of its own (V8's dictionary mode; the
+ * keys still enumerate in insertion order). A record filled key by key starts in fast mode,
+ * where each key no other record has gives it a new hidden class: the sorted copies of
+ * dependency records (b3: ~33,000 a round, names unique to each) took twice as long that way.
+ * Deleting a property other than the last one added is what moves a record to dictionary mode.
+ */
+function dictionaryRecord(): Record<string, string> {
+  const r: Record<string, string> = { a: '', b: '' };
+  delete r.a;
+  delete r.b;
+  return r;
 }
 
 function sortedKeys(r: Record<string, string>): SortedNames {
