@@ -16,27 +16,18 @@
  *   the entry rewritten to the bytes of a fresh one.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { archivePrints, packComponent, parseAr, parseElf, type LockedComponent, type Lockfile } from '../../components/index.js';
 import { auditImage, buildProject, installProject, knownFromLockfile, readLock, storeComponentDirResolver } from '../../packager/index.js';
 import { createRegistryClient, createStore, homePaths, storeKey } from '../../registry/index.js';
 import { runNode } from '../helpers/cli.js';
-import { HELLO_C, VERSION, corpusRoot, lockedTargetFor } from './helpers.js';
+import { HELLO_C, VERSION, corpusRoot, lockedTargetFor, tempDirsRemovedAfterAll } from './helpers.js';
 
 const T = 'posix-x86_64';
 const BIN = resolve(import.meta.dirname, '../../dist/rumpkg.cjs');
-const dirs: string[] = [];
-const temp = (prefix: string): string => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const temp = tempDirsRemovedAfterAll();
 
 let home: string;
 let env: NodeJS.ProcessEnv;

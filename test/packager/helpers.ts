@@ -5,7 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INIT_LEVEL_RUN_ORDER, type ComponentManifest, type LockedComponent, type LockedTarget, type Lockfile, type ProjectManifest, type Target } from '../../components/index.js';
@@ -86,6 +87,19 @@ export function componentDirsFor(root: string, lt: LockedTarget): Record<string,
 
 export function tempDir(prefix = 'rumpkg-packager-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A maker of temporary directories that are removed after the calling file's tests (call it at the top level). */
+export function tempDirsRemovedAfterAll(): (prefix: string) => string {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return (prefix) => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
 }
 
 export const HELLO_C = '#include <stdio.h>\nint main(int argc, char **argv) { (void)argc; (void)argv; printf("hello from the app\\n"); return 0; }\n';

@@ -12,25 +12,16 @@
  *   which evicts and refetches the entry before anything could be linked from it.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { isRumpkgError, packComponent, type LockedComponent } from '../../components/index.js';
 import { buildProject, installProject, readLock, storeComponentDirResolver } from '../../packager/index.js';
 import { createRegistryClient, createStore, homePaths, storeKey } from '../../registry/index.js';
-import { HELLO_C, VERSION, corpusRoot, lockedTargetFor, sha256File } from './helpers.js';
+import { HELLO_C, VERSION, corpusRoot, lockedTargetFor, sha256File, tempDirsRemovedAfterAll } from './helpers.js';
 
 const T = 'posix-x86_64';
-const dirs: string[] = [];
-const temp = (prefix: string): string => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const temp = tempDirsRemovedAfterAll();
 
 let home: string;
 let env: NodeJS.ProcessEnv;
