@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
 import { cleanStaleTemp, createRegistryClient, createStore, homePaths, type RegistryClient } from '../../registry/index.js';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { isRumpkgError } from '../../components/index.js';
@@ -57,6 +58,19 @@ function client(home: string, extra: Partial<Parameters<typeof createRegistryCli
   });
 }
 
+/** Writes `byte` to `res` for as long as the client reads (a body that never ends). */
+function writeForever(res: ServerResponse, byte: number): void {
+  const chunk = Buffer.alloc(64 * 1024, byte);
+  const pump = (): void => {
+    if (res.destroyed) return;
+    while (res.write(chunk)) {
+      /* fill the socket buffer */
+    }
+    res.once('drain', pump);
+  };
+  pump();
+}
+
 beforeAll(async () => {
   fixture = await packFixture(tempDir('faults-src'), { name: NAME, version: '1.0.0', payload: 2048 });
   server = await startServer((req, res) => {
@@ -70,30 +84,14 @@ beforeAll(async () => {
       }
       if (mode === 'missing-endless') {
         res.writeHead(404, { 'content-type': 'application/json' });
-        const chunk = Buffer.alloc(64 * 1024, 0x20);
-        const pump = (): void => {
-          if (res.destroyed) return;
-          while (res.write(chunk)) {
-            /* fill the socket buffer */
-          }
-          res.once('drain', pump);
-        };
         res.write('{"error":"not found"');
-        pump();
+        writeForever(res, 0x20);
         return;
       }
       if (mode === 'endless-packument') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"name":"@rump/foo","readme":"');
-        const chunk = Buffer.alloc(64 * 1024, 0x61);
-        const pump = (): void => {
-          if (res.destroyed) return;
-          while (res.write(chunk)) {
-            /* fill the socket buffer */
-          }
-          res.once('drain', pump);
-        };
-        pump();
+        writeForever(res, 0x61);
         return;
       }
       let tarball = `${server.url.replace(/\/$/, '')}${TGZ}`;
@@ -122,15 +120,7 @@ beforeAll(async () => {
           return;
         case 'endless': {
           res.writeHead(200, { 'content-type': 'application/octet-stream' });
-          const chunk = Buffer.alloc(64 * 1024, 0x41);
-          const pump = (): void => {
-            if (res.destroyed) return;
-            while (res.write(chunk)) {
-              /* fill the socket buffer */
-            }
-            res.once('drain', pump);
-          };
-          pump();
+          writeForever(res, 0x41);
           return;
         }
         case 'slow': {

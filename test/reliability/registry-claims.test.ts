@@ -155,6 +155,18 @@ function projectOn(url: string): { dir: string; env: NodeJS.ProcessEnv } {
   return { dir, env: { ...process.env, RUMPKG_HOME: join(root, 'home') } };
 }
 
+/** `rumpkg add WORD` on the registry fails with E_AMBIGUOUS_NAME naming every claimant; the registry is closed after. */
+async function expectAmbiguous(reg: { url: string; close(): Promise<void> }, word: string, claimants: string[]): Promise<void> {
+  try {
+    const { dir, env } = projectOn(reg.url);
+    const e = await codeOf(addComponents(dir, [word], { env }));
+    expect(e.code).toBe('E_AMBIGUOUS_NAME');
+    for (const c of claimants) expect(e.message).toContain(c);
+  } finally {
+    await reg.close();
+  }
+}
+
 describe('the client never picks between two claimants (any registry)', () => {
   it.each([
     ['@rump/evil', 'an alias'],
@@ -189,15 +201,7 @@ describe('the client never picks between two claimants (any registry)', () => {
   ])('a registry whose claims answer is %s is searched word by word: still E_AMBIGUOUS_NAME', async (_what, claims) => {
     const src = tempDir('claims-src');
     const reg = await permissiveRegistry([await packFixture(src, FOO), await packFixture(src, { name: '@rump/evil', version: '1.0.0', aliases: ['librumpfoo'] })], { claims });
-    try {
-      const { dir, env } = projectOn(reg.url);
-      const e = await codeOf(addComponents(dir, ['librumpfoo'], { env }));
-      expect(e.code).toBe('E_AMBIGUOUS_NAME');
-      expect(e.message).toContain('@rump/foo');
-      expect(e.message).toContain('@rump/evil');
-    } finally {
-      await reg.close();
-    }
+    await expectAmbiguous(reg, 'librumpfoo', ['@rump/foo', '@rump/evil']);
   });
 
   it('a component named like another one\'s alias is ambiguous too (the name does not silently win)', async () => {
@@ -205,15 +209,7 @@ describe('the client never picks between two claimants (any registry)', () => {
     const tcpip = await packFixture(src, { name: '@rump/tcpip', version: '1.0.0', aliases: ['netinet'] });
     const squat = await packFixture(src, { name: '@rump/netinet', version: '1.0.0' });
     const reg = await permissiveRegistry([tcpip, squat]);
-    try {
-      const { dir, env } = projectOn(reg.url);
-      const e = await codeOf(addComponents(dir, ['netinet'], { env }));
-      expect(e.code).toBe('E_AMBIGUOUS_NAME');
-      expect(e.message).toContain('@rump/tcpip');
-      expect(e.message).toContain('@rump/netinet');
-    } finally {
-      await reg.close();
-    }
+    await expectAmbiguous(reg, 'netinet', ['@rump/tcpip', '@rump/netinet']);
   });
 
   it('a claim in another scope of the same file registry is not a candidate for the default scope', async () => {
