@@ -90,7 +90,7 @@ try {
     { name: 'cold', setup: () => rmSync(join(env.RUMPKG_HOME, 'objects'), { recursive: true, force: true }), run: rumpkg(['build', '--force'], { cwd: dir, env }) },
   ], { rounds: 3 * ROUNDS });
   report({ metric: METRICS.build[0], rumpkg: r2.rumpkg, peer: r2.sh, peerName: 'sh plan', goal: METRICS.build[1], floor: { name: 'the link alone', ...r2.link } });
-  report({ metric: METRICS.link[0], rumpkg: r2.rumpkg, peer: r2.link, peerName: 'cc link', goal: METRICS.link[1], note: 'rumpkg takes the app and glue objects from its object cache and then links and embeds the manifest, as the plan does' });
+  report({ metric: METRICS.link[0], rumpkg: r2.rumpkg, peer: r2.link, peerName: 'cc link', goal: METRICS.link[1], note: 'rumpkg takes the app and glue objects from its object cache and links, as the plan does; its link starts from the previous build\'s memo before the plan is made and is kept because the plan made is the same (packager/build/early-link.ts)' });
   report({ metric: METRICS.cold[0], rumpkg: r2.cold, peer: r2.sh, peerName: 'sh plan', goal: METRICS.cold[1], note: 'no object cache: every step of the plan runs, the same work as the sh row' });
 
   // audit vs nm

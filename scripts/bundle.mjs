@@ -7,6 +7,8 @@
 //                                 --help), and rumpkg-bundle.cjs.cache-<command>, one per command
 //                                 trained on real workloads (scripts/code-cache.mjs)
 //   dist/rumpkg.cjs               the launcher: compiles the bundle with the code cache, runs it
+//   dist/rumpkg-early.cjs         packager/build/early-link.ts alone, which the launcher loads for
+//                                 `build --force` to start the project's previous link first
 //   dist/rumpkg                   the shipped command (package.json bin): `exec node rumpkg.cjs`,
 //                                 with NODE_EXTRA_CA_CERTS deferred to rumpkg's first TLS
 //                                 connection (Node 20 loads it on every start: ~40 ms here)
@@ -49,6 +51,7 @@ const dist = join(root, 'dist');
 const bundle = join(dist, 'rumpkg-bundle.cjs');
 const cache = `${bundle}.cache`;
 const launcher = join(dist, 'rumpkg.cjs');
+const early = join(dist, 'rumpkg-early.cjs');
 const command = join(dist, 'rumpkg');
 const bin = join(dist, 'cli', 'bin.js');
 const unbundled = join(dist, 'cli', 'bin.unbundled.js');
@@ -130,6 +133,22 @@ const result = await build({
 });
 if (result.errors.length > 0) process.exit(1);
 
+// The early link (packager/build/early-link.ts) on its own, node builtins only: the launcher
+// loads it for `build --force` before the CLI, to start the project's previous link at once.
+const earlyResult = await build({
+  entryPoints: [join(dist, 'packager', 'build', 'early-link.js')],
+  outfile: early,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+});
+if (earlyResult.errors.length > 0) process.exit(1);
+if (Object.keys(earlyResult.metafile.inputs).length !== 1) fail('the early link bundle must hold early-link.js alone (node builtins only)');
+
 // Every local module must be inside: a relative import/require left in the output would load
 // dist/ at run time and hide a broken bundle behind a working dist/.
 let text = readFileSync(bundle, 'utf8');
@@ -208,6 +227,20 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (!a.startsWith('-')) {
     command = a;
     break;
+  }
+}
+// \`build --force\`: the project's previous link may start now, before the CLI loads
+// (packager/build/early-link.ts, bundled as rumpkg-early.cjs); the build takes it or discards it,
+// and so does the exit of a process that never reached its link.
+if (command === 'build' && process.argv.includes('--force')) {
+  try {
+    const early = require('./rumpkg-early.cjs').startEarlyLink(process.argv.slice(2), process.env, process.cwd());
+    if (early !== undefined) {
+      globalThis.__rumpkgEarlyLink = early;
+      process.on('exit', () => early.discard());
+    }
+  } catch {
+    // no early link: the build links when it gets there
   }
 }
 const baseCache = file + '.cache';

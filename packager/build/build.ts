@@ -34,6 +34,9 @@
  *   (object-cache.ts: what the key holds, why a damaged entry is only a miss); the link (and an
  *   objcopy embedding of the manifest, where the plan has one) always runs. `--force` ignores
  *   the stamp, not the object cache.
+ * - `build --force` of an unchanged project: the launcher may have started the previous link
+ *   already (early-link.ts); the link step keeps it only when its program, arguments and build
+ *   directory are exactly this build's, and otherwise kills it and links.
  * - Every document is read by its one validated reader (components/documents): rumpkg.json,
  *   rumpkg.lock and each component's package.json — whose archive, objects, linker script,
  *   ldflags and abiFlags reach the file system and the compiler's and linker's command lines, so
@@ -79,6 +82,7 @@ import { renderManifestObject } from './manifest-object.js';
 import { elfMachineName, parseTarget } from './targets.js';
 import { findToolchain, type ResolvedToolchain } from './toolchain.js';
 import { ObjectCache, cacheableOutputs, stepKey, type CacheEntry } from './object-cache.js';
+import { LINK_MEMO_VERSION, captureTree, earlyLinkStarted, linkIdentity, linkMemoFile, takeEarlyLink, writeLinkMemo, type LinkMemo } from './early-link.js';
 
 /** Progress and notes from a build (the CLI's Reporter fits). */
 interface BuildReporter {
@@ -469,6 +473,8 @@ interface RunResult {
   output: string;
   /** The outputs came from the object cache; nothing ran. */
   cached?: boolean;
+  /** The link the launcher started early (early-link.ts) was this step. */
+  early?: boolean;
 }
 
 function runStep(step: PlanStep, cwd: string, toolchain: ResolvedToolchain): Promise<RunResult> {
@@ -678,6 +684,21 @@ async function syncFile(path: string, dest: string, options: { executable?: bool
   }
 }
 
+/**
+ * The project's link memo (early-link.ts), with the digests of the project files the plan came
+ * from: rumpkg.json, rumpkg.lock and the application's staged sources (best effort).
+ */
+function writeProjectMemo(options: BuildImageOptions, plan: LinkPlan, memo: LinkMemo): void {
+  const projectDir = resolve(options.projectDir);
+  const files = [join(projectDir, 'rumpkg.json'), join(projectDir, 'rumpkg.lock'), ...plan.files.filter((f) => f.from !== undefined && f.component === undefined && f.role !== 'include-dir').map((f) => f.from as string)];
+  try {
+    memo.inputs = [...new Set(files)].map((f) => [f, sha256(readFileSync(f))]);
+  } catch {
+    return;
+  }
+  writeLinkMemo(linkMemoFile(options.objectCache!, projectDir), memo);
+}
+
 /** Removes every entry of `dir` but the names in `keep` (best effort: the directory goes later). */
 async function clearExcept(dir: string, keep: ReadonlySet<string>): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -883,6 +904,42 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
     }
   };
   const { verify } = inputs.kind === 'speculative' ? inputs : { verify: (() => true) as Verify };
+  // The link step (early-link.ts): the early link the launcher started when it is exactly this
+  // one (program, arguments, build directory) and the inputs are checked the speculative way
+  // (the verified path may have repaired a store file the early link read); else this build's own.
+  // What the link was made of becomes the project's memo once the image is committed.
+  let memo: LinkMemo | undefined;
+  const startLink = (step: PlanStep): Promise<RunResult> => {
+    const program = toolchain.paths[step.tool] ?? step.command[0]!;
+    const args = [...step.command.slice(1), ...step.args];
+    const outputs = new Set([plan.output, plan.map]);
+    const early = takeEarlyLink(outDir);
+    const own = (): Promise<RunResult> => {
+      const running = runStep(step, dir, toolchain);
+      // After the spawn: the link does not change its inputs. Only a process whose launcher
+      // started no early link writes the memo (with several targets, the last one's stays).
+      const tree = options.objectCache === undefined || (earlyLinkStarted && early === undefined) ? undefined : captureTree(dir, outputs);
+      if (tree !== undefined) memo = { v: LINK_MEMO_VERSION, outDir, inputs: [], tree, program, args };
+      return running;
+    };
+    if (early === undefined) return own();
+    const tree = inputs.kind === 'speculative' ? captureTree(dir, outputs) : undefined;
+    if (tree === undefined || linkIdentity({ program, args, tree }) !== early.identity) {
+      early.discard();
+      return own();
+    }
+    return early.adopt().then(async (r) => {
+      try {
+        if (r.failed === true) throw new Error('not started');
+        if (r.code === 0) for (const o of outputs) await rename(join(early.dir, o), join(dir, o));
+      } catch {
+        early.discard();
+        return runStep(step, dir, toolchain);
+      }
+      early.discard();
+      return { code: r.code, signal: r.signal, output: r.output, early: true };
+    });
+  };
   // Started when the link starts (the compiles are done then): the checks, the header digests
   // for the stamp and the sweep of leftovers run while the linker works.
   let checking: Promise<string | undefined> | undefined;
@@ -919,7 +976,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
     }
     const run = async (step: PlanStep): Promise<RunResult> => {
       if (cache === undefined || cacheableOutputs(step) === undefined) {
-        const running = runStep(step, dir, toolchain);
+        const running = isLinkStep(step) ? startLink(step) : runStep(step, dir, toolchain);
         if (isLinkStep(step)) {
           // The compiles are done: their dependency files name the headers the stamp records.
           if (plan.files.some((f) => f.role === 'include-dir')) (readingHeaders = readHeaderDeps(plan, dir)).catch(() => undefined);
@@ -951,7 +1008,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
           const n = done;
           say(() => {
             reporter.progress?.('build', n, plan.steps.length);
-            reporter.info(`${step.description}${r.cached === true ? ' (object cache)' : ''}: ${[...step.command, ...step.args].join(' ')}`);
+            reporter.info(`${step.description}${r.cached === true ? ' (object cache)' : r.early === true ? ' (started early)' : ''}: ${[...step.command, ...step.args].join(' ')}`);
           });
           return;
         }
@@ -1013,6 +1070,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       if (stampTemp !== undefined) await rm(stampTemp, { force: true }).catch(() => undefined);
       throw e;
     }
+    if (memo !== undefined) writeProjectMemo(options, plan, memo);
     return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${imageSha}`, bytes: size };
   } finally {
     await Promise.all([sweeping, checking?.catch(() => undefined), readingHeaders?.catch(() => undefined), removing, ...stores]);

@@ -299,9 +299,10 @@ describe.skipIf(!posix.available)(title(posix, 'real posix-x86_64 archives, end 
 
       const warm = await w.rumpkg(['--verbose', 'build', '--force'], { cwd: dir });
       expect(warm.code, warm.stderr).toBe(0);
-      // the application and the glue compiles and the main renaming: from the cache; the link ran
+      // the application and the glue compiles and the main renaming: from the cache; the link ran,
+      // started by the launcher from the cold build's memo (packager/build/early-link.ts)
       expect(hits(warm.stderr).map((l) => l.split(' (object cache)')[0]).sort()).toEqual([`compile ${join(dir, 'app.c')}`, 'compile the orchestration glue', 'rename main to rumpkg_main_0 in obj/app0.o']);
-      expect(warm.stderr).toMatch(/^link the image for posix-x86_64: cc /m);
+      expect(warm.stderr).toMatch(/^link the image for posix-x86_64 \(started early\): cc /m);
       expect(digest()).toBe(coldSha);
 
       // every entry damaged (a flipped byte in its last output): each step runs again, same bytes

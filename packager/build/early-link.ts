@@ -1,0 +1,248 @@
+/**
+ * The early link of `rumpkg build --force`: the previous link of the project starts while the
+ * build is still loading and planning, and the build keeps what it produced only when its own
+ * link turns out to be exactly that one.
+ *
+ * A link is a function of its build directory (the staged inputs: symbolic links into the store,
+ * the application's copied sources, the objects the compiles or the object cache wrote, the
+ * manifest object), its program and arguments, and the environment the build gives every step.
+ * After a build, `writeLinkMemo` records that directory (each entry: a directory, a symbolic link
+ * and its target, or a file and its bytes), the link's program and arguments, and the digests of
+ * the project files it came from (rumpkg.json, rumpkg.lock, the application's sources), in
+ * `$RUMPKG_HOME/objects/early/<sha256 of the project directory>.json` — beside the object cache,
+ * whose objects a build links without recompiling them, so the memo is trusted as they are (and
+ * `rumpkg cache clean` removes it with them).
+ *
+ * The next `rumpkg build --force` in that directory (and only with options that cannot change the
+ * plan: `--json`, `--quiet`, `--verbose`) starts from the launcher, before the CLI is even loaded:
+ * `startEarlyLink` re-hashes those project files and, when every one is unchanged, recreates the
+ * directory from the memo as a build directory of its own (`.rumpkg-build-<pid>-*` next to the
+ * image, swept like any build directory left by a killed run) and spawns the link there. The
+ * build then plans and stages as always; at its link step it compares its own directory, program
+ * and arguments with the memo's (`linkIdentity`). Identical: the early link's exit is the link
+ * step's, and its image and map are renamed into the build's directory; the checks, the stamp
+ * and the commit are the build's as always, over the build's own staged inputs — which are
+ * byte-for-byte the ones the early link read. Anything else (a changed plan, an object the cache
+ * no longer serves, a memo that was tampered with): the early link is killed, its directory
+ * removed, and the build runs its own link. So the early link changes when the link starts, never
+ * what is linked or what is checked.
+ *
+ * Written by hand: no library replays a build action ahead of planning it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+export const LINK_MEMO_VERSION = 1;
+/** A memo's build directory holds at most this many bytes of files (beyond: no memo). */
+const MAX_TREE_BYTES = 4 * 1024 * 1024;
+const MAX_TREE_ENTRIES = 4096;
+
+/** One entry of a build directory: a directory, a symbolic link (target), a file (base64 bytes). */
+export type TreeEntry = [path: string, kind: 'd'] | [path: string, kind: 'l', target: string] | [path: string, kind: 'f', base64: string];
+
+export interface LinkMemo {
+  v: typeof LINK_MEMO_VERSION;
+  /** The directory the image is written to (the build directory is made in it). */
+  outDir: string;
+  /** Project files (absolute path, sha256 hex) the plan came from. */
+  inputs: Array<[string, string]>;
+  tree: TreeEntry[];
+  program: string;
+  args: string[];
+}
+
+export interface EarlyResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+  /** The program could not be started. */
+  failed?: boolean;
+}
+
+/** A link started by the launcher (`startEarlyLink`), handed to the build. */
+export interface EarlyLink {
+  identity: string;
+  outDir: string;
+  dir: string;
+  /** Takes the link: the process now waits for it (until then it does not keep the process alive). */
+  adopt(): Promise<EarlyResult>;
+  /** Kills the link (if still running) and removes its directory; idempotent. */
+  discard(): void;
+}
+
+const sha256 = (b: string | Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** The memo of the project in `projectDir` (absolute) under the object cache `objectsDir`. */
+export const linkMemoFile = (objectsDir: string, projectDir: string): string => join(objectsDir, 'early', `${sha256(resolve(projectDir))}.json`);
+
+/** What a link is made of: program, arguments and build directory, as one comparable string. */
+export const linkIdentity = (m: Pick<LinkMemo, 'tree' | 'program' | 'args'>): string => JSON.stringify([m.program, m.args, m.tree]);
+
+/**
+ * The entries of a build directory (sorted, `/`-separated), leaving out the names in `exclude`
+ * (the link's outputs); undefined when it is larger than a memo holds or cannot be read.
+ */
+export function captureTree(dir: string, exclude: ReadonlySet<string>): TreeEntry[] | undefined {
+  const out: TreeEntry[] = [];
+  let bytes = 0;
+  const walk = (rel: string): boolean => {
+    const names = readdirSync(rel === '' ? dir : join(dir, rel)).sort();
+    for (const n of names) {
+      const r = rel === '' ? n : `${rel}/${n}`;
+      if (exclude.has(r)) continue;
+      if (out.length >= MAX_TREE_ENTRIES) return false;
+      const p = join(dir, r);
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) out.push([r, 'l', readlinkSync(p)]);
+      else if (st.isDirectory()) {
+        out.push([r, 'd']);
+        if (!walk(r)) return false;
+      } else if (st.isFile()) {
+        bytes += st.size;
+        if (bytes > MAX_TREE_BYTES) return false;
+        out.push([r, 'f', readFileSync(p).toString('base64')]);
+      } else return false;
+    }
+    return true;
+  };
+  try {
+    return walk('') ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the memo (best effort: without it the next build just links when it gets there). */
+export function writeLinkMemo(file: string, memo: LinkMemo): void {
+  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, JSON.stringify(memo), { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch {
+    rmSync(tmp, { force: true });
+  }
+}
+
+const PLAN_NEUTRAL = new Set(['--force', '--json', '-q', '--quiet', '-v', '--verbose']);
+
+/** The memo to replay for this command line, or undefined (`build --force` and plan-neutral options only). */
+function memoFor(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): LinkMemo | undefined {
+  if (!argv.includes('--force') || argv.filter((a) => a === 'build').length !== 1) return undefined;
+  if (!argv.every((a) => a === 'build' || PLAN_NEUTRAL.has(a))) return undefined;
+  const home = env.RUMPKG_HOME !== undefined && env.RUMPKG_HOME !== '' ? resolve(env.RUMPKG_HOME) : join(homedir(), '.rumpkg');
+  let memo: LinkMemo;
+  try {
+    memo = JSON.parse(readFileSync(linkMemoFile(join(home, 'objects'), cwd), 'utf8')) as LinkMemo;
+  } catch {
+    return undefined;
+  }
+  if (memo === null || typeof memo !== 'object' || memo.v !== LINK_MEMO_VERSION || typeof memo.outDir !== 'string' || typeof memo.program !== 'string') return undefined;
+  if (!Array.isArray(memo.inputs) || !Array.isArray(memo.tree) || !Array.isArray(memo.args) || !memo.args.every((a) => typeof a === 'string')) return undefined;
+  for (const input of memo.inputs) {
+    if (!Array.isArray(input) || typeof input[0] !== 'string' || sha256(readFileSync(input[0])) !== input[1]) return undefined;
+  }
+  return memo;
+}
+
+/** Recreates the memo's build directory in `dir` (entries in order: a directory before its contents). */
+function recreate(dir: string, tree: readonly TreeEntry[]): void {
+  for (const e of tree) {
+    if (!Array.isArray(e) || typeof e[0] !== 'string' || e[0].split('/').some((s) => s === '' || s === '.' || s === '..')) throw new Error('bad memo entry');
+    const p = join(dir, e[0]);
+    if (e[1] === 'd') mkdirSync(p, { mode: 0o700 });
+    else if (e[1] === 'l' && typeof e[2] === 'string') symlinkSync(e[2], p);
+    else if (e[1] === 'f' && typeof e[2] === 'string') writeFileSync(p, Buffer.from(e[2], 'base64'), { mode: 0o600 });
+    else throw new Error('bad memo entry');
+  }
+}
+
+/**
+ * Called by the launcher before the CLI loads: starts the project's previous link when the command
+ * line is `build --force` (with plan-neutral options), its memo exists and every project file it
+ * came from is unchanged. Undefined otherwise, or on any error (the build then links as always).
+ * The caller must `discard()` a link the build did not take, also when the process exits early.
+ */
+export function startEarlyLink(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): EarlyLink | undefined {
+  let dir: string | undefined;
+  try {
+    const memo = memoFor(argv, env, cwd);
+    if (memo === undefined) return undefined;
+    dir = mkdtempSync(join(memo.outDir, `.rumpkg-build-${process.pid}-`));
+    recreate(dir, memo.tree);
+    // A process group of its own, so that a discarded link is killed with the programs it started
+    // (cc runs collect2, which runs ld).
+    const child: ChildProcess = spawn(memo.program, memo.args, { cwd: dir, env: { ...env, LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    const take = (d: Buffer): void => {
+      if (output.length < 256 * 1024) output += d.toString('utf8');
+    };
+    child.stdout!.on('data', take);
+    child.stderr!.on('data', take);
+    // Until the build takes it, the link does not hold the process open (a build that fails
+    // before its link step exits at once; the launcher's exit hook discards the link).
+    child.unref();
+    (child.stdout as unknown as { unref(): void }).unref();
+    (child.stderr as unknown as { unref(): void }).unref();
+    const done = new Promise<EarlyResult>((res) => {
+      child.on('error', () => res({ code: null, signal: null, output, failed: true }));
+      child.on('close', (code, signal) => res({ code, signal, output }));
+    });
+    const at = dir;
+    let discarded = false;
+    return {
+      identity: linkIdentity(memo),
+      outDir: memo.outDir,
+      dir: at,
+      adopt: () => {
+        child.ref();
+        (child.stdout as unknown as { ref(): void }).ref();
+        (child.stderr as unknown as { ref(): void }).ref();
+        return done;
+      },
+      discard: () => {
+        if (discarded) return;
+        discarded = true;
+        // A killed linker may still write for a moment: removed again once it is gone (a process
+        // that exits first leaves the directory to the next build's sweep of dead pids' directories).
+        const remove = (): void => {
+          try {
+            rmSync(at, { recursive: true, force: true, maxRetries: 3, retryDelay: 5 });
+          } catch {
+            // swept later
+          }
+        };
+        if (child.exitCode === null && child.signalCode === null) {
+          child.once('exit', remove);
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
+        }
+        remove();
+      },
+    };
+  } catch {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+const launcher = globalThis as { __rumpkgEarlyLink?: EarlyLink };
+/** Whether the launcher started an early link in this process (taken or not). */
+export const earlyLinkStarted = launcher.__rumpkgEarlyLink !== undefined;
+
+/**
+ * The early link the launcher started for this process if it links into `outDir`, once (later
+ * calls, or another directory: undefined — a link for another target stays for that target).
+ */
+export function takeEarlyLink(outDir: string): EarlyLink | undefined {
+  const early = launcher.__rumpkgEarlyLink;
+  if (early === undefined || early.outDir !== outDir) return undefined;
+  launcher.__rumpkgEarlyLink = undefined;
+  return early;
+}
