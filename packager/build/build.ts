@@ -928,10 +928,12 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       early.discard();
       return own();
     }
+    // A failed early link is not reported: the build runs its own link, whose failure is the
+    // one reported (the early link may have run before a concurrent install restored an input).
     return early.adopt().then(async (r) => {
       try {
-        if (r.failed === true) throw new Error('not started');
-        if (r.code === 0) for (const o of outputs) await rename(join(early.dir, o), join(dir, o));
+        if (r.failed === true || r.code !== 0) throw new Error('the early link failed');
+        for (const o of outputs) await rename(join(early.dir, o), join(dir, o));
       } catch {
         early.discard();
         return runStep(step, dir, toolchain);
