@@ -39,6 +39,8 @@ export const LINK_MEMO_VERSION = 1;
 /** A memo's build directory holds at most this many bytes of files (beyond: no memo). */
 const MAX_TREE_BYTES = 4 * 1024 * 1024;
 const MAX_TREE_ENTRIES = 4096;
+/** A memo file larger than its tree can make is not read. */
+const MAX_MEMO_BYTES = 2 * MAX_TREE_BYTES;
 
 /** One entry of a build directory: a directory, a symbolic link (target), a file (base64 bytes). */
 export type TreeEntry = [path: string, kind: 'd'] | [path: string, kind: 'l', target: string] | [path: string, kind: 'f', base64: string];
@@ -134,9 +136,13 @@ function memoFor(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): 
   if (!argv.includes('--force') || argv.filter((a) => a === 'build').length !== 1) return undefined;
   if (!argv.every((a) => a === 'build' || PLAN_NEUTRAL.has(a))) return undefined;
   const home = env.RUMPKG_HOME !== undefined && env.RUMPKG_HOME !== '' ? resolve(env.RUMPKG_HOME) : join(homedir(), '.rumpkg');
+  // rumpkg's own file in the user's object cache (this module loads before the CLI and its
+  // validated JSON reader, node builtins only): size-capped, every field type-checked before use.
   let memo: LinkMemo;
   try {
-    memo = JSON.parse(readFileSync(linkMemoFile(join(home, 'objects'), cwd), 'utf8')) as LinkMemo;
+    const text = readFileSync(linkMemoFile(join(home, 'objects'), cwd));
+    if (text.length > MAX_MEMO_BYTES) return undefined;
+    memo = JSON.parse(text.toString('utf8')) as LinkMemo;
   } catch {
     return undefined;
   }
