@@ -11,6 +11,9 @@
 //       + librump, --start-group librumprun_base libpthread libc --end-group, -T hw.ldscript);
 //       rumprun-bake itself needs rumprun's gcc wrapper, which this machine does not have.
 // Contenders alternate within each round; ROUNDS rounds (BENCH_RUNS, default 5); min and median.
+// The build and the boot rows take 3 × ROUNDS rounds (as bench/real-posix.mjs's build rows): their
+// goals are margins of tens of milliseconds, which five medians on a 2-core machine swing across
+// (two readings of the boot ratio with five rounds: 1.11 and 1.24).
 // Skips with a message without ../shared or the tools. Needs `npm run build`. `npm run bench -- hw-real`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -134,7 +137,7 @@ try {
   const same = readFileSync(byHand).equals(readFileSync(image));
   const link = dry.plan.steps.find((s) => s.tool === 'ld');
   const build = { rumpkg: [], script: [], link: [] };
-  for (let i = 0; i < ROUNDS; i++) {
+  for (let i = 0; i < 3 * ROUNDS; i++) {
     let t = performance.now();
     cli('build', '--force');
     build.rumpkg.push(performance.now() - t);
@@ -151,7 +154,7 @@ try {
   const qemu = planRumprunQemu(image, manifest, { cwd: dir }).command;
   const ready = /^httpd: listening/m;
   const run = { rumpkg: [], hand: [], version: [] };
-  for (let i = 0; i < ROUNDS; i++) {
+  for (let i = 0; i < 3 * ROUNDS; i++) {
     const t = performance.now();
     cli('--version');
     run.version.push(performance.now() - t);
@@ -181,7 +184,7 @@ try {
     bakeRows.set(lib, (bakeRows.get(lib) ?? 0) + c.size);
   }
 
-  console.log(`load average before: ${load()}   rounds: ${ROUNDS} (contenders alternate within a round)`);
+  console.log(`load average before: ${load()}   rounds: ${3 * ROUNDS} (contenders alternate within a round)`);
   const line = (label, xs, base) => {
     const s = stats(xs);
     const r = base === undefined ? '' : `   ratio (median) ${(s.median / stats(base).median).toFixed(2)}`;
