@@ -119,33 +119,13 @@ const plugin = {
 };
 
 const t0 = performance.now();
-const result = await build({
-  entryPoints: [unbundled],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  legalComments: 'none',
-  logLevel: 'warning',
-  metafile: true,
-  plugins: [plugin],
-});
+const cjs = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'none', logLevel: 'warning', metafile: true };
+const result = await build({ ...cjs, entryPoints: [unbundled], outfile: bundle, plugins: [plugin] });
 if (result.errors.length > 0) process.exit(1);
 
 // The early link (packager/build/early-link.ts) on its own, node builtins only: the launcher
 // loads it for `build --force` before the CLI, to start the project's previous link at once.
-const earlyResult = await build({
-  entryPoints: [join(dist, 'packager', 'build', 'early-link.js')],
-  outfile: early,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  legalComments: 'none',
-  logLevel: 'warning',
-  metafile: true,
-});
+const earlyResult = await build({ ...cjs, entryPoints: [join(dist, 'packager', 'build', 'early-link.js')], outfile: early });
 if (earlyResult.errors.length > 0) process.exit(1);
 if (Object.keys(earlyResult.metafile.inputs).length !== 1) fail('the early link bundle must hold early-link.js alone (node builtins only)');
 

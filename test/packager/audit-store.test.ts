@@ -19,11 +19,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { archivePrints, packComponent, parseAr, parseElf, type LockedComponent, type Lockfile } from '../../components/index.js';
+import { archivePrints, parseAr, parseElf, type LockedComponent, type Lockfile } from '../../components/index.js';
 import { auditImage, buildProject, installProject, knownFromLockfile, readLock, storeComponentDirResolver } from '../../packager/index.js';
-import { createRegistryClient, createStore, homePaths, storeKey } from '../../registry/index.js';
+import { createStore, homePaths, storeKey } from '../../registry/index.js';
 import { runNode } from '../helpers/cli.js';
-import { HELLO_C, VERSION, corpusRoot, lockedTargetFor, tempDirsRemovedAfterAll } from './helpers.js';
+import { HELLO_C, publishHelloNet, tempDirsRemovedAfterAll } from './helpers.js';
 
 const T = 'posix-x86_64';
 const BIN = resolve(import.meta.dirname, '../../dist/rumpkg.cjs');
@@ -37,12 +37,9 @@ let image: string;
 const noSource = { tarball: (): Promise<Buffer> => Promise.reject(new Error('no fetching here')) };
 
 beforeAll(async () => {
-  const root = await corpusRoot();
   home = join(temp('rumpkg-audit-store-home-'), 'home');
   env = { ...process.env, RUMPKG_HOME: home, NO_COLOR: '1' };
-  const client = createRegistryClient({ home, registries: { '@rump': `file://${homePaths(home).registry}` } });
-  const lt = lockedTargetFor(root, ['@rump/net-config', '@rump/tcpip', '@rump/virtif']);
-  for (const name of Object.keys(lt.components)) await client.publish((await packComponent(join(root, VERSION, name.replace(/^@rump\//, '')))).data);
+  await publishHelloNet(home);
   dir = temp('rumpkg-audit-store-project-');
   writeFileSync(
     join(dir, 'rumpkg.json'),

@@ -12,12 +12,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { packComponent } from '../../components/index.js';
 import { installProject } from '../../packager/index.js';
 import { linkMemoFile, startEarlyLink, type LinkMemo } from '../../packager/build/early-link.js';
-import { createRegistryClient, homePaths } from '../../registry/index.js';
+import { homePaths } from '../../registry/index.js';
 import { runNode } from '../helpers/cli.js';
-import { HELLO_C, VERSION, corpusRoot, lockedTargetFor, sha256File, tempDirsRemovedAfterAll } from './helpers.js';
+import { HELLO_C, publishHelloNet, sha256File, tempDirsRemovedAfterAll } from './helpers.js';
 
 const T = 'posix-x86_64';
 const BIN = resolve(import.meta.dirname, '../../dist/rumpkg.cjs');
@@ -27,12 +26,9 @@ let home: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  const root = await corpusRoot();
   home = join(temp('rumpkg-early-home-'), 'home');
   env = { ...process.env, RUMPKG_HOME: home, NO_COLOR: '1' };
-  const client = createRegistryClient({ home, registries: { '@rump': `file://${homePaths(home).registry}` } });
-  const lt = lockedTargetFor(root, ['@rump/net-config', '@rump/tcpip', '@rump/virtif']);
-  for (const name of Object.keys(lt.components)) await client.publish((await packComponent(join(root, VERSION, name.replace(/^@rump\//, '')))).data);
+  await publishHelloNet(home);
 }, 120_000);
 
 async function project(): Promise<string> {

@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INIT_LEVEL_RUN_ORDER, type ComponentManifest, type LockedComponent, type LockedTarget, type Lockfile, type ProjectManifest, type Target } from '../../components/index.js';
+import { INIT_LEVEL_RUN_ORDER, packComponent, type ComponentManifest, type LockedComponent, type LockedTarget, type Lockfile, type ProjectManifest, type Target } from '../../components/index.js';
+import { createRegistryClient, homePaths } from '../../registry/index.js';
 import { corpusDir } from '../helpers/corpus.js';
 
 export const VERSION = '10.0.0';
@@ -143,4 +144,12 @@ export function runImage(image: string, args: string[] = []): { stdout: string; 
     const err = e as { stdout?: string; status?: number };
     return { stdout: err.stdout ?? '', status: err.status ?? -1 };
   }
+}
+
+/** The components of examples/hello-net (net-config, tcpip, virtif and their closure), published into `home`'s embedded file registry. */
+export async function publishHelloNet(home: string): Promise<void> {
+  const root = await corpusRoot();
+  const client = createRegistryClient({ home, registries: { '@rump': `file://${homePaths(home).registry}` } });
+  const lt = lockedTargetFor(root, ['@rump/net-config', '@rump/tcpip', '@rump/virtif']);
+  for (const name of Object.keys(lt.components)) await client.publish((await packComponent(join(root, VERSION, name.replace(/^@rump\//, '')))).data);
 }

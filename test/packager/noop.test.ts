@@ -15,10 +15,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isRumpkgError, packComponent, type LockedComponent } from '../../components/index.js';
+import { isRumpkgError, type LockedComponent } from '../../components/index.js';
 import { buildProject, installProject, readLock, storeComponentDirResolver } from '../../packager/index.js';
-import { createRegistryClient, createStore, homePaths, storeKey } from '../../registry/index.js';
-import { HELLO_C, VERSION, corpusRoot, lockedTargetFor, sha256File, tempDirsRemovedAfterAll } from './helpers.js';
+import { createStore, homePaths, storeKey } from '../../registry/index.js';
+import { HELLO_C, publishHelloNet, sha256File, tempDirsRemovedAfterAll } from './helpers.js';
 
 const T = 'posix-x86_64';
 const temp = tempDirsRemovedAfterAll();
@@ -28,12 +28,9 @@ let env: NodeJS.ProcessEnv;
 const noSource = { tarball: (): Promise<Buffer> => Promise.reject(new Error('no fetching here')) };
 
 beforeAll(async () => {
-  const root = await corpusRoot();
   home = join(temp('rumpkg-noop-home-'), 'home');
   env = { ...process.env, RUMPKG_HOME: home };
-  const client = createRegistryClient({ home, registries: { '@rump': `file://${homePaths(home).registry}` } });
-  const lt = lockedTargetFor(root, ['@rump/net-config', '@rump/tcpip', '@rump/virtif']);
-  for (const name of Object.keys(lt.components)) await client.publish((await packComponent(join(root, VERSION, name.replace(/^@rump\//, '')))).data);
+  await publishHelloNet(home);
 }, 120_000);
 
 function project(): string {
