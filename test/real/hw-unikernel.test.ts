@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packComponent, readImageManifest, type Lockfile } from '../../components/index.js';
 import { buildProject, findProgram, installProject, readLock, readSizeReport, renderPlanScript, runImage, storeComponentDirResolver, type BuildResult } from '../../packager/index.js';
+import { linkMemoFile } from '../../packager/build/early-link.js';
 import { createFileStorage, storeKey } from '../../registry/index.js';
 import { HW_TARGET, hwProject, realHwRegistry, type RealHwRegistry } from '../helpers/real-hw.js';
 import { realSet, title } from '../helpers/real.js';
@@ -190,6 +191,15 @@ describe.skipIf(skip)(skip ? `real unikernel on hw-x86_64 — skipped: ${why}` :
     const [forced] = await buildProject(http.dir, { force: true, resolveComponentDir: await storeComponentDirResolver(http.dir, { env: reg.env }) });
     expect(forced!.upToDate).toBe(false);
     expect(readFileSync(forced!.image).equals(before)).toBe(true);
+    // Through the CLI: the second --force takes the ld.lld link its launcher started from the
+    // first one's memo (packager/build/early-link.ts), and it makes the same bytes.
+    rmSync(linkMemoFile(join(reg.env.RUMPKG_HOME!, 'objects'), http.dir), { force: true });
+    for (const early of [false, true]) {
+      const r = spawnSync(process.execPath, [BIN, '--verbose', 'build', '--force'], { cwd: http.dir, env: reg.env, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(/^link the image for hw-x86_64 \(started early\): ld\.lld /m.test(r.stderr), r.stderr).toBe(early);
+      expect(readFileSync(http.result.image).equals(before)).toBe(true);
+    }
     const other = join(reg.work, 'elsewhere', 'deeper');
     cpSync(http.dir, other, { recursive: true, filter: (p) => !p.includes('/build') });
     const { result } = await installAndBuild(other);
