@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -652,6 +652,47 @@ export async function readProjectManifest(path: string): Promise<ProjectManifest
   const r = parseProjectManifest(text, { file: path });
   if (r.value === undefined) throw errorFromProblems(r.errors, { file: path, kind: 'project-manifest' });
   return r.value;
+}
+
+/**
+ * rumpkg.json's `name` and `targets` as its JSON states them, before readProjectManifest's schema
+ * and semantic checks, which `read()` then runs over the same bytes (throwing as
+ * readProjectManifest does). Synchronous: one open, one read. Undefined when the file is not a
+ * readable regular file within the size limit, not JSON, or those two are not a string and a list
+ * of strings: readProjectManifest reports why. A manifest `read()` accepts has exactly this name
+ * and these targets (normalising copies them). For a caller that must act before the checks and
+ * runs them before it trusts anything else: `rumpkg run` locates the image with the name and
+ * targets while QEMU starts paused, and its up-to-date check starts with `read()`.
+ */
+export function peekProjectManifest(path: string): { name: string; targets: string[]; read(): ProjectManifest } | undefined {
+  let bytes: Buffer;
+  let doc: unknown;
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO does not block
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size > MANIFEST_MAX_BYTES) return undefined;
+      bytes = Buffer.allocUnsafe(st.size);
+      if (readSync(fd, bytes, 0, st.size, 0) !== st.size) return undefined;
+    } finally {
+      closeSync(fd);
+    }
+    doc = parseJsonDocument(bytes, { file: path, maxBytes: MANIFEST_MAX_BYTES });
+  } catch {
+    return undefined;
+  }
+  if (doc === null || typeof doc !== 'object') return undefined;
+  const { name, targets } = doc as { name?: unknown; targets?: unknown };
+  if (typeof name !== 'string' || !Array.isArray(targets) || !targets.every((t) => typeof t === 'string')) return undefined;
+  return {
+    name,
+    targets: [...(targets as string[])],
+    read(): ProjectManifest {
+      const r = parseProjectManifest(bytes, { file: path });
+      if (r.value === undefined) throw errorFromProblems(r.errors, { file: path, kind: 'project-manifest' });
+      return r.value;
+    },
+  };
 }
 
 /** Validates `m` and writes it atomically (temp file + rename); an invalid manifest is never written. */

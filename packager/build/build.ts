@@ -63,6 +63,7 @@ import {
   isAr,
   parseJsonDocument,
   parseLockfileText,
+  peekProjectManifest,
   readProjectManifest,
   type ComponentManifest,
   type ImageManifest,
@@ -1246,17 +1247,28 @@ export interface ProjectImage {
  */
 export async function locateProjectImage(projectDir: string, options: { target?: Target; resolveComponentDir: BuildProjectOptions['resolveComponentDir']; deferCheck?: boolean }): Promise<ProjectImage> {
   const dir = resolve(projectDir);
-  const project = await readProjectManifest(join(dir, 'rumpkg.json'));
-  const targets = project.targets;
+  const file = join(dir, 'rumpkg.json');
+  // With deferCheck, locating needs only the name and targets, taken from the JSON: the schema
+  // and semantic checks (~5 ms) are then the check's first step, and run before any error found
+  // here is thrown, as they do without deferCheck. A manifest they cannot be taken from is read
+  // fully at once (which reports what is wrong with it).
+  const peeked = options.deferCheck === true ? peekProjectManifest(file) : undefined;
+  const full = peeked === undefined ? await readProjectManifest(file) : undefined;
+  const readFully = (): ProjectManifest => full ?? (peeked as NonNullable<typeof peeked>).read();
+  const { name, targets } = peeked ?? (full as ProjectManifest);
   const target = options.target ?? targets.find((t) => t.startsWith('posix-')) ?? targets[0];
-  if (target === undefined) throw new RumpkgError('E_TARGET', 'rumpkg.json lists no target', { hint: 'add one with rumpkg init --target T, or give --target' });
+  if (target === undefined) {
+    readFully();
+    throw new RumpkgError('E_TARGET', 'rumpkg.json lists no target', { hint: 'add one with rumpkg init --target T, or give --target' });
+  }
   const recorded = readRecordedImages(dir)[target];
-  const image = recorded ?? defaultImagePath(dir, target, project.name);
-  const build = `rumpkg build --target ${target}${recorded !== undefined && recorded !== defaultImagePath(dir, target, project.name) ? ` -o ${recorded}` : ''}`;
+  const image = recorded ?? defaultImagePath(dir, target, name);
+  const build = `rumpkg build --target ${target}${recorded !== undefined && recorded !== defaultImagePath(dir, target, name) ? ` -o ${recorded}` : ''}`;
   if (!statSync(image, { throwIfNoEntry: false })?.isFile()) {
+    readFully();
     throw new RumpkgError('E_NOT_FOUND', `no image for ${target}: ${image} does not exist`, { context: { path: image, target }, hint: `build it first: ${build}` });
   }
-  const check = (): Promise<void> => checkProjectImage(dir, target, image, build, options.resolveComponentDir, project);
+  const check = async (): Promise<void> => checkProjectImage(dir, target, image, build, options.resolveComponentDir, readFully());
   if (options.deferCheck !== true) {
     await check();
     return { target, image };

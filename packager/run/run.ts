@@ -27,7 +27,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { RumpkgError, fsError, openFileSource, parseElfHeader, readElfLayout, readEmbeddedManifest, type ImageManifest, type Target } from '../../components/index.js';
 import { elfMachineName, findProgram, parseTarget, type Arch } from '../build/index.js';
@@ -117,7 +117,7 @@ export async function runImage(imagePath: string, options: RunImageOptions): Pro
 
 async function checkImageFile(imagePath: string): Promise<void> {
   try {
-    const st = await stat(imagePath);
+    const st = statSync(imagePath); // one system call: no thread-pool round trip before the image starts
     if (!st.isFile()) throw new RumpkgError('E_RUN', `${imagePath} is not a file`, { context: { path: imagePath } });
   } catch (e) {
     if (e instanceof RumpkgError) throw e;
@@ -199,7 +199,9 @@ export function planQemu(imagePath: string, target: Target, options: { memoryMb?
  */
 async function inspectImage(imagePath: string, target: Target): Promise<ImageManifest | null> {
   const t = parseTarget(target);
-  const source = await openFileSource(imagePath);
+  // Synchronous reads: a few small ones of a file just built (in the page cache), on the way to
+  // starting QEMU, where each thread-pool round trip would delay it.
+  const source = await openFileSource(imagePath, { sync: true });
   try {
     const head = await source.read(0, Math.min(64, source.size));
     const h = parseElfHeader(head, { file: imagePath, size: source.size });

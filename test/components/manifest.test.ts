@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import {
   parseJsonDocument,
   parseLockfileText,
   parseProjectManifest,
+  peekProjectManifest,
   readProjectManifest,
   renderLockfile,
   renderProjectManifest,
@@ -293,6 +295,54 @@ describe('symlinks', () => {
 });
 
 describe('project manifest', () => {
+  it('peek: the name and targets as the JSON states them; read() runs the full checks over the same bytes and throws what readProjectManifest throws', async () => {
+    const good = join(tmp, 'peek-good.json');
+    writeFileSync(good, text(designProjectManifest()));
+    const p = peekProjectManifest(good);
+    expect(p?.name).toBe('hello-net');
+    expect(p?.targets).toEqual((designProjectManifest() as { targets: string[] }).targets);
+    expect(p?.read()).toEqual(await readProjectManifest(good));
+
+    // JSON fine, checks refuse it: peek still answers; read() fails exactly as the full read does.
+    const bad = join(tmp, 'peek-bad.json');
+    writeFileSync(bad, text({ ...designProjectManifest(), components: { 'a..b': '^1.0.0' } }));
+    const q = peekProjectManifest(bad);
+    expect(q?.name).toBe('hello-net');
+    const full = await readProjectManifest(bad).catch((e: unknown) => e as RumpkgError);
+    expect(full).toBeInstanceOf(RumpkgError);
+    let deferred: unknown;
+    try {
+      q?.read();
+    } catch (e) {
+      deferred = e;
+    }
+    expect(deferred).toBeInstanceOf(RumpkgError);
+    expect([(deferred as RumpkgError).code, (deferred as RumpkgError).message]).toEqual([(full as RumpkgError).code, (full as RumpkgError).message]);
+    expect((deferred as RumpkgError).code).toBe('E_MANIFEST');
+  });
+
+  it('peek: undefined (the full read reports why) for a missing file, a directory, a FIFO (without blocking), too many bytes, bad JSON, a name or targets of the wrong type', () => {
+    expect(peekProjectManifest(join(tmp, 'peek-none.json'))).toBeUndefined();
+    mkdirSync(join(tmp, 'peek-dir.json'));
+    expect(peekProjectManifest(join(tmp, 'peek-dir.json'))).toBeUndefined();
+    expect(spawnSync('mkfifo', [join(tmp, 'peek-fifo.json')]).status).toBe(0);
+    expect(peekProjectManifest(join(tmp, 'peek-fifo.json'))).toBeUndefined();
+    writeFileSync(join(tmp, 'peek-big.json'), `{"name":"x","targets":[],"pad":"${'x'.repeat(4 * 1024 * 1024)}"}`);
+    expect(peekProjectManifest(join(tmp, 'peek-big.json'))).toBeUndefined();
+    const cases: Array<[string, string]> = [
+      ['syntax', '{"name": "x", "targets": ['],
+      ['array', '[]'],
+      ['name', text({ ...designProjectManifest(), name: 7 })],
+      ['targets', text({ ...designProjectManifest(), targets: 'hw-x86_64' })],
+      ['target', text({ ...designProjectManifest(), targets: ['hw-x86_64', 1] })],
+      ['duplicate key', '{"name": "x", "name": "y", "targets": []}'],
+    ];
+    for (const [what, body] of cases) {
+      writeFileSync(join(tmp, 'peek-case.json'), body);
+      expect(peekProjectManifest(join(tmp, 'peek-case.json')), what).toBeUndefined();
+    }
+  });
+
   it('the DESIGN.md §4.2 example validates', () => {
     const r = parseProjectManifest(text(designProjectManifest()), { file: 'rumpkg.json' });
     expect(r.errors).toEqual([]);

@@ -5,7 +5,7 @@
  * typed errors within the timeout and leave no QEMU running. Skipped (with a message) only when
  * clang, ld.lld, llvm-objcopy or QEMU are missing (.ci/run installs them).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -289,6 +289,31 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
     const gone = Date.now() + 5_000;
     while (!noProcess(image) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
     expect(noProcess(image)).toBe(true);
+  }, 180_000);
+
+  it('rumpkg run over a rumpkg.json its checks refuse (the JSON itself fine): the full read\'s E_MANIFEST, nothing on stdout, no QEMU left; with the image gone too, still E_MANIFEST first', async () => {
+    const dir = await project('refused-manifest', (m) => {
+      m.name = 'refused-manifest-unique';
+      m.targets = ['hw-x86_64'];
+    });
+    const { images: img } = await installAndBuild(dir);
+    const image = img['hw-x86_64'] as string;
+    const bin = join(import.meta.dirname, '../../dist/cli/bin.js');
+    const run = (): { status: number | null; stdout: string; stderr: string } => spawnSync(process.execPath, [bin, 'run', '--target', 'hw-x86_64', '--timeout', '60'], { cwd: dir, env, encoding: 'utf8' });
+    expect(run().stdout).toContain('hello-virtio: hello from the application');
+    const m = JSON.parse(await readFile(join(dir, 'rumpkg.json'), 'utf8')) as { components: Record<string, string> };
+    m.components['a..b'] = '^1.0.0';
+    await writeFile(join(dir, 'rumpkg.json'), `${JSON.stringify(m, null, 2)}\n`);
+    const refused = run();
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`error[E_MANIFEST]: ${join(dir, 'rumpkg.json')} is not a valid project manifest`);
+    expect(refused.stderr).toContain('/components/a..b');
+    expect(refused.stdout).toBe('');
+    expect(noProcess(image)).toBe(true);
+    await rm(image);
+    const gone = run();
+    expect(gone.stderr).toContain('error[E_MANIFEST]');
+    expect(gone.stderr).not.toContain('E_NOT_FOUND');
   }, 180_000);
 
   it('missing platform package: resolution fails naming hypercall:17; a closure without it cannot link', async () => {

@@ -1,10 +1,13 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isRumpkgError, type LockedTarget } from '../../components/index.js';
 import { cString, ipv4Mask, renderGlue } from '../../packager/build/glue.js';
 import { componentSlug, planLink, renderPlanScript } from '../../packager/build/link-plan.js';
 import { manifestObjectFits } from '../../packager/build/manifest-object.js';
-import { findToolchain, selectToolchain } from '../../packager/build/toolchain.js';
+import { findProgram, findToolchain, selectToolchain } from '../../packager/build/toolchain.js';
 import { parseTarget } from '../../packager/build/targets.js';
 import { parseLinkerMap } from '../../components/index.js';
 
@@ -95,6 +98,30 @@ describe('targets and toolchains', () => {
     const e = thrown(() => selectToolchain('posix-aarch64', { hostArch: 'x86_64' }));
     expect(isRumpkgError(e, 'E_TARGET')).toBe(true);
     expect((e as Error).message).toMatch(/this host is x86_64/);
+  });
+
+  it('findProgram: the first PATH entry holding an executable regular file of that name; a directory, a non-executable file, a dangling link or an entry that is a file are passed over', () => {
+    const t = mkdtempSync(join(tmpdir(), 'rumpkg-path-'));
+    try {
+      const dirs = ['asdir', 'noexec', 'dangling', 'good', 'later'].map((d) => join(t, d));
+      for (const d of dirs) mkdirSync(d);
+      mkdirSync(join(dirs[0]!, 'tool'));
+      writeFileSync(join(dirs[1]!, 'tool'), '#!/bin/sh\n', { mode: 0o644 });
+      symlinkSync(join(t, 'nowhere'), join(dirs[2]!, 'tool'));
+      for (const d of [dirs[3]!, dirs[4]!]) {
+        writeFileSync(join(d, 'tool'), '#!/bin/sh\n');
+        chmodSync(join(d, 'tool'), 0o755);
+      }
+      writeFileSync(join(t, 'file-entry'), '');
+      const path = [join(t, 'file-entry'), join(t, 'missing'), '', ...dirs].join(':');
+      expect(findProgram('tool', path)).toBe(join(dirs[3]!, 'tool'));
+      expect(findProgram('tool', [join(t, 'file-entry'), ...dirs.slice(0, 3)].join(':'))).toBeNull();
+      expect(findProgram('absent', path)).toBeNull();
+      expect(findProgram(join(dirs[4]!, 'tool'), '')).toBe(join(dirs[4]!, 'tool'));
+      expect(findProgram(join(dirs[1]!, 'tool'), path)).toBeNull();
+    } finally {
+      rmSync(t, { recursive: true, force: true });
+    }
   });
 
   it('names the missing tool and its Debian package', () => {
