@@ -83,7 +83,7 @@ import { renderManifestObject } from './manifest-object.js';
 import { elfMachineName, parseTarget } from './targets.js';
 import { findToolchain, type ResolvedToolchain } from './toolchain.js';
 import { ObjectCache, cacheableOutputs, stepKey, type CacheEntry } from './object-cache.js';
-import { LINK_MEMO_VERSION, captureTree, earlyLinkStarted, linkIdentity, linkMemoFile, takeEarlyLink, writeLinkMemo, type LinkMemo } from './early-link.js';
+import { LINK_MEMO_VERSION, captureTree, earlyLinkStarted, keepLinkDir, linkIdentity, linkMemoFile, takeEarlyLink, writeLinkMemo, type LinkMemo } from './early-link.js';
 
 /** Progress and notes from a build (the CLI's Reporter fits). */
 interface BuildReporter {
@@ -910,6 +910,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
   // (the verified path may have repaired a store file the early link read); else this build's own.
   // What the link was made of becomes the project's memo once the image is committed.
   let memo: LinkMemo | undefined;
+  let kept = false;
   const startLink = (step: PlanStep): Promise<RunResult> => {
     const program = toolchain.paths[step.tool] ?? step.command[0]!;
     const args = [...step.command.slice(1), ...step.args];
@@ -939,7 +940,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
         early.discard();
         return runStep(step, dir, toolchain);
       }
-      early.discard();
+      early.keep();
       return { code: r.code, signal: r.signal, output: r.output, early: true };
     });
   };
@@ -1033,16 +1034,23 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       for (const fn of held.splice(0)) fn();
       throw e;
     }
-    const key = await startChecks();
-    if (key === undefined) return undefined;
-    for (const fn of held.splice(0)) fn();
-    reporter.progress?.('build', done, plan.steps.length);
     const linked = join(dir, plan.output);
     const linkedMap = join(dir, plan.map);
+    // The linker is done: the image and the map it wrote are synced while the checks finish (a
+    // failed check leaves them unused, in the directory that goes).
+    const syncing = Promise.allSettled([syncFile(linkedMap, mapPath), syncFile(linked, image, { executable: true })]);
+    const key = await startChecks();
+    if (key === undefined) {
+      await syncing;
+      return undefined;
+    }
+    for (const fn of held.splice(0)) fn();
+    reporter.progress?.('build', done, plan.steps.length);
     const headers = await readingHeaders;
     // The staged inputs and objects are not read again (the cache entries were read when
     // stored): their removal runs beside the hashing and the syncs; the directory itself goes at the end.
-    removing = clearExcept(dir, new Set([plan.output, plan.map]));
+    // (Unless this directory becomes the next early link's: kept below, once committed.)
+    if (memo === undefined) removing = clearExcept(dir, new Set([plan.output, plan.map]));
     let imageSha: string;
     let mapSha: string;
     let size: number;
@@ -1052,18 +1060,15 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       throw fsError(e, image, 'read the linked image');
     }
     // The map and the image the linker wrote are synced where they are (the build directory is
-    // next to the image: one file system) and the stamp is written and synced beside them; then
+    // next to the image: one file system; started when the linker finished) and the stamp is
+    // written and synced beside them; then
     // the map is renamed into place, then the image (the commit point), then the stamp: an
     // interruption before the stamp only costs a rebuild (a stamp names the image's and the map's
     // digests, so it never vouches for other bytes).
     const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: imageSha, map: mapSha, ...(headers === undefined ? {} : { headers }) };
-    const written = await Promise.allSettled([
-      syncFile(linkedMap, mapPath),
-      syncFile(linked, image, { executable: true }),
-      writeTemp(stampPath, (tmp) => writeFile(tmp, `${JSON.stringify(stamp)}\n`)),
-    ]);
-    const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
-    const stampTemp = written[2].status === 'fulfilled' ? written[2].value : undefined;
+    const [stampWritten] = await Promise.allSettled([writeTemp(stampPath, (tmp) => writeFile(tmp, `${JSON.stringify(stamp)}\n`))]);
+    const failed = [...(await syncing), stampWritten].find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    const stampTemp = stampWritten.status === 'fulfilled' ? stampWritten.value : undefined;
     try {
       if (failed !== undefined) throw failed.reason;
       await commitFile(linkedMap, mapPath);
@@ -1073,11 +1078,15 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       if (stampTemp !== undefined) await rm(stampTemp, { force: true }).catch(() => undefined);
       throw e;
     }
-    if (memo !== undefined) writeProjectMemo(options, plan, memo);
+    if (memo !== undefined) {
+      writeProjectMemo(options, plan, memo);
+      keepLinkDir(dir, outDir);
+      kept = true;
+    }
     return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${imageSha}`, bytes: size };
   } finally {
     await Promise.all([sweeping, checking?.catch(() => undefined), readingHeaders?.catch(() => undefined), removing, ...stores]);
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    if (!kept) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

@@ -13,7 +13,7 @@ import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installProject } from '../../packager/index.js';
-import { linkMemoFile, startEarlyLink, type LinkMemo } from '../../packager/build/early-link.js';
+import { KEPT_DIR, linkMemoFile, startEarlyLink, type LinkMemo } from '../../packager/build/early-link.js';
 import { homePaths } from '../../registry/index.js';
 import { runNode } from '../helpers/cli.js';
 import { HELLO_C, publishHelloNet, sha256File, tempDirsRemovedAfterAll } from './helpers.js';
@@ -45,8 +45,9 @@ async function project(): Promise<string> {
 const rumpkg = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) => runNode([BIN, ...args], { cwd, env: { ...env, ...extra } });
 const linkLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('link the image for'));
 const early = (stderr: string): boolean => linkLines(stderr).some((l) => l.startsWith(`link the image for ${T} (started early): `));
-/** The build directory's contents but the image, its map and its stamp (leftovers of a build). */
-const leftovers = (dir: string): string[] => readdirSync(join(dir, 'build', T)).filter((n) => !/^early(\.map|\.stamp)?$/.test(n));
+/** The build directory's contents but the image, its map, its stamp and the kept link directory (leftovers of a build). */
+const leftovers = (dir: string): string[] => readdirSync(join(dir, 'build', T)).filter((n) => !/^early(\.map|\.stamp)?$/.test(n) && n !== KEPT_DIR);
+const kept = (dir: string): string => join(dir, 'build', T, KEPT_DIR);
 const outputs = (dir: string): string[] => ['early', 'early.map', 'early.stamp'].map((f) => sha256File(join(dir, 'build', T, f)));
 const memoOf = (dir: string): string => linkMemoFile(homePaths(home).objects, dir);
 
@@ -62,14 +63,34 @@ describe('the early link of build --force', () => {
     expect(statSync(memoOf(dir)).mode & 0o777).toBe(0o600);
     expect(memo.inputs.map(([p]) => p).sort()).toEqual([join(dir, 'app.c'), join(dir, 'rumpkg.json'), join(dir, 'rumpkg.lock')].sort());
     expect(memo.args).toContain('image.linked');
+    // the link's directory is kept beside the image for the next early link, its outputs moved out
+    expect(readdirSync(kept(dir)).sort()).toEqual(memo.tree.filter((e) => !e[0].includes('/')).map((e) => e[0]).sort());
 
+    const keptIno = statSync(kept(dir)).ino;
     const forced = await rumpkg(['--verbose', 'build', '--force'], dir);
     expect(forced.code, forced.stderr).toBe(0);
+    // the early link ran in the kept directory (taken, not made again) and left it kept again
+    expect(statSync(kept(dir)).ino).toBe(keptIno);
     expect(linkLines(forced.stderr)).toHaveLength(1);
     expect(early(forced.stderr)).toBe(true);
     expect(outputs(dir)).toEqual(cold);
     expect(leftovers(dir)).toEqual([]);
     expect(execFileSync(join(dir, 'build', T, 'early'), { encoding: 'utf8' })).toContain('hello from the app');
+    // the kept directory damaged (a file's bytes, an extra file): not used, made again from the memo
+    const damage: Array<() => void> = [
+      () => writeFileSync(join(kept(dir), 'obj', 'rumpkg_main.o'), 'not an object'),
+      () => writeFileSync(join(kept(dir), 'obj', 'extra.o'), 'x'),
+      () => rmSync(kept(dir), { recursive: true }),
+    ];
+    for (const d of damage) {
+      d();
+      const r = await rumpkg(['--verbose', 'build', '--force'], dir);
+      expect(r.code, r.stderr).toBe(0);
+      expect(early(r.stderr)).toBe(true);
+      expect(outputs(dir)).toEqual(cold);
+      expect(leftovers(dir)).toEqual([]);
+      expect(readdirSync(join(kept(dir), 'obj')).sort()).toEqual(memo.tree.filter((e) => e[0].startsWith('obj/')).map((e) => e[0].slice(4)).sort());
+    }
     // --json and --quiet cannot change the plan: kept as well (the stamp says nothing else changed)
     const json = await rumpkg(['build', '--force', '--json'], dir);
     expect(json.code, json.stderr).toBe(0);
