@@ -134,16 +134,25 @@ export function writeLinkMemo(file: string, memo: LinkMemo): void {
 
 const PLAN_NEUTRAL = new Set(['--force', '--json', '-q', '--quiet', '-v', '--verbose']);
 
+/**
+ * `$RUMPKG_HOME/objects`: registry/home's resolveHome and homePaths(...).objects, restated because
+ * this module loads before the bundle and must not pull the registry module in (a test checks
+ * that both name the same directory).
+ */
+export function earlyObjectsDir(env: NodeJS.ProcessEnv): string {
+  const home = env.RUMPKG_HOME !== undefined && env.RUMPKG_HOME !== '' ? resolve(env.RUMPKG_HOME) : join(homedir(), '.rumpkg');
+  return join(home, 'objects');
+}
+
 /** The memo to replay for this command line, or undefined (`build --force` and plan-neutral options only). */
 function memoFor(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): LinkMemo | undefined {
   if (!argv.includes('--force') || argv.filter((a) => a === 'build').length !== 1) return undefined;
   if (!argv.every((a) => a === 'build' || PLAN_NEUTRAL.has(a))) return undefined;
-  const home = env.RUMPKG_HOME !== undefined && env.RUMPKG_HOME !== '' ? resolve(env.RUMPKG_HOME) : join(homedir(), '.rumpkg');
   // rumpkg's own file in the user's object cache (this module loads before the CLI and its
   // validated JSON reader, node builtins only): size-capped, every field type-checked before use.
   let memo: LinkMemo;
   try {
-    const text = readFileSync(linkMemoFile(join(home, 'objects'), cwd));
+    const text = readFileSync(linkMemoFile(earlyObjectsDir(env), cwd));
     if (text.length > MAX_MEMO_BYTES) return undefined;
     memo = JSON.parse(text.toString('utf8')) as LinkMemo;
   } catch {

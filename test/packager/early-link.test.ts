@@ -13,8 +13,8 @@ import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installProject } from '../../packager/index.js';
-import { KEPT_DIR, linkMemoFile, startEarlyLink, type LinkMemo } from '../../packager/build/early-link.js';
-import { homePaths } from '../../registry/index.js';
+import { KEPT_DIR, earlyObjectsDir, linkMemoFile, startEarlyLink, type LinkMemo } from '../../packager/build/early-link.js';
+import { homePaths, resolveHome } from '../../registry/index.js';
 import { runNode } from '../helpers/cli.js';
 import { HELLO_C, publishHelloNet, sha256File, tempDirsRemovedAfterAll } from './helpers.js';
 
@@ -164,6 +164,10 @@ describe('the early link of build --force', () => {
     const pid = Number(readFileSync(join(dir, 'early.pid'), 'utf8'));
     expect(() => process.kill(pid, 0)).toThrow();
   }, 60_000);
+
+  it('finds the memo where the build writes it: the home\'s object cache, with and without RUMPKG_HOME', () => {
+    for (const e of [env, { ...env, RUMPKG_HOME: '' }, { HOME: env.HOME }]) expect(earlyObjectsDir(e)).toBe(homePaths(resolveHome(e)).objects);
+  });
 
   it('starts only for build --force with options that cannot change the plan', async () => {
     const dir = await project();
