@@ -7,8 +7,10 @@
 //                                 --help), and rumpkg-bundle.cjs.cache-<command>, one per command
 //                                 trained on real workloads (scripts/code-cache.mjs)
 //   dist/rumpkg.cjs               the launcher: compiles the bundle with the code cache, runs it
-//   dist/rumpkg-early.cjs         packager/build/early-link.ts alone, which the launcher loads for
+//   dist/rumpkg-early.cjs         packager/build/early-link.ts (+ packager/early), which the launcher loads for
 //                                 `build --force` to start the project's previous link first
+//   dist/rumpkg-early-run.cjs     packager/run/early-qemu.ts (+ packager/early), which the launcher loads for
+//                                 `run` to start the project's QEMU when nothing it depends on changed
 //   dist/rumpkg                   the shipped command (package.json bin): `exec node rumpkg.cjs`,
 //                                 with NODE_EXTRA_CA_CERTS deferred to rumpkg's first TLS
 //                                 connection (Node 20 loads it on every start: ~40 ms here)
@@ -52,6 +54,7 @@ const bundle = join(dist, 'rumpkg-bundle.cjs');
 const cache = `${bundle}.cache`;
 const launcher = join(dist, 'rumpkg.cjs');
 const early = join(dist, 'rumpkg-early.cjs');
+const earlyRun = join(dist, 'rumpkg-early-run.cjs');
 const command = join(dist, 'rumpkg');
 const bin = join(dist, 'cli', 'bin.js');
 const unbundled = join(dist, 'cli', 'bin.unbundled.js');
@@ -127,7 +130,11 @@ if (result.errors.length > 0) process.exit(1);
 // loads it for `build --force` before the CLI, to start the project's previous link at once.
 const earlyResult = await build({ ...cjs, entryPoints: [join(dist, 'packager', 'build', 'early-link.js')], outfile: early });
 if (earlyResult.errors.length > 0) process.exit(1);
-if (Object.keys(earlyResult.metafile.inputs).length !== 1) fail('the early link bundle must hold early-link.js alone (node builtins only)');
+if (Object.keys(earlyResult.metafile.inputs).length !== 2) fail('the early link bundle must hold early-link.js and packager/early alone (node builtins only)');
+// The early boot of `rumpkg run` (packager/run/early-qemu.ts), likewise.
+const earlyRunResult = await build({ ...cjs, entryPoints: [join(dist, 'packager', 'run', 'early-qemu.js')], outfile: earlyRun });
+if (earlyRunResult.errors.length > 0) process.exit(1);
+if (Object.keys(earlyRunResult.metafile.inputs).length !== 2) fail('the early boot bundle must hold early-qemu.js and packager/early alone (node builtins only)');
 
 // Every local module must be inside: a relative import/require left in the output would load
 // dist/ at run time and hide a broken bundle behind a working dist/.
@@ -221,6 +228,20 @@ if (command === 'build' && process.argv.includes('--force')) {
     }
   } catch {
     // no early link: the build links when it gets there
+  }
+}
+// \`run\`: the project's QEMU may start now, when nothing the last passed up-to-date check
+// depended on has changed (packager/run/early-qemu.ts, bundled as rumpkg-early-run.cjs); the boot
+// takes it or kills it, and so does the exit of a process that never reached its boot.
+if (command === 'run') {
+  try {
+    const early = require('./rumpkg-early-run.cjs').startEarlyQemu(process.argv.slice(2), process.env, process.cwd());
+    if (early !== undefined) {
+      globalThis.__rumpkgEarlyQemu = early;
+      process.on('exit', () => early.discard());
+    }
+  } catch {
+    // no early boot: the run boots when it gets there
   }
 }
 const baseCache = file + '.cache';

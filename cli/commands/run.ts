@@ -8,10 +8,12 @@
  * NetBSD drivers) get their configuration on the kernel command line and the host ports of
  * rumpkg.json `image.forward`; ARGS go to the program; the status is read from the console, and
  * relative block-device files are found from --cwd. With `--json` the output is collected and
- * printed as `{target, image, status, signal, timedOut, stdout, stderr}` (+ `timings` for hw).
+ * printed as `{target, image, status, signal, timedOut, stdout, stderr}` (+ `early` and `timings`
+ * for hw: `early` when QEMU was started by the launcher, packager/run/early-qemu.ts).
  */
 import { isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
+import type { BootRecord, CheckedFiles } from '../../packager/index.js';
 import { createReporter, globalOptions, printJson } from '../output.js';
 
 export function register(program: Command): void {
@@ -23,16 +25,22 @@ export function register(program: Command): void {
     .option('--image <file>', 'run this image instead of the project\'s')
     .option('--timeout <seconds>', 'kill the image after this many seconds (hw default: 30)')
     .action(async (args: string[], opts: { target?: string; image?: string; timeout?: string }, cmd: Command) => {
+      const startedAt = Date.now();
       const g = globalOptions(cmd);
       const { RumpkgError, readImageManifest } = await import('../../components/index.js');
-      const { runImage, locateProjectImage, storeComponentDirResolver } = await import('../../packager/index.js');
+      const { runImage, locateProjectImage, recordEarlyBoot, storeComponentDirResolver } = await import('../../packager/index.js');
       let target = opts.target;
       let image = opts.image === undefined ? undefined : isAbsolute(opts.image) ? opts.image : join(g.cwd, opts.image);
-      let check: (() => Promise<void>) | undefined;
+      // The up-to-date check of the project's image, once it was started (by the boot, or below).
+      let check: (() => Promise<CheckedFiles>) | undefined;
+      let checked: Promise<CheckedFiles> | undefined;
+      let booted: BootRecord | undefined;
       if (image === undefined) {
         // The project's image: the one rumpkg build last wrote for the target (-o included),
         // refused with what to run when it is missing or out of date. The up-to-date check runs
-        // while the run is prepared (QEMU starts paused), and nothing runs before it passed.
+        // while the run is prepared (QEMU starts paused), and nothing runs before it passed —
+        // unless the launcher started QEMU early, on proof that nothing the last passed check
+        // depended on has changed (packager/run/early-qemu.ts).
         const located = await locateProjectImage(g.cwd, {
           ...(target === undefined ? {} : { target }),
           resolveComponentDir: await storeComponentDirResolver(g.cwd, { reporter: createReporter(g) }),
@@ -40,7 +48,15 @@ export function register(program: Command): void {
         });
         target = located.target;
         image = located.image;
-        check = located.check;
+        const locatedCheck = located.check!;
+        check = () =>
+          (checked ??= locatedCheck().then((files) => {
+            // Passed: the next identical run may start this QEMU from the launcher (recorded
+            // once the guest was let go, not before).
+            const boot = booted;
+            if (boot !== undefined) setImmediate(() => recordEarlyBoot({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), startedAt, checked: files, boot }));
+            return files;
+          }));
       }
       target ??= (await readImageManifest(image)).target;
       let timeoutMs: number | undefined;
@@ -58,12 +74,15 @@ export function register(program: Command): void {
           ...(timeoutMs === undefined ? {} : { timeoutMs }),
           ...(g.json ? {} : { stdout: process.stdout, stderr: process.stderr }),
           ...(check === undefined ? {} : { gate: check }),
+          booting: (boot) => {
+            booted = boot;
+          },
         });
       } catch (e) {
         await check?.(); // an out-of-date image is what to report first (started now if it was not)
         throw e;
       }
-      if (g.json) printJson({ target, image, status: r.status, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr, ...(r.timings === undefined ? {} : { timings: r.timings }) });
+      if (g.json) printJson({ target, image, status: r.status, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr, ...(r.early === undefined ? {} : { early: r.early }), ...(r.timings === undefined ? {} : { timings: r.timings }) });
       if (r.timedOut) {
         throw new RumpkgError('E_RUN', `${image} did not finish within ${opts.timeout} s and was killed`, { context: { path: image, target }, hint: 'raise --timeout' });
       }

@@ -81,7 +81,7 @@ import { checkRumprunConfig, renderRumprunGlue, rumprunProgramNames } from './ru
 import { planLink, type LinkPlan, type PlanFile, type PlanStep } from './link-plan.js';
 import { renderManifestObject } from './manifest-object.js';
 import { elfMachineName, parseTarget } from './targets.js';
-import { findToolchain, type ResolvedToolchain } from './toolchain.js';
+import { findToolchain, type ResolvedToolchain, type ToolName } from './toolchain.js';
 import { ObjectCache, cacheableOutputs, stepKey, type CacheEntry } from './object-cache.js';
 import { LINK_MEMO_VERSION, captureTree, earlyLinkStarted, keepLinkDir, linkIdentity, linkMemoFile, takeEarlyLink, writeLinkMemo, type LinkMemo } from './early-link.js';
 
@@ -728,6 +728,8 @@ async function commitTemp(tmp: string, dest: string): Promise<void> {
 interface PreparedBuild {
   plan: LinkPlan;
   toolchain: ResolvedToolchain;
+  /** The component manifests the plan read (path → sha256 hex). */
+  reads: ReadonlyMap<string, string>;
   /** Plan files copied from disk, and their bytes (read once, hashed into the stamp key; empty when prepared without `keep`). */
   staged: PlanFile[];
   contents: Map<string, Buffer>;
@@ -739,7 +741,7 @@ interface PreparedBuild {
  * without `keep` (the up-to-date check) the inputs are only hashed, their bytes not kept.
  */
 async function prepareBuild(options: BuildImageOptions, keep = true): Promise<PreparedBuild> {
-  const { plan, toolchain } = await planBuild(options);
+  const { plan, toolchain, reads } = await planBuild(options);
   const staged = plan.files.filter((f) => f.from !== undefined);
   const contents = new Map<string, Buffer>();
   const hashes: string[] = [];
@@ -752,7 +754,7 @@ async function prepareBuild(options: BuildImageOptions, keep = true): Promise<Pr
     contents.set(f.path, b);
     hashes.push(`${f.path}:${sha256(b)}`);
   }
-  return { plan, toolchain, staged, contents, key: stampKey(plan, toolchain, hashes) };
+  return { plan, toolchain, reads, staged, contents, key: stampKey(plan, toolchain, hashes) };
 }
 
 /** sha256 hex of a staged input's file, without keeping its bytes; readInput's typed errors. */
@@ -777,12 +779,43 @@ function upToDateResult(options: BuildImageOptions, prepared: PreparedBuild): Bu
 }
 
 /**
+ * What an up-to-date check read, listed or looked up (for `rumpkg run`'s early boot,
+ * packager/run/early-qemu.ts): every path whose identity decides its answer, and every program
+ * it looked up on PATH with where it was found.
+ */
+export interface CheckedFiles {
+  paths: string[];
+  tools: Array<[command: string, found: string]>;
+}
+
+/** The files and programs a passed up-to-date check of `prepared` depended on. */
+function checkedFiles(prepared: PreparedBuild): CheckedFiles {
+  const { plan, toolchain } = prepared;
+  const image = plan.destination;
+  const stamp = readStamp(`${image}.stamp`);
+  const paths = new Set<string>([image, `${image}.map`, `${image}.stamp`, ...prepared.reads.keys(), ...Object.keys(stamp?.headers ?? {})]);
+  for (const f of plan.files) {
+    if (f.from === undefined) continue;
+    paths.add(f.from);
+    // The application's headers are found by listing its sources' directories (planBuild).
+    if (f.role === 'app-source') paths.add(dirname(f.from));
+  }
+  const tools: CheckedFiles['tools'] = [];
+  for (const [name, found] of Object.entries(toolchain.paths) as Array<[ToolName, string]>) tools.push([toolchain.tools[name]!.command, found]);
+  return { paths: [...paths], tools };
+}
+
+/**
  * The up-to-date check alone: the result when the image is current, else undefined (nothing is
  * built or written). buildProject runs it over unverified store lookups: a matching stamp proves
- * every input byte, as the stamp was written from verified ones.
+ * every input byte, as the stamp was written from verified ones. `depended` receives what a
+ * passed check depended on.
  */
-async function checkImageUpToDate(options: BuildImageOptions): Promise<BuildResult | undefined> {
-  return upToDateResult(options, await prepareBuild(options, false));
+async function checkImageUpToDate(options: BuildImageOptions, depended?: (files: CheckedFiles) => void): Promise<BuildResult | undefined> {
+  const prepared = await prepareBuild(options, false);
+  const result = upToDateResult(options, prepared);
+  if (result !== undefined) depended?.(checkedFiles(prepared));
+  return result;
 }
 
 /** Plans and (unless dryRun) builds one image. */
@@ -1240,8 +1273,11 @@ async function recordImage(projectDir: string, target: Target, image: string): P
 export interface ProjectImage {
   target: Target;
   image: string;
-  /** With `deferCheck`: the up-to-date check, started by the first call (E_LOCKFILE, E_STALE when it fails). */
-  check?: () => Promise<void>;
+  /**
+   * With `deferCheck`: the up-to-date check, started by the first call (E_LOCKFILE, E_STALE when
+   * it fails); it resolves with what it depended on, from the project's files to the image.
+   */
+  check?: () => Promise<CheckedFiles>;
 }
 
 /**
@@ -1277,12 +1313,17 @@ export async function locateProjectImage(projectDir: string, options: { target?:
     readFully();
     throw new RumpkgError('E_NOT_FOUND', `no image for ${target}: ${image} does not exist`, { context: { path: image, target }, hint: `build it first: ${build}` });
   }
-  const check = async (): Promise<void> => checkProjectImage(dir, target, image, build, options.resolveComponentDir, readFully());
+  const check = async (): Promise<CheckedFiles> => {
+    const files = await checkProjectImage(dir, target, image, build, options.resolveComponentDir, readFully());
+    // Also what locating read: the manifest, the record of built images (or its absence).
+    files.paths.push(file, join(dir, 'rumpkg.lock'), join(dir, IMAGES_FILE));
+    return files;
+  };
   if (options.deferCheck !== true) {
     await check();
     return { target, image };
   }
-  let started: Promise<void> | undefined;
+  let started: Promise<CheckedFiles> | undefined;
   return { target, image, check: () => (started ??= check()) };
 }
 
@@ -1294,7 +1335,7 @@ async function checkProjectImage(
   build: string,
   resolveComponentDir: BuildProjectOptions['resolveComponentDir'],
   project: ProjectManifest,
-): Promise<void> {
+): Promise<CheckedFiles> {
   const lockfile = readLockfile(join(dir, 'rumpkg.lock'));
   const lt = lockfile.targets[target];
   if (lt === undefined) throw new RumpkgError('E_LOCKFILE', `rumpkg.lock has no closure for ${target}`, { context: { target }, hint: 'run rumpkg install' });
@@ -1308,18 +1349,23 @@ async function checkProjectImage(
     output: image,
   });
   let current: BuildResult | undefined;
-  if (lookup !== undefined) current = await upToDateFromLookup(lt, lookup, opts);
+  let files: CheckedFiles | undefined;
+  const depended = (f: CheckedFiles): void => {
+    files = f;
+  };
+  if (lookup !== undefined) current = await upToDateFromLookup(lt, lookup, opts, depended);
   if (current === undefined) {
     const dirs: Record<string, string> = {};
     for (const [name, locked] of Object.entries(lt.components)) dirs[name] = await resolveComponentDir(name, locked);
-    current = await checkImageUpToDate(opts(dirs));
+    current = await checkImageUpToDate(opts(dirs), depended);
   }
-  if (current === undefined) {
+  if (current === undefined || files === undefined) {
     throw new RumpkgError('E_STALE', `${image} is out of date: rumpkg.lock, a component or the application changed since it was built`, {
       context: { path: image, target },
       hint: `rebuild it: ${build}`,
     });
   }
+  return files;
 }
 
 /**
@@ -1331,11 +1377,12 @@ async function upToDateFromLookup(
   lt: LockedTarget,
   lookup: ComponentDirLookup,
   imageOptions: (dirs: Record<string, string>) => BuildImageOptions,
+  depended?: (files: CheckedFiles) => void,
 ): Promise<BuildResult | undefined> {
   const dirs = lookupAll(lt, lookup);
   if (dirs === undefined) return undefined;
   try {
-    return await checkImageUpToDate(imageOptions(dirs));
+    return await checkImageUpToDate(imageOptions(dirs), depended);
   } catch (e) {
     if (isRumpkgError(e)) return undefined;
     throw e;

@@ -33,8 +33,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { earlyObjectsDir, writeMemo } from '../early/index.js';
+
+export { earlyObjectsDir };
+/** Writes the memo (packager/early writeMemo: 0600, whole; best effort). */
+export const writeLinkMemo: (file: string, memo: LinkMemo) => void = writeMemo;
 
 export const LINK_MEMO_VERSION = 1;
 /** A memo's build directory holds at most this many bytes of files (beyond: no memo). */
@@ -120,29 +124,7 @@ export function captureTree(dir: string, exclude: ReadonlySet<string>): TreeEntr
   }
 }
 
-/** Writes the memo (best effort: without it the next build just links when it gets there). */
-export function writeLinkMemo(file: string, memo: LinkMemo): void {
-  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(tmp, JSON.stringify(memo), { mode: 0o600 });
-    renameSync(tmp, file);
-  } catch {
-    rmSync(tmp, { force: true });
-  }
-}
-
 const PLAN_NEUTRAL = new Set(['--force', '--json', '-q', '--quiet', '-v', '--verbose']);
-
-/**
- * `$RUMPKG_HOME/objects`: registry/home's resolveHome and homePaths(...).objects, restated because
- * this module loads before the bundle and must not pull the registry module in (a test checks
- * that both name the same directory).
- */
-export function earlyObjectsDir(env: NodeJS.ProcessEnv): string {
-  const home = env.RUMPKG_HOME !== undefined && env.RUMPKG_HOME !== '' ? resolve(env.RUMPKG_HOME) : join(homedir(), '.rumpkg');
-  return join(home, 'objects');
-}
 
 /** The memo to replay for this command line, or undefined (`build --force` and plan-neutral options only). */
 function memoFor(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): LinkMemo | undefined {

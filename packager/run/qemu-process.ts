@@ -14,10 +14,15 @@
  *   is the gate called: QEMU's own start-up (loading the kernel, setting up devices, ~40 ms here)
  *   runs beside the check, and no guest instruction runs before the gate resolved (QMP `cont`).
  *   A rejected gate kills QEMU, and the supervision rejects with the gate's reason.
+ * - A QEMU the launcher started before the CLI loaded (`rumpkg run`'s early boot, early-qemu.ts)
+ *   is taken instead of starting one only when its command is exactly the one this boot would
+ *   run (`claimEarlyQemu`); the facts it was started on were the gate. From then on it is
+ *   supervised, killed and released like any other.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Duplex, Readable } from 'node:stream';
 import { findProgram } from '../build/index.js';
+import type { EarlyQemu } from './early-qemu.js';
 
 /** The processes groups of running QEMUs, killed when this process exits or is signalled. */
 const running = new Set<number>();
@@ -63,12 +68,41 @@ export interface QemuProcess {
 /** The QMP commands that let a paused guest run. */
 const QMP_CONT = '{"execute":"qmp_capabilities"}\n{"execute":"cont"}\n';
 
-/** Starts `program args…` (QEMU) as described in the module head. */
-export function spawnQemu(program: string, args: readonly string[], options: { path?: string; env?: NodeJS.ProcessEnv; gate?: () => Promise<unknown> }): QemuProcess {
-  const setpriv = findProgram('setpriv', options.path ?? process.env.PATH);
-  const paused = options.gate === undefined ? [] : ['-S', '-chardev', 'socket,id=rumpkg-qmp,fd=3', '-mon', 'chardev=rumpkg-qmp,mode=control'];
-  const argv = setpriv === null ? [program, ...args, ...paused] : [setpriv, '--pdeathsig', 'KILL', '--', program, ...args, ...paused];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe', ...(options.gate === undefined ? [] : ['pipe' as const])], detached: true, env: options.env ?? process.env }) as unknown as ChildProcessByStdio<null, Readable, Readable>;
+/** The command that starts `program args…` without a gate: through setpriv when it is on PATH. */
+export function qemuCommand(program: string, args: readonly string[], path?: string): string[] {
+  const setpriv = findProgram('setpriv', path ?? process.env.PATH);
+  return setpriv === null ? [program, ...args] : [setpriv, '--pdeathsig', 'KILL', '--', program, ...args];
+}
+
+/**
+ * The QEMU the launcher started early for this process (packager/run/early-qemu.ts), taken when it
+ * runs exactly `command` (qemuCommand's); else it is killed, and waited for so that its forwarded
+ * host ports and disk images are free again. Undefined when none was started or it was not taken.
+ */
+export async function claimEarlyQemu(command: readonly string[]): Promise<EarlyQemu | undefined> {
+  const launcher = globalThis as { __rumpkgEarlyQemu?: EarlyQemu };
+  const early = launcher.__rumpkgEarlyQemu;
+  if (early === undefined) return undefined;
+  launcher.__rumpkgEarlyQemu = undefined;
+  if (early.spawn.length === command.length && early.spawn.every((a, i) => a === command[i])) {
+    early.adopt();
+    return early;
+  }
+  await early.discard();
+  return undefined;
+}
+
+/**
+ * Starts `program args…` (QEMU) as described in the module head — or takes `early`, the QEMU the
+ * launcher started with that very command (claimEarlyQemu): its start was the gate, which is then
+ * not called.
+ */
+export function spawnQemu(program: string, args: readonly string[], options: { path?: string; env?: NodeJS.ProcessEnv; gate?: () => Promise<unknown>; early?: EarlyQemu }): QemuProcess {
+  const gate = options.early === undefined ? options.gate : undefined;
+  const paused = gate === undefined ? [] : ['-S', '-chardev', 'socket,id=rumpkg-qmp,fd=3', '-mon', 'chardev=rumpkg-qmp,mode=control'];
+  const argv = [...qemuCommand(program, args, options.path), ...paused];
+  const child = (options.early?.child ??
+    spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe', ...(gate === undefined ? [] : ['pipe' as const])], detached: true, env: options.env ?? process.env })) as unknown as ChildProcessByStdio<null, Readable, Readable>;
   const pid = child.pid;
   if (pid !== undefined) {
     running.add(pid);
@@ -83,18 +117,18 @@ export function spawnQemu(program: string, args: readonly string[], options: { p
     if (running.size === 0) unhook();
   };
   let gated = Promise.resolve();
-  if (options.gate !== undefined) {
+  if (gate !== undefined) {
     // fd 3 is a socket (libuv makes a socketpair for a child's pipe); QMP's greeting and events are read and dropped.
     const qmp = child.stdio[3] as unknown as Duplex;
     qmp.on('error', () => undefined);
     qmp.resume();
-    let gate: Promise<unknown>;
+    let started: Promise<unknown>;
     try {
-      gate = options.gate(); // now that QEMU is starting
+      started = gate(); // now that QEMU is starting
     } catch (e) {
-      gate = Promise.reject(e);
+      started = Promise.reject(e);
     }
-    gated = gate.then(
+    gated = started.then(
       () => {
         qmp.write(QMP_CONT);
       },

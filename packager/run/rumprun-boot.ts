@@ -36,7 +36,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
 import { RumpkgError, fsError, type ImageManifest, type Target } from '../../components/index.js';
 import { findProgram, parseTarget, renderRumprunCmdline } from '../build/index.js';
-import { spawnQemu, superviseQemu } from './qemu-process.js';
+import { claimEarlyQemu, qemuCommand, spawnQemu, superviseQemu } from './qemu-process.js';
 
 /** Emulator per arch for rumprun images. */
 const EMULATOR: Record<string, { command: string; debianPackage: string; netDevice: string }> = {
@@ -168,6 +168,20 @@ export function createRumprunConsole(): { state: RumprunConsoleState; line(text:
   };
 }
 
+/**
+ * How a boot started QEMU: the command (qemu-process.ts qemuCommand), whether it took the
+ * launcher's early QEMU, the files whose bytes decided the command (the image) and the programs
+ * it looked up on PATH — what `rumpkg run`'s early boot records (early-qemu.ts). Disk images are
+ * not among them: the guest writes them, and only their being files is checked, before the
+ * early QEMU is taken.
+ */
+export interface BootRecord {
+  command: string[];
+  early: boolean;
+  paths: string[];
+  tools: string[];
+}
+
 interface RumprunBootOptions {
   args?: string[];
   timeoutMs?: number;
@@ -180,6 +194,7 @@ interface RumprunBootOptions {
   cwd?: string;
   /** QEMU starts paused until it resolves; its rejection is the boot's (qemu-process.ts). */
   gate?: () => Promise<unknown>;
+  booting?: (boot: BootRecord) => void;
 }
 
 export interface RumprunBootResult {
@@ -188,6 +203,8 @@ export interface RumprunBootResult {
   stderr: string;
   emulator: string[];
   cmdline: string;
+  /** QEMU was the launcher's (early-qemu.ts). */
+  early: boolean;
   /** Milliseconds from spawning QEMU to each event. */
   timings: { platformUpMs: number | null; mainMs: number | null; appOutputMs: number | null; haltMs: number | null; exitMs: number };
 }
@@ -222,11 +239,20 @@ export async function bootRumprun(imagePath: string, manifest: RumprunManifest, 
     });
   }
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const started = Date.now();
+  const command = qemuCommand(program, plan.command.slice(1), options.path);
+  const early = await claimEarlyQemu(command);
+  const boot: BootRecord = { command, early: early !== undefined, paths: [imagePath], tools: [plan.command[0]!, 'setpriv'] };
+  const started = early === undefined ? Date.now() : Date.now() - (performance.now() - early.startedAt);
+  options.booting?.(boot);
   const con = createRumprunConsole();
   const marks: { platformUpMs: number | null; mainMs: number | null; appOutputMs: number | null; haltMs: number | null } = { platformUpMs: null, mainMs: null, appOutputMs: null, haltMs: null };
   return new Promise<RumprunBootResult>((resolve, reject) => {
-    const qemu = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }), ...(options.gate === undefined ? {} : { gate: options.gate }) });
+    const qemu = spawnQemu(program, plan.command.slice(1), {
+      ...(options.path === undefined ? {} : { path: options.path }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.gate === undefined ? {} : { gate: options.gate }),
+      ...(early === undefined ? {} : { early }),
+    });
     const { child, release } = qemu;
     let stdout = '';
     let pending = '';
@@ -287,7 +313,7 @@ export async function bootRumprun(imagePath: string, manifest: RumprunManifest, 
       }
       const status = s.exit ?? s.returned;
       if (status === null) return fail(`the ${target} guest ${imagePath} halted without running its program`, 'see the console above');
-      resolve({ status, stdout, stderr, emulator: plan.command, cmdline: plan.cmdline, timings: { ...marks, exitMs } });
+      resolve({ status, stdout, stderr, emulator: plan.command, cmdline: plan.cmdline, early: early !== undefined, timings: { ...marks, exitMs } });
     }, reject);
   });
 }

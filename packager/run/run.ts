@@ -31,8 +31,8 @@ import { statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { RumpkgError, fsError, openFileSource, parseElfHeader, readElfLayout, readEmbeddedManifest, type ImageManifest, type Target } from '../../components/index.js';
 import { elfMachineName, findProgram, parseTarget, type Arch } from '../build/index.js';
-import { spawnQemu, superviseQemu } from './qemu-process.js';
-import { bootRumprun } from './rumprun-boot.js';
+import { claimEarlyQemu, qemuCommand, spawnQemu, superviseQemu } from './qemu-process.js';
+import { bootRumprun, type BootRecord } from './rumprun-boot.js';
 
 interface RunImageOptions {
   target: Target;
@@ -57,6 +57,8 @@ interface RunImageOptions {
    * (qemu-process.ts), so the two overlap; posix: it is awaited before the image starts.
    */
   gate?: () => Promise<unknown>;
+  /** hw: called with how QEMU is started, just before it is (for `rumpkg run`'s early boot). */
+  booting?: (boot: BootRecord) => void;
 }
 
 interface ImageRunResult {
@@ -71,6 +73,8 @@ interface ImageRunResult {
   firmware?: string;
   /** hw: the emulator command that ran. */
   emulator?: string[];
+  /** hw: QEMU was the one the launcher started early (`rumpkg run`'s early boot, early-qemu.ts). */
+  early?: boolean;
   /**
    * hw: milliseconds from spawning QEMU to the platform's first line and to QEMU's exit; for the
    * rumprun convention also to the first program's start, its first output line and the halt.
@@ -228,7 +232,7 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
     switch (manifest.boot.convention) {
       case 'rumprun': {
         const r = await bootRumprun(imagePath, { ...manifest, boot: manifest.boot }, options);
-        return { status: r.status, signal: null, timedOut: false, stdout: r.stdout, stderr: r.stderr, emulator: r.emulator, timings: r.timings };
+        return { status: r.status, signal: null, timedOut: false, stdout: r.stdout, stderr: r.stderr, emulator: r.emulator, early: r.early, timings: r.timings };
       }
       default: {
         const never: never = manifest.boot.convention;
@@ -251,9 +255,18 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
   }
   const timeoutMs = options.timeoutMs ?? 30_000;
   const marker = `rumpkg: ${target} platform up`;
-  const started = Date.now();
+  const command = qemuCommand(program, plan.command.slice(1), options.path);
+  const early = await claimEarlyQemu(command);
+  const boot: BootRecord = { command, early: early !== undefined, paths: [imagePath], tools: [plan.command[0]!, 'setpriv'] };
+  const started = early === undefined ? Date.now() : Date.now() - (performance.now() - early.startedAt);
+  options.booting?.(boot);
   return new Promise<ImageRunResult>((resolve, reject) => {
-    const qemu = spawnQemu(program, plan.command.slice(1), { ...(options.path === undefined ? {} : { path: options.path }), ...(options.env === undefined ? {} : { env: options.env }), ...(options.gate === undefined ? {} : { gate: options.gate }) });
+    const qemu = spawnQemu(program, plan.command.slice(1), {
+      ...(options.path === undefined ? {} : { path: options.path }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.gate === undefined ? {} : { gate: options.gate }),
+      ...(early === undefined ? {} : { early }),
+    });
     const { child } = qemu;
     let firmware = '';
     let up = options.verbose === true;
@@ -324,7 +337,7 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
           }),
         );
       }
-      resolve({ status, signal: null, timedOut: false, stdout, stderr, firmware: firmware.replace(/\r\n/g, '\n'), emulator: plan.command, timings: { platformUpMs, exitMs } });
+      resolve({ status, signal: null, timedOut: false, stdout, stderr, firmware: firmware.replace(/\r\n/g, '\n'), emulator: plan.command, early: early !== undefined, timings: { platformUpMs, exitMs } });
     }, reject);
   });
 }

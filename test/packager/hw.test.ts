@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { existsSync, statSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,7 +29,8 @@ import {
   runImage,
   storeComponentDirResolver,
 } from '../../packager/index.js';
-import { createFileStorage } from '../../registry/index.js';
+import { RACY_MARGIN_NS, runMemoFile, type RunMemo } from '../../packager/run/early-qemu.js';
+import { createFileStorage, homePaths } from '../../registry/index.js';
 import { corpusDir } from '../helpers/corpus.js';
 import { expectCode, noProcess } from '../helpers/process.js';
 
@@ -360,4 +362,82 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
       expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('failing');
     }
   }, 300_000);
+  it('rumpkg run boots from the launcher once nothing its last passed check depended on has changed (settled); a change, a memo that does not fit, or an error before the boot: as always, nothing left running', async () => {
+    const dir = await project('early-boot', (m) => {
+      m.name = 'early-boot-unique';
+      m.targets = ['hw-x86_64'];
+    });
+    const { images: img } = await installAndBuild(dir);
+    const image = img['hw-x86_64'] as string;
+    const memoFile = runMemoFile(homePaths(env.RUMPKG_HOME as string).objects, dir);
+    const launcher = join(import.meta.dirname, '../../dist/rumpkg.cjs');
+    type Out = { status?: number; early?: boolean; stdout?: string; error?: { code: string } };
+    const run = (timeout = '60'): { status: number | null; json: Out; stderr: string } => {
+      const r = spawnSync(process.execPath, [launcher, '--json', 'run', '--timeout', timeout], { cwd: dir, env, encoding: 'utf8' });
+      if (r.stdout === '') throw new Error(`no output (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
+      return { status: r.status, json: JSON.parse(r.stdout) as Out, stderr: r.stderr };
+    };
+    const settle = (): Promise<void> => new Promise((r) => setTimeout(r, Number(RACY_MARGIN_NS / 1_000_000n) + 200));
+
+    // Built a moment ago: its files' times are too recent to prove anything, so no memo.
+    const fresh = run();
+    expect(fresh.json.status, fresh.stderr).toBe(0);
+    expect(fresh.json.early).toBe(false);
+    expect(existsSync(memoFile)).toBe(false);
+    await settle();
+    const first = run();
+    expect(first.json.early).toBe(false);
+    const memo = JSON.parse(await readFile(memoFile, 'utf8')) as RunMemo;
+    expect(statSync(memoFile).mode & 0o777).toBe(0o600);
+    const facts = memo.facts.map((f) => f[0]);
+    for (const f of ['rumpkg.json', 'rumpkg.lock', 'app.c', 'build/.rumpkg-images.json']) expect(facts).toContain(join(dir, f));
+    for (const f of [image, `${image}.map`, `${image}.stamp`]) expect(facts).toContain(f);
+    expect(memo.facts.every((f) => f.length === 6 || f[0].endsWith('.rumpkg-images.json'))).toBe(true);
+    expect(memo.spawn).toContain(image);
+    expect(memo.argv).toEqual(['--json', 'run', '--timeout', '60']);
+    // Unchanged: QEMU started by the launcher, the same console and status.
+    const early = run();
+    expect(early.json.early, early.stderr).toBe(true);
+    expect(early.json.status).toBe(0);
+    expect(early.json.stdout).toBe(first.json.stdout);
+    // Another command line: no early boot.
+    const other = run('61');
+    expect(other.json.status, other.stderr).toBe(0);
+    expect(other.json.early).toBe(false);
+
+    // A changed source: E_STALE, nothing ran, no QEMU left.
+    const source = await readFile(join(dir, 'app.c'), 'utf8');
+    await writeFile(join(dir, 'app.c'), `${source}/* changed */\n`);
+    const stale = run();
+    expect(stale.status).toBe(1);
+    expect(stale.json.error?.code).toBe('E_STALE');
+    expect(stale.json.stdout).toBeUndefined();
+    expect(noProcess(image)).toBe(true);
+    // Its bytes back (a new identity): the check passes by hashing, the unsettled memo is dropped.
+    await writeFile(join(dir, 'app.c'), source);
+    const back = run();
+    expect(back.json.early).toBe(false);
+    expect(back.json.status).toBe(0);
+    expect(existsSync(memoFile)).toBe(false);
+
+    // A memo whose QEMU command is not the one the run plans (tampered): started, not taken, killed.
+    await settle();
+    expect(run().json.early).toBe(false);
+    const good = JSON.parse(await readFile(memoFile, 'utf8')) as RunMemo;
+    const sleeper = findProgram('sleep') as string;
+    await writeFile(memoFile, JSON.stringify({ ...good, spawn: [sleeper, '31.4159'] }));
+    const tampered = run();
+    expect(tampered.json.early).toBe(false);
+    expect(tampered.json.stdout).toBe(first.json.stdout);
+    expect(noProcess('sleep 31.4159')).toBe(true);
+    // A run that fails before its boot (a bad --timeout) with a memo for that command line: E_USAGE, nothing left.
+    await writeFile(memoFile, JSON.stringify({ ...good, argv: ['--json', 'run', '--timeout', '0'], spawn: [sleeper, '27.1828'] }));
+    const refused = spawnSync(process.execPath, [launcher, '--json', 'run', '--timeout', '0'], { cwd: dir, env, encoding: 'utf8' });
+    expect((JSON.parse(refused.stdout) as Out).error?.code).toBe('E_USAGE');
+    expect(noProcess('sleep 27.1828')).toBe(true);
+    // A memo that is not one (malformed): ignored.
+    await writeFile(memoFile, '{"v":1,"argv":');
+    expect(run().json.status).toBe(0);
+    expect(noProcess(image)).toBe(true);
+  }, 180_000);
 });

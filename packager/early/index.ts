@@ -1,0 +1,34 @@
+// packager/early: what the launcher's early starts share — `rumpkg build --force`'s early link
+// (packager/build/early-link.ts) and `rumpkg run`'s early boot (packager/run/early-qemu.ts): where
+// their memos live and how they are written. node builtins only: the launcher loads these before
+// the CLI, bundled on their own (scripts/bundle.mjs).
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+/**
+ * `$RUMPKG_HOME/objects`: registry/home's resolveHome and homePaths(...).objects, restated because
+ * the early starts load before the bundle and must not pull the registry module in (a test checks
+ * that both name the same directory). The memos sit in its `early/` directory, beside the object
+ * cache, and `rumpkg cache clean` removes them with it.
+ */
+export function earlyObjectsDir(env: NodeJS.ProcessEnv): string {
+  const home = env.RUMPKG_HOME !== undefined && env.RUMPKG_HOME !== '' ? resolve(env.RUMPKG_HOME) : join(homedir(), '.rumpkg');
+  return join(home, 'objects');
+}
+
+/**
+ * Writes a memo privately and whole: a temporary file, mode 0600, renamed over it. Best effort:
+ * without it the next build links, or the next run boots, when it gets there.
+ */
+export function writeMemo(file: string, memo: unknown): void {
+  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, JSON.stringify(memo), { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch {
+    rmSync(tmp, { force: true });
+  }
+}

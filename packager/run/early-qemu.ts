@@ -1,0 +1,275 @@
+/**
+ * The early boot of `rumpkg run`: QEMU starts from the launcher, before the CLI is loaded, when
+ * nothing the last up-to-date check of the project's image depended on has changed since.
+ *
+ * `rumpkg run` refuses an image that no longer matches rumpkg.lock, the components, the
+ * toolchain or the application sources (packager/build, locateProjectImage), and that check
+ * hashes every input, the image and its map — ~30 ms of CPU for the real unikernel, on top of
+ * loading the CLI, before the guest may run. Make, Ninja, Cargo and Git answer the same question
+ * for unchanged files by their identity instead of their bytes; so does this module, in the way
+ * Git's index does (racy-clean):
+ *
+ * - After a run whose check passed (hashing everything), `writeRunMemo` records, in
+ *   `$RUMPKG_HOME/objects/early/run-<sha256 of the project directory>.json` (mode 0600, beside the
+ *   object cache and the early link's memo, removed with them by `rumpkg cache clean`): the
+ *   command line, the environment that decides anything (PATH and every RUMPKG_* variable), the
+ *   identity of every file and directory the check and the boot read or listed — device, inode,
+ *   size, modification and status-change times in nanoseconds, or its absence — each program
+ *   they looked up on PATH with where it was found, and the exact QEMU command that ran.
+ *   The identities are taken *before* the check hashes the files, so a file changed while it was
+ *   hashed no longer matches them; and a memo is written only when every recorded time is at
+ *   least RACY_MARGIN_NS older than the moment the identities were taken (a file changed within
+ *   the same timestamp tick as that moment could keep its identity; such a memo would prove
+ *   nothing, and the next run writes one).
+ * - `startEarlyQemu`, called by the launcher for `rumpkg run`: when the command line, the
+ *   directory and that environment are the memo's, every program is still found where it was and
+ *   every identity is unchanged, it spawns the memo's QEMU command at once (the guest runs: the
+ *   identities are the check), in its own process group, not holding the process open.
+ * - The boot (qemu-process.ts, `claimEarlyQemu`) takes that QEMU only when the command it would
+ *   start is byte-for-byte the same; then the up-to-date check is not run again. Anything else:
+ *   the early QEMU is killed and waited for (its forwarded ports are free again), and the run
+ *   goes as always. A process that exits before taking it kills it (exit hook).
+ * What the memo does not see, as make does not: a file changed with its size kept and its
+ * modification and status-change times set back — the status-change time cannot be set by a
+ * program, only by moving the system clock.
+ *
+ * node builtins only (and packager/early's memo directory and writer): bundled on its own
+ * (dist/rumpkg-early-run.cjs) for the launcher. Written by hand: no library replays a process
+ * start from file identities.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import { earlyObjectsDir, writeMemo } from '../early/index.js';
+
+export const RUN_MEMO_VERSION = 1;
+/** A memo larger than this is not read. */
+const MAX_MEMO_BYTES = 1024 * 1024;
+/** Recorded times must be this much older than the moment the identities were taken (2 s: FAT's tick). */
+export const RACY_MARGIN_NS = 2_000_000_000n;
+
+/** A path's identity: [path, dev, ino, size, mtime ns, ctime ns] (decimal strings), or [path] when it did not exist. */
+export type Fact = [path: string, dev: string, ino: string, size: string, mtimeNs: string, ctimeNs: string] | [path: string];
+/** A program looked up on PATH: [command, where it was found, its real path]. */
+export type ToolFact = [command: string, found: string, real: string];
+
+export interface RunMemo {
+  v: typeof RUN_MEMO_VERSION;
+  cwd: string;
+  argv: string[];
+  /** PATH and every RUMPKG_* variable, as the run saw them. */
+  env: Record<string, string>;
+  facts: Fact[];
+  tools: ToolFact[];
+  /** The QEMU process as it was spawned: program and arguments. */
+  spawn: string[];
+}
+
+const sha256 = (b: string): string => createHash('sha256').update(b).digest('hex');
+
+export const runMemoFile = (objectsDir: string, projectDir: string): string => join(objectsDir, 'early', `run-${sha256(resolve(projectDir))}.json`);
+
+/** The environment a run's decisions depend on. */
+export function decidingEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(env).sort()) if (k === 'PATH' || k.startsWith('RUMPKG_')) out[k] = env[k] as string;
+  // Set by the shipped command for every run; not a decision.
+  delete out.RUMPKG_DEFERRED_CA_CERTS;
+  return out;
+}
+
+/** The identity of `path` now (of the file a symbolic link names: a link moved to another file changes it). */
+export function factOf(path: string): Fact {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  if (st === undefined) return [path];
+  return [path, String(st.dev), String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs)];
+}
+
+/** Whether a recorded identity is old enough to prove anything (see the module head). */
+export function factIsSettled(f: Fact, takenAtNs: bigint): boolean {
+  return f.length === 1 || (BigInt(f[4]) + RACY_MARGIN_NS < takenAtNs && BigInt(f[5]) + RACY_MARGIN_NS < takenAtNs);
+}
+
+/** `command` on PATH, as packager/build's findProgram looks it up (a test checks they agree). */
+export function lookUp(command: string, path: string | undefined): string | null {
+  if (command.includes('/')) return command;
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const p = join(dir, command);
+    try {
+      if (statSync(p).isFile()) {
+        accessSync(p, constants.X_OK);
+        return p;
+      }
+    } catch {
+      // next directory
+    }
+  }
+  return null;
+}
+
+export function toolFact(command: string, path: string | undefined): ToolFact | undefined {
+  const found = lookUp(command, path);
+  if (found === null) return undefined;
+  try {
+    return [command, found, realpathSync(found)];
+  } catch {
+    return undefined;
+  }
+}
+
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+
+/** The memo for this command line when every fact in it still holds (see the module head). */
+function heldMemo(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): RunMemo | undefined {
+  // rumpkg's own file in the user's object cache, read before the CLI and its validated JSON
+  // reader load: size-capped, every field type-checked before use.
+  let memo: RunMemo;
+  try {
+    const text = readFileSync(runMemoFile(earlyObjectsDir(env), cwd));
+    if (text.length > MAX_MEMO_BYTES) return undefined;
+    memo = JSON.parse(text.toString('utf8')) as RunMemo;
+  } catch {
+    return undefined;
+  }
+  if (memo === null || typeof memo !== 'object' || memo.v !== RUN_MEMO_VERSION || memo.cwd !== resolve(cwd)) return undefined;
+  if (!isStrings(memo.argv) || memo.argv.length !== argv.length || !memo.argv.every((a, i) => a === argv[i])) return undefined;
+  if (!isStrings(memo.spawn) || memo.spawn.length === 0 || !Array.isArray(memo.facts) || !Array.isArray(memo.tools)) return undefined;
+  if (memo.env === null || typeof memo.env !== 'object' || JSON.stringify(memo.env) !== JSON.stringify(decidingEnv(env))) return undefined;
+  for (const t of memo.tools) {
+    if (!isStrings(t) || t.length !== 3) return undefined;
+    const now = toolFact(t[0], env.PATH);
+    if (now === undefined || now[1] !== t[1] || now[2] !== t[2]) return undefined;
+  }
+  for (const f of memo.facts) {
+    if (!isStrings(f) || (f.length !== 1 && f.length !== 6)) return undefined;
+    const now = factOf(f[0]);
+    if (now.length !== f.length || !now.every((x, i) => x === f[i])) return undefined;
+  }
+  return memo;
+}
+
+/** A QEMU started by the launcher (`startEarlyQemu`), for the boot to take. */
+export interface EarlyQemu {
+  /** The command it runs (program and arguments). */
+  spawn: string[];
+  child: ChildProcess;
+  /** performance.now() when it was spawned. */
+  startedAt: number;
+  /** Takes it: it now holds the process open. */
+  adopt(): ChildProcess;
+  /** Kills its process group unless it was taken; resolves once it is gone. Idempotent. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Called by the launcher before the CLI loads, for `rumpkg run`: starts the memo's QEMU when every
+ * fact holds (see the module head). Undefined otherwise, or on any error. The caller must
+ * `discard()` a QEMU the boot did not take, also when the process exits early.
+ */
+export function startEarlyQemu(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): EarlyQemu | undefined {
+  try {
+    const memo = heldMemo(argv, env, cwd);
+    if (memo === undefined) return undefined;
+    const startedAt = performance.now();
+    const child = spawn(memo.spawn[0]!, memo.spawn.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+    child.on('error', () => undefined); // the boot that takes it reports it; else nobody waits
+    child.unref();
+    (child.stdout as unknown as { unref(): void }).unref();
+    (child.stderr as unknown as { unref(): void }).unref();
+    const gone = new Promise<void>((res) => {
+      if (child.pid === undefined) res();
+      child.once('close', () => res());
+      child.once('error', () => res());
+    });
+    let killed = false;
+    let adopted = false;
+    // Held open from now on: by its new owner, or (discarded) until it is gone.
+    const hold = (): void => {
+      child.ref();
+      (child.stdout as unknown as { ref(): void }).ref();
+      (child.stderr as unknown as { ref(): void }).ref();
+    };
+    return {
+      spawn: memo.spawn,
+      child,
+      startedAt,
+      adopt: () => {
+        adopted = true;
+        hold();
+        return child;
+      },
+      discard: () => {
+        if (adopted) return Promise.resolve();
+        if (!killed) {
+          killed = true;
+          if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+            try {
+              process.kill(-child.pid, 'SIGKILL');
+            } catch {
+              child.kill('SIGKILL');
+            }
+          }
+          child.stdout?.resume();
+          child.stderr?.resume();
+          hold();
+        }
+        return gone;
+      },
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a run that booted QEMU after a passed up-to-date check knows, for `recordEarlyBoot`. */
+export interface BootedRun {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Date.now() before anything was read. */
+  startedAt: number;
+  /** What the check depended on (packager/build CheckedFiles). */
+  checked: { paths: string[]; tools: Array<[command: string, found: string]> };
+  /** How QEMU was started (rumprun-boot.ts BootRecord). */
+  boot: { command: string[]; early: boolean; paths: string[]; tools: string[] };
+}
+
+/**
+ * After a run whose up-to-date check passed and whose QEMU this process started: records the
+ * memo the next identical `rumpkg run` starts QEMU from (see the module head). Nothing is written
+ * when the run itself was early (its memo still holds), when a program is no longer found where
+ * the check found it, or when an identity is not settled; a stale memo is removed then.
+ */
+export function recordEarlyBoot(run: BootedRun): void {
+  const file = runMemoFile(earlyObjectsDir(run.env), run.cwd);
+  if (run.boot.early) return;
+  const takenAt = BigInt(run.startedAt) * 1_000_000n;
+  const tools: ToolFact[] = [];
+  const facts = new Map<string, Fact>();
+  const add = (p: string): void => {
+    if (!facts.has(p)) facts.set(p, factOf(p));
+  };
+  let held = true;
+  for (const [command, found] of run.checked.tools) {
+    const t = toolFact(command, run.env.PATH);
+    if (t === undefined || t[1] !== found) held = false;
+    else tools.push(t);
+  }
+  for (const command of run.boot.tools) {
+    const t = toolFact(command, run.env.PATH);
+    if (t !== undefined) tools.push(t);
+  }
+  for (const t of tools) add(t[2]);
+  for (const p of [...run.checked.paths, ...run.boot.paths]) add(resolve(run.cwd, p));
+  if (!held || ![...facts.values()].every((f) => factIsSettled(f, takenAt))) {
+    try {
+      rmSync(file, { force: true });
+    } catch {
+      // its facts no longer hold either
+    }
+    return;
+  }
+  writeMemo(file, { v: RUN_MEMO_VERSION, cwd: resolve(run.cwd), argv: run.argv, env: decidingEnv(run.env), facts: [...facts.values()], tools, spawn: run.boot.command });
+}

@@ -1,0 +1,115 @@
+/**
+ * The early boot's facts (packager/run/early-qemu.ts) without QEMU: which memos the launcher acts
+ * on. A memo is acted on only for the same command line, directory and deciding environment, with
+ * every program found where it was and every file identity unchanged; recorded only when every
+ * identity is settled. The boot through the shipped launcher is in hw.test.ts (QEMU).
+ */
+import { chmodSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findProgram } from '../../packager/index.js';
+import { RACY_MARGIN_NS, decidingEnv, factIsSettled, factOf, lookUp, recordEarlyBoot, runMemoFile, startEarlyQemu, type RunMemo } from '../../packager/run/early-qemu.js';
+import { homePaths } from '../../registry/index.js';
+import { noProcess } from '../helpers/process.js';
+import { tempDirsRemovedAfterAll } from './helpers.js';
+
+const temp = tempDirsRemovedAfterAll();
+const SLEEP = findProgram('sleep') as string;
+
+/** A project directory with one input file, a program on PATH, and a memo naming them (written here: startEarlyQemu does not ask whether it is settled, recordEarlyBoot does). */
+function setup(): { dir: string; env: NodeJS.ProcessEnv; input: string; memo: RunMemo; file: string; bin: string } {
+  const root = temp('rumpkg-early-qemu-');
+  const dir = join(root, 'project');
+  const bin = join(root, 'bin');
+  mkdirSync(dir);
+  mkdirSync(bin);
+  const input = join(dir, 'rumpkg.json');
+  writeFileSync(input, '{}\n');
+  writeFileSync(join(bin, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+  const env = { PATH: `${bin}:${process.env.PATH}`, RUMPKG_HOME: join(root, 'home') };
+  const memo: RunMemo = {
+    v: 1,
+    cwd: dir,
+    argv: ['run'],
+    env: decidingEnv(env),
+    facts: [factOf(input), factOf(join(dir, 'absent'))],
+    tools: [['tool', join(bin, 'tool'), join(bin, 'tool')]],
+    spawn: [SLEEP, '41.2718'],
+  };
+  const file = runMemoFile(homePaths(env.RUMPKG_HOME).objects, dir);
+  mkdirSync(join(env.RUMPKG_HOME, 'objects', 'early'), { recursive: true });
+  writeFileSync(file, JSON.stringify(memo));
+  return { dir, env, input, memo, file, bin };
+}
+
+async function startsWith(memoFile: string, memo: unknown, argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<boolean> {
+  writeFileSync(memoFile, typeof memo === 'string' ? memo : JSON.stringify(memo));
+  const early = startEarlyQemu(argv, env, cwd);
+  if (early === undefined) return false;
+  expect(early.spawn).toEqual([SLEEP, '41.2718']);
+  expect(noProcess('sleep 41.2718')).toBe(false);
+  await early.discard();
+  expect(noProcess('sleep 41.2718')).toBe(true);
+  return true;
+}
+
+describe('the early boot of rumpkg run: its facts', () => {
+  it('starts the memo\'s command only when the command line, directory, environment, programs and identities are the memo\'s', async () => {
+    const { dir, env, input, memo, file, bin } = setup();
+    expect(await startsWith(file, memo, ['run'], env, dir)).toBe(true);
+    expect(await startsWith(file, memo, ['run', '--verbose'], env, dir)).toBe(false);
+    expect(await startsWith(file, memo, ['run'], { ...env, RUMPKG_REGISTRY: 'x' }, dir)).toBe(false);
+    expect(await startsWith(file, memo, ['run'], { ...env, PATH: process.env.PATH }, dir)).toBe(false);
+    // set by the shipped command on every run: not a decision
+    expect(await startsWith(file, memo, ['run'], { ...env, RUMPKG_DEFERRED_CA_CERTS: '/x.pem' }, dir)).toBe(true);
+    expect(await startsWith(file, { ...memo, v: 2 }, ['run'], env, dir)).toBe(false);
+    expect(await startsWith(file, '{"v":1,"argv":', ['run'], env, dir)).toBe(false);
+    expect(await startsWith(file, `${JSON.stringify(memo)}${' '.repeat(1024 * 1024)}`, ['run'], env, dir)).toBe(false);
+    expect(await startsWith(file, { ...memo, facts: [[input, 1, 2, 3, 4, 5]] }, ['run'], env, dir)).toBe(false);
+    // the file's bytes changed, its size not: the times differ
+    writeFileSync(input, '[]\n');
+    expect(await startsWith(file, memo, ['run'], env, dir)).toBe(false);
+    // …also rewritten with the same size and its modification time set back: the status-change time moved
+    utimesSync(input, 1_000_000_000, 1_000_000_000);
+    const pinned = { ...memo, facts: [factOf(input)] };
+    expect(await startsWith(file, pinned, ['run'], env, dir)).toBe(true);
+    writeFileSync(input, '{}\n');
+    utimesSync(input, 1_000_000_000, 1_000_000_000);
+    expect(factOf(input)[4]).toBe((pinned.facts[0] as string[])[4]);
+    expect(await startsWith(file, pinned, ['run'], env, dir)).toBe(false);
+    // an absent file that now exists
+    writeFileSync(join(dir, 'absent'), '');
+    expect(await startsWith(file, { ...memo, facts: [factOf(input), [join(dir, 'absent')]] }, ['run'], env, dir)).toBe(false);
+    expect(await startsWith(file, { ...memo, facts: [factOf(input), factOf(join(dir, 'absent'))] }, ['run'], env, dir)).toBe(true);
+    // a program no longer found where it was
+    chmodSync(join(bin, 'tool'), 0o644);
+    expect(await startsWith(file, { ...memo, facts: [factOf(input)] }, ['run'], env, dir)).toBe(false);
+  });
+
+  it('looks programs up as the build does', () => {
+    const { bin } = setup();
+    writeFileSync(join(bin, 'not-executable'), '', { mode: 0o644 });
+    mkdirSync(join(bin, 'a-directory'));
+    const path = `${bin}:${process.env.PATH}`;
+    for (const c of ['tool', 'not-executable', 'a-directory', 'sleep', 'sh', 'no-such-program-here', '/bin/sh']) expect(lookUp(c, path)).toBe(findProgram(c, path));
+  });
+
+  it('records a memo only when every identity is settled, and drops a stale one then', () => {
+    const { dir, env, input, file } = setup();
+    const now = BigInt(Date.now()) * 1_000_000n;
+    expect(factIsSettled(factOf(input), now)).toBe(false);
+    expect(factIsSettled(factOf(input), now + RACY_MARGIN_NS + 1_000_000_000n)).toBe(true);
+    expect(factIsSettled([join(dir, 'absent')], now)).toBe(true);
+    const run = { argv: ['run'], env, cwd: dir, checked: { paths: [input], tools: [] as Array<[string, string]> }, boot: { command: [SLEEP, '1'], early: false, paths: [], tools: ['sleep'] } };
+    recordEarlyBoot({ ...run, startedAt: Date.now() });
+    expect(() => statSync(file)).toThrow(); // the input was written just now: removed, not written
+    recordEarlyBoot({ ...run, startedAt: Date.now() + Number(RACY_MARGIN_NS / 1_000_000n) + 1000 });
+    const memo = JSON.parse(readFileSync(file, 'utf8')) as RunMemo;
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(memo.facts.map((f) => f[0])).toEqual([SLEEP, input].map((p) => (p === SLEEP ? (memo.tools[0] as string[])[2] : p)));
+    expect(memo.spawn).toEqual([SLEEP, '1']);
+    // a program the check found elsewhere than it is found now: no memo
+    recordEarlyBoot({ ...run, checked: { paths: [input], tools: [['sleep', '/elsewhere/sleep']] }, startedAt: Date.now() + 10_000 });
+    expect(() => statSync(file)).toThrow();
+  });
+});
