@@ -16,11 +16,11 @@
  *   identity of every file and directory the check and the boot read or listed — device, inode,
  *   size, modification and status-change times in nanoseconds, or its absence — each program
  *   they looked up on PATH with where it was found, and the exact QEMU command that ran.
- *   The identities are taken *before* the check hashes the files, so a file changed while it was
- *   hashed no longer matches them; and a memo is written only when every recorded time is at
- *   least RACY_MARGIN_NS older than the moment the identities were taken (a file changed within
- *   the same timestamp tick as that moment could keep its identity; such a memo would prove
- *   nothing, and the next run writes one).
+ *   A memo is written only when every recorded modification and status-change time is older
+ *   than the run's start by more than the file system's timestamp tick (RACY_MARGIN_NS): a file
+ *   changed after the check started — after it was hashed, before its identity was taken — has
+ *   a newer time, and a later change cannot keep an identity whose tick is long past. Else the
+ *   memo is removed, and a later run records one.
  * - `startEarlyQemu`, called by the launcher for `rumpkg run`: when the command line, the
  *   directory and that environment are the memo's, every program is still found where it was and
  *   every identity is unchanged, it spawns the memo's QEMU command at once (the guest runs: the
@@ -46,8 +46,15 @@ import { earlyObjectsDir, writeMemo } from '../early/index.js';
 export const RUN_MEMO_VERSION = 1;
 /** A memo larger than this is not read. */
 const MAX_MEMO_BYTES = 1024 * 1024;
-/** Recorded times must be this much older than the moment the identities were taken (2 s: FAT's tick). */
-export const RACY_MARGIN_NS = 2_000_000_000n;
+/**
+ * How much older than the moment the identities were taken a recorded time must be: more than the
+ * file system's timestamp tick. A time with a sub-second part comes from a file system that keeps
+ * nanoseconds, stamped from the kernel's coarse clock (a tick of at most 10 ms): 100 ms. A time in
+ * whole seconds may come from one that keeps seconds (ext3, HFS+) or two (FAT): 2 s.
+ */
+export const RACY_MARGIN_NS = 100_000_000n;
+export const RACY_MARGIN_WHOLE_SECONDS_NS = 2_000_000_000n;
+const margin = (t: bigint): bigint => (t % 1_000_000_000n === 0n ? RACY_MARGIN_WHOLE_SECONDS_NS : RACY_MARGIN_NS);
 
 /** A path's identity: [path, dev, ino, size, mtime ns, ctime ns] (decimal strings), or [path] when it did not exist. */
 export type Fact = [path: string, dev: string, ino: string, size: string, mtimeNs: string, ctimeNs: string] | [path: string];
@@ -88,7 +95,9 @@ export function factOf(path: string): Fact {
 
 /** Whether a recorded identity is old enough to prove anything (see the module head). */
 export function factIsSettled(f: Fact, takenAtNs: bigint): boolean {
-  return f.length === 1 || (BigInt(f[4]) + RACY_MARGIN_NS < takenAtNs && BigInt(f[5]) + RACY_MARGIN_NS < takenAtNs);
+  if (f.length === 1) return true;
+  const [m, c] = [BigInt(f[4]), BigInt(f[5])];
+  return m + margin(m) < takenAtNs && c + margin(c) < takenAtNs;
 }
 
 /** `command` on PATH, as packager/build's findProgram looks it up (a test checks they agree). */

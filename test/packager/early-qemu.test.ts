@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findProgram } from '../../packager/index.js';
-import { RACY_MARGIN_NS, decidingEnv, factIsSettled, factOf, lookUp, recordEarlyBoot, runMemoFile, startEarlyQemu, type RunMemo } from '../../packager/run/early-qemu.js';
+import { RACY_MARGIN_NS, RACY_MARGIN_WHOLE_SECONDS_NS, decidingEnv, factIsSettled, factOf, lookUp, recordEarlyBoot, runMemoFile, startEarlyQemu, type RunMemo } from '../../packager/run/early-qemu.js';
 import { homePaths } from '../../registry/index.js';
 import { noProcess } from '../helpers/process.js';
 import { tempDirsRemovedAfterAll } from './helpers.js';
@@ -100,10 +100,16 @@ describe('the early boot of rumpkg run: its facts', () => {
     expect(factIsSettled(factOf(input), now)).toBe(false);
     expect(factIsSettled(factOf(input), now + RACY_MARGIN_NS + 1_000_000_000n)).toBe(true);
     expect(factIsSettled([join(dir, 'absent')], now)).toBe(true);
+    // whole-second times (a file system that keeps seconds) need the longer margin
+    const whole: ReturnType<typeof factOf> = [input, '1', '2', '3', '5000000000', '5000000000'];
+    const fine: ReturnType<typeof factOf> = [input, '1', '2', '3', '5000000001', '5000000001'];
+    expect(factIsSettled(fine, 5_000_000_001n + RACY_MARGIN_NS + 1n)).toBe(true);
+    expect(factIsSettled(whole, 5_000_000_000n + RACY_MARGIN_NS + 1n)).toBe(false);
+    expect(factIsSettled(whole, 5_000_000_000n + RACY_MARGIN_WHOLE_SECONDS_NS + 1n)).toBe(true);
     const run = { argv: ['run'], env, cwd: dir, checked: { paths: [input], tools: [] as Array<[string, string]> }, boot: { command: [SLEEP, '1'], early: false, paths: [], tools: ['sleep'] } };
     recordEarlyBoot({ ...run, startedAt: Date.now() });
     expect(() => statSync(file)).toThrow(); // the input was written just now: removed, not written
-    recordEarlyBoot({ ...run, startedAt: Date.now() + Number(RACY_MARGIN_NS / 1_000_000n) + 1000 });
+    recordEarlyBoot({ ...run, startedAt: Date.now() + Number(RACY_MARGIN_WHOLE_SECONDS_NS / 1_000_000n) + 1000 });
     const memo = JSON.parse(readFileSync(file, 'utf8')) as RunMemo;
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(memo.facts.map((f) => f[0])).toEqual([SLEEP, input].map((p) => (p === SLEEP ? (memo.tools[0] as string[])[2] : p)));
