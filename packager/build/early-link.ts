@@ -34,7 +34,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { earlyObjectsDir, writeMemo } from '../early/index.js';
+import { earlyObjectsDir, readMemo, writeMemo } from '../early/index.js';
 
 export { earlyObjectsDir };
 /** Writes the memo (packager/early writeMemo: 0600, whole; best effort). */
@@ -130,17 +130,8 @@ const PLAN_NEUTRAL = new Set(['--force', '--json', '-q', '--quiet', '-v', '--ver
 function memoFor(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): LinkMemo | undefined {
   if (!argv.includes('--force') || argv.filter((a) => a === 'build').length !== 1) return undefined;
   if (!argv.every((a) => a === 'build' || PLAN_NEUTRAL.has(a))) return undefined;
-  // rumpkg's own file in the user's object cache (this module loads before the CLI and its
-  // validated JSON reader, node builtins only): size-capped, every field type-checked before use.
-  let memo: LinkMemo;
-  try {
-    const text = readFileSync(linkMemoFile(earlyObjectsDir(env), cwd));
-    if (text.length > MAX_MEMO_BYTES) return undefined;
-    memo = JSON.parse(text.toString('utf8')) as LinkMemo;
-  } catch {
-    return undefined;
-  }
-  if (memo === null || typeof memo !== 'object' || memo.v !== LINK_MEMO_VERSION || typeof memo.outDir !== 'string' || typeof memo.program !== 'string') return undefined;
+  const memo = readMemo(linkMemoFile(earlyObjectsDir(env), cwd), MAX_MEMO_BYTES) as LinkMemo | undefined; // every field checked below
+  if (memo === undefined || memo === null || typeof memo !== 'object' || memo.v !== LINK_MEMO_VERSION || typeof memo.outDir !== 'string' || typeof memo.program !== 'string') return undefined;
   if (!Array.isArray(memo.inputs) || !Array.isArray(memo.tree) || !Array.isArray(memo.args) || !memo.args.every((a) => typeof a === 'string')) return undefined;
   for (const input of memo.inputs) {
     if (!Array.isArray(input) || typeof input[0] !== 'string' || sha256(readFileSync(input[0])) !== input[1]) return undefined;

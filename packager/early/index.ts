@@ -3,7 +3,7 @@
 // their memos live and how they are written. node builtins only: the launcher loads these before
 // the CLI, bundled on their own (scripts/bundle.mjs).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -30,5 +30,19 @@ export function writeMemo(file: string, memo: unknown): void {
     renameSync(tmp, file);
   } catch {
     rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * A memo as parsed JSON, or undefined when it is absent, larger than `maxBytes` or not JSON.
+ * rumpkg's own file in the user's object cache, read before the CLI and its validated JSON reader
+ * load: the caller type-checks every field before use.
+ */
+export function readMemo(file: string, maxBytes: number): unknown {
+  try {
+    const text = readFileSync(file);
+    return text.length > maxBytes ? undefined : (JSON.parse(text.toString('utf8')) as unknown);
+  } catch {
+    return undefined;
   }
 }

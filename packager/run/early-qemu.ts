@@ -39,9 +39,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, realpathSync, rmSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { earlyObjectsDir, writeMemo } from '../early/index.js';
+import { earlyObjectsDir, readMemo, writeMemo } from '../early/index.js';
 
 export const RUN_MEMO_VERSION = 1;
 /** A memo larger than this is not read. */
@@ -132,17 +132,8 @@ const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s)
 
 /** The memo for this command line when every fact in it still holds (see the module head). */
 function heldMemo(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): RunMemo | undefined {
-  // rumpkg's own file in the user's object cache, read before the CLI and its validated JSON
-  // reader load: size-capped, every field type-checked before use.
-  let memo: RunMemo;
-  try {
-    const text = readFileSync(runMemoFile(earlyObjectsDir(env), cwd));
-    if (text.length > MAX_MEMO_BYTES) return undefined;
-    memo = JSON.parse(text.toString('utf8')) as RunMemo;
-  } catch {
-    return undefined;
-  }
-  if (memo === null || typeof memo !== 'object' || memo.v !== RUN_MEMO_VERSION || memo.cwd !== resolve(cwd)) return undefined;
+  const memo = readMemo(runMemoFile(earlyObjectsDir(env), cwd), MAX_MEMO_BYTES) as RunMemo | undefined; // every field checked below
+  if (memo === undefined || memo === null || typeof memo !== 'object' || memo.v !== RUN_MEMO_VERSION || memo.cwd !== resolve(cwd)) return undefined;
   if (!isStrings(memo.argv) || memo.argv.length !== argv.length || !memo.argv.every((a, i) => a === argv[i])) return undefined;
   if (!isStrings(memo.spawn) || memo.spawn.length === 0 || !Array.isArray(memo.facts) || !Array.isArray(memo.tools)) return undefined;
   if (memo.env === null || typeof memo.env !== 'object' || JSON.stringify(memo.env) !== JSON.stringify(decidingEnv(env))) return undefined;
