@@ -12,12 +12,17 @@
  * while the main thread analyses. `finish` then stages what the worker has not claimed yet
  * alongside it, writes the manifests and commits. Components that ship headers or may merge into
  * a directory already in `out` are staged by the main thread only.
+ * Files are created, never truncated (copies with COPYFILE_EXCL, manifests written with `wx`, or
+ * `r+` into the empty file the worker created), except a merged manifest: ext4 (auto_da_alloc)
+ * treats a file truncated to size 0 as one being replaced and starts its writeback, with block
+ * allocation, when it is closed; libuv's copyfile truncates its destination unless told it is
+ * new. The staging is private to this run, so every file in it is new to it.
  * `abandon` (the analysis failed) stops the worker, waits for it and removes the staging, and
  * `out` itself when this run created it: a failed import leaves `out` as it was. A staging
  * directory left by a killed import (its pid is gone) is removed by the next import into `out`.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { checkManifest, loadComponentDir, normalizeManifest } from '../documents/index.js';
@@ -73,7 +78,7 @@ const WORKER_MIN = 16;
  * that nobody claims more, and reports the failure.
  */
 const WORKER_SOURCE = `
-const { copyFileSync, mkdirSync, writeFileSync } = require('node:fs');
+const { constants, copyFileSync, mkdirSync, writeFileSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const { jobs, counter, doneFlags } = workerData;
 const next = new Int32Array(counter);
@@ -84,9 +89,9 @@ for (let k = Atomics.add(next, 0, 1); k < jobs.length; k = Atomics.add(next, 0, 
   try {
     mkdirSync(job.libDir, { recursive: true });
     step = 'copy';
-    copyFileSync(job.file, job.archive);
+    copyFileSync(job.file, job.archive, constants.COPYFILE_EXCL);
     step = 'write';
-    writeFileSync(job.manifest, '');
+    writeFileSync(job.manifest, '', { flag: 'wx' });
     Atomics.store(done, k, 1);
   } catch (e) {
     Atomics.store(next, 0, jobs.length);
@@ -197,7 +202,7 @@ export function startComponentStaging(out: string, components: readonly StagedCo
       manifest = mergeManifests(prev, manifest, target);
       checkImported(manifest, c, dest);
       try {
-        cpSync(dest, work, { recursive: true, errorOnExist: true, force: false });
+        cpSync(dest, work, { recursive: true, errorOnExist: true, force: false, mode: constants.COPYFILE_EXCL });
       } catch (e) {
         throw fsError(e, dest, 'copy');
       }
@@ -205,19 +210,20 @@ export function startComponentStaging(out: string, components: readonly StagedCo
     }
     mkdirSync(join(work, 'lib', target), { recursive: true });
     try {
-      copyFileSync(c.file, archiveOf(c));
+      copyFileSync(c.file, archiveOf(c), constants.COPYFILE_EXCL);
     } catch (e) {
       throw fsError(e, c.file, 'copy');
     }
     if (c.headers !== undefined) {
       rmSync(join(work, 'include', target), { recursive: true, force: true });
       try {
-        cpSync(c.headers, join(work, 'include', target, 'rump'), { recursive: true, errorOnExist: true, force: false, dereference: false, filter: (src) => !src.endsWith('~') });
+        cpSync(c.headers, join(work, 'include', target, 'rump'), { recursive: true, errorOnExist: true, force: false, mode: constants.COPYFILE_EXCL, dereference: false, filter: (src) => !src.endsWith('~') });
       } catch (e) {
         throw fsError(e, c.headers, 'copy headers');
       }
     }
-    writeManifest(work, manifest);
+    // a merge copied the old package.json: replaced (truncated); otherwise a new file
+    writeManifest(work, manifest, prev === undefined ? 'wx' : 'w');
     return { ok: true, prev, manifest };
   };
 
@@ -295,9 +301,9 @@ export function startComponentStaging(out: string, components: readonly StagedCo
           if (o === undefined || !o.ok) throw new Error(`import staged nothing for ${c.lib}`);
           let manifest = o.manifest;
           if (manifest === undefined) {
-            // staged by the worker: the file is there, empty
+            // staged by the worker: the file is there, empty (created by it), so written in place
             manifest = manifests[i] as ComponentManifest;
-            writeManifest(workOf(c), manifest);
+            writeManifest(workOf(c), manifest, 'r+');
           }
           return { dir: join(out, c.name), merged: o.prev !== undefined, manifest, work: workOf(c) };
         });
@@ -321,8 +327,12 @@ export function startComponentStaging(out: string, components: readonly StagedCo
   };
 }
 
-function writeManifest(work: string, manifest: ComponentManifest): void {
-  writeFileSync(join(work, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+/**
+ * Writes `work/package.json`: `flag` 'wx' creates it, 'r+' fills the empty file the worker
+ * created, 'w' replaces a merged one (the only case that truncates; see the module head).
+ */
+function writeManifest(work: string, manifest: ComponentManifest, flag: 'wx' | 'r+' | 'w'): void {
+  writeFileSync(join(work, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`, { flag });
 }
 
 /** A manifest the import produced must be valid: otherwise the import has a bug. */

@@ -85,6 +85,8 @@ describe('importArchives on the corpus + foreign archives', () => {
       const loaded = await loadComponentDir(c.dir);
       expect(loaded.errors, c.dir).toEqual([]);
       expect(loaded.value?.rump.targets[TARGET]?.archive).toBe(`lib/${TARGET}/${c.lib}.a`);
+      expect(await readFile(join(c.dir, 'package.json'), 'utf8'), c.dir).toBe(`${JSON.stringify(c.manifest, null, 2)}\n`);
+      expect(await readFile(join(c.dir, 'lib', TARGET, `${c.lib}.a`)), c.dir).toEqual(await readFile(c.source));
     }
     for (const c of result.components.filter((x) => ['@rump/tcpip', '@rump/foo', '@rump/base', '@rump/rumpuser'].includes(x.name))) {
       const packed = await packComponent(c.dir);
@@ -147,6 +149,8 @@ describe('importArchives on the corpus + foreign archives', () => {
     const again = await importArchives(archives, { target: TARGET, version: VERSION, out });
     expect(again.components.every((c) => c.merged)).toBe(true);
     expect((await loadComponentDir(join(out, 'tcpip'))).errors).toEqual([]);
+    // every package.json holds exactly the manifest returned: replaced whole, never written over
+    for (const c of again.components) expect(await readFile(join(c.dir, 'package.json'), 'utf8'), c.dir).toBe(`${JSON.stringify(c.manifest, null, 2)}\n`);
   });
 
   it('refuses to merge another version and leaves the output as it was', async () => {
