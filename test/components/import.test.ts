@@ -184,6 +184,22 @@ describe('a failure after the staging began (the directories are staged while th
     expect(await readdir(join(out, 'other'))).toEqual(['x']);
   });
 
+  it('a step of the staging itself failing (a FIFO among the headers) fails the import and leaves the output directory as it was', async () => {
+    const build = join(work, 'fifo-build');
+    await mkdir(join(build, 'lib'), { recursive: true });
+    await mkdir(join(build, 'include', 'rump'), { recursive: true });
+    for (const f of await readdir(archives)) if (/^librump[a-z0-9_]*\.a$/.test(f)) await copyFile(join(archives, f), join(build, 'lib', f));
+    await writeFile(join(build, 'include', 'rump', 'rump.h'), '/* rump.h */\n');
+    execFileSync('mkfifo', [join(build, 'include', 'rump', 'pipe')]);
+    const out = join(work, 'fifo-out');
+    await mkdir(out);
+    await writeFile(join(out, 'notes.txt'), 'mine\n');
+    const e = await importArchives(join(build, 'lib'), { target: TARGET, version: VERSION, out }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).message).toMatch(/FIFO|pipe/i);
+    expect(await readdir(out)).toEqual(['notes.txt']);
+  });
+
   it('removes the output directory and the parents it created', async () => {
     const fresh = join(work, 'late-bad-fresh');
     const e = await importArchives(lateBad, { target: TARGET, version: VERSION, out: join(fresh, 'a', 'b') }).catch((x: unknown) => x);
