@@ -8,13 +8,13 @@
  * Creating those ~430 inodes is nearly all of the writing's cost, and all of it is the kernel's
  * (on ext4 without a journal, within a minute of many deletions, 0.1–1 ms each: the allocator
  * skips recently freed inodes, one by one, on every allocation). So the staging starts before
- * the archives are read, as asynchronous file operations on libuv's thread pool (four threads),
- * while the main thread analyses: each component's steps are chained, every step started from
- * the main thread's event loop, which the analysis lets turn after each archive. Not a worker
- * thread: starting one costs 30–50 ms of CPU (its own Node environment) and as long again before
- * its first file operation, more than the callbacks cost the main thread. `finish` stages the
- * merges (a component directory already in `out`: its manifest is read first), waits for the
- * pool, writes the manifests and commits.
+ * the archives are read, as asynchronous file operations on libuv's thread pool (4 threads
+ * unless UV_THREADPOOL_SIZE says otherwise), while the main thread analyses: each component's
+ * steps are chained, every step started from the main thread's event loop, which the analysis
+ * lets turn after each archive. Not a worker thread: starting one costs 30–50 ms of CPU (its own
+ * Node environment) and as long again before its first file operation, more than the callbacks
+ * cost the main thread. `finish` stages the merges (a component directory already in `out`: its
+ * manifest is read first), waits for the pool, writes the manifests and commits.
  *
  * Files are created, never truncated (copies with COPYFILE_EXCL, manifests written with `wx`, or
  * `r+` into the empty file staged earlier), except a merged manifest: ext4 (auto_da_alloc)
