@@ -4,22 +4,32 @@
  * (`.rumpkg-import-<pid>-<random>`) and renamed into place only once all of them are complete.
  *
  * Most of the writing depends on the file list only, not on the analysis: a component's
- * directories, the copy of its archive and its (still empty) manifest file. Creating those ~400
- * inodes is nearly all of the writing's cost, and all of it is the kernel's (on ext4 without a
- * journal, after many deletions, 0.1–1 ms each: the allocator skips recently freed inodes). So
- * the staging starts before the archives are read, on a worker thread running synchronous file
- * operations (no hand-off to the main thread per operation, as libuv's thread pool would need),
- * while the main thread analyses. `finish` then stages what the worker has not claimed yet
- * alongside it, writes the manifests and commits. Components that ship headers or may merge into
- * a directory already in `out` are staged by the main thread only.
- * `abandon` (the analysis failed) stops the worker, waits for it and removes the staging, and
- * `out` itself when this run created it: a failed import leaves `out` as it was. A staging
- * directory left by a killed import (its pid is gone) is removed by the next import into `out`.
+ * directories, the copy of its archive (and headers) and its (still empty) manifest file.
+ * Creating those ~430 inodes is nearly all of the writing's cost, and all of it is the kernel's
+ * (on ext4 without a journal, within a minute of many deletions, 0.1–1 ms each: the allocator
+ * skips recently freed inodes, one by one, on every allocation). So the staging starts before
+ * the archives are read, as asynchronous file operations on libuv's thread pool (4 threads
+ * unless UV_THREADPOOL_SIZE says otherwise), while the main thread analyses: each component's
+ * steps are chained, every step started from the main thread's event loop, which the analysis
+ * lets turn after each archive. Not a worker thread: starting one costs 30–50 ms of CPU (its own
+ * Node environment) and as long again before its first file operation, more than the callbacks
+ * cost the main thread. `finish` stages the merges (a component directory already in `out`: its
+ * manifest is read first), waits for the pool, writes the manifests and commits.
+ *
+ * Files are created, never truncated (copies with COPYFILE_EXCL, manifests written with `wx`, or
+ * `r+` into the empty file staged earlier), except a merged manifest: ext4 (auto_da_alloc)
+ * treats a file truncated to size 0 as one being replaced and starts its writeback, with block
+ * allocation, when it is closed; libuv's copyfile truncates its destination unless told it is
+ * new. The staging is private to this run, so every file in it is new to it.
+ * `abandon` (the analysis failed) stops the chains, waits for their running steps and removes the
+ * staging, and `out` itself when this run created it: a failed import leaves `out` as it was. A
+ * staging directory left by a killed import (its pid is gone) is removed by the next import into
+ * `out`.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFile, cp, mkdir, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { checkManifest, loadComponentDir, normalizeManifest } from '../documents/index.js';
 import { fsError, isRumpkgError, processAlive, RumpkgError, type ComponentManifest, type TargetEntry } from '../model/index.js';
 import { formatProblems } from '../../schemas/index.js';
@@ -60,41 +70,8 @@ export interface ComponentStaging {
 /** A staged component; `manifest` once its package.json holds it, `prev` when it merges. */
 type Outcome = { ok: true; prev: ComponentManifest | undefined; manifest?: ComponentManifest } | { ok: false; error: unknown };
 
-/**
- * Fewer plain components than this are staged by the main thread alone: starting a worker costs
- * 30–40 ms of CPU (its own Node environment), more than staging a few directories.
- */
-const WORKER_MIN = 16;
-
-/**
- * The worker's program (CommonJS, run with `eval`: it needs nothing but node:fs). It stages the
- * plain components it claims, in order, from a counter shared with the main thread, which claims
- * from it too once the analysis is done; after a failure it sets the counter past the end so
- * that nobody claims more, and reports the failure.
- */
-const WORKER_SOURCE = `
-const { copyFileSync, mkdirSync, writeFileSync } = require('node:fs');
-const { parentPort, workerData } = require('node:worker_threads');
-const { jobs, counter, doneFlags } = workerData;
-const next = new Int32Array(counter);
-const done = new Int32Array(doneFlags);
-for (let k = Atomics.add(next, 0, 1); k < jobs.length; k = Atomics.add(next, 0, 1)) {
-  const job = jobs[k];
-  let step = 'write';
-  try {
-    mkdirSync(job.libDir, { recursive: true });
-    step = 'copy';
-    copyFileSync(job.file, job.archive);
-    step = 'write';
-    writeFileSync(job.manifest, '');
-    Atomics.store(done, k, 1);
-  } catch (e) {
-    Atomics.store(next, 0, jobs.length);
-    parentPort.postMessage({ k, step, error: { message: String(e && e.message), code: e && e.code, syscall: e && e.syscall, path: e && e.path } });
-    break;
-  }
-}
-`;
+/** How the `rump/` headers are copied (backup files `*~` left out); the destination is new. */
+const HEADER_COPY = { recursive: true, errorOnExist: true, force: false, mode: constants.COPYFILE_EXCL, dereference: false, filter: (src: string) => !src.endsWith('~') };
 
 /** The staging directory of an import, by its pid. */
 const LEFTOVER = /^\.rumpkg-import-(\d+)-[0-9a-f]+$/;
@@ -137,58 +114,49 @@ export function startComponentStaging(out: string, components: readonly StagedCo
   const fail = (i: number, error: unknown): void => {
     outcomes[i] = { ok: false, error };
   };
-  // Plain components (no headers, no directory of that name in `out`): claimed in order through
-  // a shared counter by the worker and, in `finish`, by the main thread.
-  const plain = components.flatMap((c, i) => (c.headers === undefined && !existing.has(c.name) ? [i] : []));
-  const mainOnly = components.flatMap((c, i) => (c.headers === undefined && !existing.has(c.name) ? [] : [i]));
-  const next = new Int32Array(new SharedArrayBuffer(4));
-  /** done[k] = 1: the worker staged plain[k]. */
-  const done = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, plain.length)));
-  const claim = (): number | undefined => {
-    const k = Atomics.add(next, 0, 1);
-    return k < plain.length ? (plain[k] as number) : undefined;
-  };
-  const stopClaims = (): void => {
-    Atomics.store(next, 0, plain.length);
-  };
-  let worker: Promise<void> = Promise.resolve();
-  let w: Worker | undefined;
-  if (staging !== undefined && plain.length >= WORKER_MIN) {
-    const jobs = plain.map((i) => {
-      const c = components[i] as StagedComponent;
-      return { libDir: join(workOf(c), 'lib', target), file: c.file, archive: archiveOf(c), manifest: join(workOf(c), 'package.json') };
-    });
+  // New components (no directory of that name in `out`) are staged on libuv's thread pool, each
+  // one's steps chained; a merge needs the previous manifest and is staged by `finish`.
+  const fresh = components.flatMap((c, i) => (existing.has(c.name) ? [] : [i]));
+  const merging = components.flatMap((c, i) => (existing.has(c.name) ? [i] : []));
+  /** Set by a failure or by `abandon`: no chain starts another step. */
+  let stopped = false;
+  const stageOnPool = async (i: number): Promise<void> => {
+    const c = components[i] as StagedComponent;
+    const work = workOf(c);
     try {
-      w = new Worker(WORKER_SOURCE, { eval: true, workerData: { jobs, counter: next.buffer, doneFlags: done.buffer } });
-    } catch {
-      // no worker (a resource limit): the main thread stages everything in `finish`
+      for (const d of [work, join(work, 'lib'), join(work, 'lib', target)]) {
+        if (stopped) return;
+        await mkdir(d);
+      }
+      if (stopped) return;
+      const headers = c.headers;
+      const steps = [
+        copyFile(c.file, archiveOf(c), constants.COPYFILE_EXCL).catch((e: unknown) => {
+          throw fsError(e, c.file, 'copy');
+        }),
+        // the manifest's file, empty: `finish` fills it
+        open(join(work, 'package.json'), 'wx').then((h) => h.close()),
+        ...(headers === undefined
+          ? []
+          : [
+              cp(headers, join(work, 'include', target, 'rump'), HEADER_COPY).catch((e: unknown) => {
+                throw fsError(e, headers, 'copy headers');
+              }),
+            ]),
+      ];
+      // all settled before the outcome: `abandon` must not remove the staging under a running step
+      for (const r of await Promise.allSettled(steps)) if (r.status === 'rejected') throw r.reason;
+      outcomes[i] = { ok: true, prev: undefined };
+    } catch (e) {
+      stopped = true;
+      fail(i, e);
     }
-  }
-  if (w !== undefined) {
-    w.on('message', (m: { k: number; step: 'copy' | 'write'; error: { message: string; code?: string; syscall?: string; path?: string } }) => {
-      const i = plain[m.k] as number;
-      const e = Object.assign(new Error(m.error.message), { code: m.error.code, syscall: m.error.syscall, path: m.error.path });
-      const c = components[i] as StagedComponent;
-      fail(i, m.step === 'copy' ? fsError(e, c.file, 'copy') : e);
-    });
-    // Settles once the worker has exited (Node delivers its messages first); never rejects.
-    worker = new Promise<void>((resolve) => {
-      w.once('error', (e) => {
-        stopClaims();
-        fail(plain[0] as number, e);
-      });
-      w.once('exit', () => {
-        plain.forEach((i, k) => {
-          if (Atomics.load(done, k) === 1 && outcomes[i] === undefined) outcomes[i] = { ok: true, prev: undefined };
-        });
-        resolve();
-      });
-    });
-  }
+  };
+  const pool: Promise<unknown> = staging === undefined ? Promise.resolve() : Promise.all(fresh.map(stageOnPool));
 
   /**
    * Stages one component on the main thread, its manifest included (merged into `prev` when
-   * given).
+   * given): the components whose directory is already in `out`.
    */
   const stageHere = (c: StagedComponent, prev: ComponentManifest | undefined, manifest: ComponentManifest): Outcome => {
     const dest = join(out, c.name);
@@ -197,7 +165,7 @@ export function startComponentStaging(out: string, components: readonly StagedCo
       manifest = mergeManifests(prev, manifest, target);
       checkImported(manifest, c, dest);
       try {
-        cpSync(dest, work, { recursive: true, errorOnExist: true, force: false });
+        cpSync(dest, work, { recursive: true, errorOnExist: true, force: false, mode: constants.COPYFILE_EXCL });
       } catch (e) {
         throw fsError(e, dest, 'copy');
       }
@@ -205,19 +173,20 @@ export function startComponentStaging(out: string, components: readonly StagedCo
     }
     mkdirSync(join(work, 'lib', target), { recursive: true });
     try {
-      copyFileSync(c.file, archiveOf(c));
+      copyFileSync(c.file, archiveOf(c), constants.COPYFILE_EXCL);
     } catch (e) {
       throw fsError(e, c.file, 'copy');
     }
     if (c.headers !== undefined) {
       rmSync(join(work, 'include', target), { recursive: true, force: true });
       try {
-        cpSync(c.headers, join(work, 'include', target, 'rump'), { recursive: true, errorOnExist: true, force: false, dereference: false, filter: (src) => !src.endsWith('~') });
+        cpSync(c.headers, join(work, 'include', target, 'rump'), HEADER_COPY);
       } catch (e) {
         throw fsError(e, c.headers, 'copy headers');
       }
     }
-    writeManifest(work, manifest);
+    // a merge copied the old package.json: replaced (truncated); otherwise a new file
+    writeManifest(work, manifest, prev === undefined ? 'wx' : 'w');
     return { ok: true, prev, manifest };
   };
 
@@ -257,8 +226,8 @@ export function startComponentStaging(out: string, components: readonly StagedCo
 
   return {
     async abandon(): Promise<void> {
-      stopClaims(); // the worker stops after its current component
-      await worker;
+      stopped = true; // each chain stops after its running step
+      await pool;
       clean();
     },
 
@@ -267,37 +236,28 @@ export function startComponentStaging(out: string, components: readonly StagedCo
       try {
         if (staging === undefined) throw setupError;
         components.forEach((c, i) => checkImported(manifests[i] as ComponentManifest, c, join(out, c.name)));
-        // The main thread's share: the components only it stages (a directory to merge into is
-        // read and checked first), then plain ones alongside the worker.
-        for (const i of mainOnly) {
+        // The merges (the directory to merge into is read and checked first), while the thread
+        // pool finishes the rest.
+        for (const i of merging) {
+          if (stopped) break;
           const c = components[i] as StagedComponent;
           try {
-            const prev = existing.has(c.name) ? await readPrevious(c) : undefined;
-            outcomes[i] = stageHere(c, prev, manifests[i] as ComponentManifest);
+            outcomes[i] = stageHere(c, await readPrevious(c), manifests[i] as ComponentManifest);
           } catch (error) {
             fail(i, error);
-            stopClaims();
-            break;
+            stopped = true;
           }
         }
-        for (let i = claim(); i !== undefined; i = claim()) {
-          try {
-            outcomes[i] = stageHere(components[i] as StagedComponent, undefined, manifests[i] as ComponentManifest);
-          } catch (error) {
-            fail(i, error);
-            stopClaims();
-          }
-        }
-        await worker;
+        await pool;
         for (const o of outcomes) if (o !== undefined && !o.ok) throw o.error;
         const written = components.map((c, i): WrittenComponent & { work: string } => {
           const o = outcomes[i];
           if (o === undefined || !o.ok) throw new Error(`import staged nothing for ${c.lib}`);
           let manifest = o.manifest;
           if (manifest === undefined) {
-            // staged by the worker: the file is there, empty
+            // staged on the pool: the file is there, empty (created by this run), so written in place
             manifest = manifests[i] as ComponentManifest;
-            writeManifest(workOf(c), manifest);
+            writeManifest(workOf(c), manifest, 'r+');
           }
           return { dir: join(out, c.name), merged: o.prev !== undefined, manifest, work: workOf(c) };
         });
@@ -312,8 +272,8 @@ export function startComponentStaging(out: string, components: readonly StagedCo
         if (isRumpkgError(e)) throw e;
         throw fsError(e, out, 'write');
       } finally {
-        stopClaims();
-        await worker;
+        stopped = true;
+        await pool;
         if (committed) rmSync(staging as string, { recursive: true, force: true });
         else clean();
       }
@@ -321,8 +281,12 @@ export function startComponentStaging(out: string, components: readonly StagedCo
   };
 }
 
-function writeManifest(work: string, manifest: ComponentManifest): void {
-  writeFileSync(join(work, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+/**
+ * Writes `work/package.json`: `flag` 'wx' creates it, 'r+' fills the empty file the worker
+ * created, 'w' replaces a merged one (the only case that truncates; see the module head).
+ */
+function writeManifest(work: string, manifest: ComponentManifest, flag: 'wx' | 'r+' | 'w'): void {
+  writeFileSync(join(work, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`, { flag });
 }
 
 /** A manifest the import produced must be valid: otherwise the import has a bug. */

@@ -244,7 +244,7 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
   let manifests: Array<{ p: Planned; manifest: ComponentManifest }>;
   let analysis: SymbolAnalysis;
   try {
-    ({ manifests, analysis } = await describeArchives(named, options, { arch, version, catalog, byLib, takenNames, warnings }));
+    ({ manifests, analysis } = await describeArchives(named, options, { arch, version, catalog, byLib, takenNames, warnings, stagingRuns: staging !== undefined }));
   } catch (e) {
     await staging?.abandon();
     throw e;
@@ -283,7 +283,7 @@ export async function importArchives(dir: string, options: ImportArchivesOptions
 async function describeArchives(
   libs: ReadonlyArray<{ lib: string; file: string; entry: CatalogEntry | undefined; name: string; headers: string | undefined }>,
   options: ImportArchivesOptions,
-  ctx: { arch: string; version: string; catalog: Catalog; byLib: ReadonlyMap<string, CatalogEntry>; takenNames: ReadonlySet<string>; warnings: string[] },
+  ctx: { arch: string; version: string; catalog: Catalog; byLib: ReadonlyMap<string, CatalogEntry>; takenNames: ReadonlySet<string>; warnings: string[]; stagingRuns: boolean },
 ): Promise<{ manifests: Array<{ p: Planned; manifest: ComponentManifest }>; analysis: SymbolAnalysis }> {
   const { arch, version, catalog, byLib, takenNames, warnings } = ctx;
   // Read and scan (bounded concurrency: archives can be large).
@@ -316,6 +316,9 @@ async function describeArchives(
       } else await checkFreestanding(file, options.target);
       planned[i] = { lib, name, entry, file, scan, ...(headers === undefined ? {} : { headers }) };
       options.onProgress?.(++done, libs.length);
+      // The reads are synchronous: while a staging runs, the event loop turns here, so that its
+      // file operations that completed on the thread pool start their next ones.
+      if (ctx.stagingRuns) await new Promise<void>((r) => setImmediate(r));
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, libs.length) }, worker));

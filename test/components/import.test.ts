@@ -85,6 +85,8 @@ describe('importArchives on the corpus + foreign archives', () => {
       const loaded = await loadComponentDir(c.dir);
       expect(loaded.errors, c.dir).toEqual([]);
       expect(loaded.value?.rump.targets[TARGET]?.archive).toBe(`lib/${TARGET}/${c.lib}.a`);
+      expect(await readFile(join(c.dir, 'package.json'), 'utf8'), c.dir).toBe(`${JSON.stringify(c.manifest, null, 2)}\n`);
+      expect(await readFile(join(c.dir, 'lib', TARGET, `${c.lib}.a`)), c.dir).toEqual(await readFile(c.source));
     }
     for (const c of result.components.filter((x) => ['@rump/tcpip', '@rump/foo', '@rump/base', '@rump/rumpuser'].includes(x.name))) {
       const packed = await packComponent(c.dir);
@@ -147,6 +149,8 @@ describe('importArchives on the corpus + foreign archives', () => {
     const again = await importArchives(archives, { target: TARGET, version: VERSION, out });
     expect(again.components.every((c) => c.merged)).toBe(true);
     expect((await loadComponentDir(join(out, 'tcpip'))).errors).toEqual([]);
+    // every package.json holds exactly the manifest returned: replaced whole, never written over
+    for (const c of again.components) expect(await readFile(join(c.dir, 'package.json'), 'utf8'), c.dir).toBe(`${JSON.stringify(c.manifest, null, 2)}\n`);
   });
 
   it('refuses to merge another version and leaves the output as it was', async () => {
@@ -178,6 +182,22 @@ describe('a failure after the staging began (the directories are staged while th
     expect((e as Error).message).toContain('librumpzz_bad.a');
     expect((await readdir(out)).sort()).toEqual(['notes.txt', 'other']);
     expect(await readdir(join(out, 'other'))).toEqual(['x']);
+  });
+
+  it('a step of the staging itself failing (a FIFO among the headers) fails the import and leaves the output directory as it was', async () => {
+    const build = join(work, 'fifo-build');
+    await mkdir(join(build, 'lib'), { recursive: true });
+    await mkdir(join(build, 'include', 'rump'), { recursive: true });
+    for (const f of await readdir(archives)) if (/^librump[a-z0-9_]*\.a$/.test(f)) await copyFile(join(archives, f), join(build, 'lib', f));
+    await writeFile(join(build, 'include', 'rump', 'rump.h'), '/* rump.h */\n');
+    execFileSync('mkfifo', [join(build, 'include', 'rump', 'pipe')]);
+    const out = join(work, 'fifo-out');
+    await mkdir(out);
+    await writeFile(join(out, 'notes.txt'), 'mine\n');
+    const e = await importArchives(join(build, 'lib'), { target: TARGET, version: VERSION, out }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).message).toMatch(/FIFO|pipe/i);
+    expect(await readdir(out)).toEqual(['notes.txt']);
   });
 
   it('removes the output directory and the parents it created', async () => {
