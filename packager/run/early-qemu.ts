@@ -14,17 +14,18 @@
  *   object cache and the early link's memo, removed with them by `rumpkg cache clean`): the
  *   command line, the environment that decides anything (PATH and every RUMPKG_* variable), the
  *   identity of every file and directory the check and the boot read or listed — device, inode,
- *   size, modification and status-change times in nanoseconds, or its absence — each program
- *   they looked up on PATH with where it was found, and the exact QEMU command that ran.
+ *   size, modification and status-change times in nanoseconds, or its absence — among them each
+ *   program's lookup on PATH (the candidate in every directory up to where it was found), and
+ *   the exact QEMU command that ran.
  *   A memo is written only when every recorded modification and status-change time is older
  *   than the run's start by more than the file system's timestamp tick (RACY_MARGIN_NS): a file
  *   changed after the check started — after it was hashed, before its identity was taken — has
  *   a newer time, and a later change cannot keep an identity whose tick is long past. Else the
  *   memo is removed, and a later run records one.
  * - `startEarlyQemu`, called by the launcher for `rumpkg run`: when the command line, the
- *   directory and that environment are the memo's, every program is still found where it was and
- *   every identity is unchanged, it spawns the memo's QEMU command at once (the guest runs: the
- *   identities are the check), in its own process group, not holding the process open.
+ *   directory and that environment are the memo's and every identity is unchanged, it spawns
+ *   the memo's QEMU command at once (the guest runs: the identities are the check), in its own
+ *   process group, not holding the process open.
  * - The boot (qemu-process.ts, `claimEarlyQemu`) takes that QEMU only when the command it would
  *   start is byte-for-byte the same; then the up-to-date check is not run again. Anything else:
  *   the early QEMU is killed and waited for (its forwarded ports are free again), and the run
@@ -58,8 +59,6 @@ const margin = (t: bigint): bigint => (t % 1_000_000_000n === 0n ? RACY_MARGIN_W
 
 /** A path's identity: [path, dev, ino, size, mtime ns, ctime ns] (decimal strings), or [path] when it did not exist. */
 export type Fact = [path: string, dev: string, ino: string, size: string, mtimeNs: string, ctimeNs: string] | [path: string];
-/** A program looked up on PATH: [command, where it was found, its real path]. */
-export type ToolFact = [command: string, found: string, real: string];
 
 export interface RunMemo {
   v: typeof RUN_MEMO_VERSION;
@@ -67,8 +66,8 @@ export interface RunMemo {
   argv: string[];
   /** PATH and every RUMPKG_* variable, as the run saw them. */
   env: Record<string, string>;
+  /** Every path's identity, the programs' lookups on PATH included (programLookup). */
   facts: Fact[];
-  tools: ToolFact[];
   /** The QEMU process as it was spawned: program and arguments. */
   spawn: string[];
 }
@@ -102,30 +101,43 @@ export function factIsSettled(f: Fact, takenAtNs: bigint): boolean {
 
 /** `command` on PATH, as packager/build's findProgram looks it up (a test checks they agree). */
 export function lookUp(command: string, path: string | undefined): string | null {
-  if (command.includes('/')) return command;
+  if (command.includes('/')) return isExecutable(command) ? command : null;
   for (const dir of (path ?? '').split(delimiter)) {
     if (dir === '') continue;
     const p = join(dir, command);
-    try {
-      if (statSync(p).isFile()) {
-        accessSync(p, constants.X_OK);
-        return p;
-      }
-    } catch {
-      // next directory
-    }
+    if (isExecutable(p)) return p;
   }
   return null;
 }
 
-export function toolFact(command: string, path: string | undefined): ToolFact | undefined {
-  const found = lookUp(command, path);
-  if (found === null) return undefined;
+function isExecutable(p: string): boolean {
   try {
-    return [command, found, realpathSync(found)];
+    // a PATH entry without the program is the common case: answered without an exception
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st === undefined || !st.isFile()) return false;
+    accessSync(p, constants.X_OK);
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
+}
+
+/**
+ * The paths whose identities decide where `command` is found on PATH (lookUp): the candidate in
+ * every PATH directory up to the one it is found in (absent, not executable, or it — a file
+ * followed through its symbolic links, so another binary behind the same name changes it); all of
+ * them when it is not found. Undefined for a command with a slash (no lookup).
+ */
+export function programLookup(command: string, path: string | undefined): string[] | undefined {
+  if (command.includes('/')) return undefined;
+  const out: string[] = [];
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const p = join(dir, command);
+    out.push(p);
+    if (isExecutable(p)) break;
+  }
+  return out;
 }
 
 const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
@@ -135,13 +147,8 @@ function heldMemo(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string):
   const memo = readMemo(runMemoFile(earlyObjectsDir(env), cwd), MAX_MEMO_BYTES) as RunMemo | undefined; // every field checked below
   if (memo === undefined || memo === null || typeof memo !== 'object' || memo.v !== RUN_MEMO_VERSION || memo.cwd !== resolve(cwd)) return undefined;
   if (!isStrings(memo.argv) || memo.argv.length !== argv.length || !memo.argv.every((a, i) => a === argv[i])) return undefined;
-  if (!isStrings(memo.spawn) || memo.spawn.length === 0 || !Array.isArray(memo.facts) || !Array.isArray(memo.tools)) return undefined;
+  if (!isStrings(memo.spawn) || memo.spawn.length === 0 || !Array.isArray(memo.facts)) return undefined;
   if (memo.env === null || typeof memo.env !== 'object' || JSON.stringify(memo.env) !== JSON.stringify(decidingEnv(env))) return undefined;
-  for (const t of memo.tools) {
-    if (!isStrings(t) || t.length !== 3) return undefined;
-    const now = toolFact(t[0], env.PATH);
-    if (now === undefined || now[1] !== t[1] || now[2] !== t[2]) return undefined;
-  }
   for (const f of memo.facts) {
     if (!isStrings(f) || (f.length !== 1 && f.length !== 6)) return undefined;
     const now = factOf(f[0]);
@@ -246,22 +253,14 @@ export function recordEarlyBoot(run: BootedRun): void {
   const file = runMemoFile(earlyObjectsDir(run.env), run.cwd);
   if (run.boot.early) return;
   const takenAt = BigInt(run.startedAt) * 1_000_000n;
-  const tools: ToolFact[] = [];
   const facts = new Map<string, Fact>();
   const add = (p: string): void => {
     if (!facts.has(p)) facts.set(p, factOf(p));
   };
+  // The programs, found where the check found them; their lookups' paths are facts.
   let held = true;
-  for (const [command, found] of run.checked.tools) {
-    const t = toolFact(command, run.env.PATH);
-    if (t === undefined || t[1] !== found) held = false;
-    else tools.push(t);
-  }
-  for (const command of run.boot.tools) {
-    const t = toolFact(command, run.env.PATH);
-    if (t !== undefined) tools.push(t);
-  }
-  for (const t of tools) add(t[2]);
+  for (const [command, found] of run.checked.tools) if (lookUp(command, run.env.PATH) !== found) held = false;
+  for (const command of [...run.checked.tools.map((t) => t[0]), ...run.boot.tools]) for (const p of programLookup(command, run.env.PATH) ?? [command]) add(p);
   for (const p of [...run.checked.paths, ...run.boot.paths]) add(resolve(run.cwd, p));
   if (!held || ![...facts.values()].every((f) => factIsSettled(f, takenAt))) {
     try {
@@ -271,5 +270,5 @@ export function recordEarlyBoot(run: BootedRun): void {
     }
     return;
   }
-  writeMemo(file, { v: RUN_MEMO_VERSION, cwd: resolve(run.cwd), argv: run.argv, env: decidingEnv(run.env), facts: [...facts.values()], tools, spawn: run.boot.command });
+  writeMemo(file, { v: RUN_MEMO_VERSION, cwd: resolve(run.cwd), argv: run.argv, env: decidingEnv(run.env), facts: [...facts.values()], spawn: run.boot.command });
 }

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findProgram } from '../../packager/index.js';
-import { RACY_MARGIN_NS, RACY_MARGIN_WHOLE_SECONDS_NS, decidingEnv, factIsSettled, factOf, lookUp, recordEarlyBoot, runMemoFile, startEarlyQemu, type RunMemo } from '../../packager/run/early-qemu.js';
+import { RACY_MARGIN_NS, RACY_MARGIN_WHOLE_SECONDS_NS, decidingEnv, factIsSettled, factOf, lookUp, programLookup, recordEarlyBoot, runMemoFile, startEarlyQemu, type RunMemo } from '../../packager/run/early-qemu.js';
 import { homePaths } from '../../registry/index.js';
 import { noProcess } from '../helpers/process.js';
 import { tempDirsRemovedAfterAll } from './helpers.js';
@@ -32,8 +32,7 @@ function setup(): { dir: string; env: NodeJS.ProcessEnv; input: string; memo: Ru
     cwd: dir,
     argv: ['run'],
     env: decidingEnv(env),
-    facts: [factOf(input), factOf(join(dir, 'absent'))],
-    tools: [['tool', join(bin, 'tool'), join(bin, 'tool')]],
+    facts: [factOf(input), factOf(join(dir, 'absent')), ...(programLookup('tool', env.PATH) as string[]).map(factOf)],
     spawn: [SLEEP, '41.2718'],
   };
   const file = runMemoFile(homePaths(env.RUMPKG_HOME).objects, dir);
@@ -79,11 +78,24 @@ describe('the early boot of rumpkg run: its facts', () => {
     expect(await startsWith(file, pinned, ['run'], env, dir)).toBe(false);
     // an absent file that now exists
     writeFileSync(join(dir, 'absent'), '');
-    expect(await startsWith(file, { ...memo, facts: [factOf(input), [join(dir, 'absent')]] }, ['run'], env, dir)).toBe(false);
-    expect(await startsWith(file, { ...memo, facts: [factOf(input), factOf(join(dir, 'absent'))] }, ['run'], env, dir)).toBe(true);
-    // a program no longer found where it was
+    const toolFacts = memo.facts.slice(2);
+    expect(await startsWith(file, { ...memo, facts: [factOf(input), [join(dir, 'absent')], ...toolFacts] }, ['run'], env, dir)).toBe(false);
+    expect(await startsWith(file, { ...memo, facts: [factOf(input), factOf(join(dir, 'absent')), ...toolFacts] }, ['run'], env, dir)).toBe(true);
+    // a program no longer found where it was (not executable any more)
     chmodSync(join(bin, 'tool'), 0o644);
-    expect(await startsWith(file, { ...memo, facts: [factOf(input)] }, ['run'], env, dir)).toBe(false);
+    expect(await startsWith(file, { ...memo, facts: [factOf(input), factOf(join(dir, 'absent')), ...toolFacts] }, ['run'], env, dir)).toBe(false);
+  });
+
+  it('a program that appears earlier on PATH changes a fact of its lookup', () => {
+    const { bin } = setup();
+    const earlier = temp('rumpkg-early-qemu-bin-');
+    const path = `${earlier}:${bin}`;
+    const facts = (programLookup('tool', path) as string[]).map(factOf);
+    expect(facts.map((f) => f[0])).toEqual([join(earlier, 'tool'), join(bin, 'tool')]);
+    expect(facts[0]).toHaveLength(1); // absent
+    writeFileSync(join(earlier, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+    expect(factOf(join(earlier, 'tool'))).toHaveLength(6);
+    expect(lookUp('tool', path)).toBe(join(earlier, 'tool'));
   });
 
   it('looks programs up as the build does', () => {
@@ -112,7 +124,10 @@ describe('the early boot of rumpkg run: its facts', () => {
     recordEarlyBoot({ ...run, startedAt: Date.now() + Number(RACY_MARGIN_WHOLE_SECONDS_NS / 1_000_000n) + 1000 });
     const memo = JSON.parse(readFileSync(file, 'utf8')) as RunMemo;
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(memo.facts.map((f) => f[0])).toEqual([SLEEP, input].map((p) => (p === SLEEP ? (memo.tools[0] as string[])[2] : p)));
+    // the lookup of sleep (every PATH candidate up to where it is found), then the check's paths
+    const lookup = programLookup('sleep', env.PATH) as string[];
+    expect(lookup.at(-1)).toBe(SLEEP);
+    expect(memo.facts.map((f) => f[0])).toEqual([...new Set([...lookup, input])]); // once each (PATH may name a directory twice)
     expect(memo.spawn).toEqual([SLEEP, '1']);
     // a program the check found elsewhere than it is found now: no memo
     recordEarlyBoot({ ...run, checked: { paths: [input], tools: [['sleep', '/elsewhere/sleep']] }, startedAt: Date.now() + 10_000 });
