@@ -14,8 +14,8 @@
  * depend on where the tools live; `findToolchain` resolves those names on PATH for execution and
  * for the build stamp (path + size + mtime identify the tool without running it).
  */
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { findProgram } from '../early/index.js';
 import { RumpkgError, type Target } from '../../components/index.js';
 import { ARCHES, hostArch, parseTarget, type Arch, type Platform } from './targets.js';
 
@@ -128,29 +128,8 @@ export function selectToolchain(target: Target, options: { hostArch?: Arch | nul
   });
 }
 
-/** Looks a program up on PATH like `which` does, without spawning anything. */
-export function findProgram(command: string, path: string | undefined = process.env.PATH): string | null {
-  if (command.includes('/')) return isExecutable(command) ? command : null;
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const p = join(dir, command);
-    if (isExecutable(p)) return p;
-  }
-  return null;
-}
-
-function isExecutable(p: string): boolean {
-  try {
-    // A PATH entry without the program is the common case: answered without an exception (each
-    // costs a stack trace; a lookup meets one per entry before the program's).
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (st === undefined || !st.isFile()) return false;
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Looks a program up on PATH like `which` does, without spawning anything (packager/early: the launcher's early starts look programs up the same way). */
+export { findProgram };
 
 /** Selects and resolves the toolchain for a target; E_TOOLCHAIN names a missing tool and its package. */
 export function findToolchain(target: Target, options: { path?: string; hostArch?: Arch | null } = {}): ResolvedToolchain {

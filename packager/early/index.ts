@@ -1,11 +1,12 @@
 // packager/early: what the launcher's early starts share — `rumpkg build --force`'s early link
 // (packager/build/early-link.ts) and `rumpkg run`'s early boot (packager/run/early-qemu.ts): where
-// their memos live and how they are written. node builtins only: the launcher loads these before
+// their memos live, how they are written and read, and how a program is looked up on PATH (the
+// one lookup of the product: packager/build's findProgram is this one). node builtins only: the launcher loads these before
 // the CLI, bundled on their own (scripts/bundle.mjs).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 
 /**
  * `$RUMPKG_HOME/objects`: registry/home's resolveHome and homePaths(...).objects, restated because
@@ -44,5 +45,30 @@ export function readMemo(file: string, maxBytes: number): unknown {
     return text.length > maxBytes ? undefined : (JSON.parse(text.toString('utf8')) as unknown);
   } catch {
     return undefined;
+  }
+}
+
+/** Looks a program up on PATH like `which` does, without spawning anything. */
+export function findProgram(command: string, path: string | undefined = process.env.PATH): string | null {
+  if (command.includes('/')) return isExecutable(command) ? command : null;
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const p = join(dir, command);
+    if (isExecutable(p)) return p;
+  }
+  return null;
+}
+
+/** Whether `p` is an executable file (followed through symbolic links). */
+export function isExecutable(p: string): boolean {
+  try {
+    // A PATH entry without the program is the common case: answered without an exception (each
+    // costs a stack trace; a lookup meets one per entry before the program's).
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st === undefined || !st.isFile()) return false;
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -40,9 +40,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, realpathSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { earlyObjectsDir, readMemo, writeMemo } from '../early/index.js';
+import { earlyObjectsDir, findProgram, isExecutable, readMemo, writeMemo } from '../early/index.js';
+
+/** `command` on PATH (packager/early's findProgram, which packager/build uses too). */
+export const lookUp = findProgram;
 
 export const RUN_MEMO_VERSION = 1;
 /** A memo larger than this is not read. */
@@ -97,29 +100,6 @@ export function factIsSettled(f: Fact, takenAtNs: bigint): boolean {
   if (f.length === 1) return true;
   const [m, c] = [BigInt(f[4]), BigInt(f[5])];
   return m + margin(m) < takenAtNs && c + margin(c) < takenAtNs;
-}
-
-/** `command` on PATH, as packager/build's findProgram looks it up (a test checks they agree). */
-export function lookUp(command: string, path: string | undefined): string | null {
-  if (command.includes('/')) return isExecutable(command) ? command : null;
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const p = join(dir, command);
-    if (isExecutable(p)) return p;
-  }
-  return null;
-}
-
-function isExecutable(p: string): boolean {
-  try {
-    // a PATH entry without the program is the common case: answered without an exception
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (st === undefined || !st.isFile()) return false;
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -98,14 +98,6 @@ describe('the early boot of rumpkg run: its facts', () => {
     expect(lookUp('tool', path)).toBe(join(earlier, 'tool'));
   });
 
-  it('looks programs up as the build does', () => {
-    const { bin } = setup();
-    writeFileSync(join(bin, 'not-executable'), '', { mode: 0o644 });
-    mkdirSync(join(bin, 'a-directory'));
-    const path = `${bin}:${process.env.PATH}`;
-    for (const c of ['tool', 'not-executable', 'a-directory', 'sleep', 'sh', 'no-such-program-here', '/bin/sh']) expect(lookUp(c, path)).toBe(findProgram(c, path));
-  });
-
   it('records a memo only when every identity is settled, and drops a stale one then', () => {
     const { dir, env, input, file } = setup();
     const now = BigInt(Date.now()) * 1_000_000n;
