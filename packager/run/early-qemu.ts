@@ -44,9 +44,6 @@ import { rmSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { earlyObjectsDir, findProgram, isExecutable, readMemo, writeMemo } from '../early/index.js';
 
-/** `command` on PATH (packager/early's findProgram, which packager/build uses too). */
-export const lookUp = findProgram;
-
 export const RUN_MEMO_VERSION = 1;
 /** A memo larger than this is not read. */
 const MAX_MEMO_BYTES = 1024 * 1024;
@@ -103,7 +100,7 @@ export function factIsSettled(f: Fact, takenAtNs: bigint): boolean {
 }
 
 /**
- * The paths whose identities decide where `command` is found on PATH (lookUp): the candidate in
+ * The paths whose identities decide where `command` is found on PATH (findProgram): the candidate in
  * every PATH directory up to the one it is found in (absent, not executable, or it — a file
  * followed through its symbolic links, so another binary behind the same name changes it); all of
  * them when it is not found. Undefined for a command with a slash (no lookup).
@@ -239,7 +236,7 @@ export function recordEarlyBoot(run: BootedRun): void {
   };
   // The programs, found where the check found them; their lookups' paths are facts.
   let held = true;
-  for (const [command, found] of run.checked.tools) if (lookUp(command, run.env.PATH) !== found) held = false;
+  for (const [command, found] of run.checked.tools) if (findProgram(command, run.env.PATH) !== found) held = false;
   for (const command of [...run.checked.tools.map((t) => t[0]), ...run.boot.tools]) for (const p of programLookup(command, run.env.PATH) ?? [command]) add(p);
   for (const p of [...run.checked.paths, ...run.boot.paths]) add(resolve(run.cwd, p));
   if (!held || ![...facts.values()].every((f) => factIsSettled(f, takenAt))) {

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findProgram } from '../../packager/index.js';
-import { RACY_MARGIN_NS, RACY_MARGIN_WHOLE_SECONDS_NS, decidingEnv, factIsSettled, factOf, lookUp, programLookup, recordEarlyBoot, runMemoFile, startEarlyQemu, type RunMemo } from '../../packager/run/early-qemu.js';
+import { RACY_MARGIN_NS, RACY_MARGIN_WHOLE_SECONDS_NS, decidingEnv, factIsSettled, factOf, programLookup, recordEarlyBoot, runMemoFile, startEarlyQemu, type RunMemo } from '../../packager/run/early-qemu.js';
 import { homePaths } from '../../registry/index.js';
 import { noProcess } from '../helpers/process.js';
 import { tempDirsRemovedAfterAll } from './helpers.js';
@@ -95,7 +95,7 @@ describe('the early boot of rumpkg run: its facts', () => {
     expect(facts[0]).toHaveLength(1); // absent
     writeFileSync(join(earlier, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
     expect(factOf(join(earlier, 'tool'))).toHaveLength(6);
-    expect(lookUp('tool', path)).toBe(join(earlier, 'tool'));
+    expect(findProgram('tool', path)).toBe(join(earlier, 'tool'));
   });
 
   it('records a memo only when every identity is settled, and drops a stale one then', () => {

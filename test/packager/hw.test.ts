@@ -56,6 +56,17 @@ async function project(name: string, patch: (m: Record<string, unknown>) => void
   return dir;
 }
 
+/** examples/hello-virtio for hw-x86_64 alone, named uniquely (a process can be told by its image path). */
+const x86Project = (name: string, files: Record<string, string> = {}): Promise<string> =>
+  project(
+    name,
+    (m) => {
+      m.name = `${name}-unique`;
+      m.targets = ['hw-x86_64'];
+    },
+    files,
+  );
+
 /** Installs and builds a project; returns target → image path. */
 async function installAndBuild(dir: string, e = env): Promise<{ lock: Lockfile; images: Record<string, string> }> {
   await installProject(dir, { env: e });
@@ -272,10 +283,7 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
 
   it('rumpkg killed with SIGKILL mid-boot: QEMU dies with it (setpriv --pdeathsig)', async () => {
     const hang = 'void rump_printf(const char *);\nint main(void) { rump_printf("hanging\\n"); for (;;) __asm__ volatile(""); }\n';
-    const dir = await project('hang-sigkill', (m) => {
-      m.name = 'hang-sigkill-unique';
-      m.targets = ['hw-x86_64'];
-    }, { 'app.c': hang });
+    const dir = await x86Project('hang-sigkill', { 'app.c': hang });
     const { images: img } = await installAndBuild(dir);
     const image = img['hw-x86_64'] as string;
     const bin = join(import.meta.dirname, '../../dist/cli/bin.js');
@@ -294,10 +302,7 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
   }, 180_000);
 
   it('rumpkg run over a rumpkg.json its checks refuse (the JSON itself fine): the full read\'s E_MANIFEST, nothing on stdout, no QEMU left; with the image gone too, still E_MANIFEST first', async () => {
-    const dir = await project('refused-manifest', (m) => {
-      m.name = 'refused-manifest-unique';
-      m.targets = ['hw-x86_64'];
-    });
+    const dir = await x86Project('refused-manifest');
     const { images: img } = await installAndBuild(dir);
     const image = img['hw-x86_64'] as string;
     const bin = join(import.meta.dirname, '../../dist/cli/bin.js');
@@ -362,11 +367,9 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
       expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('failing');
     }
   }, 300_000);
+
   it('rumpkg run boots from the launcher once nothing its last passed check depended on has changed (settled); a change, a memo that does not fit, or an error before the boot: as always, nothing left running', async () => {
-    const dir = await project('early-boot', (m) => {
-      m.name = 'early-boot-unique';
-      m.targets = ['hw-x86_64'];
-    });
+    const dir = await x86Project('early-boot');
     const { images: img } = await installAndBuild(dir);
     const image = img['hw-x86_64'] as string;
     const memoFile = runMemoFile(homePaths(env.RUMPKG_HOME as string).objects, dir);
