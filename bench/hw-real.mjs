@@ -225,7 +225,7 @@ try {
     metric: 'rumpkg run --target hw-x86_64 (real unikernel) to "httpd: listening" vs the same QEMU command by hand',
     rumpkg: row(run.rumpkg.map((x) => x.first)), peer: row(run.hand.map((x) => x.first)), peerName: 'qemu by hand', goal: { ratio: 1.1 },
     floor: { name: 'node -e "spawn the same QEMU" (a Node.js launcher, console straight through)', ...row(run.node.map((x) => x.first)) },
-    note: `the floor is ${(stats(run.node.map((x) => x.first)).median / stats(run.hand.map((x) => x.first)).median).toFixed(2)}× QEMU by hand; rumpkg --version (the CLI's bare start-up) ${f(stats(run.version).median)}; QEMU starts from the launcher when nothing the last passed up-to-date check depended on changed (packager/run/early-qemu.ts; the first run after the build records it)`,
+    note: `the floor is ${(stats(run.node.map((x) => x.first)).median / stats(run.hand.map((x) => x.first)).median).toFixed(2)}× QEMU by hand; rumpkg --version (the CLI's bare start-up) ${f(stats(run.version).median)}; QEMU starts from the launcher when nothing the last passed up-to-date check depended on changed, and the launcher runs the guest without loading the CLI (packager/run/early-qemu.ts, the early run; the first run after the build records it)`,
   });
   line('  rumpkg --version (the CLI\'s bare start-up)', run.version);
   line('  … to the halt after GET /quit: rumpkg run', run.rumpkg.map((x) => x.halted));

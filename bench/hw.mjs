@@ -59,7 +59,7 @@ try {
     report({
       metric: `rumpkg run --target ${target} vs the same QEMU command by hand (to the guest's exit)`,
       rumpkg: r.rumpkg, peer: r.qemu, peerName: 'qemu by hand', floor,
-      ...(target === 'hw-x86_64' ? { goal: { ratio: 1.1 }, note: 'a Node.js program that only spawns the same QEMU (the floor) already costs Node\'s start-up on top of QEMU\'s boot; rumpkg starts the same QEMU from its launcher when nothing its last passed up-to-date check depended on changed (packager/run/early-qemu.ts), and loads its CLI beside the guest (the guest exits in ~80 ms, before the CLI is loaded)' } : {}),
+      ...(target === 'hw-x86_64' ? { goal: { ratio: 1.1 }, note: 'a Node.js program that only spawns the same QEMU (the floor) already costs Node\'s start-up on top of QEMU\'s boot; rumpkg starts the same QEMU from its launcher when nothing its last passed up-to-date check depended on changed, and runs the guest to its end there without loading its CLI (packager/run/early-qemu.ts, the early run)' } : {}),
     });
     report({ metric: `rumpkg run --target ${target} vs QEMU by hand (to the first init line)`, rumpkg: stats(first.rumpkg), peer: stats(first.qemu), peerName: 'qemu by hand' });
   }

@@ -9,7 +9,7 @@
 //   dist/rumpkg.cjs               the launcher: compiles the bundle with the code cache, runs it
 //   dist/rumpkg-early.cjs         packager/build/early-link.ts (+ packager/early), which the launcher loads for
 //                                 `build --force` to start the project's previous link first
-//   dist/rumpkg-early-run.cjs     packager/run/early-qemu.ts (+ packager/early), which the launcher loads for
+//   dist/rumpkg-early-run.cjs     packager/run/early-qemu.ts (+ console.ts, packager/early), which the launcher loads for
 //                                 `run` to start the project's QEMU when nothing it depends on changed
 //   dist/rumpkg                   the shipped command (package.json bin): `exec node rumpkg.cjs`,
 //                                 with NODE_EXTRA_CA_CERTS deferred to rumpkg's first TLS
@@ -134,7 +134,7 @@ if (Object.keys(earlyResult.metafile.inputs).length !== 2) fail('the early link 
 // The early boot of `rumpkg run` (packager/run/early-qemu.ts), likewise.
 const earlyRunResult = await build({ ...cjs, entryPoints: [join(dist, 'packager', 'run', 'early-qemu.js')], outfile: earlyRun });
 if (earlyRunResult.errors.length > 0) process.exit(1);
-if (Object.keys(earlyRunResult.metafile.inputs).length !== 2) fail('the early boot bundle must hold early-qemu.js and packager/early alone (node builtins only)');
+if (Object.keys(earlyRunResult.metafile.inputs).length !== 3) fail('the early boot bundle must hold early-qemu.js, packager/run/console.js and packager/early alone (node builtins only)');
 
 // Every local module must be inside: a relative import/require left in the output would load
 // dist/ at run time and hide a broken bundle behind a working dist/.
@@ -232,55 +232,65 @@ if (command === 'build' && process.argv.includes('--force')) {
 }
 // \`run\`: the project's QEMU may start now, when nothing the last passed up-to-date check
 // depended on has changed (packager/run/early-qemu.ts, bundled as rumpkg-early-run.cjs); the boot
-// takes it or kills it, and so does the exit of a process that never reached its boot.
+// takes it or kills it, and so does the exit of a process that never reached its boot. When the
+// memo says how that run read its console (it went to the terminal), the launcher runs the guest
+// to its end itself and loads the CLI only to report an error (early-qemu.ts, finishEarly).
+let finishing = false;
 if (command === 'run') {
   try {
     const early = require('./rumpkg-early-run.cjs').startEarlyQemu(process.argv.slice(2), process.env, process.cwd());
     if (early !== undefined) {
       globalThis.__rumpkgEarlyQemu = early;
       process.on('exit', () => early.discard());
+      if (early.finish !== undefined) {
+        early.finish({ stdout: process.stdout, stderr: process.stderr }, loadCli);
+        finishing = true;
+      }
     }
   } catch {
     // no early boot: the run boots when it gets there
   }
 }
-const baseCache = file + '.cache';
-const ownCache = /^[a-z]+$/.test(command) ? baseCache + '-' + command : undefined;
-const st = statSync(file);
-const header = 'rumpkg-code-cache ' + st.size + ' ' + st.mtimeMs + '\\n';
-const readCache = (f) => {
-  try {
-    const c = readFileSync(f);
-    return c.toString('latin1', 0, header.length) === header ? c.subarray(header.length) : undefined;
-  } catch {
-    return undefined;
+if (!finishing) loadCli();
+function loadCli() {
+  const baseCache = file + '.cache';
+  const ownCache = /^[a-z]+$/.test(command) ? baseCache + '-' + command : undefined;
+  const st = statSync(file);
+  const header = 'rumpkg-code-cache ' + st.size + ' ' + st.mtimeMs + '\\n';
+  const readCache = (f) => {
+    try {
+      const c = readFileSync(f);
+      return c.toString('latin1', 0, header.length) === header ? c.subarray(header.length) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  let cacheRead = ownCache;
+  let cachedData = ownCache === undefined ? undefined : readCache(ownCache);
+  if (cachedData === undefined) {
+    cacheRead = baseCache;
+    cachedData = readCache(baseCache);
   }
-};
-let cacheRead = ownCache;
-let cachedData = ownCache === undefined ? undefined : readCache(ownCache);
-if (cachedData === undefined) {
-  cacheRead = baseCache;
-  cachedData = readCache(baseCache);
+  // Training (scripts/code-cache.mjs) writes the command's own cache; --version and --help the base.
+  const cacheFile = ownCache ?? baseCache;
+  // Module.wrap's parameters, plus the import() of this file for the bundle's imports of packages.
+  // latin1: the bundle is ASCII (checked when it is built), and a copy beats UTF-8 decoding.
+  const source = '(function (exports, require, module, __filename, __dirname, __rumpkgImport) { ' + readFileSync(file, 'latin1') + '\\n});';
+  const script = new Script(source, { filename: file, cachedData });
+  if (process.env.RUMPKG_CODE_CACHE_REPORT === '1') {
+    process.stderr.write('rumpkg: code cache ' + (cachedData === undefined ? 'absent or stale' : script.cachedDataRejected ? 'rejected' : 'accepted') + ' (' + require('node:path').basename(cacheRead) + ')\\n');
+  }
+  if (process.env.RUMPKG_WRITE_CODE_CACHE === '1') {
+    process.once('beforeExit', () => {
+      writeFileSync(cacheFile + '.tmp', Buffer.concat([Buffer.from(header, 'latin1'), script.createCachedData()]));
+      renameSync(cacheFile + '.tmp', cacheFile);
+    });
+  }
+  const mod = new Module(file, module);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(__dirname);
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, __dirname, (specifier) => import(specifier));
 }
-// Training (scripts/code-cache.mjs) writes the command's own cache; --version and --help the base.
-const cacheFile = ownCache ?? baseCache;
-// Module.wrap's parameters, plus the import() of this file for the bundle's imports of packages.
-// latin1: the bundle is ASCII (checked when it is built), and a copy beats UTF-8 decoding.
-const source = '(function (exports, require, module, __filename, __dirname, __rumpkgImport) { ' + readFileSync(file, 'latin1') + '\\n});';
-const script = new Script(source, { filename: file, cachedData });
-if (process.env.RUMPKG_CODE_CACHE_REPORT === '1') {
-  process.stderr.write('rumpkg: code cache ' + (cachedData === undefined ? 'absent or stale' : script.cachedDataRejected ? 'rejected' : 'accepted') + ' (' + require('node:path').basename(cacheRead) + ')\\n');
-}
-if (process.env.RUMPKG_WRITE_CODE_CACHE === '1') {
-  process.once('beforeExit', () => {
-    writeFileSync(cacheFile + '.tmp', Buffer.concat([Buffer.from(header, 'latin1'), script.createCachedData()]));
-    renameSync(cacheFile + '.tmp', cacheFile);
-  });
-}
-const mod = new Module(file, module);
-mod.filename = file;
-mod.paths = Module._nodeModulePaths(__dirname);
-script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, __dirname, (specifier) => import(specifier));
 `,
 );
 chmodSync(launcher, 0o755);

@@ -30,11 +30,15 @@
  *   start is byte-for-byte the same; then the up-to-date check is not run again. Anything else:
  *   the early QEMU is killed and waited for (its forwarded ports are free again), and the run
  *   goes as always. A process that exits before taking it kills it (exit hook).
+ * - The early run (`finishEarly`): a memo of a run whose console went to the terminal also says
+ *   how it read that console (console.ts ConsoleSpec); the launcher then takes its QEMU itself,
+ *   reads the console through the same session the boots use, and exits with the guest's status
+ *   without loading the CLI. A guest that ends in an error is handed to the CLI, which reports it.
  * What the memo does not see, as make does not: a file changed with its size kept and its
  * modification and status-change times set back — the status-change time cannot be set by a
  * program, only by moving the system clock.
  *
- * node builtins only (and packager/early's memo directory and writer): bundled on its own
+ * node builtins only (and packager/early's memo directory and writer, and console.ts): bundled on its own
  * (dist/rumpkg-early-run.cjs) for the launcher. Written by hand: no library replays a process
  * start from file identities.
  */
@@ -43,8 +47,9 @@ import { createHash } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { earlyObjectsDir, findProgram, isExecutable, readMemo, writeMemo } from '../early/index.js';
+import { openConsole, type ConsoleOutcome, type ConsoleSpec } from './console.js';
 
-export const RUN_MEMO_VERSION = 1;
+export const RUN_MEMO_VERSION = 2;
 /** A memo larger than this is not read. */
 const MAX_MEMO_BYTES = 1024 * 1024;
 /**
@@ -70,6 +75,11 @@ export interface RunMemo {
   facts: Fact[];
   /** The QEMU process as it was spawned: program and arguments. */
   spawn: string[];
+  /**
+   * How the run read its console (console.ts), recorded for a run that streamed it to the terminal
+   * (not `--json`): the launcher then runs the guest to its end itself (finishEarly).
+   */
+  console?: ConsoleSpec;
 }
 
 const sha256 = (b: string): string => createHash('sha256').update(b).digest('hex');
@@ -131,7 +141,18 @@ function heldMemo(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string):
     const now = factOf(f[0]);
     if (now.length !== f.length || !now.every((x, i) => x === f[i])) return undefined;
   }
+  if (memo.console !== undefined && !isConsoleSpec(memo.console)) return undefined;
+  // Disk images are not facts (the guest writes them); a missing one is the boot's error to report.
+  if (memo.console?.convention === 'rumprun' && !memo.console.drives.every((d) => statSync(d, { throwIfNoEntry: false })?.isFile() === true)) return undefined;
   return memo;
+}
+
+function isConsoleSpec(x: unknown): x is ConsoleSpec {
+  const c = x as Record<string, unknown>;
+  if (c === null || typeof c !== 'object' || typeof c.image !== 'string' || typeof c.target !== 'string' || !isStrings(c.emulator)) return false;
+  if (typeof c.timeoutMs !== 'number' || !(c.timeoutMs > 0)) return false;
+  if (c.convention === 'glue') return (c.arch === 'x86_64' || c.arch === 'riscv64') && typeof c.verbose === 'boolean';
+  return c.convention === 'rumprun' && isStrings(c.drives);
 }
 
 /** A QEMU started by the launcher (`startEarlyQemu`), for the boot to take. */
@@ -145,6 +166,13 @@ export interface EarlyQemu {
   adopt(): ChildProcess;
   /** Kills its process group unless it was taken; resolves once it is gone. Idempotent. */
   discard(): Promise<void>;
+  /**
+   * Present when the memo says how the run reads its console (a run to the terminal): the launcher
+   * runs the guest to its end without the CLI (see finishEarly).
+   */
+  finish?: (out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }, handOver: () => void) => void;
+  /** Set by `finish` when the guest ended in an error: the outcome the boot reports (rumprun-boot.ts, run.ts). */
+  ended?: { outcome: ConsoleOutcome; stderr: string };
 }
 
 /**
@@ -175,7 +203,7 @@ export function startEarlyQemu(argv: readonly string[], env: NodeJS.ProcessEnv, 
       (child.stdout as unknown as { ref(): void }).ref();
       (child.stderr as unknown as { ref(): void }).ref();
     };
-    return {
+    const early: EarlyQemu = {
       spawn: memo.spawn,
       child,
       startedAt,
@@ -202,9 +230,89 @@ export function startEarlyQemu(argv: readonly string[], env: NodeJS.ProcessEnv, 
         return gone;
       },
     };
+    const spec = memo.console;
+    if (spec !== undefined) early.finish = (out, handOver) => finishEarly(early, spec, out, handOver);
+    return early;
   } catch {
     return undefined;
   }
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * The early run: the launcher takes the QEMU it started and does what the boot would do once its
+ * QEMU runs (run.ts, rumprun-boot.ts, through the same console session): passes the console on to
+ * `out.stdout` and QEMU's stderr to `out.stderr` (the launcher's own streams), stops QEMU on the
+ * guest's last line or at the deadline, and kills it when this process is signalled or exits. A guest that ends with a status ends the run
+ * with it — the CLI is never loaded. Any other end (an error to report), or QEMU failing to start,
+ * is handed over: `handOver` loads the CLI, whose boot takes `ended` (or, after a start error,
+ * boots as always).
+ */
+function finishEarly(early: EarlyQemu, spec: ConsoleSpec, out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }, handOver: () => void): void {
+  const child = early.adopt();
+  const pid = child.pid;
+  const session = openConsole(spec);
+  let stderr = '';
+  let timedOut = false;
+  const kill = (): void => {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    kill();
+    unhook();
+    process.kill(process.pid, signal);
+  };
+  const unhook = (): void => {
+    for (const s of SIGNALS) process.off(s, onSignal);
+    process.off('exit', kill);
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  process.on('exit', kill);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, spec.timeoutMs);
+  const ms = (): number => performance.now() - early.startedAt;
+  let over = false;
+  child.stdout!.on('data', (d: Buffer) => {
+    if (session.terminal) return;
+    const text = session.data(d.toString('latin1'), ms());
+    if (text !== '') out.stdout.write(text);
+    if (session.terminal) kill();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    if (stderr.length < 64 * 1024) stderr += d.toString('utf8');
+    out.stderr.write(d);
+  });
+  child.once('error', () => {
+    // Not started: the CLI boots as always (and reports it).
+    if (over) return;
+    over = true;
+    clearTimeout(timer);
+    unhook();
+    (globalThis as { __rumpkgEarlyQemu?: EarlyQemu }).__rumpkgEarlyQemu = undefined;
+    handOver();
+  });
+  child.once('close', (code, signal) => {
+    if (over) return; // never started: the error above
+    over = true;
+    clearTimeout(timer);
+    kill(); // its process group: anything the guest's QEMU left behind
+    unhook();
+    const { rest, outcome } = session.end({ code, signal, timedOut, stderr }, ms());
+    if (rest !== '') out.stdout.write(rest);
+    if (outcome.ok) process.exitCode = outcome.status;
+    else {
+      early.ended = { outcome, stderr };
+      handOver();
+    }
+  });
 }
 
 /** What a run that booted QEMU after a passed up-to-date check knows, for `recordEarlyBoot`. */
@@ -216,8 +324,12 @@ export interface BootedRun {
   startedAt: number;
   /** What the check depended on (packager/build CheckedFiles). */
   checked: { paths: string[]; tools: Array<[command: string, found: string]> };
-  /** How QEMU was started (rumprun-boot.ts BootRecord). */
-  boot: { command: string[]; early: boolean; paths: string[]; tools: string[] };
+  /** How QEMU was started (qemu-process.ts BootRecord). */
+  boot: { command: string[]; early: boolean; paths: string[]; tools: string[]; console: ConsoleSpec };
+  /** The console went to the terminal (not `--json`): the next identical run may be finished by the launcher. */
+  toTerminal: boolean;
+  /** rumpkg's own files (the launcher and what it loads): another rumpkg may plan another run. */
+  self: string[];
 }
 
 /**
@@ -238,7 +350,7 @@ export function recordEarlyBoot(run: BootedRun): void {
   let held = true;
   for (const [command, found] of run.checked.tools) if (findProgram(command, run.env.PATH) !== found) held = false;
   for (const command of [...run.checked.tools.map((t) => t[0]), ...run.boot.tools]) for (const p of programLookup(command, run.env.PATH) ?? [command]) add(p);
-  for (const p of [...run.checked.paths, ...run.boot.paths]) add(resolve(run.cwd, p));
+  for (const p of [...run.checked.paths, ...run.boot.paths, ...run.self]) add(resolve(run.cwd, p));
   if (!held || ![...facts.values()].every((f) => factIsSettled(f, takenAt))) {
     try {
       rmSync(file, { force: true });
@@ -247,5 +359,5 @@ export function recordEarlyBoot(run: BootedRun): void {
     }
     return;
   }
-  writeMemo(file, { v: RUN_MEMO_VERSION, cwd: resolve(run.cwd), argv: run.argv, env: decidingEnv(run.env), facts: [...facts.values()], spawn: run.boot.command });
+  writeMemo(file, { v: RUN_MEMO_VERSION, cwd: resolve(run.cwd), argv: run.argv, env: decidingEnv(run.env), facts: [...facts.values()], spawn: run.boot.command, ...(run.toTerminal ? { console: run.boot.console } : {}) });
 }

@@ -2,5 +2,7 @@
 // convention in run.ts, the rumprun convention in rumprun-boot.ts; QEMU's lifetime in qemu-process.ts;
 // the early boot from the launcher in early-qemu.ts).
 export * from './run.js';
-export { planRumprunQemu, createRumprunConsole, type BootRecord, type RumprunConsoleState } from './rumprun-boot.js';
+export { planRumprunQemu } from './rumprun-boot.js';
+export type { BootRecord } from './qemu-process.js';
+export { createRumprunConsole, type RumprunConsoleState } from './console.js';
 export { recordEarlyBoot } from './early-qemu.js';

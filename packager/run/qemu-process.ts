@@ -18,10 +18,15 @@
  *   is taken instead of starting one only when its command is exactly the one this boot would
  *   run (`claimEarlyQemu`); the facts it was started on were the gate. From then on it is
  *   supervised, killed and released like any other.
+ * - `bootQemu` is the boot both conventions share once their QEMU command is planned: QEMU taken
+ *   or started, its console read through the convention's session (console.ts), stopped on the
+ *   guest's last line, settled with the guest's status or E_RUN.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Duplex, Readable } from 'node:stream';
+import { RumpkgError } from '../../components/index.js';
 import { findProgram } from '../build/index.js';
+import { openConsole, type ConsoleOutcome, type ConsoleSpec, type ConsoleTimings } from './console.js';
 import type { EarlyQemu } from './early-qemu.js';
 
 /** The processes groups of running QEMUs, killed when this process exits or is signalled. */
@@ -182,4 +187,86 @@ export function superviseQemu(q: QemuProcess, options: { timeoutMs: number; stde
       q.gated.then(() => resolve({ code, signal, timedOut, stderr }), reject);
     });
   });
+}
+
+/**
+ * How a boot started QEMU: the command (qemuCommand's), whether it took the launcher's early QEMU,
+ * the files whose bytes decided the command (the image), the programs it looked up on PATH, and
+ * how its console is read — what `rumpkg run`'s early boot records (early-qemu.ts). Disk images
+ * are not among the files: the guest writes them, and only their being files is checked, before
+ * the early QEMU is taken.
+ */
+export interface BootRecord {
+  command: string[];
+  early: boolean;
+  paths: string[];
+  tools: string[];
+  /** How its console is read (console.ts): what the launcher needs to finish the run itself. */
+  console: ConsoleSpec;
+}
+
+/** A boot that ended with the guest's status (`bootQemu`). */
+export interface QemuBoot {
+  status: number;
+  /** The console passed on, when no stream was given. */
+  stdout: string;
+  stderr: string;
+  /** QEMU was the launcher's (early-qemu.ts). */
+  early: boolean;
+  timings: ConsoleTimings;
+  /** glue: the firmware output held back before the platform's first line. */
+  firmware?: string;
+}
+
+/**
+ * Boots the guest `spec` describes with `program` (QEMU, found on PATH) and its arguments: takes
+ * the launcher's early QEMU when it runs this very command (claimEarlyQemu) — or the outcome of a
+ * guest the launcher already ran to its end (early-qemu.ts finishEarly) — else starts QEMU (paused
+ * until `gate` resolves). The console goes through the convention's session to `stdout` (collected
+ * when absent), QEMU's stderr to `stderr`; QEMU is stopped on the guest's last line and at the
+ * deadline. Resolves with the guest's status; rejects with E_RUN (the session's outcome), the
+ * gate's reason, or a start error.
+ */
+export async function bootQemu(
+  program: string,
+  args: readonly string[],
+  spec: ConsoleSpec,
+  options: { path?: string; env?: NodeJS.ProcessEnv; gate?: () => Promise<unknown>; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream; booting?: (boot: BootRecord) => void },
+): Promise<QemuBoot> {
+  const command = qemuCommand(program, args, options.path);
+  const early = await claimEarlyQemu(command);
+  const started = early === undefined ? Date.now() : Date.now() - (performance.now() - early.startedAt);
+  options.booting?.({ command, early: early !== undefined, paths: [spec.image], tools: [spec.emulator[0]!, 'setpriv'], console: spec });
+  const session = openConsole(spec);
+  let stdout = '';
+  const emit = (text: string): void => {
+    if (text === '') return;
+    if (options.stdout === undefined) stdout += text;
+    else options.stdout.write(text);
+  };
+  const settle = (outcome: ConsoleOutcome, stderr: string): QemuBoot => {
+    if (!outcome.ok) throw new RumpkgError('E_RUN', outcome.message, { context: outcome.context, hint: outcome.hint });
+    return { status: outcome.status, stdout, stderr, early: early !== undefined, timings: outcome.timings, ...(outcome.firmware === undefined ? {} : { firmware: outcome.firmware }) };
+  };
+  // The launcher ran this guest to its end and passed its console on.
+  if (early?.ended !== undefined) return settle(early.ended.outcome, early.ended.stderr);
+  const qemu = spawnQemu(program, args, {
+    ...(options.path === undefined ? {} : { path: options.path }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.gate === undefined ? {} : { gate: options.gate }),
+    ...(early === undefined ? {} : { early }),
+  });
+  qemu.child.stdout.on('data', (d: Buffer) => {
+    if (session.terminal) return;
+    emit(session.data(d.toString('latin1'), Date.now() - started));
+    if (session.terminal) qemu.release();
+  });
+  const end = await superviseQemu(qemu, {
+    timeoutMs: spec.timeoutMs,
+    ...(options.stderr === undefined ? {} : { stderr: options.stderr }),
+    startError: (e) => new RumpkgError('E_RUN', `cannot start ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { context: { path: spec.image, target: spec.target }, cause: e }),
+  });
+  const { rest, outcome } = session.end(end, Date.now() - started);
+  emit(rest);
+  return settle(outcome, end.stderr);
 }

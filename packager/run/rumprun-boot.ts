@@ -14,7 +14,8 @@
  * gets an unrestricted user network — NAT to the outside, as any QEMU user network without
  * `restrict`.
  *
- * The console (`createRumprunConsole`, a pure line reader): the platform never powers off — after
+ * The console (console.ts: `createRumprunConsole`, a pure line reader, in a session shared with the
+ * launcher's early run): the platform never powers off — after
  * the program ends it prints `halted` and waits forever — so rumpkg stops QEMU itself on the
  * terminal lines:
  *   `rump kernel bare metal bootstrap`      the platform is up (the first line)
@@ -36,7 +37,8 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
 import { RumpkgError, fsError, type ImageManifest, type Target } from '../../components/index.js';
 import { findProgram, parseTarget, renderRumprunCmdline } from '../build/index.js';
-import { claimEarlyQemu, qemuCommand, spawnQemu, superviseQemu } from './qemu-process.js';
+import type { ConsoleSpec, ConsoleTimings } from './console.js';
+import { bootQemu, type BootRecord } from './qemu-process.js';
 
 /** Emulator per arch for rumprun images. */
 const EMULATOR: Record<string, { command: string; debianPackage: string; netDevice: string }> = {
@@ -93,95 +95,6 @@ export function planRumprunQemu(imagePath: string, manifest: RumprunManifest, op
   };
 }
 
-/** What the console said so far. */
-export interface RumprunConsoleState {
-  platformUp: boolean;
-  /** Programs whose main() was called, in order. */
-  called: string[];
-  /** Last `main() … returned N`. */
-  returned: number | null;
-  /** The `_exit` status. */
-  exit: number | null;
-  panic: string | null;
-  trap: string | null;
-  bootstrapFailed: boolean;
-  /** The last line the platform's configuration printed (`rumprun: …`), for failures. */
-  lastPlatformError: string | null;
-  halted: boolean;
-}
-
-/** Events a line can signal (for timings). */
-type ConsoleEvent = 'platform-up' | 'main-called' | 'app-output' | 'terminal' | null;
-
-/** A line reader over the console (see the module head). Pure. */
-export function createRumprunConsole(): { state: RumprunConsoleState; line(text: string): ConsoleEvent } {
-  const state: RumprunConsoleState = { platformUp: false, called: [], returned: null, exit: null, panic: null, trap: null, bootstrapFailed: false, lastPlatformError: null, halted: false };
-  let inApp = false;
-  let sawAppOutput = false;
-  return {
-    state,
-    line(text: string): ConsoleEvent {
-      const l = text.replace(/\r$/, '');
-      if (!state.platformUp && l === 'rump kernel bare metal bootstrap') {
-        state.platformUp = true;
-        return 'platform-up';
-      }
-      let m: RegExpExecArray | null;
-      if ((m = /^=== calling "(.*)" main\(\) ===$/.exec(l)) !== null) {
-        state.called.push(m[1]!);
-        inApp = true;
-        return 'main-called';
-      }
-      if ((m = /^=== main\(\) of ".*" returned (-?\d+) ===$/.exec(l)) !== null) {
-        state.returned = Number(m[1]);
-        inApp = false;
-        return null;
-      }
-      if ((m = /^=== (?:ERROR: )?_exit\((-?\d+)\) called ===$/.exec(l)) !== null) {
-        state.exit = Number(m[1]);
-        inApp = false;
-        return null;
-      }
-      if (l.startsWith('=== bootstrap failed')) {
-        state.bootstrapFailed = true;
-        return null;
-      }
-      if (l.startsWith('rumprun: ')) state.lastPlatformError = l;
-      if ((m = /^(?:panic|PANIC): (.*)$/.exec(l)) !== null) {
-        state.panic ??= m[1]!;
-        return null;
-      }
-      if (l.startsWith('FATAL TRAP:')) {
-        state.trap = l;
-        return 'terminal';
-      }
-      if (l === 'halted') {
-        state.halted = true;
-        return 'terminal';
-      }
-      if (inApp && !sawAppOutput && l !== '') {
-        sawAppOutput = true;
-        return 'app-output';
-      }
-      return null;
-    },
-  };
-}
-
-/**
- * How a boot started QEMU: the command (qemu-process.ts qemuCommand), whether it took the
- * launcher's early QEMU, the files whose bytes decided the command (the image) and the programs
- * it looked up on PATH — what `rumpkg run`'s early boot records (early-qemu.ts). Disk images are
- * not among them: the guest writes them, and only their being files is checked, before the
- * early QEMU is taken.
- */
-export interface BootRecord {
-  command: string[];
-  early: boolean;
-  paths: string[];
-  tools: string[];
-}
-
 interface RumprunBootOptions {
   args?: string[];
   timeoutMs?: number;
@@ -206,7 +119,7 @@ export interface RumprunBootResult {
   /** QEMU was the launcher's (early-qemu.ts). */
   early: boolean;
   /** Milliseconds from spawning QEMU to each event. */
-  timings: { platformUpMs: number | null; mainMs: number | null; appOutputMs: number | null; haltMs: number | null; exitMs: number };
+  timings: ConsoleTimings;
 }
 
 /** Boots a rumprun image (see the module head). */
@@ -238,82 +151,7 @@ export async function bootRumprun(imagePath: string, manifest: RumprunManifest, 
       hint: `install it: apt-get install ${plan.debianPackage}`,
     });
   }
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const command = qemuCommand(program, plan.command.slice(1), options.path);
-  const early = await claimEarlyQemu(command);
-  const boot: BootRecord = { command, early: early !== undefined, paths: [imagePath], tools: [plan.command[0]!, 'setpriv'] };
-  const started = early === undefined ? Date.now() : Date.now() - (performance.now() - early.startedAt);
-  options.booting?.(boot);
-  const con = createRumprunConsole();
-  const marks: { platformUpMs: number | null; mainMs: number | null; appOutputMs: number | null; haltMs: number | null } = { platformUpMs: null, mainMs: null, appOutputMs: null, haltMs: null };
-  return new Promise<RumprunBootResult>((resolve, reject) => {
-    const qemu = spawnQemu(program, plan.command.slice(1), {
-      ...(options.path === undefined ? {} : { path: options.path }),
-      ...(options.env === undefined ? {} : { env: options.env }),
-      ...(options.gate === undefined ? {} : { gate: options.gate }),
-      ...(early === undefined ? {} : { early }),
-    });
-    const { child, release } = qemu;
-    let stdout = '';
-    let pending = '';
-    let terminal = false;
-    const emit = (text: string): void => {
-      if (text === '') return;
-      if (options.stdout === undefined) stdout += text;
-      else options.stdout.write(text);
-    };
-    child.stdout.on('data', (d: Buffer) => {
-      if (terminal) return;
-      pending += d.toString('latin1');
-      let nl: number;
-      while (!terminal && (nl = pending.indexOf('\n')) >= 0) {
-        const raw = pending.slice(0, nl + 1);
-        pending = pending.slice(nl + 1);
-        const text = raw.replace(/\r?\n$/, '');
-        emit(`${text}\n`);
-        const ev = con.line(text);
-        const now = Date.now() - started;
-        if (ev === 'platform-up') marks.platformUpMs = now;
-        else if (ev === 'main-called') marks.mainMs ??= now;
-        else if (ev === 'app-output') marks.appOutputMs ??= now;
-        else if (ev === 'terminal') {
-          marks.haltMs = now;
-          terminal = true;
-          release();
-        }
-      }
-    });
-    const supervised = superviseQemu(qemu, {
-      timeoutMs,
-      ...(options.stderr === undefined ? {} : { stderr: options.stderr }),
-      startError: (e) => new RumpkgError('E_RUN', `cannot start ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { context: { path: imagePath, target }, cause: e }),
-    });
-    supervised.then(({ code, signal, timedOut, stderr }) => {
-      if (!terminal && pending !== '') emit(pending.replace(/\r\n/g, '\n'));
-      const exitMs = Date.now() - started;
-      const s = con.state;
-      const context = { path: imagePath, target, emulator: plan.command, exitCode: code, signal, stderr: stderr.slice(0, 4000), console: s };
-      const fail = (message: string, hint: string): void => reject(new RumpkgError('E_RUN', message, { context, hint }));
-      if (s.trap !== null) return fail(`the ${target} guest ${imagePath} stopped on a CPU exception: ${s.trap}`, 'the application or a driver dereferenced a bad pointer; see the console above');
-      if (s.panic !== null) return fail(`the ${target} guest ${imagePath} panicked: ${s.panic}`, 'a kernel component the configuration needs may be missing from the closure (rumpkg tree); see the console above');
-      if (s.bootstrapFailed) return fail(`the ${target} guest ${imagePath} failed to start its program${s.lastPlatformError === null ? '' : `: ${s.lastPlatformError}`}`, 'the platform could not apply the image configuration (image.net / image.block in rumpkg.json); see the console above');
-      if (timedOut) {
-        return fail(
-          `the ${target} guest ${imagePath} did not halt within ${timeoutMs / 1000} s; QEMU was killed`,
-          !s.platformUp ? 'the platform never printed its first line: the image does not boot (wrong platform package?)' : s.called.length === 0 ? 'the kernel never started the program (a driver hangs at boot?)' : 'the application is still running (it serves forever?), or needs more time: raise --timeout',
-        );
-      }
-      if (!s.halted) {
-        const why = stderr.trim().split('\n')[0] ?? '';
-        const port = /hostfwd=(tcp|udp):[^:]*:(\d+)/.exec(why);
-        return fail(
-          `the ${target} guest ${imagePath} ended before the kernel halted${why === '' ? '' : `: ${why}`} (QEMU exit ${code ?? signal})`,
-          port !== null || /host forwarding/.test(why) ? `a forwarded host port is in use (image.forward in rumpkg.json${port === null ? '' : `: ${port[1]} ${port[2]}`})` : 'see QEMU\'s message in the error context (--json)',
-        );
-      }
-      const status = s.exit ?? s.returned;
-      if (status === null) return fail(`the ${target} guest ${imagePath} halted without running its program`, 'see the console above');
-      resolve({ status, stdout, stderr, emulator: plan.command, cmdline: plan.cmdline, early: early !== undefined, timings: { ...marks, exitMs } });
-    }, reject);
-  });
+  const spec: ConsoleSpec = { convention: 'rumprun', image: imagePath, target, emulator: plan.command, timeoutMs: options.timeoutMs ?? 30_000, drives: plan.drives };
+  const r = await bootQemu(program, plan.command.slice(1), spec, options);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, emulator: plan.command, cmdline: plan.cmdline, early: r.early, timings: r.timings };
 }

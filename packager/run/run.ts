@@ -13,9 +13,10 @@
  * - the serial console is streamed to `stdout`, CR LF turned into LF; everything before the
  *   platform package's first line (`rumpkg: <target> platform up`), i.e. the firmware banner, is
  *   dropped unless `verbose` (and kept in the result's `firmware`);
- * - the guest's exit status is decoded from the power-off device: x86_64 `isa-debug-exit`
- *   (QEMU exits with (status << 1) | 1), riscv64 SiFive test finisher (0x5555 → 0,
- *   (status << 16) | 0x3333 → status). QEMU ending any other way (a triple fault with
+ * - the guest's exit status is decoded from the power-off device: x86_64 `isa-debug-exit` (QEMU
+ *   exits with (status << 1) | 1), riscv64 SiFive test finisher (0x5555 → 0, (status << 16) |
+ *   0x3333 → status). The console and the status are read by console.ts's glue session, which the
+ *   launcher's early run shares. QEMU ending any other way (a triple fault with
  *   -no-reboot, an emulator error, the platform never starting) is E_RUN;
  * - bounded: the timeout (default 30 s) kills QEMU and is E_RUN — a guest that does not power
  *   off has hung, unlike a posix program, whose timeout is only reported;
@@ -31,8 +32,9 @@ import { statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { RumpkgError, fsError, openFileSource, parseElfHeader, readElfLayout, readEmbeddedManifest, type ImageManifest, type Target } from '../../components/index.js';
 import { elfMachineName, findProgram, parseTarget, type Arch } from '../build/index.js';
-import { claimEarlyQemu, qemuCommand, spawnQemu, superviseQemu } from './qemu-process.js';
-import { bootRumprun, type BootRecord } from './rumprun-boot.js';
+import type { ConsoleSpec, ConsoleTimings } from './console.js';
+import { bootQemu, type BootRecord } from './qemu-process.js';
+import { bootRumprun } from './rumprun-boot.js';
 
 interface RunImageOptions {
   target: Target;
@@ -79,7 +81,7 @@ interface ImageRunResult {
    * hw: milliseconds from spawning QEMU to the platform's first line and to QEMU's exit; for the
    * rumprun convention also to the first program's start, its first output line and the halt.
    */
-  timings?: { platformUpMs: number | null; exitMs: number; mainMs?: number | null; appOutputMs?: number | null; haltMs?: number | null };
+  timings?: ConsoleTimings;
 }
 
 export async function runImage(imagePath: string, options: RunImageOptions): Promise<ImageRunResult> {
@@ -139,8 +141,6 @@ interface QemuRow {
   machine: string[];
   memoryMb: number;
   netDevice: string;
-  /** Decodes QEMU's exit code into the guest's status; null when the guest did not power off. */
-  decode: (code: number) => number | null;
 }
 
 const QEMU: Partial<Record<Arch, QemuRow>> = {
@@ -150,8 +150,7 @@ const QEMU: Partial<Record<Arch, QemuRow>> = {
     machine: ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'],
     memoryMb: 64,
     netDevice: 'virtio-net-pci',
-    // isa-debug-exit: (status << 1) | 1, so only odd codes come from the guest (0 = reset/triple fault).
-    decode: (code) => (code % 2 === 1 ? code >> 1 : null),
+
   },
   riscv64: {
     command: 'qemu-system-riscv64',
@@ -159,8 +158,7 @@ const QEMU: Partial<Record<Arch, QemuRow>> = {
     machine: ['-machine', 'virt', '-bios', 'default'],
     memoryMb: 128,
     netDevice: 'virtio-net-device',
-    // SiFive test finisher: 0x5555 → 0, (status << 16) | 0x3333 → status.
-    decode: (code) => code,
+
   },
 };
 
@@ -253,91 +251,7 @@ export async function bootImage(imagePath: string, options: RunImageOptions): Pr
       context: { target, args: options.args },
     });
   }
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const marker = `rumpkg: ${target} platform up`;
-  const command = qemuCommand(program, plan.command.slice(1), options.path);
-  const early = await claimEarlyQemu(command);
-  const boot: BootRecord = { command, early: early !== undefined, paths: [imagePath], tools: [plan.command[0]!, 'setpriv'] };
-  const started = early === undefined ? Date.now() : Date.now() - (performance.now() - early.startedAt);
-  options.booting?.(boot);
-  return new Promise<ImageRunResult>((resolve, reject) => {
-    const qemu = spawnQemu(program, plan.command.slice(1), {
-      ...(options.path === undefined ? {} : { path: options.path }),
-      ...(options.env === undefined ? {} : { env: options.env }),
-      ...(options.gate === undefined ? {} : { gate: options.gate }),
-      ...(early === undefined ? {} : { early }),
-    });
-    const { child } = qemu;
-    let firmware = '';
-    let up = options.verbose === true;
-    let platformUpMs: number | null = null;
-    let pending = ''; // console text not yet passed on (before the marker; or a trailing CR)
-    let stdout = '';
-    const emit = (text: string): void => {
-      if (text === '') return;
-      if (options.stdout === undefined) stdout += text;
-      else options.stdout.write(text);
-    };
-    child.stdout.on('data', (d: Buffer) => {
-      pending += d.toString('latin1');
-      if (platformUpMs === null) {
-        const i = pending.indexOf(marker);
-        if (i < 0) {
-          if (up) {
-            const keep = pending.endsWith('\r') ? 1 : 0;
-            emit(pending.slice(0, pending.length - keep).replace(/\r\n/g, '\n'));
-            firmware += pending.slice(0, pending.length - keep);
-            pending = pending.slice(pending.length - keep);
-          }
-          return;
-        }
-        platformUpMs = Date.now() - started;
-        if (!up) {
-          firmware += pending.slice(0, i);
-          pending = pending.slice(i);
-        }
-        up = true;
-      }
-      const keep = pending.endsWith('\r') ? 1 : 0;
-      emit(pending.slice(0, pending.length - keep).replace(/\r\n/g, '\n'));
-      pending = pending.slice(pending.length - keep);
-    });
-    const supervised = superviseQemu(qemu, {
-      timeoutMs,
-      ...(options.stderr === undefined ? {} : { stderr: options.stderr }),
-      startError: (e) => new RumpkgError('E_RUN', `cannot start ${program}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { context: { path: imagePath, target }, cause: e }),
-    });
-    supervised.then(({ code, signal, timedOut, stderr }) => {
-      emit(pending.replace(/\r\n/g, '\n'));
-      const exitMs = Date.now() - started;
-      const context = { path: imagePath, target, emulator: plan.command, exitCode: code, signal, stderr: stderr.slice(0, 4000) };
-      if (timedOut) {
-        return reject(
-          new RumpkgError('E_RUN', `the ${target} guest ${imagePath} did not power off within ${timeoutMs / 1000} s; QEMU was killed`, {
-            context: { ...context, timeoutMs, platformUp: platformUpMs !== null },
-            hint: platformUpMs === null ? 'the platform never printed its first line: the image does not boot (wrong platform package?)' : 'the application hangs, or needs more time: raise --timeout',
-          }),
-        );
-      }
-      if (platformUpMs === null) {
-        const why = stderr.trim().split('\n')[0] ?? '';
-        return reject(
-          new RumpkgError('E_RUN', `the ${target} guest ${imagePath} never started${why === '' ? '' : `: ${why}`} (QEMU exit ${code ?? signal})`, {
-            context,
-            hint: 'check that the image was built for this target with its platform package (rumpkg build --target …)',
-          }),
-        );
-      }
-      const status = code === null ? null : (QEMU[t.arch] as QemuRow).decode(code);
-      if (status === null) {
-        return reject(
-          new RumpkgError('E_RUN', `the ${target} guest ${imagePath} stopped without powering off (QEMU exit ${code ?? signal}: reset or triple fault)`, {
-            context,
-            hint: 'the guest crashed; run with --verbose to see the whole console',
-          }),
-        );
-      }
-      resolve({ status, signal: null, timedOut: false, stdout, stderr, firmware: firmware.replace(/\r\n/g, '\n'), emulator: plan.command, early: early !== undefined, timings: { platformUpMs, exitMs } });
-    }, reject);
-  });
+  const spec: ConsoleSpec = { convention: 'glue', image: imagePath, target, arch: t.arch as 'x86_64' | 'riscv64', emulator: plan.command, timeoutMs: options.timeoutMs ?? 30_000, verbose: options.verbose === true };
+  const r = await bootQemu(program, plan.command.slice(1), spec, options);
+  return { status: r.status, signal: null, timedOut: false, stdout: r.stdout, stderr: r.stderr, firmware: r.firmware ?? '', emulator: plan.command, early: r.early, timings: r.timings };
 }

@@ -368,12 +368,15 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
     }
   }, 300_000);
 
-  it('rumpkg run boots from the launcher once nothing its last passed check depended on has changed (settled); a change, a memo that does not fit, or an error before the boot: as always, nothing left running', async () => {
-    const dir = await x86Project('early-boot');
+  /** A built hw-x86_64 project, its image, the early boot's memo file for it, and the shipped launcher. */
+  const earlyProject = async (name: string): Promise<{ dir: string; image: string; memoFile: string; launcher: string }> => {
+    const dir = await x86Project(name);
     const { images: img } = await installAndBuild(dir);
-    const image = img['hw-x86_64'] as string;
-    const memoFile = runMemoFile(homePaths(env.RUMPKG_HOME as string).objects, dir);
-    const launcher = join(import.meta.dirname, '../../dist/rumpkg.cjs');
+    return { dir, image: img['hw-x86_64'] as string, memoFile: runMemoFile(homePaths(env.RUMPKG_HOME as string).objects, dir), launcher: join(import.meta.dirname, '../../dist/rumpkg.cjs') };
+  };
+
+  it('rumpkg run boots from the launcher once nothing its last passed check depended on has changed (settled); a change, a memo that does not fit, or an error before the boot: as always, nothing left running', async () => {
+    const { dir, image, memoFile, launcher } = await earlyProject('early-boot');
     type Out = { status?: number; early?: boolean; stdout?: string; error?: { code: string } };
     const run = (timeout = '60'): { status: number | null; json: Out; stderr: string } => {
       const r = spawnSync(process.execPath, [launcher, '--json', 'run', '--timeout', timeout], { cwd: dir, env, encoding: 'utf8' });
@@ -442,6 +445,40 @@ describe.skipIf(missing.length > 0)('hw targets under QEMU', () => {
     // A memo that is not one (malformed): ignored.
     await writeFile(memoFile, '{"v":1,"argv":');
     expect(run().json.status).toBe(0);
+    expect(noProcess(image)).toBe(true);
+  }, 180_000);
+
+  it('rumpkg run to the terminal, early: the launcher runs the guest to its end without loading the CLI (the same console and status); a guest that ends in an error is handed to the CLI, which reports it; nothing left running', async () => {
+    const { dir, image, memoFile, launcher } = await earlyProject('early-finish');
+    // The launcher says on stderr when it loads the CLI (its code cache).
+    const reporting = { ...env, RUMPKG_CODE_CACHE_REPORT: '1' };
+    const loadsCli = (stderr: string): boolean => /^rumpkg: code cache /m.test(stderr);
+    const run = (): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [launcher, 'run', '--timeout', '60'], { cwd: dir, env: reporting, encoding: 'utf8' });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    await new Promise((r) => setTimeout(r, Number(RACY_MARGIN_WHOLE_SECONDS_NS / 1_000_000n) + 200));
+    await rm(memoFile, { force: true });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    expect(loadsCli(first.stderr)).toBe(true);
+    expect(first.stdout).toContain('rumpkg: hw-x86_64 platform up');
+    const memo = JSON.parse(await readFile(memoFile, 'utf8')) as RunMemo;
+    expect(memo.console).toEqual({ convention: 'glue', image, target: 'hw-x86_64', arch: 'x86_64', emulator: expect.arrayContaining(['-kernel', image]), timeoutMs: 60_000, verbose: false });
+    // rumpkg's own files are facts: another rumpkg may plan another run
+    expect(memo.facts.map((f) => f[0])).toContain(launcher);
+    const early = run();
+    expect(loadsCli(early.stderr), early.stderr).toBe(false);
+    expect(early.status).toBe(0);
+    expect(early.stdout).toBe(first.stdout);
+    expect(early.stderr).toBe(first.stderr.replace(/^rumpkg: code cache .*\n/m, ''));
+    expect(noProcess(image)).toBe(true);
+    // A guest that does not end in time (the memo's deadline, 1 ms): killed; the CLI reports it.
+    await writeFile(memoFile, JSON.stringify({ ...memo, console: { ...memo.console, timeoutMs: 1 } }));
+    const late = run();
+    expect(late.status).toBe(1);
+    expect(loadsCli(late.stderr)).toBe(true);
+    expect(late.stderr).toMatch(/error\[E_RUN\]: the hw-x86_64 guest .* did not power off within 0\.001 s; QEMU was killed/);
     expect(noProcess(image)).toBe(true);
   }, 180_000);
 });
