@@ -119,6 +119,7 @@ export function parseImageContent(bytes: Uint8Array, options: { file: string }):
 }
 
 const BINDS: readonly SymbolBind[] = ['local', 'global', 'weak'];
+const SHN_LORESERVE = 0xff00;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const finish = (h: number): number => {
@@ -149,29 +150,40 @@ function indexSymbolNames(view: SymbolTableView): ImageSymbols | undefined {
   const ln = new Int32Array(n);
   let m = 0;
   let acc = 0;
+  const sectionCount = view.sectionCount;
+  // Fields read from the bytes, and the checks' calls made only where they could fail: this loop
+  // runs once per symbol, mostly before the engine has optimised it.
+  const infoAt = is64 ? 4 : 12;
+  const shndxAt = is64 ? 6 : 14;
+  const sizeHiAt = le ? 20 : 16; // ELF64: the high word of st_size
   for (let i = 0; i < n; i++) {
     const o = i * es;
-    const nameIdx = r.u32(o);
-    const stInfo = d[o + (is64 ? 4 : 12)] as number;
-    const rawShndx = r.u16(o + (is64 ? 6 : 14));
-    if (is64) r.word(o + 16, 'symbol # st_size', i); // the check decoding makes
-    view.shndx(i, rawShndx);
+    const nameIdx = le
+      ? ((d[o] as number) | ((d[o + 1] as number) << 8) | ((d[o + 2] as number) << 16) | ((d[o + 3] as number) << 24)) >>> 0
+      : (((d[o] as number) << 24) | ((d[o + 1] as number) << 16) | ((d[o + 2] as number) << 8) | (d[o + 3] as number)) >>> 0;
+    const stInfo = d[o + infoAt] as number;
+    const rawShndx = le ? (d[o + shndxAt] as number) | ((d[o + shndxAt + 1] as number) << 8) : ((d[o + shndxAt] as number) << 8) | (d[o + shndxAt + 1] as number);
+    // the checks decoding makes: st_size an exact number, the section index in range (SHN_XINDEX resolved)
+    if (is64 && ((d[o + sizeHiAt] as number) | (d[o + sizeHiAt + 1] as number) | (d[o + sizeHiAt + 2] as number) | (d[o + sizeHiAt + 3] as number)) !== 0) r.word(o + 16, 'symbol # st_size', i);
+    const special = rawShndx >= SHN_LORESERVE || rawShndx >= sectionCount;
+    if (special) view.shndx(i, rawShndx);
     if (nameIdx >= strSize) {
       if (nameIdx !== 0) names.get(nameIdx, 'symbol #', i); // E_ELF, as decoding says it
       continue;
     }
     const t = stInfo & 0xf;
-    const indexed = (t === 1 || t === 2) && typeof view.sectionOf(i, rawShndx) === 'number';
+    // defined in a section: a plain index (not SHN_UNDEF), or SHN_XINDEX resolved to one
+    const indexed = (t === 1 || t === 2) && (special ? typeof view.sectionOf(i, rawShndx) === 'number' : rawShndx !== 0);
     let h = FNV_OFFSET;
     let j = nameIdx;
-    let c = str[j] as number;
     if (indexed) {
+      let c = str[j] as number;
       while (c !== 0) {
         h = Math.imul(h ^ c, FNV_PRIME);
         acc |= c;
         c = str[++j] as number; // the table ends with NUL: j stays inside it
       }
-    } else while (c !== 0) c = str[++j] as number;
+    } else j = str.indexOf(0, nameIdx);
     if (j > nameIdx) names.charge(j - nameIdx); // per name, as decoding charges it
     if (!indexed) continue;
     sym[m] = i;
