@@ -3,7 +3,6 @@
  * there), notes, warnings and progress on stderr. Honours NO_COLOR and only draws progress when
  * stderr is a terminal. Library code never prints; it reports through the `Reporter` made here.
  */
-import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
 
 export interface GlobalOptions {
@@ -48,27 +47,7 @@ export function print(line = ''): void {
 
 /** Writes a JSON document to stdout (stable 2-space form). */
 export function printJson(value: unknown): void {
-  writeStdout(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-/**
- * Writes `text` to stdout with write(2) on descriptor 1, without making `process.stdout`: Node
- * builds that stream on first use, loading its stream modules (a pipe's: net), ~3–8 ms of a
- * `--json` command's start-up. On Linux writes to stdout are synchronous through either path
- * (files, pipes and terminals), so the order with earlier `process.stdout` writes is kept; elsewhere,
- * and for whatever a write leaves (a full non-blocking pipe: EAGAIN; a closed reader: EPIPE), the
- * rest goes through `process.stdout`, which waits or reports as it always did.
- */
-function writeStdout(text: string): void {
-  let rest = Buffer.from(text, 'utf8');
-  if (process.platform === 'linux') {
-    try {
-      for (let n = 1; rest.length > 0 && n > 0; rest = rest.subarray(n)) n = writeSync(1, rest);
-    } catch {
-      // the rest below
-    }
-  }
-  if (rest.length > 0) process.stdout.write(rest);
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** A note or warning on stderr (suppressed by --quiet for notes). */
@@ -88,13 +67,10 @@ export interface Reporter {
 }
 
 export function createReporter(g: GlobalOptions): Reporter {
-  // Asked of process.stderr only when progress could be drawn: making the stream loads Node's
-  // stream modules (a pipe's: net), which a --json or --quiet run never needs.
-  let tty: boolean | undefined;
+  const tty = process.stderr.isTTY === true && !g.quiet && !g.json;
   let last = 0;
   return {
     progress(label, done, total) {
-      tty ??= !g.quiet && !g.json && process.stderr.isTTY === true;
       if (!tty) return;
       const now = Date.now();
       if (done < total && now - last < 80) return;
