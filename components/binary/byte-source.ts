@@ -196,24 +196,49 @@ export function readWholeFileSync(path: string, max: number, into: ReadBuffer): 
   const { fd, size } = openRegularSync(path);
   try {
     if (size === 0 || size > max) return null;
-    if (into.buf.length < size) into.buf = Buffer.allocUnsafe(Math.max(size, 2 * into.buf.length));
-    const buf = into.buf;
-    let got = 0;
-    while (got < size) {
-      let n: number;
-      try {
-        n = readSync(fd, buf, got, size - got, got);
-      } catch (e) {
-        throw fsError(e, path, 'read');
-      }
-      if (n === 0) break;
-      got += n;
-    }
-    if (got < size) elfError(path, `the file ended at offset ${got} while reading ${size} bytes at 0 (was it truncated while being read?)`, { offset: 0 });
-    return buf.subarray(0, size);
+    return readOpenFileSync(fd, size, path, into);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * `readWholeFileSync` for a file that may be missing: undefined (nothing read) when `path`
+ * cannot be opened or is not a regular file — what `openFileSource` refuses —, else its bytes
+ * (empty for an empty file) as a view of `into.buf`, valid until the next read into it. A read
+ * that fails or ends early: the errors of `openFileSource`'s `read`.
+ */
+export function readFileIfRegularSync(path: string, into: ReadBuffer): Uint8Array | undefined {
+  let opened: { fd: number; size: number };
+  try {
+    opened = openRegularSync(path);
+  } catch {
+    return undefined;
+  }
+  try {
+    return opened.size === 0 ? new Uint8Array(0) : readOpenFileSync(opened.fd, opened.size, path, into);
+  } finally {
+    closeSync(opened.fd);
+  }
+}
+
+/** The first `size` bytes of the open file `fd` into `into.buf` (grown when too small); E_ELF when it ends early. */
+function readOpenFileSync(fd: number, size: number, path: string, into: ReadBuffer): Uint8Array {
+  if (into.buf.length < size) into.buf = Buffer.allocUnsafe(Math.max(size, 2 * into.buf.length));
+  const buf = into.buf;
+  let got = 0;
+  while (got < size) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, got, size - got, got);
+    } catch (e) {
+      throw fsError(e, path, 'read');
+    }
+    if (n === 0) break;
+    got += n;
+  }
+  if (got < size) elfError(path, `the file ended at offset ${got} while reading ${size} bytes at 0 (was it truncated while being read?)`, { offset: 0 });
+  return buf.subarray(0, size);
 }
 
 /** Bytes in memory as a source (the sync readers' inputs, tests). */

@@ -59,7 +59,6 @@ export interface Distinctive {
 export function distinctiveIndex(components: ReadonlyArray<{ name: string; members?: readonly MemberPrint[] }>): Distinctive {
   // hash → the prints with that hash and their components: [print, owner, print, owner, …]
   const byHash = new Map<string, Array<SymbolPrint | string>>();
-  const byName = new Map<string, string | null>();
   for (const c of components) {
     for (const m of c.members ?? []) {
       const symbols = m.symbols;
@@ -68,12 +67,28 @@ export function distinctiveIndex(components: ReadonlyArray<{ name: string; membe
         const same = byHash.get(s.hash);
         if (same === undefined) byHash.set(s.hash, [s, c.name]);
         else same.push(s, c.name);
-        const o = byName.get(s.name);
-        if (o === undefined) byName.set(s.name, c.name);
-        else if (o !== c.name) byName.set(s.name, null);
       }
     }
   }
+  // name → its one component, null when several define it. Made on first use: only a global
+  // symbol found in the image with other bytes asks (none does in the real UDP image).
+  let byName: Map<string, string | null> | undefined;
+  const namesOwners = (): Map<string, string | null> => {
+    if (byName !== undefined) return byName;
+    byName = new Map();
+    for (const c of components) {
+      for (const m of c.members ?? []) {
+        const symbols = m.symbols;
+        for (let i = 0; i < symbols.length; i++) {
+          const s = symbols[i] as SymbolPrint;
+          const o = byName.get(s.name);
+          if (o === undefined) byName.set(s.name, c.name);
+          else if (o !== c.name) byName.set(s.name, null);
+        }
+      }
+    }
+    return byName;
+  };
   /**
    * Whether every print with the hash of `p` and its name (`byName`) or its size (else) is
    * `owner`'s; false when there is none.
@@ -92,7 +107,7 @@ export function distinctiveIndex(components: ReadonlyArray<{ name: string; membe
   };
   return {
     bytes: (p, owner) => alone(p, owner, true),
-    name: (p, owner) => byName.get(p.name) === owner,
+    name: (p, owner) => namesOwners().get(p.name) === owner,
     content: (p, owner) => alone(p, owner, false),
   };
 }

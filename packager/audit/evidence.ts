@@ -40,8 +40,7 @@ import {
   memorySource,
   readImageIndex,
   archivePrints,
-  imageContent,
-  parseElf,
+  parseImageContent,
   linkSetLevels,
   symbolDigest,
   RUMP_COMPONENT_TYPES,
@@ -236,7 +235,7 @@ export async function readImageContent(imagePath: string): Promise<ImageContent>
   return contentOf(bytes, imagePath);
 }
 
-const contentOf = (bytes: Uint8Array, file: string): ImageContent => imageContent(parseElf(bytes, { file, notes: false }));
+const contentOf = (bytes: Uint8Array, file: string): ImageContent => parseImageContent(bytes, { file });
 
 /**
  * Images up to this size are read whole, once: hashed on this thread (sha256 runs at ~1 GB/s

@@ -9,7 +9,9 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import {
   archiveSymbols,
+  imageContent,
   imageSymbols,
+  parseImageContent,
   isRumpkgError,
   parseElf,
   sectionData,
@@ -186,6 +188,42 @@ describe('fuzzing the readers with mutated real images', () => {
       }),
       { numRuns: 4000 },
     );
+  }, 60_000);
+
+  it('parseImageContent: the view (or the E_ELF error) of imageContent over parseElf, name by name', () => {
+    const same = { views: 0, errors: 0 };
+    /** The view, or the error's code and message. */
+    const outcome = <T>(fn: () => T): T | string => {
+      try {
+        return fn();
+      } catch (e) {
+        if (!isRumpkgError(e)) throw e;
+        return `${e.code}: ${e.message}`;
+      }
+    };
+    const text = (x: unknown): string => JSON.stringify(x, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+    fc.assert(
+      fc.property(input, ({ seed, muts }) => {
+        const s = seeds[seed % seeds.length] as Seed;
+        const bytes = mutate(s, muts);
+        const elf = outcome(() => parseElf(bytes, { file: s.name, notes: false }));
+        const want = typeof elf === 'string' ? elf : outcome(() => imageContent(elf));
+        const got = outcome(() => parseImageContent(bytes, { file: s.name }));
+        if (typeof want === 'string' || typeof got === 'string') {
+          expect(got).toBe(want);
+          same.errors++;
+          return;
+        }
+        expect(got.hasSymbols).toBe(want.hasSymbols);
+        expect(text(got.registrations)).toBe(text(want.registrations));
+        const names = new Set((elf as Exclude<typeof elf, string>).symbols.map((x) => x.name));
+        for (const n of [...names, 'rump_component_load', 'not_a_symbol_here', 'caf\u00e9']) expect(text(got.symbols(n)), n).toBe(text(want.symbols(n)));
+        same.views++;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(same.views).toBeGreaterThan(300);
+    expect(same.errors).toBeGreaterThan(300);
   }, 60_000);
 
   it('the mutations exercise both outcomes (valid results and typed errors)', () => {
