@@ -1,8 +1,9 @@
 // packager/early: what the launcher's early starts share — `rumpkg build --force`'s early link
 // (packager/build/early-link.ts) and `rumpkg run`'s early boot (packager/run/early-qemu.ts): where
-// their memos live, how they are written and read, and how a program is looked up on PATH (the
-// one lookup of the product: packager/build's findProgram is this one). node builtins only: the launcher loads these before
-// the CLI, bundled on their own (scripts/bundle.mjs).
+// their memos live, how they are written and read, how a program is looked up on PATH (the one
+// lookup of the product: packager/build's findProgram is this one), and how a started process
+// group is killed (QEMU: packager/run/qemu-process.ts and the launcher's early run). node builtins
+// only: the launcher loads these before the CLI, bundled on their own (scripts/bundle.mjs).
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -70,5 +71,17 @@ export function isExecutable(p: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The signals on which a process that runs a child group kills it first, then re-raises them. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** SIGKILL to the process group `pid` leads (a child spawned `detached`); nothing when it is gone. */
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }

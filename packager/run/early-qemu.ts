@@ -46,7 +46,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { earlyObjectsDir, findProgram, isExecutable, readMemo, writeMemo } from '../early/index.js';
+import { STOP_SIGNALS, earlyObjectsDir, findProgram, isExecutable, killGroup, readMemo, writeMemo } from '../early/index.js';
 import { openConsole, type ConsoleOutcome, type ConsoleSpec } from './console.js';
 
 export const RUN_MEMO_VERSION = 2;
@@ -238,14 +238,13 @@ export function startEarlyQemu(argv: readonly string[], env: NodeJS.ProcessEnv, 
   }
 }
 
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
 /**
  * The early run: the launcher takes the QEMU it started and does what the boot would do once its
- * QEMU runs (run.ts, rumprun-boot.ts, through the same console session): passes the console on to
- * `out.stdout` and QEMU's stderr to `out.stderr` (the launcher's own streams), stops QEMU on the
- * guest's last line or at the deadline, and kills it when this process is signalled or exits. A guest that ends with a status ends the run
- * with it — the CLI is never loaded. Any other end (an error to report), or QEMU failing to start,
+ * QEMU runs (qemu-process.ts bootQemu, through the same console session): passes the console on
+ * to `out.stdout` and QEMU's stderr to `out.stderr` (the launcher's own streams), stops QEMU on
+ * the guest's last line or at the deadline, and kills it when this process is signalled or exits
+ * (as qemu-process.ts does; that module is not for the launcher: it loads the CLI's modules). A
+ * guest that ends with a status ends the run with it — the CLI is never loaded. Any other end (an error to report), or QEMU failing to start,
  * is handed over: `handOver` loads the CLI, whose boot takes `ended` (or, after a start error,
  * boots as always).
  */
@@ -256,12 +255,7 @@ function finishEarly(early: EarlyQemu, spec: ConsoleSpec, out: { stdout: NodeJS.
   let stderr = '';
   let timedOut = false;
   const kill = (): void => {
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
+    if (pid !== undefined) killGroup(pid);
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     kill();
@@ -269,10 +263,10 @@ function finishEarly(early: EarlyQemu, spec: ConsoleSpec, out: { stdout: NodeJS.
     process.kill(process.pid, signal);
   };
   const unhook = (): void => {
-    for (const s of SIGNALS) process.off(s, onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     process.off('exit', kill);
   };
-  for (const s of SIGNALS) process.on(s, onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   process.on('exit', kill);
   const timer = setTimeout(() => {
     timedOut = true;

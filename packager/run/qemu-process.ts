@@ -26,39 +26,32 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Duplex, Readable } from 'node:stream';
 import { RumpkgError } from '../../components/index.js';
 import { findProgram } from '../build/index.js';
+import { STOP_SIGNALS, killGroup } from '../early/index.js';
 import { openConsole, type ConsoleOutcome, type ConsoleSpec, type ConsoleTimings } from './console.js';
 import type { EarlyQemu } from './early-qemu.js';
 
 /** The processes groups of running QEMUs, killed when this process exits or is signalled. */
 const running = new Set<number>();
 let hooked = false;
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
 function onSignal(signal: NodeJS.Signals): void {
   for (const pid of running) killGroup(pid);
   running.clear();
   unhook();
   process.kill(process.pid, signal);
 }
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const onExit = (): void => {
   for (const pid of running) killGroup(pid);
 };
 function hook(): void {
   if (hooked) return;
   hooked = true;
-  for (const s of SIGNALS) process.on(s, onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   process.on('exit', onExit);
 }
 function unhook(): void {
   if (!hooked) return;
   hooked = false;
-  for (const s of SIGNALS) process.off(s, onSignal);
+  for (const s of STOP_SIGNALS) process.off(s, onSignal);
   process.off('exit', onExit);
 }
 
