@@ -2,7 +2,10 @@
 // in examples/hello-net (posix-x86_64, the miniature corpus published into the embedded file
 // registry of a temporary RUMPKG_HOME, installed and built once), alternating with the floors
 // `node -e 0` (Node's own start-up) and `rumpkg --version` (the CLI's start-up). Goal < 150 ms.
-// One run of each is profiled (`--cpu-prof`) to show where the time goes, by module.
+// A repeated no-op is answered by the launcher from the memo the last one left
+// (packager/early, replayNoop); the same commands in a copy of the project whose memos are removed
+// before each run show the CLI's own check (the first no-op after any change).
+// One run of each (the CLI's check) is profiled (`--cpu-prof`) to show where the time goes, by module.
 // Env: BENCH_ROUNDS (default 5; no-op runs are short, so 3× that), BENCH_KEEP=1 keeps the temp dir.
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +45,14 @@ try {
   cpSync(join(ROOT, 'examples/hello-net'), project, { recursive: true });
   await cli(['install'], { cwd: project, env });
   await cli(['build'], { cwd: project, env });
+  const checkProject = join(work, 'hello-net-check');
+  cpSync(join(ROOT, 'examples/hello-net'), checkProject, { recursive: true });
+  await cli(['install'], { cwd: checkProject, env });
+  await cli(['build'], { cwd: checkProject, env });
+  const { noopMemoFile } = await import(join(ROOT, 'dist/packager/index.js'));
+  const objects = join(env.RUMPKG_HOME, 'objects');
+  /** No replay: the memo of this command line in the check project goes first. */
+  const checked = (args) => ({ setup: () => rmSync(noopMemoFile(objects, checkProject, args[0], args), { force: true }), run: rumpkg(args, { cwd: checkProject, env }) });
   const lock = readFileSync(join(project, 'rumpkg.lock'), 'utf8');
   console.log(`examples/hello-net installed and built once; ${loadAverage()}`);
 
@@ -49,6 +60,8 @@ try {
     { name: 'install', run: rumpkg(['install'], { cwd: project, env }) },
     { name: 'build', run: rumpkg(['build'], { cwd: project, env }) },
     { name: 'frozen', run: rumpkg(['install', '--frozen'], { cwd: project, env }) },
+    { name: 'installCheck', ...checked(['install']) },
+    { name: 'buildCheck', ...checked(['build']) },
     { name: 'version', run: rumpkg(['--version'], { cwd: project, env }) },
     { name: 'node', run: nodeFloor('install', { cwd: project }) },
   ], { rounds: 3 * ROUNDS });
@@ -57,9 +70,13 @@ try {
   report({ metric: 'warm no-op rumpkg install (whole process)', rumpkg: r.install, goal: { ms: 150 }, floor });
   report({ metric: 'warm no-op rumpkg build (whole process)', rumpkg: r.build, goal: { ms: 150 }, floor });
   report({ metric: 'warm no-op rumpkg install --frozen (whole process)', rumpkg: r.frozen, floor });
+  report({ metric: "warm no-op rumpkg install, the CLI's check (no memo to replay)", rumpkg: r.installCheck, floor });
+  report({ metric: "warm no-op rumpkg build, the CLI's check (no memo to replay)", rumpkg: r.buildCheck, floor });
   report({ metric: 'rumpkg --version (the CLI start-up)', rumpkg: r.version, floor });
-  await profile(['install'], project);
-  await profile(['build'], project);
+  for (const args of [['install'], ['build']]) {
+    rmSync(noopMemoFile(objects, checkProject, args[0], args), { force: true });
+    await profile(args, checkProject);
+  }
 } finally {
   if (process.env.BENCH_KEEP === '1') console.log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });

@@ -47,7 +47,12 @@ export function print(line = ''): void {
 
 /** Writes a JSON document to stdout (stable 2-space form). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(jsonText(value));
+}
+
+/** The text printJson writes. */
+export function jsonText(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
 }
 
 /** A note or warning on stderr (suppressed by --quiet for notes). */

@@ -7,3 +7,5 @@ export * from './audit/index.js';
 export * from './report/index.js';
 export * from './doctor/index.js';
 export * from './scaffold/index.js';
+// The launcher's replay of a command with nothing to do: its memo is written by the CLI.
+export { noopMemoFile, recordNoop, type NoopRun } from './early/index.js';

@@ -11,6 +11,8 @@
 //                                 `build --force` to start the project's previous link first
 //   dist/rumpkg-early-run.cjs     packager/run/early-qemu.ts (+ console.ts, packager/early), which the launcher loads for
 //                                 `run` to start the project's QEMU when nothing it depends on changed
+//   dist/rumpkg-early-noop.cjs    packager/early (its replay), which the launcher loads for
+//                                 `build` and `install` to answer a run with nothing to do from its memo
 //   dist/rumpkg                   the shipped command (package.json bin): `exec node rumpkg.cjs`,
 //                                 with NODE_EXTRA_CA_CERTS deferred to rumpkg's first TLS
 //                                 connection (Node 20 loads it on every start: ~40 ms here)
@@ -55,6 +57,7 @@ const cache = `${bundle}.cache`;
 const launcher = join(dist, 'rumpkg.cjs');
 const early = join(dist, 'rumpkg-early.cjs');
 const earlyRun = join(dist, 'rumpkg-early-run.cjs');
+const earlyNoop = join(dist, 'rumpkg-early-noop.cjs');
 const command = join(dist, 'rumpkg');
 const bin = join(dist, 'cli', 'bin.js');
 const unbundled = join(dist, 'cli', 'bin.unbundled.js');
@@ -137,6 +140,10 @@ if (Object.keys(earlyResult.metafile.inputs).length !== 2) fail('the early link 
 const earlyRunResult = await build({ ...cjs, entryPoints: [join(dist, 'packager', 'run', 'early-qemu.js')], outfile: earlyRun });
 if (earlyRunResult.errors.length > 0) process.exit(1);
 if (Object.keys(earlyRunResult.metafile.inputs).length !== 3) fail('the early boot bundle must hold early-qemu.js, packager/run/console.js and packager/early alone (node builtins only)');
+// The replay of a build or install with nothing to do (packager/early's replayNoop), likewise.
+const earlyNoopResult = await build({ ...cjs, entryPoints: [join(dist, 'packager', 'early', 'index.js')], outfile: earlyNoop });
+if (earlyNoopResult.errors.length > 0) process.exit(1);
+if (Object.keys(earlyNoopResult.metafile.inputs).length !== 1) fail('the replay bundle must hold packager/early alone (node builtins only)');
 
 // Every local module must be inside: a relative import/require left in the output would load
 // dist/ at run time and hide a broken bundle behind a working dist/.
@@ -242,6 +249,19 @@ if (command === 'build' && process.argv.includes('--force')) {
 // memo says how that run read its console (it went to the terminal), the launcher runs the guest
 // to its end itself and loads the CLI only to report an error (early-qemu.ts, finishEarly).
 let finishing = false;
+// \`build\` and \`install\` with nothing to do: the previous identical run's answer, when nothing
+// its check depended on has changed (packager/early, replayNoop, bundled as rumpkg-early-noop.cjs).
+if (command === 'build' || command === 'install' || command === 'i') {
+  try {
+    const text = require('./rumpkg-early-noop.cjs').replayNoop(command === 'i' ? 'install' : command, process.argv.slice(2), process.env, process.cwd(), require('node:tty').isatty(1));
+    if (text !== undefined) {
+      process.stdout.write(text);
+      finishing = true;
+    }
+  } catch {
+    // no replay: the CLI answers
+  }
+}
 if (command === 'run') {
   try {
     const early = require('./rumpkg-early-run.cjs').startEarlyQemu(process.argv.slice(2), process.env, process.cwd());

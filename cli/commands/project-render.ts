@@ -1,11 +1,16 @@
 /** Shared rendering for the project commands (add, remove, install, update). */
 import type { GlobalOptions } from '../output.js';
-import { bold, dim, green, note, print, printJson, red, yellow } from '../output.js';
+import { bold, dim, green, jsonText, note, red, yellow } from '../output.js';
 import type { ProjectResult } from '../../packager/index.js';
 
-export function renderProjectResult(g: GlobalOptions, verb: string, r: ProjectResult): void {
+/** Renders a project command's result: notes on stderr, the rest on stdout; returns what it wrote to stdout. */
+export function renderProjectResult(g: GlobalOptions, verb: string, r: ProjectResult): string {
+  const lines: string[] = [];
+  const print = (line: string): void => {
+    lines.push(`${line}\n`);
+  };
   if (g.json) {
-    printJson({
+    const text = jsonText({
       project: r.manifest.name,
       targets: r.manifest.targets,
       components: r.manifest.components,
@@ -22,7 +27,8 @@ export function renderProjectResult(g: GlobalOptions, verb: string, r: ProjectRe
         ]),
       ),
     });
-    return;
+    process.stdout.write(text);
+    return text;
   }
   for (const n of r.notes) note(g, n);
   for (const c of r.changes) {
@@ -44,4 +50,7 @@ export function renderProjectResult(g: GlobalOptions, verb: string, r: ProjectRe
           : 'lockfile unchanged';
     print(`${verb}: ${lock}, ${r.fetched} component${r.fetched === 1 ? '' : 's'} in the store`);
   }
+  const text = lines.join('');
+  process.stdout.write(text);
+  return text;
 }

@@ -15,14 +15,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import type { BootRecord, CheckedFiles } from '../../packager/index.js';
 import { createReporter, globalOptions, printJson } from '../output.js';
-
-/** rumpkg's own files behind this process: the launcher (dist/rumpkg.cjs) and the bundles it loads. */
-function launcherFiles(): string[] {
-  const launcher = process.argv[1];
-  if (launcher === undefined) return [];
-  const dir = dirname(launcher);
-  return [launcher, join(dir, 'rumpkg-bundle.cjs'), join(dir, 'rumpkg-early-run.cjs')];
-}
+import { launcherFiles } from '../self.js';
 
 export function register(program: Command): void {
   program
@@ -62,7 +55,7 @@ export function register(program: Command): void {
             // Passed: the next identical run may start this QEMU from the launcher (recorded
             // once the guest was let go, not before).
             const boot = booted;
-            if (boot !== undefined) setImmediate(() => recordEarlyBoot({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), startedAt, checked: files, boot, toTerminal: !g.json, self: launcherFiles() }));
+            if (boot !== undefined) setImmediate(() => recordEarlyBoot({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), startedAt, checked: files, boot, toTerminal: !g.json, self: launcherFiles('rumpkg-early-run.cjs') }));
             return files;
           }));
       }

@@ -1151,6 +1151,12 @@ export interface BuildProjectOptions {
   path?: string;
   /** The object cache directory (see BuildImageOptions.objectCache). */
   objectCache?: string;
+  /**
+   * Receives, for each target whose image was up to date, what its check depended on (for the
+   * launcher's replay of a build with nothing to do, packager/early, replayNoop), with the project's
+   * own files (rumpkg.json, rumpkg.lock, the record of built images).
+   */
+  depended?: (files: CheckedFiles) => void;
 }
 
 /** rumpkg.lock through its one validated reader (E_NOT_FOUND with a hint when there is none). */
@@ -1208,8 +1214,12 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
       ...(options.path === undefined ? {} : { path: options.path }),
       ...(options.objectCache === undefined ? {} : { objectCache: options.objectCache }),
     });
+    const depended =
+      options.depended === undefined
+        ? undefined
+        : (f: CheckedFiles): void => options.depended!({ paths: [...f.paths, join(dir, 'rumpkg.json'), join(dir, 'rumpkg.lock'), join(dir, IMAGES_FILE)], tools: f.tools });
     if (lookup !== undefined && options.dryRun !== true && options.force !== true) {
-      const current = await upToDateFromLookup(lt, lookup, imageOptions);
+      const current = await upToDateFromLookup(lt, lookup, imageOptions, depended);
       if (current !== undefined) {
         results.push(current);
         continue;
@@ -1231,7 +1241,7 @@ export async function buildProject(projectDir: string, options: BuildProjectOpti
       // build — the checks of the staged copies run while the link does; a failed check takes
       // the read-first path, which reports it.
       if (options.dryRun !== true) {
-        if (options.force !== true) built = await checkImageUpToDate(imageOptions(componentDirs));
+        if (options.force !== true) built = await checkImageUpToDate(imageOptions(componentDirs), depended);
         built ??= await buildImageSpeculatively(imageOptions(componentDirs), () => true, check !== undefined);
       }
       built ??= await buildImage(imageOptions(componentDirs));

@@ -574,9 +574,11 @@ async function installIfUpToDate(dir: string, options: InstallOptions): Promise<
   checkLockPolicy(lock, { registryFor: (name) => registryForName(name, registries) });
   const store = createStore(noTarballs, { home });
   const items = lockedEntries(lock);
-  for (const c of items) if (store.lookup(c.name, c.version, { integrity: c.integrity }) === undefined) return undefined;
+  const seen = options.depended === undefined ? undefined : [join(resolve(dir), PROJECT_FILE), join(resolve(dir), LOCK_FILE), join(resolve(dir), PROJECT_LOCK_FILE), homePaths(home).config];
+  for (const c of items) if (store.lookup(c.name, c.version, { integrity: c.integrity, ...(seen === undefined ? {} : { seen }) }) === undefined) return undefined;
   // CA-01: what killed runs left in <home>/tmp goes, as on every run that opens the registry.
   await cleanStaleTemp(home);
+  if (seen !== undefined) options.depended?.(seen);
   return { manifest, lockfile: lock, lockWritten: false, changes: [], fetched: items.length, notes: [] };
 }
 
@@ -932,6 +934,12 @@ export async function removeComponents(dir: string, words: string[], options: Re
 interface InstallOptions extends ProjectOptions {
   /** Refuse a lockfile that does not satisfy rumpkg.json; never write it. */
   frozen?: boolean;
+  /**
+   * Receives, when there was nothing to do, every path whose state decided it (the project's
+   * files, the configuration, each store entry's index and files): for the launcher's replay of
+   * an install with nothing to do (packager/early, replayNoop).
+   */
+  depended?: (paths: string[]) => void;
 }
 
 export async function installProject(dir: string, options: InstallOptions = {}): Promise<ProjectResult> {

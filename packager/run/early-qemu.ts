@@ -18,7 +18,7 @@
  *   program's lookup on PATH (the candidate in every directory up to where it was found), and
  *   the exact QEMU command that ran.
  *   A memo is written only when every recorded modification and status-change time is older
- *   than the run's start by more than the file system's timestamp tick (RACY_MARGIN_NS): a file
+ *   than the run's start by more than the file system's timestamp tick (packager/early RACY_MARGIN_NS): a file
  *   changed after the check started — after it was hashed, before its identity was taken — has
  *   a newer time, and a later change cannot keep an identity whose tick is long past. Else the
  *   memo is removed, and a later run records one.
@@ -46,24 +46,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { STOP_SIGNALS, earlyObjectsDir, findProgram, isExecutable, killGroup, readMemo, writeMemo } from '../early/index.js';
+import { STOP_SIGNALS, decidingEnv, earlyObjectsDir, factsHold, isStrings, killGroup, readMemo, removeMemo, settledFacts, writeMemo, type Fact } from '../early/index.js';
 import { openConsole, type ConsoleOutcome, type ConsoleSpec } from './console.js';
 
 export const RUN_MEMO_VERSION = 2;
 /** A memo larger than this is not read. */
 const MAX_MEMO_BYTES = 1024 * 1024;
-/**
- * How much older than the moment the identities were taken a recorded time must be: more than the
- * file system's timestamp tick. A time with a sub-second part comes from a file system that keeps
- * nanoseconds, stamped from the kernel's coarse clock (a tick of at most 10 ms): 100 ms. A time in
- * whole seconds may come from one that keeps seconds (ext3, HFS+) or two (FAT): 2 s.
- */
-export const RACY_MARGIN_NS = 100_000_000n;
-export const RACY_MARGIN_WHOLE_SECONDS_NS = 2_000_000_000n;
-const margin = (t: bigint): bigint => (t % 1_000_000_000n === 0n ? RACY_MARGIN_WHOLE_SECONDS_NS : RACY_MARGIN_NS);
-
-/** A path's identity: [path, dev, ino, size, mtime ns, ctime ns] (decimal strings), or [path] when it did not exist. */
-export type Fact = [path: string, dev: string, ino: string, size: string, mtimeNs: string, ctimeNs: string] | [path: string];
 
 export interface RunMemo {
   v: typeof RUN_MEMO_VERSION;
@@ -86,48 +74,6 @@ const sha256 = (b: string): string => createHash('sha256').update(b).digest('hex
 
 export const runMemoFile = (objectsDir: string, projectDir: string): string => join(objectsDir, 'early', `run-${sha256(resolve(projectDir))}.json`);
 
-/** The environment a run's decisions depend on. */
-export function decidingEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(env).sort()) if (k === 'PATH' || k.startsWith('RUMPKG_')) out[k] = env[k] as string;
-  // Set by the shipped command for every run; not a decision.
-  delete out.RUMPKG_DEFERRED_CA_CERTS;
-  return out;
-}
-
-/** The identity of `path` now (of the file a symbolic link names: a link moved to another file changes it). */
-export function factOf(path: string): Fact {
-  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-  if (st === undefined) return [path];
-  return [path, String(st.dev), String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs)];
-}
-
-/** Whether a recorded identity is old enough to prove anything (see the module head). */
-export function factIsSettled(f: Fact, takenAtNs: bigint): boolean {
-  if (f.length === 1) return true;
-  const [m, c] = [BigInt(f[4]), BigInt(f[5])];
-  return m + margin(m) < takenAtNs && c + margin(c) < takenAtNs;
-}
-
-/**
- * The paths whose identities decide where `command` is found on PATH (findProgram): the candidate in
- * every PATH directory up to the one it is found in (absent, not executable, or it — a file
- * followed through its symbolic links, so another binary behind the same name changes it); all of
- * them when it is not found. Undefined for a command with a slash (no lookup).
- */
-export function programLookup(command: string, path: string | undefined): string[] | undefined {
-  if (command.includes('/')) return undefined;
-  const out: string[] = [];
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const p = join(dir, command);
-    out.push(p);
-    if (isExecutable(p)) break;
-  }
-  return out;
-}
-
-const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
 
 /** The memo for this command line when every fact in it still holds (see the module head). */
 function heldMemo(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): RunMemo | undefined {
@@ -136,11 +82,7 @@ function heldMemo(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string):
   if (!isStrings(memo.argv) || memo.argv.length !== argv.length || !memo.argv.every((a, i) => a === argv[i])) return undefined;
   if (!isStrings(memo.spawn) || memo.spawn.length === 0 || !Array.isArray(memo.facts)) return undefined;
   if (memo.env === null || typeof memo.env !== 'object' || JSON.stringify(memo.env) !== JSON.stringify(decidingEnv(env))) return undefined;
-  for (const f of memo.facts) {
-    if (!isStrings(f) || (f.length !== 1 && f.length !== 6)) return undefined;
-    const now = factOf(f[0]);
-    if (now.length !== f.length || !now.every((x, i) => x === f[i])) return undefined;
-  }
+  if (!factsHold(memo.facts)) return undefined;
   if (memo.console !== undefined && !isConsoleSpec(memo.console)) return undefined;
   // Disk images are not facts (the guest writes them); a missing one is the boot's error to report.
   if (memo.console?.convention === 'rumprun' && !memo.console.drives.every((d) => statSync(d, { throwIfNoEntry: false })?.isFile() === true)) return undefined;
@@ -335,23 +277,10 @@ export interface BootedRun {
 export function recordEarlyBoot(run: BootedRun): void {
   const file = runMemoFile(earlyObjectsDir(run.env), run.cwd);
   if (run.boot.early) return;
-  const takenAt = BigInt(run.startedAt) * 1_000_000n;
-  const facts = new Map<string, Fact>();
-  const add = (p: string): void => {
-    if (!facts.has(p)) facts.set(p, factOf(p));
-  };
-  // The programs, found where the check found them; their lookups' paths are facts.
-  let held = true;
-  for (const [command, found] of run.checked.tools) if (findProgram(command, run.env.PATH) !== found) held = false;
-  for (const command of [...run.checked.tools.map((t) => t[0]), ...run.boot.tools]) for (const p of programLookup(command, run.env.PATH) ?? [command]) add(p);
-  for (const p of [...run.checked.paths, ...run.boot.paths, ...run.self]) add(resolve(run.cwd, p));
-  if (!held || ![...facts.values()].every((f) => factIsSettled(f, takenAt))) {
-    try {
-      rmSync(file, { force: true });
-    } catch {
-      // its facts no longer hold either
-    }
+  const facts = settledFacts({ paths: [...run.checked.paths, ...run.boot.paths, ...run.self], tools: run.checked.tools, lookups: run.boot.tools }, run.env, run.cwd, run.startedAt);
+  if (facts === undefined) {
+    removeMemo(file);
     return;
   }
-  writeMemo(file, { v: RUN_MEMO_VERSION, cwd: resolve(run.cwd), argv: run.argv, env: decidingEnv(run.env), facts: [...facts.values()], spawn: run.boot.command, ...(run.toTerminal ? { console: run.boot.console } : {}) });
+  writeMemo(file, { v: RUN_MEMO_VERSION, cwd: resolve(run.cwd), argv: run.argv, env: decidingEnv(run.env), facts, spawn: run.boot.command, ...(run.toTerminal ? { console: run.boot.console } : {}) });
 }

@@ -70,9 +70,10 @@ export interface Store {
    * `files: false`, only whether the entry's index.json exists (nothing is parsed; its directory
    * is named after the integrity): for a caller that checks everything it reads — the build
    * compares each package.json with the lockfile and has `checkLookup` (`scope: 'read'`) check
-   * every byte it read, identity included.
+   * every byte it read, identity included. `seen` receives every path whose state decided the
+   * answer (index.json and each file it stat()ed), for a caller that records what it depended on.
    */
-  lookup(name: string, version: string, options: { integrity: string; files?: boolean }): string | undefined;
+  lookup(name: string, version: string, options: { integrity: string; files?: boolean; seen?: string[] }): string | undefined;
   /**
    * The check `ensureUnpacked` runs on a present entry, for a directory `lookup` gave: index.json
    * names this integrity and name@version, every file under pkg/ has the sha256 it records, none
@@ -444,8 +445,9 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
     return { checked, problems };
   };
 
-  const lookup = (name: string, version: string, opts: { integrity: string; files?: boolean }): string | undefined => {
+  const lookup = (name: string, version: string, opts: { integrity: string; files?: boolean; seen?: string[] }): string | undefined => {
     const dir = join(paths.store, storeKey(opts.integrity));
+    opts.seen?.push(join(dir, 'index.json'));
     if (opts.files === false) return existsSync(join(dir, 'index.json')) ? join(dir, 'pkg') : undefined;
     let index: StoreIndex | undefined;
     try {
@@ -464,6 +466,7 @@ export function createStore(source: TarballSource, options: StoreOptions): Store
       const size = sizes[f];
       if (typeof size !== 'number') return undefined;
       try {
+        opts.seen?.push(join(pkg, f));
         const st = statSync(join(pkg, f));
         if (!st.isFile() || st.size !== size) return undefined;
       } catch {

@@ -29,7 +29,8 @@ import {
   runImage,
   storeComponentDirResolver,
 } from '../../packager/index.js';
-import { RACY_MARGIN_WHOLE_SECONDS_NS, runMemoFile, type RunMemo } from '../../packager/run/early-qemu.js';
+import { RACY_MARGIN_WHOLE_SECONDS_NS } from '../../packager/early/index.js';
+import { runMemoFile, type RunMemo } from '../../packager/run/early-qemu.js';
 import { createFileStorage, homePaths } from '../../registry/index.js';
 import { corpusDir } from '../helpers/corpus.js';
 import { expectCode, noProcess } from '../helpers/process.js';

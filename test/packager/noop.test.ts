@@ -9,8 +9,11 @@
  *   full path, which evicts and refetches the entry;
  * - a no-op build never calls the verified resolver; a same-size flipped byte in a store archive
  *   (which the cheap lookup cannot see) changes the stamp, so the build takes the verified path,
- *   which evicts and refetches the entry before anything could be linked from it.
+ *   which evicts and refetches the entry before anything could be linked from it;
+ * - the launcher answers the next identical no-op build or install from the memo the last one
+ *   left, without loading the CLI, until anything it depended on changes (packager/early, replayNoop).
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -18,6 +21,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isRumpkgError, type LockedComponent } from '../../components/index.js';
 import { buildProject, installProject, readLock, storeComponentDirResolver } from '../../packager/index.js';
 import { createStore, homePaths, storeKey } from '../../registry/index.js';
+import { RACY_MARGIN_WHOLE_SECONDS_NS, factOf, noopEnv, noopMemoFile, replayNoop, writeMemo, type NoopMemo } from '../../packager/early/index.js';
 import { HELLO_C, publishHelloNet, sha256File, tempDirsRemovedAfterAll } from './helpers.js';
 
 const T = 'posix-x86_64';
@@ -216,4 +220,116 @@ describe('build over looked-up store entries', () => {
     rmSync(join(archive, '..', 'extra.a'));
     expect(store.checkLookup('@rump/net', tcpip.version, { integrity: tcpip.integrity })).toMatch(/names @rump\/tcpip@/);
   }, 120_000);
+});
+
+/**
+ * The launcher's replay (packager/early, replayNoop) through the shipped launcher: the CLI's own
+ * code-cache report on stderr (RUMPKG_CODE_CACHE_REPORT=1) tells whether the CLI was loaded.
+ */
+describe("the launcher's replay of a command with nothing to do", () => {
+  const launcher = join(import.meta.dirname, '../../dist/rumpkg.cjs');
+  // Past the racy margin of a file system that keeps whole seconds: every identity is settled.
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, Number(RACY_MARGIN_WHOLE_SECONDS_NS / 1_000_000n) + 200));
+  const rumpkg = (dir: string, args: string[], extra: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; cliLoaded: boolean } => {
+    const r = spawnSync(process.execPath, [launcher, ...args], { cwd: dir, env: { ...env, NO_COLOR: '1', RUMPKG_CODE_CACHE_REPORT: '1', ...extra }, encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, cliLoaded: r.stderr.includes('rumpkg: code cache') };
+  };
+
+  it('build: the next identical no-op build is answered by the launcher, byte for byte; a change to a source, the store, the command line or the environment goes to the CLI, which checks by content', async () => {
+    const dir = project();
+    expect(rumpkg(dir, ['install']).status).toBe(0);
+    expect(rumpkg(dir, ['build']).status).toBe(0);
+    await settle();
+    const first = rumpkg(dir, ['build']);
+    expect(first).toMatchObject({ status: 0, cliLoaded: true });
+    expect(first.stdout).toMatch(/^\S+\/noop is up to date \(posix-x86_64\)\n$/);
+    const memo = JSON.parse(readFileSync(noopMemoFile(homePaths(home).objects, dir, 'build', ['build']), 'utf8')) as NoopMemo;
+    expect(memo.facts.map((f) => f[0])).toEqual(expect.arrayContaining([join(dir, 'app.c'), join(dir, 'rumpkg.lock'), launcher]));
+    expect(statSync(noopMemoFile(homePaths(home).objects, dir, 'build', ['build'])).mode & 0o777).toBe(0o600);
+    expect(rumpkg(dir, ['build'])).toEqual({ ...first, cliLoaded: false });
+
+    // --json is a command line of its own; so is --verbose, which is never replayed.
+    const json = rumpkg(dir, ['--json', 'build']);
+    expect(json.cliLoaded).toBe(true);
+    expect(rumpkg(dir, ['--json', 'build'])).toEqual({ ...json, cliLoaded: false });
+    expect(rumpkg(dir, ['--verbose', 'build']).cliLoaded).toBe(true);
+    expect(rumpkg(dir, ['--verbose', 'build']).cliLoaded).toBe(true);
+    // Another environment that decides anything: the CLI.
+    expect(rumpkg(dir, ['build'], { NO_COLOR: '' }).cliLoaded).toBe(true);
+
+    // The same bytes written again: the CLI, which finds it up to date by content.
+    writeFileSync(join(dir, 'app.c'), readFileSync(join(dir, 'app.c')));
+    expect(rumpkg(dir, ['build'])).toEqual(first);
+    await settle();
+    rumpkg(dir, ['build']); // records again, if the one before could not (its check started within the racy margin)
+    expect(rumpkg(dir, ['build'])).toEqual({ ...first, cliLoaded: false });
+
+    // A same-size flipped byte in the store: the CLI, whose stamp catches it (evict, refetch).
+    const tcpip = await locked(dir, '@rump/tcpip');
+    const archive = archiveOf(join(homePaths(home).store, storeKey(tcpip.integrity), 'pkg'));
+    const good = readFileSync(archive);
+    const bad = Buffer.from(good);
+    bad[0] = (bad[0] ?? 0) ^ 1;
+    writeFileSync(archive, bad);
+    const repaired = rumpkg(dir, ['build']);
+    expect(repaired).toMatchObject({ status: 0, cliLoaded: true, stdout: first.stdout });
+    expect(readFileSync(archive).equals(good)).toBe(true);
+
+    // A changed source: the CLI builds.
+    writeFileSync(join(dir, 'app.c'), `${HELLO_C}\n/* changed */\n`);
+    const rebuilt = rumpkg(dir, ['build']);
+    expect(rebuilt).toMatchObject({ status: 0, cliLoaded: true });
+    expect(rebuilt.stdout).toContain('built ');
+    expect(rumpkg(dir, ['build']).cliLoaded).toBe(true); // the image is another: the memo's facts no longer hold
+  }, 120_000);
+
+  it('install: replayed while the project, the configuration and the store entries keep their identities; a truncated store file goes to the CLI, which repairs the entry', async () => {
+    const dir = project();
+    expect(rumpkg(dir, ['install']).status).toBe(0);
+    await settle();
+    const first = rumpkg(dir, ['install']);
+    expect(first).toMatchObject({ status: 0, cliLoaded: true });
+    expect(first.stdout).toContain('install: lockfile unchanged');
+    expect(rumpkg(dir, ['install'])).toEqual({ ...first, cliLoaded: false });
+    expect(rumpkg(dir, ['i']).cliLoaded).toBe(true); // another command line
+    const frozen = rumpkg(dir, ['install', '--frozen']);
+    expect(rumpkg(dir, ['install', '--frozen'])).toEqual({ ...frozen, cliLoaded: false });
+    expect(rumpkg(dir, ['install'])).toEqual({ ...first, cliLoaded: false }); // memos per command line
+
+    const tcpip = await locked(dir, '@rump/tcpip');
+    const archive = archiveOf(join(homePaths(home).store, storeKey(tcpip.integrity), 'pkg'));
+    const good = readFileSync(archive);
+    writeFileSync(archive, good.subarray(0, good.length - 1));
+    expect(rumpkg(dir, ['install'])).toMatchObject({ status: 0, cliLoaded: true, stdout: first.stdout });
+    expect(readFileSync(archive).equals(good)).toBe(true);
+    // A configuration that appears: the CLI.
+    await settle();
+    expect(rumpkg(dir, ['install']).cliLoaded).toBe(true);
+    expect(rumpkg(dir, ['install']).cliLoaded).toBe(false);
+    writeFileSync(homePaths(home).config, '{}\n');
+    try {
+      expect(rumpkg(dir, ['install']).cliLoaded).toBe(true);
+    } finally {
+      rmSync(homePaths(home).config);
+    }
+  }, 120_000);
+
+  it('a memo that does not fit (version, command, directory, environment, a malformed fact) is not replayed', () => {
+    const dir = project();
+    const file = join(dir, 'rumpkg.json');
+    const objects = homePaths(home).objects;
+    const memo: NoopMemo = { v: 1, command: 'build', cwd: dir, argv: ['build'], env: noopEnv(env), tty: false, facts: [factOf(file)], stdout: 'answer\n' };
+    const write = (m: unknown): void => writeMemo(noopMemoFile(objects, dir, 'build', ['build']), m);
+    write(memo);
+    expect(replayNoop('build', ['build'], env, dir, false)).toBe('answer\n');
+    expect(replayNoop('build', ['build'], env, dir, true)).toBeUndefined();
+    expect(replayNoop('build', ['build'], { ...env, RUMPKG_X: '1' }, dir, false)).toBeUndefined();
+    expect(replayNoop('build', ['build'], { ...env, RUMPKG_DEFERRED_CA_CERTS: '/x' }, dir, false)).toBe('answer\n');
+    for (const bad of [{ ...memo, v: 2 }, { ...memo, command: 'install' }, { ...memo, cwd: '/' }, { ...memo, facts: [[file, '1']] }, { ...memo, facts: 'x' }, { ...memo, stdout: 1 }, null, []]) {
+      write(bad);
+      expect(replayNoop('build', ['build'], env, dir, false)).toBeUndefined();
+    }
+    writeFileSync(noopMemoFile(objects, dir, 'build', ['build']), '{');
+    expect(replayNoop('build', ['build'], env, dir, false)).toBeUndefined();
+  });
 });
