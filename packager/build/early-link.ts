@@ -15,10 +15,12 @@
  *
  * The next `rumpkg build --force` in that directory (and only with options that cannot change the
  * plan: `--json`, `--quiet`, `--verbose`) starts from the launcher, before the CLI is even loaded:
- * `startEarlyLink` re-hashes those project files and, when every one is unchanged, takes a build
- * directory of its own (`.rumpkg-build-<pid>-*` next to the image, swept like any build directory
- * left by a killed run) holding exactly the memo's tree — the last link's directory, kept as
- * `.rumpkg-early` and checked entry by entry, or one made from the memo — and spawns the link. The
+ * `startEarlyLink` takes a build directory of its own (`.rumpkg-build-<pid>-*` next to the image,
+ * swept like any build directory left by a killed run) — the last link's directory, kept as
+ * `.rumpkg-early`, or one made from the memo — and spawns the link; right after, while the linker
+ * starts, it re-hashes those project files (one changed: the link is killed) and checks the kept
+ * directory entry by entry against the memo (another tree: killed, and started again in a
+ * directory made from the memo), and only then hands the link over. The
  * build then plans and stages as always; at its link step it compares its own directory, program
  * and arguments with the memo's (`linkIdentity`). Identical: the early link's exit is the link
  * step's, and its image and map are renamed into the build's directory; the checks, the stamp
