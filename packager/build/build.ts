@@ -718,8 +718,17 @@ async function writeSyncedTemp(dest: string, text: string): Promise<string> {
     await syncAndClose(fd, dest, () => writeFileSync(fd, text));
     return tmp;
   } catch (e) {
-    rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     throw isRumpkgError(e) ? e : fsError(e, dest, 'write');
+  }
+}
+
+/** Removes a temporary file, if it can (a failure is not the error to report). */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // left over: swept by a later build once this process is gone
   }
 }
 
@@ -1017,7 +1026,8 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       } catch {
         early.discard();
         earlyFailed = true;
-        return { code: r.code ?? 1, signal: null, output: '' };
+        // Not a result any check takes for a link's (executePlan returns undefined on it).
+        return { code: null, signal: null, output: '' };
       }
       early.keep();
       return { code: r.code, signal: r.signal, output: r.output, early: true };
@@ -1158,7 +1168,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       commitFileSync(linked, image);
       commitFileSync(stampTemp!, stampPath);
     } catch (e) {
-      if (stampTemp !== undefined) rmSync(stampTemp, { force: true });
+      if (stampTemp !== undefined) removeQuietly(stampTemp);
       throw e;
     }
     if (memo !== undefined) {
