@@ -10,6 +10,11 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Once nothing is left to do (the event loop drained: no write, timer or child pending), exit at
+// once: 'exit' listeners run as always, but Node does not tear its heap and threads down first
+// (~10-20 ms at the end of a build on this machine, after the output was written).
+process.once('beforeExit', () => process.exit());
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

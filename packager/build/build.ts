@@ -45,7 +45,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdtemp, open, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -669,19 +669,66 @@ async function writeTemp(dest: string, write: (tmp: string) => Promise<void>): P
 /**
  * Syncs a file the build wrote (`dest`: where it goes, for the error). `executable`: its mode is
  * also narrowed to 0755 (what the linker gave it, 0777 less the umask, without group or other
- * write) — the mode images had when they were written as fresh copies.
+ * write) — the mode images had when they were written as fresh copies. Opened and narrowed
+ * synchronously (microseconds), so that the fsync is queued before the caller goes on to hash the
+ * files on the main thread: a chain of asynchronous steps would wait for the hashing between each.
  */
-async function syncFile(path: string, dest: string, options: { executable?: boolean } = {}): Promise<void> {
+function syncFile(path: string, dest: string, options: { executable?: boolean } = {}): Promise<void> {
+  let fd: number;
   try {
-    const fh = await open(path, 'r');
-    try {
-      if (options.executable === true) await fh.chmod((await fh.stat()).mode & 0o755);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    fd = openSync(path, 'r');
   } catch (e) {
-    throw fsError(e, dest, 'write');
+    return Promise.reject(fsError(e, dest, 'write'));
+  }
+  return syncAndClose(fd, dest, () => {
+    if (options.executable === true) fchmodSync(fd, fstatSync(fd).mode & 0o755);
+  });
+}
+
+/** Runs `first` on `fd`, then fsync (queued at once), then closes it (errors: `dest`'s). */
+function syncAndClose(fd: number, dest: string, first: () => void): Promise<void> {
+  return new Promise((res, rej) => {
+    const done = (e: unknown): void => {
+      try {
+        closeSync(fd);
+      } catch {
+        // the sync's outcome is the answer
+      }
+      if (e === null) res();
+      else rej(fsError(e, dest, 'write'));
+    };
+    try {
+      first();
+    } catch (e) {
+      done(e);
+      return;
+    }
+    fsync(fd, done);
+  });
+}
+
+/**
+ * Writes `text` to a temporary file next to `dest` and syncs it (the write synchronous, the fsync
+ * queued at once); its path. Removed again on failure.
+ */
+async function writeSyncedTemp(dest: string, text: string): Promise<string> {
+  const tmp = join(dirname(dest), `.${basename(dest)}.rumpkg-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const fd = openSync(tmp, 'w');
+    await syncAndClose(fd, dest, () => writeFileSync(fd, text));
+    return tmp;
+  } catch (e) {
+    removeQuietly(tmp);
+    throw isRumpkgError(e) ? e : fsError(e, dest, 'write');
+  }
+}
+
+/** Removes a temporary file, if it can (a failure is not the error to report). */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // left over: swept by a later build once this process is gone
   }
 }
 
@@ -706,10 +753,10 @@ async function clearExcept(dir: string, keep: ReadonlySet<string>): Promise<void
   await Promise.all(names.filter((n) => !keep.has(n)).map((n) => rm(join(dir, n), { recursive: true, force: true }).catch(() => undefined)));
 }
 
-/** Renames a file of the build directory into place (the directory is removed anyway). */
-async function commitFile(path: string, dest: string): Promise<void> {
+/** Renames a file of the build directory, or a temporary file, into place. */
+function commitFileSync(path: string, dest: string): void {
   try {
-    await rename(path, dest);
+    renameSync(path, dest);
   } catch (e) {
     throw fsError(e, dest, 'write');
   }
@@ -944,6 +991,9 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
   // What the link was made of becomes the project's memo once the image is committed.
   let memo: LinkMemo | undefined;
   let kept = false;
+  /** The link step took the early link; `earlyFailed`: which then failed (→ the verified path). */
+  let adopted = false;
+  let earlyFailed = false;
   const startLink = (step: PlanStep): Promise<RunResult> => {
     const program = toolchain.paths[step.tool] ?? step.command[0]!;
     const args = [...step.command.slice(1), ...step.args];
@@ -963,15 +1013,21 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       early.discard();
       return own();
     }
-    // A failed early link is not reported: the build runs its own link, whose failure is the
-    // one reported (the early link may have run before a concurrent install restored an input).
-    return early.adopt().then(async (r) => {
+    // This directory holds what the early link's does: its staged inputs are removed while the
+    // linker works, once the checks have read them (run, below) — removed after the link, they
+    // held the commit's file operations back in the thread pool. So a failed early link is not
+    // reported: the verified path builds and links again, and its failure is the one reported
+    // (the early link may have run before a concurrent install restored an input).
+    adopted = true;
+    return early.adopt().then((r) => {
       try {
         if (r.failed === true || r.code !== 0) throw new Error('the early link failed');
-        for (const o of outputs) await rename(join(early.dir, o), join(dir, o));
+        for (const o of outputs) renameSync(join(early.dir, o), join(dir, o));
       } catch {
         early.discard();
-        return runStep(step, dir, toolchain);
+        earlyFailed = true;
+        // Not a result any check takes for a link's (executePlan returns undefined on it).
+        return { code: null, signal: null, output: '' };
       }
       early.keep();
       return { code: r.code, signal: r.signal, output: r.output, early: true };
@@ -1018,6 +1074,8 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
           // The compiles are done: their dependency files name the headers the stamp records.
           if (plan.files.some((f) => f.role === 'include-dir')) (readingHeaders = readHeaderDeps(plan, dir)).catch(() => undefined);
           void startChecks();
+          // The early link reads its own directory: this one's inputs go once read (startLink).
+          if (adopted) removing = Promise.allSettled([checking, readingHeaders, ...stores]).then(() => clearExcept(dir, new Set([plan.output, plan.map])));
         }
         return running;
       }
@@ -1063,7 +1121,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
       });
     } catch (e) {
       // A failed step is reported only over checked inputs — every file of every entry.
-      if ((await startChecks()) === undefined || !verify(known, 'all')) return undefined;
+      if (earlyFailed || (await startChecks()) === undefined || !verify(known, 'all')) return undefined;
       for (const fn of held.splice(0)) fn();
       throw e;
     }
@@ -1083,7 +1141,7 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
     // The staged inputs and objects are not read again (the cache entries were read when
     // stored): their removal runs beside the hashing and the syncs; the directory itself goes at the end.
     // (Unless this directory becomes the next early link's: kept below, once committed.)
-    if (memo === undefined) removing = clearExcept(dir, new Set([plan.output, plan.map]));
+    if (memo === undefined) removing ??= clearExcept(dir, new Set([plan.output, plan.map]));
     let imageSha: string;
     let mapSha: string;
     let size: number;
@@ -1099,16 +1157,18 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
     // interruption before the stamp only costs a rebuild (a stamp names the image's and the map's
     // digests, so it never vouches for other bytes).
     const stamp: Stamp = { stampVersion: STAMP_VERSION, key, image: imageSha, map: mapSha, ...(headers === undefined ? {} : { headers }) };
-    const [stampWritten] = await Promise.allSettled([writeTemp(stampPath, (tmp) => writeFile(tmp, `${JSON.stringify(stamp)}\n`))]);
+    const [stampWritten] = await Promise.allSettled([writeSyncedTemp(stampPath, `${JSON.stringify(stamp)}\n`)]);
     const failed = [...(await syncing), stampWritten].find((w): w is PromiseRejectedResult => w.status === 'rejected');
     const stampTemp = stampWritten.status === 'fulfilled' ? stampWritten.value : undefined;
+    // Three renames in a row, synchronously: each a queued job and a turn of the event loop
+    // otherwise, behind whatever else the thread pool holds.
     try {
       if (failed !== undefined) throw failed.reason;
-      await commitFile(linkedMap, mapPath);
-      await commitFile(linked, image);
-      await commitTemp(stampTemp!, stampPath);
+      commitFileSync(linkedMap, mapPath);
+      commitFileSync(linked, image);
+      commitFileSync(stampTemp!, stampPath);
     } catch (e) {
-      if (stampTemp !== undefined) await rm(stampTemp, { force: true }).catch(() => undefined);
+      if (stampTemp !== undefined) removeQuietly(stampTemp);
       throw e;
     }
     if (memo !== undefined) {
@@ -1119,7 +1179,15 @@ async function executePlan(options: BuildImageOptions, plan: LinkPlan, toolchain
     return { target: options.target, plan, image, dryRun: false, upToDate: false, sha256: `sha256-${imageSha}`, bytes: size };
   } finally {
     await Promise.all([sweeping, checking?.catch(() => undefined), readingHeaders?.catch(() => undefined), removing, ...stores]);
-    if (!kept) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    // Synchronously: by now the directory is empty but on failure (its entries were renamed out
+    // or removed above), and an asynchronous removal is a chain of queued steps.
+    if (!kept) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // a leftover: swept by the next build into this directory once this process is gone
+      }
+    }
   }
 }
 

@@ -15,10 +15,12 @@
  *
  * The next `rumpkg build --force` in that directory (and only with options that cannot change the
  * plan: `--json`, `--quiet`, `--verbose`) starts from the launcher, before the CLI is even loaded:
- * `startEarlyLink` re-hashes those project files and, when every one is unchanged, takes a build
- * directory of its own (`.rumpkg-build-<pid>-*` next to the image, swept like any build directory
- * left by a killed run) holding exactly the memo's tree — the last link's directory, kept as
- * `.rumpkg-early` and checked entry by entry, or one made from the memo — and spawns the link. The
+ * `startEarlyLink` takes a build directory of its own (`.rumpkg-build-<pid>-*` next to the image,
+ * swept like any build directory left by a killed run) — the last link's directory, kept as
+ * `.rumpkg-early`, or one made from the memo — and spawns the link; right after, while the linker
+ * starts, it re-hashes those project files (one changed: the link is killed) and checks the kept
+ * directory entry by entry against the memo (another tree: killed, and started again in a
+ * directory made from the memo), and only then hands the link over. The
  * build then plans and stages as always; at its link step it compares its own directory, program
  * and arguments with the memo's (`linkIdentity`). Identical: the early link's exit is the link
  * step's, and its image and map are renamed into the build's directory; the checks, the stamp
@@ -126,17 +128,27 @@ export function captureTree(dir: string, exclude: ReadonlySet<string>): TreeEntr
 
 const PLAN_NEUTRAL = new Set(['--force', '--json', '-q', '--quiet', '-v', '--verbose']);
 
-/** The memo to replay for this command line, or undefined (`build --force` and plan-neutral options only). */
+/**
+ * The memo to replay for this command line, or undefined (`build --force` and plan-neutral
+ * options only). Its project files are not hashed yet (`inputsUnchanged`, once the link started).
+ */
 function memoFor(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): LinkMemo | undefined {
   if (!argv.includes('--force') || argv.filter((a) => a === 'build').length !== 1) return undefined;
   if (!argv.every((a) => a === 'build' || PLAN_NEUTRAL.has(a))) return undefined;
   const memo = readMemo(linkMemoFile(earlyObjectsDir(env), cwd), MAX_MEMO_BYTES) as LinkMemo | undefined; // every field checked below
   if (memo === undefined || memo === null || typeof memo !== 'object' || memo.v !== LINK_MEMO_VERSION || typeof memo.outDir !== 'string' || typeof memo.program !== 'string') return undefined;
   if (!Array.isArray(memo.inputs) || !Array.isArray(memo.tree) || !Array.isArray(memo.args) || !memo.args.every((a) => typeof a === 'string')) return undefined;
-  for (const input of memo.inputs) {
-    if (!Array.isArray(input) || typeof input[0] !== 'string' || sha256(readFileSync(input[0])) !== input[1]) return undefined;
-  }
+  if (!memo.inputs.every((input) => Array.isArray(input) && typeof input[0] === 'string' && typeof input[1] === 'string')) return undefined;
   return memo;
+}
+
+/** Whether every project file the memo came from still has its recorded digest. */
+function inputsUnchanged(memo: LinkMemo): boolean {
+  try {
+    return memo.inputs.every(([path, digest]) => sha256(readFileSync(path)) === digest);
+  } catch {
+    return false;
+  }
 }
 
 /** The last link's build directory, kept next to the image for the next early link. */
@@ -165,24 +177,35 @@ function holdsTree(dir: string, tree: readonly TreeEntry[]): boolean {
   return true;
 }
 
+/** A fresh build directory name in `outDir`, named as this process's build directories are. */
+const buildDirName = (outDir: string): string => join(outDir, `.rumpkg-build-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+
 /**
- * A build directory holding the memo's tree, named as this process's build directories are: the
- * kept directory of the last link when it still holds exactly that (renamed, so no other process
- * takes it too: one rename and reads, where creating ~50 entries costs this disk ~12 ms), else one
- * made from the memo.
+ * The kept directory of the last link, taken (renamed, so no other process takes it too: one
+ * rename, where creating ~50 entries costs this disk ~12 ms) but not compared with the memo yet
+ * (`holdsTree`, once the link started); undefined when none is kept or another process took it.
  */
-function buildDirFor(memo: LinkMemo): string {
-  const dir = join(memo.outDir, `.rumpkg-build-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+function takeKeptDir(memo: LinkMemo): string | undefined {
+  const dir = buildDirName(memo.outDir);
   try {
     renameSync(join(memo.outDir, KEPT_DIR), dir);
-    if (holdsTree(dir, memo.tree)) return dir;
+    return dir;
   } catch {
-    // none kept, or taken by another process: made below
+    return undefined;
   }
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { mode: 0o700 });
-  recreate(dir, memo.tree);
-  return dir;
+}
+
+/** A build directory made from the memo. */
+function makeDir(memo: LinkMemo): string {
+  const dir = buildDirName(memo.outDir);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    recreate(dir, memo.tree);
+    return dir;
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /**
@@ -214,75 +237,109 @@ function recreate(dir: string, tree: readonly TreeEntry[]): void {
  * line is `build --force` (with plan-neutral options), its memo exists and every project file it
  * came from is unchanged. Undefined otherwise, or on any error (the build then links as always).
  * The caller must `discard()` a link the build did not take, also when the process exits early.
+ *
+ * What is compared before the link may be taken — the project files' digests and the kept
+ * directory's entries, ~5–10 ms here — is compared right after it started, on this core while the
+ * linker starts on the other: a project file changed kills it (undefined); a kept directory that
+ * no longer holds the memo's tree kills it and starts the link again in a directory made from the
+ * memo. Either way nothing is returned before both held.
  */
 export function startEarlyLink(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): EarlyLink | undefined {
-  let dir: string | undefined;
+  let link: EarlyLink | undefined;
   try {
     const memo = memoFor(argv, env, cwd);
     if (memo === undefined) return undefined;
-    dir = buildDirFor(memo);
-    // A process group of its own, so that a discarded link is killed with the programs it started
-    // (cc runs collect2, which runs ld).
-    const child: ChildProcess = spawn(memo.program, memo.args, { cwd: dir, env: { ...env, LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let output = '';
-    const take = (d: Buffer): void => {
-      if (output.length < 256 * 1024) output += d.toString('utf8');
-    };
-    child.stdout!.on('data', take);
-    child.stderr!.on('data', take);
-    // Until the build takes it, the link does not hold the process open (a build that fails
-    // before its link step exits at once; the launcher's exit hook discards the link).
-    child.unref();
-    (child.stdout as unknown as { unref(): void }).unref();
-    (child.stderr as unknown as { unref(): void }).unref();
-    const done = new Promise<EarlyResult>((res) => {
-      child.on('error', () => res({ code: null, signal: null, output, failed: true }));
-      child.on('close', (code, signal) => res({ code, signal, output }));
-    });
-    const at = dir;
-    let discarded = false;
-    return {
-      identity: linkIdentity(memo),
-      outDir: memo.outDir,
-      dir: at,
-      adopt: () => {
-        child.ref();
-        (child.stdout as unknown as { ref(): void }).ref();
-        (child.stderr as unknown as { ref(): void }).ref();
-        return done;
-      },
-      keep: () => {
-        if (discarded) return;
-        discarded = true;
-        keepLinkDir(at, memo.outDir);
-      },
-      discard: () => {
-        if (discarded) return;
-        discarded = true;
-        // A killed linker may still write for a moment: removed again once it is gone (a process
-        // that exits first leaves the directory to the next build's sweep of dead pids' directories).
-        const remove = (): void => {
-          try {
-            rmSync(at, { recursive: true, force: true, maxRetries: 3, retryDelay: 5 });
-          } catch {
-            // swept later
-          }
-        };
-        if (child.exitCode === null && child.signalCode === null) {
-          child.once('exit', remove);
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            child.kill('SIGKILL');
-          }
-        }
-        remove();
-      },
-    };
+    const taken = takeKeptDir(memo);
+    link = spawnLink(memo, taken ?? makeDir(memo), env);
+    if (!inputsUnchanged(memo)) {
+      link.discard();
+      return undefined;
+    }
+    if (taken !== undefined && !holdsTreeSafely(taken, memo.tree)) {
+      link.discard();
+      link = undefined;
+      link = spawnLink(memo, makeDir(memo), env);
+    }
+    return link;
   } catch {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    link?.discard();
     return undefined;
   }
+}
+
+function holdsTreeSafely(dir: string, tree: readonly TreeEntry[]): boolean {
+  try {
+    return holdsTree(dir, tree);
+  } catch {
+    return false;
+  }
+}
+
+/** Spawns the memo's link in `dir` (the link's directory from then on: `discard` removes it). */
+function spawnLink(memo: LinkMemo, dir: string, env: NodeJS.ProcessEnv): EarlyLink {
+  let child: ChildProcess;
+  try {
+    // A process group of its own, so that a discarded link is killed with the programs it started
+    // (cc runs collect2, which runs ld).
+    child = spawn(memo.program, memo.args, { cwd: dir, env: { ...env, LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  let output = '';
+  const take = (d: Buffer): void => {
+    if (output.length < 256 * 1024) output += d.toString('utf8');
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  // Until the build takes it, the link does not hold the process open (a build that fails
+  // before its link step exits at once; the launcher's exit hook discards the link).
+  child.unref();
+  (child.stdout as unknown as { unref(): void }).unref();
+  (child.stderr as unknown as { unref(): void }).unref();
+  const done = new Promise<EarlyResult>((res) => {
+    child.on('error', () => res({ code: null, signal: null, output, failed: true }));
+    child.on('close', (code, signal) => res({ code, signal, output }));
+  });
+  let discarded = false;
+  return {
+    identity: linkIdentity(memo),
+    outDir: memo.outDir,
+    dir,
+    adopt: () => {
+      child.ref();
+      (child.stdout as unknown as { ref(): void }).ref();
+      (child.stderr as unknown as { ref(): void }).ref();
+      return done;
+    },
+    keep: () => {
+      if (discarded) return;
+      discarded = true;
+      keepLinkDir(dir, memo.outDir);
+    },
+    discard: () => {
+      if (discarded) return;
+      discarded = true;
+      // A killed linker may still write for a moment: removed again once it is gone (a process
+      // that exits first leaves the directory to the next build's sweep of dead pids' directories).
+      const remove = (): void => {
+        try {
+          rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 5 });
+        } catch {
+          // swept later
+        }
+      };
+      if (child.exitCode === null && child.signalCode === null) {
+        child.once('exit', remove);
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }
+      remove();
+    },
+  };
 }
 
 const launcher = globalThis as { __rumpkgEarlyLink?: EarlyLink };

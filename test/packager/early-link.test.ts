@@ -9,7 +9,7 @@
  * early link's directory nor its process; options that can change the plan start none.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installProject } from '../../packager/index.js';
@@ -147,6 +147,32 @@ describe('the early link of build --force', () => {
     const r = await rumpkg(['--verbose', 'build', '--force'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(early(r.stderr)).toBe(false);
+    expect(outputs(dir)).toEqual(good);
+  }, 120_000);
+
+  it('failed although it was the plan\'s link: the verified path builds and links again, same bytes', async () => {
+    const dir = await project();
+    // A cc on PATH that fails once when told to (the mark file), else is the host's cc: the early
+    // link is the first cc to run in a build --force whose compiles come from the object cache.
+    const bin = temp('rumpkg-early-bin-');
+    const mark = join(bin, 'fail-once');
+    const cc = execFileSync('sh', ['-c', 'command -v cc'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'cc'), `#!/bin/sh\nif [ -e '${mark}' ]; then rm -f '${mark}'; echo 'the early link fails' >&2; exit 1; fi\nexec '${cc}' "$@"\n`, { mode: 0o755 });
+    const path = { PATH: `${bin}:${process.env.PATH}` };
+    expect((await rumpkg(['build'], dir, path)).code).toBe(0);
+    const good = outputs(dir);
+    writeFileSync(mark, '');
+    const r = await rumpkg(['--verbose', 'build', '--force'], dir, path);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(mark)).toBe(false); // the early link ran, and failed
+    expect(r.stderr).not.toContain('the early link fails');
+    expect(early(r.stderr)).toBe(false);
+    expect(linkLines(r.stderr)).toHaveLength(1);
+    expect(outputs(dir)).toEqual(good);
+    expect(leftovers(dir)).toEqual([]);
+    // and the next one starts early again
+    const again = await rumpkg(['--verbose', 'build', '--force'], dir, path);
+    expect(early(again.stderr)).toBe(true);
     expect(outputs(dir)).toEqual(good);
   }, 120_000);
 
