@@ -9,16 +9,16 @@
  * same engine through the same handle `createGunzip()` drives, not a hand-written inflate)
  * writes into one buffer the caller consumes before the next piece, the way
  * `processChunkSync` in Node's lib/zlib.js drives it. That handle (`_handle.writeSync`,
- * `_writeState`) is Node's own, unchanged since Node 10; where it is missing, the public
- * streams' synchronous `_processChunk` is used instead (the same bytes and errors, a fresh
- * buffer per piece).
+ * `_writeState`) is Node's own, unchanged since Node 10; where it is missing, the input is
+ * gathered and inflated by `gunzipSync` at `finish` (the same bytes and errors, whole in memory;
+ * `maxOutputLength` bounds it, "ERR_BUFFER_TOO_LARGE" beyond).
  *
  * Semantics are gunzipSync's on the concatenated input: multi-member gzip is concatenated,
  * bytes after the last member are ignored when the first of them is NUL (zlib's rule), an
  * unfinished stream is "unexpected end of file" at `finish`. Errors are zlib's own `Error`s
  * (`code` Z_DATA_ERROR, Z_BUF_ERROR…); the caller wraps them.
  */
-import { constants as zc, createGunzip, type Gunzip } from 'node:zlib';
+import { constants as zc, createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
 
 interface ZlibHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
@@ -28,24 +28,36 @@ interface ZlibHandle {
 interface ZlibInternals {
   _handle: ZlibHandle | null;
   _writeState: Uint32Array;
-  _processChunk(chunk: Buffer, flushFlag: number): Buffer;
 }
 
 export class ReusedGunzip {
-  private readonly gz: Gunzip;
+  private readonly gz: Gunzip | undefined;
   private readonly out: Buffer;
-  private readonly direct: boolean;
+  /** Without zlib's handle: the input gathered for `gunzipSync`. */
+  private readonly gathered: Buffer[] | undefined;
   private ended = false;
 
-  /** `outSize`: the bytes of the one output buffer (each `take` gets at most that many). */
-  constructor(outSize: number, options: { forceFallback?: boolean } = {}) {
-    this.gz = createGunzip({ chunkSize: outSize });
+  /**
+   * `outSize`: the bytes of the one output buffer (each `take` gets at most that many);
+   * `maxOutputLength` bounds the fallback only (the caller counts what it takes).
+   */
+  constructor(
+    private readonly outSize: number,
+    private readonly options: { maxOutputLength?: number; forceFallback?: boolean } = {},
+  ) {
+    const gz = createGunzip({ chunkSize: outSize });
     // Errors are read from `errored` right after each call; the 'error' the stream also emits
     // on the next tick must not be unhandled.
-    this.gz.on('error', () => undefined);
-    const z = this.gz as unknown as Partial<ZlibInternals>;
-    this.direct = options.forceFallback !== true && typeof z._handle?.writeSync === 'function' && z._writeState instanceof Uint32Array && z._writeState.length === 2;
-    this.out = this.direct ? Buffer.allocUnsafe(outSize) : Buffer.alloc(0);
+    gz.on('error', () => undefined);
+    const z = gz as unknown as Partial<ZlibInternals>;
+    if (options.forceFallback !== true && typeof z._handle?.writeSync === 'function' && z._writeState instanceof Uint32Array && z._writeState.length === 2) {
+      this.gz = gz;
+      this.out = Buffer.allocUnsafe(outSize);
+    } else {
+      gz.destroy();
+      this.out = Buffer.alloc(0);
+      this.gathered = [];
+    }
   }
 
   /**
@@ -63,35 +75,33 @@ export class ReusedGunzip {
 
   /** Releases zlib's state (idempotent). */
   close(): void {
-    this.gz.destroy();
+    this.gz?.destroy();
   }
 
   private run(input: Buffer, flush: number, take: (bytes: Buffer) => void): void {
+    if (this.gathered !== undefined) {
+      this.gathered.push(Buffer.from(input));
+      if (flush !== zc.Z_FINISH) return;
+      const all = gunzipSync(Buffer.concat(this.gathered), { maxOutputLength: this.options.maxOutputLength });
+      this.gathered.length = 0;
+      for (let off = 0; off < all.length; off += this.outSize) take(all.subarray(off, off + this.outSize));
+      return;
+    }
     // Once the stream ended (zlib left input unread with room to spare), the rest is ignored, as
     // gunzipSync ignores it when it is handed the whole input at once.
     if (this.ended) return;
-    if (!this.direct) {
-      const z = this.gz as unknown as ZlibInternals;
-      let bytes: Buffer;
-      try {
-        bytes = z._processChunk(input, flush);
-      } finally {
-        if (this.gz.errored !== null) this.ended = true;
-      }
-      if (bytes.length > 0) take(bytes);
-      return;
-    }
-    const z = this.gz as unknown as ZlibInternals;
+    const gz = this.gz as Gunzip;
+    const z = gz as unknown as ZlibInternals;
     const state = z._writeState;
     let inOff = 0;
     let inLen = input.length;
     for (;;) {
       const handle = z._handle;
-      if (handle === null) throw this.gz.errored ?? new Error('gunzip: used after close');
+      if (handle === null) throw gz.errored ?? new Error('gunzip: used after close');
       handle.writeSync(flush, input, inOff, inLen, this.out, 0, this.out.length);
-      if (this.gz.errored !== null) {
+      if (gz.errored !== null) {
         this.ended = true;
-        throw this.gz.errored;
+        throw gz.errored;
       }
       const availOut = state[0] as number;
       const availIn = state[1] as number;
