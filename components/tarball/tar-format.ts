@@ -37,15 +37,16 @@ export interface TarLimits {
   /** Maximum size of one pax extended header. */
   maxPaxSize: number;
   /**
-   * Memory, not policy: decompressed bytes held while the integrity is being checked (no header
-   * is parsed before it matched); beyond them decompression waits for the check.
+   * Unused: unpack holds no decompressed bytes while the integrity is checked (it checks the
+   * compressed bytes first, then inflates them into one reused buffer). Kept so that limits
+   * written for the earlier unpack still type-check.
    */
   replayBytes: number;
   /**
-   * Speed, not policy: a tarball up to this many bytes (compressed) is hashed, then decompressed
-   * in one call — a component is usually a few KiB, and a trip through libuv's thread pool, which
-   * a project command shares with its cache writes, costs more than the work; a larger one
-   * streams through the pool, hashed a slice per chunk meanwhile. Every other limit holds either way.
+   * Speed, not policy: a buffer up to this many bytes (compressed) goes to gunzip in one piece
+   * and is unpacked without yielding — a component is usually a few KiB; a larger tarball is
+   * handed over 256 KiB at a time, and the event loop runs between pieces (downloads, a server's
+   * requests). Every other limit holds either way.
    */
   oneCallBytes: number;
 }
