@@ -229,6 +229,8 @@ export interface TarballFile {
 const INPUT_PIECE = 256 * 1024;
 /** The one reused output buffer of gunzip: the decompressed bytes alive at any time. */
 const OUTPUT_PIECE = 256 * 1024;
+/** The smallest output buffer (a tarball of a few KiB, the usual component, needs no more). */
+const SMALL_OUTPUT_PIECE = 16 * 1024;
 
 /** The compressed bytes, as successive pieces, each valid only until the next one is asked for. */
 interface Input {
@@ -409,7 +411,8 @@ async function parse(input: Input, o: ScanOptions, integrity: IncrementalIntegri
       throw e;
     }
   };
-  const gunzip = new ReusedGunzip(OUTPUT_PIECE, { maxOutputLength: cap + 1 });
+  // A small tarball gets a small buffer: one from malloc's heap, not a fresh mapping of its own.
+  const gunzip = new ReusedGunzip(Math.min(OUTPUT_PIECE, Math.max(SMALL_OUTPUT_PIECE, 4 * input.size)), { maxOutputLength: cap + 1 });
   const inflate = (step: () => void): void => {
     try {
       step();
