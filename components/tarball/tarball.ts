@@ -36,7 +36,7 @@
  * Extraction with `digests` also returns the sha256 and size of every file from the bytes it
  * wrote (the store's index, without reading the tree back).
  */
-import { chmodSync, closeSync, constants as fsc, fchmodSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsc, fchmodSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createGzip } from 'node:zlib';
@@ -260,7 +260,14 @@ function fileInput(path: string): Input {
   let size: number;
   try {
     fd = openSync(path, fsc.O_RDONLY);
-    size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      // A pipe or a device has no size to bound the decompression by: read it whole.
+      const bytes = readFileSync(fd);
+      closeSync(fd);
+      return bufferInput(bytes, false);
+    }
+    size = st.size;
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     throw fsError(e, path, 'read');
@@ -344,7 +351,7 @@ async function scan(source: Buffer | TarballFile, o: ScanOptions): Promise<Scan>
     o.ready?.();
     try {
       const s = await parse(input, o, seen);
-      return { ...s, integrity: (seen ?? first).result(), size: input.size };
+      return { ...s, integrity: (seen ?? first).result() };
     } catch (e) {
       // Bytes that changed since they were checked are reported as such, not by what they say.
       if (seen !== undefined && seen !== first) {
@@ -359,7 +366,7 @@ async function scan(source: Buffer | TarballFile, o: ScanOptions): Promise<Scan>
   }
 }
 
-async function parse(input: Input, o: ScanOptions, integrity: IncrementalIntegrity | undefined): Promise<Omit<Scan, 'integrity' | 'size'>> {
+async function parse(input: Input, o: ScanOptions, integrity: IncrementalIntegrity | undefined): Promise<Omit<Scan, 'integrity'>> {
   const { limits, what } = o;
   const parser = new TarParser({ what, limits });
   const entries: TarballEntry[] = [];
@@ -427,9 +434,11 @@ async function parse(input: Input, o: ScanOptions, integrity: IncrementalIntegri
     }
   };
   const breathe = input.size > limits.oneCallBytes;
+  let size = 0;
   try {
     let started = false;
     for (const piece of input.pieces()) {
+      size += piece.length;
       if (!started) {
         if (input.size < 18 || piece.length < 2 || piece[0] !== 0x1f || piece[1] !== 0x8b) throw notGzip();
         started = true;
@@ -454,7 +463,7 @@ async function parse(input: Input, o: ScanOptions, integrity: IncrementalIntegri
   const text = Buffer.concat(pj, pjSize).toString('utf8');
   const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
   const { manifest, packageJson } = parseManifestText(text, { file: `${what}: package/package.json`, files });
-  return { entries, packageJson, manifest };
+  return { entries, packageJson, manifest, size };
 }
 
 /**

@@ -4,6 +4,7 @@
  * same tree, result and integrity, the same refusals with the same messages, nothing left behind.
  */
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -92,6 +93,20 @@ describe('a tarball given as a file', () => {
     const r = await unpackComponent({ file: join(base, 'x.tgz') }, join(base, 'out'), { integrity: integrityOf(tgz) });
     expect(r.size).toBe(tgz.length);
     expect(r.integrity).toBe(integrityOf(tgz));
+    expect(readFileSync(join(base, 'out', 'big.bin')).equals(big)).toBe(true);
+  });
+
+  it('a pipe (no size to go by) is read whole, with the same result', async () => {
+    const base = sandbox();
+    const tgz = evil(file('package/big.bin', big));
+    writeFileSync(join(base, 'x.tgz'), tgz);
+    const fifo = join(base, 'pipe');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', join(base, 'x.tgz'), fifo], { stdio: 'ignore' });
+    const written = new Promise((res) => writer.on('exit', res));
+    const r = await unpackComponent({ file: fifo }, join(base, 'out'), { integrity: integrityOf(tgz) });
+    expect(await written).toBe(0);
+    expect(r.size).toBe(tgz.length);
     expect(readFileSync(join(base, 'out', 'big.bin')).equals(big)).toBe(true);
   });
 
