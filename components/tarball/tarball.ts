@@ -26,10 +26,10 @@
  *      files) come at the end. Peak memory is the two pieces, the parser's state and
  *      package.json, whatever the tarball's size: a 29 MB tarball (52 MB of tar) unpacks in
  *      ~54 MB resident, ~5,100 page faults — a tiny one takes ~4,700 — where reading it whole
- *      and inflating through gunzip's stream took ~115 MB and ~20,500 faults (the fresh pages,
- *      ~10 µs each, cost more than inflating: `rumpkg inspect --extract` went from 1.77× to
- *      ~1.0–1.3× `tar xzf`, bench/pack.mjs). A tarball above `limits.oneCallBytes` lets the
- *      event loop run between pieces;
+ *      and inflating through gunzip's stream took ~115 MB and ~20,700 faults (the fresh pages,
+ *      ~10 µs each, cost more than inflating: `rumpkg inspect --extract` went from ~2× to
+ *      ~1× `tar xzf`, bench/pack.mjs; components/README.md has the numbers). A tarball above
+ *      `limits.oneCallBytes` lets the event loop run between pieces;
  *   3. `rename(staging, dest)`, only when all of that passed. On any error the staging directory
  *      is removed; `dest` is never created or touched. A tarball's own error is reported in
  *      preference to a file system error met while writing it.
