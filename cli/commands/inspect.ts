@@ -4,7 +4,6 @@
  * summary and the file list. `--extract DIR` also unpacks it (DIR must not exist; the
  * integrity defaults to the file's own). A bad tarball exits 1 with the typed message.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bold, dim, globalOptions, print, printJson, table } from '../output.js';
@@ -18,28 +17,26 @@ export function register(program: Command): void {
     .option('--integrity <sri>', 'the expected SRI integrity (sha512-…)')
     .action(async (fileArg: string, opts: { extract?: string; integrity?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { readTarballEntries, unpackComponent, fsError } = await import('../../components/index.js');
+      const { readTarballEntries, unpackComponent } = await import('../../components/index.js');
       const path = resolve(g.cwd, fileArg);
-      let data: Buffer;
-      try {
-        data = await readFile(path);
-      } catch (e) {
-        throw fsError(e, path, 'read');
-      }
+      // The file is read a piece at a time by the library (bounded memory), not whole here.
+      const source = { file: path };
       const what = fileArg;
       let manifest;
       let files;
       let integrity: string;
+      let size: number;
       let extracted: string | undefined;
       if (opts.extract !== undefined) {
         extracted = resolve(g.cwd, opts.extract);
         // Without --integrity this is the user's own file: nothing to verify, its integrity is shown.
-        ({ manifest, files, integrity } = await unpackComponent(data, extracted, opts.integrity === undefined ? { localFile: true, what } : { integrity: opts.integrity, what }));
+        ({ manifest, files, integrity, size } = await unpackComponent(source, extracted, opts.integrity === undefined ? { localFile: true, what } : { integrity: opts.integrity, what }));
       } else {
-        const r = await readTarballEntries(data, { what, ...(opts.integrity === undefined ? {} : { integrity: opts.integrity }) });
+        const r = await readTarballEntries(source, { what, ...(opts.integrity === undefined ? {} : { integrity: opts.integrity }) });
         manifest = r.manifest;
         files = r.entries;
         integrity = r.integrity;
+        size = r.size;
       }
       const summary = {
         name: manifest.name,
@@ -55,7 +52,7 @@ export function register(program: Command): void {
         conflicts: manifest.rump.conflicts,
       };
       if (g.json) {
-        printJson({ file: path, integrity, size: data.length, ...summary, files, ...(extracted === undefined ? {} : { extracted }), manifest });
+        printJson({ file: path, integrity, size, ...summary, files, ...(extracted === undefined ? {} : { extracted }), manifest });
         return;
       }
       const list = (xs: string[]): string => (xs.length === 0 ? dim('-') : xs.join(', '));
@@ -70,7 +67,7 @@ export function register(program: Command): void {
           ['provides:', list(summary.provides)],
           ['conflicts:', list(summary.conflicts)],
           ['integrity:', integrity],
-          ['size:', `${data.length} bytes`],
+          ['size:', `${size} bytes`],
         ]),
       );
       if (!g.quiet) {

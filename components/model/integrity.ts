@@ -67,21 +67,18 @@ export function parseIntegrity(s: string | undefined | null, options: { what?: s
 }
 
 /**
- * The integrity of `bytes`, hashed a slice at a time on the calling thread so that the caller
- * can interleave it with other work (unpack: between gunzip's chunks, which the thread pool
- * decompresses meanwhile). node:crypto hashes the bytes where they are; WebCrypto's async digest
- * would first copy them all on the main thread. With `expected`, a weak or missing one is refused
- * at construction (E_INTEGRITY_WEAK) and `result` checks the bytes against it (E_INTEGRITY).
- * The bytes must not change until `result` returned.
+ * The integrity of bytes handed over a piece at a time (`update`), on the calling thread:
+ * unpack hashes a tarball as it reads or inflates it, never holding it whole. node:crypto
+ * hashes the bytes where they are; WebCrypto's async digest would first copy them all. With
+ * `expected`, a weak or missing one is refused at construction (E_INTEGRITY_WEAK) and `result`
+ * checks the bytes against it (E_INTEGRITY).
  */
-export class SlicedIntegrity {
+export class IncrementalIntegrity {
   private readonly want: IntegrityHash | undefined;
   private readonly hashes: Hash[];
-  private offset = 0;
   private outcome: { sri: string } | { error: RumpkgError } | undefined;
 
   constructor(
-    private readonly bytes: Uint8Array,
     expected: string | undefined,
     private readonly options: { what: string },
   ) {
@@ -91,21 +88,15 @@ export class SlicedIntegrity {
     if (this.want !== undefined && this.want.algorithm !== 'sha512') this.hashes.push(createHash(this.want.algorithm));
   }
 
-  /** Hashes up to `n` more bytes; true once every byte is hashed. */
-  step(n: number): boolean {
-    const end = Math.min(this.bytes.length, this.offset + n);
-    if (end > this.offset) {
-      const slice = this.bytes.subarray(this.offset, end);
-      for (const h of this.hashes) h.update(slice);
-      this.offset = end;
-    }
-    return this.offset === this.bytes.length;
+  /** Hashes the next bytes (not after `result`). */
+  update(bytes: Uint8Array): void {
+    if (this.outcome !== undefined) throw new Error('integrity: update after result');
+    for (const h of this.hashes) h.update(bytes);
   }
 
-  /** Hashes what is left; the sha512 SRI of the bytes, or (every time) the E_INTEGRITY error. */
+  /** The sha512 SRI of the bytes, or (every time) the E_INTEGRITY error. */
   result(): string {
     if (this.outcome === undefined) {
-      this.step(Infinity);
       const [sha512, other] = this.hashes.map((h) => h.digest()) as [Buffer, Buffer | undefined];
       const sri = `sha512-${sha512.toString('base64')}`;
       const want = this.want;
@@ -116,6 +107,41 @@ export class SlicedIntegrity {
     }
     if ('error' in this.outcome) throw this.outcome.error;
     return this.outcome.sri;
+  }
+}
+
+/**
+ * The integrity of `bytes`, hashed a slice at a time on the calling thread so that the caller
+ * can interleave it with other work. With `expected`, a weak or missing one is refused at
+ * construction (E_INTEGRITY_WEAK) and `result` checks the bytes against it (E_INTEGRITY).
+ * The bytes must not change until `result` returned.
+ */
+export class SlicedIntegrity {
+  private readonly hasher: IncrementalIntegrity;
+  private offset = 0;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    expected: string | undefined,
+    options: { what: string },
+  ) {
+    this.hasher = new IncrementalIntegrity(expected, options);
+  }
+
+  /** Hashes up to `n` more bytes; true once every byte is hashed. */
+  step(n: number): boolean {
+    const end = Math.min(this.bytes.length, this.offset + n);
+    if (end > this.offset) {
+      this.hasher.update(this.bytes.subarray(this.offset, end));
+      this.offset = end;
+    }
+    return this.offset === this.bytes.length;
+  }
+
+  /** Hashes what is left; the sha512 SRI of the bytes, or (every time) the E_INTEGRITY error. */
+  result(): string {
+    this.step(Infinity);
+    return this.hasher.result();
   }
 }
 

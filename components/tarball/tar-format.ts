@@ -8,7 +8,9 @@
  *   when the path does not fit the ustar name/prefix fields).
  * - `TarParser` is an incremental (streaming, bounded memory) reader: feed it decompressed
  *   chunks, it returns events (entry / data / entry end) and throws a RumpkgError at the first
- *   violation. It enforces header checksums, the ustar magic, entry types (only regular files
+ *   violation. A `data` event's bytes are a view of the chunk; the parser keeps no view of a
+ *   chunk after `write` returned (a split header or a pax body is copied), so the caller may
+ *   reuse the chunk's memory once it handled the events. It enforces header checksums, the ustar magic, entry types (only regular files
  *   and directories; pax `x` with `path`/`size`/`mtime` only), the path policy, collisions
  *   after Unicode/case normalisation, limits, modes and truncation. It never touches the disk.
  */
@@ -35,15 +37,16 @@ export interface TarLimits {
   /** Maximum size of one pax extended header. */
   maxPaxSize: number;
   /**
-   * Memory, not policy: decompressed bytes held while the integrity is being checked (no header
-   * is parsed before it matched); beyond them decompression waits for the check.
+   * Unused: unpack holds no decompressed bytes while the integrity is checked (it checks the
+   * compressed bytes first, then inflates them into one reused buffer). Kept so that limits
+   * written for the earlier unpack still type-check.
    */
   replayBytes: number;
   /**
-   * Speed, not policy: a tarball up to this many bytes (compressed) is hashed, then decompressed
-   * in one call — a component is usually a few KiB, and a trip through libuv's thread pool, which
-   * a project command shares with its cache writes, costs more than the work; a larger one
-   * streams through the pool, hashed a slice per chunk meanwhile. Every other limit holds either way.
+   * Speed, not policy: a buffer up to this many bytes (compressed) goes to gunzip in one piece
+   * and is unpacked without yielding — a component is usually a few KiB; a larger tarball is
+   * handed over 256 KiB at a time, and the event loop runs between pieces (downloads, a server's
+   * requests). Every other limit holds either way.
    */
   oneCallBytes: number;
 }
@@ -229,66 +232,77 @@ export class TarParser {
 
   write(chunk: Buffer): TarEvent[] {
     const out: TarEvent[] = [];
-    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = Buffer.alloc(0);
-    while (buf.length > 0) {
-      const st = this.state;
-      if (st.s === 'data') {
-        const n = Math.min(st.left, buf.length);
-        if (n > 0) out.push({ kind: 'data', bytes: buf.subarray(0, n) });
-        st.left -= n;
-        this.offset += n;
-        buf = buf.subarray(n);
-        if (st.left === 0) {
-          out.push({ kind: 'entryEnd' });
-          this.state = st.skip > 0 ? { s: 'skip', left: st.skip } : { s: 'header' };
-        }
-        continue;
-      }
-      if (st.s === 'skip') {
-        const n = Math.min(st.left, buf.length);
-        st.left -= n;
-        this.offset += n;
-        buf = buf.subarray(n);
-        if (st.left === 0) this.state = { s: 'header' };
-        continue;
-      }
-      if (st.s === 'pax') {
-        const want = st.size + pad(st.size) - st.have;
-        const n = Math.min(want, buf.length);
-        st.got.push(buf.subarray(0, n));
-        st.have += n;
-        this.offset += n;
-        buf = buf.subarray(n);
-        if (st.have === st.size + pad(st.size)) {
-          this.pax = this.parsePax(Buffer.concat(st.got).subarray(0, st.size), st.header);
-          this.state = { s: 'header' };
-        }
-        continue;
-      }
-      if (st.s === 'eof') {
-        for (const b of buf) {
-          if (b !== 0) this.fail('E_TAR_CORRUPT', undefined, 'data after the end-of-archive marker');
-        }
-        this.offset += buf.length;
-        buf = buf.subarray(buf.length);
-        continue;
-      }
-      // header
-      if (buf.length < BLOCK) {
-        this.pending = Buffer.from(buf);
-        break;
-      }
-      const block = buf.subarray(0, BLOCK);
-      const ev = this.header(block);
-      this.offset += BLOCK;
-      buf = buf.subarray(BLOCK);
-      if (ev !== undefined) {
-        out.push(ev);
-        if (ev.kind === 'entry' && ev.entry.type === 'file' && ev.entry.size === 0) out.push({ kind: 'entryEnd' });
-      }
+    let buf = chunk;
+    if (this.pending.length > 0) {
+      // A header split across chunks: complete its block alone (not a copy of the whole chunk).
+      const need = BLOCK - this.pending.length;
+      const head = Buffer.concat([this.pending, buf.subarray(0, need)]);
+      this.pending = Buffer.alloc(0);
+      buf = buf.subarray(Math.min(need, buf.length));
+      this.step(head, out);
     }
+    while (buf.length > 0) buf = this.step(buf, out);
     return out;
+  }
+
+  /** Consumes what it can of `buf` (events into `out`); returns the rest. */
+  private step(buf: Buffer, out: TarEvent[]): Buffer {
+    const st = this.state;
+    if (st.s === 'data') {
+      const n = Math.min(st.left, buf.length);
+      if (n > 0) out.push({ kind: 'data', bytes: buf.subarray(0, n) });
+      st.left -= n;
+      this.offset += n;
+      buf = buf.subarray(n);
+      if (st.left === 0) {
+        out.push({ kind: 'entryEnd' });
+        this.state = st.skip > 0 ? { s: 'skip', left: st.skip } : { s: 'header' };
+      }
+      return buf;
+    }
+    if (st.s === 'skip') {
+      const n = Math.min(st.left, buf.length);
+      st.left -= n;
+      this.offset += n;
+      buf = buf.subarray(n);
+      if (st.left === 0) this.state = { s: 'header' };
+      return buf;
+    }
+    if (st.s === 'pax') {
+      const want = st.size + pad(st.size) - st.have;
+      const n = Math.min(want, buf.length);
+      st.got.push(Buffer.from(buf.subarray(0, n))); // a copy: the caller may reuse the chunk
+      st.have += n;
+      this.offset += n;
+      buf = buf.subarray(n);
+      if (st.have === st.size + pad(st.size)) {
+        this.pax = this.parsePax(Buffer.concat(st.got).subarray(0, st.size), st.header);
+        this.state = { s: 'header' };
+      }
+      return buf;
+    }
+    if (st.s === 'eof') {
+      for (const b of buf) {
+        if (b !== 0) this.fail('E_TAR_CORRUPT', undefined, 'data after the end-of-archive marker');
+      }
+      this.offset += buf.length;
+      buf = buf.subarray(buf.length);
+      return buf;
+    }
+    // header
+    if (buf.length < BLOCK) {
+      this.pending = Buffer.from(buf);
+      return buf.subarray(buf.length);
+    }
+    const block = buf.subarray(0, BLOCK);
+    const ev = this.header(block);
+    this.offset += BLOCK;
+    buf = buf.subarray(BLOCK);
+    if (ev !== undefined) {
+      out.push(ev);
+      if (ev.kind === 'entry' && ev.entry.type === 'file' && ev.entry.size === 0) out.push({ kind: 'entryEnd' });
+    }
+    return buf;
   }
 
   /** Call after the last chunk; throws on truncated data or a missing end-of-archive marker. */

@@ -11,31 +11,39 @@
  * `node_modules`, `.DS_Store` anywhere and `*.tgz` at the package root (like npm-packlist).
  *
  * Unpacking order (nothing is trusted before it is checked):
- *   1. the SRI integrity of the whole buffer, hashed a slice per decompressed chunk while
- *      libuv's pool decompresses the next one (no copy of the bytes) — not one header is parsed
- *      before it matched (a local file the user unpacks without an expected integrity,
- *      `localFile`, has nothing to match: its integrity is computed meanwhile and returned); a
- *      tarball up to `limits.oneCallBytes` is hashed, then decompressed, in one call each;
- *   2. one pass over the decompressed stream (gunzip with a size and ratio cap — in one call up
- *      to `limits.oneCallBytes`, streaming above, so writing overlaps decompression): the strict
- *      parser of ./tar-format.ts checks every header, and each entry it accepted is written at
- *      once into a fresh private staging directory (mkdtemp next to `dest`, 0700) with
- *      `O_CREAT|O_EXCL|O_NOFOLLOW` files and normalised modes — what was validated is exactly
- *      what is written; the checks of the whole (truncation, the manifest against the files)
- *      come at the end;
+ *   1. with an expected integrity, the SRI of every compressed byte — not one header is parsed
+ *      before it matched (a file is hashed again as it is inflated and checked again before the
+ *      commit, so bytes changed between the two reads are refused too); a local file the user
+ *      unpacks without one (`localFile`) has nothing to match: its integrity is computed on the
+ *      way and returned;
+ *   2. one pass in bounded memory: the compressed bytes a piece at a time (a buffer sliced, a
+ *      file — `{ file }` — read into one reused 256 KiB buffer), inflated synchronously by zlib
+ *      into one reused 256 KiB output buffer (./gunzip.ts; a size and ratio cap), each piece
+ *      parsed at once by the strict parser of ./tar-format.ts, and each entry it accepted
+ *      written at once into a fresh private staging directory (mkdtemp next to `dest`, 0700)
+ *      with `O_CREAT|O_EXCL|O_NOFOLLOW` files and normalised modes — what was validated is
+ *      exactly what is written; the checks of the whole (truncation, the manifest against the
+ *      files) come at the end. Peak memory is the two pieces, the parser's state and
+ *      package.json, whatever the tarball's size: a 29 MB tarball (52 MB of tar) unpacks in
+ *      ~54 MB resident, ~5,100 page faults — a tiny one takes ~4,700 — where reading it whole
+ *      and inflating through gunzip's stream took ~115 MB and ~20,700 faults (the fresh pages,
+ *      ~10 µs each, cost more than inflating: `rumpkg inspect --extract` went from ~2× to
+ *      ~1× `tar xzf`, bench/pack.mjs; components/README.md has the numbers). A tarball above
+ *      `limits.oneCallBytes` lets the event loop run between pieces;
  *   3. `rename(staging, dest)`, only when all of that passed. On any error the staging directory
  *      is removed; `dest` is never created or touched. A tarball's own error is reported in
  *      preference to a file system error met while writing it.
  * Extraction with `digests` also returns the sha256 and size of every file from the bytes it
  * wrote (the store's index, without reading the tree back).
  */
-import { chmodSync, closeSync, constants as fsc, fchmodSync, lstatSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsc, fchmodSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { createHash, type Hash } from 'node:crypto';
 import { RumpkgError, fsError } from '../model/index.js';
-import { SlicedIntegrity, integrityOf, parseIntegrity } from '../model/index.js';
+import { IncrementalIntegrity, integrityOf, parseIntegrity } from '../model/index.js';
+import { ReusedGunzip } from './gunzip.js';
 import { MAX_MANIFEST_BYTES, loadManifestForPack, parseManifestText } from './tar-manifest.js';
 import {
   DEFAULT_TAR_LIMITS,
@@ -209,80 +217,157 @@ interface TarballContents {
 }
 
 /**
- * Decompresses with a hard size cap and a ratio cap: a tarball up to `limits.oneCallBytes` in
- * one call (its output capped at the same limit, so a bomb fails alike), a larger one streaming
- * (memory bounded by one chunk).
+ * A tarball on disk, given by path: read a piece at a time into one reused buffer (hashed as it
+ * is read), never whole — what `rumpkg inspect FILE` hands over. Symbolic links to it are
+ * followed, as reading a file the user named does.
  */
-async function* inflate(tgz: Buffer, limits: TarLimits, what: string): AsyncGenerator<Buffer> {
-  if (tgz.length < 18 || tgz[0] !== 0x1f || tgz[1] !== 0x8b) {
-    throw new RumpkgError('E_TAR_CORRUPT', `${what}: not gzip data`, {
-      context: { what },
-      hint: 'a component tarball is a gzip-compressed tar file (.tgz)',
-    });
-  }
-  const cap = Math.min(limits.maxDecompressedSize, Math.max(limits.ratioFloor, limits.maxRatio * tgz.length));
-  const tooLarge = (): RumpkgError =>
-    new RumpkgError(
-      'E_TAR_LIMIT',
-      `${what}: decompresses to more than ${cap} bytes from ${tgz.length} (ratio limit ${limits.maxRatio}, size limit ${limits.maxDecompressedSize}): a gzip bomb?`,
-      { context: { what, compressed: tgz.length, limit: cap }, hint: 'the tarball is rejected as a whole; nothing was extracted' },
-    );
-  const corrupt = (e: unknown): RumpkgError =>
-    new RumpkgError('E_TAR_CORRUPT', `${what}: invalid gzip data (${(e as Error).message})`, {
-      context: { what },
-      cause: e,
-      hint: 'the download may be truncated or corrupt; nothing was extracted',
-    });
-  if (tgz.length <= limits.oneCallBytes) {
-    let all: Buffer;
-    try {
-      all = gunzipSync(tgz, { maxOutputLength: cap });
-    } catch (e) {
-      throw (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge() : corrupt(e);
-    }
-    yield all;
-    return;
-  }
-  // 1 MiB output chunks: each chunk is a round trip between libuv's pool and the main thread.
-  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
-  gunzip.end(tgz);
-  let total = 0;
+export interface TarballFile {
+  file: string;
+}
+
+/** Bytes read (or, from a buffer, handed to gunzip) at a time; also the hashing slice. */
+const INPUT_PIECE = 256 * 1024;
+/** The one reused output buffer of gunzip: the decompressed bytes alive at any time. */
+const OUTPUT_PIECE = 256 * 1024;
+/** The smallest output buffer (a tarball of a few KiB, the usual component, needs no more). */
+const SMALL_OUTPUT_PIECE = 16 * 1024;
+
+/** The compressed bytes, as successive pieces, each valid only until the next one is asked for. */
+interface Input {
+  /** The size the bytes have (a file's at open; the pieces may give fewer or more if it changes). */
+  readonly size: number;
+  /** One buffer is passed over as one piece; a file is re-read from its start each time. */
+  pieces(): Generator<Buffer>;
+  close(): void;
+}
+
+function bufferInput(tgz: Buffer, oneCall: boolean): Input {
+  return {
+    size: tgz.length,
+    *pieces() {
+      if (oneCall) {
+        yield tgz;
+        return;
+      }
+      for (let off = 0; off < tgz.length; off += INPUT_PIECE) yield tgz.subarray(off, off + INPUT_PIECE);
+    },
+    close() {},
+  };
+}
+
+function fileInput(path: string): Input {
+  let fd: number | undefined;
+  let size: number;
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > cap) throw tooLarge();
-      yield chunk;
+    fd = openSync(path, fsc.O_RDONLY);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      // A pipe or a device has no size to bound the decompression by: read it whole.
+      const bytes = readFileSync(fd);
+      closeSync(fd);
+      return bufferInput(bytes, false);
     }
+    size = st.size;
   } catch (e) {
-    if (e instanceof RumpkgError) throw e;
-    throw corrupt(e);
-  } finally {
-    gunzip.destroy();
+    if (fd !== undefined) closeSync(fd);
+    throw fsError(e, path, 'read');
   }
+  const buf = Buffer.allocUnsafe(INPUT_PIECE);
+  const handle = fd;
+  return {
+    size,
+    *pieces() {
+      for (let pos = 0; ; ) {
+        let n: number;
+        try {
+          n = readSync(handle, buf, 0, buf.length, pos);
+        } catch (e) {
+          throw fsError(e, path, 'read');
+        }
+        if (n === 0) return;
+        pos += n;
+        yield buf.subarray(0, n);
+      }
+    },
+    close() {
+      closeSync(handle);
+    },
+  };
+}
+
+function openInput(tgz: Buffer | TarballFile, limits: TarLimits): Input {
+  return Buffer.isBuffer(tgz) ? bufferInput(tgz, tgz.length <= limits.oneCallBytes) : fileInput(resolve(tgz.file));
 }
 
 interface Scan {
   entries: TarballEntry[];
   packageJson: unknown;
   manifest: ComponentManifest;
+  /** The sha512 SRI of the compressed bytes (checked against the expected one when given). */
+  integrity: string;
+  /** The compressed bytes read. */
+  size: number;
 }
 
 type TarEvent = ReturnType<TarParser['write']>[number];
 
+interface ScanOptions {
+  limits: TarLimits;
+  what: string;
+  /** The SRI the bytes must have: checked over every byte before a single header is parsed. */
+  expected: string | undefined;
+  /** Called once the expected integrity matched (at once without one), before any parsing. */
+  ready?: () => void;
+  /** Every parser event, right after the parser accepted it (extraction writes it). */
+  sink?: (ev: TarEvent) => void;
+}
+
 /**
- * The validation pass: every header and the manifest. Each parser event is handed to `sink`
- * (extraction writes it) right after the parser accepted it, so what is validated is exactly
- * what is written; whole-tarball checks (truncation, the manifest against the files) come at
- * the end, before the caller commits anything.
+ * The validation pass: every header and the manifest, in bounded memory — the compressed bytes a
+ * piece at a time (a file read into one reused buffer), decompressed synchronously into one
+ * reused output buffer (./gunzip.ts), parsed and handed to `sink` as they come; nothing but the
+ * parser's state, the entry list and package.json outlives a piece. Whole-tarball checks
+ * (truncation, the manifest against the files) come at the end, before the caller commits
+ * anything. A tarball above `limits.oneCallBytes` lets the event loop run between pieces.
  *
- * `integrity` is hashed between gunzip's chunks (a slice of the compressed bytes per chunk) while
- * the thread pool decompresses the next one; a tarball up to `limits.oneCallBytes` is hashed
- * before it is decompressed. With `gate` (an expected integrity), not one header is parsed before
- * it matched: the decompressed chunks are held meanwhile — up to limits.replayBytes bytes, then
- * the rest is hashed at once — and when it does not match, that is the error, whatever the bytes
- * would have said.
+ * With `expected`, every byte is hashed and checked first (E_INTEGRITY, whatever the bytes would
+ * have said), then inflated; a file is hashed again as it is inflated and checked again at the
+ * end, so bytes changed between the two reads are refused too. Without it, the integrity is
+ * computed on the way and returned.
  */
-async function scan(tgz: Buffer, limits: TarLimits, what: string, integrity: SlicedIntegrity, gate: boolean, sink?: (ev: TarEvent) => void): Promise<Scan> {
+async function scan(source: Buffer | TarballFile, o: ScanOptions): Promise<Scan> {
+  const { limits, what } = o;
+  // A weak or missing expected integrity is refused before the file is even opened.
+  const first = new IncrementalIntegrity(o.expected, { what });
+  const input = openInput(source, limits);
+  try {
+    let seen: IncrementalIntegrity | undefined = first;
+    if (o.expected !== undefined) {
+      for (const piece of input.pieces()) first.update(piece);
+      first.result(); // throws E_INTEGRITY
+      // A buffer does not change (the caller's contract); a file may, and is hashed again.
+      seen = Buffer.isBuffer(source) ? undefined : new IncrementalIntegrity(o.expected, { what });
+    }
+    o.ready?.();
+    try {
+      const s = await parse(input, o, seen);
+      return { ...s, integrity: (seen ?? first).result() };
+    } catch (e) {
+      // Bytes that changed since they were checked are reported as such, not by what they say.
+      if (seen !== undefined && seen !== first) {
+        const again = new IncrementalIntegrity(o.expected, { what });
+        for (const piece of input.pieces()) again.update(piece);
+        again.result();
+      }
+      throw e;
+    }
+  } finally {
+    input.close();
+  }
+}
+
+async function parse(input: Input, o: ScanOptions, integrity: IncrementalIntegrity | undefined): Promise<Omit<Scan, 'integrity'>> {
+  const { limits, what } = o;
   const parser = new TarParser({ what, limits });
   const entries: TarballEntry[] = [];
   let pj: Buffer[] | undefined;
@@ -303,38 +388,70 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string, integrity: Sli
         pj?.push(Buffer.from(ev.bytes));
         pjSize += ev.bytes.length;
       } else if (ev.kind === 'entryEnd') inPj = false;
-      sink?.(ev);
+      o.sink?.(ev);
     }
   };
-  let held: Buffer[] | undefined = gate ? [] : undefined;
-  let heldBytes = 0;
-  const release = (): void => {
-    if (gate) integrity.result(); // throws E_INTEGRITY
-    const chunks = held ?? [];
-    held = undefined;
-    for (const c of chunks) feed(c);
+
+  const notGzip = (): RumpkgError =>
+    new RumpkgError('E_TAR_CORRUPT', `${what}: not gzip data`, {
+      context: { what },
+      hint: 'a component tarball is a gzip-compressed tar file (.tgz)',
+    });
+  const cap = Math.min(limits.maxDecompressedSize, Math.max(limits.ratioFloor, limits.maxRatio * input.size));
+  const tooLarge = (): RumpkgError =>
+    new RumpkgError(
+      'E_TAR_LIMIT',
+      `${what}: decompresses to more than ${cap} bytes from ${input.size} (ratio limit ${limits.maxRatio}, size limit ${limits.maxDecompressedSize}): a gzip bomb?`,
+      { context: { what, compressed: input.size, limit: cap }, hint: 'the tarball is rejected as a whole; nothing was extracted' },
+    );
+  let total = 0;
+  // What the decompressed bytes caused (a tarball's own error, a bug) passes through as it is;
+  // anything else gunzip throws is the gzip data's fault.
+  let fromTake: { error: unknown } | undefined;
+  const take = (bytes: Buffer): void => {
+    try {
+      total += bytes.length;
+      if (total > cap) throw tooLarge();
+      feed(bytes);
+    } catch (e) {
+      fromTake = { error: e };
+      throw e;
+    }
   };
-  // A small tarball is hashed (and, with `gate`, checked) before it is decompressed at all.
-  if (tgz.length <= limits.oneCallBytes) {
-    if (gate) integrity.result();
-    else integrity.step(Infinity);
-  }
+  // A small tarball gets a small buffer: one from malloc's heap, not a fresh mapping of its own.
+  const gunzip = new ReusedGunzip(Math.min(OUTPUT_PIECE, Math.max(SMALL_OUTPUT_PIECE, 4 * input.size)), { maxOutputLength: cap + 1 });
+  const inflate = (step: () => void): void => {
+    try {
+      step();
+    } catch (e) {
+      if (fromTake !== undefined || e instanceof RumpkgError) throw e;
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
+      throw new RumpkgError('E_TAR_CORRUPT', `${what}: invalid gzip data (${(e as Error).message})`, {
+        context: { what },
+        cause: e,
+        hint: 'the download may be truncated or corrupt; nothing was extracted',
+      });
+    }
+  };
+  const breathe = input.size > limits.oneCallBytes;
+  let size = 0;
   try {
-    for await (const chunk of inflate(tgz, limits, what)) {
-      const hashed = integrity.step(HASH_SLICE);
-      if (held !== undefined) {
-        held.push(chunk);
-        heldBytes += chunk.length;
-        if (hashed || heldBytes > limits.replayBytes) release();
-        continue;
+    let started = false;
+    for (const piece of input.pieces()) {
+      size += piece.length;
+      if (!started) {
+        if (input.size < 18 || piece.length < 2 || piece[0] !== 0x1f || piece[1] !== 0x8b) throw notGzip();
+        started = true;
       }
-      feed(chunk);
+      integrity?.update(piece);
+      inflate(() => gunzip.write(piece, take));
+      // Other work of the process (downloads, a server's requests) runs between pieces.
+      if (breathe) await new Promise<void>((r) => setImmediate(r));
     }
-    if (held !== undefined) release();
-  } catch (e) {
-    // A tarball that fails its integrity is reported as such, not by what its bytes say.
-    if (gate) integrity.result();
-    throw e;
+    if (!started) throw notGzip();
+    inflate(() => gunzip.finish(take));
+  } finally {
+    gunzip.close();
   }
   parser.end();
   if (pj === undefined) {
@@ -346,23 +463,18 @@ async function scan(tgz: Buffer, limits: TarLimits, what: string, integrity: Sli
   const text = Buffer.concat(pj, pjSize).toString('utf8');
   const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
   const { manifest, packageJson } = parseManifestText(text, { file: `${what}: package/package.json`, files });
-  return { entries, packageJson, manifest };
+  return { entries, packageJson, manifest, size };
 }
-
-/** Compressed bytes hashed per decompressed chunk (1 MiB): about as long as the pool takes to inflate the next one. */
-const HASH_SLICE = 1024 * 1024;
 
 /**
  * The validation pass alone: verifies `integrity` when given (before a header is parsed), then
  * reads every header and the manifest without writing anything. Used by `rumpkg inspect`, the
  * registry client (IN-04) and the registry server.
  */
-export async function readTarballEntries(tgz: Buffer, options: ReadTarballOptions = {}): Promise<TarballContents> {
+export async function readTarballEntries(tgz: Buffer | TarballFile, options: ReadTarballOptions = {}): Promise<TarballContents> {
   const what = options.what ?? 'component tarball';
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
-  const integrity = new SlicedIntegrity(tgz, options.integrity, { what });
-  const s = await scan(tgz, limits, what, integrity, options.integrity !== undefined);
-  return { ...s, integrity: integrity.result(), size: tgz.length };
+  return scan(tgz, { limits, what, expected: options.integrity });
 }
 
 type UnpackOptions = {
@@ -395,6 +507,8 @@ interface UnpackResult {
   files: TarballEntry[];
   /** The sha512 SRI of the bytes unpacked (verified against the expected one when given). */
   integrity: string;
+  /** The compressed bytes unpacked. */
+  size: number;
   /**
    * With `digests`: every file written, by package-relative path in code-unit order, with the
    * `sha256-<base64>` of its bytes and its size — what reading the tree back would give.
@@ -407,28 +521,20 @@ interface UnpackResult {
  * contents of the package root. All or nothing: on any error `dest` does not exist afterwards
  * and no staging directory is left behind.
  */
-export async function unpackComponent(tgz: Buffer, dest: string, options: UnpackOptions): Promise<UnpackResult> {
+export async function unpackComponent(tgz: Buffer | TarballFile, dest: string, options: UnpackOptions): Promise<UnpackResult> {
   const what = options.what ?? 'component tarball';
   const expected = options.localFile === true ? undefined : (options.integrity as string | undefined);
   // IN-02: a missing or weak expected integrity is refused before anything else.
   if (options.localFile !== true) parseIntegrity(expected, { what });
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
-  const integrity = new SlicedIntegrity(tgz, expected, { what });
   const target = resolve(dest);
-  try {
-    assertAbsent(target, what);
-  } catch (e) {
-    // A wrong integrity is reported first, whatever else is wrong.
-    if (expected !== undefined) integrity.result();
-    throw e;
-  }
   const out = new Extraction(target, what, options.digests === true);
   try {
-    // Only an expected integrity gates the parsing; a local file's own is computed meanwhile.
-    const checked = await scan(tgz, limits, what, integrity, expected !== undefined, (ev) => out.take(ev));
-    const sri = integrity.result();
+    // A wrong integrity is reported before an existing destination (scan checks it first).
+    const checked = await scan(tgz, { limits, what, expected, ready: () => assertAbsent(target, what), sink: (ev) => out.take(ev) });
     out.commit();
-    return { manifest: checked.manifest, packageJson: checked.packageJson, files: checked.entries, integrity: sri, ...(out.digests === undefined ? {} : { written: writtenIndex(out.digests) }) };
+    const { manifest, packageJson, entries, integrity, size } = checked;
+    return { manifest, packageJson, files: entries, integrity, size, ...(out.digests === undefined ? {} : { written: writtenIndex(out.digests) }) };
   } catch (e) {
     out.abort();
     if (e instanceof RumpkgError) throw e;
