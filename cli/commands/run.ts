@@ -11,7 +11,7 @@
  * printed as `{target, image, status, signal, timedOut, stdout, stderr}` (+ `early` and `timings`
  * for hw: `early` when QEMU was started by the launcher, packager/run/early-qemu.ts).
  */
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import type { BootRecord, CheckedFiles } from '../../packager/index.js';
 import { createReporter, globalOptions, printJson } from '../output.js';

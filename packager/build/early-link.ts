@@ -33,7 +33,7 @@
  * Written by hand: no library replays a build action ahead of planning it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { earlyObjectsDir, readMemo, writeMemo } from '../early/index.js';

@@ -44,8 +44,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { rmSync, statSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { STOP_SIGNALS, decidingEnv, earlyObjectsDir, factsHold, isStrings, killGroup, readMemo, removeMemo, settledFacts, writeMemo, type Fact } from '../early/index.js';
 import { openConsole, type ConsoleOutcome, type ConsoleSpec } from './console.js';
 
